@@ -1,0 +1,83 @@
+/* config.h -- settings from the .env file and the environment, with the original's names. */
+#ifndef DCMP_CONFIG_H
+#define DCMP_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define DCMP_ENV_MAX_ITEMS 512
+#define DCMP_ENV_MAX_FILE (256 * 1024)
+#define DCMP_ENV_MAX_VALUE 4096
+
+/* The key/value pairs of one .env file. */
+typedef struct dcmp_env {
+    size_t n;
+    char *keys[DCMP_ENV_MAX_ITEMS];   /* owned */
+    char *values[DCMP_ENV_MAX_ITEMS]; /* owned */
+} dcmp_env;
+
+/*
+ * Parses .env text: `KEY=VALUE` lines, an optional `export ` before the key,
+ * `#` comments and blank lines, values in '...' (taken as is) or "..." or
+ * bare (where `${NAME}` and `$NAME` expand from earlier keys of the same text,
+ * then from the environment). A later key overrides an earlier one. Pure
+ * apart from reading the environment for expansion. `origin` names the text
+ * in errors ("path/.env:12: ..."). Returns 0 or -1 with err; on error env
+ * holds the lines before the bad one (free it either way).
+ */
+int dcmp_config_parse_env(dcmp_env *env, const char *text, const char *origin, char *err);
+
+/* Reads and parses a .env file (at most DCMP_ENV_MAX_FILE bytes). */
+int dcmp_config_load_env(dcmp_env *env, const char *path, char *err);
+
+/* Frees what the env holds; the struct may be reused after. */
+void dcmp_config_free_env(dcmp_env *env);
+
+/*
+ * The value of the first of `names` (NULL-terminated) that is set: each name
+ * is looked up in the process environment first, then in env (which may be
+ * NULL). Returns the borrowed value or NULL.
+ */
+const char *dcmp_config_lookup(const dcmp_env *env, const char *const *names);
+
+/* Everything the daemons read, resolved. */
+typedef struct dcmp_config {
+    char env_file[PATH_MAX];  /* the .env file read, "" when none */
+    char redis_host[256];     /* REDIS_HOST, default 127.0.0.1 */
+    int redis_port;           /* REDIS_PORT, default 6379 */
+    char redis_password[256]; /* REDIS_PSWD (alias REDIS_PASSWORD), default none */
+    char worker_jobs[1024];   /* WORKER_JOBS: queues in priority order, default "default" */
+    char default_priority[128]; /* DEFUALT_PRIORITY (alias DEFAULT_PRIORITY), default "default" */
+    char basedir[PATH_MAX];   /* BASEDIR, default "." */
+    char modules[PATH_MAX];   /* MODULES, default $BASEDIR/modules */
+    char registry[PATH_MAX];  /* REGISTRY, default $BASEDIR/registry */
+    char data[PATH_MAX];      /* DATA, default $BASEDIR/data */
+    char logs[PATH_MAX];      /* LOGS, default $BASEDIR/logs */
+    char log_level[16];       /* LOG_LEVEL: debug, info, warn, error */
+    int64_t ttl_finished;     /* JOB_TTL_FINISHED, seconds, default 1 day */
+    int64_t ttl_failed;       /* JOB_TTL_FAILED, seconds, default 30 days */
+    int64_t max_crashes;      /* WORKER_MAX_CRASHES, default 3 */
+    int64_t heartbeat_ttl_ms; /* WORKER_TTL: a worker silent this long is dead, default 5s */
+    int64_t stop_grace;       /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
+} dcmp_config;
+
+/*
+ * Fills *cfg from the .env file at `env_path` (NULL: $DCMP_ENV, else ./.env
+ * when it exists, else none; "" means none) and the environment, which overrides the file.
+ * Returns 0, or -1 with err naming the file or the variable that is wrong.
+ */
+int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err);
+
+/*
+ * Splits a WORKER_JOBS-style list (blank or comma separated) into at most
+ * `max` names stored in buf (NUL-separated) with pointers in names[].
+ * Returns the count, or -1 (err) when a name is not [A-Za-z0-9_.:-]+ or
+ * there are too many.
+ */
+int dcmp_config_split_queues(const char *list, char *buf, size_t bufsize, const char **names,
+                             int max, char *err);
+
+#endif

@@ -1,0 +1,40 @@
+/* loader.h -- dlopen a service library, check its descriptor, find a function. */
+#ifndef DCMP_LOADER_H
+#define DCMP_LOADER_H
+
+#include <limits.h>
+
+#include "dcmp/service.h"
+#include "log.h"
+
+typedef struct dcmp_loaded {
+    void *handle;              /* from dlopen; closed by dcmp_loader_close */
+    const dcmp_module *module; /* borrowed from the library while it is open */
+    dcmp_fn fn;                /* the named function */
+    char path[PATH_MAX];       /* the file that was loaded */
+} dcmp_loaded;
+
+/*
+ * Checks a descriptor read from `path`: ABI version, size, a function table.
+ * Pure. Returns 0 or -1 with err naming the path and the problem.
+ */
+int dcmp_loader_check(const dcmp_module *m, const char *path, char *err);
+
+/*
+ * Looks `name` up in a checked descriptor. Returns the function or NULL with
+ * err listing the functions the library has.
+ */
+dcmp_fn dcmp_loader_function(const dcmp_module *m, const char *path, const char *name, char *err);
+
+/*
+ * Resolves `dotted` under `root` (see resolve.h), dlopens the library with
+ * RTLD_NOW|RTLD_LOCAL, checks its descriptor and finds the function. On
+ * success fills *out (close it with dcmp_loader_close). On failure undoes
+ * everything and returns -1 with err saying what failed with which path.
+ */
+int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, char *err);
+
+/* Closes what dcmp_loader_open opened. Safe on a zeroed struct. */
+void dcmp_loader_close(dcmp_loaded *l);
+
+#endif

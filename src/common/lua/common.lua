@@ -1,0 +1,160 @@
+-- common.lua -- helpers shared by every job-protocol script (prepended to each).
+-- Keys (prefix dcmp:): job:ID (hash), job:ID:dependents (set), queue:Q (list, LPUSH in, RPOP
+-- out), signal:Q (wake-up tokens), reg:Q:STATE (zset, score = ms the job entered STATE),
+-- queues (set), scheduled (zset, score = due ms), workers (set), worker:W (hash),
+-- worker:W:hb (heartbeat, PX), worker:W:processing (list of the ids W is running).
+local P = 'dcmp:'
+local WIRE = '1'
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function S(n) return string.format('%d', n) end
+local function jkey(id) return P .. 'job:' .. id end
+local function reg(q, st) return P .. 'reg:' .. q .. ':' .. st end
+
+-- Moves job id of queue q from state `from` to `to` in the registries and its hash.
+-- Queued jobs are counted by their list, so they have no registry.
+local function set_state(id, q, from, to, t)
+  if from and from ~= 'queued' then redis.call('ZREM', reg(q, from), id) end
+  if to ~= 'queued' then redis.call('ZADD', reg(q, to), t, id) end
+  redis.call('HSET', jkey(id), 'state', to)
+end
+
+-- Puts a job on its queue (at the front, to be fetched next, when front) and wakes a worker.
+local function push_queue(id, q, from, t, front)
+  if front then
+    redis.call('RPUSH', P .. 'queue:' .. q, id)
+  else
+    redis.call('LPUSH', P .. 'queue:' .. q, id)
+  end
+  redis.call('RPUSH', P .. 'signal:' .. q, '1')
+  redis.call('LTRIM', P .. 'signal:' .. q, 0, 1023)
+  redis.call('HSET', jkey(id), 'enqueued', S(t))
+  set_state(id, q, from, 'queued', t)
+end
+
+local function expire_job(id, ttl)
+  redis.call('EXPIRE', jkey(id), ttl)
+  redis.call('EXPIRE', jkey(id) .. ':dependents', ttl)
+end
+
+local function persist_job(id)
+  redis.call('PERSIST', jkey(id))
+  redis.call('PERSIST', jkey(id) .. ':dependents')
+end
+
+-- Drops registry entries older than ttl seconds (their hashes have expired).
+local function trim_registry(q, st, t, ttl)
+  redis.call('ZREMRANGEBYSCORE', reg(q, st), '-inf', '(' .. S(t - ttl * 1000))
+end
+
+local function deps_of(id)
+  local d = redis.call('HGET', jkey(id), 'deps')
+  if not d or d == '' then return {} end
+  return cjson.decode(d)
+end
+
+-- Every deferred descendant of id becomes blocked (it can never run until id is requeued).
+local function block_descendants(id, t, ttl_failed)
+  local stack = {id}
+  while #stack > 0 do
+    local cur = table.remove(stack)
+    for _, d in ipairs(redis.call('SMEMBERS', jkey(cur) .. ':dependents')) do
+      local h = redis.call('HMGET', jkey(d), 'state', 'queue')
+      if h[1] == 'deferred' then
+        set_state(d, h[2], 'deferred', 'blocked', t)
+        expire_job(d, ttl_failed)
+        table.insert(stack, d)
+      end
+    end
+  end
+end
+
+-- Blocked descendants of id whose dependencies are no longer failed, blocked or canceled
+-- become deferred again; repeated until nothing changes, so the order of the graph walk
+-- does not matter.
+local function unblock_descendants(id, t)
+  local seen, list, stack = {}, {}, {id}
+  while #stack > 0 do
+    local cur = table.remove(stack)
+    for _, d in ipairs(redis.call('SMEMBERS', jkey(cur) .. ':dependents')) do
+      if not seen[d] and redis.call('HGET', jkey(d), 'state') == 'blocked' then
+        seen[d] = true
+        table.insert(list, d)
+        table.insert(stack, d)
+      end
+    end
+  end
+  local changed = true
+  while changed do
+    changed = false
+    for _, d in ipairs(list) do
+      local h = redis.call('HMGET', jkey(d), 'state', 'queue')
+      if h[1] == 'blocked' then
+        local stuck = false
+        for _, dep in ipairs(deps_of(d)) do
+          local st = redis.call('HGET', jkey(dep), 'state')
+          if st == 'failed' or st == 'blocked' or st == 'canceled' then stuck = true end
+        end
+        if not stuck then
+          set_state(d, h[2], 'blocked', 'deferred', t)
+          persist_job(d)
+          changed = true
+        end
+      end
+    end
+  end
+end
+
+-- Takes a not-running job out of wherever it waits (queue list, scheduled set).
+local function unlink_waiting(id, q, st)
+  if st == 'queued' then
+    redis.call('LREM', P .. 'queue:' .. q, 0, id)
+  elseif st == 'scheduled' then
+    redis.call('ZREM', P .. 'scheduled', id)
+  end
+end
+
+local CANCELABLE = {queued = true, deferred = true, blocked = true, scheduled = true, failed = true}
+
+-- Cancels every descendant of id that has not run yet. Returns how many.
+local function cancel_descendants(id, t, ttl_failed)
+  local n, stack = 0, {id}
+  while #stack > 0 do
+    local cur = table.remove(stack)
+    for _, d in ipairs(redis.call('SMEMBERS', jkey(cur) .. ':dependents')) do
+      local h = redis.call('HMGET', jkey(d), 'state', 'queue')
+      if h[1] and CANCELABLE[h[1]] then
+        unlink_waiting(d, h[2], h[1])
+        set_state(d, h[2], h[1], 'canceled', t)
+        redis.call('HSET', jkey(d), 'ended', S(t), 'error', 'canceled: dependency ' .. id .. ' was canceled or deleted')
+        expire_job(d, ttl_failed)
+        n = n + 1
+        table.insert(stack, d)
+      end
+    end
+  end
+  return n
+end
+
+-- A started job fails for good: recorded, expired after ttl_failed, dependents blocked.
+local function fail_final(id, q, w, err, log, t, ttl_failed)
+  redis.call('HSET', jkey(id), 'ended', S(t), 'error', err, 'log', log)
+  set_state(id, q, 'started', 'failed', t)
+  expire_job(id, ttl_failed)
+  trim_registry(q, 'failed', t, ttl_failed)
+  trim_registry(q, 'blocked', t, ttl_failed)
+  if w and w ~= '' then redis.call('HINCRBY', P .. 'worker:' .. w, 'failed', 1) end
+  block_descendants(id, t, ttl_failed)
+end
+
+-- Puts back a started job of a worker that died or stopped (front of its queue).
+local function return_started(id, t)
+  local q = redis.call('HGET', jkey(id), 'queue')
+  if not q then return end
+  redis.call('HDEL', jkey(id), 'worker')
+  push_queue(id, q, 'started', t, true)
+end

@@ -1,0 +1,553 @@
+/* queue.c -- the Redis job protocol: enqueue graphs, fetch, finish, fail, requeue, reap. */
+#include "queue.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+/* The scripts, embedded from src/common/lua/ at build time (lua_scripts.c). */
+extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
+    dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[],
+    dcmp_lua_reap[], dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[],
+    dcmp_lua_cancel[], dcmp_lua_delete[];
+
+enum script {
+    S_ENQUEUE,
+    S_FETCH,
+    S_FINISH,
+    S_FAIL,
+    S_GIVEBACK,
+    S_HEARTBEAT,
+    S_RECOVER,
+    S_REAP,
+    S_UNREGISTER,
+    S_PROMOTE,
+    S_REQUEUE,
+    S_CANCEL,
+    S_DELETE,
+    S_COUNT
+};
+
+static const char *const script_body[S_COUNT] = {
+    dcmp_lua_enqueue, dcmp_lua_fetch,      dcmp_lua_finish,  dcmp_lua_fail,    dcmp_lua_giveback,
+    dcmp_lua_heartbeat, dcmp_lua_recover,  dcmp_lua_reap,    dcmp_lua_unregister,
+    dcmp_lua_promote, dcmp_lua_requeue,    dcmp_lua_cancel,  dcmp_lua_delete,
+};
+
+#define QUEUE_CMD_TIMEOUT_MS 10000
+#define QUEUE_MAX_ARGS 64
+
+struct dcmp_queue {
+    redisContext *ctx; /* NULL while disconnected */
+    char host[256];
+    int port;
+    char password[256];
+    int64_t ttl_finished, ttl_failed, max_crashes, heartbeat_ttl_ms;
+    int connect_timeout_ms;
+    int err;
+    char errstr[DCMP_ERR_LEN];
+    char *script[S_COUNT]; /* common.lua + the body */
+    char sha[S_COUNT][41]; /* "" until loaded on this connection */
+};
+
+static int qerr(dcmp_queue *q, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int qerr(dcmp_queue *q, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    q->err = code;
+    va_start(ap, fmt);
+    vsnprintf(q->errstr, sizeof q->errstr, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+dcmp_queue *dcmp_queue_new(const dcmp_queue_opts *o)
+{
+    dcmp_queue *q = calloc(1, sizeof *q);
+    size_t clen = strlen(dcmp_lua_common);
+    int i;
+
+    if (q == NULL)
+        return NULL;
+    dcmp_strlcpy(q->host, o->host ? o->host : "127.0.0.1", sizeof q->host);
+    q->port = o->port ? o->port : 6379;
+    dcmp_strlcpy(q->password, o->password ? o->password : "", sizeof q->password);
+    q->ttl_finished = o->ttl_finished > 0 ? o->ttl_finished : 86400;
+    q->ttl_failed = o->ttl_failed > 0 ? o->ttl_failed : 30 * 86400;
+    q->max_crashes = o->max_crashes > 0 ? o->max_crashes : 3;
+    q->heartbeat_ttl_ms = o->heartbeat_ttl_ms > 0 ? o->heartbeat_ttl_ms : 5000;
+    q->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 2000;
+    for (i = 0; i < S_COUNT; i++) {
+        size_t blen = strlen(script_body[i]);
+        if ((q->script[i] = malloc(clen + blen + 2)) == NULL) {
+            dcmp_queue_free(q);
+            return NULL;
+        }
+        memcpy(q->script[i], dcmp_lua_common, clen);
+        q->script[i][clen] = '\n';
+        memcpy(q->script[i] + clen + 1, script_body[i], blen + 1);
+    }
+    return q;
+}
+
+static void disconnect(dcmp_queue *q)
+{
+    if (q->ctx)
+        redisFree(q->ctx);
+    q->ctx = NULL;
+}
+
+void dcmp_queue_free(dcmp_queue *q)
+{
+    int i;
+
+    if (q == NULL)
+        return;
+    disconnect(q);
+    for (i = 0; i < S_COUNT; i++)
+        free(q->script[i]);
+    free(q);
+}
+
+int dcmp_queue_err(const dcmp_queue *q)
+{
+    return q->err;
+}
+
+const char *dcmp_queue_errstr(const dcmp_queue *q)
+{
+    return q->errstr;
+}
+
+int dcmp_queue_connected(const dcmp_queue *q)
+{
+    return q->ctx != NULL;
+}
+
+static struct timeval ms_tv(int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    return tv;
+}
+
+/* Runs a plain command; returns the reply (free it) or NULL with q->err set. */
+static redisReply *command(dcmp_queue *q, int argc, const char **argv, const size_t *lens)
+{
+    redisReply *r;
+
+    if (dcmp_queue_connect(q) < 0)
+        return NULL;
+    r = redisCommandArgv(q->ctx, argc, argv, lens);
+    if (r == NULL) {
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+             q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+        disconnect(q);
+        return NULL;
+    }
+    return r;
+}
+
+int dcmp_queue_connect(dcmp_queue *q)
+{
+    struct timeval tv = ms_tv(q->connect_timeout_ms);
+    redisReply *r;
+    int i;
+
+    if (q->ctx)
+        return 0;
+    q->ctx = redisConnectWithTimeout(q->host, q->port, tv);
+    if (q->ctx == NULL)
+        return qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: out of memory", q->host, q->port);
+    if (q->ctx->err) {
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
+        disconnect(q);
+        return -1;
+    }
+    redisSetTimeout(q->ctx, ms_tv(QUEUE_CMD_TIMEOUT_MS));
+    redisEnableKeepAlive(q->ctx);
+    for (i = 0; i < S_COUNT; i++)
+        q->sha[i][0] = '\0';
+    if (q->password[0]) {
+        r = redisCommand(q->ctx, "AUTH %s", q->password);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            qerr(q, r ? DCMP_QUEUE_EREPLY : DCMP_QUEUE_EIO, "redis %s:%d: AUTH failed: %s",
+                 q->host, q->port, r ? r->str : q->ctx->errstr);
+            if (r)
+                freeReplyObject(r);
+            disconnect(q);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommand(q->ctx, "PING");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        /* LOADING (Redis replaying its AOF) lands here too: retry later. */
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+             r ? r->str : q->ctx->errstr);
+        if (r)
+            freeReplyObject(r);
+        disconnect(q);
+        return -1;
+    }
+    freeReplyObject(r);
+    q->err = DCMP_QUEUE_OK;
+    q->errstr[0] = '\0';
+    return 0;
+}
+
+static int load_script(dcmp_queue *q, enum script s)
+{
+    const char *argv[3] = {"SCRIPT", "LOAD", q->script[s]};
+    size_t lens[3] = {6, 4, strlen(q->script[s])};
+    redisReply *r = command(q, 3, argv, lens);
+
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        qerr(q, DCMP_QUEUE_EREPLY, "redis: SCRIPT LOAD failed: %s",
+             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    memcpy(q->sha[s], r->str, 41);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Runs script s with args; returns the reply (free it) or NULL with q->err set.
+ * An error reply becomes NULL with the code its first word names. */
+static redisReply *run(dcmp_queue *q, enum script s, int nargs, const char **args,
+                       const size_t *arglens)
+{
+    const char *argv[QUEUE_MAX_ARGS + 3];
+    size_t lens[QUEUE_MAX_ARGS + 3];
+    redisReply *r;
+    int i, tries;
+
+    if (nargs > QUEUE_MAX_ARGS) {
+        qerr(q, DCMP_QUEUE_EREPLY, "too many script arguments (%d)", nargs);
+        return NULL;
+    }
+    for (tries = 0; tries < 2; tries++) {
+        if (dcmp_queue_connect(q) < 0)
+            return NULL;
+        if (q->sha[s][0] == '\0' && load_script(q, s) < 0)
+            return NULL;
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = q->sha[s];
+        lens[1] = 40;
+        argv[2] = "0";
+        lens[2] = 1;
+        for (i = 0; i < nargs; i++) {
+            argv[3 + i] = args[i];
+            lens[3 + i] = arglens ? arglens[i] : strlen(args[i]);
+        }
+        if ((r = command(q, nargs + 3, argv, lens)) == NULL)
+            return NULL;
+        if (r->type != REDIS_REPLY_ERROR)
+            return r;
+        if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            /* Redis restarted and lost its script cache: load again. */
+            q->sha[s][0] = '\0';
+            freeReplyObject(r);
+            continue;
+        }
+        if (strncmp(r->str, "NOWORKER", 8) == 0)
+            qerr(q, DCMP_QUEUE_ENOWORKER, "%s", r->str + 9);
+        else if (strncmp(r->str, "NOJOB", 5) == 0)
+            qerr(q, DCMP_QUEUE_ENOJOB, "%s", r->str + 6);
+        else if (strncmp(r->str, "STATE", 5) == 0)
+            qerr(q, DCMP_QUEUE_ESTATE, "%s", r->str + 6);
+        else if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0) {
+            qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, r->str);
+            disconnect(q);
+        } else
+            qerr(q, DCMP_QUEUE_EREPLY, "redis: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    qerr(q, DCMP_QUEUE_EREPLY, "redis: script keeps disappearing (NOSCRIPT twice)");
+    return NULL;
+}
+
+static int reply_int(dcmp_queue *q, redisReply *r, int64_t *n)
+{
+    if (r->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "redis: expected an integer reply");
+    }
+    if (n)
+        *n = r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+static int reply_status(dcmp_queue *q, redisReply *r, char outcome[16])
+{
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "redis: expected a status reply");
+    }
+    if (outcome)
+        dcmp_strlcpy(outcome, r->str, 16);
+    freeReplyObject(r);
+    return 0;
+}
+
+static int decode_job(dcmp_queue *q, redisReply *r, dcmp_job *job)
+{
+    const char *strs[128];
+    size_t lens[128], i;
+    char err[DCMP_ERR_LEN];
+
+    if (r->elements > 128)
+        return qerr(q, DCMP_QUEUE_EREPLY, "job hash has %zu fields, more than 64", r->elements / 2);
+    for (i = 0; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            return qerr(q, DCMP_QUEUE_EREPLY, "job hash: non-string element");
+        strs[i] = r->element[i]->str;
+        lens[i] = r->element[i]->len;
+    }
+    if (dcmp_job_decode(job, r->elements, strs, lens, err) < 0) {
+        dcmp_job_clear(job);
+        return qerr(q, DCMP_QUEUE_EREPLY, "%s", err);
+    }
+    return 0;
+}
+
+int dcmp_queue_enqueue(dcmp_queue *q, const char *graph_json)
+{
+    redisReply *r = run(q, S_ENQUEUE, 1, &graph_json, NULL);
+
+    return r ? reply_int(q, r, NULL) : -1;
+}
+
+int dcmp_queue_fetch(dcmp_queue *q, const char *worker, const char *const *queues, int n,
+                     dcmp_job *job)
+{
+    const char *args[QUEUE_MAX_ARGS];
+    redisReply *r;
+    int i, rc;
+
+    if (n < 1 || n >= QUEUE_MAX_ARGS)
+        return qerr(q, DCMP_QUEUE_EREPLY, "fetch: 1 to %d queues, not %d", QUEUE_MAX_ARGS - 1, n);
+    args[0] = worker;
+    for (i = 0; i < n; i++)
+        args[i + 1] = queues[i];
+    if ((r = run(q, S_FETCH, n + 1, args, NULL)) == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "fetch: unexpected reply");
+    }
+    rc = decode_job(q, r, job);
+    freeReplyObject(r);
+    return rc < 0 ? -1 : 1;
+}
+
+int dcmp_queue_wait(dcmp_queue *q, const char *const *queues, int n, int timeout_ms)
+{
+    const char *argv[QUEUE_MAX_ARGS + 2];
+    char keys[QUEUE_MAX_ARGS][DCMP_QUEUE_LEN + 16], secs[32];
+    redisReply *r;
+    int i, woke;
+
+    if (n < 1 || n > QUEUE_MAX_ARGS)
+        return qerr(q, DCMP_QUEUE_EREPLY, "wait: 1 to %d queues, not %d", QUEUE_MAX_ARGS, n);
+    argv[0] = "BLPOP";
+    for (i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], "dcmp:signal:%s", queues[i]);
+        argv[1 + i] = keys[i];
+    }
+    snprintf(secs, sizeof secs, "%d.%03d", timeout_ms / 1000, timeout_ms % 1000);
+    argv[1 + n] = secs;
+    if (dcmp_queue_connect(q) < 0)
+        return -1;
+    redisSetTimeout(q->ctx, ms_tv(timeout_ms + QUEUE_CMD_TIMEOUT_MS));
+    r = command(q, n + 2, argv, NULL);
+    if (q->ctx)
+        redisSetTimeout(q->ctx, ms_tv(QUEUE_CMD_TIMEOUT_MS));
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR) {
+        qerr(q, DCMP_QUEUE_EREPLY, "redis: BLPOP: %s", r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    woke = r->type == REDIS_REPLY_ARRAY;
+    freeReplyObject(r);
+    return woke;
+}
+
+static int report(dcmp_queue *q, enum script s, const char *worker, const char *id,
+                  const char *text, const char *log, int64_t ttl, char outcome[16])
+{
+    char ttls[32];
+    const char *args[5] = {worker, id, text, log, ttls};
+    redisReply *r;
+
+    snprintf(ttls, sizeof ttls, "%lld", (long long)ttl);
+    if ((r = run(q, s, 5, args, NULL)) == NULL)
+        return -1;
+    return reply_status(q, r, outcome);
+}
+
+int dcmp_queue_finish(dcmp_queue *q, const char *worker, const char *id, const char *result,
+                      const char *log, char outcome[16])
+{
+    return report(q, S_FINISH, worker, id, result ? result : "", log ? log : "", q->ttl_finished,
+                  outcome);
+}
+
+int dcmp_queue_fail(dcmp_queue *q, const char *worker, const char *id, const char *error,
+                    const char *log, char outcome[16])
+{
+    return report(q, S_FAIL, worker, id, error ? error : "failed", log ? log : "", q->ttl_failed,
+                  outcome);
+}
+
+int dcmp_queue_giveback(dcmp_queue *q, const char *worker, const char *id, char outcome[16])
+{
+    const char *args[2] = {worker, id};
+    redisReply *r = run(q, S_GIVEBACK, 2, args, NULL);
+
+    return r ? reply_status(q, r, outcome) : -1;
+}
+
+int dcmp_queue_heartbeat(dcmp_queue *q, const char *worker, const char *queues, long pid,
+                         const char *host, int64_t birth_ms)
+{
+    char ttl[32], spid[32], birth[32];
+    const char *args[6] = {worker, ttl, queues, spid, host, birth};
+    redisReply *r;
+
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->heartbeat_ttl_ms);
+    snprintf(spid, sizeof spid, "%ld", pid);
+    snprintf(birth, sizeof birth, "%lld", (long long)birth_ms);
+    if ((r = run(q, S_HEARTBEAT, 6, args, NULL)) == NULL)
+        return -1;
+    return reply_status(q, r, NULL);
+}
+
+int dcmp_queue_recover(dcmp_queue *q, const char *worker, const char *current, int64_t *n)
+{
+    const char *args[2] = {worker, current ? current : ""};
+    redisReply *r = run(q, S_RECOVER, 2, args, NULL);
+
+    return r ? reply_int(q, r, n) : -1;
+}
+
+int dcmp_queue_unregister(dcmp_queue *q, const char *worker)
+{
+    redisReply *r = run(q, S_UNREGISTER, 1, &worker, NULL);
+
+    return r ? reply_status(q, r, NULL) : -1;
+}
+
+int dcmp_queue_reap(dcmp_queue *q, int64_t counts[3])
+{
+    char max[32], ttl[32];
+    const char *args[2] = {max, ttl};
+    redisReply *r;
+    size_t i;
+
+    snprintf(max, sizeof max, "%lld", (long long)q->max_crashes);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
+    if ((r = run(q, S_REAP, 2, args, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "reap: unexpected reply");
+    }
+    for (i = 0; counts && i < 3; i++)
+        counts[i] = r->element[i]->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_queue_promote(dcmp_queue *q, int64_t *n)
+{
+    redisReply *r = run(q, S_PROMOTE, 0, NULL, NULL);
+
+    return r ? reply_int(q, r, n) : -1;
+}
+
+int dcmp_queue_requeue(dcmp_queue *q, const char *id)
+{
+    redisReply *r = run(q, S_REQUEUE, 1, &id, NULL);
+
+    return r ? reply_status(q, r, NULL) : -1;
+}
+
+static int id_action(dcmp_queue *q, enum script s, const char *id, int64_t *n)
+{
+    char ttl[32];
+    const char *args[2] = {id, ttl};
+    redisReply *r;
+
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
+    if ((r = run(q, s, 2, args, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, n);
+}
+
+int dcmp_queue_cancel(dcmp_queue *q, const char *id, int64_t *n)
+{
+    return id_action(q, S_CANCEL, id, n);
+}
+
+int dcmp_queue_delete(dcmp_queue *q, const char *id, int64_t *n)
+{
+    return id_action(q, S_DELETE, id, n);
+}
+
+int dcmp_queue_job(dcmp_queue *q, const char *id, dcmp_job *job)
+{
+    char key[DCMP_ID_LEN + 16];
+    const char *argv[2] = {"HGETALL", key};
+    redisReply *r;
+    int rc;
+
+    snprintf(key, sizeof key, "dcmp:job:%s", id);
+    if ((r = command(q, 2, argv, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "HGETALL %s: unexpected reply", key);
+    }
+    if (r->elements == 0) {
+        freeReplyObject(r);
+        return 0;
+    }
+    rc = decode_job(q, r, job);
+    freeReplyObject(r);
+    return rc < 0 ? -1 : 1;
+}
+
+int dcmp_queue_count(dcmp_queue *q, const char *queue, const char *state, int64_t *n)
+{
+    char key[DCMP_QUEUE_LEN + 64];
+    const char *argv[2] = {"ZCARD", key};
+    redisReply *r;
+
+    if (strcmp(state, "queued") == 0) {
+        argv[0] = "LLEN";
+        snprintf(key, sizeof key, "dcmp:queue:%s", queue);
+    } else {
+        snprintf(key, sizeof key, "dcmp:reg:%s:%s", queue, state);
+    }
+    if ((r = command(q, 2, argv, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, n);
+}

@@ -1,0 +1,107 @@
+/* queue.h -- the Redis job protocol: enqueue graphs, fetch, finish, fail, requeue, reap. */
+#ifndef DCMP_QUEUE_H
+#define DCMP_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "log.h"
+
+/*
+ * Every transition is one Lua script run by Redis (see src/common/lua/), so a
+ * crash of any client leaves no half state, and a job is in exactly one
+ * place at every instant: its queue list, the processing list of the worker
+ * running it, or a state registry. Scripts are loaded by SHA and loaded again
+ * when Redis answers NOSCRIPT (after a restart).
+ *
+ * A dcmp_queue is one connection, for one thread. When the connection breaks,
+ * the call that saw it returns -1 with err DCMP_QUEUE_EIO; the next call
+ * connects again (dcmp_queue_connected says whether it is up).
+ */
+
+enum {
+    DCMP_QUEUE_OK = 0,
+    DCMP_QUEUE_EIO,     /* Redis unreachable or the connection broke */
+    DCMP_QUEUE_EREPLY,  /* Redis or a script said no (errstr has its words) */
+    DCMP_QUEUE_ENOJOB,  /* no such job */
+    DCMP_QUEUE_ESTATE,  /* the job's state does not allow it */
+    DCMP_QUEUE_ENOWORKER /* the worker is not registered (heartbeat expired) */
+};
+
+typedef struct dcmp_queue_opts {
+    const char *host;         /* borrowed during dcmp_queue_new */
+    int port;
+    const char *password;     /* "" or NULL: no AUTH */
+    int64_t ttl_finished;     /* seconds a finished job is kept */
+    int64_t ttl_failed;       /* seconds a failed or canceled job is kept */
+    int64_t max_crashes;      /* worker deaths before a job fails for good */
+    int64_t heartbeat_ttl_ms; /* a worker silent this long is dead */
+    int connect_timeout_ms;   /* default 2000 when 0 */
+} dcmp_queue_opts;
+
+typedef struct dcmp_queue dcmp_queue;
+
+/* New handle; does not connect yet. Free with dcmp_queue_free. */
+dcmp_queue *dcmp_queue_new(const dcmp_queue_opts *opts);
+void dcmp_queue_free(dcmp_queue *q);
+
+/* Connects (AUTH, PING) unless connected. Returns 0 or -1. */
+int dcmp_queue_connect(dcmp_queue *q);
+int dcmp_queue_connected(const dcmp_queue *q);
+
+/* The last error: a DCMP_QUEUE_E* code and its text (borrowed from q). */
+int dcmp_queue_err(const dcmp_queue *q);
+const char *dcmp_queue_errstr(const dcmp_queue *q);
+
+/* Writes a graph made by dcmp_job_encode_graph in one step. Returns 0 or -1. */
+int dcmp_queue_enqueue(dcmp_queue *q, const char *graph_json);
+
+/*
+ * Moves the next job of the first non-empty queue of `queues` (priority
+ * order) into the worker's processing list and marks it started. Returns 1
+ * with *job filled (clear it with dcmp_job_clear), 0 when all are empty, -1
+ * on error (ENOWORKER: call dcmp_queue_heartbeat, then try again).
+ */
+int dcmp_queue_fetch(dcmp_queue *q, const char *worker, const char *const *queues, int n,
+                     dcmp_job *job);
+
+/* Blocks until a job may be waiting on one of `queues` or timeout_ms passes.
+ * Returns 1 (woken), 0 (timeout) or -1. */
+int dcmp_queue_wait(dcmp_queue *q, const char *const *queues, int n, int timeout_ms);
+
+/* The worker's reports on a job it fetched. *outcome (may be NULL) gets
+ * "ok"/"stale" (finish), "failed"/"retry"/"stale" (fail), "ok"/"stale"
+ * (giveback). Strings are borrowed; result and log may be "". */
+int dcmp_queue_finish(dcmp_queue *q, const char *worker, const char *id, const char *result,
+                      const char *log, char outcome[16]);
+int dcmp_queue_fail(dcmp_queue *q, const char *worker, const char *id, const char *error,
+                    const char *log, char outcome[16]);
+int dcmp_queue_giveback(dcmp_queue *q, const char *worker, const char *id, char outcome[16]);
+
+/* Registers the worker or renews its heartbeat (ttl from opts). */
+int dcmp_queue_heartbeat(dcmp_queue *q, const char *worker, const char *queues, long pid,
+                         const char *host, int64_t birth_ms);
+/* Puts back the jobs of the worker's processing list other than `current`
+ * ("" for none). *n (may be NULL) gets how many. */
+int dcmp_queue_recover(dcmp_queue *q, const char *worker, const char *current, int64_t *n);
+/* Removes the worker (a clean stop). */
+int dcmp_queue_unregister(dcmp_queue *q, const char *worker);
+/* Reaps dead workers. counts (may be NULL) gets {workers, jobs put back, jobs failed}. */
+int dcmp_queue_reap(dcmp_queue *q, int64_t counts[3]);
+/* Moves due retries back to their queues. *n (may be NULL) gets how many. */
+int dcmp_queue_promote(dcmp_queue *q, int64_t *n);
+
+/* Actions on one job (the dashboard's and the CLI's). *n (may be NULL) gets the
+ * number of jobs canceled (cancel: the job and its descendants; delete: descendants). */
+int dcmp_queue_requeue(dcmp_queue *q, const char *id);
+int dcmp_queue_cancel(dcmp_queue *q, const char *id, int64_t *n);
+int dcmp_queue_delete(dcmp_queue *q, const char *id, int64_t *n);
+
+/* Reads a job. Returns 1 with *job filled, 0 when there is no such job, -1. */
+int dcmp_queue_job(dcmp_queue *q, const char *id, dcmp_job *job);
+
+/* Number of jobs of `queue` in `state` (queued: the list's length). */
+int dcmp_queue_count(dcmp_queue *q, const char *queue, const char *state, int64_t *n);
+
+#endif

@@ -1,0 +1,414 @@
+/* executor.c -- runs one job in a forked child: crash isolation and a hard timeout. */
+#include "executor.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dcmp/service.h"
+#include "loader.h"
+
+#define RESULT_FD 3
+#define LINE_MAX_LEN 4096
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the child ---- */
+
+static char *child_result;
+static char child_error[DCMP_ERR_LEN];
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void host_log(const dcmp_call *call, int32_t level, const char *fmt, ...)
+{
+    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    char line[LINE_MAX_LEN + 32];
+    va_list ap;
+    int n;
+
+    (void)call;
+    if (level < 0 || level > 3)
+        level = DCMP_LOG_INFO;
+    n = snprintf(line, sizeof line, "%s ", names[level]);
+    va_start(ap, fmt);
+    vsnprintf(line + n, LINE_MAX_LEN, fmt, ap);
+    va_end(ap);
+    n = (int)strlen(line);
+    line[n++] = '\n';
+    fflush(stdout);
+    write_all(STDOUT_FILENO, line, (size_t)n);
+}
+
+static int32_t host_set_result(const dcmp_call *call, const char *json)
+{
+    cJSON *v;
+    size_t len;
+
+    (void)call;
+    if (json == NULL || (len = strlen(json)) > EXECUTOR_RESULT_MAX)
+        return -1;
+    if ((v = cJSON_Parse(json)) == NULL)
+        return -1;
+    cJSON_Delete(v);
+    free(child_result);
+    child_result = strdup(json);
+    return child_result ? 0 : -1;
+}
+
+static int32_t host_set_error(const dcmp_call *call, const char *message)
+{
+    (void)call;
+    dcmp_strlcpy(child_error, message ? message : "", sizeof child_error);
+    return 0;
+}
+
+static const dcmp_host child_host = {
+    DCMP_ABI_VERSION, (uint32_t)sizeof(dcmp_host), host_log, host_set_result, host_set_error,
+};
+
+/* Prints member `name` of kwargs as JSON text; `dflt` when absent. */
+static char *kwarg(const cJSON *kw, const char *name, const char *dflt)
+{
+    const cJSON *v = kw ? cJSON_GetObjectItemCaseSensitive(kw, name) : NULL;
+    char *s = v ? cJSON_PrintUnformatted(v) : strdup(dflt);
+
+    if (s == NULL)
+        _exit(70);
+    return s;
+}
+
+static void child_report(int status, const char *error, const char *result)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+
+    if (o == NULL || !cJSON_AddNumberToObject(o, "status", status) ||
+        !cJSON_AddStringToObject(o, "error", error ? error : "") ||
+        !cJSON_AddStringToObject(o, "result", result ? result : ""))
+        _exit(70);
+    if ((text = cJSON_PrintUnformatted(o)) == NULL)
+        _exit(70);
+    write_all(RESULT_FD, text, strlen(text));
+}
+
+static void __attribute__((noreturn))
+child_main(const dcmp_job *job, const char *modules, const char *data_dir)
+{
+    char err[DCMP_ERR_LEN];
+    dcmp_loaded lib;
+    dcmp_call call;
+    cJSON *kw;
+    int32_t rc;
+
+    kw = cJSON_Parse(job->kwargs);
+    if (kw == NULL || !cJSON_IsObject(kw)) {
+        child_report(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
+        _exit(0);
+    }
+    if (dcmp_loader_open(modules, job->func, &lib, err) < 0) {
+        child_report(DCMP_ERROR, err, NULL);
+        _exit(0);
+    }
+    memset(&call, 0, sizeof call);
+    call.abi_version = DCMP_ABI_VERSION;
+    call.size = (uint32_t)sizeof call;
+    call.job_name = job->name;
+    call.job_id = job->id;
+    call.headers = kwarg(kw, "headers", "{}");
+    call.params = kwarg(kw, "params", "null");
+    call.added_params = kwarg(kw, "added_params", "{}");
+    call.data_dir = data_dir;
+    call.host = &child_host;
+    rc = lib.fn(&call);
+    fflush(NULL);
+    if (rc == DCMP_ERROR && child_error[0] == '\0')
+        snprintf(child_error, sizeof child_error, "%s returned an error and gave no message",
+                 job->func);
+    else if (rc != DCMP_OK && rc != DCMP_SKIP && rc != DCMP_ERROR) {
+        snprintf(child_error, sizeof child_error, "%s: unknown return code %d", job->func, (int)rc);
+        rc = DCMP_ERROR;
+    }
+    child_report(rc, rc == DCMP_ERROR ? child_error : "", child_result);
+    /* No dlclose or free: the process ends here, and a library's destructors
+     * must not run twice (the parent never loaded it). */
+    _exit(0);
+}
+
+/* ---- the parent ---- */
+
+/* Keeps the last EXECUTOR_LOG_TAIL bytes of the log. */
+typedef struct tail {
+    char buf[2 * EXECUTOR_LOG_TAIL];
+    size_t len;
+    int cut;
+} tail;
+
+static void tail_add(tail *t, const char *data, size_t n)
+{
+    if (n >= EXECUTOR_LOG_TAIL) {
+        data += n - EXECUTOR_LOG_TAIL;
+        n = EXECUTOR_LOG_TAIL;
+        t->cut = 1;
+        t->len = 0;
+    }
+    if (t->len + n > sizeof t->buf) {
+        size_t keep = EXECUTOR_LOG_TAIL - n;
+        memmove(t->buf, t->buf + t->len - keep, keep);
+        t->len = keep;
+        t->cut = 1;
+    }
+    memcpy(t->buf + t->len, data, n);
+    t->len += n;
+}
+
+static void tail_get(const tail *t, char *out, size_t size)
+{
+    size_t n = t->len > EXECUTOR_LOG_TAIL ? EXECUTOR_LOG_TAIL : t->len;
+    const char *start = t->buf + t->len - n;
+    int cut = t->cut || n < t->len;
+
+    snprintf(out, size, "%s%.*s", cut ? "[... log cut ...]\n" : "", (int)n, start);
+}
+
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+    int over;
+} buf;
+
+static void buf_add(buf *b, const char *data, size_t n)
+{
+    if (b->over || b->len + n > EXECUTOR_RESULT_MAX + 8192) {
+        b->over = 1;
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if ((p = realloc(b->data, cap)) == NULL) {
+            b->over = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* Reads what is there; returns 0 at EOF, 1 otherwise. */
+static int drain(int fd, tail *t, buf *b)
+{
+    char chunk[8192];
+
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n > 0) {
+            if (t)
+                tail_add(t, chunk, (size_t)n);
+            else
+                buf_add(b, chunk, (size_t)n);
+            continue;
+        }
+        if (n == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN ? 1 : 0;
+    }
+}
+
+static void decode_report(const buf *b, executor_outcome *out)
+{
+    cJSON *o = b->data ? cJSON_Parse(b->data) : NULL;
+    const cJSON *st = o ? cJSON_GetObjectItemCaseSensitive(o, "status") : NULL;
+    const cJSON *er = o ? cJSON_GetObjectItemCaseSensitive(o, "error") : NULL;
+    const cJSON *re = o ? cJSON_GetObjectItemCaseSensitive(o, "result") : NULL;
+
+    if (!cJSON_IsNumber(st) || !cJSON_IsString(er) || !cJSON_IsString(re)) {
+        out->status = EXEC_CRASHED;
+        snprintf(out->error, sizeof out->error, "the job's process sent an unreadable report%s",
+                 b->over ? " (larger than 1 MiB)" : "");
+    } else if (st->valueint == DCMP_ERROR) {
+        out->status = EXEC_FAILED;
+        dcmp_strlcpy(out->error, er->valuestring, sizeof out->error);
+    } else {
+        out->status = EXEC_OK;
+        free(out->result);
+        out->result = strdup(re->valuestring);
+    }
+    cJSON_Delete(o);
+}
+
+int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
+                 executor_tick tick, void *tick_arg, executor_outcome *out)
+{
+    int logp[2] = {-1, -1}, resp[2] = {-1, -1}, status = 0, log_open, res_open, exited = 0;
+    int64_t start = mono_ms(), deadline, next_tick;
+    buf report = {0};
+    tail *t = calloc(1, sizeof *t);
+    pid_t pid;
+
+    memset(out, 0, sizeof *out);
+    out->result = NULL;
+    if (t == NULL || pipe2(logp, O_CLOEXEC) < 0 || pipe2(resp, O_CLOEXEC) < 0) {
+        snprintf(out->error, sizeof out->error, "cannot make pipes: %s", strerror(errno));
+        goto fail_early;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
+        goto fail_early;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        int sig;
+        setpgid(0, 0);
+        for (sig = 1; sig < NSIG; sig++)
+            signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(logp[1], STDOUT_FILENO) < 0 || dup2(logp[1], STDERR_FILENO) < 0 ||
+            dup2(resp[1], RESULT_FD) < 0)
+            _exit(71);
+        closefrom(RESULT_FD + 1); /* the Redis socket and the pipes' other ends */
+        child_main(job, modules, data_dir);
+    }
+    setpgid(pid, pid); /* also in the child: whichever runs first */
+    close(logp[1]);
+    close(resp[1]);
+    logp[1] = resp[1] = -1;
+    fcntl(logp[0], F_SETFL, O_NONBLOCK);
+    fcntl(resp[0], F_SETFL, O_NONBLOCK);
+    deadline = job->timeout > 0 ? start + job->timeout * 1000 : INT64_MAX;
+    next_tick = start + 1000;
+    log_open = res_open = 1;
+
+    for (;;) {
+        struct pollfd fds[2];
+        int nfds = 0, wait_ms;
+        int64_t now = mono_ms();
+
+        if (!exited) {
+            pid_t w = waitpid(pid, &status, WNOHANG);
+            if (w == pid)
+                exited = 1;
+        }
+        if (exited) {
+            /* The child wrote its report before it ended: read what is left. */
+            if (res_open)
+                drain(resp[0], NULL, &report);
+            break;
+        }
+        if (now >= deadline) {
+            kill(-pid, SIGKILL);
+            out->status = EXEC_TIMEOUT;
+            snprintf(out->error, sizeof out->error, "timed out after %llds: killed",
+                     (long long)job->timeout);
+            break;
+        }
+        if (now >= next_tick) {
+            next_tick = now + 1000;
+            if (tick && tick(tick_arg)) {
+                kill(-pid, SIGKILL);
+                out->status = EXEC_STOPPED;
+                snprintf(out->error, sizeof out->error, "the worker stopped while the job ran");
+                break;
+            }
+        }
+        if (log_open) {
+            fds[nfds].fd = logp[0];
+            fds[nfds++].events = POLLIN;
+        }
+        if (res_open) {
+            fds[nfds].fd = resp[0];
+            fds[nfds++].events = POLLIN;
+        }
+        /* Once both pipes closed, only the exit is awaited: poll briefly. */
+        wait_ms = (int)((next_tick < deadline ? next_tick : deadline) - now);
+        if (!res_open)
+            wait_ms = wait_ms > 2 ? 2 : wait_ms;
+        if (wait_ms < 0)
+            wait_ms = 0;
+        if (poll(fds, (nfds_t)nfds, wait_ms) < 0 && errno != EINTR)
+            break;
+        if (log_open && !drain(logp[0], t, NULL))
+            log_open = 0;
+        if (res_open && !drain(resp[0], NULL, &report))
+            res_open = 0;
+    }
+    /* Nothing of the job's process group outlives the job. */
+    kill(-pid, SIGKILL);
+    if (!exited)
+        waitpid(pid, &status, 0);
+    if (log_open)
+        drain(logp[0], t, NULL);
+    close(logp[0]);
+    close(resp[0]);
+    out->ms = mono_ms() - start;
+    if (out->status != EXEC_TIMEOUT && out->status != EXEC_STOPPED) {
+        if (WIFSIGNALED(status)) {
+            int sig = WTERMSIG(status);
+            out->status = EXEC_CRASHED;
+            snprintf(out->error, sizeof out->error, "crashed: signal %d (%s)", sig,
+                     strsignal(sig));
+        } else if (WIFEXITED(status) && report.len == 0) {
+            out->status = EXEC_CRASHED;
+            snprintf(out->error, sizeof out->error,
+                     "the job's process exited with status %d without reporting",
+                     WEXITSTATUS(status));
+        } else {
+            decode_report(&report, out);
+        }
+    }
+    if (out->result == NULL)
+        out->result = strdup("");
+    tail_get(t, out->log, sizeof out->log);
+    free(report.data);
+    free(t);
+    return 0;
+
+fail_early:
+    if (logp[0] >= 0) {
+        close(logp[0]);
+        close(logp[1]);
+    }
+    if (resp[0] >= 0) {
+        close(resp[0]);
+        close(resp[1]);
+    }
+    free(t);
+    out->result = strdup("");
+    return -1;
+}

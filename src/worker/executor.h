@@ -1,0 +1,43 @@
+/* executor.h -- runs one job in a forked child: crash isolation and a hard timeout. */
+#ifndef DCMP_EXECUTOR_H
+#define DCMP_EXECUTOR_H
+
+#include <stdint.h>
+
+#include "job.h"
+
+#define EXECUTOR_LOG_TAIL 4096     /* bytes of the job's log kept with the job */
+#define EXECUTOR_RESULT_MAX (1 << 20) /* largest result JSON a job may set */
+
+enum executor_status {
+    EXEC_OK,      /* finished (DCMP_OK or DCMP_SKIP) */
+    EXEC_FAILED,  /* the function returned an error, or could not be loaded */
+    EXEC_CRASHED, /* the child died of a signal or exited without reporting */
+    EXEC_TIMEOUT, /* killed at the job's timeout */
+    EXEC_STOPPED  /* killed because the worker is stopping: give the job back */
+};
+
+typedef struct executor_outcome {
+    enum executor_status status;
+    char error[DCMP_ERR_LEN];
+    char *result;                     /* owned (free), "" when none */
+    char log[EXECUTOR_LOG_TAIL + 64]; /* the tail of what the job wrote */
+    int64_t ms;                       /* run time */
+} executor_outcome;
+
+/* Called about once a second while a job runs (heartbeats). Returns nonzero
+ * when the job must be stopped now (the worker's stop grace ran out). */
+typedef int (*executor_tick)(void *arg);
+
+/*
+ * Runs `job` under `modules` (where its dotted function is resolved) with
+ * `data_dir` passed to the function. The child runs in its own process
+ * group; at the job's timeout, or when tick asks, the whole group gets
+ * SIGKILL, and so does anything of the group left when the child ends.
+ * Fills *out (free out->result). Returns 0, or -1 when no child could be
+ * started (out->error says why; the job was not run).
+ */
+int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
+                 executor_tick tick, void *tick_arg, executor_outcome *out);
+
+#endif

@@ -1,0 +1,374 @@
+/* worker.c -- the dcmp-worker loop: fetch in priority order, run, report, heartbeat, reap. */
+#include "worker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "executor.h"
+
+extern char **environ;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL); /* a signal cuts it short, which is what a stop wants */
+}
+
+int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const char *name,
+                volatile sig_atomic_t *stop, char *err)
+{
+    dcmp_queue_opts o = {0};
+    unsigned char rnd[2] = {0, 0};
+    int n;
+
+    memset(w, 0, sizeof *w);
+    w->cfg = cfg;
+    w->stop = stop;
+    n = dcmp_config_split_queues(queues ? queues : cfg->worker_jobs, w->queue_buf,
+                                 sizeof w->queue_buf, w->queues, WORKER_MAX_QUEUES, err);
+    if (n < 0)
+        return -1;
+    w->nqueues = n;
+    if (gethostname(w->host, sizeof w->host) < 0)
+        dcmp_strlcpy(w->host, "localhost", sizeof w->host);
+    w->host[sizeof w->host - 1] = '\0';
+    if (name) {
+        if (dcmp_strlcpy(w->name, name, sizeof w->name) < 0 || strpbrk(name, " \t\r\n") != NULL)
+            return dcmp_seterr(err, "worker name \"%s\": no blanks, at most %d characters", name,
+                               DCMP_WORKER_LEN - 1);
+    } else {
+        if (getrandom(rnd, sizeof rnd, 0) < 0)
+            rnd[0] = rnd[1] = 0;
+        snprintf(w->name, sizeof w->name, "%.100s.%ld.%02x%02x", w->host, (long)getpid(), rnd[0],
+                 rnd[1]);
+    }
+    o.host = cfg->redis_host;
+    o.port = cfg->redis_port;
+    o.password = cfg->redis_password;
+    o.ttl_finished = cfg->ttl_finished;
+    o.ttl_failed = cfg->ttl_failed;
+    o.max_crashes = cfg->max_crashes;
+    o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
+    if ((w->q = dcmp_queue_new(&o)) == NULL)
+        return dcmp_seterr(err, "out of memory");
+    w->birth_ms = wall_ms();
+    return 0;
+}
+
+void worker_free(worker *w)
+{
+    dcmp_queue_free(w->q);
+    w->q = NULL;
+}
+
+static int stopping(worker *w)
+{
+    if (*w->stop && w->stop_seen == 0) {
+        w->stop_seen = mono_ms();
+        dcmp_log_info("stopping: %s", w->current[0] ? "the running job may finish first" : "idle");
+    }
+    return *w->stop != 0;
+}
+
+/* Registers (heartbeat) and puts back stale entries of our processing list. */
+static int announce(worker *w)
+{
+    int64_t back = 0;
+    char joined[1024];
+    int i;
+    size_t used = 0;
+
+    joined[0] = '\0';
+    for (i = 0; i < w->nqueues; i++)
+        used += (size_t)snprintf(joined + used, sizeof joined - used, "%s%s", i ? " " : "",
+                                 w->queues[i]);
+    if (dcmp_queue_heartbeat(w->q, w->name, joined, (long)getpid(), w->host, w->birth_ms) < 0)
+        return -1;
+    if (dcmp_queue_recover(w->q, w->name, w->current, &back) < 0)
+        return -1;
+    if (back > 0)
+        dcmp_log_warn("put back %lld job(s) left in this worker's processing list",
+                      (long long)back);
+    return 0;
+}
+
+/* Waits for Redis with backoff until it answers or the worker stops.
+ * Returns 0 when connected and registered. */
+static int reconnect(worker *w)
+{
+    int64_t delay = 100;
+    int logged = 0;
+
+    for (;;) {
+        if (dcmp_queue_connect(w->q) == 0 && announce(w) == 0) {
+            if (logged)
+                dcmp_log_info("redis %s:%d is back", w->cfg->redis_host, w->cfg->redis_port);
+            return 0;
+        }
+        if (!logged || delay >= 5000) {
+            dcmp_log_warn("%s; retrying in %lld ms", dcmp_queue_errstr(w->q), (long long)delay);
+            logged = 1;
+        }
+        if (*w->stop >= 2 || (stopping(w) && w->current[0] == '\0'))
+            return -1;
+        sleep_ms(delay);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+}
+
+/* Heartbeat, reaping of dead workers, due retries: once per beat interval. */
+static void maintain(worker *w)
+{
+    int64_t now = mono_ms(), counts[3] = {0, 0, 0}, promoted = 0;
+
+    if (now < w->next_beat)
+        return;
+    w->next_beat = now + w->cfg->heartbeat_ttl_ms / 4;
+    if (announce(w) < 0 || dcmp_queue_reap(w->q, counts) < 0 ||
+        dcmp_queue_promote(w->q, &promoted) < 0) {
+        dcmp_log_warn("maintenance: %s", dcmp_queue_errstr(w->q));
+        return;
+    }
+    if (counts[0] > 0)
+        dcmp_log_warn("reaped %lld dead worker(s): %lld job(s) put back, %lld failed for good",
+                      (long long)counts[0], (long long)counts[1], (long long)counts[2]);
+}
+
+/* Called by the executor once a second while a job runs. */
+static int tick(void *arg)
+{
+    worker *w = arg;
+
+    if (dcmp_queue_connected(w->q) || dcmp_queue_connect(w->q) == 0)
+        maintain(w);
+    if (!stopping(w))
+        return 0;
+    if (*w->stop >= 2)
+        return 1;
+    return mono_ms() - w->stop_seen >= w->cfg->stop_grace * 1000;
+}
+
+static void report(worker *w, const dcmp_job *job, const executor_outcome *o)
+{
+    char outcome[16] = "";
+    int rc;
+
+    for (;;) {
+        if (o->status == EXEC_OK)
+            rc = dcmp_queue_finish(w->q, w->name, job->id, o->result, o->log, outcome);
+        else if (o->status == EXEC_STOPPED)
+            rc = dcmp_queue_giveback(w->q, w->name, job->id, outcome);
+        else
+            rc = dcmp_queue_fail(w->q, w->name, job->id, o->error, o->log, outcome);
+        if (rc == 0)
+            break;
+        if (dcmp_queue_err(w->q) != DCMP_QUEUE_EIO) {
+            dcmp_log_error("job %s: cannot record its end: %s", job->id, dcmp_queue_errstr(w->q));
+            return;
+        }
+        dcmp_log_warn("job %s: cannot record its end yet: %s", job->id, dcmp_queue_errstr(w->q));
+        if (reconnect(w) < 0) {
+            dcmp_log_error("job %s: stopping before its end was recorded: it will run again",
+                           job->id);
+            return;
+        }
+    }
+    if (strcmp(outcome, "stale") == 0)
+        dcmp_log_warn("job %s %s: was given to another worker meanwhile; this run's end is "
+                      "not recorded",
+                      job->id, job->name);
+    else if (o->status == EXEC_OK)
+        dcmp_log_info("job %s %s: finished in %lld ms", job->id, job->name, (long long)o->ms);
+    else if (o->status == EXEC_STOPPED)
+        dcmp_log_info("job %s %s: given back to queue %s", job->id, job->name, job->queue);
+    else
+        dcmp_log_warn("job %s %s: %s after %lld ms%s: %s", job->id, job->name,
+                      strcmp(outcome, "retry") == 0 ? "will be retried" : "failed",
+                      (long long)o->ms, o->status == EXEC_FAILED ? "" : " (isolated)", o->error);
+    if (o->status == EXEC_OK)
+        w->done++;
+    else if (o->status != EXEC_STOPPED)
+        w->failed++;
+}
+
+static void run_job(worker *w, dcmp_job *job)
+{
+    executor_outcome o;
+
+    dcmp_strlcpy(w->current, job->id, sizeof w->current);
+    dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
+                  job->queue, (long long)job->attempts);
+    if (executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o) < 0) {
+        /* No child: the job did not run. Give it back and slow down. */
+        dcmp_log_error("job %s: %s", job->id, o.error);
+        o.status = EXEC_STOPPED;
+        report(w, job, &o);
+        sleep_ms(1000);
+    } else {
+        report(w, job, &o);
+    }
+    free(o.result);
+    w->current[0] = '\0';
+}
+
+int worker_run(worker *w)
+{
+    char queues[1024];
+    size_t used = 0;
+    int i;
+
+    for (i = 0; i < w->nqueues; i++)
+        used += (size_t)snprintf(queues + used, sizeof queues - used, "%s%s", i ? ", " : "",
+                                 w->queues[i]);
+    if (reconnect(w) < 0)
+        return 1;
+    dcmp_log_info("worker %s serving %s (redis %s:%d, modules %s)", w->name, queues,
+                  w->cfg->redis_host, w->cfg->redis_port, w->cfg->modules);
+    while (!stopping(w)) {
+        dcmp_job job;
+        int got;
+
+        maintain(w);
+        got = dcmp_queue_fetch(w->q, w->name, w->queues, w->nqueues, &job);
+        if (got > 0) {
+            run_job(w, &job);
+            dcmp_job_clear(&job);
+            continue;
+        }
+        if (got == 0) {
+            if (w->burst)
+                break;
+            int64_t wait = w->next_beat - mono_ms();
+            if (wait > 1000)
+                wait = 1000;
+            if (wait < 1)
+                wait = 1;
+            if (dcmp_queue_wait(w->q, w->queues, w->nqueues, (int)wait) >= 0)
+                continue;
+        }
+        if (dcmp_queue_err(w->q) == DCMP_QUEUE_ENOWORKER) {
+            dcmp_log_warn("this worker was reaped as dead (missed heartbeats): registering again");
+            w->next_beat = 0;
+            continue;
+        }
+        dcmp_log_warn("%s", dcmp_queue_errstr(w->q));
+        if (dcmp_queue_err(w->q) == DCMP_QUEUE_EIO) {
+            if (reconnect(w) < 0)
+                break;
+        } else {
+            sleep_ms(1000);
+        }
+    }
+    if (dcmp_queue_unregister(w->q, w->name) < 0)
+        dcmp_log_warn("could not unregister: %s", dcmp_queue_errstr(w->q));
+    dcmp_log_info("worker %s stopped: %ld job(s) finished, %ld failed", w->name, w->done,
+                  w->failed);
+    return 0;
+}
+
+/* Runs one script.sh with its folder as working directory; logs its output. */
+static void run_script(const char *dir, const char *path)
+{
+    posix_spawn_file_actions_t fa;
+    char *argv[] = {"sh", (char *)path, NULL};
+    char buf[4096], line[4096];
+    size_t llen = 0;
+    int p[2], status = 0;
+    pid_t pid;
+    ssize_t n;
+
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        dcmp_log_error("%s: pipe: %s", path, strerror(errno));
+        return;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
+    posix_spawn_file_actions_addchdir_np(&fa, dir);
+    if ((errno = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ)) != 0) {
+        dcmp_log_error("%s: cannot start: %s", path, strerror(errno));
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    dcmp_log_info("%s: running", path);
+    while ((n = read(p[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n' || llen == sizeof line - 1) {
+                line[llen] = '\0';
+                dcmp_log_info("%s: %s", path, line);
+                llen = 0;
+                if (buf[i] == '\n')
+                    continue;
+            }
+            line[llen++] = buf[i];
+        }
+    }
+    if (llen > 0) {
+        line[llen] = '\0';
+        dcmp_log_info("%s: %s", path, line);
+    }
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        dcmp_log_info("%s: done", path);
+    else
+        dcmp_log_warn("%s: ended with %s %d", path, WIFEXITED(status) ? "status" : "signal",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+void worker_run_scripts(const worker *w)
+{
+    struct dirent **names = NULL;
+    int n, i;
+
+    n = scandir(w->cfg->modules, &names, NULL, alphasort);
+    if (n < 0) {
+        dcmp_log_warn("MODULES %s: %s", w->cfg->modules, strerror(errno));
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        char dir[PATH_MAX], path[PATH_MAX];
+        struct stat st;
+        if (names[i]->d_name[0] != '.' &&
+            snprintf(dir, sizeof dir, "%s/%s", w->cfg->modules, names[i]->d_name) <
+                (int)sizeof dir &&
+            snprintf(path, sizeof path, "%s/script.sh", dir) < (int)sizeof path &&
+            stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            run_script(dir, path);
+        free(names[i]);
+    }
+    free(names);
+}

@@ -1,0 +1,45 @@
+/* worker.h -- the dcmp-worker loop: fetch in priority order, run, report, heartbeat, reap. */
+#ifndef DCMP_WORKER_H
+#define DCMP_WORKER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "job.h"
+#include "queue.h"
+
+#define WORKER_MAX_QUEUES 32
+
+typedef struct worker {
+    const dcmp_config *cfg;
+    dcmp_queue *q;
+    char name[DCMP_WORKER_LEN];
+    char queue_buf[1024];
+    const char *queues[WORKER_MAX_QUEUES];
+    int nqueues;
+    char host[256];
+    int64_t birth_ms;
+    int burst;                         /* stop when every queue is empty */
+    volatile sig_atomic_t *stop;       /* set by SIGTERM/SIGINT; 2 or more = at once */
+    int64_t stop_seen;                 /* monotonic ms the stop was first seen, 0 = none */
+    int64_t next_beat;                 /* monotonic ms of the next heartbeat */
+    char current[DCMP_ID_LEN];         /* the job running, "" when none */
+    long done, failed;
+} worker;
+
+/* Sets up *w: name, queues (WORKER_JOBS or `queues`), the Redis handle.
+ * Returns 0 or -1 with err. */
+int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const char *name,
+                volatile sig_atomic_t *stop, char *err);
+
+/* Runs MODULES/<service>/script.sh of every service once, logging their output. */
+void worker_run_scripts(const worker *w);
+
+/* Serves jobs until stopped (or, in burst mode, until the queues are empty).
+ * Returns the exit status for main. */
+int worker_run(worker *w);
+
+void worker_free(worker *w);
+
+#endif

@@ -1,0 +1,315 @@
+/* redis.c -- test fixture: a real redis-server and real dcmp-worker processes in a temp dir. */
+#include "redis.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+static pid_t spawn_logged(char *const argv[], char *const envp[], const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int rc;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "fixture: cannot start %s: %s\n", argv[0], strerror(rc));
+        return -1;
+    }
+    return pid;
+}
+
+static int start_redis(fixture *f)
+{
+    char port[16], log[PATH_MAX + 16];
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", f->dir,
+                    "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                    "--daemonize", "no", NULL};
+    int i;
+
+    snprintf(port, sizeof port, "%d", f->port);
+    snprintf(log, sizeof log, "%s/redis.log", f->dir);
+    if ((f->redis = spawn_logged(argv, NULL, log)) < 0)
+        return -1;
+    for (i = 0; i < 200; i++) {
+        dcmp_queue_free(f->q);
+        dcmp_queue_opts o = {.host = "127.0.0.1", .port = f->port, .heartbeat_ttl_ms = 2000};
+        f->q = dcmp_queue_new(&o);
+        if (dcmp_queue_connect(f->q) == 0)
+            return 0;
+        nap_ms(25);
+    }
+    fprintf(stderr, "fixture: redis on port %d did not answer: %s\n", f->port,
+            dcmp_queue_errstr(f->q));
+    return -1;
+}
+
+int fixture_start(fixture *f)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    memset(f, 0, sizeof *f);
+    f->redis = -1;
+    snprintf(f->dir, sizeof f->dir, "%s/dcmp-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(f->dir) == NULL) {
+        perror("fixture: mkdtemp");
+        return -1;
+    }
+    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    mkdir(f->data, 0755);
+    if ((f->port = free_port()) < 0) {
+        fprintf(stderr, "fixture: no free port\n");
+        return -1;
+    }
+    return start_redis(f);
+}
+
+int fixture_redis_restart(fixture *f)
+{
+    int status;
+
+    if (f->redis > 0) {
+        kill(f->redis, SIGTERM);
+        waitpid(f->redis, &status, 0);
+        f->redis = -1;
+    }
+    return start_redis(f);
+}
+
+pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
+{
+    const char *bin = getenv("DCMP_WORKER_BIN"), *mods = getenv("DCMP_TEST_MODULES");
+    char port[64], modules[PATH_MAX + 16], data[PATH_MAX + 32], ttl[64], log[PATH_MAX + 32];
+    char *envp[64], *argv[] = {(char *)bin, "--queues", (char *)queues, "--no-scripts", NULL};
+    int n = 0, i;
+    pid_t pid;
+
+    if (bin == NULL || mods == NULL || f->nworkers >= FIXTURE_MAX_WORKERS) {
+        fprintf(stderr, "fixture: DCMP_WORKER_BIN and DCMP_TEST_MODULES must be set\n");
+        return -1;
+    }
+    snprintf(port, sizeof port, "REDIS_PORT=%d", f->port);
+    snprintf(modules, sizeof modules, "MODULES=%s", mods);
+    snprintf(data, sizeof data, "DATA=%s", f->data);
+    snprintf(ttl, sizeof ttl, "WORKER_TTL=%s", f->worker_ttl ? f->worker_ttl : "2s");
+    envp[n++] = "REDIS_HOST=127.0.0.1";
+    envp[n++] = port;
+    envp[n++] = modules;
+    envp[n++] = data;
+    envp[n++] = ttl;
+    envp[n++] = "DCMP_ENV=";
+    for (i = 0; environ[i] && n < 50; i++)
+        if (strncmp(environ[i], "ASAN_", 5) == 0 || strncmp(environ[i], "UBSAN_", 6) == 0 ||
+            strncmp(environ[i], "LSAN_", 5) == 0 || strncmp(environ[i], "PATH=", 5) == 0 ||
+            strncmp(environ[i], "LD_", 3) == 0)
+            envp[n++] = environ[i];
+    for (i = 0; extra && extra[i] && n < 62; i++)
+        envp[n++] = (char *)extra[i];
+    envp[n] = NULL;
+    snprintf(log, sizeof log, "%s/worker-%d.log", f->dir, f->nworkers);
+    if ((pid = spawn_logged(argv, envp, log)) > 0)
+        f->workers[f->nworkers++] = pid;
+    return pid;
+}
+
+void fixture_worker_stop(fixture *f, pid_t pid, int sig)
+{
+    int i, status;
+
+    kill(pid, sig);
+    waitpid(pid, &status, 0);
+    for (i = 0; i < f->nworkers; i++)
+        if (f->workers[i] == pid)
+            f->workers[i] = -1;
+}
+
+int fixture_state(fixture *f, const char *id, char state[16])
+{
+    dcmp_job job;
+    int rc = dcmp_queue_job(f->q, id, &job);
+
+    state[0] = '\0';
+    if (rc > 0)
+        memcpy(state, job.state, 16);
+    if (rc > 0)
+        dcmp_job_clear(&job);
+    return rc < 0 ? -1 : 0;
+}
+
+int fixture_wait_state(fixture *f, const char *id, const char *state, int timeout_ms)
+{
+    char st[16] = "";
+    int waited;
+
+    for (waited = 0; waited <= timeout_ms; waited += 20) {
+        if (fixture_state(f, id, st) == 0 && strcmp(st, state) == 0)
+            return 0;
+        if (!dcmp_queue_connected(f->q))
+            dcmp_queue_connect(f->q);
+        nap_ms(20);
+    }
+    fprintf(stderr, "fixture: job %s is \"%s\", waited %d ms for \"%s\"\n", id, st, timeout_ms,
+            state);
+    return -1;
+}
+
+int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t n,
+                       int timeout_ms)
+{
+    int64_t have = -1;
+    int waited;
+
+    for (waited = 0; waited <= timeout_ms; waited += 50) {
+        if (dcmp_queue_count(f->q, queue, state, &have) == 0 && have >= n)
+            return 0;
+        nap_ms(50);
+    }
+    fprintf(stderr, "fixture: %lld %s jobs in %s, waited %d ms for %lld\n", (long long)have, state,
+            queue, timeout_ms, (long long)n);
+    return -1;
+}
+
+int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params,
+                    int64_t timeout, char ids[][DCMP_ID_LEN])
+{
+    dcmp_job_spec specs[64];
+    char names[64][64], funcs[64][128], queues[64][64], kwargs[64][512];
+    const char *deps[64][16];
+    char err[DCMP_ERR_LEN], *graph;
+    int i, rc;
+
+    if (n > 64)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (dcmp_job_new_id(ids[i]) < 0)
+            return -1;
+    for (i = 0; i < n; i++) {
+        char depl[128] = "", *tok, *save;
+        memset(&specs[i], 0, sizeof specs[i]);
+        if (sscanf(jobs[i], "%63[^|]|%127[^|]|%63[^|]|%127s", names[i], funcs[i], queues[i],
+                   depl) < 3)
+            return -1;
+        snprintf(kwargs[i], sizeof kwargs[i],
+                 "{\"jobName\":\"%s\",\"headers\":{},\"params\":%s,\"added_params\":{}}", names[i],
+                 params ? params : "null");
+        specs[i].id = ids[i];
+        specs[i].name = names[i];
+        specs[i].func = funcs[i];
+        specs[i].queue = queues[i];
+        specs[i].kwargs = kwargs[i];
+        specs[i].timeout = timeout;
+        specs[i].deps = deps[i];
+        for (tok = strtok_r(depl, ",", &save); tok && specs[i].ndeps < 16;
+             tok = strtok_r(NULL, ",", &save))
+            deps[i][specs[i].ndeps++] = ids[atoi(tok)];
+    }
+    if ((graph = dcmp_job_encode_graph("test-event", specs, n, err)) == NULL) {
+        fprintf(stderr, "fixture: %s\n", err);
+        return -1;
+    }
+    rc = dcmp_queue_enqueue(f->q, graph);
+    if (rc < 0)
+        fprintf(stderr, "fixture: enqueue: %s\n", dcmp_queue_errstr(f->q));
+    free(graph);
+    return rc;
+}
+
+char *fixture_read_data(fixture *f, const char *name)
+{
+    char path[PATH_MAX + 256], *buf;
+    FILE *fp;
+    long len;
+
+    snprintf(path, sizeof path, "%s/%s", f->data, name);
+    if ((fp = fopen(path, "r")) == NULL)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    len = ftell(fp);
+    rewind(fp);
+    buf = calloc(1, (size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(fp);
+    return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void fixture_stop(fixture *f, int failed)
+{
+    int i, status;
+
+    /* Two SIGTERMs stop a worker at once, killing its job's process group
+     * (a hanging job included); SIGKILL after that for anything stuck. */
+    for (i = 0; i < f->nworkers; i++)
+        if (f->workers[i] > 0) {
+            kill(f->workers[i], SIGTERM);
+            kill(f->workers[i], SIGTERM);
+        }
+    nap_ms(f->nworkers ? 300 : 0);
+    for (i = 0; i < f->nworkers; i++)
+        if (f->workers[i] > 0) {
+            kill(f->workers[i], SIGKILL);
+            waitpid(f->workers[i], &status, 0);
+        }
+    if (f->redis > 0) {
+        kill(f->redis, SIGKILL);
+        waitpid(f->redis, &status, 0);
+    }
+    dcmp_queue_free(f->q);
+    f->q = NULL;
+    if (failed)
+        fprintf(stderr, "fixture: kept %s (logs of redis and the workers)\n", f->dir);
+    else
+        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}

@@ -1,0 +1,62 @@
+/* redis.h -- test fixture: a real redis-server and real dcmp-worker processes in a temp dir. */
+#ifndef DCMP_TEST_REDIS_H
+#define DCMP_TEST_REDIS_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "job.h"
+#include "queue.h"
+
+#define FIXTURE_MAX_WORKERS 16
+
+typedef struct fixture {
+    char dir[PATH_MAX];  /* temp dir: redis data, logs, DATA */
+    char data[PATH_MAX + 16]; /* DATA for the workers */
+    int port;
+    pid_t redis;
+    pid_t workers[FIXTURE_MAX_WORKERS];
+    int nworkers;
+    dcmp_queue *q; /* a client for the test itself */
+    const char *worker_ttl; /* WORKER_TTL given to workers, default "2s" */
+} fixture;
+
+/* Starts redis-server (AOF on, fsync always) on a free loopback port in a new
+ * temp dir and connects f->q. Returns 0 or -1 (message printed). */
+int fixture_start(fixture *f);
+
+/* Stops redis (SIGTERM, waits) and starts it again on the same port and data. */
+int fixture_redis_restart(fixture *f);
+
+/* Starts a dcmp-worker serving `queues` with extra "K=V" environment entries
+ * (NULL-terminated, may be NULL). Its log goes to DIR/worker-N.log. */
+pid_t fixture_worker(fixture *f, const char *queues, const char *const *env);
+
+/* Sends sig to a worker and waits for it (SIGKILL: no cleanup at all). */
+void fixture_worker_stop(fixture *f, pid_t pid, int sig);
+
+/* Waits (polling, up to timeout_ms) until job `id` is in `state`. Returns 0 or -1. */
+int fixture_wait_state(fixture *f, const char *id, const char *state, int timeout_ms);
+
+/* Waits until `n` jobs of `queue` are finished. Returns 0 or -1. */
+int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t n,
+                       int timeout_ms);
+
+/* Reads a job's state into state[16] ("" when the job does not exist). */
+int fixture_state(fixture *f, const char *id, char state[16]);
+
+/* Enqueues a graph. jobs[i] = "name|func|queue|deps" with deps a comma list of
+ * indexes into jobs ("" for none); params is the kwargs' params for all.
+ * Writes the ids into ids[i]. Returns 0 or -1. */
+int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params,
+                    int64_t timeout, char ids[][DCMP_ID_LEN]);
+
+/* Reads DATA/<name> into a new string (free it) or NULL. */
+char *fixture_read_data(fixture *f, const char *name);
+
+/* Kills every worker and redis by pid, removes the temp dir unless the
+ * test failed (then it is kept and named). */
+void fixture_stop(fixture *f, int failed);
+
+#endif
