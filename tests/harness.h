@@ -7,13 +7,13 @@
 
 static int harness_failed, harness_checks;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        harness_checks++;                                                                          \
-        if (!(cond)) {                                                                             \
-            harness_failed++;                                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        harness_checks++;                                                            \
+        if (!(cond)) {                                                               \
+            harness_failed++;                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
     } while (0)
 
 #define CHECK_STR(a, b)                                                                            \
@@ -27,28 +27,28 @@ static int harness_failed, harness_checks;
         }                                                                                          \
     } while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                                \
-    do {                                                                                           \
-        const char *check_h_ = (hay), *check_n_ = (needle);                                        \
-        harness_checks++;                                                                          \
-        if (check_h_ == NULL || strstr(check_h_, check_n_) == NULL) {                              \
-            harness_failed++;                                                                      \
-            fprintf(stderr, "%s:%d: CHECK_CONTAINS failed: \"%s\" lacks \"%s\"\n", __FILE__,       \
-                    __LINE__, check_h_ ? check_h_ : "(null)", check_n_);                           \
-        }                                                                                          \
+#define CHECK_CONTAINS(hay, needle)                                                          \
+    do {                                                                                     \
+        const char *check_h_ = (hay), *check_n_ = (needle);                                  \
+        harness_checks++;                                                                    \
+        if (check_h_ == NULL || strstr(check_h_, check_n_) == NULL) {                        \
+            harness_failed++;                                                                \
+            fprintf(stderr, "%s:%d: CHECK_CONTAINS failed: \"%s\" lacks \"%s\"\n", __FILE__, \
+                    __LINE__, check_h_ ? check_h_ : "(null)", check_n_);                     \
+        }                                                                                    \
     } while (0)
 
 /* Runs one test function and names it on failure. */
-#define RUN(fn)                                                                                    \
-    do {                                                                                           \
-        int before_ = harness_failed;                                                              \
-        fn();                                                                                      \
-        fprintf(stderr, "%s %s\n", harness_failed == before_ ? "ok  " : "FAIL", #fn);              \
+#define RUN(fn)                                                                       \
+    do {                                                                              \
+        int before_ = harness_failed;                                                 \
+        fn();                                                                         \
+        fprintf(stderr, "%s %s\n", harness_failed == before_ ? "ok  " : "FAIL", #fn); \
     } while (0)
 
 /* The exit status: 0 when every check passed (and at least one ran). */
-#define HARNESS_RESULT()                                                                           \
-    (fprintf(stderr, "%d checks, %d failed\n", harness_checks, harness_failed),                   \
+#define HARNESS_RESULT()                                                        \
+    (fprintf(stderr, "%d checks, %d failed\n", harness_checks, harness_failed), \
      (harness_failed == 0 && harness_checks > 0) ? 0 : 1)
 
 #endif

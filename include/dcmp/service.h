@@ -68,8 +68,8 @@ typedef enum dcmp_status {
 
 /* Log levels for host->log(). */
 #define DCMP_LOG_DEBUG 0
-#define DCMP_LOG_INFO 1
-#define DCMP_LOG_WARN 2
+#define DCMP_LOG_INFO  1
+#define DCMP_LOG_WARN  2
 #define DCMP_LOG_ERROR 3
 
 struct dcmp_call;
@@ -138,14 +138,17 @@ typedef struct dcmp_module {
 } dcmp_module;
 
 /* True when a struct the other side built (size recorded in ->size) has `member`. */
-#define DCMP_HAS(ptr, type, member)                                                                \
+#define DCMP_HAS(ptr, type, member) \
     ((ptr)->size >= offsetof(type, member) + sizeof(((type *)0)->member))
 
 /* Makes a function visible outside a library built with -fvisibility=hidden. */
 #define DCMP_EXPORT __attribute__((visibility("default")))
 
 /* Names a function for DCMP_MODULE: DCMP_FUNCTION(worker) is {"worker", worker}. */
-#define DCMP_FUNCTION(fn) {#fn, fn}
+#define DCMP_FUNCTION(fn) \
+    {                     \
+#fn, fn           \
+    }
 
 /*
  * Defines the library's descriptor. Use once per library, at file scope:
@@ -153,10 +156,10 @@ typedef struct dcmp_module {
  *     static int32_t worker(const dcmp_call *call) { ... return DCMP_OK; }
  *     DCMP_MODULE("dcm2nii", "1.0.0", DCMP_FUNCTION(worker));
  */
-#define DCMP_MODULE(modname, modversion, ...)                                                      \
-    static const dcmp_function dcmp_module_functions_[] = {__VA_ARGS__, {NULL, NULL}};             \
-    DCMP_EXPORT extern const dcmp_module dcmp_module_descriptor;                                   \
-    const dcmp_module dcmp_module_descriptor = {DCMP_ABI_VERSION, (uint32_t)sizeof(dcmp_module),   \
+#define DCMP_MODULE(modname, modversion, ...)                                                    \
+    static const dcmp_function dcmp_module_functions_[] = {__VA_ARGS__, {NULL, NULL}};           \
+    DCMP_EXPORT extern const dcmp_module dcmp_module_descriptor;                                 \
+    const dcmp_module dcmp_module_descriptor = {DCMP_ABI_VERSION, (uint32_t)sizeof(dcmp_module), \
                                                 modname, modversion, dcmp_module_functions_}
 
 #ifdef __cplusplus

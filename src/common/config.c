@@ -87,7 +87,8 @@ static int expand(const dcmp_env *env, const char *p, const char *end, char *out
         if (val) {
             size_t vlen = strlen(val);
             if (used + vlen >= outsize)
-                return dcmp_seterr(err, "%s:%d: value longer than %zu bytes", origin, line, outsize);
+                return dcmp_seterr(err, "%s:%d: value longer than %zu bytes", origin, line,
+                                   outsize);
             memcpy(out + used, val, vlen);
             used += vlen;
             continue;
@@ -259,8 +260,8 @@ static int get_int(const dcmp_env *env, const char *const *names, int64_t dflt, 
     return 0;
 }
 
-static int get_duration(const dcmp_env *env, const char *const *names, int64_t dflt,
-                        int64_t *out, char *err)
+static int get_duration(const dcmp_env *env, const char *const *names, int64_t dflt, int64_t *out,
+                        char *err)
 {
     const char *v = dcmp_config_lookup(env, names);
     char why[DCMP_ERR_LEN];
@@ -269,8 +270,10 @@ static int get_duration(const dcmp_env *env, const char *const *names, int64_t d
         *out = dflt;
         return 0;
     }
-    if (dcmp_duration_parse(v, out, why) < 0 || *out < 0)
-        return dcmp_seterr(err, "%s: %s", names[0], *out < 0 ? "must be a positive duration" : why);
+    if (dcmp_duration_parse(v, out, why) < 0)
+        return dcmp_seterr(err, "%s: %s", names[0], why);
+    if (*out < 0)
+        return dcmp_seterr(err, "%s: must be a positive duration, not -1", names[0]);
     return 0;
 }
 
@@ -322,8 +325,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_int(&env, k_port, 6379, 1, 65535, &port, err) < 0 ||
         get_str(&env, k_pswd, "", cfg->redis_password, sizeof cfg->redis_password, err) < 0 ||
         get_str(&env, k_jobs, "default", cfg->worker_jobs, sizeof cfg->worker_jobs, err) < 0 ||
-        get_str(&env, k_prio, "default", cfg->default_priority, sizeof cfg->default_priority,
-                err) < 0 ||
+        get_str(&env, k_prio, "default", cfg->default_priority, sizeof cfg->default_priority, err) <
+            0 ||
         get_str(&env, k_base, ".", cfg->basedir, sizeof cfg->basedir, err) < 0 ||
         under_base(&env, k_mod, cfg->basedir, "modules", cfg->modules, err) < 0 ||
         under_base(&env, k_reg, cfg->basedir, "registry", cfg->registry, err) < 0 ||
@@ -376,8 +379,9 @@ int dcmp_config_split_queues(const char *list, char *buf, size_t bufsize, const 
         len = (size_t)(p - start);
         for (size_t i = 0; i < len; i++)
             if (!queue_char((unsigned char)start[i]))
-                return dcmp_seterr(err, "queue name \"%.*s\" in \"%s\": use letters, digits, _ - . :",
-                                   (int)len, start, list);
+                return dcmp_seterr(
+                    err, "queue name \"%.*s\" in \"%s\": use letters, digits, _ - . :", (int)len,
+                    start, list);
         if (n >= max)
             return dcmp_seterr(err, "\"%s\": more than %d queues", list, max);
         if (used + len + 1 > bufsize)

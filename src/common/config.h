@@ -9,7 +9,7 @@
 #include "log.h"
 
 #define DCMP_ENV_MAX_ITEMS 512
-#define DCMP_ENV_MAX_FILE (256 * 1024)
+#define DCMP_ENV_MAX_FILE  (256 * 1024)
 #define DCMP_ENV_MAX_VALUE 4096
 
 /* The key/value pairs of one .env file. */
@@ -45,23 +45,23 @@ const char *dcmp_config_lookup(const dcmp_env *env, const char *const *names);
 
 /* Everything the daemons read, resolved. */
 typedef struct dcmp_config {
-    char env_file[PATH_MAX];  /* the .env file read, "" when none */
-    char redis_host[256];     /* REDIS_HOST, default 127.0.0.1 */
-    int redis_port;           /* REDIS_PORT, default 6379 */
-    char redis_password[256]; /* REDIS_PSWD (alias REDIS_PASSWORD), default none */
-    char worker_jobs[1024];   /* WORKER_JOBS: queues in priority order, default "default" */
+    char env_file[PATH_MAX];    /* the .env file read, "" when none */
+    char redis_host[256];       /* REDIS_HOST, default 127.0.0.1 */
+    int redis_port;             /* REDIS_PORT, default 6379 */
+    char redis_password[256];   /* REDIS_PSWD (alias REDIS_PASSWORD), default none */
+    char worker_jobs[1024];     /* WORKER_JOBS: queues in priority order, default "default" */
     char default_priority[128]; /* DEFUALT_PRIORITY (alias DEFAULT_PRIORITY), default "default" */
-    char basedir[PATH_MAX];   /* BASEDIR, default "." */
-    char modules[PATH_MAX];   /* MODULES, default $BASEDIR/modules */
-    char registry[PATH_MAX];  /* REGISTRY, default $BASEDIR/registry */
-    char data[PATH_MAX];      /* DATA, default $BASEDIR/data */
-    char logs[PATH_MAX];      /* LOGS, default $BASEDIR/logs */
-    char log_level[16];       /* LOG_LEVEL: debug, info, warn, error */
-    int64_t ttl_finished;     /* JOB_TTL_FINISHED, seconds, default 1 day */
-    int64_t ttl_failed;       /* JOB_TTL_FAILED, seconds, default 30 days */
-    int64_t max_crashes;      /* WORKER_MAX_CRASHES, default 3 */
-    int64_t heartbeat_ttl_ms; /* WORKER_TTL: a worker silent this long is dead, default 5s */
-    int64_t stop_grace;       /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
+    char basedir[PATH_MAX];     /* BASEDIR, default "." */
+    char modules[PATH_MAX];     /* MODULES, default $BASEDIR/modules */
+    char registry[PATH_MAX];    /* REGISTRY, default $BASEDIR/registry */
+    char data[PATH_MAX];        /* DATA, default $BASEDIR/data */
+    char logs[PATH_MAX];        /* LOGS, default $BASEDIR/logs */
+    char log_level[16];         /* LOG_LEVEL: debug, info, warn, error */
+    int64_t ttl_finished;       /* JOB_TTL_FINISHED, seconds, default 1 day */
+    int64_t ttl_failed;         /* JOB_TTL_FAILED, seconds, default 30 days */
+    int64_t max_crashes;        /* WORKER_MAX_CRASHES, default 3 */
+    int64_t heartbeat_ttl_ms;   /* WORKER_TTL: a worker silent this long is dead, default 5s */
+    int64_t stop_grace; /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
 } dcmp_config;
 
 /*

@@ -21,34 +21,53 @@ int dcmp_duration_parse(const char *text, int64_t *seconds, char *err)
         return dcmp_seterr(err, "duration is missing");
     while (isspace((unsigned char)*p))
         p++;
-    if (strcmp(p, "-1") == 0 || (strncmp(p, "-1", 2) == 0 && isspace((unsigned char)p[2]))) {
-        *seconds = DCMP_DURATION_NONE;
-        return 0;
+    if (strncmp(p, "-1", 2) == 0) {
+        const char *rest = p + 2;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        if (*rest == '\0') {
+            *seconds = DCMP_DURATION_NONE;
+            return 0;
+        }
     }
     if (!isdigit((unsigned char)*p))
-        return dcmp_seterr(err, "bad duration \"%s\": expected a number of seconds or N followed "
-                                "by s, m, h or d",
+        return dcmp_seterr(err,
+                           "bad duration \"%s\": expected a number of seconds or N followed "
+                           "by s, m, h or d",
                            text);
     errno = 0;
     n = strtoll(p, &end, 10);
     if (errno != 0)
         return dcmp_seterr(err, "bad duration \"%s\": number out of range", text);
     switch (*end) {
-    case 's': unit = 1; end++; break;
-    case 'm': unit = 60; end++; break;
-    case 'h': unit = 3600; end++; break;
-    case 'd': unit = 86400; end++; break;
+    case 's':
+        unit = 1;
+        end++;
+        break;
+    case 'm':
+        unit = 60;
+        end++;
+        break;
+    case 'h':
+        unit = 3600;
+        end++;
+        break;
+    case 'd':
+        unit = 86400;
+        end++;
+        break;
     default: break;
     }
     while (isspace((unsigned char)*end))
         end++;
     if (*end != '\0')
-        return dcmp_seterr(err, "bad duration \"%s\": expected a number of seconds or N followed "
-                                "by s, m, h or d",
+        return dcmp_seterr(err,
+                           "bad duration \"%s\": expected a number of seconds or N followed "
+                           "by s, m, h or d",
                            text);
     if (n == 0)
-        return dcmp_seterr(err, "bad duration \"%s\": must be greater than zero (or -1 for no limit)",
-                           text);
+        return dcmp_seterr(
+            err, "bad duration \"%s\": must be greater than zero (or -1 for no limit)", text);
     if (n > DURATION_MAX / unit)
         return dcmp_seterr(err, "bad duration \"%s\": more than 10 years", text);
     *seconds = (int64_t)n * unit;

@@ -65,8 +65,7 @@ static char *dup_len(const char *s, size_t len)
     return p;
 }
 
-int dcmp_job_decode(dcmp_job *job, size_t n, const char *const *strs, const size_t *lens,
-                    char *err)
+int dcmp_job_decode(dcmp_job *job, size_t n, const char *const *strs, const size_t *lens, char *err)
 {
     static const struct {
         const char *name;
@@ -224,7 +223,8 @@ char *dcmp_job_encode_graph(const char *event, const dcmp_job_spec *specs, int n
         if ((o = cJSON_CreateObject()) == NULL)
             goto oom;
         cJSON_AddItemToArray(jobs, o);
-        if (!cJSON_AddStringToObject(o, "id", s->id) || !cJSON_AddStringToObject(o, "name", s->name) ||
+        if (!cJSON_AddStringToObject(o, "id", s->id) ||
+            !cJSON_AddStringToObject(o, "name", s->name) ||
             !cJSON_AddStringToObject(o, "func", s->func) ||
             !cJSON_AddStringToObject(o, "queue", s->queue) ||
             !cJSON_AddStringToObject(o, "kwargs", s->kwargs) ||

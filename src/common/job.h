@@ -8,11 +8,11 @@
 #include "log.h"
 
 #define DCMP_WIRE_VERSION 1
-#define DCMP_ID_LEN 40      /* ids are at most 39 characters */
-#define DCMP_QUEUE_LEN 128  /* queue names */
-#define DCMP_WORKER_LEN 160 /* worker names */
-#define DCMP_GRAPH_MAX 256  /* jobs in one event's graph */
-#define DCMP_DEPS_MAX 256   /* dependencies of one job */
+#define DCMP_ID_LEN       40  /* ids are at most 39 characters */
+#define DCMP_QUEUE_LEN    128 /* queue names */
+#define DCMP_WORKER_LEN   160 /* worker names */
+#define DCMP_GRAPH_MAX    256 /* jobs in one event's graph */
+#define DCMP_DEPS_MAX     256 /* dependencies of one job */
 
 /* A job read from Redis. Strings marked owned are freed by dcmp_job_clear. */
 typedef struct dcmp_job {
@@ -36,12 +36,12 @@ typedef struct dcmp_job {
 
 /* What the planner gives for one job of a graph. All borrowed. */
 typedef struct dcmp_job_spec {
-    const char *id;     /* from dcmp_job_new_id */
-    const char *name;   /* jobName */
-    const char *func;   /* dotted worker function */
-    const char *queue;  /* queue name */
-    const char *kwargs; /* JSON text, stored as given */
-    int64_t timeout;    /* seconds, -1 = no limit */
+    const char *id;          /* from dcmp_job_new_id */
+    const char *name;        /* jobName */
+    const char *func;        /* dotted worker function */
+    const char *queue;       /* queue name */
+    const char *kwargs;      /* JSON text, stored as given */
+    int64_t timeout;         /* seconds, -1 = no limit */
     const char *const *deps; /* ids of jobs earlier in the graph or already in Redis */
     int ndeps;
     int64_t retry_max;      /* extra runs after a failure, 0 = none */

@@ -10,8 +10,9 @@
 int dcmp_loader_check(const dcmp_module *m, const char *path, char *err)
 {
     if (m->abi_version != DCMP_ABI_VERSION)
-        return dcmp_seterr(err, "%s: service ABI version %u, this host speaks version %u: rebuild "
-                                "the service against this release's include/dcmp/service.h",
+        return dcmp_seterr(err,
+                           "%s: service ABI version %u, this host speaks version %u: rebuild "
+                           "the service against this release's include/dcmp/service.h",
                            path, (unsigned)m->abi_version, (unsigned)DCMP_ABI_VERSION);
     if (m->size < sizeof(dcmp_module))
         return dcmp_seterr(err, "%s: module descriptor is %u bytes, expected at least %zu", path,
@@ -60,7 +61,8 @@ int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, cha
     }
     out->module = dlsym(out->handle, DCMP_MODULE_SYMBOL);
     if (out->module == NULL) {
-        dcmp_seterr(err, "%s: no symbol %s: not a dcm-processor service (build it with DCMP_MODULE)",
+        dcmp_seterr(err,
+                    "%s: no symbol %s: not a dcm-processor service (build it with DCMP_MODULE)",
                     out->path, DCMP_MODULE_SYMBOL);
         goto fail;
     }

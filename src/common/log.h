@@ -16,8 +16,8 @@ void dcmp_log_init(const char *program, const char *level);
 void dcmp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define dcmp_log_debug(...) dcmp_log(DCMP_DEBUG, __VA_ARGS__)
-#define dcmp_log_info(...) dcmp_log(DCMP_INFO, __VA_ARGS__)
-#define dcmp_log_warn(...) dcmp_log(DCMP_WARN, __VA_ARGS__)
+#define dcmp_log_info(...)  dcmp_log(DCMP_INFO, __VA_ARGS__)
+#define dcmp_log_warn(...)  dcmp_log(DCMP_WARN, __VA_ARGS__)
 #define dcmp_log_error(...) dcmp_log(DCMP_ERROR_LEVEL, __VA_ARGS__)
 
 /* Logs at error level and exits with status 1. For start-up errors and

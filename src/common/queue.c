@@ -10,9 +10,9 @@
 
 /* The scripts, embedded from src/common/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
-    dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[],
-    dcmp_lua_reap[], dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[],
-    dcmp_lua_cancel[], dcmp_lua_delete[];
+    dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
+    dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[], dcmp_lua_cancel[],
+    dcmp_lua_delete[];
 
 enum script {
     S_ENQUEUE,
@@ -32,13 +32,13 @@ enum script {
 };
 
 static const char *const script_body[S_COUNT] = {
-    dcmp_lua_enqueue, dcmp_lua_fetch,      dcmp_lua_finish,  dcmp_lua_fail,    dcmp_lua_giveback,
-    dcmp_lua_heartbeat, dcmp_lua_recover,  dcmp_lua_reap,    dcmp_lua_unregister,
-    dcmp_lua_promote, dcmp_lua_requeue,    dcmp_lua_cancel,  dcmp_lua_delete,
+    dcmp_lua_enqueue,   dcmp_lua_fetch,   dcmp_lua_finish, dcmp_lua_fail,       dcmp_lua_giveback,
+    dcmp_lua_heartbeat, dcmp_lua_recover, dcmp_lua_reap,   dcmp_lua_unregister, dcmp_lua_promote,
+    dcmp_lua_requeue,   dcmp_lua_cancel,  dcmp_lua_delete,
 };
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
-#define QUEUE_MAX_ARGS 64
+#define QUEUE_MAX_ARGS       64
 
 struct dcmp_queue {
     redisContext *ctx; /* NULL while disconnected */
@@ -176,8 +176,8 @@ int dcmp_queue_connect(dcmp_queue *q)
     if (q->password[0]) {
         r = redisCommand(q->ctx, "AUTH %s", q->password);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            qerr(q, r ? DCMP_QUEUE_EREPLY : DCMP_QUEUE_EIO, "redis %s:%d: AUTH failed: %s",
-                 q->host, q->port, r ? r->str : q->ctx->errstr);
+            qerr(q, r ? DCMP_QUEUE_EREPLY : DCMP_QUEUE_EIO, "redis %s:%d: AUTH failed: %s", q->host,
+                 q->port, r ? r->str : q->ctx->errstr);
             if (r)
                 freeReplyObject(r);
             disconnect(q);
@@ -188,8 +188,7 @@ int dcmp_queue_connect(dcmp_queue *q)
     r = redisCommand(q->ctx, "PING");
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         /* LOADING (Redis replaying its AOF) lands here too: retry later. */
-        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
-             r ? r->str : q->ctx->errstr);
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, r ? r->str : q->ctx->errstr);
         if (r)
             freeReplyObject(r);
         disconnect(q);

@@ -22,15 +22,15 @@
 
 enum {
     DCMP_QUEUE_OK = 0,
-    DCMP_QUEUE_EIO,     /* Redis unreachable or the connection broke */
-    DCMP_QUEUE_EREPLY,  /* Redis or a script said no (errstr has its words) */
-    DCMP_QUEUE_ENOJOB,  /* no such job */
-    DCMP_QUEUE_ESTATE,  /* the job's state does not allow it */
+    DCMP_QUEUE_EIO,      /* Redis unreachable or the connection broke */
+    DCMP_QUEUE_EREPLY,   /* Redis or a script said no (errstr has its words) */
+    DCMP_QUEUE_ENOJOB,   /* no such job */
+    DCMP_QUEUE_ESTATE,   /* the job's state does not allow it */
     DCMP_QUEUE_ENOWORKER /* the worker is not registered (heartbeat expired) */
 };
 
 typedef struct dcmp_queue_opts {
-    const char *host;         /* borrowed during dcmp_queue_new */
+    const char *host; /* borrowed during dcmp_queue_new */
     int port;
     const char *password;     /* "" or NULL: no AUTH */
     int64_t ttl_finished;     /* seconds a finished job is kept */

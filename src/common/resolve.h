@@ -7,8 +7,8 @@
 #include "log.h"
 
 #define DCMP_RESOLVE_CANDIDATES 3
-#define DCMP_NAME_LEN 128
-#define DCMP_DOTTED_MAX 512
+#define DCMP_NAME_LEN           128
+#define DCMP_DOTTED_MAX         512
 
 /* Where a dotted name may live, in the order they are tried. */
 typedef struct dcmp_resolved {

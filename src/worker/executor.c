@@ -17,7 +17,7 @@
 #include "dcmp/service.h"
 #include "loader.h"
 
-#define RESULT_FD 3
+#define RESULT_FD    3
 #define LINE_MAX_LEN 4096
 
 static int64_t mono_ms(void)
@@ -270,8 +270,8 @@ static void decode_report(const buf *b, executor_outcome *out)
     cJSON_Delete(o);
 }
 
-int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
-                 executor_tick tick, void *tick_arg, executor_outcome *out)
+int executor_run(const dcmp_job *job, const char *modules, const char *data_dir, executor_tick tick,
+                 void *tick_arg, executor_outcome *out)
 {
     int logp[2] = {-1, -1}, resp[2] = {-1, -1}, status = 0, log_open, res_open, exited = 0;
     int64_t start = mono_ms(), deadline, next_tick;
@@ -381,8 +381,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
         if (WIFSIGNALED(status)) {
             int sig = WTERMSIG(status);
             out->status = EXEC_CRASHED;
-            snprintf(out->error, sizeof out->error, "crashed: signal %d (%s)", sig,
-                     strsignal(sig));
+            snprintf(out->error, sizeof out->error, "crashed: signal %d (%s)", sig, strsignal(sig));
         } else if (WIFEXITED(status) && report.len == 0) {
             out->status = EXEC_CRASHED;
             snprintf(out->error, sizeof out->error,

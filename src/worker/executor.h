@@ -6,7 +6,7 @@
 
 #include "job.h"
 
-#define EXECUTOR_LOG_TAIL 4096     /* bytes of the job's log kept with the job */
+#define EXECUTOR_LOG_TAIL   4096      /* bytes of the job's log kept with the job */
 #define EXECUTOR_RESULT_MAX (1 << 20) /* largest result JSON a job may set */
 
 enum executor_status {
@@ -37,7 +37,7 @@ typedef int (*executor_tick)(void *arg);
  * Fills *out (free out->result). Returns 0, or -1 when no child could be
  * started (out->error says why; the job was not run).
  */
-int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
-                 executor_tick tick, void *tick_arg, executor_outcome *out);
+int executor_run(const dcmp_job *job, const char *modules, const char *data_dir, executor_tick tick,
+                 void *tick_arg, executor_outcome *out);
 
 #endif

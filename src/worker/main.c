@@ -29,7 +29,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'}, {"queues", required_argument, NULL, 'q'},
+        {"env", required_argument, NULL, 'e'},  {"queues", required_argument, NULL, 'q'},
         {"name", required_argument, NULL, 'n'}, {"burst", no_argument, NULL, 'b'},
         {"no-scripts", no_argument, NULL, 's'}, {"check", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};

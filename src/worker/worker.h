@@ -20,11 +20,11 @@ typedef struct worker {
     int nqueues;
     char host[256];
     int64_t birth_ms;
-    int burst;                         /* stop when every queue is empty */
-    volatile sig_atomic_t *stop;       /* set by SIGTERM/SIGINT; 2 or more = at once */
-    int64_t stop_seen;                 /* monotonic ms the stop was first seen, 0 = none */
-    int64_t next_beat;                 /* monotonic ms of the next heartbeat */
-    char current[DCMP_ID_LEN];         /* the job running, "" when none */
+    int burst;                   /* stop when every queue is empty */
+    volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT; 2 or more = at once */
+    int64_t stop_seen;           /* monotonic ms the stop was first seen, 0 = none */
+    int64_t next_beat;           /* monotonic ms of the next heartbeat */
+    char current[DCMP_ID_LEN];   /* the job running, "" when none */
     long done, failed;
 } worker;
 

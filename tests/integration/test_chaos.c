@@ -59,8 +59,7 @@ static void check_all_ran(int n, const char *queue)
             unfinished++;
     }
     if (missing || unfinished)
-        fprintf(stderr, "%s: %d of %d never ran, %d not finished\n", queue, missing, n,
-                unfinished);
+        fprintf(stderr, "%s: %d of %d never ran, %d not finished\n", queue, missing, n, unfinished);
     CHECK(missing == 0);
     CHECK(unfinished == 0);
     free(log);

@@ -84,9 +84,9 @@ static void test_diamond(void)
 /* One worker serving "high default low" takes every high job before any default one. */
 static void test_priority(void)
 {
-    const char *jobs[] = {"low1|testmods.record|low|",         "def1|testmods.record|default|",
-                          "high1|testmods.record|high|",       "low2|testmods.record|low|",
-                          "def2|testmods.record|default|",     "high2|testmods.record|high|"};
+    const char *jobs[] = {"low1|testmods.record|low|",     "def1|testmods.record|default|",
+                          "high1|testmods.record|high|",   "low2|testmods.record|low|",
+                          "def2|testmods.record|default|", "high2|testmods.record|high|"};
     char ids[6][DCMP_ID_LEN], *log;
     pid_t w;
 

@@ -64,9 +64,22 @@ static pid_t spawn_logged(char *const argv[], char *const envp[], const char *lo
 static int start_redis(fixture *f)
 {
     char port[16], log[PATH_MAX + 16];
-    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", f->dir,
-                    "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                    "--daemonize", "no", NULL};
+    char *argv[] = {"redis-server",
+                    "--port",
+                    port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    f->dir,
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "no",
+                    NULL};
     int i;
 
     snprintf(port, sizeof port, "%d", f->port);
@@ -195,8 +208,7 @@ int fixture_wait_state(fixture *f, const char *id, const char *state, int timeou
     return -1;
 }
 
-int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t n,
-                       int timeout_ms)
+int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t n, int timeout_ms)
 {
     int64_t have = -1;
     int waited;
@@ -211,8 +223,8 @@ int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t
     return -1;
 }
 
-int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params,
-                    int64_t timeout, char ids[][DCMP_ID_LEN])
+int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params, int64_t timeout,
+                    char ids[][DCMP_ID_LEN])
 {
     dcmp_job_spec specs[64];
     char names[64][64], funcs[64][128], queues[64][64], kwargs[64][512];
@@ -228,8 +240,8 @@ int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *para
     for (i = 0; i < n; i++) {
         char depl[128] = "", *tok, *save;
         memset(&specs[i], 0, sizeof specs[i]);
-        if (sscanf(jobs[i], "%63[^|]|%127[^|]|%63[^|]|%127s", names[i], funcs[i], queues[i],
-                   depl) < 3)
+        if (sscanf(jobs[i], "%63[^|]|%127[^|]|%63[^|]|%127s", names[i], funcs[i], queues[i], depl) <
+            3)
             return -1;
         snprintf(kwargs[i], sizeof kwargs[i],
                  "{\"jobName\":\"%s\",\"headers\":{},\"params\":%s,\"added_params\":{}}", names[i],

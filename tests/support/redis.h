@@ -12,13 +12,13 @@
 #define FIXTURE_MAX_WORKERS 16
 
 typedef struct fixture {
-    char dir[PATH_MAX];  /* temp dir: redis data, logs, DATA */
+    char dir[PATH_MAX];       /* temp dir: redis data, logs, DATA */
     char data[PATH_MAX + 16]; /* DATA for the workers */
     int port;
     pid_t redis;
     pid_t workers[FIXTURE_MAX_WORKERS];
     int nworkers;
-    dcmp_queue *q; /* a client for the test itself */
+    dcmp_queue *q;          /* a client for the test itself */
     const char *worker_ttl; /* WORKER_TTL given to workers, default "2s" */
 } fixture;
 
@@ -40,8 +40,7 @@ void fixture_worker_stop(fixture *f, pid_t pid, int sig);
 int fixture_wait_state(fixture *f, const char *id, const char *state, int timeout_ms);
 
 /* Waits until `n` jobs of `queue` are finished. Returns 0 or -1. */
-int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t n,
-                       int timeout_ms);
+int fixture_wait_count(fixture *f, const char *queue, const char *state, int64_t n, int timeout_ms);
 
 /* Reads a job's state into state[16] ("" when the job does not exist). */
 int fixture_state(fixture *f, const char *id, char state[16]);
@@ -49,8 +48,8 @@ int fixture_state(fixture *f, const char *id, char state[16]);
 /* Enqueues a graph. jobs[i] = "name|func|queue|deps" with deps a comma list of
  * indexes into jobs ("" for none); params is the kwargs' params for all.
  * Writes the ids into ids[i]. Returns 0 or -1. */
-int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params,
-                    int64_t timeout, char ids[][DCMP_ID_LEN]);
+int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params, int64_t timeout,
+                    char ids[][DCMP_ID_LEN]);
 
 /* Reads DATA/<name> into a new string (free it) or NULL. */
 char *fixture_read_data(fixture *f, const char *name);
