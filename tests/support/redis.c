@@ -135,7 +135,8 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
 {
     const char *bin = getenv("DCMP_WORKER_BIN"), *mods = getenv("DCMP_TEST_MODULES");
     char port[64], modules[PATH_MAX + 16], data[PATH_MAX + 32], ttl[64], log[PATH_MAX + 32];
-    char *envp[64], *argv[] = {(char *)bin, "--queues", (char *)queues, "--no-scripts", NULL};
+    char *envp[64], *argv[] = {(char *)bin, "--queues", (char *)queues,
+                               f->scripts ? NULL : "--no-scripts", NULL};
     int n = 0, i;
     pid_t pid;
 
@@ -144,7 +145,7 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
         return -1;
     }
     snprintf(port, sizeof port, "REDIS_PORT=%d", f->port);
-    snprintf(modules, sizeof modules, "MODULES=%s", mods);
+    snprintf(modules, sizeof modules, "MODULES=%s", f->modules ? f->modules : mods);
     snprintf(data, sizeof data, "DATA=%s", f->data);
     snprintf(ttl, sizeof ttl, "WORKER_TTL=%s", f->worker_ttl ? f->worker_ttl : "2s");
     envp[n++] = "REDIS_HOST=127.0.0.1";

@@ -20,6 +20,8 @@ typedef struct fixture {
     int nworkers;
     dcmp_queue *q;          /* a client for the test itself */
     const char *worker_ttl; /* WORKER_TTL given to workers, default "2s" */
+    const char *modules;    /* MODULES given to workers, default $DCMP_TEST_MODULES */
+    int scripts;            /* run MODULES/<service>/script.sh at start (default: no) */
 } fixture;
 
 /* Starts redis-server (AOF on, fsync always) on a free loopback port in a new
