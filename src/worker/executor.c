@@ -15,18 +15,11 @@
 #include <unistd.h>
 
 #include "dcmp/service.h"
+#include "clock.h"
 #include "loader.h"
 
 #define RESULT_FD    3
 #define LINE_MAX_LEN 4096
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the child ---- */
 
@@ -274,7 +267,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
                  void *tick_arg, executor_outcome *out)
 {
     int logp[2] = {-1, -1}, resp[2] = {-1, -1}, status = 0, log_open, res_open, exited = 0;
-    int64_t start = mono_ms(), deadline, next_tick;
+    int64_t start = dcmp_clock_mono_ms(), deadline, next_tick;
     buf report = {0};
     tail *t = calloc(1, sizeof *t);
     pid_t pid;
@@ -318,7 +311,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
     for (;;) {
         struct pollfd fds[2];
         int nfds = 0, wait_ms;
-        int64_t now = mono_ms();
+        int64_t now = dcmp_clock_mono_ms();
 
         if (!exited) {
             pid_t w = waitpid(pid, &status, WNOHANG);
@@ -376,7 +369,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
         drain(logp[0], t, NULL);
     close(logp[0]);
     close(resp[0]);
-    out->ms = mono_ms() - start;
+    out->ms = dcmp_clock_mono_ms() - start;
     if (out->status != EXEC_TIMEOUT && out->status != EXEC_STOPPED) {
         if (WIFSIGNALED(status)) {
             int sig = WTERMSIG(status);

@@ -10,37 +10,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "executor.h"
 
 extern char **environ;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL); /* a signal cuts it short, which is what a stop wants */
-}
 
 int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const char *name,
                 volatile sig_atomic_t *stop, char *err)
@@ -79,7 +55,7 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
     o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
     if ((w->q = dcmp_queue_new(&o)) == NULL)
         return dcmp_seterr(err, "out of memory");
-    w->birth_ms = wall_ms();
+    w->birth_ms = dcmp_clock_wall_ms();
     return 0;
 }
 
@@ -92,7 +68,7 @@ void worker_free(worker *w)
 static int stopping(worker *w)
 {
     if (*w->stop && w->stop_seen == 0) {
-        w->stop_seen = mono_ms();
+        w->stop_seen = dcmp_clock_mono_ms();
         dcmp_log_info("stopping: %s", w->current[0] ? "the running job may finish first" : "idle");
     }
     return *w->stop != 0;
@@ -139,7 +115,7 @@ static int reconnect(worker *w)
         }
         if (*w->stop >= 2 || (stopping(w) && w->current[0] == '\0'))
             return -1;
-        sleep_ms(delay);
+        dcmp_clock_sleep_ms(delay);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
 }
@@ -147,7 +123,7 @@ static int reconnect(worker *w)
 /* Heartbeat, reaping of dead workers, due retries: once per beat interval. */
 static void maintain(worker *w)
 {
-    int64_t now = mono_ms(), counts[3] = {0, 0, 0}, promoted = 0;
+    int64_t now = dcmp_clock_mono_ms(), counts[3] = {0, 0, 0}, promoted = 0;
 
     if (now < w->next_beat)
         return;
@@ -173,7 +149,7 @@ static int tick(void *arg)
         return 0;
     if (*w->stop >= 2)
         return 1;
-    return mono_ms() - w->stop_seen >= w->cfg->stop_grace * 1000;
+    return dcmp_clock_mono_ms() - w->stop_seen >= w->cfg->stop_grace * 1000;
 }
 
 static void report(worker *w, const dcmp_job *job, const executor_outcome *o)
@@ -231,7 +207,7 @@ static void run_job(worker *w, dcmp_job *job)
         dcmp_log_error("job %s: %s", job->id, o.error);
         o.status = EXEC_STOPPED;
         report(w, job, &o);
-        sleep_ms(1000);
+        dcmp_clock_sleep_ms(1000);
     } else {
         report(w, job, &o);
     }
@@ -266,7 +242,7 @@ int worker_run(worker *w)
         if (got == 0) {
             if (w->burst)
                 break;
-            int64_t wait = w->next_beat - mono_ms();
+            int64_t wait = w->next_beat - dcmp_clock_mono_ms();
             if (wait > 1000)
                 wait = 1000;
             if (wait < 1)
@@ -284,7 +260,7 @@ int worker_run(worker *w)
             if (reconnect(w) < 0)
                 break;
         } else {
-            sleep_ms(1000);
+            dcmp_clock_sleep_ms(1000);
         }
     }
     if (dcmp_queue_unregister(w->q, w->name) < 0)
