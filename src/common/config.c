@@ -136,8 +136,15 @@ int dcmp_config_parse_env(dcmp_env *env, const char *text, const char *origin, c
         while (v_end > v && isspace((unsigned char)v_end[-1]))
             v_end--;
         if (v < v_end && (*v == '"' || *v == '\'')) {
-            const char *close = v_end - 1;
-            if (v_end - v < 2 || *close != *v)
+            const char *close = memchr(v + 1, *v, (size_t)(v_end - v - 1)), *after;
+            /* After the closing quote only blanks and a # comment may follow. */
+            after = close ? close + 1 : v_end;
+            while (after < v_end && isspace((unsigned char)*after))
+                after++;
+            if (close != NULL && after < v_end && *after != '#')
+                return dcmp_seterr(err, "%s:%d: %.*s: text after the closing quote", origin, line,
+                                   (int)(key_end - key), key);
+            if (close == NULL)
                 return dcmp_seterr(err, "%s:%d: %.*s: unterminated quote", origin, line,
                                    (int)(key_end - key), key);
             if (*v == '\'') {
@@ -339,6 +346,11 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_duration(&env, k_wttl, 5, &wttl, err) < 0 ||
         get_int(&env, k_grace, 8, 0, 86400, &cfg->stop_grace, err) < 0)
         goto out;
+    if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
+        strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {
+        dcmp_seterr(err, "LOG_LEVEL=\"%s\": expected debug, info, warn or error", cfg->log_level);
+        goto out;
+    }
     if (wttl < 2)
         wttl = 2;
     cfg->redis_port = (int)port;

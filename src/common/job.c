@@ -205,13 +205,29 @@ char *dcmp_job_encode_graph(const char *event, const dcmp_job_spec *specs, int n
                 dcmp_seterr(err, "job %s: id %s used twice", s->name, s->id);
                 return NULL;
             }
-        for (k = 0; k < s->ndeps; k++)
+        for (k = 0; k < s->ndeps; k++) {
+            int m;
             if (!valid_id(s->deps[k]) || strcmp(s->deps[k], s->id) == 0) {
                 dcmp_seterr(err, "job %s: bad dependency id \"%s\"", s->name,
                             s->deps[k] ? s->deps[k] : "(null)");
                 return NULL;
             }
+            for (m = 0; m < k; m++)
+                if (strcmp(s->deps[m], s->deps[k]) == 0) {
+                    dcmp_seterr(err, "job %s: dependency %s named twice", s->name, s->deps[k]);
+                    return NULL;
+                }
+        }
     }
+    /* With ids known unique: a dependency inside the graph must come before its dependent. */
+    for (i = 0; i < n; i++)
+        for (k = 0; k < specs[i].ndeps; k++)
+            for (int m = i + 1; m < n; m++)
+                if (strcmp(specs[m].id, specs[i].deps[k]) == 0) {
+                    dcmp_seterr(err, "job %s: dependency %s comes later in the graph",
+                                specs[i].name, specs[i].deps[k]);
+                    return NULL;
+                }
     if ((root = cJSON_CreateObject()) == NULL)
         goto oom;
     if (!cJSON_AddNumberToObject(root, "v", DCMP_WIRE_VERSION) ||

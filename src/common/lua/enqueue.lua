@@ -16,7 +16,10 @@ for i, j in ipairs(g.jobs) do
   if ids[j.id] or redis.call('EXISTS', jkey(j.id)) == 1 then
     return redis.error_reply('ERR job ' .. i .. ': id ' .. j.id .. ' already exists')
   end
+  local seen = {}
   for _, d in ipairs(j.deps or {}) do
+    if seen[d] then return redis.error_reply('ERR job ' .. i .. ': dependency ' .. tostring(d) .. ' named twice') end
+    seen[d] = true
     if not ids[d] and redis.call('EXISTS', jkey(d)) == 0 then
       return redis.error_reply('ERR job ' .. i .. ': dependency ' .. tostring(d) .. ' is not earlier in the graph nor in Redis')
     end
