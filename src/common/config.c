@@ -312,6 +312,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_crash[] = {"WORKER_MAX_CRASHES", NULL};
     static const char *const k_wttl[] = {"WORKER_TTL", NULL};
     static const char *const k_grace[] = {"WORKER_STOP_GRACE", NULL};
+    static const char *const k_exec[] = {"WORKER_EXECUTOR", NULL};
+    static const char *const k_recycle[] = {"WORKER_RECYCLE", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -344,11 +346,17 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_duration(&env, k_ttlx, 30 * 86400, &cfg->ttl_failed, err) < 0 ||
         get_int(&env, k_crash, 3, 1, 1000, &cfg->max_crashes, err) < 0 ||
         get_duration(&env, k_wttl, 5, &wttl, err) < 0 ||
-        get_int(&env, k_grace, 8, 0, 86400, &cfg->stop_grace, err) < 0)
+        get_int(&env, k_grace, 8, 0, 86400, &cfg->stop_grace, err) < 0 ||
+        get_str(&env, k_exec, "fork", cfg->executor, sizeof cfg->executor, err) < 0 ||
+        get_int(&env, k_recycle, 1000, 1, 1000000000, &cfg->recycle, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {
         dcmp_seterr(err, "LOG_LEVEL=\"%s\": expected debug, info, warn or error", cfg->log_level);
+        goto out;
+    }
+    if (strcmp(cfg->executor, "fork") != 0 && strcmp(cfg->executor, "pool") != 0) {
+        dcmp_seterr(err, "WORKER_EXECUTOR=\"%s\": expected fork or pool", cfg->executor);
         goto out;
     }
     if (wttl < 2)

@@ -97,7 +97,7 @@ static char *kwarg(const cJSON *kw, const char *name, const char *dflt)
     return s;
 }
 
-static void child_report(int status, const char *error, const char *result)
+static char *report_text(int status, const char *error, const char *result)
 {
     cJSON *o = cJSON_CreateObject();
     char *text;
@@ -108,27 +108,33 @@ static void child_report(int status, const char *error, const char *result)
         _exit(70);
     if ((text = cJSON_PrintUnformatted(o)) == NULL)
         _exit(70);
-    write_all(RESULT_FD, text, strlen(text));
+    cJSON_Delete(o);
+    return text;
 }
 
-static void __attribute__((noreturn))
-child_main(const dcmp_job *job, const char *modules, const char *data_dir)
+char *executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
+                      char loaded[PATH_MAX])
 {
-    char err[DCMP_ERR_LEN];
+    char err[DCMP_ERR_LEN], *text;
     dcmp_loaded lib;
     dcmp_call call;
     cJSON *kw;
     int32_t rc;
 
+    loaded[0] = '\0';
+    free(child_result);
+    child_result = NULL;
+    child_error[0] = '\0';
     kw = cJSON_Parse(job->kwargs);
     if (kw == NULL || !cJSON_IsObject(kw)) {
-        child_report(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
-        _exit(0);
+        cJSON_Delete(kw);
+        return report_text(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
     }
     if (dcmp_loader_open(modules, job->func, &lib, err) < 0) {
-        child_report(DCMP_ERROR, err, NULL);
-        _exit(0);
+        cJSON_Delete(kw);
+        return report_text(DCMP_ERROR, err, NULL);
     }
+    memcpy(loaded, lib.path, PATH_MAX);
     memset(&call, 0, sizeof call);
     call.abi_version = DCMP_ABI_VERSION;
     call.size = (uint32_t)sizeof call;
@@ -148,7 +154,22 @@ child_main(const dcmp_job *job, const char *modules, const char *data_dir)
         snprintf(child_error, sizeof child_error, "%s: unknown return code %d", job->func, (int)rc);
         rc = DCMP_ERROR;
     }
-    child_report(rc, rc == DCMP_ERROR ? child_error : "", child_result);
+    text = report_text(rc, rc == DCMP_ERROR ? child_error : "", child_result);
+    free((char *)call.headers);
+    free((char *)call.params);
+    free((char *)call.added_params);
+    cJSON_Delete(kw);
+    /* The library stays loaded: a process that runs jobs keeps it for the next one (a
+     * fork child ends right after; a pool executor restarts when the file changes). */
+    return text;
+}
+
+static void __attribute__((noreturn))
+child_main(const dcmp_job *job, const char *modules, const char *data_dir)
+{
+    char loaded[PATH_MAX], *text = executor_invoke(job, modules, data_dir, loaded);
+
+    write_all(RESULT_FD, text, strlen(text));
     /* No dlclose or free: the process ends here, and a library's destructors
      * must not run twice (the parent never loaded it). */
     _exit(0);
@@ -241,9 +262,9 @@ static int drain(int fd, tail *t, buf *b)
     }
 }
 
-static void decode_report(const buf *b, executor_outcome *out)
+void executor_decode(const char *report, int over, executor_outcome *out)
 {
-    cJSON *o = b->data ? cJSON_Parse(b->data) : NULL;
+    cJSON *o = report ? cJSON_Parse(report) : NULL;
     const cJSON *st = o ? cJSON_GetObjectItemCaseSensitive(o, "status") : NULL;
     const cJSON *er = o ? cJSON_GetObjectItemCaseSensitive(o, "error") : NULL;
     const cJSON *re = o ? cJSON_GetObjectItemCaseSensitive(o, "result") : NULL;
@@ -251,7 +272,7 @@ static void decode_report(const buf *b, executor_outcome *out)
     if (!cJSON_IsNumber(st) || !cJSON_IsString(er) || !cJSON_IsString(re)) {
         out->status = EXEC_CRASHED;
         snprintf(out->error, sizeof out->error, "the job's process sent an unreadable report%s",
-                 b->over ? " (larger than 1 MiB)" : "");
+                 over ? " (larger than 1 MiB)" : "");
     } else if (st->valueint == DCMP_ERROR) {
         out->status = EXEC_FAILED;
         dcmp_strlcpy(out->error, er->valuestring, sizeof out->error);
@@ -261,6 +282,20 @@ static void decode_report(const buf *b, executor_outcome *out)
         out->result = strdup(re->valuestring);
     }
     cJSON_Delete(o);
+}
+
+void executor_describe_exit(int status, executor_outcome *out)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        out->status = EXEC_CRASHED;
+        snprintf(out->error, sizeof out->error, "crashed: signal %d (%s)", sig, strsignal(sig));
+    } else {
+        out->status = EXEC_CRASHED;
+        snprintf(out->error, sizeof out->error,
+                 "the job's process exited with status %d without reporting",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
 }
 
 int executor_run(const dcmp_job *job, const char *modules, const char *data_dir, executor_tick tick,
@@ -371,18 +406,10 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
     close(resp[0]);
     out->ms = dcmp_clock_mono_ms() - start;
     if (out->status != EXEC_TIMEOUT && out->status != EXEC_STOPPED) {
-        if (WIFSIGNALED(status)) {
-            int sig = WTERMSIG(status);
-            out->status = EXEC_CRASHED;
-            snprintf(out->error, sizeof out->error, "crashed: signal %d (%s)", sig, strsignal(sig));
-        } else if (WIFEXITED(status) && report.len == 0) {
-            out->status = EXEC_CRASHED;
-            snprintf(out->error, sizeof out->error,
-                     "the job's process exited with status %d without reporting",
-                     WEXITSTATUS(status));
-        } else {
-            decode_report(&report, out);
-        }
+        if (WIFSIGNALED(status) || report.len == 0)
+            executor_describe_exit(status, out);
+        else
+            executor_decode(report.data, report.over, out);
     }
     if (out->result == NULL)
         out->result = strdup("");

@@ -2,6 +2,7 @@
 #ifndef DCMP_EXECUTOR_H
 #define DCMP_EXECUTOR_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "job.h"
@@ -39,5 +40,21 @@ typedef int (*executor_tick)(void *arg);
  */
 int executor_run(const dcmp_job *job, const char *modules, const char *data_dir, executor_tick tick,
                  void *tick_arg, executor_outcome *out);
+
+/*
+ * Runs `job` in this process: parses its kwargs, loads its library (left
+ * loaded), calls the function. Returns the report as JSON text
+ * {"status","error","result"} (new: free it). `loaded` gets the library's
+ * path, "" when none was loaded. For a process made to run jobs (a fork
+ * child, a pool executor), never for the worker itself.
+ */
+char *executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
+                      char loaded[PATH_MAX]);
+
+/* Fills out->status, out->error and out->result from a report (NULL: none). */
+void executor_decode(const char *report, int over, executor_outcome *out);
+
+/* Fills out->status and out->error for a process that ended without a report. */
+void executor_describe_exit(int status, executor_outcome *out);
 
 #endif

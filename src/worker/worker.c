@@ -56,11 +56,14 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
     if ((w->q = dcmp_queue_new(&o)) == NULL)
         return dcmp_seterr(err, "out of memory");
     w->birth_ms = dcmp_clock_wall_ms();
+    w->use_pool = strcmp(cfg->executor, "pool") == 0;
+    pool_init(&w->pool, cfg->modules, cfg->data, (long)cfg->recycle);
     return 0;
 }
 
 void worker_free(worker *w)
 {
+    pool_stop(&w->pool);
     dcmp_queue_free(w->q);
     w->q = NULL;
 }
@@ -198,11 +201,14 @@ static void report(worker *w, const dcmp_job *job, const executor_outcome *o)
 static void run_job(worker *w, dcmp_job *job)
 {
     executor_outcome o;
+    int rc;
 
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
                   job->queue, (long long)job->attempts);
-    if (executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o) < 0) {
+    rc = w->use_pool ? pool_run(&w->pool, job, tick, w, &o)
+                     : executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o);
+    if (rc < 0) {
         /* No child: the job did not run. Give it back and slow down. */
         dcmp_log_error("job %s: %s", job->id, o.error);
         o.status = EXEC_STOPPED;
@@ -226,8 +232,8 @@ int worker_run(worker *w)
                                  w->queues[i]);
     if (reconnect(w) < 0)
         return 1;
-    dcmp_log_info("worker %s serving %s (redis %s:%d, modules %s)", w->name, queues,
-                  w->cfg->redis_host, w->cfg->redis_port, w->cfg->modules);
+    dcmp_log_info("worker %s serving %s (redis %s:%d, modules %s, executor %s)", w->name, queues,
+                  w->cfg->redis_host, w->cfg->redis_port, w->cfg->modules, w->cfg->executor);
     while (!stopping(w)) {
         dcmp_job job;
         int got;

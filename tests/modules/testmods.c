@@ -92,7 +92,7 @@ static int32_t flaky(const dcmp_call *call)
     return DCMP_OK;
 }
 
-/* Appends "jobName jobId\n" to DATA/<params.file or record.log> (O_APPEND: one
+/* Appends "jobName jobId pid\n" to DATA/<params.file or record.log> (O_APPEND: one
  * write per line, so lines of concurrent jobs stay whole) and sets a result. */
 static int32_t record(const dcmp_call *call)
 {
@@ -101,7 +101,7 @@ static int32_t record(const dcmp_call *call)
     int fd, n;
 
     snprintf(path, sizeof path, "%s/%s", call->data_dir, file);
-    n = snprintf(line, sizeof line, "%s %s\n", call->job_name, call->job_id);
+    n = snprintf(line, sizeof line, "%s %s %ld\n", call->job_name, call->job_id, (long)getpid());
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || write(fd, line, (size_t)n) != n) {
         call->host->set_error(call, "cannot append to the record file");

@@ -135,6 +135,7 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
 {
     const char *bin = getenv("DCMP_WORKER_BIN"), *mods = getenv("DCMP_TEST_MODULES");
     char port[64], modules[PATH_MAX + 16], data[PATH_MAX + 32], ttl[64], log[PATH_MAX + 32];
+    char exec[64];
     char *envp[64], *argv[] = {(char *)bin, "--queues", (char *)queues,
                                f->scripts ? NULL : "--no-scripts", NULL};
     int n = 0, i;
@@ -154,6 +155,11 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
     envp[n++] = data;
     envp[n++] = ttl;
     envp[n++] = "DCMP_ENV=";
+    /* DCMP_TEST_EXECUTOR=pool runs the same tests with the long-lived executor. */
+    if (getenv("DCMP_TEST_EXECUTOR") != NULL) {
+        snprintf(exec, sizeof exec, "WORKER_EXECUTOR=%s", getenv("DCMP_TEST_EXECUTOR"));
+        envp[n++] = exec;
+    }
     for (i = 0; environ[i] && n < 50; i++)
         if (strncmp(environ[i], "ASAN_", 5) == 0 || strncmp(environ[i], "UBSAN_", 6) == 0 ||
             strncmp(environ[i], "LSAN_", 5) == 0 || strncmp(environ[i], "PATH=", 5) == 0 ||
@@ -321,7 +327,7 @@ void fixture_stop(fixture *f, int failed)
     }
     dcmp_queue_free(f->q);
     f->q = NULL;
-    if (failed)
+    if (failed || getenv("DCMP_TEST_KEEP") != NULL)
         fprintf(stderr, "fixture: kept %s (logs of redis and the workers)\n", f->dir);
     else
         nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
