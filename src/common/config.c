@@ -347,7 +347,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_int(&env, k_crash, 3, 1, 1000, &cfg->max_crashes, err) < 0 ||
         get_duration(&env, k_wttl, 5, &wttl, err) < 0 ||
         get_int(&env, k_grace, 8, 0, 86400, &cfg->stop_grace, err) < 0 ||
-        get_str(&env, k_exec, "fork", cfg->executor, sizeof cfg->executor, err) < 0 ||
+        get_str(&env, k_exec, "pool", cfg->executor, sizeof cfg->executor, err) < 0 ||
         get_int(&env, k_recycle, 1000, 1, 1000000000, &cfg->recycle, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&

@@ -62,7 +62,7 @@ typedef struct dcmp_config {
     int64_t max_crashes;        /* WORKER_MAX_CRASHES, default 3 */
     int64_t heartbeat_ttl_ms;   /* WORKER_TTL: a worker silent this long is dead, default 5s */
     int64_t stop_grace; /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
-    char executor[8];   /* WORKER_EXECUTOR: "fork" (a child per job) or "pool", default fork */
+    char executor[8];   /* WORKER_EXECUTOR: "pool" (default) or "fork" (a child per job) */
     int64_t recycle;    /* WORKER_RECYCLE: jobs a pool executor runs before it is replaced */
 } dcmp_config;
 

@@ -155,11 +155,11 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
     envp[n++] = data;
     envp[n++] = ttl;
     envp[n++] = "DCMP_ENV=";
-    /* DCMP_TEST_EXECUTOR=pool runs the same tests with the long-lived executor. */
-    if (getenv("DCMP_TEST_EXECUTOR") != NULL) {
-        snprintf(exec, sizeof exec, "WORKER_EXECUTOR=%s", getenv("DCMP_TEST_EXECUTOR"));
-        envp[n++] = exec;
-    }
+    /* Fork per job unless DCMP_TEST_EXECUTOR=pool: CTest runs every integration test
+     * with each executor. */
+    snprintf(exec, sizeof exec, "WORKER_EXECUTOR=%s",
+             getenv("DCMP_TEST_EXECUTOR") ? getenv("DCMP_TEST_EXECUTOR") : "fork");
+    envp[n++] = exec;
     for (i = 0; environ[i] && n < 50; i++)
         if (strncmp(environ[i], "ASAN_", 5) == 0 || strncmp(environ[i], "UBSAN_", 6) == 0 ||
             strncmp(environ[i], "LSAN_", 5) == 0 || strncmp(environ[i], "PATH=", 5) == 0 ||

@@ -1,0 +1,204 @@
+#!/bin/sh
+# run.sh -- builds (Release), runs the dcmp-worker benchmark and RQ's side by side, prints a table.
+#
+# usage: bench/run.sh [--perf | --table]
+#   --perf   also measure, with perf (needs root), how long dcmp-worker sleeps in poll().
+#   --table  only print the table again from the last run's bench/out/raw.txt.
+# Environment: BUILD (default build-bench), JOBS (4000), RUNS (200), RQ_JOBS (500), RQ_RUNS (30);
+# WORKER_* variables are passed on to the dcmp workers.
+# Starts its own redis-server on a free loopback port in a temp dir, persistence off, and ends
+# it by PID on exit. The table goes to bench/out/results.txt, the raw lines to bench/out/raw.txt.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench}
+JOBS=${JOBS:-4000}
+RUNS=${RUNS:-200}
+RQ_JOBS=${RQ_JOBS:-500}
+RQ_RUNS=${RQ_RUNS:-30}
+PY=/usr/bin/python3 # Debian's, which has python3-rq (not a pyenv python on PATH)
+OUT=$ROOT/bench/out
+RAW=$OUT/raw.txt
+PERF=0
+case "${1:-}" in
+--perf) PERF=1 ;;
+--table) ;;
+"") ;;
+*) echo "usage: bench/run.sh [--perf | --table]" >&2; exit 2 ;;
+esac
+
+# Prints the table from the raw lines (formats: bench_worker.c and rq_bench.py).
+table() {
+    awk -F'|' '
+    $1 == "H" { print $2 }
+    $1 == "T" { t[++nt] = $0; tput[$2 "|" $3 "|" $4] = $7 }
+    $1 == "L" { l[++nl] = $0; lat[$2 "|" $3] = $5 }
+    $1 == "M" { m[++nm] = $0; if ($3 ~ /^worker idle/) idle[$2] = $4 }
+    $1 == "C" { c[++nc] = $0 }
+    $1 == "B" { b[++nb] = $0 }
+    $1 == "P" { p[++np] = $0 }
+    END {
+        print ""
+        print "Throughput, no-op jobs (burst: queued first, timed from starting the workers to the"
+        print "last job finished; steady: workers already waiting, jobs enqueued one graph each)"
+        printf "%-20s %-7s %7s %6s %8s %8s\n", "system", "mode", "workers", "jobs", "seconds", "jobs/s"
+        for (i = 1; i <= nt; i++) {
+            split(t[i], f, "|")
+            printf "%-20s %-7s %7s %6s %8.2f %8s\n", f[2], f[3], f[4], f[5], f[6], f[7]
+        }
+        print ""
+        print "Latency, enqueue to last job finished, 1 idle worker, ms (client: wall clock, polled"
+        print "every 100 us; server: timestamps in the job records; dcmp: Redis TIME, whole ms)"
+        printf "%-6s %-7s %5s %8s %8s %14s %11s\n", "system", "what", "runs", "median", "p95", "server median", "server p95"
+        for (i = 1; i <= nl; i++) {
+            split(l[i], f, "|")
+            printf "%-6s %-7s %5s %8.2f %8.2f %14.1f %11.1f\n", f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+        }
+        print ""
+        print "Memory of the worker process (VmRSS)"
+        for (i = 1; i <= nm; i++) {
+            split(m[i], f, "|")
+            printf "  %-6s %-50s %6.1f MB\n", f[2], f[3], f[4] / 1024
+        }
+        if (nc) {
+            print ""
+            print "CPU time per job, us (user + system; 2 CPUs give 2,000,000 us per second)"
+            for (i = 1; i <= nc; i++) {
+                split(c[i], f, "|")
+                printf "  %-6s %-58s %8.1f\n", f[2], f[3], f[5]
+            }
+        }
+        if (nb) {
+            print ""
+            print "Where the time of one dcmp job goes (each step alone, from this client, us per job)"
+            for (i = 1; i <= nb; i++) {
+                split(b[i], f, "|")
+                printf "  %-72s %7.1f\n", f[2], f[4]
+            }
+        }
+        if (np) {
+            print ""
+            print "perf: poll() calls of dcmp-worker and its job processes during 2 x 2000 jobs"
+            printf "  %5s %8s %7s %12s %10s\n", "nfds", "timeout", "calls", "median us", "total ms"
+            for (i = 1; i <= np; i++) {
+                split(p[i], f, "|")
+                printf "  %5s %8s %7s %12s %10s\n", f[2], f[3], f[4], f[5], f[6]
+            }
+        }
+        r1 = tput["rq|burst|1"]; r2 = tput["rq|burst|2"]
+        split("dcmp-pool dcmp-fork", systems, " ")
+        for (k = 1; k <= 2; k++) {
+            sy = systems[k]
+            d1 = tput[sy "|burst|1"]; d2 = tput[sy "|burst|2"]; s2 = tput[sy "|steady|2"]; ch = lat[sy "|chain3"]
+            if (d1 == "")
+                continue
+            print ""
+            print "Targets (issue 2), " sy
+            if (r1 > 0 && r2 > 0)
+                printf "  %s / rq, burst: %.1fx with 1 worker, %.1fx with 2 (target 30x): %s\n", sy, d1 / r1, d2 / r2, (d2 / r2 >= 30 ? "met" : "missed")
+            printf "  2 workers: %s jobs/s burst, %s steady (target 4000): %s\n", d2, s2, (d2 >= 4000 ? "met" : "missed")
+            printf "  3-job chain, median: %.2f ms (target < 5 ms): %s\n", ch, (ch < 5 ? "met" : "missed")
+            printf "  idle worker RSS: %.1f MB (target < 4 MB): %s\n", idle[sy] / 1024, (idle[sy] < 4096 ? "met" : "missed")
+        }
+    }' "$RAW"
+}
+
+if [ "${1:-}" = "--table" ]; then
+    table
+    exit 0
+fi
+
+# ---- build ----
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+if ! cmake --build "$BUILD" -j2 --target bench_worker dcmp-worker testmods >/dev/null; then
+    echo "run.sh: build failed (is add_subdirectory(bench) in the root CMakeLists.txt?)" >&2
+    exit 1
+fi
+WORKER=$BUILD/bin/dcmp-worker
+MODULES=$BUILD/tests/modules
+if [ ! -x "$BUILD/bin/bench_worker" ] || [ ! -f "$MODULES/testmods.so" ]; then
+    echo "run.sh: no bench_worker or tests/modules/testmods.so under $BUILD" >&2
+    exit 1
+fi
+
+# ---- redis ----
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dcmp-bench-XXXXXX")
+REDIS_PID=
+cleanup() {
+    if [ -n "$REDIS_PID" ]; then
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$PORT" --bind 127.0.0.1 --dir "$TMP" --save "" --appendonly no \
+    --daemonize no >"$TMP/redis.log" 2>&1 </dev/null &
+REDIS_PID=$!
+i=0
+until redis-cli -p "$PORT" ping >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -ge 200 ]; then
+        echo "run.sh: redis-server did not start:" >&2
+        cat "$TMP/redis.log" >&2
+        exit 1
+    fi
+    sleep 0.05
+done
+
+# ---- run ----
+mkdir -p "$OUT"
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+{
+    echo "H|dcm-processor worker benchmark, $(date '+%Y-%m-%d %H:%M %Z'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "H|$(nproc) CPUs ($CPU), Linux $(uname -r), redis $(redis-server --version |
+        sed -n 's/.*v=\([^ ]*\).*/\1/p') (no persistence), rq $($PY -c 'import rq; print(rq.__version__)')"
+    WENV=$(env | grep '^WORKER_' | tr '\n' ' ' || true)
+    echo "H|dcmp $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo "?"), worker environment: ${WENV:-defaults}; WORKER_EXECUTOR is set per run (pool, fork)"
+} >"$RAW"
+echo "run.sh: redis on 127.0.0.1:$PORT (pid $REDIS_PID); logs in $TMP (removed at the end)" >&2
+# Both executors side by side: the long-lived pool (the default) and one fork per job.
+for executor in pool fork; do
+    WORKER_EXECUTOR=$executor "$BUILD/bin/bench_worker" --label "dcmp-$executor" --port "$PORT" \
+        --worker "$WORKER" --modules "$MODULES" --dir "$TMP" --jobs "$JOBS" --runs "$RUNS" \
+        --redis-pid "$REDIS_PID" >>"$RAW"
+done
+$PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" --runs "$RQ_RUNS" \
+    --redis-pid "$REDIS_PID" >>"$RAW"
+
+if [ $PERF = 1 ]; then
+    # Every poll() of dcmp-worker and of its job processes during a 1- and a 2-worker burst,
+    # grouped by (number of fds, timeout in ms): after the job's pipes closed, the executor
+    # waits for the exit in poll(NULL, 0, 2), a sleep that the job's exit does not cut short.
+    echo "run.sh: perf: polls of dcmp-worker during a burst of 2 x 2000 jobs" >&2
+    perf record -q -a -e syscalls:sys_enter_poll -e syscalls:sys_exit_poll -o "$TMP/perf.data" -- \
+        "$BUILD/bin/bench_worker" --port "$PORT" --worker "$WORKER" --modules "$MODULES" \
+        --dir "$TMP" --jobs 2000 --only burst >"$TMP/perf-run.txt" 2>/dev/null
+    perf script -i "$TMP/perf.data" 2>/dev/null | $PY -c '
+import collections, re, sys
+began, took = {}, collections.defaultdict(list)
+pat = re.compile(r"\s*(\S+)\s+(\d+)\s+\[\d+\]\s+([\d.]+):\s+syscalls:sys_(enter|exit)_poll:\s*(.*)")
+for line in sys.stdin:
+    m = pat.match(line)
+    if not m or m.group(1) != "dcmp-worker":
+        continue
+    pid, t, what, rest = m.group(2), float(m.group(3)), m.group(4), m.group(5)
+    if what == "enter":
+        nfds = int(re.search(r"nfds: (0x[0-9a-f]+)", rest).group(1), 16)
+        tmo = int(re.search(r"timeout_msecs: (0x[0-9a-f]+)", rest).group(1), 16)
+        began[pid] = (t, nfds, tmo if tmo < 0x80000000 else -1)
+    elif pid in began:
+        t0, nfds, tmo = began.pop(pid)
+        took[(nfds, str(tmo) if tmo <= 2 else "3+")].append((t - t0) * 1e6)
+for (nfds, tmo), v in sorted(took.items(), key=lambda kv: -sum(kv[1])):
+    v.sort()
+    print("P|%d|%s|%d|%.0f|%.0f" % (nfds, tmo, len(v), v[len(v) // 2], sum(v) / 1000))
+' >>"$RAW"
+    sed -n 's/^T|dcmp|/T|dcmp under perf|/p' "$TMP/perf-run.txt" >>"$RAW"
+fi
+
+table | tee "$OUT/results.txt"
