@@ -17,11 +17,17 @@
  * Everything crosses the boundary as NUL-terminated UTF-8 JSON text; no
  * structure of the host is ever shared. Only fixed-width types are used.
  *
- * Process model: every call runs in a child process the host forked for
- * that call alone (a worker job: one child per job, in its own process
- * group, killed with SIGKILL at the job's timeout; a callback: one child
- * per event with a time limit). A crash, a hang or a leak therefore ends
- * only that call. Global state of a library does not survive between calls.
+ * Process model: a function never runs in a daemon's own process. Worker
+ * jobs run in an executor process of their worker, in its own process group:
+ * by default (WORKER_EXECUTOR=pool) one executor runs job after job and is
+ * replaced when a job crashes it, when a job overruns its timeout (the whole
+ * group gets SIGKILL), when the job's library file changed on disk, and every
+ * WORKER_RECYCLE jobs; with WORKER_EXECUTOR=fork each job gets a process
+ * forked for it alone. Callbacks run in a child per event with a time limit.
+ * A crash or a hang therefore ends only that call. Do not rely on globals:
+ * they may or may not survive to the next call, and the working directory,
+ * environment and open files a function changes may be seen by later jobs
+ * of the same executor (restore what you change).
  *
  * Naming: a dotted name from settings.json, `a.b.fn`, names the function
  * `fn` of the library found from the path `a/b` under the root folder
