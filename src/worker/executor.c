@@ -176,6 +176,18 @@ child_main(const dcmp_job *job, const char *modules, const char *data_dir)
     _exit(0);
 }
 
+void executor_child_setup(void)
+{
+    sigset_t none;
+    int sig;
+
+    setpgid(0, 0);
+    for (sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* ---- the parent ---- */
 
 /* Keeps the last EXECUTOR_LOG_TAIL bytes of the log. */
@@ -322,13 +334,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
         goto fail_early;
     }
     if (pid == 0) {
-        sigset_t none;
-        int sig;
-        setpgid(0, 0);
-        for (sig = 1; sig < NSIG; sig++)
-            signal(sig, SIG_DFL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        executor_child_setup();
         if (dup2(logp[1], STDOUT_FILENO) < 0 || dup2(logp[1], STDERR_FILENO) < 0 ||
             dup2(resp[1], RESULT_FD) < 0)
             _exit(71);

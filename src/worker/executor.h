@@ -54,6 +54,10 @@ char *executor_invoke(const dcmp_job *job, const char *modules, const char *data
 /* Fills out->status, out->error and out->result from a report (NULL: none). */
 void executor_decode(const char *report, int over, executor_outcome *out);
 
+/* In a child just forked to run jobs: its own process group, default signal
+ * handling (sanitizers' and the worker's handlers gone), no blocked signals. */
+void executor_child_setup(void);
+
 /* Fills out->status and out->error for a process that ended without a report. */
 void executor_describe_exit(int status, executor_outcome *out);
 

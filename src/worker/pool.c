@@ -229,13 +229,7 @@ static int spawn(pool *p, char *err)
         goto fail;
     }
     if (pid == 0) {
-        sigset_t none;
-        int sig;
-        setpgid(0, 0);
-        for (sig = 1; sig < NSIG; sig++)
-            signal(sig, SIG_DFL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        executor_child_setup();
         devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
             dup2(logfd, STDERR_FILENO) < 0 || dup2(resp[1], EXEC_RES_FD) < 0 ||
