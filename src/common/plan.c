@@ -1,0 +1,882 @@
+/* plan.c -- the planner: from settings entries, an event's data and callback answers to a job
+ * graph, with the original dcm-processor's semantics (docs/planning.md). Pure: no I/O. */
+#include "plan.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+
+#define PLAN_MAX_ENTRIES 1024
+#define SOURCE_LEN       (PATH_MAX + 64)
+#define REASON_LEN       (SOURCE_LEN + DCMP_ERR_LEN + 64)
+
+enum { E_VALID, E_INVALID, E_DISABLED, E_DUPLICATE };
+enum { A_NONE, A_RUN, A_SKIP, A_ERROR };
+
+typedef struct entry {
+    const cJSON *obj;
+    const char *name, *worker, *callback, *queue;
+    const cJSON *params;
+    const char *deps[DCMP_DEPS_MAX];
+    int ndeps;
+    int64_t timeout, retry_max, retry_interval;
+    double sort;
+    int group, seq; /* seq: position in collection order (stable sorting) */
+    int state, answer, kept, dropped;
+    int job;
+    char source[SOURCE_LEN];
+    char reason[REASON_LEN];
+} entry;
+
+typedef struct planner {
+    const dcmp_plan_input *in;
+    dcmp_plan *out;
+    entry *entries;
+    int n, cap;
+    int oom;
+} planner;
+
+static const char *const group_names[] = {"preServices", "registry", "postServices"};
+
+static void report(planner *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void report(planner *p, const char *fmt, ...)
+{
+    char line[SOURCE_LEN + REASON_LEN], **grown, *copy;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    grown = realloc(p->out->reports, (size_t)(p->out->nreports + 1) * sizeof *grown);
+    copy = strdup(line);
+    if (grown == NULL || copy == NULL) {
+        free(copy);
+        if (grown)
+            p->out->reports = grown;
+        p->oom = 1;
+        return;
+    }
+    p->out->reports = grown;
+    p->out->reports[p->out->nreports++] = copy;
+}
+
+/* ---- reading one entry ---- */
+
+static int queue_name_ok(const char *s)
+{
+    if (*s == '\0' || strlen(s) >= DCMP_QUEUE_LEN)
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.' || *s == ':'))
+            return 0;
+    return 1;
+}
+
+/* Marks e invalid with the reason "FIELD: why" and reports it. */
+static void invalid(planner *p, entry *e, const char *field, const char *why)
+{
+    e->state = E_INVALID;
+    snprintf(e->reason, sizeof e->reason, "%s: %s", field, why);
+    report(p, "%s: %s: %s: entry skipped", e->source, field, why);
+}
+
+static const char *required_string(planner *p, entry *e, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->obj, field);
+
+    if (e->state != E_VALID)
+        return NULL;
+    if (v == NULL || cJSON_IsNull(v))
+        invalid(p, e, field, "missing");
+    else if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+        invalid(p, e, field, "must be a non-empty string");
+    else
+        return v->valuestring;
+    return NULL;
+}
+
+static void read_deps(planner *p, entry *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->obj, "dependsOn"), *d;
+
+    if (e->state != E_VALID || v == NULL || cJSON_IsNull(v))
+        return;
+    if (cJSON_IsString(v)) {
+        e->deps[e->ndeps++] = v->valuestring;
+        return;
+    }
+    if (!cJSON_IsArray(v)) {
+        invalid(p, e, "dependsOn", "must be a string or a list of strings");
+        return;
+    }
+    cJSON_ArrayForEach(d, v)
+    {
+        int k, seen = 0;
+        if (!cJSON_IsString(d)) {
+            invalid(p, e, "dependsOn", "must be a string or a list of strings");
+            return;
+        }
+        for (k = 0; k < e->ndeps; k++)
+            seen |= strcmp(e->deps[k], d->valuestring) == 0;
+        if (seen)
+            continue;
+        if (e->ndeps >= DCMP_DEPS_MAX) {
+            invalid(p, e, "dependsOn", "names more than 256 jobs");
+            return;
+        }
+        e->deps[e->ndeps++] = d->valuestring;
+    }
+}
+
+static void read_queue(planner *p, entry *e)
+{
+    static const char *const fields[] = {"priority", "channel"};
+    int i;
+
+    e->queue = p->in->default_queue ? p->in->default_queue : "default";
+    for (i = 0; i < 2 && e->state == E_VALID; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->obj, fields[i]);
+        if (v == NULL || cJSON_IsNull(v) || (cJSON_IsString(v) && v->valuestring[0] == '\0'))
+            continue; /* missing, null and "" all mean the default queue */
+        if (!cJSON_IsString(v))
+            invalid(p, e, fields[i], "must be a string (a queue name)");
+        else if (!queue_name_ok(v->valuestring))
+            invalid(p, e, fields[i], "a queue name is letters, digits, _ - . : (at most 127)");
+        else {
+            e->queue = v->valuestring;
+            return;
+        }
+    }
+}
+
+/* A duration field: seconds or "90s"/"30m"/"1h"/"1d"; allow_none accepts -1. */
+static int read_duration(planner *p, entry *e, const cJSON *v, const char *field, int64_t dflt,
+                         int allow_none, int64_t *out)
+{
+    char why[DCMP_ERR_LEN];
+    int rc;
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        *out = dflt;
+        return 0;
+    }
+    if (cJSON_IsNumber(v))
+        rc = dcmp_duration_from_number(v->valuedouble, out, why);
+    else if (cJSON_IsString(v))
+        rc = dcmp_duration_parse(v->valuestring, out, why);
+    else {
+        invalid(p, e, field, "must be a number of seconds or a string such as \"90s\", \"30m\"");
+        return -1;
+    }
+    if (rc == 0 && *out < 0 && !allow_none) {
+        snprintf(why, sizeof why, "-1 (no limit) is not allowed here");
+        rc = -1;
+    }
+    if (rc < 0) {
+        invalid(p, e, field, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void read_retry(planner *p, entry *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->obj, "retry"), *max;
+
+    e->retry_max = e->retry_interval = 0;
+    if (e->state != E_VALID || v == NULL || cJSON_IsNull(v))
+        return;
+    if (!cJSON_IsObject(v)) {
+        invalid(p, e, "retry", "must be an object such as {\"max\": 3, \"interval\": \"30s\"}");
+        return;
+    }
+    max = cJSON_GetObjectItemCaseSensitive(v, "max");
+    if (!cJSON_IsNumber(max) || max->valuedouble < 0 || max->valuedouble > 100 ||
+        max->valuedouble != (double)(int)max->valuedouble) {
+        invalid(p, e, "retry.max", "must be a whole number from 0 to 100");
+        return;
+    }
+    e->retry_max = (int64_t)max->valuedouble;
+    read_duration(p, e, cJSON_GetObjectItemCaseSensitive(v, "interval"), "retry.interval", 0, 0,
+                  &e->retry_interval);
+}
+
+static void read_sort(planner *p, entry *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->obj, "sortPosition");
+    char *end;
+    double d;
+
+    e->sort = e->group == DCMP_GROUP_REGISTRY ? 999 : 1;
+    if (e->state != E_VALID || v == NULL || cJSON_IsNull(v))
+        return;
+    if (cJSON_IsNumber(v)) {
+        e->sort = v->valuedouble;
+        return;
+    }
+    if (cJSON_IsString(v)) {
+        errno = 0;
+        d = strtod(v->valuestring, &end);
+        if (errno == 0 && end != v->valuestring && *end == '\0' && d == d) {
+            e->sort = d;
+            return;
+        }
+    }
+    report(p, "%s: sortPosition: must be a number; using %g", e->source, e->sort);
+}
+
+static void read_entry(planner *p, entry *e)
+{
+    const cJSON *dis;
+
+    if (!cJSON_IsObject(e->obj)) {
+        e->state = E_INVALID;
+        snprintf(e->reason, sizeof e->reason, "not an object");
+        report(p, "%s: not an object: entry skipped", e->source);
+        return;
+    }
+    e->name = required_string(p, e, "jobName");
+    if (e->name) {
+        size_t len = strlen(e->source);
+        snprintf(e->source + len, sizeof e->source - len, " (%s)", e->name);
+    }
+    e->worker = required_string(p, e, "worker");
+    e->callback = required_string(p, e, "callback");
+    dis = cJSON_GetObjectItemCaseSensitive(e->obj, "disabled");
+    if (e->state == E_VALID && dis && !cJSON_IsNull(dis) && !cJSON_IsBool(dis))
+        invalid(p, e, "disabled", "must be true or false");
+    read_deps(p, e);
+    read_queue(p, e);
+    if (e->state == E_VALID)
+        read_duration(p, e, cJSON_GetObjectItemCaseSensitive(e->obj, "timeout"), "timeout",
+                      DCMP_DEFAULT_TIMEOUT, 1, &e->timeout);
+    read_retry(p, e);
+    read_sort(p, e);
+    e->params = cJSON_GetObjectItemCaseSensitive(e->obj, "params");
+    if (e->state == E_VALID && cJSON_IsTrue(dis)) {
+        e->state = E_DISABLED;
+        snprintf(e->reason, sizeof e->reason, "disabled: true");
+    }
+}
+
+static entry *add_entry(planner *p, const cJSON *obj, int group, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static entry *add_entry(planner *p, const cJSON *obj, int group, const char *fmt, ...)
+{
+    entry *e;
+    va_list ap;
+
+    if (p->n >= PLAN_MAX_ENTRIES) {
+        report(p, "more than %d entries: the rest are ignored", PLAN_MAX_ENTRIES);
+        return NULL;
+    }
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 32;
+        entry *grown = realloc(p->entries, (size_t)cap * sizeof *grown);
+        if (grown == NULL) {
+            p->oom = 1;
+            return NULL;
+        }
+        p->entries = grown;
+        p->cap = cap;
+    }
+    e = &p->entries[p->n];
+    memset(e, 0, sizeof *e);
+    e->obj = obj;
+    e->group = group;
+    e->seq = p->n++;
+    e->job = -1;
+    va_start(ap, fmt);
+    vsnprintf(e->source, sizeof e->source, fmt, ap);
+    va_end(ap);
+    read_entry(p, e);
+    return e;
+}
+
+/* The entries of the system settings' preServices or postServices. */
+static void collect_system(planner *p, int group)
+{
+    const char *path = p->in->system_path ? p->in->system_path : "settings.json";
+    const char *key = group_names[group];
+    const cJSON *list = p->in->system ? cJSON_GetObjectItemCaseSensitive(p->in->system, key) : NULL;
+    const cJSON *item;
+    int i = 0;
+
+    if (list == NULL)
+        return;
+    if (cJSON_IsNull(list)) {
+        report(p, "%s: %s is null: treated as absent", path, key);
+        return;
+    }
+    if (cJSON_IsObject(list)) {
+        add_entry(p, list, group, "%s: %s", path, key);
+        return;
+    }
+    if (!cJSON_IsArray(list)) {
+        report(p, "%s: %s must be a list of entries: ignored", path, key);
+        return;
+    }
+    cJSON_ArrayForEach(item, list)
+    {
+        add_entry(p, item, group, "%s: %s[%d]", path, key, i);
+        i++;
+    }
+}
+
+static void collect_registry(planner *p)
+{
+    int f;
+
+    for (f = 0; f < p->in->nregistry; f++) {
+        const dcmp_plan_file *file = &p->in->registry[f];
+        const cJSON *item;
+        int i = 1;
+        if (file->root == NULL) {
+            report(p, "%s: %s: its entries are skipped", file->path,
+                   file->load_error ? file->load_error : "could not be read");
+            continue;
+        }
+        if (!cJSON_IsArray(file->root)) {
+            add_entry(p, file->root, DCMP_GROUP_REGISTRY, "%s", file->path);
+            continue;
+        }
+        cJSON_ArrayForEach(item, file->root)
+        {
+            add_entry(p, item, DCMP_GROUP_REGISTRY, "%s: entry %d", file->path, i);
+            i++;
+        }
+    }
+}
+
+/* A later entry with the jobName of an earlier valid one is a duplicate. */
+static void mark_duplicates(planner *p)
+{
+    int i, k;
+
+    for (i = 0; i < p->n; i++) {
+        entry *e = &p->entries[i];
+        if (e->state != E_VALID && e->state != E_DISABLED)
+            continue;
+        for (k = 0; k < i; k++) {
+            entry *o = &p->entries[k];
+            if ((o->state == E_VALID || o->state == E_DISABLED) && strcmp(o->name, e->name) == 0) {
+                e->state = E_DUPLICATE;
+                snprintf(e->reason, sizeof e->reason, "jobName already used by %s", o->source);
+                report(p, "%s: jobName \"%s\" already used by %s: entry skipped", e->source,
+                       e->name, o->source);
+                break;
+            }
+        }
+    }
+}
+
+/* Callback order: by group, then sortPosition, then the order entries were read. */
+static int by_order(const void *a, const void *b)
+{
+    const entry *x = *(const entry *const *)a, *y = *(const entry *const *)b;
+
+    if (x->group != y->group)
+        return x->group - y->group;
+    if (x->sort != y->sort)
+        return x->sort < y->sort ? -1 : 1;
+    return x->seq - y->seq;
+}
+
+/* ---- headers, callbacks ---- */
+
+static cJSON *select_headers(planner *p)
+{
+    const char *path = p->in->system_path ? p->in->system_path : "settings.json";
+    const cJSON *sys = p->in->system, *fields, *f, *full;
+    cJSON *h;
+
+    full = sys ? cJSON_GetObjectItemCaseSensitive(sys, "fullTags") : NULL;
+    if (cJSON_IsTrue(full))
+        return p->in->data ? cJSON_Duplicate(p->in->data, 1) : cJSON_CreateObject();
+    if ((h = cJSON_CreateObject()) == NULL)
+        return NULL;
+    fields = sys ? cJSON_GetObjectItemCaseSensitive(sys, "headerFields") : NULL;
+    if (fields && cJSON_IsNull(fields)) {
+        report(p, "%s: headerFields is null: treated as absent", path);
+        return h;
+    }
+    if (fields && !cJSON_IsArray(fields)) {
+        report(p, "%s: headerFields must be a list of names: ignored", path);
+        return h;
+    }
+    cJSON_ArrayForEach(f, fields)
+    {
+        const cJSON *v;
+        cJSON *copy;
+        if (!cJSON_IsString(f)) {
+            report(p, "%s: headerFields: an item that is not a string is ignored", path);
+            continue;
+        }
+        v = p->in->data ? cJSON_GetObjectItemCaseSensitive(p->in->data, f->valuestring) : NULL;
+        if (v == NULL || cJSON_GetObjectItemCaseSensitive(h, f->valuestring))
+            continue; /* missing keys are skipped, as the original */
+        if ((copy = cJSON_Duplicate(v, 1)) == NULL)
+            break;
+        cJSON_AddItemToObject(h, f->valuestring, copy);
+    }
+    return h;
+}
+
+static char *print_or_null(const cJSON *v)
+{
+    return v ? cJSON_PrintUnformatted(v) : strdup("null");
+}
+
+static void run_callbacks(planner *p, entry **order, int n, const char *headers, cJSON *added)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        entry *e = order[i];
+        char err[DCMP_ERR_LEN] = "", *inject = NULL, *params, *added_text;
+        int rc;
+
+        if (e->state != E_VALID)
+            continue;
+        params = print_or_null(e->params);
+        added_text = cJSON_PrintUnformatted(added);
+        if (params == NULL || added_text == NULL) {
+            free(params);
+            free(added_text);
+            p->oom = 1;
+            return;
+        }
+        rc = p->in->callback ? p->in->callback(p->in->callback_arg, e->name, e->callback, headers,
+                                               params, added_text, &inject, err)
+                             : 1;
+        free(params);
+        free(added_text);
+        if (inject) {
+            cJSON *obj = cJSON_Parse(inject);
+            if (cJSON_IsObject(obj)) {
+                cJSON_DeleteItemFromObjectCaseSensitive(added, e->name);
+                cJSON_AddItemToObject(added, e->name, obj);
+            } else {
+                cJSON_Delete(obj);
+                report(p, "%s: callback %s injected something that is not a JSON object: ignored",
+                       e->source, e->callback);
+            }
+            free(inject);
+        }
+        if (rc == 1) {
+            e->answer = A_RUN;
+        } else if (rc == 0) {
+            e->answer = A_SKIP;
+        } else {
+            e->answer = A_ERROR;
+            snprintf(e->reason, sizeof e->reason, "callback %s: %s", e->callback,
+                     err[0] ? err : "failed");
+            report(p, "%s: %s: not scheduled", e->source, e->reason);
+        }
+    }
+}
+
+/* ---- dependencies ---- */
+
+static entry *find(planner *p, const char *name)
+{
+    int i;
+
+    for (i = 0; i < p->n; i++)
+        if (p->entries[i].name && p->entries[i].state != E_INVALID &&
+            p->entries[i].state != E_DUPLICATE && strcmp(p->entries[i].name, name) == 0)
+            return &p->entries[i];
+    return NULL;
+}
+
+static const char *why_not(const entry *t)
+{
+    if (t->state == E_DISABLED)
+        return "is disabled";
+    if (t->answer == A_SKIP)
+        return "was skipped by its callback";
+    if (t->answer == A_ERROR)
+        return "had a callback error";
+    return "was not scheduled";
+}
+
+static void drop(planner *p, entry *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void drop(planner *p, entry *e, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->dropped = 1;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    report(p, "%s: %s: not scheduled", e->source, e->reason);
+}
+
+/*
+ * Keeps, pass after pass, the accepted jobs of one group whose dependencies are all kept;
+ * kept[] receives them in the order they were kept (dependencies first).
+ */
+static void prune_group(planner *p, entry **order, int n, int group, entry **kept, int *nkept)
+{
+    int i, k, changed = 1;
+
+    while (changed) {
+        changed = 0;
+        for (i = 0; i < n; i++) {
+            entry *e = order[i];
+            int ok = 1;
+            if (e->group != group || e->state != E_VALID || e->answer != A_RUN || e->kept ||
+                e->dropped)
+                continue;
+            for (k = 0; k < e->ndeps && ok; k++) {
+                entry *t = find(p, e->deps[k]);
+                if (t == NULL) {
+                    drop(p, e, "dependsOn names \"%s\", which is no known job", e->deps[k]);
+                    ok = 0;
+                } else if (t == e) {
+                    drop(p, e, "dependsOn names the job itself");
+                    ok = 0;
+                } else if (t->group > group) {
+                    drop(p, e, "dependsOn names \"%s\" of %s, which is planned after %s", t->name,
+                         group_names[t->group], group_names[group]);
+                    ok = 0;
+                } else if (t->group < group && !t->kept) {
+                    drop(p, e, "dependsOn \"%s\", which %s", t->name, why_not(t));
+                    ok = 0;
+                } else if (!t->kept) {
+                    if (t->state != E_VALID || t->answer != A_RUN || t->dropped) {
+                        drop(p, e, "dependsOn \"%s\", which %s", t->name, why_not(t));
+                    }
+                    ok = 0;
+                }
+            }
+            if (ok) {
+                e->kept = 1;
+                kept[(*nkept)++] = e;
+                changed = 1;
+            } else if (e->dropped) {
+                changed = 1; /* a drop can decide the fate of others */
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        entry *e = order[i];
+        if (e->group == group && e->state == E_VALID && e->answer == A_RUN && !e->kept &&
+            !e->dropped)
+            drop(p, e, "dependsOn forms a cycle (through \"%s\")", e->deps[0]);
+    }
+}
+
+/* ---- the graph ---- */
+
+static char *make_kwargs(const entry *e, const char *headers, const char *added)
+{
+    cJSON *name = cJSON_CreateString(e->name);
+    char *name_text = name ? cJSON_PrintUnformatted(name) : NULL;
+    char *params = print_or_null(e->params), *out = NULL;
+    size_t len;
+
+    if (name_text && params) {
+        len = strlen(name_text) + strlen(headers) + strlen(params) + strlen(added) + 64;
+        if ((out = malloc(len)) != NULL)
+            snprintf(out, len, "{\"jobName\":%s,\"headers\":%s,\"params\":%s,\"added_params\":%s}",
+                     name_text, headers, params, added);
+    }
+    cJSON_Delete(name);
+    free(name_text);
+    free(params);
+    return out;
+}
+
+static int add_dep(dcmp_plan_job *j, int dep)
+{
+    int k;
+
+    for (k = 0; k < j->ndeps; k++)
+        if (j->deps[k] == dep)
+            return 0;
+    if (j->ndeps >= DCMP_DEPS_MAX)
+        return -1;
+    j->deps[j->ndeps++] = dep;
+    return 0;
+}
+
+static int build_jobs(planner *p, entry **kept, int nkept, const char *headers, const char *added,
+                      char *err)
+{
+    dcmp_plan *out = p->out;
+    int i, k;
+
+    if (nkept == 0)
+        return 0;
+    if ((out->jobs = calloc((size_t)nkept, sizeof *out->jobs)) == NULL)
+        return dcmp_seterr(err, "out of memory planning %d jobs", nkept);
+    for (i = 0; i < nkept; i++) {
+        entry *e = kept[i];
+        dcmp_plan_job *j = &out->jobs[out->njobs];
+        const char *lost = NULL;
+        int over = 0;
+        if (dcmp_job_new_id(j->id) < 0)
+            return dcmp_seterr(err, "no randomness for job ids");
+        j->deps = calloc(DCMP_DEPS_MAX, sizeof *j->deps);
+        j->name = strdup(e->name);
+        j->worker = strdup(e->worker);
+        j->queue = strdup(e->queue);
+        j->kwargs = make_kwargs(e, headers, added);
+        out->njobs++;
+        if (!j->deps || !j->name || !j->worker || !j->queue || !j->kwargs)
+            return dcmp_seterr(err, "out of memory planning job %s", e->name);
+        j->group = e->group;
+        j->timeout = e->timeout;
+        j->retry_max = e->retry_max;
+        j->retry_interval = e->retry_interval;
+        for (k = 0; k < e->ndeps; k++) {
+            const entry *t = find(p, e->deps[k]);
+            if (t->job < 0)
+                lost = t->name;
+            else
+                over |= add_dep(j, t->job);
+        }
+        /* implicit: registry jobs after every pre job, post jobs after pre and registry */
+        for (k = 0; k < i; k++)
+            if (kept[k]->group < e->group && kept[k]->job >= 0)
+                over |= add_dep(j, kept[k]->job);
+        if (over || lost) {
+            /* more dependencies than a job may have: the job cannot be enqueued */
+            out->njobs--;
+            free(j->deps);
+            free(j->name);
+            free(j->worker);
+            free(j->queue);
+            free(j->kwargs);
+            memset(j, 0, sizeof *j);
+            e->kept = 0;
+            if (lost)
+                drop(p, e, "dependsOn \"%s\", which could not be scheduled", lost);
+            else
+                drop(p, e, "more than %d dependencies", DCMP_DEPS_MAX);
+            continue;
+        }
+        e->job = out->njobs - 1;
+    }
+    return 0;
+}
+
+static int add_decisions(planner *p, entry **order, int n)
+{
+    dcmp_plan *out = p->out;
+    int i;
+
+    if ((out->decisions = calloc((size_t)(n ? n : 1), sizeof *out->decisions)) == NULL)
+        return -1;
+    for (i = 0; i < n; i++) {
+        entry *e = order[i];
+        dcmp_plan_decision *d = &out->decisions[out->ndecisions++];
+        d->group = e->group;
+        d->job = e->job;
+        d->job_name = strdup(e->name ? e->name : "");
+        d->source = strdup(e->source);
+        if (e->state == E_INVALID)
+            d->decision = "invalid";
+        else if (e->state == E_DISABLED)
+            d->decision = "disabled";
+        else if (e->state == E_DUPLICATE)
+            d->decision = "duplicate";
+        else if (e->answer == A_SKIP)
+            d->decision = "skipped";
+        else if (e->answer == A_ERROR)
+            d->decision = "error";
+        else if (e->dropped || e->job < 0)
+            d->decision = "dropped";
+        else
+            d->decision = "scheduled";
+        d->reason = strdup(e->answer == A_SKIP ? "" : e->reason);
+        if (!d->job_name || !d->source || !d->reason)
+            return -1;
+    }
+    return 0;
+}
+
+int dcmp_plan_make(const dcmp_plan_input *in, dcmp_plan *out, char *err)
+{
+    planner p = {in, out, NULL, 0, 0, 0};
+    entry **order = NULL, **kept = NULL;
+    cJSON *headers = NULL, *added = NULL;
+    char *headers_text = NULL, *added_text = NULL;
+    int i, g, nkept = 0, rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (in->system && !cJSON_IsObject(in->system))
+        report(&p, "%s: the system settings must be an object: ignored",
+               in->system_path ? in->system_path : "settings.json");
+    collect_system(&p, DCMP_GROUP_PRE);
+    collect_registry(&p);
+    collect_system(&p, DCMP_GROUP_POST);
+    mark_duplicates(&p);
+    order = calloc((size_t)(p.n ? p.n : 1), sizeof *order);
+    kept = calloc((size_t)(p.n ? p.n : 1), sizeof *kept);
+    headers = select_headers(&p);
+    added = cJSON_CreateObject();
+    if (order == NULL || kept == NULL || headers == NULL || added == NULL ||
+        (headers_text = cJSON_PrintUnformatted(headers)) == NULL) {
+        dcmp_seterr(err, "out of memory planning");
+        goto out;
+    }
+    for (i = 0; i < p.n; i++)
+        order[i] = &p.entries[i];
+    qsort(order, (size_t)p.n, sizeof *order, by_order);
+
+    run_callbacks(&p, order, p.n, headers_text, added);
+    for (g = DCMP_GROUP_PRE; g <= DCMP_GROUP_POST; g++)
+        prune_group(&p, order, p.n, g, kept, &nkept);
+    if ((added_text = cJSON_PrintUnformatted(added)) == NULL) {
+        dcmp_seterr(err, "out of memory planning");
+        goto out;
+    }
+    if (build_jobs(&p, kept, nkept, headers_text, added_text, err) < 0)
+        goto out;
+    if (add_decisions(&p, order, p.n) < 0 || p.oom) {
+        dcmp_seterr(err, "out of memory planning");
+        goto out;
+    }
+    out->headers = headers_text;
+    out->added_params = added_text;
+    headers_text = added_text = NULL;
+    rc = 0;
+out:
+    free(headers_text);
+    free(added_text);
+    cJSON_Delete(headers);
+    cJSON_Delete(added);
+    free(order);
+    free(kept);
+    free(p.entries);
+    return rc;
+}
+
+void dcmp_plan_free(dcmp_plan *plan)
+{
+    int i;
+
+    for (i = 0; i < plan->njobs; i++) {
+        free(plan->jobs[i].name);
+        free(plan->jobs[i].worker);
+        free(plan->jobs[i].queue);
+        free(plan->jobs[i].kwargs);
+        free(plan->jobs[i].deps);
+    }
+    free(plan->jobs);
+    for (i = 0; i < plan->ndecisions; i++) {
+        free(plan->decisions[i].job_name);
+        free(plan->decisions[i].source);
+        free(plan->decisions[i].reason);
+    }
+    free(plan->decisions);
+    for (i = 0; i < plan->nreports; i++)
+        free(plan->reports[i]);
+    free(plan->reports);
+    free(plan->headers);
+    free(plan->added_params);
+    memset(plan, 0, sizeof *plan);
+}
+
+static cJSON *parse_or_null(const char *text)
+{
+    cJSON *v = text ? cJSON_Parse(text) : NULL;
+
+    return v ? v : cJSON_CreateNull();
+}
+
+char *dcmp_plan_json(const dcmp_plan *plan)
+{
+    cJSON *root = cJSON_CreateObject(), *jobs, *decisions, *reports;
+    char *text = NULL;
+    int i, k;
+
+    if (root == NULL)
+        return NULL;
+    cJSON_AddItemToObject(root, "headers", parse_or_null(plan->headers));
+    cJSON_AddItemToObject(root, "added_params", parse_or_null(plan->added_params));
+    jobs = cJSON_AddArrayToObject(root, "jobs");
+    decisions = cJSON_AddArrayToObject(root, "decisions");
+    reports = cJSON_AddArrayToObject(root, "reports");
+    if (!jobs || !decisions || !reports)
+        goto out;
+    for (i = 0; i < plan->njobs; i++) {
+        const dcmp_plan_job *j = &plan->jobs[i];
+        cJSON *o = cJSON_CreateObject(), *names, *ids, *retry;
+        if (o == NULL)
+            goto out;
+        cJSON_AddItemToArray(jobs, o);
+        cJSON_AddStringToObject(o, "id", j->id);
+        cJSON_AddStringToObject(o, "jobName", j->name);
+        cJSON_AddStringToObject(o, "group", group_names[j->group]);
+        cJSON_AddStringToObject(o, "worker", j->worker);
+        cJSON_AddStringToObject(o, "queue", j->queue);
+        cJSON_AddNumberToObject(o, "timeout", (double)j->timeout);
+        retry = cJSON_AddObjectToObject(o, "retry");
+        if (retry) {
+            cJSON_AddNumberToObject(retry, "max", (double)j->retry_max);
+            cJSON_AddNumberToObject(retry, "interval", (double)j->retry_interval);
+        }
+        names = cJSON_AddArrayToObject(o, "dependsOn");
+        ids = cJSON_AddArrayToObject(o, "dependsOnIds");
+        for (k = 0; names && ids && k < j->ndeps; k++) {
+            cJSON_AddItemToArray(names, cJSON_CreateString(plan->jobs[j->deps[k]].name));
+            cJSON_AddItemToArray(ids, cJSON_CreateString(plan->jobs[j->deps[k]].id));
+        }
+    }
+    for (i = 0; i < plan->ndecisions; i++) {
+        const dcmp_plan_decision *d = &plan->decisions[i];
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL)
+            goto out;
+        cJSON_AddItemToArray(decisions, o);
+        cJSON_AddStringToObject(o, "jobName", d->job_name);
+        cJSON_AddStringToObject(o, "source", d->source);
+        cJSON_AddStringToObject(o, "group", group_names[d->group]);
+        cJSON_AddStringToObject(o, "decision", d->decision);
+        cJSON_AddStringToObject(o, "reason", d->reason);
+        if (d->job >= 0)
+            cJSON_AddStringToObject(o, "jobId", plan->jobs[d->job].id);
+        else
+            cJSON_AddNullToObject(o, "jobId");
+    }
+    for (i = 0; i < plan->nreports; i++)
+        cJSON_AddItemToArray(reports, cJSON_CreateString(plan->reports[i]));
+    text = cJSON_PrintUnformatted(root);
+out:
+    cJSON_Delete(root);
+    return text;
+}
+
+void dcmp_plan_specs(const dcmp_plan *plan, dcmp_job_spec *specs, const char **dep_ids)
+{
+    int i, k;
+
+    for (i = 0; i < plan->njobs; i++) {
+        const dcmp_plan_job *j = &plan->jobs[i];
+        const char **deps = dep_ids + (size_t)i * DCMP_DEPS_MAX;
+        for (k = 0; k < j->ndeps; k++)
+            deps[k] = plan->jobs[j->deps[k]].id;
+        specs[i].id = j->id;
+        specs[i].name = j->name;
+        specs[i].func = j->worker;
+        specs[i].queue = j->queue;
+        specs[i].kwargs = j->kwargs;
+        specs[i].timeout = j->timeout;
+        specs[i].deps = deps;
+        specs[i].ndeps = j->ndeps;
+        specs[i].retry_max = j->retry_max;
+        specs[i].retry_interval = j->retry_interval;
+    }
+}

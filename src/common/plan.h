@@ -1,0 +1,102 @@
+/* plan.h -- the planner: from settings entries, an event's data and callback answers to a job
+ * graph, with the original dcm-processor's semantics (docs/planning.md). Pure: no I/O. */
+#ifndef DCMP_PLAN_H
+#define DCMP_PLAN_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "log.h"
+
+/* The three groups of entries, in the order their callbacks run. */
+enum { DCMP_GROUP_PRE, DCMP_GROUP_REGISTRY, DCMP_GROUP_POST };
+
+/* One parsed registry file (REGISTRY/<service>/settings.json or .yaml). All borrowed. */
+typedef struct dcmp_plan_file {
+    const char *path;       /* shown in reports */
+    const cJSON *root;      /* an entry object or an array of them; NULL when unreadable */
+    const char *load_error; /* why root is NULL ("not valid JSON at line 3"), else NULL */
+} dcmp_plan_file;
+
+/*
+ * Runs one callback. `callback` is the entry's dotted callback name; the JSON
+ * texts are the call's inputs. Returns 1 (schedule the job), 0 (do not), or
+ * -1 with the reason in err[DCMP_ERR_LEN]. May set *inject to a new JSON
+ * object text (free with free), which becomes added_params[job_name] whatever
+ * it returns.
+ */
+typedef int (*dcmp_plan_callback)(void *arg, const char *job_name, const char *callback,
+                                  const char *headers, const char *params, const char *added_params,
+                                  char **inject, char *err);
+
+typedef struct dcmp_plan_input {
+    const cJSON *system;            /* the system settings object; NULL: none */
+    const char *system_path;        /* shown in reports */
+    const dcmp_plan_file *registry; /* registry files, in the order given (sort them first) */
+    int nregistry;
+    const cJSON *data;         /* the event's data: header keywords and the event's own keys */
+    const char *default_queue; /* DEFUALT_PRIORITY */
+    dcmp_plan_callback callback;
+    void *callback_arg;
+} dcmp_plan_input;
+
+/* What became of one entry. */
+typedef struct dcmp_plan_decision {
+    char *job_name; /* owned; "" when the entry had none */
+    char *source;   /* owned: "FILE: entry N" or "FILE: preServices[N]" */
+    int group;      /* DCMP_GROUP_* */
+    /* "scheduled", "skipped" (callback false), "error" (callback error), "dropped"
+     * (a dependency was not scheduled), "invalid", "disabled" or "duplicate" */
+    const char *decision;
+    char *reason; /* owned; "" for scheduled and skipped */
+    int job;      /* index into jobs when scheduled, else -1 */
+} dcmp_plan_decision;
+
+/* One job of the graph, in enqueue order (every dependency comes before). */
+typedef struct dcmp_plan_job {
+    char id[DCMP_ID_LEN];
+    char *name;   /* owned: jobName */
+    char *worker; /* owned: dotted worker function */
+    char *queue;  /* owned */
+    char *kwargs; /* owned: {"jobName","headers","params","added_params"} */
+    int group;
+    int64_t timeout, retry_max, retry_interval;
+    int ndeps;
+    int *deps; /* owned: indexes into jobs, all smaller than this job's */
+} dcmp_plan_job;
+
+typedef struct dcmp_plan {
+    char *headers;      /* owned: the selected header fields, JSON object */
+    char *added_params; /* owned: everything the callbacks injected, JSON object */
+    dcmp_plan_job *jobs;
+    int njobs;
+    dcmp_plan_decision *decisions; /* one per entry, in callback order, then the invalid ones */
+    int ndecisions;
+    char **reports; /* owned: every problem found, one line each */
+    int nreports;
+} dcmp_plan;
+
+/*
+ * Plans one event. Fills *out (free with dcmp_plan_free, also on failure).
+ * Problems in the settings never fail the plan: each is reported in
+ * out->reports and skips only its entry. Returns 0, or -1 with err on out
+ * of memory or when job ids cannot be made.
+ */
+int dcmp_plan_make(const dcmp_plan_input *in, dcmp_plan *out, char *err);
+
+void dcmp_plan_free(dcmp_plan *plan);
+
+/*
+ * The plan as JSON: {"headers","added_params","jobs":[{"id","jobName","worker",
+ * "queue","timeout","retry":{"max","interval"},"dependsOn":[jobName...],
+ * "dependsOnIds":[id...]}],"decisions":[{"jobName","source","group",
+ * "decision","reason","jobId"}],"reports":[...]}. New string (free) or NULL.
+ */
+char *dcmp_plan_json(const dcmp_plan *plan);
+
+/* The job specs for dcmp_job_encode_graph; specs[i] borrows from plan and
+ * dep_ids (which must hold njobs * DCMP_DEPS_MAX pointers). */
+void dcmp_plan_specs(const dcmp_plan *plan, dcmp_job_spec *specs, const char **dep_ids);
+
+#endif
