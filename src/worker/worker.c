@@ -57,13 +57,13 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
         return dcmp_seterr(err, "out of memory");
     w->birth_ms = dcmp_clock_wall_ms();
     w->use_pool = strcmp(cfg->executor, "pool") == 0;
-    pool_init(&w->pool, cfg->modules, cfg->data, (long)cfg->recycle);
+    dcmp_pool_init(&w->pool, cfg->modules, cfg->data, (long)cfg->recycle);
     return 0;
 }
 
 void worker_free(worker *w)
 {
-    pool_stop(&w->pool);
+    dcmp_pool_stop(&w->pool);
     dcmp_queue_free(w->q);
     w->q = NULL;
 }
@@ -155,15 +155,15 @@ static int tick(void *arg)
     return dcmp_clock_mono_ms() - w->stop_seen >= w->cfg->stop_grace * 1000;
 }
 
-static void report(worker *w, const dcmp_job *job, const executor_outcome *o)
+static void report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *o)
 {
     char outcome[16] = "";
     int rc;
 
     for (;;) {
-        if (o->status == EXEC_OK)
+        if (o->status == DCMP_EXEC_OK)
             rc = dcmp_queue_finish(w->q, w->name, job->id, o->result, o->log, outcome);
-        else if (o->status == EXEC_STOPPED)
+        else if (o->status == DCMP_EXEC_STOPPED)
             rc = dcmp_queue_giveback(w->q, w->name, job->id, outcome);
         else
             rc = dcmp_queue_fail(w->q, w->name, job->id, o->error, o->log, outcome);
@@ -184,34 +184,35 @@ static void report(worker *w, const dcmp_job *job, const executor_outcome *o)
         dcmp_log_warn("job %s %s: was given to another worker meanwhile; this run's end is "
                       "not recorded",
                       job->id, job->name);
-    else if (o->status == EXEC_OK)
+    else if (o->status == DCMP_EXEC_OK)
         dcmp_log_info("job %s %s: finished in %lld ms", job->id, job->name, (long long)o->ms);
-    else if (o->status == EXEC_STOPPED)
+    else if (o->status == DCMP_EXEC_STOPPED)
         dcmp_log_info("job %s %s: given back to queue %s", job->id, job->name, job->queue);
     else
         dcmp_log_warn("job %s %s: %s after %lld ms%s: %s", job->id, job->name,
                       strcmp(outcome, "retry") == 0 ? "will be retried" : "failed",
-                      (long long)o->ms, o->status == EXEC_FAILED ? "" : " (isolated)", o->error);
-    if (o->status == EXEC_OK)
+                      (long long)o->ms, o->status == DCMP_EXEC_FAILED ? "" : " (isolated)",
+                      o->error);
+    if (o->status == DCMP_EXEC_OK)
         w->done++;
-    else if (o->status != EXEC_STOPPED)
+    else if (o->status != DCMP_EXEC_STOPPED)
         w->failed++;
 }
 
 static void run_job(worker *w, dcmp_job *job)
 {
-    executor_outcome o;
+    dcmp_executor_outcome o;
     int rc;
 
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
                   job->queue, (long long)job->attempts);
-    rc = w->use_pool ? pool_run(&w->pool, job, tick, w, &o)
-                     : executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o);
+    rc = w->use_pool ? dcmp_pool_run(&w->pool, job, tick, w, &o)
+                     : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o);
     if (rc < 0) {
         /* No child: the job did not run. Give it back and slow down. */
         dcmp_log_error("job %s: %s", job->id, o.error);
-        o.status = EXEC_STOPPED;
+        o.status = DCMP_EXEC_STOPPED;
         report(w, job, &o);
         dcmp_clock_sleep_ms(1000);
     } else {

@@ -27,8 +27,8 @@ typedef struct worker {
     int64_t next_beat;           /* monotonic ms of the next heartbeat */
     char current[DCMP_ID_LEN];   /* the job running, "" when none */
     long done, failed;
-    int use_pool; /* WORKER_EXECUTOR=pool */
-    pool pool;    /* the long-lived executor, when use_pool */
+    int use_pool;   /* WORKER_EXECUTOR=pool */
+    dcmp_pool pool; /* the long-lived executor, when use_pool */
 } worker;
 
 /* Sets up *w: name, queues (WORKER_JOBS or `queues`), the Redis handle.

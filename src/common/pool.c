@@ -159,7 +159,7 @@ static void __attribute__((noreturn)) executor_main(const char *modules, const c
             write_frame(EXEC_RES_FD, RESTART_REPORT, strlen(RESTART_REPORT));
             _exit(0);
         }
-        report = executor_invoke(&job, modules, data_dir, loaded);
+        report = dcmp_executor_invoke(&job, modules, data_dir, loaded);
         full = loaded[0] != '\0' && remember(libs, &nlibs, loaded) < 0;
         if (write_frame(EXEC_RES_FD, report, strlen(report)) < 0)
             _exit(0);
@@ -172,7 +172,7 @@ static void __attribute__((noreturn)) executor_main(const char *modules, const c
 
 /* ---- the worker's side ---- */
 
-void pool_init(pool *p, const char *modules, const char *data_dir, long recycle)
+void dcmp_pool_init(dcmp_pool *p, const char *modules, const char *data_dir, long recycle)
 {
     memset(p, 0, sizeof *p);
     p->pid = -1;
@@ -190,7 +190,7 @@ static void close_fd(int *fd)
 }
 
 /* Kills the executor's whole group and reaps it; *status (may be NULL) gets its status. */
-static void kill_executor(pool *p, int *status)
+static void kill_executor(dcmp_pool *p, int *status)
 {
     int st = 0;
 
@@ -207,12 +207,12 @@ static void kill_executor(pool *p, int *status)
     close_fd(&p->logfd);
 }
 
-void pool_stop(pool *p)
+void dcmp_pool_stop(dcmp_pool *p)
 {
     kill_executor(p, NULL);
 }
 
-static int spawn(pool *p, char *err)
+static int spawn(dcmp_pool *p, char *err)
 {
     int cmdp[2] = {-1, -1}, resp[2] = {-1, -1}, logfd, devnull;
     pid_t pid;
@@ -229,7 +229,7 @@ static int spawn(pool *p, char *err)
         goto fail;
     }
     if (pid == 0) {
-        executor_child_setup();
+        dcmp_executor_child_setup();
         devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
             dup2(logfd, STDERR_FILENO) < 0 || dup2(resp[1], EXEC_RES_FD) < 0 ||
@@ -261,10 +261,10 @@ fail:
     return -1;
 }
 
-/* The last EXECUTOR_LOG_TAIL bytes of the executor's log since the job began. */
-static void read_log(pool *p, int cut, executor_outcome *out)
+/* The last DCMP_EXECUTOR_LOG_TAIL bytes of the executor's log since the job began. */
+static void read_log(dcmp_pool *p, int cut, dcmp_executor_outcome *out)
 {
-    char buf[EXECUTOR_LOG_TAIL + 1];
+    char buf[DCMP_EXECUTOR_LOG_TAIL + 1];
     struct stat st;
     off_t from = 0;
     ssize_t n;
@@ -272,8 +272,8 @@ static void read_log(pool *p, int cut, executor_outcome *out)
     out->log[0] = '\0';
     if (p->logfd < 0 || fstat(p->logfd, &st) < 0)
         return;
-    if (st.st_size > EXECUTOR_LOG_TAIL) {
-        from = st.st_size - EXECUTOR_LOG_TAIL;
+    if (st.st_size > DCMP_EXECUTOR_LOG_TAIL) {
+        from = st.st_size - DCMP_EXECUTOR_LOG_TAIL;
         cut = 1;
     }
     n = pread(p->logfd, buf, (size_t)(st.st_size - from), from);
@@ -285,8 +285,8 @@ static void read_log(pool *p, int cut, executor_outcome *out)
 
 /* Sends the job; reads its report. Returns 1 when the executor asked to be replaced
  * first (the job did not run), 0 otherwise (out filled). */
-static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick_arg,
-                    executor_outcome *out)
+static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
+                    dcmp_executor_outcome *out)
 {
     int64_t start = dcmp_clock_mono_ms(), deadline, next_tick = start + 1000;
     size_t lens[4] = {strlen(job->id) + 1, strlen(job->name) + 1, strlen(job->func) + 1,
@@ -299,7 +299,7 @@ static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick
     if (ftruncate(p->logfd, 0) < 0)
         cut = 1;
     if ((frame = malloc(lens[0] + lens[1] + lens[2] + lens[3])) == NULL) {
-        out->status = EXEC_FAILED;
+        out->status = DCMP_EXEC_FAILED;
         snprintf(out->error, sizeof out->error, "out of memory sending the job");
         return 0;
     }
@@ -310,7 +310,7 @@ static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick
     if (off > FRAME_MAX || write_frame(p->cmd, frame, off) < 0) {
         free(frame);
         kill_executor(p, &status);
-        executor_describe_exit(status, out);
+        dcmp_executor_describe_exit(status, out);
         snprintf(out->error, sizeof out->error, "the executor could not take the job: %s",
                  off > FRAME_MAX ? "larger than 16 MiB" : "it ended");
         return 0;
@@ -325,7 +325,7 @@ static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick
         if (now >= deadline) {
             read_log(p, cut, out);
             kill_executor(p, NULL);
-            out->status = EXEC_TIMEOUT;
+            out->status = DCMP_EXEC_TIMEOUT;
             snprintf(out->error, sizeof out->error, "timed out after %llds: killed",
                      (long long)job->timeout);
             free(report);
@@ -339,7 +339,7 @@ static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick
             if (tick && tick(tick_arg)) {
                 read_log(p, cut, out);
                 kill_executor(p, NULL);
-                out->status = EXEC_STOPPED;
+                out->status = DCMP_EXEC_STOPPED;
                 snprintf(out->error, sizeof out->error, "the worker stopped while the job ran");
                 free(report);
                 return 0;
@@ -363,7 +363,7 @@ static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick
                         if (want > FRAME_MAX || (report = malloc(want + 1)) == NULL) {
                             read_log(p, cut, out);
                             kill_executor(p, NULL);
-                            out->status = EXEC_CRASHED;
+                            out->status = DCMP_EXEC_CRASHED;
                             snprintf(out->error, sizeof out->error,
                                      "the executor sent an unreadable report");
                             return 0;
@@ -380,7 +380,7 @@ static int run_once(pool *p, const dcmp_job *job, executor_tick tick, void *tick
                 /* The executor died: the job crashed it. */
                 read_log(p, cut, out);
                 kill_executor(p, &status);
-                executor_describe_exit(status, out);
+                dcmp_executor_describe_exit(status, out);
                 free(report);
                 return 0;
             }
@@ -397,13 +397,13 @@ got_report:
         return 1;
     }
     read_log(p, cut, out);
-    executor_decode(report, 0, out);
+    dcmp_executor_decode(report, 0, out);
     free(report);
     return 0;
 }
 
-int pool_run(pool *p, const dcmp_job *job, executor_tick tick, void *tick_arg,
-             executor_outcome *out)
+int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
+                  dcmp_executor_outcome *out)
 {
     int64_t start = dcmp_clock_mono_ms();
     int tries;
@@ -421,13 +421,13 @@ int pool_run(pool *p, const dcmp_job *job, executor_tick tick, void *tick_arg,
                       job->func);
     }
     if (tries == 2) {
-        out->status = EXEC_FAILED;
+        out->status = DCMP_EXEC_FAILED;
         snprintf(out->error, sizeof out->error, "the executor kept asking to be replaced");
     }
     if (out->result == NULL)
         out->result = strdup("");
     out->ms = dcmp_clock_mono_ms() - start;
     if (p->pid > 0 && ++p->jobs >= p->recycle)
-        pool_stop(p); /* bounds what leaks; the next job starts a new one */
+        dcmp_pool_stop(p); /* bounds what leaks; the next job starts a new one */
     return 0;
 }

@@ -7,28 +7,28 @@
 
 #include "job.h"
 
-#define EXECUTOR_LOG_TAIL   4096      /* bytes of the job's log kept with the job */
-#define EXECUTOR_RESULT_MAX (1 << 20) /* largest result JSON a job may set */
+#define DCMP_EXECUTOR_LOG_TAIL   4096      /* bytes of the job's log kept with the job */
+#define DCMP_EXECUTOR_RESULT_MAX (1 << 20) /* largest result JSON a job may set */
 
-enum executor_status {
-    EXEC_OK,      /* finished (DCMP_OK or DCMP_SKIP) */
-    EXEC_FAILED,  /* the function returned an error, or could not be loaded */
-    EXEC_CRASHED, /* the child died of a signal or exited without reporting */
-    EXEC_TIMEOUT, /* killed at the job's timeout */
-    EXEC_STOPPED  /* killed because the worker is stopping: give the job back */
+enum dcmp_executor_status {
+    DCMP_EXEC_OK,      /* finished (DCMP_OK or DCMP_SKIP) */
+    DCMP_EXEC_FAILED,  /* the function returned an error, or could not be loaded */
+    DCMP_EXEC_CRASHED, /* the child died of a signal or exited without reporting */
+    DCMP_EXEC_TIMEOUT, /* killed at the job's timeout */
+    DCMP_EXEC_STOPPED  /* killed because the worker is stopping: give the job back */
 };
 
-typedef struct executor_outcome {
-    enum executor_status status;
+typedef struct dcmp_executor_outcome {
+    enum dcmp_executor_status status;
     char error[DCMP_ERR_LEN];
-    char *result;                     /* owned (free), "" when none */
-    char log[EXECUTOR_LOG_TAIL + 64]; /* the tail of what the job wrote */
-    int64_t ms;                       /* run time */
-} executor_outcome;
+    char *result;                          /* owned (free), "" when none */
+    char log[DCMP_EXECUTOR_LOG_TAIL + 64]; /* the tail of what the job wrote */
+    int64_t ms;                            /* run time */
+} dcmp_executor_outcome;
 
 /* Called about once a second while a job runs (heartbeats). Returns nonzero
  * when the job must be stopped now (the worker's stop grace ran out). */
-typedef int (*executor_tick)(void *arg);
+typedef int (*dcmp_executor_tick)(void *arg);
 
 /*
  * Runs `job` under `modules` (where its dotted function is resolved) with
@@ -38,8 +38,8 @@ typedef int (*executor_tick)(void *arg);
  * Fills *out (free out->result). Returns 0, or -1 when no child could be
  * started (out->error says why; the job was not run).
  */
-int executor_run(const dcmp_job *job, const char *modules, const char *data_dir, executor_tick tick,
-                 void *tick_arg, executor_outcome *out);
+int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
+                      dcmp_executor_tick tick, void *tick_arg, dcmp_executor_outcome *out);
 
 /*
  * Runs `job` in this process: parses its kwargs, loads its library (left
@@ -48,17 +48,17 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
  * path, "" when none was loaded. For a process made to run jobs (a fork
  * child, a pool executor), never for the worker itself.
  */
-char *executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                      char loaded[PATH_MAX]);
+char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
+                           char loaded[PATH_MAX]);
 
 /* Fills out->status, out->error and out->result from a report (NULL: none). */
-void executor_decode(const char *report, int over, executor_outcome *out);
+void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *out);
 
 /* In a child just forked to run jobs: its own process group, default signal
  * handling (sanitizers' and the worker's handlers gone), no blocked signals. */
-void executor_child_setup(void);
+void dcmp_executor_child_setup(void);
 
 /* Fills out->status and out->error for a process that ended without a report. */
-void executor_describe_exit(int status, executor_outcome *out);
+void dcmp_executor_describe_exit(int status, dcmp_executor_outcome *out);
 
 #endif

@@ -66,7 +66,7 @@ static int32_t host_set_result(const dcmp_call *call, const char *json)
     size_t len;
 
     (void)call;
-    if (json == NULL || (len = strlen(json)) > EXECUTOR_RESULT_MAX)
+    if (json == NULL || (len = strlen(json)) > DCMP_EXECUTOR_RESULT_MAX)
         return -1;
     if ((v = cJSON_Parse(json)) == NULL)
         return -1;
@@ -113,8 +113,8 @@ static char *report_text(int status, const char *error, const char *result)
     return text;
 }
 
-char *executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                      char loaded[PATH_MAX])
+char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
+                           char loaded[PATH_MAX])
 {
     char err[DCMP_ERR_LEN], *text;
     dcmp_loaded lib;
@@ -168,7 +168,7 @@ char *executor_invoke(const dcmp_job *job, const char *modules, const char *data
 static void __attribute__((noreturn))
 child_main(const dcmp_job *job, const char *modules, const char *data_dir)
 {
-    char loaded[PATH_MAX], *text = executor_invoke(job, modules, data_dir, loaded);
+    char loaded[PATH_MAX], *text = dcmp_executor_invoke(job, modules, data_dir, loaded);
 
     write_all(RESULT_FD, text, strlen(text));
     /* No dlclose or free: the process ends here, and a library's destructors
@@ -176,7 +176,7 @@ child_main(const dcmp_job *job, const char *modules, const char *data_dir)
     _exit(0);
 }
 
-void executor_child_setup(void)
+void dcmp_executor_child_setup(void)
 {
     sigset_t none;
     int sig;
@@ -190,23 +190,23 @@ void executor_child_setup(void)
 
 /* ---- the parent ---- */
 
-/* Keeps the last EXECUTOR_LOG_TAIL bytes of the log. */
+/* Keeps the last DCMP_EXECUTOR_LOG_TAIL bytes of the log. */
 typedef struct tail {
-    char buf[2 * EXECUTOR_LOG_TAIL];
+    char buf[2 * DCMP_EXECUTOR_LOG_TAIL];
     size_t len;
     int cut;
 } tail;
 
 static void tail_add(tail *t, const char *data, size_t n)
 {
-    if (n >= EXECUTOR_LOG_TAIL) {
-        data += n - EXECUTOR_LOG_TAIL;
-        n = EXECUTOR_LOG_TAIL;
+    if (n >= DCMP_EXECUTOR_LOG_TAIL) {
+        data += n - DCMP_EXECUTOR_LOG_TAIL;
+        n = DCMP_EXECUTOR_LOG_TAIL;
         t->cut = 1;
         t->len = 0;
     }
     if (t->len + n > sizeof t->buf) {
-        size_t keep = EXECUTOR_LOG_TAIL - n;
+        size_t keep = DCMP_EXECUTOR_LOG_TAIL - n;
         memmove(t->buf, t->buf + t->len - keep, keep);
         t->len = keep;
         t->cut = 1;
@@ -217,7 +217,7 @@ static void tail_add(tail *t, const char *data, size_t n)
 
 static void tail_get(const tail *t, char *out, size_t size)
 {
-    size_t n = t->len > EXECUTOR_LOG_TAIL ? EXECUTOR_LOG_TAIL : t->len;
+    size_t n = t->len > DCMP_EXECUTOR_LOG_TAIL ? DCMP_EXECUTOR_LOG_TAIL : t->len;
     const char *start = t->buf + t->len - n;
     int cut = t->cut || n < t->len;
 
@@ -232,7 +232,7 @@ typedef struct buf {
 
 static void buf_add(buf *b, const char *data, size_t n)
 {
-    if (b->over || b->len + n > EXECUTOR_RESULT_MAX + 8192) {
+    if (b->over || b->len + n > DCMP_EXECUTOR_RESULT_MAX + 8192) {
         b->over = 1;
         return;
     }
@@ -275,7 +275,7 @@ static int drain(int fd, tail *t, buf *b)
     }
 }
 
-void executor_decode(const char *report, int over, executor_outcome *out)
+void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *out)
 {
     cJSON *o = report ? cJSON_Parse(report) : NULL;
     const cJSON *st = o ? cJSON_GetObjectItemCaseSensitive(o, "status") : NULL;
@@ -283,36 +283,36 @@ void executor_decode(const char *report, int over, executor_outcome *out)
     const cJSON *re = o ? cJSON_GetObjectItemCaseSensitive(o, "result") : NULL;
 
     if (!cJSON_IsNumber(st) || !cJSON_IsString(er) || !cJSON_IsString(re)) {
-        out->status = EXEC_CRASHED;
+        out->status = DCMP_EXEC_CRASHED;
         snprintf(out->error, sizeof out->error, "the job's process sent an unreadable report%s",
                  over ? " (larger than 1 MiB)" : "");
     } else if (st->valueint == DCMP_ERROR) {
-        out->status = EXEC_FAILED;
+        out->status = DCMP_EXEC_FAILED;
         dcmp_strlcpy(out->error, er->valuestring, sizeof out->error);
     } else {
-        out->status = EXEC_OK;
+        out->status = DCMP_EXEC_OK;
         free(out->result);
         out->result = strdup(re->valuestring);
     }
     cJSON_Delete(o);
 }
 
-void executor_describe_exit(int status, executor_outcome *out)
+void dcmp_executor_describe_exit(int status, dcmp_executor_outcome *out)
 {
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
-        out->status = EXEC_CRASHED;
+        out->status = DCMP_EXEC_CRASHED;
         snprintf(out->error, sizeof out->error, "crashed: signal %d (%s)", sig, strsignal(sig));
     } else {
-        out->status = EXEC_CRASHED;
+        out->status = DCMP_EXEC_CRASHED;
         snprintf(out->error, sizeof out->error,
                  "the job's process exited with status %d without reporting",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
 }
 
-int executor_run(const dcmp_job *job, const char *modules, const char *data_dir, executor_tick tick,
-                 void *tick_arg, executor_outcome *out)
+int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
+                      dcmp_executor_tick tick, void *tick_arg, dcmp_executor_outcome *out)
 {
     int logp[2] = {-1, -1}, resp[2] = {-1, -1}, status = 0, log_open, res_open, exited = 0;
     int pidfd;
@@ -334,7 +334,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
         goto fail_early;
     }
     if (pid == 0) {
-        executor_child_setup();
+        dcmp_executor_child_setup();
         if (dup2(logp[1], STDOUT_FILENO) < 0 || dup2(logp[1], STDERR_FILENO) < 0 ||
             dup2(resp[1], RESULT_FD) < 0)
             _exit(71);
@@ -371,7 +371,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
         }
         if (now >= deadline) {
             kill(-pid, SIGKILL);
-            out->status = EXEC_TIMEOUT;
+            out->status = DCMP_EXEC_TIMEOUT;
             snprintf(out->error, sizeof out->error, "timed out after %llds: killed",
                      (long long)job->timeout);
             break;
@@ -380,7 +380,7 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
             next_tick = now + 1000;
             if (tick && tick(tick_arg)) {
                 kill(-pid, SIGKILL);
-                out->status = EXEC_STOPPED;
+                out->status = DCMP_EXEC_STOPPED;
                 snprintf(out->error, sizeof out->error, "the worker stopped while the job ran");
                 break;
             }
@@ -421,11 +421,11 @@ int executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
     close(logp[0]);
     close(resp[0]);
     out->ms = dcmp_clock_mono_ms() - start;
-    if (out->status != EXEC_TIMEOUT && out->status != EXEC_STOPPED) {
+    if (out->status != DCMP_EXEC_TIMEOUT && out->status != DCMP_EXEC_STOPPED) {
         if (WIFSIGNALED(status) || report.len == 0)
-            executor_describe_exit(status, out);
+            dcmp_executor_describe_exit(status, out);
         else
-            executor_decode(report.data, report.over, out);
+            dcmp_executor_decode(report.data, report.over, out);
     }
     if (out->result == NULL)
         out->result = strdup("");

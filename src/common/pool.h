@@ -16,7 +16,7 @@
  * changed since it was loaded (a reinstalled service is picked up). What a
  * library keeps in globals survives between jobs of one executor.
  */
-typedef struct pool {
+typedef struct dcmp_pool {
     pid_t pid;    /* the executor, -1 when none */
     int cmd;      /* jobs to the executor */
     int res;      /* reports from the executor */
@@ -25,17 +25,17 @@ typedef struct pool {
     long recycle; /* jobs before it is replaced */
     const char *modules;
     const char *data_dir;
-} pool;
+} dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */
-void pool_init(pool *p, const char *modules, const char *data_dir, long recycle);
+void dcmp_pool_init(dcmp_pool *p, const char *modules, const char *data_dir, long recycle);
 
-/* Runs one job as executor_run does (same outcome), starting an executor
+/* Runs one job as dcmp_executor_run does (same outcome), starting an executor
  * when none runs. Returns 0, or -1 when no executor could be started. */
-int pool_run(pool *p, const dcmp_job *job, executor_tick tick, void *tick_arg,
-             executor_outcome *out);
+int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
+                  dcmp_executor_outcome *out);
 
 /* Ends the executor (and its process group). */
-void pool_stop(pool *p);
+void dcmp_pool_stop(dcmp_pool *p);
 
 #endif
