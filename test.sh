@@ -30,8 +30,8 @@ cmake --build build-asan -j"$jobs"
 echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-20} s each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDCMP_FUZZ=ON -DDCMP_SANITIZE=ON \
   -DDCMP_TESTS=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job
-for target in env job; do
+cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job fuzz_settings
+for target in env job settings; do
   corpus=$(mktemp -d)
   if ! build-fuzz/bin/fuzz_$target -max_total_time="${FUZZ_SECONDS:-20}" \
       -artifact_prefix=build-fuzz/crash-$target- "$corpus" tests/fuzz/corpus/$target \

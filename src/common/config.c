@@ -294,6 +294,28 @@ static int under_base(const dcmp_env *env, const char *const *names, const char 
     return get_str(env, names, dflt, out, PATH_MAX, err);
 }
 
+/* SETTINGS, or settings.json in the folder that holds REGISTRY (as the original laid out
+ * BASEDIR: settings.json beside registry/ and modules/). */
+static int settings_path(const dcmp_env *env, const char *const *names, dcmp_config *cfg, char *err)
+{
+    char dflt[PATH_MAX], dir[PATH_MAX];
+    char *slash;
+
+    dcmp_strlcpy(dir, cfg->registry, sizeof dir);
+    while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+        dir[strlen(dir) - 1] = '\0';
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        dcmp_strlcpy(dir, ".", sizeof dir);
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (snprintf(dflt, sizeof dflt, "%s/settings.json", dir) >= (int)sizeof dflt)
+        return dcmp_seterr(err, "REGISTRY too long");
+    return get_str(env, names, dflt, cfg->settings, sizeof cfg->settings, err);
+}
+
 int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
 {
     static const char *const k_host[] = {"REDIS_HOST", NULL};
@@ -314,6 +336,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_grace[] = {"WORKER_STOP_GRACE", NULL};
     static const char *const k_exec[] = {"WORKER_EXECUTOR", NULL};
     static const char *const k_recycle[] = {"WORKER_RECYCLE", NULL};
+    static const char *const k_settings[] = {"SETTINGS", NULL};
+    static const char *const k_cbtime[] = {"CALLBACK_TIMEOUT", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -348,7 +372,9 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_duration(&env, k_wttl, 5, &wttl, err) < 0 ||
         get_int(&env, k_grace, 8, 0, 86400, &cfg->stop_grace, err) < 0 ||
         get_str(&env, k_exec, "pool", cfg->executor, sizeof cfg->executor, err) < 0 ||
-        get_int(&env, k_recycle, 1000, 1, 1000000000, &cfg->recycle, err) < 0)
+        get_int(&env, k_recycle, 1000, 1, 1000000000, &cfg->recycle, err) < 0 ||
+        get_duration(&env, k_cbtime, 10, &cfg->callback_timeout, err) < 0 ||
+        settings_path(&env, k_settings, cfg, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {

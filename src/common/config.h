@@ -56,6 +56,8 @@ typedef struct dcmp_config {
     char registry[PATH_MAX];    /* REGISTRY, default $BASEDIR/registry */
     char data[PATH_MAX];        /* DATA, default $BASEDIR/data */
     char logs[PATH_MAX];        /* LOGS, default $BASEDIR/logs */
+    char settings[PATH_MAX];    /* SETTINGS: the system settings file, default settings.json in
+                                 * the folder that holds REGISTRY */
     char log_level[16];         /* LOG_LEVEL: debug, info, warn, error */
     int64_t ttl_finished;       /* JOB_TTL_FINISHED, seconds, default 1 day */
     int64_t ttl_failed;         /* JOB_TTL_FAILED, seconds, default 30 days */
@@ -64,6 +66,7 @@ typedef struct dcmp_config {
     int64_t stop_grace; /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
     char executor[8];   /* WORKER_EXECUTOR: "pool" (default) or "fork" (a child per job) */
     int64_t recycle;    /* WORKER_RECYCLE: jobs a pool executor runs before it is replaced */
+    int64_t callback_timeout; /* CALLBACK_TIMEOUT: seconds a callback may take, default 10 */
 } dcmp_config;
 
 /*

@@ -176,6 +176,11 @@ child_main(const dcmp_job *job, const char *modules, const char *data_dir)
     _exit(0);
 }
 
+int dcmp_executor_lift_fd(int fd)
+{
+    return fd < 0 ? -1 : fcntl(fd, F_DUPFD, 16);
+}
+
 void dcmp_executor_child_setup(void)
 {
     sigset_t none;
@@ -291,6 +296,7 @@ void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *o
         dcmp_strlcpy(out->error, er->valuestring, sizeof out->error);
     } else {
         out->status = DCMP_EXEC_OK;
+        out->code = st->valueint == DCMP_SKIP ? DCMP_SKIP : DCMP_OK;
         free(out->result);
         out->result = strdup(re->valuestring);
     }
@@ -335,8 +341,10 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
     }
     if (pid == 0) {
         dcmp_executor_child_setup();
-        if (dup2(logp[1], STDOUT_FILENO) < 0 || dup2(logp[1], STDERR_FILENO) < 0 ||
-            dup2(resp[1], RESULT_FD) < 0)
+        logp[1] = dcmp_executor_lift_fd(logp[1]);
+        resp[1] = dcmp_executor_lift_fd(resp[1]);
+        if (logp[1] < 0 || resp[1] < 0 || dup2(logp[1], STDOUT_FILENO) < 0 ||
+            dup2(logp[1], STDERR_FILENO) < 0 || dup2(resp[1], RESULT_FD) < 0)
             _exit(71);
         closefrom(RESULT_FD + 1); /* the Redis socket and the pipes' other ends */
         child_main(job, modules, data_dir);

@@ -20,6 +20,7 @@ enum dcmp_executor_status {
 
 typedef struct dcmp_executor_outcome {
     enum dcmp_executor_status status;
+    int32_t code; /* with DCMP_EXEC_OK: what the function returned, DCMP_OK or DCMP_SKIP */
     char error[DCMP_ERR_LEN];
     char *result;                          /* owned (free), "" when none */
     char log[DCMP_EXECUTOR_LOG_TAIL + 64]; /* the tail of what the job wrote */
@@ -57,6 +58,10 @@ void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *o
 /* In a child just forked to run jobs: its own process group, default signal
  * handling (sanitizers' and the worker's handlers gone), no blocked signals. */
 void dcmp_executor_child_setup(void);
+
+/* In such a child: a copy of fd numbered 16 or above (the original stays open), so that
+ * moving several descriptors to small fixed numbers cannot overwrite one of them. */
+int dcmp_executor_lift_fd(int fd);
 
 /* Fills out->status and out->error for a process that ended without a report. */
 void dcmp_executor_describe_exit(int status, dcmp_executor_outcome *out);

@@ -340,8 +340,12 @@ static void collect_registry(planner *p)
         const cJSON *item;
         int i = 1;
         if (file->root == NULL) {
-            report(p, "%s: %s: its entries are skipped", file->path,
-                   file->load_error ? file->load_error : "could not be read");
+            /* a load error names the file already (with the line and column) */
+            if (file->load_error && strstr(file->load_error, file->path) == file->load_error)
+                report(p, "%s: its entries are skipped", file->load_error);
+            else
+                report(p, "%s: %s: its entries are skipped", file->path,
+                       file->load_error ? file->load_error : "could not be read");
             continue;
         }
         if (!cJSON_IsArray(file->root)) {

@@ -231,7 +231,14 @@ static int spawn(dcmp_pool *p, char *err)
     if (pid == 0) {
         dcmp_executor_child_setup();
         devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
+        /* Lift every end above the target numbers first: a pipe may itself sit on 3 or 4
+         * (a process with no other files open), and dup2 onto it would lose it. */
+        devnull = dcmp_executor_lift_fd(devnull);
+        logfd = dcmp_executor_lift_fd(logfd);
+        resp[1] = dcmp_executor_lift_fd(resp[1]);
+        cmdp[0] = dcmp_executor_lift_fd(cmdp[0]);
+        if (devnull < 0 || logfd < 0 || resp[1] < 0 || cmdp[0] < 0 ||
+            dup2(devnull, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
             dup2(logfd, STDERR_FILENO) < 0 || dup2(resp[1], EXEC_RES_FD) < 0 ||
             dup2(cmdp[0], EXEC_CMD_FD) < 0)
             _exit(71);

@@ -41,12 +41,12 @@ int dcmp_settings_parse(const char *text, size_t len, const char *origin, int ya
 int dcmp_settings_load(const char *path, cJSON **out, char *err);
 
 /* The settings files of a registry, ready for dcmp_plan_input.registry/nregistry. */
-typedef struct dcmp_settings_registry {
+typedef struct dcmp_settings_files {
     dcmp_plan_file *files; /* n entries sorted by folder name; everything they point to is
                             * owned by the registry, free with dcmp_settings_registry_free */
     char **names;          /* n folder (service) names, owned, same order */
     int n;
-} dcmp_settings_registry;
+} dcmp_settings_files;
 
 /*
  * Scans registry_dir: every direct subfolder not starting with '.', in strcmp
@@ -59,9 +59,9 @@ typedef struct dcmp_settings_registry {
  * Returns 0, or -1 with err naming registry_dir when it cannot be read, when
  * it holds more than DCMP_SETTINGS_MAX_SERVICES services, or on out of memory.
  */
-int dcmp_settings_registry(const char *registry_dir, dcmp_settings_registry *reg, char *err);
+int dcmp_settings_registry(const char *registry_dir, dcmp_settings_files *reg, char *err);
 
 /* Frees everything reg holds and empties it; it may be reused after. */
-void dcmp_settings_registry_free(dcmp_settings_registry *reg);
+void dcmp_settings_registry_free(dcmp_settings_files *reg);
 
 #endif

@@ -1,0 +1,53 @@
+/* main.c -- dcm-processor: the command line (plan, ...). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+
+static const cli_command commands[] = {
+    {"plan", cli_plan, "EVENT.json [--registry DIR] [--settings FILE] [--json]",
+     "plan an event as the scheduler would, callbacks included, without Redis"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: dcm-processor [--env FILE] COMMAND [ARGS]\n\ncommands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].help);
+    fprintf(f, "\nSettings come from .env (or --env FILE) and the environment, as for the "
+               "daemons.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *env = NULL;
+    char err[DCMP_ERR_LEN];
+    dcmp_config cfg;
+    size_t i;
+    int a = 1;
+
+    dcmp_log_init("dcm-processor", "warn");
+    if (a + 1 < argc && strcmp(argv[a], "--env") == 0) {
+        env = argv[a + 1];
+        a += 2;
+    }
+    if (a >= argc || strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+        usage(a >= argc ? stderr : stdout);
+        return a >= argc ? 2 : 0;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[a], commands[i].name) == 0) {
+            if (dcmp_config_load(&cfg, env, err) < 0) {
+                fprintf(stderr, "dcm-processor: %s\n", err);
+                return 1;
+            }
+            return commands[i].fn(&cfg, argc - a, argv + a);
+        }
+    fprintf(stderr, "dcm-processor: unknown command \"%s\"\n", argv[a]);
+    usage(stderr);
+    return 2;
+}

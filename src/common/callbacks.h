@@ -1,0 +1,33 @@
+/* callbacks.h -- runs the services' callbacks for the planner, isolated in a supervised
+ * executor process with a time limit. */
+#ifndef DCMP_CALLBACKS_H
+#define DCMP_CALLBACKS_H
+
+#include <stdint.h>
+
+#include "pool.h"
+
+typedef struct dcmp_callbacks {
+    dcmp_pool pool;  /* the executor; its root is REGISTRY */
+    int64_t timeout; /* seconds a callback may take (CALLBACK_TIMEOUT) */
+    long calls;
+} dcmp_callbacks;
+
+/* Prepares a runner whose callbacks resolve under `registry`. Strings are borrowed. */
+void dcmp_callbacks_init(dcmp_callbacks *c, const char *registry, const char *data_dir,
+                         int64_t timeout);
+
+/*
+ * A dcmp_plan_callback (arg: the dcmp_callbacks). Runs the callback in the executor:
+ * DCMP_OK -> 1, DCMP_SKIP -> 0; an error, a crash ("crashed: signal 11 ...") or a
+ * timeout ("timed out after 10s") -> -1 with the reason in err. What the callback set
+ * with set_result becomes *inject. The executor is replaced after a crash or a timeout,
+ * so the next callback runs in a fresh one.
+ */
+int dcmp_callbacks_call(void *arg, const char *job_name, const char *callback, const char *headers,
+                        const char *params, const char *added_params, char **inject, char *err);
+
+/* Ends the executor. */
+void dcmp_callbacks_stop(dcmp_callbacks *c);
+
+#endif

@@ -1,0 +1,232 @@
+/* test_plan_cli.c -- dcm-processor plan: real settings files (JSON and YAML), real callback
+ * libraries run isolated (a crashing and a hanging one among them), the plan printed. */
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "redis.h"
+
+static fixture f;
+static char base[PATH_MAX + 16];
+
+static int write_file(const char *rel, const char *text)
+{
+    char path[PATH_MAX + 256];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/%s", base, rel);
+    if ((fp = fopen(path, "w")) == NULL)
+        return -1;
+    fputs(text, fp);
+    return fclose(fp);
+}
+
+/* BASEDIR/registry/<svc>/ with a cb.so (the test callbacks) and optionally settings. */
+static void service(const char *svc, const char *file, const char *text)
+{
+    char dir[PATH_MAX + 64], lib[PATH_MAX + 96], src[PATH_MAX + 64], rel[256];
+
+    snprintf(dir, sizeof dir, "%s/registry/%s", base, svc);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(lib, sizeof lib, "%s/cb.so", dir);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, lib) == 0);
+    if (file) {
+        snprintf(rel, sizeof rel, "registry/%s/%s", svc, file);
+        CHECK(write_file(rel, text) == 0);
+    }
+}
+
+/* Runs dcm-processor plan with args; output (stdout + stderr) into out. Returns the status. */
+static int run_plan(const char *const *args, char *out, size_t size)
+{
+    char reg[PATH_MAX + 32], set[PATH_MAX + 32], outfile[PATH_MAX + 32];
+    char *argv[16], *envp[] = {reg, set, "CALLBACK_TIMEOUT=1s", "DCMP_ENV=", NULL};
+    posix_spawn_file_actions_t fa;
+    int n = 0, status = -1;
+    FILE *fp;
+    pid_t pid;
+    size_t got;
+
+    snprintf(reg, sizeof reg, "REGISTRY=%s/registry", base);
+    snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
+    snprintf(outfile, sizeof outfile, "%s/plan.out", base);
+    argv[n++] = getenv("DCMP_CLI_BIN");
+    argv[n++] = "plan";
+    while (*args && n < 15)
+        argv[n++] = (char *)*args++;
+    argv[n] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, outfile, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    /* only 0-2 open, as from a shell: the executor's pipes then land on fds 3 and 4 */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (argv[0] == NULL || posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
+        return -1;
+    posix_spawn_file_actions_destroy(&fa);
+    waitpid(pid, &status, 0);
+    out[0] = '\0';
+    if ((fp = fopen(outfile, "r")) != NULL) {
+        got = fread(out, 1, size - 1, fp);
+        out[got] = '\0';
+        fclose(fp);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static const cJSON *find_by(const cJSON *list, const char *key, const char *value)
+{
+    const cJSON *o;
+
+    cJSON_ArrayForEach(o, list)
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, value) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+static const char *field(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+
+    return cJSON_IsString(v) ? v->valuestring : "(missing)";
+}
+
+static void setup(void)
+{
+    char dir[PATH_MAX + 32];
+
+    snprintf(base, sizeof base, "%s/base", f.dir);
+    snprintf(dir, sizeof dir, "%s/registry", base);
+    CHECK(mkdir(base, 0755) == 0 && mkdir(dir, 0755) == 0);
+    CHECK(write_file("settings.json",
+                     "{\"headerFields\":[\"PatientID\",\"Modality\",\"seriesId\"],"
+                     "\"preServices\":[{\"jobName\":\"anon\",\"worker\":\"base.anon.worker\","
+                     "\"callback\":\"base.cb.yes\"}],"
+                     "\"postServices\":[{\"jobName\":\"store\",\"worker\":\"base.store.worker\","
+                     "\"callback\":\"base.cb.yes\"}]}") == 0);
+    service("base", NULL, NULL);
+    service("ct", "settings.yaml",
+            "# a YAML settings file\n"
+            "jobName: ct\n"
+            "worker: ct.w.run\n"
+            "callback: ct.cb.modality\n"
+            "priority: high\n"
+            "timeout: 30m\n"
+            "params:\n"
+            "  threshold: 0.5\n"
+            "  labels: [liver, spleen]\n");
+    service("crashy", "settings.json",
+            "{\"jobName\":\"crashy\",\"worker\":\"c.w\",\"callback\":\"crashy.cb.crash\"}");
+    service("dep", "settings.json",
+            "{\"jobName\":\"dep\",\"worker\":\"d.w\",\"callback\":\"dep.cb.yes\","
+            "\"dependsOn\":\"crashy\"}");
+    service("slow", "settings.json",
+            "{\"jobName\":\"slow\",\"worker\":\"s.w\",\"callback\":\"slow.cb.hang\"}");
+    service("shy", "settings.json",
+            "{\"jobName\":\"shy\",\"worker\":\"s.w\",\"callback\":\"shy.cb.no\"}");
+    service("broken", "settings.json", "{\"jobName\": \"broken\",\n  \"worker\": }\n");
+    CHECK(write_file("event.json", "{\"PatientID\":\"P1\",\"Modality\":\"CT\",\"seriesId\":"
+                                   "\"s-1\",\"StudyDate\":\"20260101\"}") == 0);
+}
+
+static void test_plan_json(void)
+{
+    char event[PATH_MAX + 32], out[65536];
+    const char *args[] = {event, "--json", NULL};
+    const cJSON *jobs, *decisions, *store, *ct, *deps;
+    cJSON *o;
+
+    snprintf(event, sizeof event, "%s/event.json", base);
+    CHECK(run_plan(args, out, sizeof out) == 0);
+    o = cJSON_Parse(out);
+    CHECK(o != NULL);
+    if (o == NULL) {
+        fprintf(stderr, "%s\n", out);
+        return;
+    }
+    jobs = cJSON_GetObjectItem(o, "jobs");
+    decisions = cJSON_GetObjectItem(o, "decisions");
+    CHECK(cJSON_GetArraySize(jobs) == 3);
+    CHECK_STR(field(cJSON_GetArrayItem(jobs, 0), "jobName"), "anon");
+    CHECK_STR(field(cJSON_GetArrayItem(jobs, 1), "jobName"), "ct");
+    CHECK_STR(field(cJSON_GetArrayItem(jobs, 2), "jobName"), "store");
+    ct = find_by(jobs, "jobName", "ct");
+    CHECK_STR(field(ct, "queue"), "high");
+    CHECK(cJSON_GetObjectItem(ct, "timeout") &&
+          cJSON_GetObjectItem(ct, "timeout")->valuedouble == 1800);
+    store = find_by(jobs, "jobName", "store");
+    deps = cJSON_GetObjectItem(store, "dependsOn");
+    CHECK(cJSON_GetArraySize(deps) == 2);
+    CHECK_STR(field(find_by(decisions, "jobName", "shy"), "decision"), "skipped");
+    CHECK_STR(field(find_by(decisions, "jobName", "crashy"), "decision"), "error");
+    CHECK_CONTAINS(field(find_by(decisions, "jobName", "crashy"), "reason"), "crashed: signal 11");
+    CHECK_STR(field(find_by(decisions, "jobName", "slow"), "decision"), "error");
+    CHECK_CONTAINS(field(find_by(decisions, "jobName", "slow"), "reason"), "timed out after 1s");
+    CHECK_STR(field(find_by(decisions, "jobName", "dep"), "decision"), "dropped");
+    CHECK_CONTAINS(out, "registry/broken/settings.json:2:");
+    /* headers picked by headerFields; injections: anon's seen by store, shy's kept */
+    CHECK_CONTAINS(out, "\"headers\":");
+    {
+        char *h = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "headers"));
+        CHECK_STR(h, "{\"PatientID\":\"P1\",\"Modality\":\"CT\",\"seriesId\":\"s-1\"}");
+        free(h);
+    }
+    {
+        const cJSON *added = cJSON_GetObjectItem(o, "added_params");
+        CHECK_STR(field(cJSON_GetObjectItem(added, "anon"), "by"), "anon");
+        CHECK_STR(field(cJSON_GetObjectItem(added, "shy"), "why"), "not wanted");
+        CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(added, "store"), "saw"),
+                                  "anon") != NULL);
+    }
+    cJSON_Delete(o);
+}
+
+static void test_plan_text(void)
+{
+    char event[PATH_MAX + 32], out[65536];
+    const char *args[] = {event, NULL};
+
+    snprintf(event, sizeof event, "%s/event.json", base);
+    CHECK(run_plan(args, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "jobs (in enqueue order):");
+    CHECK_CONTAINS(out, "2. ct  (worker ct.w.run, queue high, timeout 30m)");
+    CHECK_CONTAINS(out, "after: anon, ct");
+    CHECK_CONTAINS(out, "reports:");
+}
+
+static void test_plan_errors(void)
+{
+    char out[4096], bad[PATH_MAX + 32];
+    const char *missing[] = {"/nonexistent/event.json", NULL};
+    const char *notobj[] = {bad, NULL};
+
+    CHECK(run_plan(missing, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "/nonexistent/event.json");
+    snprintf(bad, sizeof bad, "%s/list.json", base);
+    CHECK(write_file("list.json", "[1,2]") == 0);
+    CHECK(run_plan(notobj, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "must be a JSON object");
+}
+
+int main(void)
+{
+    if (fixture_start(&f) < 0)
+        return 1;
+    RUN(setup);
+    RUN(test_plan_json);
+    RUN(test_plan_text);
+    RUN(test_plan_errors);
+    fixture_stop(&f, harness_failed);
+    return HARNESS_RESULT();
+}
