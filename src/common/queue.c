@@ -12,7 +12,7 @@
 extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
     dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
     dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[], dcmp_lua_cancel[],
-    dcmp_lua_delete[];
+    dcmp_lua_delete[], dcmp_lua_event_accept[], dcmp_lua_event_done[];
 
 enum script {
     S_ENQUEUE,
@@ -28,13 +28,16 @@ enum script {
     S_REQUEUE,
     S_CANCEL,
     S_DELETE,
+    S_EVENT_ACCEPT,
+    S_EVENT_DONE,
     S_COUNT
 };
 
 static const char *const script_body[S_COUNT] = {
-    dcmp_lua_enqueue,   dcmp_lua_fetch,   dcmp_lua_finish, dcmp_lua_fail,       dcmp_lua_giveback,
-    dcmp_lua_heartbeat, dcmp_lua_recover, dcmp_lua_reap,   dcmp_lua_unregister, dcmp_lua_promote,
-    dcmp_lua_requeue,   dcmp_lua_cancel,  dcmp_lua_delete,
+    dcmp_lua_enqueue,    dcmp_lua_fetch,        dcmp_lua_finish,     dcmp_lua_fail,
+    dcmp_lua_giveback,   dcmp_lua_heartbeat,    dcmp_lua_recover,    dcmp_lua_reap,
+    dcmp_lua_unregister, dcmp_lua_promote,      dcmp_lua_requeue,    dcmp_lua_cancel,
+    dcmp_lua_delete,     dcmp_lua_event_accept, dcmp_lua_event_done,
 };
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
@@ -549,4 +552,130 @@ int dcmp_queue_count(dcmp_queue *q, const char *queue, const char *state, int64_
     if ((r = command(q, 2, argv, NULL)) == NULL)
         return -1;
     return reply_int(q, r, n);
+}
+
+int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, const char *version,
+                            const char *body, size_t body_len, int64_t seen_ttl,
+                            char dup_id[DCMP_ID_LEN])
+{
+    char ttl[32];
+    const char *args[5] = {id, series, version, body, ttl};
+    size_t lens[5] = {strlen(id), strlen(series), strlen(version), body_len, 0};
+    redisReply *r;
+    int rc;
+
+    snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
+    lens[4] = strlen(ttl);
+    if ((r = run(q, S_EVENT_ACCEPT, 5, args, lens)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "event_accept: unexpected reply");
+    }
+    rc = strcmp(r->element[0]->str, "accepted") == 0;
+    if (!rc && dup_id)
+        dcmp_strlcpy(dup_id, r->element[1]->str, DCMP_ID_LEN);
+    freeReplyObject(r);
+    return rc;
+}
+
+static void processing_key(char *key, size_t size, const char *scheduler)
+{
+    snprintf(key, size, "dcmp:inbox:%s:processing", scheduler);
+}
+
+int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
+                          char id[DCMP_ID_LEN], char **body)
+{
+    char proc[DCMP_WORKER_LEN + 32], secs[32], key[DCMP_ID_LEN + 16];
+    const char *argv[4] = {"BRPOPLPUSH", "dcmp:inbox", proc, secs};
+    const char *get[3] = {"HGET", key, "body"};
+    redisReply *r;
+
+    *body = NULL;
+    processing_key(proc, sizeof proc, scheduler);
+    /* BRPOPLPUSH takes whole seconds in Redis < 6; 7 takes decimals */
+    snprintf(secs, sizeof secs, "%d.%03d", timeout_ms / 1000, timeout_ms % 1000);
+    if (dcmp_queue_connect(q) < 0)
+        return -1;
+    redisSetTimeout(q->ctx, ms_tv(timeout_ms + QUEUE_CMD_TIMEOUT_MS));
+    r = command(q, 4, argv, NULL);
+    if (q->ctx)
+        redisSetTimeout(q->ctx, ms_tv(QUEUE_CMD_TIMEOUT_MS));
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len >= DCMP_ID_LEN) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "event take: unexpected reply");
+    }
+    memcpy(id, r->str, r->len + 1);
+    freeReplyObject(r);
+    snprintf(key, sizeof key, "dcmp:event:%s", id);
+    if ((r = command(q, 3, get, NULL)) == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_STRING)
+        *body = strndup(r->str, r->len);
+    freeReplyObject(r);
+    if (*body == NULL)
+        *body = strdup("");
+    return *body ? 1 : qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+}
+
+int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, const char *graph,
+                          const char *plan, const char *state, const char *error)
+{
+    char proc[DCMP_WORKER_LEN + 32], ttl[32];
+    const char *args[7] = {
+        id, proc, graph ? graph : "", plan ? plan : "{}", state, error ? error : "", ttl};
+    redisReply *r;
+
+    processing_key(proc, sizeof proc, scheduler);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
+    if ((r = run(q, S_EVENT_DONE, 7, args, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, NULL);
+}
+
+int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n)
+{
+    char proc[DCMP_WORKER_LEN + 32];
+    const char *argv[3] = {"RPOPLPUSH", proc, "dcmp:inbox"};
+    redisReply *r;
+    int64_t moved = 0;
+
+    processing_key(proc, sizeof proc, scheduler);
+    for (;;) {
+        if ((r = command(q, 3, argv, NULL)) == NULL)
+            return -1;
+        if (r->type != REDIS_REPLY_STRING) {
+            freeReplyObject(r);
+            break;
+        }
+        freeReplyObject(r);
+        moved++;
+    }
+    if (n)
+        *n = moved;
+    return 0;
+}
+
+int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, char **value)
+{
+    char key[DCMP_ID_LEN + 16];
+    const char *argv[3] = {"HGET", key, field};
+    redisReply *r;
+
+    *value = NULL;
+    snprintf(key, sizeof key, "dcmp:event:%s", id);
+    if ((r = command(q, 3, argv, NULL)) == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_STRING)
+        *value = strndup(r->str, r->len);
+    freeReplyObject(r);
+    return *value != NULL;
 }

@@ -104,4 +104,31 @@ int dcmp_queue_job(dcmp_queue *q, const char *id, dcmp_job *job);
 /* Number of jobs of `queue` in `state` (queued: the list's length). */
 int dcmp_queue_count(dcmp_queue *q, const char *queue, const char *state, int64_t *n);
 
+/* ---- events (the scheduler's durable inbox) ---- */
+
+/* Stores a received event (body: the webhook's JSON) and queues it for planning, unless
+ * the same series version (series + version key) was accepted within seen_ttl seconds.
+ * Returns 1 (accepted), 0 (a duplicate: dup_id gets the first event's id) or -1. */
+int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, const char *version,
+                            const char *body, size_t body_len, int64_t seen_ttl,
+                            char dup_id[DCMP_ID_LEN]);
+
+/* Moves the next event to plan into the scheduler's processing list, blocking up to
+ * timeout_ms. Returns 1 with id and *body (new: free it) set, 0 on timeout, or -1. */
+int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
+                          char id[DCMP_ID_LEN], char **body);
+
+/* Writes the event's graph (from dcmp_job_encode_graph; NULL or "" for none) and its
+ * record (plan JSON, state "planned", "ignored" or "failed", error text) and takes it off
+ * the processing list, in one step. The record expires after the failed-jobs TTL. */
+int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, const char *graph,
+                          const char *plan, const char *state, const char *error);
+
+/* Puts back into the inbox every event of the scheduler's processing list (at start: what a
+ * killed scheduler had taken but not finished). *n (may be NULL) gets how many. */
+int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n);
+
+/* Reads one field of an event record. Returns 1 with *value (new) set, 0 when absent, -1. */
+int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, char **value);
+
 #endif

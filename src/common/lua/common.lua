@@ -158,3 +158,58 @@ local function return_started(id, t)
   redis.call('HDEL', jkey(id), 'worker')
   push_queue(id, q, 'started', t, true)
 end
+
+-- Writes a whole job graph (see enqueue.lua for its form) in one step, or nothing: every check
+-- comes before the first write. Returns the number of jobs, or nil and an error message.
+local function write_graph(text)
+  local g = cjson.decode(text)
+  if tostring(g.v) ~= WIRE then return nil, ('ERR wire version ' .. tostring(g.v) .. ', expected ' .. WIRE) end
+  if type(g.jobs) ~= 'table' then return nil, ('ERR graph has no jobs list') end
+  local ids = {}
+  for i, j in ipairs(g.jobs) do
+    for _, f in ipairs({'id', 'name', 'func', 'queue', 'kwargs'}) do
+      if type(j[f]) ~= 'string' or j[f] == '' then
+        return nil, ('ERR job ' .. i .. ': field ' .. f .. ' missing')
+      end
+    end
+    if ids[j.id] or redis.call('EXISTS', jkey(j.id)) == 1 then
+      return nil, ('ERR job ' .. i .. ': id ' .. j.id .. ' already exists')
+    end
+    local seen = {}
+    for _, d in ipairs(j.deps or {}) do
+      if seen[d] then return nil, ('ERR job ' .. i .. ': dependency ' .. tostring(d) .. ' named twice') end
+      seen[d] = true
+      if not ids[d] and redis.call('EXISTS', jkey(d)) == 0 then
+        return nil, ('ERR job ' .. i .. ': dependency ' .. tostring(d) .. ' is not earlier in the graph nor in Redis')
+      end
+    end
+    ids[j.id] = true
+  end
+  local t = now_ms()
+  for _, j in ipairs(g.jobs) do
+    local deps = j.deps or {}
+    local pending, blocked = 0, false
+    for _, d in ipairs(deps) do
+      local st = redis.call('HGET', jkey(d), 'state')
+      if st ~= 'finished' then pending = pending + 1 end
+      if st == 'failed' or st == 'blocked' or st == 'canceled' then blocked = true end
+      redis.call('SADD', jkey(d) .. ':dependents', j.id)
+      redis.call('PERSIST', jkey(d) .. ':dependents')
+    end
+    redis.call('HSET', jkey(j.id), 'v', WIRE, 'id', j.id, 'event', g.event or '', 'name', j.name,
+      'func', j.func, 'queue', j.queue, 'kwargs', j.kwargs, 'timeout', S(j.timeout or 3600),
+      'deps', #deps > 0 and cjson.encode(deps) or '[]', 'created', S(t), 'attempts', '0',
+      'crashes', '0', 'retry_max', S(j.retry_max or 0), 'retry_interval', S(j.retry_interval or 0),
+      'pending', S(pending), 'error', '')
+    redis.call('SADD', P .. 'queues', j.queue)
+    if blocked then
+      redis.call('HSET', jkey(j.id), 'state', 'blocked')
+      set_state(j.id, j.queue, nil, 'blocked', t)
+    elseif pending > 0 then
+      set_state(j.id, j.queue, nil, 'deferred', t)
+    else
+      push_queue(j.id, j.queue, nil, t, false)
+    end
+  end
+  return #g.jobs
+end
