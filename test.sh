@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh -- runs every test: formatting, a -Werror build with all unit and integration tests
 # (real redis-server, real dcmp-worker processes), the same tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then each fuzz target (libFuzzer) for FUZZ_SECONDS (default 20).
+# UndefinedBehaviorSanitizer, then each fuzz target (libFuzzer) for FUZZ_SECONDS (default 15).
 # This is the command the README and .ci/run give.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,13 +27,13 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-20} s each"
+echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-15} s each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDCMP_FUZZ=ON -DDCMP_SANITIZE=ON \
   -DDCMP_TESTS=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job fuzz_settings
-for target in env job settings; do
+cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job fuzz_settings fuzz_webhook
+for target in env job settings webhook; do
   corpus=$(mktemp -d)
-  if ! build-fuzz/bin/fuzz_$target -max_total_time="${FUZZ_SECONDS:-20}" \
+  if ! build-fuzz/bin/fuzz_$target -max_total_time="${FUZZ_SECONDS:-15}" \
       -artifact_prefix=build-fuzz/crash-$target- "$corpus" tests/fuzz/corpus/$target \
       >build-fuzz/fuzz_$target.log 2>&1; then
     tail -40 build-fuzz/fuzz_$target.log >&2

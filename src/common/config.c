@@ -338,6 +338,12 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_recycle[] = {"WORKER_RECYCLE", NULL};
     static const char *const k_settings[] = {"SETTINGS", NULL};
     static const char *const k_cbtime[] = {"CALLBACK_TIMEOUT", NULL};
+    static const char *const k_sport[] = {"SCHEDULER_PORT", NULL};
+    static const char *const k_sbind[] = {"SCHEDULER_BIND", NULL};
+    static const char *const k_sname[] = {"SCHEDULER_NAME", NULL};
+    static const char *const k_token[] = {"WEBHOOK_TOKEN", NULL};
+    static const char *const k_body[] = {"SCHEDULER_MAX_BODY", NULL};
+    static const char *const k_seen[] = {"EVENT_DEDUP_TTL", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -374,7 +380,15 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_exec, "pool", cfg->executor, sizeof cfg->executor, err) < 0 ||
         get_int(&env, k_recycle, 1000, 1, 1000000000, &cfg->recycle, err) < 0 ||
         get_duration(&env, k_cbtime, 10, &cfg->callback_timeout, err) < 0 ||
-        settings_path(&env, k_settings, cfg, err) < 0)
+        settings_path(&env, k_settings, cfg, err) < 0 ||
+        get_int(&env, k_sport, 5000, 1, 65535, &cfg->scheduler_port, err) < 0 ||
+        get_str(&env, k_sbind, "127.0.0.1", cfg->scheduler_bind, sizeof cfg->scheduler_bind, err) <
+            0 ||
+        get_str(&env, k_sname, "scheduler", cfg->scheduler_name, sizeof cfg->scheduler_name, err) <
+            0 ||
+        get_str(&env, k_token, "", cfg->webhook_token, sizeof cfg->webhook_token, err) < 0 ||
+        get_int(&env, k_body, 8 << 20, 1024, 1 << 30, &cfg->max_body, err) < 0 ||
+        get_duration(&env, k_seen, 30 * 86400, &cfg->seen_ttl, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {

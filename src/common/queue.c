@@ -586,11 +586,11 @@ static void processing_key(char *key, size_t size, const char *scheduler)
 }
 
 int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
-                          char id[DCMP_ID_LEN], char **body)
+                          char id[DCMP_ID_LEN], char **body, int64_t *received)
 {
     char proc[DCMP_WORKER_LEN + 32], secs[32], key[DCMP_ID_LEN + 16];
     const char *argv[4] = {"BRPOPLPUSH", "dcmp:inbox", proc, secs};
-    const char *get[3] = {"HGET", key, "body"};
+    const char *get[4] = {"HMGET", key, "body", "received"};
     redisReply *r;
 
     *body = NULL;
@@ -616,10 +616,16 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     memcpy(id, r->str, r->len + 1);
     freeReplyObject(r);
     snprintf(key, sizeof key, "dcmp:event:%s", id);
-    if ((r = command(q, 3, get, NULL)) == NULL)
+    if ((r = command(q, 4, get, NULL)) == NULL)
         return -1;
-    if (r->type == REDIS_REPLY_STRING)
-        *body = strndup(r->str, r->len);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        if (r->element[0]->type == REDIS_REPLY_STRING)
+            *body = strndup(r->element[0]->str, r->element[0]->len);
+        if (received)
+            *received = r->element[1]->type == REDIS_REPLY_STRING
+                            ? strtoll(r->element[1]->str, NULL, 10)
+                            : 0;
+    }
     freeReplyObject(r);
     if (*body == NULL)
         *body = strdup("");
@@ -678,4 +684,17 @@ int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, cha
         *value = strndup(r->str, r->len);
     freeReplyObject(r);
     return *value != NULL;
+}
+
+int dcmp_queue_ping(dcmp_queue *q)
+{
+    const char *argv[1] = {"PING"};
+    redisReply *r = command(q, 1, argv, NULL);
+    int ok;
+
+    if (r == NULL)
+        return -1;
+    ok = r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    return ok ? 0 : qerr(q, DCMP_QUEUE_EREPLY, "redis: PING failed");
 }

@@ -104,6 +104,9 @@ int dcmp_queue_job(dcmp_queue *q, const char *id, dcmp_job *job);
 /* Number of jobs of `queue` in `state` (queued: the list's length). */
 int dcmp_queue_count(dcmp_queue *q, const char *queue, const char *state, int64_t *n);
 
+/* Checks that Redis answers (connecting when needed). Returns 0 or -1. */
+int dcmp_queue_ping(dcmp_queue *q);
+
 /* ---- events (the scheduler's durable inbox) ---- */
 
 /* Stores a received event (body: the webhook's JSON) and queues it for planning, unless
@@ -114,9 +117,10 @@ int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, c
                             char dup_id[DCMP_ID_LEN]);
 
 /* Moves the next event to plan into the scheduler's processing list, blocking up to
- * timeout_ms. Returns 1 with id and *body (new: free it) set, 0 on timeout, or -1. */
+ * timeout_ms. Returns 1 with id, *body (new: free it) and *received (ms since the epoch;
+ * may be NULL) set, 0 on timeout, or -1. */
 int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
-                          char id[DCMP_ID_LEN], char **body);
+                          char id[DCMP_ID_LEN], char **body, int64_t *received);
 
 /* Writes the event's graph (from dcmp_job_encode_graph; NULL or "" for none) and its
  * record (plan JSON, state "planned", "ignored" or "failed", error text) and takes it off

@@ -1,4 +1,4 @@
-/* testcb.c -- sample callbacks for the tests: yes, no, modality, crash, hang, err. */
+/* testcb.c -- sample callbacks for the tests: yes, no, modality, crash, hang, hold, err. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +45,17 @@ static int32_t hang(const dcmp_call *call)
     return DCMP_OK;
 }
 
+/* Waits while DATA/hold exists (a test holds planning with it), then schedules the job. */
+static int32_t hold(const dcmp_call *call)
+{
+    char path[4096];
+
+    snprintf(path, sizeof path, "%s/hold", call->data_dir);
+    while (access(path, F_OK) == 0)
+        usleep(20000);
+    return DCMP_OK;
+}
+
 static int32_t err(const dcmp_call *call)
 {
     call->host->set_error(call, "callback refused");
@@ -52,4 +63,4 @@ static int32_t err(const dcmp_call *call)
 }
 
 DCMP_MODULE("testcb", "1.0.0", DCMP_FUNCTION(yes), DCMP_FUNCTION(no), DCMP_FUNCTION(modality),
-            DCMP_FUNCTION(crash), DCMP_FUNCTION(hang), DCMP_FUNCTION(err));
+            DCMP_FUNCTION(crash), DCMP_FUNCTION(hang), DCMP_FUNCTION(hold), DCMP_FUNCTION(err));

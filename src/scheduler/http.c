@@ -1,0 +1,282 @@
+/* http.c -- dcmp-scheduler's HTTP side: POST /stable-series stores the event durably and
+ * answers at once; GET /health and GET /metrics. One libmicrohttpd thread. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler.h"
+#include "webhook.h"
+
+const double latency_bounds[LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                0.05,  0.1,    0.5,   1.0};
+
+/* One request's state. */
+typedef struct request {
+    char *body;
+    size_t len, cap;
+    int too_big;
+} request;
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *text, const char *allow)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result rc;
+
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    if (allow)
+        MHD_add_response_header(r, "Allow", allow);
+    rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* {"key": value, ...} from pairs of (key, string value); NULL ends. */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, ...)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *k, *v;
+    char *text;
+    enum MHD_Result rc;
+    va_list ap;
+
+    va_start(ap, status);
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        v = va_arg(ap, const char *);
+        cJSON_AddStringToObject(o, k, v);
+    }
+    va_end(ap);
+    text = o ? cJSON_PrintUnformatted(o) : NULL;
+    rc = send_text(c, status, "application/json", text ? text : "{}", NULL);
+    free(text);
+    cJSON_Delete(o);
+    return rc;
+}
+
+static enum MHD_Result reject(scheduler *s, struct MHD_Connection *c, unsigned status,
+                              const char *why)
+{
+    atomic_fetch_add(&s->m.rejected, 1);
+    dcmp_log_warn("webhook refused (%u): %s", status, why);
+    return send_json(c, status, "error", why, (const char *)NULL);
+}
+
+/* Compares without leaking where the first difference is. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i;
+    unsigned char d = la != lb;
+
+    for (i = 0; i < la && i < lb; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static int authorized(scheduler *s, struct MHD_Connection *c)
+{
+    const char *h;
+
+    if (s->cfg->webhook_token[0] == '\0')
+        return 1;
+    h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    return h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, s->cfg->webhook_token);
+}
+
+static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, request *req)
+{
+    char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN] = "";
+    dcmp_webhook w;
+    int rc;
+
+    if (req->too_big)
+        return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
+    if (dcmp_webhook_parse(req->body ? req->body : "", req->len, &w, err) < 0)
+        return reject(s, c, MHD_HTTP_BAD_REQUEST, err);
+    dcmp_webhook_free(&w); /* the planner reads the stored body again */
+    if (dcmp_job_new_id(id) < 0)
+        return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error", "no randomness",
+                         (const char *)NULL);
+    rc = dcmp_queue_event_accept(s->intake, id, w.series, w.version, req->body, req->len,
+                                 s->cfg->seen_ttl, dup);
+    if (rc < 0) {
+        atomic_fetch_add(&s->m.unavailable, 1);
+        dcmp_log_error("webhook for series %s not stored: %s", w.series,
+                       dcmp_queue_errstr(s->intake));
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "error",
+                         "redis unavailable: the event was not stored", (const char *)NULL);
+    }
+    if (rc == 0) {
+        atomic_fetch_add(&s->m.duplicates, 1);
+        dcmp_log_info("series %s version %s: duplicate of event %s", w.series, w.version, dup);
+        return send_json(c, MHD_HTTP_OK, "status", "duplicate", "event", dup, (const char *)NULL);
+    }
+    atomic_fetch_add(&s->m.accepted, 1);
+    dcmp_log_info("series %s version %s: event %s accepted", w.series, w.version, id);
+    return send_json(c, MHD_HTTP_ACCEPTED, "status", "accepted", "event", id, (const char *)NULL);
+}
+
+static enum MHD_Result health(scheduler *s, struct MHD_Connection *c)
+{
+    if (dcmp_queue_ping(s->intake) < 0)
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis",
+                         dcmp_queue_errstr(s->intake), (const char *)NULL);
+    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", (const char *)NULL);
+}
+
+static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"events_received_total", "Webhook requests to /stable-series.",
+         offsetof(metrics, received)},
+        {"events_accepted_total", "Events stored as new.", offsetof(metrics, accepted)},
+        {"events_duplicate_total", "Webhooks for a series version already accepted.",
+         offsetof(metrics, duplicates)},
+        {"events_rejected_total", "Webhooks refused with 4xx.", offsetof(metrics, rejected)},
+        {"events_unavailable_total", "Webhooks answered 503 (Redis down).",
+         offsetof(metrics, unavailable)},
+        {"events_planned_total", "Events planned with jobs.", offsetof(metrics, planned)},
+        {"events_ignored_total", "Events planned with no job.", offsetof(metrics, ignored)},
+        {"events_failed_total", "Events whose plan could not be written.",
+         offsetof(metrics, failed)},
+        {"callback_errors_total", "Callbacks that failed, crashed or overran.",
+         offsetof(metrics, callback_errors)},
+    };
+    char text[8192];
+    size_t used = 0, i;
+
+#define OUT(...) used += (size_t)snprintf(text + used, sizeof text - used, __VA_ARGS__)
+    for (i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        atomic_long *v = (atomic_long *)((char *)&s->m + counters[i].off);
+        OUT("# HELP dcmp_scheduler_%s %s\n# TYPE dcmp_scheduler_%s counter\n"
+            "dcmp_scheduler_%s %ld\n",
+            counters[i].name, counters[i].help, counters[i].name, counters[i].name, atomic_load(v));
+    }
+    OUT("# HELP dcmp_scheduler_enqueue_latency_seconds From webhook received to jobs "
+        "enqueued.\n# TYPE dcmp_scheduler_enqueue_latency_seconds histogram\n");
+    for (i = 0; i < LATENCY_BUCKETS; i++)
+        OUT("dcmp_scheduler_enqueue_latency_seconds_bucket{le=\"%g\"} %ld\n", latency_bounds[i],
+            atomic_load(&s->m.latency[i]));
+    OUT("dcmp_scheduler_enqueue_latency_seconds_bucket{le=\"+Inf\"} %ld\n",
+        atomic_load(&s->m.latency_count));
+    OUT("dcmp_scheduler_enqueue_latency_seconds_sum %.6f\n",
+        (double)atomic_load(&s->m.latency_sum_us) / 1e6);
+    OUT("dcmp_scheduler_enqueue_latency_seconds_count %ld\n", atomic_load(&s->m.latency_count));
+#undef OUT
+    return send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4", text, NULL);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    scheduler *s = cls;
+    request *req = *con_cls;
+    int is_post = strcmp(method, "POST") == 0, is_get = strcmp(method, "GET") == 0;
+
+    (void)version;
+    if (req == NULL) {
+        const char *cl;
+        if ((req = calloc(1, sizeof *req)) == NULL)
+            return MHD_NO;
+        *con_cls = req;
+        if (strcmp(url, "/stable-series") == 0 && is_post) {
+            atomic_fetch_add(&s->m.received, 1);
+            if (!authorized(s, c))
+                return reject(s, c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+            cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+            if (cl && strtoll(cl, NULL, 10) > s->cfg->max_body)
+                return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                              "body larger than SCHEDULER_MAX_BODY");
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        /* Bodies are kept whole up to the cap; the rest is read and dropped. */
+        if (!req->too_big && req->len + *upload_size <= (size_t)s->cfg->max_body) {
+            if (req->len + *upload_size + 1 > req->cap) {
+                size_t cap = req->cap ? req->cap : 4096;
+                char *p;
+                while (cap < req->len + *upload_size + 1)
+                    cap *= 2;
+                if ((p = realloc(req->body, cap)) == NULL)
+                    return MHD_NO;
+                req->body = p;
+                req->cap = cap;
+            }
+            memcpy(req->body + req->len, upload, *upload_size);
+            req->len += *upload_size;
+            req->body[req->len] = '\0';
+        } else {
+            req->too_big = 1;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/stable-series") == 0) {
+        if (!is_post)
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+                             "{\"error\":\"use POST\"}", "POST");
+        return stable_series(s, c, req);
+    }
+    if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0) {
+        if (!is_get)
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+                             "{\"error\":\"use GET\"}", "GET");
+        return url[1] == 'h' ? health(s, c) : metrics_text(s, c);
+    }
+    return send_json(c, MHD_HTTP_NOT_FOUND, "error", "no such path", (const char *)NULL);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    request *req = *con_cls;
+
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (req) {
+        free(req->body);
+        free(req);
+    }
+    *con_cls = NULL;
+}
+
+int http_start(scheduler *s, char *err)
+{
+    struct sockaddr_in addr;
+
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)s->cfg->scheduler_port);
+    if (inet_pton(AF_INET, s->cfg->scheduler_bind, &addr.sin_addr) != 1)
+        return dcmp_seterr(err, "SCHEDULER_BIND=\"%s\": not an IPv4 address",
+                           s->cfg->scheduler_bind);
+    s->http = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)s->cfg->scheduler_port, NULL,
+        NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    if (s->http == NULL)
+        return dcmp_seterr(err, "cannot listen on %s:%lld (in use?)", s->cfg->scheduler_bind,
+                           (long long)s->cfg->scheduler_port);
+    return 0;
+}
+
+void http_stop(scheduler *s)
+{
+    if (s->http)
+        MHD_stop_daemon(s->http);
+    s->http = NULL;
+}

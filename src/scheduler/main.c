@@ -1,0 +1,95 @@
+/* main.c -- dcmp-scheduler: Orthanc's stable-series webhooks in, job graphs out to Redis. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "scheduler.h"
+
+static volatile sig_atomic_t stop_requests;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requests = 1;
+}
+
+static dcmp_queue *connect_queue(const dcmp_config *cfg)
+{
+    dcmp_queue_opts o = {0};
+
+    o.host = cfg->redis_host;
+    o.port = cfg->redis_port;
+    o.password = cfg->redis_password;
+    o.ttl_finished = cfg->ttl_finished;
+    o.ttl_failed = cfg->ttl_failed;
+    o.max_crashes = cfg->max_crashes;
+    o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
+    return dcmp_queue_new(&o);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"env", required_argument, NULL, 'e'},
+                                         {"check", no_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *env = NULL;
+    char err[DCMP_ERR_LEN];
+    struct sigaction sa;
+    dcmp_config cfg;
+    scheduler s;
+    int c, check = 0;
+
+    while ((c = getopt_long(argc, argv, "e:ch", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': env = optarg; break;
+        case 'c': check = 1; break;
+        case 'h':
+            printf("usage: dcmp-scheduler [--env FILE] [--check]\n"
+                   "Answers POST /stable-series on SCHEDULER_BIND:SCHEDULER_PORT, keeps every\n"
+                   "event in Redis before it answers, and plans the events into job graphs.\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    dcmp_log_init("dcmp-scheduler", NULL);
+    if (dcmp_config_load(&cfg, env, err) < 0)
+        dcmp_fatal("%s", err);
+    dcmp_log_init(NULL, cfg.log_level);
+    if (check) {
+        printf("settings: %s\nredis: %s:%d\nlisten: %s:%lld\nregistry: %s\nsystem settings: %s\n",
+               cfg.env_file[0] ? cfg.env_file : "(none)", cfg.redis_host, cfg.redis_port,
+               cfg.scheduler_bind, (long long)cfg.scheduler_port, cfg.registry, cfg.settings);
+        return 0;
+    }
+    memset(&s, 0, sizeof s);
+    s.cfg = &cfg;
+    s.stop = &stop_requests;
+    s.intake = connect_queue(&cfg);
+    s.plan = connect_queue(&cfg);
+    if (s.intake == NULL || s.plan == NULL)
+        dcmp_fatal("out of memory");
+    dcmp_callbacks_init(&s.callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (http_start(&s, err) < 0)
+        dcmp_fatal("%s", err);
+    dcmp_log_info("listening on %s:%lld; redis %s:%d; registry %s", cfg.scheduler_bind,
+                  (long long)cfg.scheduler_port, cfg.redis_host, cfg.redis_port, cfg.registry);
+    planner_run(&s);
+    http_stop(&s);
+    dcmp_callbacks_stop(&s.callbacks);
+    dcmp_queue_free(s.intake);
+    dcmp_queue_free(s.plan);
+    dcmp_log_info("stopped");
+    return 0;
+}

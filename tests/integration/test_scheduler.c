@@ -1,0 +1,402 @@
+/* test_scheduler.c -- dcmp-scheduler end to end over real HTTP: a webhook becomes an event
+ * stored in Redis, planned with real callbacks and run by a real worker; duplicates, bad input,
+ * the bearer token, /health and /metrics; a scheduler killed mid-plan loses nothing. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "redis.h"
+
+#define TOKEN "s3cret-token"
+
+static fixture f;
+static char base[PATH_MAX + 16];
+static int http_port;
+static pid_t sched = -1;
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL)
+        return -1;
+    fputs(text, fp);
+    return fclose(fp);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+typedef struct reply {
+    char body[65536];
+    size_t len;
+} reply;
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    size_t k = size * n;
+
+    if (r->len + k >= sizeof r->body)
+        k = sizeof r->body - r->len - 1;
+    memcpy(r->body + r->len, p, k);
+    r->len += k;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+/* Sends a request; returns the HTTP status (or -1) and the body in r. */
+static long http(const char *method, const char *path, const char *body, const char *token,
+                 reply *r)
+{
+    char url[256], auth[300];
+    struct curl_slist *h = NULL;
+    CURL *c = curl_easy_init();
+    long status = -1;
+
+    memset(r, 0, sizeof *r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void start_scheduler(void)
+{
+    char port[64], redis[64], reg[PATH_MAX + 32], set[PATH_MAX + 32], data[PATH_MAX + 32];
+    char log[PATH_MAX + 32], *bin = getenv("DCMP_SCHEDULER_BIN");
+    char *argv[] = {bin, NULL};
+    char *envp[] = {port,
+                    redis,
+                    reg,
+                    set,
+                    data,
+                    "REDIS_HOST=127.0.0.1",
+                    "DCMP_ENV=",
+                    "CALLBACK_TIMEOUT=30s",
+                    "SCHEDULER_MAX_BODY=8192",
+                    "WEBHOOK_TOKEN=" TOKEN,
+                    "PATH=/usr/bin:/bin",
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    reply r;
+    int i;
+
+    snprintf(port, sizeof port, "SCHEDULER_PORT=%d", http_port);
+    snprintf(redis, sizeof redis, "REDIS_PORT=%d", f.port);
+    snprintf(reg, sizeof reg, "REGISTRY=%s/registry", base);
+    snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
+    snprintf(data, sizeof data, "DATA=%s", f.data);
+    snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    CHECK(bin != NULL && posix_spawn(&sched, bin, &fa, NULL, argv, envp) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (i = 0; i < 200 && http("GET", "/health", NULL, NULL, &r) != 200; i++)
+        nap_ms(25);
+    CHECK(i < 200);
+}
+
+static void stop_scheduler(int sig)
+{
+    int status;
+
+    if (sched > 0) {
+        kill(sched, sig);
+        waitpid(sched, &status, 0);
+    }
+    sched = -1;
+}
+
+static void service(const char *svc, const char *settings)
+{
+    char dir[PATH_MAX + 64], path[PATH_MAX + 96], src[PATH_MAX + 64];
+
+    snprintf(dir, sizeof dir, "%s/registry/%s", base, svc);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/cb.so", dir);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, path) == 0);
+    if (settings) {
+        snprintf(path, sizeof path, "%s/settings.json", dir);
+        CHECK(write_file(path, settings) == 0);
+    }
+}
+
+static void setup(void)
+{
+    char path[PATH_MAX + 32];
+
+    snprintf(base, sizeof base, "%s/base", f.dir);
+    snprintf(path, sizeof path, "%s/registry", base);
+    CHECK(mkdir(base, 0755) == 0 && mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/settings.json", base);
+    CHECK(write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"seriesId\"],"
+                           "\"preServices\":[{\"jobName\":\"anon\",\"worker\":\"testmods.record\","
+                           "\"callback\":\"base.cb.hold\"}]}") == 0);
+    service("base", NULL);
+    service("seg",
+            "{\"jobName\":\"seg\",\"worker\":\"testmods.record\",\"callback\":\"seg.cb.yes\"}");
+    service("ctonly", "{\"jobName\":\"ctonly\",\"worker\":\"testmods.record\","
+                      "\"callback\":\"ctonly.cb.modality\",\"dependsOn\":\"seg\"}");
+    http_port = free_port();
+    fixture_worker(&f, "default", NULL);
+    start_scheduler();
+}
+
+/* Waits until event id has `state`; returns its plan JSON (free) or NULL. */
+static char *wait_event(const char *id, const char *state)
+{
+    char *v = NULL;
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        if (dcmp_queue_event_field(f.q, id, "state", &v) == 1 && strcmp(v, state) == 0) {
+            free(v);
+            dcmp_queue_event_field(f.q, id, "plan", &v);
+            return v;
+        }
+        free(v);
+        v = NULL;
+        nap_ms(20);
+    }
+    fprintf(stderr, "event %s never reached %s\n", id, state);
+    return NULL;
+}
+
+/* The event id of a 202/200 answer. */
+static void event_of(const reply *r, char id[DCMP_ID_LEN])
+{
+    cJSON *o = cJSON_Parse(r->body);
+    const cJSON *e = o ? cJSON_GetObjectItem(o, "event") : NULL;
+
+    snprintf(id, DCMP_ID_LEN, "%s", cJSON_IsString(e) ? e->valuestring : "");
+    cJSON_Delete(o);
+}
+
+/* Waits until every job of a plan is finished; returns how many jobs. */
+static int wait_jobs(const char *plan)
+{
+    cJSON *o = cJSON_Parse(plan), *j;
+    int n = 0;
+
+    cJSON_ArrayForEach(j, cJSON_GetObjectItem(o, "jobs"))
+    {
+        CHECK(fixture_wait_state(&f, cJSON_GetObjectItem(j, "id")->valuestring, "finished",
+                                 20000) == 0);
+        n++;
+    }
+    cJSON_Delete(o);
+    return n;
+}
+
+static void test_webhook_to_jobs(void)
+{
+    const char *ct = "{\"seriesId\":\"aaaa-1111\",\"studyId\":\"st-1\",\"patientId\":\"p-1\","
+                     "\"LastUpdate\":\"20261125T100000\",\"tags\":{\"PatientID\":\"P1\","
+                     "\"Modality\":\"CT\",\"SeriesDescription\":\"abdomen\"}}";
+    char id[DCMP_ID_LEN], id2[DCMP_ID_LEN], *plan;
+    reply r;
+
+    CHECK(http("POST", "/stable-series", ct, TOKEN, &r) == 202);
+    CHECK_CONTAINS(r.body, "\"status\":\"accepted\"");
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan) {
+        CHECK(wait_jobs(plan) == 3);
+        CHECK_CONTAINS(plan, "\"headers\":{\"PatientID\":\"P1\",\"Modality\":\"CT\","
+                             "\"seriesId\":\"aaaa-1111\"}");
+        free(plan);
+    }
+    /* the same series version again: a duplicate, not a new event */
+    CHECK(http("POST", "/stable-series", ct, TOKEN, &r) == 200);
+    CHECK_CONTAINS(r.body, "\"status\":\"duplicate\"");
+    event_of(&r, id2);
+    CHECK_STR(id2, id);
+}
+
+static void test_callback_decides(void)
+{
+    const char *mr = "{\"seriesId\":\"bbbb-2222\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+                     "\"P2\",\"Modality\":\"MR\"}}";
+    char id[DCMP_ID_LEN], *plan;
+    reply r;
+
+    CHECK(http("POST", "/stable-series", mr, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan) {
+        CHECK(wait_jobs(plan) == 2);
+        CHECK_CONTAINS(plan, "\"jobName\":\"ctonly\",\"source\":");
+        CHECK_CONTAINS(plan, "\"decision\":\"skipped\"");
+        free(plan);
+    }
+}
+
+static void test_bad_requests(void)
+{
+    char big[12000];
+    reply r;
+
+    CHECK(http("POST", "/stable-series", "{\"seriesId\":", TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, "\"error\":\"body is not valid JSON");
+    CHECK(http("POST", "/stable-series", "{\"studyId\":\"x\"}", TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, "seriesId is missing");
+    CHECK(http("POST", "/stable-series", "{\"seriesId\":\"../etc\"}", TOKEN, &r) == 400);
+    CHECK(http("POST", "/stable-series", "[1]", TOKEN, &r) == 400);
+    memset(big, ' ', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    big[0] = '{';
+    CHECK(http("POST", "/stable-series", big, TOKEN, &r) == 413);
+    CHECK(http("POST", "/stable-series", "{\"seriesId\":\"cccc\"}", NULL, &r) == 401);
+    CHECK(http("POST", "/stable-series", "{\"seriesId\":\"cccc\"}", "wrong", &r) == 401);
+    CHECK(http("GET", "/stable-series", NULL, TOKEN, &r) == 405);
+    CHECK(http("POST", "/health", "{}", NULL, &r) == 405);
+    CHECK(http("GET", "/nope", NULL, NULL, &r) == 404);
+    CHECK(http("GET", "/health", NULL, NULL, &r) == 200);
+    CHECK_CONTAINS(r.body, "\"status\":\"ok\"");
+}
+
+static void test_metrics(void)
+{
+    reply r;
+
+    CHECK(http("GET", "/metrics", NULL, NULL, &r) == 200);
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_accepted_total 2\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_duplicate_total 1\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 7\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_planned_total 2\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_enqueue_latency_seconds_count 2\n");
+}
+
+/* Killed while a callback runs (after the event was accepted, before its graph was written):
+ * the restarted scheduler plans the event, and each job runs once. */
+static void test_killed_mid_plan(void)
+{
+    const char *ev = "{\"seriesId\":\"dddd-4444\",\"LastUpdate\":\"7\",\"tags\":{\"Modality\":"
+                     "\"CT\"}}";
+    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], *plan, *log;
+    redisContext *c = redisConnect("127.0.0.1", f.port);
+    redisReply *rr;
+    long long taken = 0;
+    reply r;
+    int i;
+
+    snprintf(hold, sizeof hold, "%s/hold", f.data);
+    CHECK(write_file(hold, "") == 0);
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    for (i = 0; i < 250 && taken != 1; i++) {
+        rr = redisCommand(c, "LLEN dcmp:inbox:scheduler:processing");
+        taken = rr ? rr->integer : -1;
+        if (rr)
+            freeReplyObject(rr);
+        nap_ms(20);
+    }
+    CHECK(taken == 1);
+    nap_ms(100); /* inside the callback */
+    stop_scheduler(SIGKILL);
+    remove(hold);
+    start_scheduler();
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan) {
+        cJSON *o = cJSON_Parse(plan), *j;
+        CHECK(wait_jobs(plan) == 3);
+        log = fixture_read_data(&f, "record.log");
+        cJSON_ArrayForEach(j, cJSON_GetObjectItem(o, "jobs"))
+        {
+            const char *jid = cJSON_GetObjectItem(j, "id")->valuestring, *p = log;
+            int seen = 0;
+            while (p && (p = strstr(p, jid)) != NULL) {
+                seen++;
+                p++;
+            }
+            CHECK(seen == 1);
+        }
+        free(log);
+        cJSON_Delete(o);
+        free(plan);
+    }
+    rr = redisCommand(c, "LLEN dcmp:inbox");
+    CHECK(rr && rr->integer == 0);
+    if (rr)
+        freeReplyObject(rr);
+    redisFree(c);
+}
+
+int main(void)
+{
+    int failed;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (fixture_start(&f) < 0)
+        return 1;
+    RUN(setup);
+    RUN(test_webhook_to_jobs);
+    RUN(test_callback_decides);
+    RUN(test_bad_requests);
+    RUN(test_metrics);
+    RUN(test_killed_mid_plan);
+    stop_scheduler(SIGTERM);
+    failed = harness_failed;
+    fixture_stop(&f, failed);
+    curl_global_cleanup();
+    return HARNESS_RESULT();
+}
