@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -381,6 +382,85 @@ static void test_killed_mid_plan(void)
     redisFree(c);
 }
 
+#define CONCURRENT_EVENTS  200
+#define CONCURRENT_THREADS 8
+
+static char concurrent_ids[CONCURRENT_EVENTS][DCMP_ID_LEN];
+
+static void *post_many(void *arg)
+{
+    long t = (long)arg;
+    char body[256];
+    reply *r = malloc(sizeof *r);
+    int i;
+
+    for (i = (int)t; r && i < CONCURRENT_EVENTS; i += CONCURRENT_THREADS) {
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"conc-%d\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+                 "\"pat-%d\",\"Modality\":\"CT\"}}",
+                 i, i);
+        if (http("POST", "/stable-series", body, TOKEN, r) == 202)
+            event_of(r, concurrent_ids[i]);
+    }
+    free(r);
+    return NULL;
+}
+
+/* Hundreds of webhooks at once: every event gets its own jobs, and every job's headers,
+ * injected params and dependencies belong to its own event (the original mixed them). */
+static void test_concurrent_events(void)
+{
+    pthread_t th[CONCURRENT_THREADS];
+    int i, mixed = 0, missing = 0;
+    long t;
+
+    for (t = 0; t < CONCURRENT_THREADS; t++)
+        pthread_create(&th[t], NULL, post_many, (void *)t);
+    for (t = 0; t < CONCURRENT_THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (i = 0; i < CONCURRENT_EVENTS; i++) {
+        char want[32], *plan;
+        cJSON *o, *j;
+        if (concurrent_ids[i][0] == '\0') {
+            missing++;
+            continue;
+        }
+        snprintf(want, sizeof want, "\"pat-%d\"", i);
+        plan = wait_event(concurrent_ids[i], "planned");
+        if (plan == NULL) {
+            missing++;
+            continue;
+        }
+        o = cJSON_Parse(plan);
+        cJSON_ArrayForEach(j, cJSON_GetObjectItem(o, "jobs"))
+        {
+            const char *jid = cJSON_GetObjectItem(j, "id")->valuestring;
+            const cJSON *d;
+            dcmp_job job;
+            if (dcmp_queue_job(f.q, jid, &job) != 1) {
+                missing++;
+                continue;
+            }
+            /* the job's event, headers and injections are this event's */
+            if (strcmp(job.event, concurrent_ids[i]) != 0 || strstr(job.kwargs, want) == NULL)
+                mixed++;
+            /* every dependency is a job of the same plan */
+            cJSON_ArrayForEach(d, cJSON_GetObjectItem(j, "dependsOnIds"))
+            {
+                if (strstr(plan, d->valuestring) == NULL)
+                    mixed++;
+            }
+            dcmp_job_clear(&job);
+        }
+        cJSON_Delete(o);
+        free(plan);
+    }
+    if (mixed || missing)
+        fprintf(stderr, "concurrent events: %d mixed, %d missing\n", mixed, missing);
+    CHECK(mixed == 0);
+    CHECK(missing == 0);
+}
+
 int main(void)
 {
     int failed;
@@ -394,6 +474,7 @@ int main(void)
     RUN(test_bad_requests);
     RUN(test_metrics);
     RUN(test_killed_mid_plan);
+    RUN(test_concurrent_events);
     stop_scheduler(SIGTERM);
     failed = harness_failed;
     fixture_stop(&f, failed);
