@@ -37,6 +37,7 @@ table() {
     $1 == "C" { c[++nc] = $0 }
     $1 == "B" { b[++nb] = $0 }
     $1 == "P" { p[++np] = $0 }
+    $1 == "S" { sc[++ns] = $0 }
     END {
         print ""
         print "Throughput, no-op jobs (burst: queued first, timed from starting the workers to the"
@@ -85,6 +86,14 @@ table() {
                 printf "  %5s %8s %7s %12s %10s\n", f[2], f[3], f[4], f[5], f[6]
             }
         }
+        if (ns) {
+            print ""
+            print "dcmp-scheduler (issue 3: 5,000 events/s planned, p99 < 5 ms, idle RSS < 8 MB)"
+            for (i = 1; i <= ns; i++) {
+                split(sc[i], f, "|")
+                printf "  %-62s %8s %s\n", f[2], f[3], f[4]
+            }
+        }
         r1 = tput["rq|burst|1"]; r2 = tput["rq|burst|2"]
         split("dcmp-pool dcmp-fork", systems, " ")
         for (k = 1; k <= 2; k++) {
@@ -112,7 +121,8 @@ fi
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-if ! cmake --build "$BUILD" -j2 --target bench_worker dcmp-worker testmods >/dev/null; then
+if ! cmake --build "$BUILD" -j2 --target bench_worker bench_scheduler dcmp-worker dcmp-scheduler \
+    testmods testcb >/dev/null; then
     echo "run.sh: build failed (is add_subdirectory(bench) in the root CMakeLists.txt?)" >&2
     exit 1
 fi
@@ -167,6 +177,8 @@ for executor in pool fork; do
         --worker "$WORKER" --modules "$MODULES" --dir "$TMP" --jobs "$JOBS" --runs "$RUNS" \
         --redis-pid "$REDIS_PID" >>"$RAW"
 done
+"$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
+    --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 >>"$RAW"
 $PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" --runs "$RQ_RUNS" \
     --redis-pid "$REDIS_PID" >>"$RAW"
 

@@ -1,0 +1,312 @@
+/* bench_scheduler.c -- benchmark of dcmp-scheduler: webhooks accepted per second and their
+ * response times, events planned per second into a 3-job graph, and the scheduler's memory.
+ *
+ * usage: bench_scheduler --port REDIS_PORT --scheduler BIN --modules DIR --dir TMP
+ *                        [--events N] [--clients K]
+ * Starts the scheduler (its HTTP port free on loopback) with a registry of three services in
+ * TMP: "a" (no dependency), "b" (depends on a), "c" (depends on a and b), each with a callback
+ * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
+ * N distinct webhooks (keep-alive connections). Prints lines for bench/run.sh:
+ *   S|what|value|unit
+ */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+typedef struct bench {
+    int redis_port, http_port, events, clients;
+    const char *scheduler, *modules, *dir;
+    double *latency_ms; /* one per event */
+    int failures;
+    pthread_mutex_t lock;
+} bench;
+
+static bench b;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_scheduler: %s\n", what);
+    exit(1);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
+        die("cannot write the registry");
+}
+
+static void service(const char *name, const char *deps)
+{
+    char dir[4096], path[4200], src[4200], text[512];
+
+    snprintf(dir, sizeof dir, "%s/sched/registry/%s", b.dir, name);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        die("mkdir");
+    snprintf(path, sizeof path, "%s/cb.so", dir);
+    snprintf(src, sizeof src, "%s/testcb.so", b.modules);
+    if (symlink(src, path) < 0 && errno != EEXIST)
+        die("symlink");
+    snprintf(text, sizeof text,
+             "{\"jobName\":\"%s\",\"worker\":\"testmods.noop\",\"callback\":\"%s.cb.yes\"%s%s}",
+             name, name, deps ? ",\"dependsOn\":" : "", deps ? deps : "");
+    snprintf(path, sizeof path, "%s/settings.json", dir);
+    write_file(path, text);
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return size * n;
+}
+
+static void *client(void *arg)
+{
+    long t = (long)arg;
+    char url[128], body[256];
+    struct curl_slist *h = NULL;
+    CURL *c = curl_easy_init();
+    int i;
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/stable-series", b.http_port);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    for (i = (int)t; i < b.events; i += b.clients) {
+        long status = 0;
+        double t0;
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+                 "\"p%d\",\"Modality\":\"CT\",\"SeriesDescription\":\"bench\"}}",
+                 i, i);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        t0 = now_s();
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        b.latency_ms[i] = (now_s() - t0) * 1000.0;
+        if (status != 202) {
+            pthread_mutex_lock(&b.lock);
+            b.failures++;
+            pthread_mutex_unlock(&b.lock);
+        }
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static int cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, c = *(const double *)y;
+    return a < c ? -1 : a > c;
+}
+
+/* Events planned so far (the planner's counter in /metrics is per process; count records). */
+static long planned(redisContext *r)
+{
+    redisReply *rep = redisCommand(r, "ZCARD dcmp:events");
+    long n = rep && rep->type == REDIS_REPLY_INTEGER ? (long)rep->integer : -1;
+    long inbox = 0;
+
+    if (rep)
+        freeReplyObject(rep);
+    rep = redisCommand(r, "LLEN dcmp:inbox");
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        inbox = (long)rep->integer;
+    if (rep)
+        freeReplyObject(rep);
+    rep = redisCommand(r, "LLEN dcmp:inbox:scheduler:processing");
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        inbox += (long)rep->integer;
+    if (rep)
+        freeReplyObject(rep);
+    return n - inbox;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                         {"scheduler", required_argument, NULL, 's'},
+                                         {"modules", required_argument, NULL, 'm'},
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"events", required_argument, NULL, 'n'},
+                                         {"clients", required_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
+    char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
+    char *envp[] = {env_port,    env_redis,        env_reg,
+                    env_set,     env_data,         "REDIS_HOST=127.0.0.1",
+                    "DCMP_ENV=", "LOG_LEVEL=warn", "PATH=/usr/bin:/bin",
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    pthread_t *th;
+    redisContext *r;
+    double t0, t1, t2;
+    long idle, busy = 0, k;
+    pid_t pid;
+    int c, i, status;
+
+    b.events = 5000;
+    b.clients = 4;
+    pthread_mutex_init(&b.lock, NULL);
+    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': b.redis_port = (int)strtol(optarg, NULL, 10); break;
+        case 's': b.scheduler = optarg; break;
+        case 'm': b.modules = optarg; break;
+        case 'd': b.dir = optarg; break;
+        case 'n': b.events = (int)strtol(optarg, NULL, 10); break;
+        case 'c': b.clients = (int)strtol(optarg, NULL, 10); break;
+        default: return 2;
+        }
+    }
+    if (!b.redis_port || !b.scheduler || !b.modules || !b.dir || b.events < 1 || b.clients < 1)
+        die("usage: --port --scheduler --modules --dir [--events] [--clients]");
+    b.latency_ms = calloc((size_t)b.events, sizeof *b.latency_ms);
+    th = calloc((size_t)b.clients, sizeof *th);
+    if (!b.latency_ms || !th)
+        die("out of memory");
+
+    snprintf(path, sizeof path, "%s/sched", b.dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/sched/registry", b.dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/sched/data", b.dir);
+    mkdir(path, 0755);
+    service("a", NULL);
+    service("b", "\"a\"");
+    service("c", "[\"a\",\"b\"]");
+    snprintf(path, sizeof path, "%s/sched/settings.json", b.dir);
+    write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
+                     "\"seriesId\"]}");
+
+    b.http_port = free_port();
+    snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", b.http_port);
+    snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", b.redis_port);
+    snprintf(env_reg, sizeof env_reg, "REGISTRY=%s/sched/registry", b.dir);
+    snprintf(env_set, sizeof env_set, "SETTINGS=%s/sched/settings.json", b.dir);
+    snprintf(env_data, sizeof env_data, "DATA=%s/sched/data", b.dir);
+    snprintf(path, sizeof path, "%s/sched/scheduler.log", b.dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    {
+        char *sargv[] = {(char *)b.scheduler, NULL};
+        if (posix_spawn(&pid, b.scheduler, &fa, NULL, sargv, envp) != 0)
+            die("cannot start the scheduler");
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    r = redisConnect("127.0.0.1", b.redis_port);
+    if (r == NULL || r->err)
+        die("cannot reach redis");
+    for (i = 0; i < 400; i++) {
+        char url[128];
+        long st = 0;
+        CURL *h = curl_easy_init();
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/health", b.http_port);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        if (curl_easy_perform(h) == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+        curl_easy_cleanup(h);
+        if (st == 200)
+            break;
+        usleep(25000);
+    }
+    usleep(200000);
+    idle = rss_kb(pid);
+
+    t0 = now_s();
+    for (k = 0; k < b.clients; k++)
+        pthread_create(&th[k], NULL, client, (void *)k);
+    for (k = 0; k < b.clients; k++)
+        pthread_join(th[k], NULL);
+    t1 = now_s();
+    busy = rss_kb(pid);
+    while (planned(r) < b.events && now_s() - t0 < 300) {
+        long kb = rss_kb(pid);
+        if (kb > busy)
+            busy = kb;
+        usleep(1000);
+    }
+    t2 = now_s();
+
+    qsort(b.latency_ms, (size_t)b.events, sizeof *b.latency_ms, cmp);
+    printf("S|webhooks accepted (%d clients, %d events)|%.0f|events/s\n", b.clients, b.events,
+           b.events / (t1 - t0));
+    printf("S|events planned into a 3-job graph, end to end into Redis|%.0f|events/s\n",
+           b.events / (t2 - t0));
+    printf("S|webhook response p50|%.2f|ms\n", b.latency_ms[b.events / 2]);
+    printf("S|webhook response p99|%.2f|ms\n", b.latency_ms[(int)(b.events * 0.99)]);
+    printf("S|webhook response max|%.2f|ms\n", b.latency_ms[b.events - 1]);
+    printf("S|scheduler RSS idle|%.1f|MB\n", idle / 1024.0);
+    printf("S|scheduler RSS under load (max)|%.1f|MB\n", busy / 1024.0);
+    if (b.failures)
+        fprintf(stderr, "bench_scheduler: %d webhooks not answered 202\n", b.failures);
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    redisFree(r);
+    curl_global_cleanup();
+    return b.failures ? 1 : 0;
+}
