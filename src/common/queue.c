@@ -12,7 +12,7 @@
 extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
     dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
     dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[], dcmp_lua_cancel[],
-    dcmp_lua_delete[], dcmp_lua_event_accept[], dcmp_lua_event_done[];
+    dcmp_lua_delete[], dcmp_lua_event_accept[], dcmp_lua_event_done[], dcmp_lua_finish_fetch[];
 
 enum script {
     S_ENQUEUE,
@@ -30,6 +30,7 @@ enum script {
     S_DELETE,
     S_EVENT_ACCEPT,
     S_EVENT_DONE,
+    S_FINISH_FETCH,
     S_COUNT
 };
 
@@ -37,7 +38,7 @@ static const char *const script_body[S_COUNT] = {
     dcmp_lua_enqueue,    dcmp_lua_fetch,        dcmp_lua_finish,     dcmp_lua_fail,
     dcmp_lua_giveback,   dcmp_lua_heartbeat,    dcmp_lua_recover,    dcmp_lua_reap,
     dcmp_lua_unregister, dcmp_lua_promote,      dcmp_lua_requeue,    dcmp_lua_cancel,
-    dcmp_lua_delete,     dcmp_lua_event_accept, dcmp_lua_event_done,
+    dcmp_lua_delete,     dcmp_lua_event_accept, dcmp_lua_event_done, dcmp_lua_finish_fetch,
 };
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
@@ -410,6 +411,47 @@ int dcmp_queue_finish(dcmp_queue *q, const char *worker, const char *id, const c
 {
     return report(q, S_FINISH, worker, id, result ? result : "", log ? log : "", q->ttl_finished,
                   outcome);
+}
+
+int dcmp_queue_finish_fetch(dcmp_queue *q, const char *worker, const char *id, const char *result,
+                            const char *log, char outcome[16], const char *const *queues, int n,
+                            dcmp_job *next)
+{
+    const char *args[QUEUE_MAX_ARGS];
+    char ttl[32];
+    redisReply *r;
+    int i, rc;
+
+    if (n < 1 || n + 5 > QUEUE_MAX_ARGS)
+        return qerr(q, DCMP_QUEUE_EREPLY, "finish_fetch: 1 to %d queues, not %d",
+                    QUEUE_MAX_ARGS - 5, n);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_finished);
+    args[0] = worker;
+    args[1] = id;
+    args[2] = result ? result : "";
+    args[3] = log ? log : "";
+    args[4] = ttl;
+    for (i = 0; i < n; i++)
+        args[5 + i] = queues[i];
+    if ((r = run(q, S_FINISH_FETCH, n + 5, args, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "finish_fetch: unexpected reply");
+    }
+    if (outcome)
+        dcmp_strlcpy(outcome, r->element[0]->str, 16);
+    if (r->element[1]->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    rc = r->element[1]->type == REDIS_REPLY_ARRAY ? decode_job(q, r->element[1], next)
+                                                  : qerr(q, DCMP_QUEUE_EREPLY,
+                                                         "finish_fetch: "
+                                                         "bad job");
+    freeReplyObject(r);
+    return rc < 0 ? -1 : 1;
 }
 
 int dcmp_queue_fail(dcmp_queue *q, const char *worker, const char *id, const char *error,

@@ -79,6 +79,15 @@ int dcmp_queue_fail(dcmp_queue *q, const char *worker, const char *id, const cha
                     const char *log, char outcome[16]);
 int dcmp_queue_giveback(dcmp_queue *q, const char *worker, const char *id, char outcome[16]);
 
+/* dcmp_queue_finish and dcmp_queue_fetch in one round trip: records the success of `id`,
+ * then takes the next job of `queues`. Returns 1 (*next filled: clear it), 0 (the queues
+ * are empty) or -1; *outcome as for dcmp_queue_finish. After -1 with EIO the finish may or
+ * may not have happened: report it again (a repeated finish is "stale", harmless), and a job
+ * taken but unseen is put back by dcmp_queue_recover. */
+int dcmp_queue_finish_fetch(dcmp_queue *q, const char *worker, const char *id, const char *result,
+                            const char *log, char outcome[16], const char *const *queues, int n,
+                            dcmp_job *next);
+
 /* Registers the worker or renews its heartbeat (ttl from opts). */
 int dcmp_queue_heartbeat(dcmp_queue *q, const char *worker, const char *queues, long pid,
                          const char *host, int64_t birth_ms);

@@ -155,29 +155,42 @@ static int tick(void *arg)
     return dcmp_clock_mono_ms() - w->stop_seen >= w->cfg->stop_grace * 1000;
 }
 
-static void report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *o)
+/* Records the end of `job`. After a success it also takes the next job in the same round
+ * trip when it can: returns 1 with *next filled, else 0. */
+static int report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *o, dcmp_job *next)
 {
     char outcome[16] = "";
-    int rc;
+    int rc, got = 0;
 
-    for (;;) {
+    if (o->status == DCMP_EXEC_OK && next && !*w->stop) {
+        got = dcmp_queue_finish_fetch(w->q, w->name, job->id, o->result, o->log, outcome, w->queues,
+                                      w->nqueues, next);
+        if (got < 0 && dcmp_queue_err(w->q) == DCMP_QUEUE_ENOWORKER) {
+            /* the finish was recorded (or stale); only the fetch needs a registration */
+            w->next_beat = 0;
+            got = 0;
+        }
+    }
+    for (; got < 0 || outcome[0] == '\0';) {
         if (o->status == DCMP_EXEC_OK)
             rc = dcmp_queue_finish(w->q, w->name, job->id, o->result, o->log, outcome);
         else if (o->status == DCMP_EXEC_STOPPED)
             rc = dcmp_queue_giveback(w->q, w->name, job->id, outcome);
         else
             rc = dcmp_queue_fail(w->q, w->name, job->id, o->error, o->log, outcome);
-        if (rc == 0)
+        if (rc == 0) {
+            got = 0;
             break;
+        }
         if (dcmp_queue_err(w->q) != DCMP_QUEUE_EIO) {
             dcmp_log_error("job %s: cannot record its end: %s", job->id, dcmp_queue_errstr(w->q));
-            return;
+            return 0;
         }
         dcmp_log_warn("job %s: cannot record its end yet: %s", job->id, dcmp_queue_errstr(w->q));
         if (reconnect(w) < 0) {
             dcmp_log_error("job %s: stopping before its end was recorded: it will run again",
                            job->id);
-            return;
+            return 0;
         }
     }
     if (strcmp(outcome, "stale") == 0)
@@ -197,12 +210,14 @@ static void report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *
         w->done++;
     else if (o->status != DCMP_EXEC_STOPPED)
         w->failed++;
+    return got;
 }
 
-static void run_job(worker *w, dcmp_job *job)
+/* Runs a job and records its end; returns 1 when *next holds the next job. */
+static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
 {
     dcmp_executor_outcome o;
-    int rc;
+    int rc, got;
 
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
@@ -213,20 +228,22 @@ static void run_job(worker *w, dcmp_job *job)
         /* No child: the job did not run. Give it back and slow down. */
         dcmp_log_error("job %s: %s", job->id, o.error);
         o.status = DCMP_EXEC_STOPPED;
-        report(w, job, &o);
+        got = report(w, job, &o, NULL);
         dcmp_clock_sleep_ms(1000);
     } else {
-        report(w, job, &o);
+        got = report(w, job, &o, next);
     }
     free(o.result);
     w->current[0] = '\0';
+    return got;
 }
 
 int worker_run(worker *w)
 {
     char queues[1024];
+    dcmp_job job, next;
     size_t used = 0;
-    int i;
+    int i, have = 0;
 
     for (i = 0; i < w->nqueues; i++)
         used += (size_t)snprintf(queues + used, sizeof queues - used, "%s%s", i ? ", " : "",
@@ -236,14 +253,21 @@ int worker_run(worker *w)
     dcmp_log_info("worker %s serving %s (redis %s:%d, modules %s, executor %s)", w->name, queues,
                   w->cfg->redis_host, w->cfg->redis_port, w->cfg->modules, w->cfg->executor);
     while (!stopping(w)) {
-        dcmp_job job;
         int got;
 
         maintain(w);
+        if (have) {
+            /* fetched with the last job's report */
+            have = run_job(w, &job, &next);
+            dcmp_job_clear(&job);
+            job = next;
+            continue;
+        }
         got = dcmp_queue_fetch(w->q, w->name, w->queues, w->nqueues, &job);
         if (got > 0) {
-            run_job(w, &job);
+            have = run_job(w, &job, &next);
             dcmp_job_clear(&job);
+            job = next;
             continue;
         }
         if (got == 0) {
@@ -269,6 +293,12 @@ int worker_run(worker *w)
         } else {
             dcmp_clock_sleep_ms(1000);
         }
+    }
+    if (have) {
+        /* taken with the last report, then the stop came: back to the front of its queue */
+        if (dcmp_queue_giveback(w->q, w->name, job.id, NULL) < 0)
+            dcmp_log_warn("job %s: %s (it will be put back)", job.id, dcmp_queue_errstr(w->q));
+        dcmp_job_clear(&job);
     }
     if (dcmp_queue_unregister(w->q, w->name) < 0)
         dcmp_log_warn("could not unregister: %s", dcmp_queue_errstr(w->q));

@@ -213,3 +213,55 @@ local function write_graph(text)
   end
   return #g.jobs
 end
+
+-- Moves the next job of the first non-empty queue among args[first..] to worker w's processing
+-- list and marks it started. Returns the job's hash as a flat list, false when every queue is
+-- empty (their wake-up tokens are then stale and cleared), or nil and an error.
+local function fetch_for(w, args, first)
+  if redis.call('EXISTS', P .. 'worker:' .. w .. ':hb') == 0 then
+    return nil, 'NOWORKER worker ' .. w .. ' is not registered'
+  end
+  local proc = P .. 'worker:' .. w .. ':processing'
+  for i = first, #args do
+    local q = args[i]
+    while true do
+      local id = redis.call('RPOPLPUSH', P .. 'queue:' .. q, proc)
+      if not id then break end
+      if redis.call('EXISTS', jkey(id)) == 1 then
+        local t = now_ms()
+        redis.call('HSET', jkey(id), 'started', S(t), 'worker', w, 'ended', '')
+        redis.call('HINCRBY', jkey(id), 'attempts', 1)
+        set_state(id, q, 'queued', 'started', t)
+        redis.call('HSET', P .. 'worker:' .. w, 'current', id, 'state', 'busy')
+        return redis.call('HGETALL', jkey(id))
+      end
+      redis.call('LREM', proc, 1, id) -- the job was deleted while queued
+    end
+  end
+  for i = first, #args do redis.call('DEL', P .. 'signal:' .. args[i]) end
+  redis.call('HSET', P .. 'worker:' .. w, 'current', '', 'state', 'idle')
+  return false
+end
+
+-- A worker's report of success: the job is finished and its dependents whose last dependency
+-- it was are queued. Returns 'ok', or 'stale' when the job is no longer in w's processing list.
+local function finish_job(w, id, result, log, ttl)
+  if redis.call('LREM', P .. 'worker:' .. w .. ':processing', 1, id) == 0 then return 'stale' end
+  local q = redis.call('HGET', jkey(id), 'queue')
+  if not q then return 'stale' end
+  local t = now_ms()
+  redis.call('HSET', jkey(id), 'ended', S(t), 'result', result, 'log', log, 'error', '')
+  set_state(id, q, 'started', 'finished', t)
+  redis.call('HINCRBY', P .. 'worker:' .. w, 'processed', 1)
+  redis.call('HSET', P .. 'worker:' .. w, 'current', '', 'state', 'idle')
+  for _, d in ipairs(redis.call('SMEMBERS', jkey(id) .. ':dependents')) do
+    local h = redis.call('HMGET', jkey(d), 'state', 'queue')
+    if h[1] == 'deferred' or h[1] == 'blocked' then
+      local left = redis.call('HINCRBY', jkey(d), 'pending', -1)
+      if left <= 0 and h[1] == 'deferred' then push_queue(d, h[2], 'deferred', t, false) end
+    end
+  end
+  expire_job(id, ttl)
+  trim_registry(q, 'finished', t, ttl)
+  return 'ok'
+end
