@@ -29,6 +29,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "redis.h"
+
 typedef struct bench {
     int redis_port, http_port, events, clients;
     const char *scheduler, *modules, *dir;
@@ -51,23 +53,6 @@ static void die(const char *what)
 {
     fprintf(stderr, "bench_scheduler: %s\n", what);
     exit(1);
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
 }
 
 static void write_file(const char *path, const char *text)
@@ -241,7 +226,7 @@ int main(int argc, char **argv)
     write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
                      "\"seriesId\"]}");
 
-    b.http_port = free_port();
+    b.http_port = fixture_free_port();
     snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", b.http_port);
     snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", b.redis_port);
     snprintf(env_reg, sizeof env_reg, "REGISTRY=%s/sched/registry", b.dir);

@@ -45,23 +45,6 @@ static int write_file(const char *path, const char *text)
     return fclose(fp);
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 typedef struct reply {
     char body[65536];
     size_t len;
@@ -194,7 +177,7 @@ static void setup(void)
             "{\"jobName\":\"seg\",\"worker\":\"testmods.record\",\"callback\":\"seg.cb.yes\"}");
     service("ctonly", "{\"jobName\":\"ctonly\",\"worker\":\"testmods.record\","
                       "\"callback\":\"ctonly.cb.modality\",\"dependsOn\":\"seg\"}");
-    http_port = free_port();
+    http_port = fixture_free_port();
     fixture_worker(&f, "default", NULL);
     start_scheduler();
 }

@@ -25,7 +25,7 @@ static void nap_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int free_port(void)
+int fixture_free_port(void)
 {
     struct sockaddr_in a;
     socklen_t len = sizeof a;
@@ -112,7 +112,7 @@ int fixture_start(fixture *f)
     }
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     mkdir(f->data, 0755);
-    if ((f->port = free_port()) < 0) {
+    if ((f->port = fixture_free_port()) < 0) {
         fprintf(stderr, "fixture: no free port\n");
         return -1;
     }

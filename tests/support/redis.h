@@ -28,6 +28,9 @@ typedef struct fixture {
  * temp dir and connects f->q. Returns 0 or -1 (message printed). */
 int fixture_start(fixture *f);
 
+/* A TCP port free on 127.0.0.1 right now (another process may take it before use). */
+int fixture_free_port(void);
+
 /* Stops redis (SIGTERM, waits) and starts it again on the same port and data. */
 int fixture_redis_restart(fixture *f);
 
