@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libhiredis-dev libcjson-dev libmicrohttpd-dev
             libdcmtk-dev libcurl4-openssl-dev libyaml-dev)
-test_pkgs=(redis-server clang-format clang libclang-rt-14-dev git)
+test_pkgs=(redis-server clang-format clang libclang-rt-14-dev git orthanc dcmtk)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -1,0 +1,795 @@
+/* test_orthanc_server.c -- the Orthanc client against a real Orthanc: a synthetic 5-slice series
+ * sent with storescu, fetched in slice order, fetched again and swapped in atomically; 401, 403
+ * mid-series and 404 named; bad ids refused; the StableSeries change found through /changes. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "orthanc.h"
+
+#define ORTHANC_BIN "/usr/sbin/Orthanc"
+#define NSLICES     5
+#define UID_ROOT    "1.2.826.0.1.3680043.9.7433.1"
+
+extern char **environ;
+
+static char dir[PATH_MAX - 64], data[PATH_MAX], base_url[64];
+static int http_port, dicom_port;
+static pid_t orthanc = -1;
+static dcmp_orthanc *o;
+static char series[DCMP_ORTHANC_ID_LEN];
+static char sop_uid[NSLICES][65]; /* by slice: InstanceNumber i + 1 */
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+static int write_file(const char *path, const void *bytes, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+
+    if (fp == NULL)
+        return -1;
+    if (fwrite(bytes, 1, len, fp) != len) {
+        fclose(fp);
+        return -1;
+    }
+    return fclose(fp);
+}
+
+static int write_text(const char *path, const char *text)
+{
+    return write_file(path, text, strlen(text));
+}
+
+/* Reads a whole (small) file into buf[size]; returns its length or -1. */
+static long read_text(const char *path, char *buf, size_t size)
+{
+    FILE *fp = fopen(path, "r");
+    size_t n;
+
+    buf[0] = '\0';
+    if (fp == NULL)
+        return -1;
+    n = fread(buf, 1, size - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return (long)n;
+}
+
+/* Runs argv (found on PATH) with stdout and stderr into `out` (truncated first) and returns
+ * its exit status, or -1 when it could not start or was killed. */
+static int run(char *const argv[], const char *out)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int rc, status;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "cannot run %s: %s (install dcmtk: scripts/deps.sh test)\n", argv[0],
+                strerror(rc));
+        return -1;
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void show_file(const char *label, const char *path)
+{
+    char buf[4096];
+
+    if (read_text(path, buf, sizeof buf) >= 0)
+        fprintf(stderr, "--- %s (%s):\n%s\n---\n", label, path, buf);
+}
+
+/* ---- Orthanc ---- */
+
+/* A request filter for the user "limited": its third file download is refused (403), so a
+ * fetch fails in the middle of the series. */
+static const char filter_lua[] =
+    "limited_files = 0\n"
+    "function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)\n"
+    "  if username == 'limited' and string.match(uri, '^/instances/[^/]+/file$') then\n"
+    "    limited_files = limited_files + 1\n"
+    "    if limited_files == 3 then\n"
+    "      return false\n"
+    "    end\n"
+    "  end\n"
+    "  return true\n"
+    "end\n";
+
+static int write_config(const char *path)
+{
+    char cfg[4096], lua[PATH_MAX];
+
+    snprintf(lua, sizeof lua, "%s/filter.lua", dir);
+    if (write_text(lua, filter_lua) < 0)
+        return -1;
+    snprintf(cfg, sizeof cfg,
+             "{\n"
+             "  \"Name\": \"dcmp-test\",\n"
+             "  \"StorageDirectory\": \"%s/storage\",\n"
+             "  \"IndexDirectory\": \"%s/index\",\n"
+             "  \"HttpPort\": %d,\n"
+             "  \"DicomPort\": %d,\n"
+             "  \"DicomAet\": \"ORTHANC\",\n"
+             "  \"RemoteAccessAllowed\": false,\n"
+             "  \"AuthenticationEnabled\": true,\n"
+             "  \"RegisteredUsers\": {\"test\": \"secret\", \"limited\": \"limited\"},\n"
+             "  \"StableAge\": 1,\n"
+             "  \"Plugins\": [],\n"
+             "  \"LuaScripts\": [\"%s\"],\n"
+             "  \"SaveJobs\": false\n"
+             "}\n",
+             dir, dir, http_port, dicom_port, lua);
+    return write_text(path, cfg);
+}
+
+/* Starts Orthanc and waits for GET /system. Orthanc gets SIGTERM if this test dies. */
+static int start_orthanc(void)
+{
+    char cfg[PATH_MAX], logopt[PATH_MAX + 16], out[PATH_MAX], err[DCMP_ERR_LEN] = "";
+    char *argv[] = {ORTHANC_BIN, logopt, cfg, NULL};
+    pid_t parent = getpid();
+    cJSON *sys = NULL;
+    long start;
+    int status, fd;
+
+    if (access(ORTHANC_BIN, X_OK) != 0) {
+        fprintf(stderr,
+                "FAIL: %s is missing: install orthanc (apt-get install orthanc, or "
+                "scripts/deps.sh test as root)\n",
+                ORTHANC_BIN);
+        return -1;
+    }
+    snprintf(cfg, sizeof cfg, "%s/orthanc.json", dir);
+    snprintf(logopt, sizeof logopt, "--logfile=%s/orthanc.log", dir);
+    snprintf(out, sizeof out, "%s/orthanc.out", dir);
+    if (write_config(cfg) < 0) {
+        perror("writing the Orthanc config");
+        return -1;
+    }
+    orthanc = fork();
+    if (orthanc < 0) {
+        perror("fork");
+        return -1;
+    }
+    if (orthanc == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(ORTHANC_BIN, argv);
+        _exit(127);
+    }
+    start = now_ms();
+    while (now_ms() - start < 15000) {
+        if (waitpid(orthanc, &status, WNOHANG) == orthanc) {
+            fprintf(stderr, "Orthanc exited at start (status %d)\n", status);
+            orthanc = -1;
+            show_file("Orthanc output", out);
+            return -1;
+        }
+        if (dcmp_orthanc_get_json(o, "/system", &sys, err) == 0) {
+            fprintf(stderr, "Orthanc %s up after %ld ms (HTTP %d, DICOM %d)\n",
+                    cJSON_GetStringValue(cJSON_GetObjectItem(sys, "Version")), now_ms() - start,
+                    http_port, dicom_port);
+            cJSON_Delete(sys);
+            return 0;
+        }
+        nap_ms(50);
+    }
+    fprintf(stderr, "Orthanc did not answer in 15 s: %s\n", err);
+    return -1;
+}
+
+/* SIGTERM, then SIGKILL after 15 s. Returns the exit status (-1: killed or not running). */
+static int stop_orthanc(void)
+{
+    long start = now_ms();
+    int status = 0;
+
+    if (orthanc <= 0)
+        return -1;
+    kill(orthanc, SIGTERM);
+    while (waitpid(orthanc, &status, WNOHANG) == 0) {
+        if (now_ms() - start > 15000) {
+            fprintf(stderr, "Orthanc ignored SIGTERM for 15 s: SIGKILL\n");
+            kill(orthanc, SIGKILL);
+            waitpid(orthanc, &status, 0);
+            orthanc = -1;
+            return -1;
+        }
+        nap_ms(50);
+    }
+    fprintf(stderr, "Orthanc stopped in %ld ms\n", now_ms() - start);
+    orthanc = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- the series ---- */
+
+/* Writes slice k (0-based) as a dump and converts it with dump2dcm into DIR/in/sK.dcm. The
+ * SOP Instance UIDs run against the slice order, so neither sorting by UID nor by arrival
+ * gives the slice order by chance. */
+static int make_slice(int k, const char *study, const char *ser, const char *frame)
+{
+    char txt[PATH_MAX], raw[PATH_MAX], dcm[PATH_MAX], log[PATH_MAX], dump[2048];
+    unsigned char pixels[4 * 4 * 2];
+    char *argv[] = {"dump2dcm", "+te", txt, dcm, NULL};
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        pixels[2 * i] = (unsigned char)(k * 16 + i);
+        pixels[2 * i + 1] = 0;
+    }
+    snprintf(txt, sizeof txt, "%s/in/s%d.txt", dir, k);
+    snprintf(raw, sizeof raw, "%s/in/s%d.raw", dir, k);
+    snprintf(dcm, sizeof dcm, "%s/in/s%d.dcm", dir, k);
+    snprintf(log, sizeof log, "%s/in/s%d.log", dir, k);
+    snprintf(sop_uid[k], sizeof sop_uid[k], "%s.%d.%d", UID_ROOT, (int)getpid(), 90 - k);
+    if (write_file(raw, pixels, sizeof pixels) < 0)
+        return -1;
+    snprintf(dump, sizeof dump,
+             "(0008,0016) UI =CTImageStorage\n"
+             "(0008,0018) UI [%s]\n"
+             "(0008,0060) CS [CT]\n"
+             "(0010,0010) PN [Test^Orthanc]\n"
+             "(0010,0020) LO [DCMP-TEST-%d]\n"
+             "(0020,000d) UI [%s]\n"
+             "(0020,000e) UI [%s]\n"
+             "(0020,0052) UI [%s]\n"
+             "(0020,0011) IS [1]\n"
+             "(0020,0013) IS [%d]\n"
+             "(0020,0032) DS [-10\\-10\\%d.5]\n"
+             "(0020,0037) DS [1\\0\\0\\0\\1\\0]\n"
+             "(0028,0002) US 1\n"
+             "(0028,0004) CS [MONOCHROME2]\n"
+             "(0028,0010) US 4\n"
+             "(0028,0011) US 4\n"
+             "(0028,0030) DS [1\\1]\n"
+             "(0028,0100) US 16\n"
+             "(0028,0101) US 16\n"
+             "(0028,0102) US 15\n"
+             "(0028,0103) US 0\n"
+             "(7fe0,0010) OW =%s\n",
+             sop_uid[k], (int)getpid(), study, ser, frame, k + 1, 2 * k, raw);
+    if (write_text(txt, dump) < 0)
+        return -1;
+    if (run(argv, log) != 0) {
+        fprintf(stderr, "dump2dcm failed on %s\n", txt);
+        show_file("dump2dcm", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the 5 slices and sends them, out of order, with one storescu. */
+static int send_series(void)
+{
+    static const int order[NSLICES] = {2, 0, 4, 1, 3};
+    char in[PATH_MAX], study[80], ser[80], frame[80], port[16], log[PATH_MAX];
+    char files[NSLICES][PATH_MAX];
+    char *argv[6 + NSLICES + 1];
+    int i, n = 0, rc;
+
+    snprintf(in, sizeof in, "%s/in", dir);
+    mkdir(in, 0755);
+    snprintf(study, sizeof study, "%s.%d.1", UID_ROOT, (int)getpid());
+    snprintf(ser, sizeof ser, "%s.%d.2", UID_ROOT, (int)getpid());
+    snprintf(frame, sizeof frame, "%s.%d.3", UID_ROOT, (int)getpid());
+    for (i = 0; i < NSLICES; i++)
+        if (make_slice(i, study, ser, frame) < 0)
+            return -1;
+    snprintf(port, sizeof port, "%d", dicom_port);
+    snprintf(log, sizeof log, "%s/storescu.log", dir);
+    argv[n++] = "storescu";
+    argv[n++] = "-aec";
+    argv[n++] = "ORTHANC";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = port;
+    for (i = 0; i < NSLICES; i++) {
+        snprintf(files[i], sizeof files[i], "%s/s%d.dcm", in, order[i]);
+        argv[n++] = files[i];
+    }
+    argv[n] = NULL;
+    if ((rc = run(argv, log)) != 0) {
+        fprintf(stderr, "storescu exited with %d\n", rc);
+        show_file("storescu", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- checks on DATA/dicom ---- */
+
+/* Counts the entries of `path` whose names start with `prefix` (ending with `suffix`). */
+static int count_entries(const char *path, const char *prefix, const char *suffix)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    size_t lp = strlen(prefix), ls = strlen(suffix), len;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        len = strlen(e->d_name);
+        if (strncmp(e->d_name, prefix, lp) == 0 && len >= lp + ls &&
+            strcmp(e->d_name + len - ls, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* The value in brackets of the dcmdump line for `tag` ("(0020,0013)"), or "". */
+static void dump_value(const char *dump, const char *tag, char *out, size_t size)
+{
+    const char *p = dump, *open, *close;
+
+    out[0] = '\0';
+    while ((p = strstr(p, tag)) != NULL) {
+        if ((p == dump || p[-1] == '\n') && (open = strchr(p, '[')) != NULL &&
+            (close = strchr(open, ']')) != NULL && (size_t)(close - open) < size) {
+            memcpy(out, open + 1, (size_t)(close - open - 1));
+            out[close - open - 1] = '\0';
+            return;
+        }
+        p++;
+    }
+}
+
+/* DATA/dicom/<series> holds NSLICES files "NNNN-<instanceId>.dcm" whose InstanceNumber is
+ * index + 1 (dcmdump reads them), and DATA/dicom holds no .tmp- or .old- folder. */
+static void check_series_folder(const char *when)
+{
+    char path[PATH_MAX], dicom[PATH_MAX], file[PATH_MAX + 300], out[PATH_MAX], dump[8192];
+    char names[NSLICES + 4][300], want[16], value[80];
+    char *argv[] = {"dcmdump", "+P", "InstanceNumber", "+P", "SOPInstanceUID", file, NULL};
+    DIR *d;
+    struct dirent *e;
+    int n = 0, i;
+
+    snprintf(dicom, sizeof dicom, "%s/dicom", data);
+    snprintf(path, sizeof path, "%s/%s", dicom, series);
+    snprintf(out, sizeof out, "%s/dcmdump.out", dir);
+    CHECK(count_entries(dicom, ".tmp-", "") == 0);
+    CHECK(count_entries(dicom, ".old-", "") == 0);
+    CHECK(count_entries(path, "", ".dcm") == NSLICES);
+    if ((d = opendir(path)) == NULL) {
+        CHECK(!"series folder missing");
+        return;
+    }
+    while ((e = readdir(d)) != NULL && n < NSLICES + 4)
+        if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof names[0])
+            memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
+    closedir(d);
+    CHECK(n == NSLICES);
+    qsort(names, (size_t)n, sizeof names[0], by_name);
+    for (i = 0; i < n && i < NSLICES; i++) {
+        snprintf(want, sizeof want, "%04d-", i);
+        CHECK(strncmp(names[i], want, 5) == 0);
+        CHECK(strlen(names[i]) == 5 + 44 + 4); /* Orthanc ids have 44 characters */
+        snprintf(file, sizeof file, "%s/%s", path, names[i]);
+        CHECK(run(argv, out) == 0);
+        read_text(out, dump, sizeof dump);
+        dump_value(dump, "(0020,0013)", value, sizeof value);
+        snprintf(want, sizeof want, "%d", i + 1);
+        CHECK_STR(value, want);
+        dump_value(dump, "(0008,0018)", value, sizeof value);
+        CHECK_STR(value, sop_uid[i]);
+        if (strcmp(value, sop_uid[i]) != 0)
+            fprintf(stderr, "  %s: %s\n", when, names[i]);
+    }
+}
+
+/* ---- tests ---- */
+
+static void test_find_series(void)
+{
+    char err[DCMP_ERR_LEN] = "";
+    cJSON *list = NULL;
+
+    CHECK(dcmp_orthanc_get_json(o, "/series", &list, err) == 0);
+    CHECK(cJSON_GetArraySize(list) == 1);
+    if (cJSON_IsString(cJSON_GetArrayItem(list, 0)))
+        dcmp_strlcpy(series, cJSON_GetArrayItem(list, 0)->valuestring, sizeof series);
+    CHECK(dcmp_orthanc_id_ok(series));
+    cJSON_Delete(list);
+    if (err[0])
+        fprintf(stderr, "  %s\n", err);
+}
+
+static void test_fetch(void)
+{
+    char err[DCMP_ERR_LEN] = "", dcmpath[128] = "", want[128];
+    long start = now_ms();
+    int n = -1;
+
+    CHECK(dcmp_orthanc_fetch_series(o, series, data, dcmpath, sizeof dcmpath, &n, err) == 0);
+    fprintf(stderr, "  fetched in %ld ms\n", now_ms() - start);
+    if (err[0])
+        fprintf(stderr, "  %s\n", err);
+    snprintf(want, sizeof want, "dicom/%s", series);
+    CHECK_STR(dcmpath, want);
+    CHECK(n == NSLICES);
+    check_series_folder("first fetch");
+}
+
+/* ---- watching the final name while a second fetch replaces the folder ---- */
+
+static atomic_int watch_stop, watch_seen, watch_missing, watch_partial;
+static char watch_path[PATH_MAX];
+
+static void *watch(void *arg)
+{
+    struct stat before, after;
+    DIR *d;
+    struct dirent *e;
+    size_t len;
+    int n;
+
+    (void)arg;
+    while (!atomic_load(&watch_stop)) {
+        if ((d = opendir(watch_path)) == NULL) {
+            atomic_fetch_add(&watch_missing, 1);
+            continue;
+        }
+        fstat(dirfd(d), &before);
+        n = 0;
+        while ((e = readdir(d)) != NULL)
+            if ((len = strlen(e->d_name)) > 4 && strcmp(e->d_name + len - 4, ".dcm") == 0)
+                n++;
+        /* A listing of a folder that meanwhile lost the name (the old series, being removed)
+         * does not count: only what the name showed for the whole listing does. The open
+         * folder keeps its inode number from being reused until closedir. */
+        if (stat(watch_path, &after) == 0 && after.st_ino == before.st_ino && n != NSLICES)
+            atomic_fetch_add(&watch_partial, 1);
+        closedir(d);
+        atomic_fetch_add(&watch_seen, 1);
+    }
+    return NULL;
+}
+
+/* 1 when renameat2(RENAME_EXCHANGE) works in DATA (then the final name never vanishes). */
+static int exchange_works(void)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    int ok = 0;
+
+    snprintf(a, sizeof a, "%s/xa", dir);
+    snprintf(b, sizeof b, "%s/xb", dir);
+    mkdir(a, 0755);
+    mkdir(b, 0755);
+#ifdef RENAME_EXCHANGE
+    ok = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0;
+#endif
+    rmdir(a);
+    rmdir(b);
+    return ok;
+}
+
+static void test_fetch_again(void)
+{
+    char err[DCMP_ERR_LEN] = "", dcmpath[128] = "", stale[PATH_MAX + 16];
+    struct stat before, after;
+    pthread_t th;
+    int n = -1, exchange = exchange_works(), i, rc = 0;
+
+    snprintf(watch_path, sizeof watch_path, "%s/dicom/%s", data, series);
+    snprintf(stale, sizeof stale, "%s/stale.txt", watch_path);
+    CHECK(write_text(stale, "from the series' previous version\n") == 0);
+    atomic_store(&watch_stop, 0);
+    CHECK(pthread_create(&th, NULL, watch, NULL) == 0);
+    for (i = 0; i < 2000 && atomic_load(&watch_seen) < 20; i++)
+        nap_ms(1);
+    /* several fetches, to give the watcher chances to catch a gap; each puts a new folder
+     * under the name (made while the old one lived, so its inode differs) */
+    for (i = 0; i < 3 && rc == 0; i++) {
+        CHECK(stat(watch_path, &before) == 0);
+        rc = dcmp_orthanc_fetch_series(o, series, data, dcmpath, sizeof dcmpath, &n, err);
+        CHECK(stat(watch_path, &after) == 0);
+        CHECK(after.st_ino != before.st_ino);
+    }
+    CHECK(rc == 0);
+    atomic_store(&watch_stop, 1);
+    pthread_join(th, NULL);
+    if (err[0])
+        fprintf(stderr, "  %s\n", err);
+    fprintf(stderr, "  watcher: %d listings, %d missing, %d partial (exchange %s)\n",
+            atomic_load(&watch_seen), atomic_load(&watch_missing), atomic_load(&watch_partial),
+            exchange ? "works" : "unsupported");
+    CHECK(n == NSLICES);
+    CHECK(atomic_load(&watch_partial) == 0);
+    if (exchange)
+        CHECK(atomic_load(&watch_missing) == 0);
+    CHECK(access(stale, F_OK) != 0); /* the first version's folder is gone */
+    check_series_folder("second fetch");
+}
+
+/* The series' folder as it is: its inode, and that it still holds the whole series. */
+static ino_t series_inode(void)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s/dicom/%s", data, series);
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static void test_wrong_password(void)
+{
+    char err[DCMP_ERR_LEN] = "", dcmpath[128], want[128];
+    dcmp_orthanc *bad = dcmp_orthanc_new(base_url, "test", "wrong", err);
+    ino_t ino = series_inode();
+    cJSON *j = NULL;
+    int n = -1;
+
+    CHECK(bad != NULL);
+    if (bad == NULL)
+        return;
+    CHECK(dcmp_orthanc_get_json(bad, "/system", &j, err) == -1);
+    CHECK(j == NULL);
+    snprintf(want, sizeof want, "GET %s/system: HTTP 401", base_url);
+    CHECK_CONTAINS(err, want);
+    CHECK(dcmp_orthanc_fetch_series(bad, series, data, dcmpath, sizeof dcmpath, &n, err) == -1);
+    CHECK_CONTAINS(err, "HTTP 401");
+    CHECK_CONTAINS(err, series);
+    CHECK(n == 0);
+    fprintf(stderr, "  %s\n", err);
+    CHECK(series_inode() == ino);
+    dcmp_orthanc_free(bad);
+    check_series_folder("after 401");
+}
+
+/* The user "limited" is refused its third file: the fetch fails at instance 3, says so, leaves
+ * no temp folder and leaves the series' folder alone. */
+static void test_fails_mid_series(void)
+{
+    char err[DCMP_ERR_LEN] = "", dcmpath[128];
+    dcmp_orthanc *lim = dcmp_orthanc_new(base_url, "limited", "limited", err);
+    ino_t ino = series_inode();
+    int n = -1;
+
+    CHECK(lim != NULL);
+    if (lim == NULL)
+        return;
+    CHECK(dcmp_orthanc_fetch_series(lim, series, data, dcmpath, sizeof dcmpath, &n, err) == -1);
+    CHECK_CONTAINS(err, "instance 3 of 5 (");
+    CHECK_CONTAINS(err, "/file: HTTP 403");
+    CHECK(n == 0);
+    fprintf(stderr, "  %s\n", err);
+    CHECK(series_inode() == ino);
+    dcmp_orthanc_free(lim);
+    check_series_folder("after 403");
+}
+
+static void test_unknown_series(void)
+{
+    const char *unknown = "00000000-00000000-00000000-00000000-00000000";
+    char err[DCMP_ERR_LEN] = "", dcmpath[128], path[PATH_MAX];
+    struct stat st;
+    cJSON *j = NULL;
+    int n = -1;
+
+    CHECK(dcmp_orthanc_fetch_series(o, unknown, data, dcmpath, sizeof dcmpath, &n, err) == -1);
+    CHECK_CONTAINS(err, "HTTP 404");
+    CHECK_CONTAINS(err, unknown);
+    fprintf(stderr, "  %s\n", err);
+    snprintf(path, sizeof path, "%s/dicom/%s", data, unknown);
+    CHECK(stat(path, &st) == -1);
+    CHECK(dcmp_orthanc_get_json(o, "/instances/nope", &j, err) == -1);
+    CHECK_CONTAINS(err, "/instances/nope: HTTP 404");
+    check_series_folder("after 404");
+}
+
+static void test_bad_id(void)
+{
+    char err[DCMP_ERR_LEN] = "", dcmpath[128], path[PATH_MAX];
+    struct stat st;
+    int n = -1;
+
+    CHECK(dcmp_orthanc_fetch_series(o, "../x", data, dcmpath, sizeof dcmpath, &n, err) == -1);
+    CHECK_CONTAINS(err, "series id \"../x\" must be");
+    CHECK(strstr(err, "GET") == NULL);
+    snprintf(path, sizeof path, "%s/x", data);
+    CHECK(stat(path, &st) == -1);
+}
+
+/* The changes since `since` in pages of `limit`, until Done. Returns the number of rows. */
+static int all_changes(int64_t since, int limit, dcmp_orthanc_change *all, int max, int64_t *last)
+{
+    char err[DCMP_ERR_LEN] = "";
+    dcmp_orthanc_change page[8];
+    int total = 0, n, done = 0, pages = 0, i;
+
+    while (!done && pages++ < 100) {
+        if (dcmp_orthanc_changes(o, since, limit, page, 8, &n, last, &done, err) < 0) {
+            fprintf(stderr, "  %s\n", err);
+            CHECK(!"changes failed");
+            return total;
+        }
+        CHECK(n <= limit);
+        if (n > 0)
+            CHECK(*last == page[n - 1].seq); /* Last is the page's last Seq */
+        if (n == 0)
+            CHECK(done);
+        for (i = 0; i < n && total < max; i++) {
+            CHECK(page[i].seq > since);
+            CHECK(total == 0 || page[i].seq > all[total - 1].seq);
+            all[total++] = page[i];
+        }
+        since = *last;
+    }
+    return total;
+}
+
+static void test_changes(void)
+{
+    dcmp_orthanc_change all[256], big[256], ch[8];
+    char err[DCMP_ERR_LEN] = "";
+    long start = now_ms();
+    int64_t last = -1, last2 = -1;
+    int n = 0, n2, i, stable = -1, newseries = -1, instances = 0, done = 0;
+
+    /* StableAge 1: the StableSeries row comes about 2 s after the last C-STORE */
+    while (stable < 0 && now_ms() - start < 10000) {
+        n = all_changes(0, 4, all, 256, &last);
+        for (i = 0; i < n; i++) {
+            if (strcmp(all[i].type, "StableSeries") == 0 && strcmp(all[i].id, series) == 0)
+                stable = i;
+            if (strcmp(all[i].type, "NewSeries") == 0 && strcmp(all[i].id, series) == 0)
+                newseries = i;
+        }
+        if (stable < 0)
+            nap_ms(200);
+    }
+    fprintf(stderr, "  %d changes, Last %lld, StableSeries %s at %ld ms\n", n, (long long)last,
+            stable >= 0 ? "found" : "NOT found", now_ms() - start);
+    CHECK(stable >= 0);
+    CHECK(newseries >= 0 && newseries < stable);
+    for (i = 0; i < n; i++)
+        instances += strcmp(all[i].type, "NewInstance") == 0;
+    CHECK(instances == NSLICES);
+    CHECK(n > 0 && last == all[n - 1].seq);
+
+    /* one page holds them all: the same rows, Done */
+    n2 = all_changes(0, 8, big, 256, &last2);
+    CHECK(n2 == n && last2 == last);
+    for (i = 0; i < n && i < n2; i++)
+        CHECK(big[i].seq == all[i].seq && strcmp(big[i].type, all[i].type) == 0);
+
+    /* caught up: nothing after Last, Done, Last unchanged */
+    CHECK(dcmp_orthanc_changes(o, last, 8, ch, 8, &n2, &last2, &done, err) == 0);
+    CHECK(n2 == 0 && done == 1 && last2 == last);
+    /* past the end: Orthanc answers its newest Seq as Last */
+    CHECK(dcmp_orthanc_changes(o, last + 100, 8, ch, 8, &n2, &last2, &done, err) == 0);
+    CHECK(n2 == 0 && done == 1 && last2 == last);
+    /* a page that stops early is not Done */
+    CHECK(dcmp_orthanc_changes(o, 0, 1, ch, 8, &n2, &last2, &done, err) == 0);
+    CHECK(n2 == 1 && done == 0 && last2 == ch[0].seq);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char err[DCMP_ERR_LEN] = "";
+    long start = now_ms();
+    int rc;
+
+    snprintf(dir, sizeof dir, "%s/dcmp-orthanc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(data, sizeof data, "%s/data", dir); /* created by the first fetch */
+    http_port = free_port();
+    do
+        dicom_port = free_port();
+    while (dicom_port == http_port);
+    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
+    o = dcmp_orthanc_new(base_url, "test", "secret", err);
+    CHECK(o != NULL);
+    if (o == NULL || start_orthanc() < 0 || send_series() < 0) {
+        CHECK(!"Orthanc and a series to fetch");
+    } else {
+        RUN(test_find_series);
+        if (series[0]) {
+            RUN(test_fetch);
+            RUN(test_fetch_again);
+            RUN(test_wrong_password);
+            RUN(test_fails_mid_series);
+            RUN(test_unknown_series);
+            RUN(test_bad_id);
+            RUN(test_changes);
+        }
+    }
+    if (orthanc > 0) {
+        rc = stop_orthanc();
+        CHECK(rc == 0); /* a clean shutdown */
+    }
+    dcmp_orthanc_free(o);
+    fprintf(stderr, "took %ld ms\n", now_ms() - start);
+    if (harness_failed || getenv("DCMP_TEST_KEEP")) {
+        char log[PATH_MAX];
+        snprintf(log, sizeof log, "%s/orthanc.log", dir);
+        if (harness_failed)
+            show_file("Orthanc log", log);
+        fprintf(stderr, "kept %s\n", dir);
+    } else {
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    return HARNESS_RESULT();
+}
