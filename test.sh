@@ -28,10 +28,13 @@ cmake --build build-asan -j"$jobs"
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
 echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-15} s each"
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDCMP_FUZZ=ON -DDCMP_SANITIZE=ON \
-  -DDCMP_TESTS=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job fuzz_settings fuzz_webhook
-for target in env job settings webhook; do
+# Both compilers named as cache variables: libdcmp has C++ (DCMTK), and CC/CXX from the
+# environment are ignored by a build-fuzz configured before with another compiler.
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=Debug -DDCMP_FUZZ=ON -DDCMP_SANITIZE=ON -DDCMP_TESTS=ON >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job fuzz_settings fuzz_webhook \
+  fuzz_dicom
+for target in env job settings webhook dicom; do
   corpus=$(mktemp -d)
   if ! build-fuzz/bin/fuzz_$target -max_total_time="${FUZZ_SECONDS:-15}" \
       -artifact_prefix=build-fuzz/crash-$target- "$corpus" tests/fuzz/corpus/$target \
