@@ -344,6 +344,9 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_token[] = {"WEBHOOK_TOKEN", NULL};
     static const char *const k_body[] = {"SCHEDULER_MAX_BODY", NULL};
     static const char *const k_seen[] = {"EVENT_DEDUP_TTL", NULL};
+    static const char *const k_ourl[] = {"ORTHANC_REST_URL", NULL};
+    static const char *const k_ouser[] = {"ORTHANC_REST_USERNAME", "ORTHANC_REST_USER", NULL};
+    static const char *const k_opass[] = {"ORTHANC_REST_PASSWORD", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -388,7 +391,10 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
             0 ||
         get_str(&env, k_token, "", cfg->webhook_token, sizeof cfg->webhook_token, err) < 0 ||
         get_int(&env, k_body, 8 << 20, 1024, 1 << 30, &cfg->max_body, err) < 0 ||
-        get_duration(&env, k_seen, 30 * 86400, &cfg->seen_ttl, err) < 0)
+        get_duration(&env, k_seen, 30 * 86400, &cfg->seen_ttl, err) < 0 ||
+        get_str(&env, k_ourl, "", cfg->orthanc_url, sizeof cfg->orthanc_url, err) < 0 ||
+        get_str(&env, k_ouser, "", cfg->orthanc_user, sizeof cfg->orthanc_user, err) < 0 ||
+        get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {

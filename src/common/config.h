@@ -66,13 +66,16 @@ typedef struct dcmp_config {
     int64_t stop_grace; /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
     char executor[8];   /* WORKER_EXECUTOR: "pool" (default) or "fork" (a child per job) */
     int64_t recycle;    /* WORKER_RECYCLE: jobs a pool executor runs before it is replaced */
-    int64_t callback_timeout; /* CALLBACK_TIMEOUT: seconds a callback may take, default 10 */
-    int64_t scheduler_port;   /* SCHEDULER_PORT, default 5000 (the original's) */
-    char scheduler_bind[64];  /* SCHEDULER_BIND: address the scheduler listens on, 127.0.0.1 */
-    char scheduler_name[64];  /* SCHEDULER_NAME: this scheduler's processing list, "scheduler" */
-    char webhook_token[256];  /* WEBHOOK_TOKEN: when set, webhooks need "Bearer <token>" */
-    int64_t max_body;         /* SCHEDULER_MAX_BODY: bytes of a webhook body, default 8 MiB */
-    int64_t seen_ttl;         /* EVENT_DEDUP_TTL: how long a series version is remembered, 30d */
+    int64_t callback_timeout;   /* CALLBACK_TIMEOUT: seconds a callback may take, default 10 */
+    int64_t scheduler_port;     /* SCHEDULER_PORT, default 5000 (the original's) */
+    char scheduler_bind[64];    /* SCHEDULER_BIND: address the scheduler listens on, 127.0.0.1 */
+    char scheduler_name[64];    /* SCHEDULER_NAME: this scheduler's processing list, "scheduler" */
+    char webhook_token[256];    /* WEBHOOK_TOKEN: when set, webhooks need "Bearer <token>" */
+    int64_t max_body;           /* SCHEDULER_MAX_BODY: bytes of a webhook body, default 8 MiB */
+    int64_t seen_ttl;           /* EVENT_DEDUP_TTL: how long a series version is remembered, 30d */
+    char orthanc_url[512];      /* ORTHANC_REST_URL: where series are fetched from; "" = never */
+    char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
+    char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */
 } dcmp_config;
 
 /*

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "orthanc.h"
 #include "scheduler.h"
 
 static volatile sig_atomic_t stop_requests;
@@ -73,6 +74,9 @@ int main(int argc, char **argv)
     if (s.intake == NULL || s.plan == NULL)
         dcmp_fatal("out of memory");
     dcmp_callbacks_init(&s.callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
+    if (cfg.orthanc_url[0] && (s.orthanc = dcmp_orthanc_new(cfg.orthanc_url, cfg.orthanc_user,
+                                                            cfg.orthanc_password, err)) == NULL)
+        dcmp_fatal("ORTHANC_REST_URL: %s", err);
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
     planner_run(&s);
     http_stop(&s);
     dcmp_callbacks_stop(&s.callbacks);
+    dcmp_orthanc_free(s.orthanc);
     dcmp_queue_free(s.intake);
     dcmp_queue_free(s.plan);
     dcmp_log_info("stopped");

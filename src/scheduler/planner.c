@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
+#include "dicom.h"
+#include "orthanc.h"
 #include "plan.h"
 #include "scheduler.h"
 #include "settings.h"
@@ -20,8 +23,71 @@ typedef struct outcome {
     int callback_errors;
 } outcome;
 
-/* Plans one event. Returns 0 (out filled), or -1 when the settings cannot be read: the
- * event must wait (err says why). */
+/* A dcmpath the original's Lua script may post: relative, no "..", no odd characters. */
+static int dcmpath_ok(const char *p)
+{
+    const char *c;
+
+    if (*p == '\0' || *p == '/' || strlen(p) > 512 || strstr(p, ".."))
+        return 0;
+    for (c = p; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '/' || *c == '-' || *c == '_' || *c == '.'))
+            return 0;
+    return 1;
+}
+
+/*
+ * Replaces w->data by the series' DICOM header plus the event's keys, when there are files:
+ * the body's dcmpath when that folder exists under DATA (the original's Lua script wrote the
+ * files itself), else the series fetched from Orthanc (ORTHANC_REST_URL). Without either, the
+ * body's tags stay the header. Returns 0; 1 when the event fails for good (out->error says
+ * why: a corrupt file, a series Orthanc does not have); -1 when it must wait (Orthanc down).
+ */
+static int header_from_files(scheduler *s, dcmp_webhook *w, char *reason)
+{
+    static const char *const keys[] = {"seriesId", "studyId", "patientId"};
+    const cJSON *dp = cJSON_GetObjectItemCaseSensitive(w->data, "dcmpath");
+    char dcmpath[PATH_MAX], dir[2 * PATH_MAX];
+    struct stat st;
+    cJSON *header = NULL;
+    int n = 0;
+    size_t i;
+
+    dcmpath[0] = '\0';
+    if (cJSON_IsString(dp) && dcmpath_ok(dp->valuestring)) {
+        snprintf(dir, sizeof dir, "%s/%s", s->cfg->data, dp->valuestring);
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
+    }
+    if (dcmpath[0] == '\0' && s->orthanc) {
+        if (dcmp_orthanc_fetch_series(s->orthanc, w->series, s->cfg->data, dcmpath, sizeof dcmpath,
+                                      &n, reason) < 0)
+            /* a series Orthanc no longer has cannot come back; anything else may */
+            return strstr(reason, "HTTP 404") ? 1 : -1;
+        dcmp_log_info("series %s: %d instance(s) fetched into %s", w->series, n, dcmpath);
+    }
+    if (dcmpath[0] == '\0')
+        return 0;
+    snprintf(dir, sizeof dir, "%s/%s", s->cfg->data, dcmpath);
+    if (dcmp_dicom_series_header(dir, &header, reason) < 0)
+        return 1;
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->data, keys[i]);
+        if (v) {
+            cJSON_DeleteItemFromObjectCaseSensitive(header, keys[i]);
+            cJSON_AddItemToObject(header, keys[i], cJSON_Duplicate(v, 1));
+        }
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(header, "dcmpath");
+    cJSON_AddStringToObject(header, "dcmpath", dcmpath);
+    cJSON_Delete(w->data);
+    w->data = header;
+    return 0;
+}
+
+/* Plans one event. Returns 0 (out filled), or -1 when the settings cannot be read or Orthanc
+ * does not answer: the event must wait (err says why). */
 static int plan_event(scheduler *s, const char *id, const char *body, outcome *out, char *err)
 {
     const dcmp_config *cfg = s->cfg;
@@ -37,6 +103,14 @@ static int plan_event(scheduler *s, const char *id, const char *body, outcome *o
     if (dcmp_webhook_parse(body, strlen(body), &w, out->error) < 0) {
         out->plan = strdup("{}");
         return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
+    }
+    switch (header_from_files(s, &w, out->error)) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    case 1:
+        out->plan = strdup("{}");
+        rc = 0; /* recorded as failed with the reason, not retried */
+        goto out;
+    default: break;
     }
     if (dcmp_settings_load(cfg->settings, &system, err) < 0 ||
         dcmp_settings_registry(cfg->registry, &reg, err) < 0)
@@ -130,7 +204,7 @@ void planner_run(scheduler *s)
         if (rc == 0)
             continue;
         if (plan_event(s, id, body, &o, err) < 0) {
-            /* The settings cannot be read: the event goes back and waits for a fix. */
+            /* Settings unreadable or Orthanc down: the event goes back and waits. */
             dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", id, err);
             dcmp_queue_event_recover(s->plan, name, NULL);
             free(body);

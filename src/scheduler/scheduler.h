@@ -35,6 +35,7 @@ typedef struct scheduler {
     struct MHD_Daemon *http;
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
     dcmp_callbacks callbacks;
+    struct dcmp_orthanc *orthanc; /* NULL when ORTHANC_REST_URL is not set */
     metrics m;
 } scheduler;
 

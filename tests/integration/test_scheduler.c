@@ -22,6 +22,8 @@
 #include "harness.h"
 #include "redis.h"
 
+extern char **environ;
+
 #define TOKEN "s3cret-token"
 
 static fixture f;
@@ -169,7 +171,8 @@ static void setup(void)
     snprintf(path, sizeof path, "%s/registry", base);
     CHECK(mkdir(base, 0755) == 0 && mkdir(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/settings.json", base);
-    CHECK(write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"seriesId\"],"
+    CHECK(write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"seriesId\","
+                           "\"SeriesDescription\",\"dcmpath\"],"
                            "\"preServices\":[{\"jobName\":\"anon\",\"worker\":\"testmods.record\","
                            "\"callback\":\"base.cb.hold\"}]}") == 0);
     service("base", NULL);
@@ -244,7 +247,7 @@ static void test_webhook_to_jobs(void)
     if (plan) {
         CHECK(wait_jobs(plan) == 3);
         CHECK_CONTAINS(plan, "\"headers\":{\"PatientID\":\"P1\",\"Modality\":\"CT\","
-                             "\"seriesId\":\"aaaa-1111\"}");
+                             "\"seriesId\":\"aaaa-1111\",\"SeriesDescription\":\"abdomen\"}");
         free(plan);
     }
     /* the same series version again: a duplicate, not a new event */
@@ -365,6 +368,79 @@ static void test_killed_mid_plan(void)
     redisFree(c);
 }
 
+/* Writes DATA/<rel>/<name>.dcm with dump2dcm (a DICOM file of the given instance number). */
+static void make_dcm(const char *rel, const char *name, int number, const char *description)
+{
+    char dir[PATH_MAX + 64], txt[PATH_MAX + 128], dcm[PATH_MAX + 128], text[1024];
+    char *argv[] = {"dump2dcm", "-q", txt, dcm, NULL};
+    pid_t pid;
+    int status = -1;
+
+    snprintf(dir, sizeof dir, "%s/%s", f.data, rel);
+    snprintf(txt, sizeof txt, "%s/%s.txt", f.dir, name);
+    snprintf(dcm, sizeof dcm, "%s/%s.dcm", dir, name);
+    snprintf(text, sizeof text,
+             "(0008,0016) UI =CTImageStorage\n(0008,0018) UI [1.2.826.0.1.3680043.9.7.%d]\n"
+             "(0008,0060) CS [CT]\n(0008,103e) LO [%s]\n(0010,0010) PN [Doe^John]\n"
+             "(0010,0020) LO [PID-42]\n(0020,000d) UI [1.2.826.0.1.3680043.9.7.100]\n"
+             "(0020,000e) UI [1.2.826.0.1.3680043.9.7.200]\n(0020,0013) IS [%d]\n",
+             number, description, number);
+    CHECK(write_file(txt, text) == 0);
+    CHECK(posix_spawnp(&pid, "dump2dcm", NULL, NULL, argv, environ) == 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* The original's Lua script wrote the files and posted their dcmpath: the header then comes
+ * from the first instance (lowest InstanceNumber) read with DCMTK. */
+static void test_header_from_files(void)
+{
+    const char *ev = "{\"seriesId\":\"eeee-5555\",\"LastUpdate\":\"1\",\"dcmpath\":"
+                     "\"dicom/eeee-5555\"}";
+    char dir[PATH_MAX + 32], id[DCMP_ID_LEN], *plan;
+    reply r;
+
+    snprintf(dir, sizeof dir, "%s/dicom", f.data);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s/dicom/eeee-5555", f.data);
+    CHECK(mkdir(dir, 0755) == 0);
+    make_dcm("dicom/eeee-5555", "a", 2, "second");
+    make_dcm("dicom/eeee-5555", "b", 1, "first");
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan) {
+        CHECK_CONTAINS(plan, "\"headers\":{\"PatientID\":\"PID-42\",\"Modality\":\"CT\","
+                             "\"seriesId\":\"eeee-5555\",\"SeriesDescription\":\"first\","
+                             "\"dcmpath\":\"dicom/eeee-5555\"}");
+        CHECK(wait_jobs(plan) == 3);
+        free(plan);
+    }
+}
+
+/* A folder of files that are not DICOM: the event fails with the reason, nothing runs. */
+static void test_corrupt_files(void)
+{
+    const char *ev = "{\"seriesId\":\"ffff-6666\",\"LastUpdate\":\"1\",\"dcmpath\":"
+                     "\"dicom/ffff-6666\"}";
+    char dir[PATH_MAX + 32], path[PATH_MAX + 64], id[DCMP_ID_LEN], *plan, *err = NULL;
+    reply r;
+
+    snprintf(dir, sizeof dir, "%s/dicom/ffff-6666", f.data);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/1.dcm", dir);
+    CHECK(write_file(path, "this is not a DICOM file\n") == 0);
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "failed");
+    CHECK(plan != NULL);
+    free(plan);
+    CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
+    CHECK_CONTAINS(err, "1.dcm");
+    free(err);
+}
+
 #define CONCURRENT_EVENTS  200
 #define CONCURRENT_THREADS 8
 
@@ -458,6 +534,8 @@ int main(void)
     RUN(test_metrics);
     RUN(test_killed_mid_plan);
     RUN(test_concurrent_events);
+    RUN(test_header_from_files);
+    RUN(test_corrupt_files);
     stop_scheduler(SIGTERM);
     failed = harness_failed;
     fixture_stop(&f, failed);
