@@ -76,6 +76,7 @@ typedef struct dcmp_config {
     char orthanc_url[512];      /* ORTHANC_REST_URL: where series are fetched from; "" = never */
     char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */
+    int64_t catchup_interval;   /* CATCHUP_INTERVAL: seconds between /changes scans, default 60 */
 } dcmp_config;
 
 /*

@@ -740,3 +740,28 @@ int dcmp_queue_ping(dcmp_queue *q)
     freeReplyObject(r);
     return ok ? 0 : qerr(q, DCMP_QUEUE_EREPLY, "redis: PING failed");
 }
+
+int dcmp_queue_catchup_get(dcmp_queue *q, int64_t *since)
+{
+    const char *argv[2] = {"GET", "dcmp:catchup:since"};
+    redisReply *r = command(q, 2, argv, NULL);
+
+    if (r == NULL)
+        return -1;
+    *since = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since)
+{
+    char val[32];
+    const char *argv[3] = {"SET", "dcmp:catchup:since", val};
+    redisReply *r;
+
+    snprintf(val, sizeof val, "%lld", (long long)since);
+    if ((r = command(q, 3, argv, NULL)) == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}

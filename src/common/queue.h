@@ -141,6 +141,11 @@ int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, 
  * killed scheduler had taken but not finished). *n (may be NULL) gets how many. */
 int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n);
 
+/* The Orthanc /changes sequence number the catch-up has handled (0 when none yet), and
+ * setting it after a page was handled. */
+int dcmp_queue_catchup_get(dcmp_queue *q, int64_t *since);
+int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since);
+
 /* Reads one field of an event record. Returns 1 with *value (new) set, 0 when absent, -1. */
 int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, char **value);
 

@@ -151,6 +151,8 @@ static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
          offsetof(metrics, failed)},
         {"callback_errors_total", "Callbacks that failed, crashed or overran.",
          offsetof(metrics, callback_errors)},
+        {"events_caught_up_total", "Events made by the /changes catch-up.",
+         offsetof(metrics, caught_up)},
     };
     char text[8192];
     size_t used = 0, i;

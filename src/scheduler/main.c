@@ -1,5 +1,6 @@
 /* main.c -- dcmp-scheduler: Orthanc's stable-series webhooks in, job graphs out to Redis. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,7 +43,8 @@ int main(int argc, char **argv)
     struct sigaction sa;
     dcmp_config cfg;
     scheduler s;
-    int c, check = 0;
+    pthread_t catchup;
+    int c, check = 0, have_catchup = 0;
 
     while ((c = getopt_long(argc, argv, "e:ch", opts, NULL)) != -1) {
         switch (c) {
@@ -89,8 +91,12 @@ int main(int argc, char **argv)
         dcmp_fatal("%s", err);
     dcmp_log_info("listening on %s:%lld; redis %s:%d; registry %s", cfg.scheduler_bind,
                   (long long)cfg.scheduler_port, cfg.redis_host, cfg.redis_port, cfg.registry);
+    if (s.orthanc && pthread_create(&catchup, NULL, catchup_main, &s) == 0)
+        have_catchup = 1;
     planner_run(&s);
     http_stop(&s);
+    if (have_catchup)
+        pthread_join(catchup, NULL);
     dcmp_callbacks_stop(&s.callbacks);
     dcmp_orthanc_free(s.orthanc);
     dcmp_queue_free(s.intake);

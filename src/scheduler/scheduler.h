@@ -23,6 +23,7 @@ typedef struct metrics {
     atomic_long ignored;     /* events planned with no job */
     atomic_long failed;      /* events whose plan could not be written */
     atomic_long callback_errors;
+    atomic_long caught_up; /* events made by the catch-up (their webhook was lost) */
     atomic_long latency[LATENCY_BUCKETS + 1]; /* received -> enqueued, cumulative buckets */
     atomic_long latency_count;
     atomic_llong latency_sum_us;
@@ -44,6 +45,9 @@ extern const double latency_bounds[LATENCY_BUCKETS];
 /* Starts the HTTP server on SCHEDULER_BIND:SCHEDULER_PORT (its own thread). */
 int http_start(scheduler *s, char *err);
 void http_stop(scheduler *s);
+
+/* The /changes catch-up thread (when ORTHANC_REST_URL is set); arg: the scheduler. */
+void *catchup_main(void *arg);
 
 /* Plans events from the inbox until *s->stop. */
 void planner_run(scheduler *s);

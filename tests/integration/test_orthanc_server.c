@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <hiredis/hiredis.h>
 #include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "redis.h"
 #include "orthanc.h"
 
 #define ORTHANC_BIN "/usr/sbin/Orthanc"
@@ -742,6 +744,122 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+/* ---- the scheduler's catch-up, end to end ---- */
+
+/* The series reached Orthanc while no scheduler ran (no webhook at all): a scheduler started
+ * with ORTHANC_REST_URL finds it in /changes, fetches it, reads its header with DCMTK, plans
+ * it and a worker runs the job. */
+static void test_scheduler_catchup(void)
+{
+    char reg[PATH_MAX], svc[PATH_MAX + 16], lib[PATH_MAX + 32], src[PATH_MAX], set[PATH_MAX];
+    char env_port[32], env_redis[32], env_reg[PATH_MAX + 16], env_set[PATH_MAX + 16];
+    char env_data[PATH_MAX + 16], env_url[96], log[PATH_MAX], want[128], id[DCMP_ID_LEN];
+    char *bin = getenv("DCMP_SCHEDULER_BIN"), *argv[] = {bin, NULL}, *state = NULL, *plan = NULL;
+    char *envp[] = {env_port,
+                    env_redis,
+                    env_reg,
+                    env_set,
+                    env_data,
+                    env_url,
+                    "ORTHANC_REST_USERNAME=test",
+                    "ORTHANC_REST_PASSWORD=secret",
+                    "CATCHUP_INTERVAL=1s",
+                    "REDIS_HOST=127.0.0.1",
+                    "DCMP_ENV=",
+                    "PATH=/usr/bin:/bin",
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    redisContext *rc = NULL;
+    redisReply *r;
+    pid_t sched = -1;
+    fixture f;
+    int i, status;
+
+    CHECK(bin != NULL);
+    if (bin == NULL || fixture_start(&f) < 0)
+        return;
+    snprintf(reg, sizeof reg, "%s/registry", dir);
+    snprintf(svc, sizeof svc, "%s/seg", reg);
+    CHECK(mkdir(reg, 0755) == 0 && mkdir(svc, 0755) == 0);
+    snprintf(lib, sizeof lib, "%s/cb.so", svc);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, lib) == 0);
+    snprintf(lib, sizeof lib, "%s/settings.json", svc);
+    CHECK(write_text(lib, "{\"jobName\":\"seg\",\"worker\":\"testmods.record\","
+                          "\"callback\":\"seg.cb.modality\"}") == 0);
+    snprintf(set, sizeof set, "%s/settings.json", dir);
+    CHECK(write_text(set, "{\"headerFields\":[\"PatientID\",\"Modality\",\"InstanceNumber\","
+                          "\"seriesId\",\"dcmpath\"]}") == 0);
+    fixture_worker(&f, "default", NULL);
+    snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", fixture_free_port());
+    snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", f.port);
+    snprintf(env_reg, sizeof env_reg, "REGISTRY=%s", reg);
+    snprintf(env_set, sizeof env_set, "SETTINGS=%s", set);
+    snprintf(env_data, sizeof env_data, "DATA=%s", f.data);
+    snprintf(env_url, sizeof env_url, "ORTHANC_REST_URL=%s", base_url);
+    snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    CHECK(posix_spawn(&sched, bin, &fa, NULL, argv, envp) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+
+    /* the catch-up makes one event for the series; it is planned from the fetched files */
+    rc = redisConnect("127.0.0.1", f.port);
+    id[0] = '\0';
+    for (i = 0; i < 600 && id[0] == '\0'; i++) {
+        r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1)
+            snprintf(id, sizeof id, "%s", r->element[0]->str);
+        if (r)
+            freeReplyObject(r);
+        nap_ms(50);
+    }
+    CHECK(id[0] != '\0');
+    for (i = 0; id[0] && i < 600; i++) {
+        free(state);
+        state = NULL;
+        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received"))
+            break;
+        nap_ms(50);
+    }
+    CHECK(state && strcmp(state, "planned") == 0);
+    if (id[0] && dcmp_queue_event_field(f.q, id, "plan", &plan) == 1) {
+        snprintf(want, sizeof want, "\"PatientID\":\"DCMP-TEST-%d\"", (int)getpid());
+        CHECK_CONTAINS(plan, want);
+        CHECK_CONTAINS(plan, "\"InstanceNumber\":\"1\""); /* the first slice's header */
+        snprintf(want, sizeof want, "\"dcmpath\":\"dicom/%s\"", series);
+        CHECK_CONTAINS(plan, want);
+        CHECK_CONTAINS(plan, "\"decision\":\"scheduled\"");
+        {
+            cJSON *o2 = cJSON_Parse(plan);
+            const cJSON *j = cJSON_GetArrayItem(cJSON_GetObjectItem(o2, "jobs"), 0);
+            const cJSON *jid = j ? cJSON_GetObjectItem(j, "id") : NULL;
+            CHECK(cJSON_IsString(jid) &&
+                  fixture_wait_state(&f, jid->valuestring, "finished", 20000) == 0);
+            cJSON_Delete(o2);
+        }
+    }
+    /* a later scan finds nothing new: still one event */
+    nap_ms(1500);
+    r = redisCommand(rc, "ZCARD dcmp:events");
+    CHECK(r && r->integer == 1);
+    if (r)
+        freeReplyObject(r);
+    free(state);
+    free(plan);
+    if (rc)
+        redisFree(rc);
+    if (sched > 0) {
+        kill(sched, SIGTERM);
+        waitpid(sched, &status, 0);
+    }
+    if (harness_failed)
+        show_file("scheduler log", log);
+    fixture_stop(&f, harness_failed);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -774,6 +892,7 @@ int main(void)
             RUN(test_unknown_series);
             RUN(test_bad_id);
             RUN(test_changes);
+            RUN(test_scheduler_catchup);
         }
     }
     if (orthanc > 0) {

@@ -1,0 +1,132 @@
+/* catchup.c -- dcmp-scheduler's catch-up: reads Orthanc's /changes from the last sequence
+ * number handled and turns every StableSeries into an event, so a series whose webhook was
+ * lost (the scheduler down, a network failure) is planned anyway. Its own thread. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "orthanc.h"
+#include "scheduler.h"
+#include "webhook.h"
+
+#define CATCHUP_PAGE 200
+
+/* Accepts one stable series as an event, with the body and version a webhook would have, so
+ * a series both posted and caught up is one event. Returns 0, or -1 when Redis failed. */
+static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const char *series)
+{
+    char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], *body;
+    const cJSON *lu, *study;
+    cJSON *info = NULL, *b;
+    dcmp_webhook w;
+    int rc;
+
+    snprintf(path, sizeof path, "/series/%s", series);
+    if (dcmp_orthanc_get_json(o, path, &info, err) < 0) {
+        dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
+        return 0; /* deleted since: nothing to plan */
+    }
+    lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
+    study = cJSON_GetObjectItemCaseSensitive(info, "ParentStudy");
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "seriesId", series);
+    if (cJSON_IsString(study))
+        cJSON_AddStringToObject(b, "studyId", study->valuestring);
+    if (cJSON_IsString(lu))
+        cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
+    cJSON_AddStringToObject(b, "source", "catch-up");
+    body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    cJSON_Delete(info);
+    if (body == NULL || dcmp_webhook_parse(body, strlen(body), &w, err) < 0 ||
+        dcmp_job_new_id(id) < 0) {
+        dcmp_log_error("catch-up: series %s: cannot make its event", series);
+        free(body);
+        return 0;
+    }
+    dcmp_webhook_free(&w);
+    rc = dcmp_queue_event_accept(q, id, w.series, w.version, body, strlen(body), s->cfg->seen_ttl,
+                                 dup);
+    free(body);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        atomic_fetch_add(&s->m.caught_up, 1);
+        dcmp_log_info("catch-up: series %s version %s: event %s accepted", w.series, w.version, id);
+    }
+    return 0;
+}
+
+/* One scan: pages of /changes from the stored sequence number until Orthanc is done. */
+static void scan(scheduler *s, dcmp_orthanc *o, dcmp_queue *q)
+{
+    dcmp_orthanc_change rows[CATCHUP_PAGE];
+    char err[DCMP_ERR_LEN];
+    int64_t since, last;
+    int n, done = 0, i;
+
+    if (dcmp_queue_catchup_get(q, &since) < 0) {
+        dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+        return;
+    }
+    while (!done && !*s->stop) {
+        if (dcmp_orthanc_changes(o, since, CATCHUP_PAGE, rows, CATCHUP_PAGE, &n, &last, &done,
+                                 err) < 0) {
+            dcmp_log_warn("catch-up: %s", err);
+            return;
+        }
+        if (last < since) {
+            /* Orthanc's index was reset (a new database): start again from its beginning */
+            dcmp_log_warn("catch-up: Orthanc's changes restarted (%lld < %lld): rescanning",
+                          (long long)last, (long long)since);
+            since = 0;
+            done = 0;
+            continue;
+        }
+        for (i = 0; i < n; i++)
+            if (strcmp(rows[i].type, "StableSeries") == 0 &&
+                accept_series(s, o, q, rows[i].id) < 0) {
+                dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+                return; /* since is not advanced: the rows are read again next time */
+            }
+        since = last;
+        if (dcmp_queue_catchup_set(q, since) < 0) {
+            dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+            return;
+        }
+    }
+}
+
+void *catchup_main(void *arg)
+{
+    scheduler *s = arg;
+    const dcmp_config *cfg = s->cfg;
+    dcmp_queue_opts qo = {0};
+    char err[DCMP_ERR_LEN];
+    dcmp_orthanc *o;
+    dcmp_queue *q;
+
+    qo.host = cfg->redis_host;
+    qo.port = cfg->redis_port;
+    qo.password = cfg->redis_password;
+    qo.ttl_failed = cfg->ttl_failed;
+    if ((q = dcmp_queue_new(&qo)) == NULL)
+        return NULL;
+    if ((o = dcmp_orthanc_new(cfg->orthanc_url, cfg->orthanc_user, cfg->orthanc_password, err)) ==
+        NULL) {
+        dcmp_log_error("catch-up: %s", err);
+        dcmp_queue_free(q);
+        return NULL;
+    }
+    while (!*s->stop) {
+        int64_t next = dcmp_clock_mono_ms() + cfg->catchup_interval * 1000;
+        scan(s, o, q);
+        while (!*s->stop && dcmp_clock_mono_ms() < next)
+            dcmp_clock_sleep_ms(100);
+    }
+    dcmp_orthanc_free(o);
+    dcmp_queue_free(q);
+    return NULL;
+}
