@@ -100,6 +100,20 @@ dcmp_queue *dcmp_queue_new(const dcmp_queue_opts *o)
     return q;
 }
 
+dcmp_queue *dcmp_queue_from_config(const dcmp_config *cfg)
+{
+    dcmp_queue_opts o = {0};
+
+    o.host = cfg->redis_host;
+    o.port = cfg->redis_port;
+    o.password = cfg->redis_password;
+    o.ttl_finished = cfg->ttl_finished;
+    o.ttl_failed = cfg->ttl_failed;
+    o.max_crashes = cfg->max_crashes;
+    o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
+    return dcmp_queue_new(&o);
+}
+
 static void disconnect(dcmp_queue *q)
 {
     if (q->ctx)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "job.h"
 #include "log.h"
 
@@ -44,6 +45,10 @@ typedef struct dcmp_queue dcmp_queue;
 
 /* New handle; does not connect yet. Free with dcmp_queue_free. */
 dcmp_queue *dcmp_queue_new(const dcmp_queue_opts *opts);
+
+/* A handle with the settings a daemon read (REDIS_*, TTLs, WORKER_TTL, WORKER_MAX_CRASHES).
+ * Free with dcmp_queue_free; NULL when out of memory. */
+dcmp_queue *dcmp_queue_from_config(const dcmp_config *cfg);
 void dcmp_queue_free(dcmp_queue *q);
 
 /* Connects (AUTH, PING) unless connected. Returns 0 or -1. */

@@ -103,16 +103,11 @@ void *catchup_main(void *arg)
 {
     scheduler *s = arg;
     const dcmp_config *cfg = s->cfg;
-    dcmp_queue_opts qo = {0};
     char err[DCMP_ERR_LEN];
     dcmp_orthanc *o;
     dcmp_queue *q;
 
-    qo.host = cfg->redis_host;
-    qo.port = cfg->redis_port;
-    qo.password = cfg->redis_password;
-    qo.ttl_failed = cfg->ttl_failed;
-    if ((q = dcmp_queue_new(&qo)) == NULL)
+    if ((q = dcmp_queue_from_config(cfg)) == NULL)
         return NULL;
     if ((o = dcmp_orthanc_new(cfg->orthanc_url, cfg->orthanc_user, cfg->orthanc_password, err)) ==
         NULL) {

@@ -18,20 +18,6 @@ static void on_stop(int sig)
     stop_requests = 1;
 }
 
-static dcmp_queue *connect_queue(const dcmp_config *cfg)
-{
-    dcmp_queue_opts o = {0};
-
-    o.host = cfg->redis_host;
-    o.port = cfg->redis_port;
-    o.password = cfg->redis_password;
-    o.ttl_finished = cfg->ttl_finished;
-    o.ttl_failed = cfg->ttl_failed;
-    o.max_crashes = cfg->max_crashes;
-    o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
-    return dcmp_queue_new(&o);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"env", required_argument, NULL, 'e'},
@@ -71,8 +57,8 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     s.cfg = &cfg;
     s.stop = &stop_requests;
-    s.intake = connect_queue(&cfg);
-    s.plan = connect_queue(&cfg);
+    s.intake = dcmp_queue_from_config(&cfg);
+    s.plan = dcmp_queue_from_config(&cfg);
     if (s.intake == NULL || s.plan == NULL)
         dcmp_fatal("out of memory");
     dcmp_callbacks_init(&s.callbacks, cfg.registry, cfg.data, cfg.callback_timeout);

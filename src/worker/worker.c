@@ -21,7 +21,6 @@ extern char **environ;
 int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const char *name,
                 volatile sig_atomic_t *stop, char *err)
 {
-    dcmp_queue_opts o = {0};
     unsigned char rnd[2] = {0, 0};
     int n;
 
@@ -46,14 +45,7 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
         snprintf(w->name, sizeof w->name, "%.100s.%ld.%02x%02x", w->host, (long)getpid(), rnd[0],
                  rnd[1]);
     }
-    o.host = cfg->redis_host;
-    o.port = cfg->redis_port;
-    o.password = cfg->redis_password;
-    o.ttl_finished = cfg->ttl_finished;
-    o.ttl_failed = cfg->ttl_failed;
-    o.max_crashes = cfg->max_crashes;
-    o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
-    if ((w->q = dcmp_queue_new(&o)) == NULL)
+    if ((w->q = dcmp_queue_from_config(cfg)) == NULL)
         return dcmp_seterr(err, "out of memory");
     w->birth_ms = dcmp_clock_wall_ms();
     w->use_pool = strcmp(cfg->executor, "pool") == 0;

@@ -54,23 +54,6 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 static int write_file(const char *path, const void *bytes, size_t len)
 {
     FILE *fp = fopen(path, "wb");
@@ -873,9 +856,9 @@ int main(void)
         return 1;
     }
     snprintf(data, sizeof data, "%s/data", dir); /* created by the first fetch */
-    http_port = free_port();
+    http_port = fixture_free_port();
     do
-        dicom_port = free_port();
+        dicom_port = fixture_free_port();
     while (dicom_port == http_port);
     snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
     o = dcmp_orthanc_new(base_url, "test", "secret", err);
