@@ -39,6 +39,8 @@ static pid_t orthanc = -1;
 static dcmp_orthanc *o;
 static char series[DCMP_ORTHANC_ID_LEN];
 static char sop_uid[NSLICES][65]; /* by slice: InstanceNumber i + 1 */
+static int variant;               /* 0: the first series; 1: a second one (other UIDs) */
+static int sched_port;            /* where the project's Lua script posts its webhooks */
 
 static void nap_ms(int ms)
 {
@@ -138,7 +140,7 @@ static const char filter_lua[] =
 
 static int write_config(const char *path)
 {
-    char cfg[4096], lua[PATH_MAX];
+    char cfg[4096 + PATH_MAX], lua[PATH_MAX];
 
     snprintf(lua, sizeof lua, "%s/filter.lua", dir);
     if (write_text(lua, filter_lua) < 0)
@@ -156,10 +158,11 @@ static int write_config(const char *path)
              "  \"RegisteredUsers\": {\"test\": \"secret\", \"limited\": \"limited\"},\n"
              "  \"StableAge\": 1,\n"
              "  \"Plugins\": [],\n"
-             "  \"LuaScripts\": [\"%s\"],\n"
+             "  \"LuaScripts\": [\"%s\", \"%s/docker/orthanc/dcm-processor.lua\"],\n"
+             "  \"HttpTimeout\": 5,\n"
              "  \"SaveJobs\": false\n"
              "}\n",
-             dir, dir, http_port, dicom_port, lua);
+             dir, dir, http_port, dicom_port, lua, getenv("DCMP_SOURCE_DIR"));
     return write_text(path, cfg);
 }
 
@@ -270,7 +273,8 @@ static int make_slice(int k, const char *study, const char *ser, const char *fra
     snprintf(raw, sizeof raw, "%s/in/s%d.raw", dir, k);
     snprintf(dcm, sizeof dcm, "%s/in/s%d.dcm", dir, k);
     snprintf(log, sizeof log, "%s/in/s%d.log", dir, k);
-    snprintf(sop_uid[k], sizeof sop_uid[k], "%s.%d.%d", UID_ROOT, (int)getpid(), 90 - k);
+    snprintf(sop_uid[k], sizeof sop_uid[k], "%s.%d.%d", UID_ROOT, (int)getpid(),
+             100 * variant + 90 - k);
     if (write_file(raw, pixels, sizeof pixels) < 0)
         return -1;
     snprintf(dump, sizeof dump,
@@ -318,9 +322,9 @@ static int send_series(void)
 
     snprintf(in, sizeof in, "%s/in", dir);
     mkdir(in, 0755);
-    snprintf(study, sizeof study, "%s.%d.1", UID_ROOT, (int)getpid());
-    snprintf(ser, sizeof ser, "%s.%d.2", UID_ROOT, (int)getpid());
-    snprintf(frame, sizeof frame, "%s.%d.3", UID_ROOT, (int)getpid());
+    snprintf(study, sizeof study, "%s.%d.%d1", UID_ROOT, (int)getpid(), variant);
+    snprintf(ser, sizeof ser, "%s.%d.%d2", UID_ROOT, (int)getpid(), variant);
+    snprintf(frame, sizeof frame, "%s.%d.%d3", UID_ROOT, (int)getpid(), variant);
     for (i = 0; i < NSLICES; i++)
         if (make_slice(i, study, ser, frame) < 0)
             return -1;
@@ -729,9 +733,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* ---- the scheduler's catch-up, end to end ---- */
 
-/* The series reached Orthanc while no scheduler ran (no webhook at all): a scheduler started
- * with ORTHANC_REST_URL finds it in /changes, fetches it, reads its header with DCMTK, plans
- * it and a worker runs the job. */
+/* The series reached Orthanc while no scheduler ran (its webhook was lost): a scheduler
+ * started with ORTHANC_REST_URL finds it in /changes, fetches it, reads its header with DCMTK,
+ * plans it and a worker runs the job. Then a second series arrives while the scheduler runs:
+ * the project's Lua script in Orthanc posts the webhook, and it is planned too. */
 static void test_scheduler_catchup(void)
 {
     char reg[PATH_MAX], svc[PATH_MAX + 16], lib[PATH_MAX + 32], src[PATH_MAX], set[PATH_MAX];
@@ -774,7 +779,7 @@ static void test_scheduler_catchup(void)
     CHECK(write_text(set, "{\"headerFields\":[\"PatientID\",\"Modality\",\"InstanceNumber\","
                           "\"seriesId\",\"dcmpath\"]}") == 0);
     fixture_worker(&f, "default", NULL);
-    snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", fixture_free_port());
+    snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", sched_port);
     snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", f.port);
     snprintf(env_reg, sizeof env_reg, "REGISTRY=%s", reg);
     snprintf(env_set, sizeof env_set, "SETTINGS=%s", set);
@@ -824,10 +829,38 @@ static void test_scheduler_catchup(void)
             cJSON_Delete(o2);
         }
     }
-    /* a later scan finds nothing new: still one event */
-    nap_ms(1500);
+    /* a second series, sent while the scheduler runs: Orthanc's Lua script (the project's)
+     * posts it when stable; the event's body is the webhook's (with the tags) */
+    variant = 1;
+    CHECK(send_series() == 0);
+    {
+        char id2[DCMP_ID_LEN] = "", *body = NULL, *st2 = NULL;
+        for (i = 0; i < 600 && id2[0] == '\0'; i++) {
+            r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+            if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+                snprintf(id2, sizeof id2, "%s",
+                         strcmp(r->element[0]->str, id) ? r->element[0]->str : r->element[1]->str);
+            if (r)
+                freeReplyObject(r);
+            nap_ms(50);
+        }
+        CHECK(id2[0] != '\0');
+        CHECK(id2[0] && dcmp_queue_event_field(f.q, id2, "body", &body) == 1);
+        CHECK_CONTAINS(body, "\"tags\":{");
+        CHECK_CONTAINS(body, "\"LastUpdate\":\"");
+        for (i = 0; id2[0] && i < 600; i++) {
+            free(st2);
+            st2 = NULL;
+            if (dcmp_queue_event_field(f.q, id2, "state", &st2) == 1 && strcmp(st2, "received"))
+                break;
+            nap_ms(50);
+        }
+        CHECK(st2 && strcmp(st2, "planned") == 0);
+        free(body);
+        free(st2);
+    }
     r = redisCommand(rc, "ZCARD dcmp:events");
-    CHECK(r && r->integer == 1);
+    CHECK(r && r->integer == 2);
     if (r)
         freeReplyObject(r);
     free(state);
@@ -861,6 +894,16 @@ int main(void)
         dicom_port = fixture_free_port();
     while (dicom_port == http_port);
     snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
+    {
+        char p[16];
+        do
+            sched_port = fixture_free_port();
+        while (sched_port == http_port || sched_port == dicom_port);
+        snprintf(p, sizeof p, "%d", sched_port);
+        setenv("SCHEDULER_PORT", p, 1); /* read by dcm-processor.lua inside Orthanc */
+        setenv("SCHEDULER_HOST", "127.0.0.1", 1);
+        setenv("MIN_INSTANCES", "4", 1);
+    }
     o = dcmp_orthanc_new(base_url, "test", "secret", err);
     CHECK(o != NULL);
     if (o == NULL || start_orthanc() < 0 || send_series() < 0) {

@@ -1,0 +1,75 @@
+-- dcm-processor.lua -- Orthanc's side of dcm-processor: posts every stable series to the
+-- scheduler's webhook (POST /stable-series). It writes no DICOM: the scheduler fetches the
+-- series through Orthanc's REST API.
+--
+-- Settings, from the environment Orthanc runs in (the .env names):
+--   SCHEDULER_HOST, SCHEDULER_PORT   where the scheduler listens (default 127.0.0.1:5000)
+--   WEBHOOK_TOKEN                    sent as "Authorization: Bearer <token>" when set
+--   MIN_INSTANCES                    series with fewer instances are not posted (default 4,
+--                                    the original's "more than 3")
+--   SUPPORTED_MODALITY               when set, a space or comma separated list of modalities
+--                                    posted; others are not
+-- Facts this relies on (../shared/ORTHANC.md): while HttpPost waits, Orthanc's REST API waits
+-- too, so the scheduler answers at once and HttpTimeout must stay small; HttpPost returns nil
+-- on a network error and "" on HTTP >= 300; DumpJson mangles values, so the series and tags
+-- are embedded as the raw text RestApiGet returns; the script is loaded twice.
+
+local function setting(name, default)
+  local v = os.getenv(name)
+  if v == nil or v == '' then return default end
+  return v
+end
+
+local function modality_allowed(modality)
+  local list = setting('SUPPORTED_MODALITY', '')
+  if list == '' then return true end
+  for m in string.gmatch(list, '[^%s,]+') do
+    if string.upper(m) == string.upper(modality or '') then return true end
+  end
+  return false
+end
+
+-- Instances the pipeline sent back carry the private tag ActionSource = dcm-processor
+-- (creator DCM-PROCESSOR, group 0405): they are not processed again (the original's loop guard).
+local function from_pipeline(instance)
+  local tags = RestApiGet('/instances/' .. instance .. '/tags?short')
+  return string.find(tags, 'dcm%-processor') ~= nil and string.find(tags, '0405,') ~= nil
+end
+
+function OnStableSeries(seriesId, tags, metadata)
+  local series = RestApiGet('/series/' .. seriesId)
+  local info = ParseJson(series)
+  local instances = info['Instances'] or {}
+  local minimum = tonumber(setting('MIN_INSTANCES', '4')) or 4
+  if #instances < minimum then
+    print('dcm-processor: series ' .. seriesId .. ' has ' .. #instances ..
+          ' instance(s), fewer than MIN_INSTANCES=' .. minimum .. ': not posted')
+    return
+  end
+  if not modality_allowed(tags['Modality']) then
+    print('dcm-processor: series ' .. seriesId .. ' modality ' .. tostring(tags['Modality']) ..
+          ' is not in SUPPORTED_MODALITY: not posted')
+    return
+  end
+  local first = instances[1]
+  if from_pipeline(first) then
+    print('dcm-processor: series ' .. seriesId .. ' came from the pipeline: not posted')
+    return
+  end
+  local simplified = RestApiGet('/instances/' .. first .. '/simplified-tags')
+  local lastUpdate = metadata['LastUpdate'] or info['LastUpdate'] or ''
+  -- ids and LastUpdate are letters, digits, '-' and 'T': safe to place in JSON as they are
+  local body = '{"seriesId":"' .. seriesId .. '","studyId":"' .. (info['ParentStudy'] or '') ..
+               '","LastUpdate":"' .. lastUpdate .. '","series":' .. series ..
+               ',"tags":' .. simplified .. '}'
+  local headers = { ['Content-Type'] = 'application/json', ['Expect'] = '' }
+  local token = setting('WEBHOOK_TOKEN', '')
+  if token ~= '' then headers['Authorization'] = 'Bearer ' .. token end
+  local url = 'http://' .. setting('SCHEDULER_HOST', '127.0.0.1') .. ':' ..
+              setting('SCHEDULER_PORT', '5000') .. '/stable-series'
+  local answer = HttpPost(url, body, headers)
+  if answer == nil or answer == '' then
+    print('dcm-processor: POST ' .. url .. ' for series ' .. seriesId ..
+          ' failed; the scheduler catch-up will find it')
+  end
+end
