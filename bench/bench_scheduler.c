@@ -162,11 +162,14 @@ static long planned(redisContext *r)
         inbox = (long)rep->integer;
     if (rep)
         freeReplyObject(rep);
-    rep = redisCommand(r, "LLEN dcmp:inbox:scheduler:processing");
-    if (rep && rep->type == REDIS_REPLY_INTEGER)
-        inbox += (long)rep->integer;
-    if (rep)
-        freeReplyObject(rep);
+    for (int i = 0; i < 8; i++) {
+        rep = i ? redisCommand(r, "LLEN dcmp:inbox:scheduler.%d:processing", i)
+                : redisCommand(r, "LLEN dcmp:inbox:scheduler:processing");
+        if (rep && rep->type == REDIS_REPLY_INTEGER)
+            inbox += (long)rep->integer;
+        if (rep)
+            freeReplyObject(rep);
+    }
     return n - inbox;
 }
 
@@ -180,9 +183,17 @@ int main(int argc, char **argv)
                                          {"clients", required_argument, NULL, 'c'},
                                          {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
-    char *envp[] = {env_port,    env_redis,        env_reg,
-                    env_set,     env_data,         "REDIS_HOST=127.0.0.1",
-                    "DCMP_ENV=", "LOG_LEVEL=warn", "PATH=/usr/bin:/bin",
+    char env_planners[64] = "SCHEDULER_PLANNERS=4";
+    char *envp[] = {env_port,
+                    env_redis,
+                    env_reg,
+                    env_set,
+                    env_data,
+                    "REDIS_HOST=127.0.0.1",
+                    "DCMP_ENV=",
+                    "LOG_LEVEL=warn",
+                    "PATH=/usr/bin:/bin",
+                    env_planners,
                     NULL};
     posix_spawn_file_actions_t fa;
     pthread_t *th;
@@ -226,6 +237,9 @@ int main(int argc, char **argv)
     write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
                      "\"seriesId\"]}");
 
+    if (getenv("SCHEDULER_PLANNERS"))
+        snprintf(env_planners, sizeof env_planners, "SCHEDULER_PLANNERS=%s",
+                 getenv("SCHEDULER_PLANNERS"));
     b.http_port = fixture_free_port();
     snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", b.http_port);
     snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", b.redis_port);

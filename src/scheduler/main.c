@@ -29,8 +29,9 @@ int main(int argc, char **argv)
     struct sigaction sa;
     dcmp_config cfg;
     scheduler s;
-    pthread_t catchup;
-    int c, check = 0, have_catchup = 0;
+    pthread_t catchup, threads[SCHEDULER_MAX_PLANNERS];
+    planner planners[SCHEDULER_MAX_PLANNERS];
+    int c, i, check = 0, have_catchup = 0;
 
     while ((c = getopt_long(argc, argv, "e:ch", opts, NULL)) != -1) {
         switch (c) {
@@ -55,16 +56,29 @@ int main(int argc, char **argv)
         return 0;
     }
     memset(&s, 0, sizeof s);
+    memset(planners, 0, sizeof planners);
     s.cfg = &cfg;
     s.stop = &stop_requests;
     s.intake = dcmp_queue_from_config(&cfg);
-    s.plan = dcmp_queue_from_config(&cfg);
-    if (s.intake == NULL || s.plan == NULL)
+    if (s.intake == NULL)
         dcmp_fatal("out of memory");
-    dcmp_callbacks_init(&s.callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
-    if (cfg.orthanc_url[0] && (s.orthanc = dcmp_orthanc_new(cfg.orthanc_url, cfg.orthanc_user,
-                                                            cfg.orthanc_password, err)) == NULL)
-        dcmp_fatal("ORTHANC_REST_URL: %s", err);
+    for (i = 0; i < cfg.planners; i++) {
+        planners[i].s = &s;
+        planner_name(&cfg, i, planners[i].name, sizeof planners[i].name);
+        if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL)
+            dcmp_fatal("out of memory");
+        dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
+        if (cfg.orthanc_url[0] &&
+            (planners[i].orthanc = dcmp_orthanc_new(cfg.orthanc_url, cfg.orthanc_user,
+                                                    cfg.orthanc_password, err)) == NULL)
+            dcmp_fatal("ORTHANC_REST_URL: %s", err);
+    }
+    /* what planners of an earlier run with more of them had taken goes back to the inbox */
+    for (i = (int)cfg.planners; i < SCHEDULER_MAX_PLANNERS; i++) {
+        char name[96];
+        planner_name(&cfg, i, name, sizeof name);
+        dcmp_queue_event_recover(s.intake, name, NULL);
+    }
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
@@ -77,16 +91,23 @@ int main(int argc, char **argv)
         dcmp_fatal("%s", err);
     dcmp_log_info("listening on %s:%lld; redis %s:%d; registry %s", cfg.scheduler_bind,
                   (long long)cfg.scheduler_port, cfg.redis_host, cfg.redis_port, cfg.registry);
-    if (s.orthanc && pthread_create(&catchup, NULL, catchup_main, &s) == 0)
+    if (cfg.orthanc_url[0] && pthread_create(&catchup, NULL, catchup_main, &s) == 0)
         have_catchup = 1;
-    planner_run(&s);
+    for (i = 1; i < cfg.planners; i++)
+        if (pthread_create(&threads[i], NULL, planner_main, &planners[i]) != 0)
+            dcmp_fatal("cannot start planning thread %d", i);
+    planner_main(&planners[0]);
+    for (i = 1; i < cfg.planners; i++)
+        pthread_join(threads[i], NULL);
     http_stop(&s);
     if (have_catchup)
         pthread_join(catchup, NULL);
-    dcmp_callbacks_stop(&s.callbacks);
-    dcmp_orthanc_free(s.orthanc);
+    for (i = 0; i < cfg.planners; i++) {
+        dcmp_callbacks_stop(&planners[i].callbacks);
+        dcmp_orthanc_free(planners[i].orthanc);
+        dcmp_queue_free(planners[i].q);
+    }
     dcmp_queue_free(s.intake);
-    dcmp_queue_free(s.plan);
     dcmp_log_info("stopped");
     return 0;
 }

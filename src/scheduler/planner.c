@@ -44,9 +44,10 @@ static int dcmpath_ok(const char *p)
  * body's tags stay the header. Returns 0; 1 when the event fails for good (out->error says
  * why: a corrupt file, a series Orthanc does not have); -1 when it must wait (Orthanc down).
  */
-static int header_from_files(scheduler *s, dcmp_webhook *w, char *reason)
+static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
 {
     static const char *const keys[] = {"seriesId", "studyId", "patientId"};
+    const scheduler *s = pl->s;
     const cJSON *dp = cJSON_GetObjectItemCaseSensitive(w->data, "dcmpath");
     char dcmpath[PATH_MAX], dir[2 * PATH_MAX];
     struct stat st;
@@ -60,8 +61,8 @@ static int header_from_files(scheduler *s, dcmp_webhook *w, char *reason)
         if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
             snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
     }
-    if (dcmpath[0] == '\0' && s->orthanc) {
-        if (dcmp_orthanc_fetch_series(s->orthanc, w->series, s->cfg->data, dcmpath, sizeof dcmpath,
+    if (dcmpath[0] == '\0' && pl->orthanc) {
+        if (dcmp_orthanc_fetch_series(pl->orthanc, w->series, s->cfg->data, dcmpath, sizeof dcmpath,
                                       &n, reason) < 0)
             /* a series Orthanc no longer has cannot come back; anything else may */
             return strstr(reason, "HTTP 404") ? 1 : -1;
@@ -88,9 +89,9 @@ static int header_from_files(scheduler *s, dcmp_webhook *w, char *reason)
 
 /* Plans one event. Returns 0 (out filled), or -1 when the settings cannot be read or Orthanc
  * does not answer: the event must wait (err says why). */
-static int plan_event(scheduler *s, const char *id, const char *body, outcome *out, char *err)
+static int plan_event(planner *pl, const char *id, const char *body, outcome *out, char *err)
 {
-    const dcmp_config *cfg = s->cfg;
+    const dcmp_config *cfg = pl->s->cfg;
     dcmp_settings_files reg = {0};
     dcmp_plan_input in;
     dcmp_webhook w;
@@ -104,7 +105,7 @@ static int plan_event(scheduler *s, const char *id, const char *body, outcome *o
         out->plan = strdup("{}");
         return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
     }
-    switch (header_from_files(s, &w, out->error)) {
+    switch (header_from_files(pl, &w, out->error)) {
     case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
     case 1:
         out->plan = strdup("{}");
@@ -123,7 +124,7 @@ static int plan_event(scheduler *s, const char *id, const char *body, outcome *o
     in.data = w.data;
     in.default_queue = cfg->default_priority;
     in.callback = dcmp_callbacks_call;
-    in.callback_arg = &s->callbacks;
+    in.callback_arg = &pl->callbacks;
     if (dcmp_plan_make(&in, &p, out->error) < 0) {
         dcmp_plan_free(&p);
         out->plan = strdup("{}");
@@ -173,13 +174,23 @@ static void observe_latency(scheduler *s, int64_t received_ms)
     atomic_fetch_add(&s->m.latency_sum_us, (long long)(secs * 1e6));
 }
 
-void planner_run(scheduler *s)
+void planner_name(const dcmp_config *cfg, int i, char *name, size_t size)
 {
-    const char *name = s->cfg->scheduler_name;
+    if (i == 0)
+        snprintf(name, size, "%s", cfg->scheduler_name);
+    else
+        snprintf(name, size, "%s.%d", cfg->scheduler_name, i);
+}
+
+void *planner_main(void *arg)
+{
+    planner *pl = arg;
+    scheduler *s = pl->s;
+    const char *name = pl->name;
     int64_t back = 0, delay = 100;
 
-    while (!*s->stop && dcmp_queue_event_recover(s->plan, name, &back) < 0) {
-        dcmp_log_warn("%s; retrying in %lld ms", dcmp_queue_errstr(s->plan), (long long)delay);
+    while (!*s->stop && dcmp_queue_event_recover(pl->q, name, &back) < 0) {
+        dcmp_log_warn("%s; retrying in %lld ms", dcmp_queue_errstr(pl->q), (long long)delay);
         dcmp_clock_sleep_ms(delay);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
@@ -191,10 +202,10 @@ void planner_run(scheduler *s)
         char id[DCMP_ID_LEN], err[DCMP_ERR_LEN], *body = NULL;
         int64_t received = 0;
         outcome o;
-        int rc = dcmp_queue_event_take(s->plan, name, 1000, id, &body, &received);
+        int rc = dcmp_queue_event_take(pl->q, name, 1000, id, &body, &received);
 
         if (rc < 0) {
-            dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(s->plan),
+            dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(pl->q),
                           (long long)delay);
             dcmp_clock_sleep_ms(delay);
             delay = delay * 2 > 5000 ? 5000 : delay * 2;
@@ -203,26 +214,26 @@ void planner_run(scheduler *s)
         delay = 100;
         if (rc == 0)
             continue;
-        if (plan_event(s, id, body, &o, err) < 0) {
+        if (plan_event(pl, id, body, &o, err) < 0) {
             /* Settings unreadable or Orthanc down: the event goes back and waits. */
             dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", id, err);
-            dcmp_queue_event_recover(s->plan, name, NULL);
+            dcmp_queue_event_recover(pl->q, name, NULL);
             free(body);
             dcmp_clock_sleep_ms(5000);
             continue;
         }
         atomic_fetch_add(&s->m.callback_errors, o.callback_errors);
-        while (dcmp_queue_event_done(s->plan, name, id, o.graph, o.plan, o.state, o.error) < 0) {
-            if (dcmp_queue_err(s->plan) != DCMP_QUEUE_EIO) {
+        while (dcmp_queue_event_done(pl->q, name, id, o.graph, o.plan, o.state, o.error) < 0) {
+            if (dcmp_queue_err(pl->q) != DCMP_QUEUE_EIO) {
                 /* Redis refused the graph: the event is recorded as failed, with why. */
-                dcmp_log_error("event %s: %s", id, dcmp_queue_errstr(s->plan));
+                dcmp_log_error("event %s: %s", id, dcmp_queue_errstr(pl->q));
                 free(o.graph);
                 o.graph = NULL;
                 o.state = "failed";
-                snprintf(o.error, sizeof o.error, "%s", dcmp_queue_errstr(s->plan));
+                snprintf(o.error, sizeof o.error, "%s", dcmp_queue_errstr(pl->q));
                 continue;
             }
-            dcmp_log_warn("event %s: %s; retrying", id, dcmp_queue_errstr(s->plan));
+            dcmp_log_warn("event %s: %s; retrying", id, dcmp_queue_errstr(pl->q));
             dcmp_clock_sleep_ms(500);
             if (*s->stop)
                 break;
@@ -240,4 +251,5 @@ void planner_run(scheduler *s)
         free(o.plan);
         free(body);
     }
+    return NULL;
 }

@@ -29,16 +29,24 @@ typedef struct metrics {
     atomic_llong latency_sum_us;
 } metrics;
 
+#define SCHEDULER_MAX_PLANNERS 8
+
 typedef struct scheduler {
     const dcmp_config *cfg;
     dcmp_queue *intake; /* used by the HTTP thread only */
-    dcmp_queue *plan;   /* used by the planning loop only */
     struct MHD_Daemon *http;
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
-    dcmp_callbacks callbacks;
-    struct dcmp_orthanc *orthanc; /* NULL when ORTHANC_REST_URL is not set */
     metrics m;
 } scheduler;
+
+/* One planning thread: its own Redis connection, callback executor and Orthanc client. */
+typedef struct planner {
+    scheduler *s;
+    dcmp_queue *q;
+    dcmp_callbacks callbacks;
+    struct dcmp_orthanc *orthanc; /* NULL when ORTHANC_REST_URL is not set */
+    char name[96];                /* names its processing list: SCHEDULER_NAME[.N] */
+} planner;
 
 extern const double latency_bounds[LATENCY_BUCKETS];
 
@@ -49,7 +57,10 @@ void http_stop(scheduler *s);
 /* The /changes catch-up thread (when ORTHANC_REST_URL is set); arg: the scheduler. */
 void *catchup_main(void *arg);
 
-/* Plans events from the inbox until *s->stop. */
-void planner_run(scheduler *s);
+/* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
+void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);
+
+/* Plans events from the inbox until *s->stop (a thread entry; arg: a planner). */
+void *planner_main(void *arg);
 
 #endif
