@@ -81,22 +81,6 @@ static void service(const char *name, const char *deps)
     write_file(path, text);
 }
 
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kb;
-}
-
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
     (void)p;
@@ -274,7 +258,7 @@ int main(int argc, char **argv)
         usleep(25000);
     }
     usleep(200000);
-    idle = rss_kb(pid);
+    idle = fixture_rss_kb(pid);
 
     t0 = now_s();
     for (k = 0; k < b.clients; k++)
@@ -282,9 +266,9 @@ int main(int argc, char **argv)
     for (k = 0; k < b.clients; k++)
         pthread_join(th[k], NULL);
     t1 = now_s();
-    busy = rss_kb(pid);
+    busy = fixture_rss_kb(pid);
     while (planned(r) < b.events && now_s() - t0 < 300) {
-        long kb = rss_kb(pid);
+        long kb = fixture_rss_kb(pid);
         if (kb > busy)
             busy = kb;
         usleep(1000);

@@ -19,6 +19,7 @@
 #include "job.h"
 #include "loader.h"
 #include "queue.h"
+#include "redis.h"
 
 /*
  * Prints one result per line on stdout, fields split by '|', for bench/run.sh
@@ -99,41 +100,18 @@ static long parse_long(const char *s, const char *what, long lo, long hi)
     return v;
 }
 
-/* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            char *end;
-            errno = 0;
-            kb = strtol(line + 6, &end, 10);
-            if (errno != 0 || end == line + 6)
-                kb = -1;
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
 /* VmRSS of a process and its direct children (a pool worker's executor), in kB. */
 static long family_rss_kb(pid_t pid)
 {
     char path[96];
-    long kb = rss_kb(pid), child;
+    long kb = fixture_rss_kb(pid), child;
     FILE *f;
 
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid, (long)pid);
     if (kb < 0 || (f = fopen(path, "r")) == NULL)
         return kb;
     while (fscanf(f, "%ld", &child) == 1) {
-        long c = rss_kb((pid_t)child);
+        long c = fixture_rss_kb((pid_t)child);
         if (c > 0)
             kb += c;
     }
@@ -299,7 +277,7 @@ static int64_t wait_finished(bench *b, const char *queue, int64_t target, int64_
         if (rss_max && t >= next_rss) {
             next_rss = t + 10000;
             for (i = 0; i < npids; i++) {
-                long kb = rss_kb(pids[i]);
+                long kb = fixture_rss_kb(pids[i]);
                 if (kb > *rss_max)
                     *rss_max = kb;
             }
@@ -365,7 +343,7 @@ static void throughput_steady(bench *b, int nw, long *rss_idle, long *rss_busy)
     wait_finished(b, queue, base, 1000, NULL, 0, NULL);
     sleep_us(100000);
     for (i = 0; i < nw; i++) {
-        long kb = rss_kb(pids[i]);
+        long kb = fixture_rss_kb(pids[i]);
         if (kb > *rss_idle)
             *rss_idle = kb;
     }
@@ -441,7 +419,7 @@ static void latency(bench *b, const char *what, int len, long *rss_idle)
         enqueue(b, queue, len, len > 1, ids);
     wait_finished(b, queue, base, 1000, NULL, 0, NULL);
     sleep_us(100000);
-    *rss_idle = rss_kb(pid);
+    *rss_idle = fixture_rss_kb(pid);
     if (len == 1) /* after jobs ran: with WORKER_EXECUTOR=pool its executor is alive */
         printf("M|%s|worker + its executor, idle after jobs|%ld\n", b->label, family_rss_kb(pid));
     for (i = 0; i < b->runs; i++) {

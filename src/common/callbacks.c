@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dcmp/service.h"
+#include "plan.h"
 
 void dcmp_callbacks_init(dcmp_callbacks *c, const char *registry, const char *data_dir,
                          int64_t timeout)
@@ -22,24 +23,6 @@ void dcmp_callbacks_stop(dcmp_callbacks *c)
     dcmp_pool_stop(&c->pool);
 }
 
-static char *make_kwargs(const char *job_name, const char *headers, const char *params,
-                         const char *added)
-{
-    cJSON *name = cJSON_CreateString(job_name);
-    char *name_text = name ? cJSON_PrintUnformatted(name) : NULL, *out = NULL;
-    size_t len;
-
-    if (name_text) {
-        len = strlen(name_text) + strlen(headers) + strlen(params) + strlen(added) + 64;
-        if ((out = malloc(len)) != NULL)
-            snprintf(out, len, "{\"jobName\":%s,\"headers\":%s,\"params\":%s,\"added_params\":%s}",
-                     name_text, headers, params, added);
-    }
-    cJSON_Delete(name);
-    free(name_text);
-    return out;
-}
-
 int dcmp_callbacks_call(void *arg, const char *job_name, const char *callback, const char *headers,
                         const char *params, const char *added_params, char **inject, char *err)
 {
@@ -52,9 +35,8 @@ int dcmp_callbacks_call(void *arg, const char *job_name, const char *callback, c
     job.name = (char *)job_name;
     job.func = (char *)callback;
     job.timeout = c->timeout;
-    if ((job.kwargs = make_kwargs(job_name, headers, params, added_params)) == NULL)
+    if ((job.kwargs = dcmp_plan_kwargs(job_name, headers, params, added_params)) == NULL)
         return dcmp_seterr(err, "out of memory");
-    c->calls++;
     if (dcmp_pool_run(&c->pool, &job, NULL, NULL, &o) < 0) {
         free(job.kwargs);
         free(o.result);

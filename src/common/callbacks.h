@@ -10,7 +10,6 @@
 typedef struct dcmp_callbacks {
     dcmp_pool pool;  /* the executor; its root is REGISTRY */
     int64_t timeout; /* seconds a callback may take (CALLBACK_TIMEOUT) */
-    long calls;
 } dcmp_callbacks;
 
 /* Prepares a runner whose callbacks resolve under `registry`. Strings are borrowed. */

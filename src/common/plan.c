@@ -582,21 +582,29 @@ static void prune_group(planner *p, entry **order, int n, int group, entry **kep
 
 /* ---- the graph ---- */
 
-static char *make_kwargs(const entry *e, const char *headers, const char *added)
+char *dcmp_plan_kwargs(const char *job_name, const char *headers, const char *params,
+                       const char *added_params)
 {
-    cJSON *name = cJSON_CreateString(e->name);
-    char *name_text = name ? cJSON_PrintUnformatted(name) : NULL;
-    char *params = print_or_null(e->params), *out = NULL;
+    cJSON *name = cJSON_CreateString(job_name);
+    char *name_text = name ? cJSON_PrintUnformatted(name) : NULL, *out = NULL;
     size_t len;
 
-    if (name_text && params) {
-        len = strlen(name_text) + strlen(headers) + strlen(params) + strlen(added) + 64;
+    if (name_text) {
+        len = strlen(name_text) + strlen(headers) + strlen(params) + strlen(added_params) + 64;
         if ((out = malloc(len)) != NULL)
             snprintf(out, len, "{\"jobName\":%s,\"headers\":%s,\"params\":%s,\"added_params\":%s}",
-                     name_text, headers, params, added);
+                     name_text, headers, params, added_params);
     }
     cJSON_Delete(name);
     free(name_text);
+    return out;
+}
+
+static char *make_kwargs(const entry *e, const char *headers, const char *added)
+{
+    char *params = print_or_null(e->params);
+    char *out = params ? dcmp_plan_kwargs(e->name, headers, params, added) : NULL;
+
     free(params);
     return out;
 }

@@ -95,6 +95,12 @@ void dcmp_plan_free(dcmp_plan *plan);
  */
 char *dcmp_plan_json(const dcmp_plan *plan);
 
+/* The kwargs of a call, as workers and callbacks receive them:
+ * {"jobName","headers","params","added_params"} from the JSON texts given. New string (free)
+ * or NULL when out of memory. */
+char *dcmp_plan_kwargs(const char *job_name, const char *headers, const char *params,
+                       const char *added_params);
+
 /* The job specs for dcmp_job_encode_graph; specs[i] borrows from plan and
  * dep_ids (which must hold njobs * DCMP_DEPS_MAX pointers). */
 void dcmp_plan_specs(const dcmp_plan *plan, dcmp_job_spec *specs, const char **dep_ids);

@@ -332,3 +332,26 @@ void fixture_stop(fixture *f, int failed)
     else
         nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
+long fixture_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            char *end;
+            errno = 0;
+            kb = strtol(line + 6, &end, 10);
+            if (errno != 0 || end == line + 6)
+                kb = -1;
+            break;
+        }
+    fclose(f);
+    return kb;
+}

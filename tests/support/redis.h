@@ -31,6 +31,9 @@ int fixture_start(fixture *f);
 /* A TCP port free on 127.0.0.1 right now (another process may take it before use). */
 int fixture_free_port(void);
 
+/* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
+long fixture_rss_kb(pid_t pid);
+
 /* Stops redis (SIGTERM, waits) and starts it again on the same port and data. */
 int fixture_redis_restart(fixture *f);
 
