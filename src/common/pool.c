@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include "clock.h"
 #include "log.h"
 #include "resolve.h"
+
+extern char **environ;
 
 /* The executor's descriptors. */
 #define EXEC_RES_FD 3
@@ -124,7 +127,7 @@ static int remember(lib_id *libs, int *n, const char *path)
     return 0;
 }
 
-static void __attribute__((noreturn)) executor_main(const char *modules, const char *data_dir)
+void dcmp_pool_executor_main(const char *modules, const char *data_dir)
 {
     static lib_id libs[EXEC_LIBS];
     int nlibs = 0;
@@ -212,42 +215,108 @@ void dcmp_pool_stop(dcmp_pool *p)
     kill_executor(p, NULL);
 }
 
+int dcmp_pool_executor(char *path, size_t size, char *err)
+{
+    const char *env = getenv("DCMP_EXECUTOR");
+    char self[PATH_MAX], *slash;
+    ssize_t n;
+
+    if (env && *env) {
+        if (snprintf(path, size, "%s", env) >= (int)size)
+            return dcmp_seterr(err, "DCMP_EXECUTOR: the path is too long");
+    } else {
+        if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) < 0)
+            return dcmp_seterr(err, "/proc/self/exe: %s", strerror(errno));
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) != NULL)
+            *slash = '\0';
+        if (snprintf(path, size, "%s/dcmp-executor", self) >= (int)size)
+            return dcmp_seterr(err, "%s/dcmp-executor: the path is too long", self);
+    }
+    if (access(path, X_OK) < 0)
+        return dcmp_seterr(err,
+                           "cannot start an executor: %s: %s (install dcmp-executor beside "
+                           "this program, or set DCMP_EXECUTOR to its path)",
+                           path, strerror(errno));
+    return 0;
+}
+
+/* Moves fd above the descriptors the executor gets (0-4), keeping it close-on-exec. */
+static int lift(int fd)
+{
+    int high;
+
+    if (fd < 0 || fd > EXEC_CMD_FD)
+        return fd;
+    high = fcntl(fd, F_DUPFD_CLOEXEC, EXEC_CMD_FD + 1);
+    close(fd);
+    return high;
+}
+
+/*
+ * Starts the executor with posix_spawn: dcmp-executor MODULES DATA_DIR, with the job pipe on
+ * descriptor 4, the report pipe on 3, the log memfd as stdout and stderr, in its own process
+ * group, every signal at its default. Never a bare fork: the scheduler has threads, and a
+ * forked child of a threaded process may block forever on a lock another thread held (the
+ * allocator's, the dynamic loader's). A new program has no such state.
+ */
 static int spawn(dcmp_pool *p, char *err)
 {
-    int cmdp[2] = {-1, -1}, resp[2] = {-1, -1}, logfd, devnull;
+    int cmdp[2] = {-1, -1}, resp[2] = {-1, -1}, logfd = -1, devnull = -1, rc;
+    char prog[PATH_MAX], *argv[4];
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t all, none;
     pid_t pid;
 
-    if (pipe2(cmdp, O_CLOEXEC) < 0 || pipe2(resp, O_CLOEXEC) < 0)
+    if (dcmp_pool_executor(prog, sizeof prog, err) < 0)
+        return -1;
+    if (pipe2(cmdp, O_CLOEXEC) < 0 || pipe2(resp, O_CLOEXEC) < 0 ||
+        (logfd = memfd_create("dcmp-job-log", MFD_CLOEXEC)) < 0 ||
+        (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        snprintf(err, DCMP_ERR_LEN, "cannot start an executor: %s", strerror(errno));
         goto fail;
-    if ((logfd = memfd_create("dcmp-job-log", MFD_CLOEXEC)) < 0)
-        goto fail;
+    }
     /* O_APPEND: after the worker empties the file, the executor writes from its start. */
     fcntl(logfd, F_SETFL, O_APPEND);
-    fflush(NULL);
-    if ((pid = fork()) < 0) {
-        close(logfd);
+    /* dup2 onto 0-4 must not overwrite an end still to be placed */
+    cmdp[0] = lift(cmdp[0]);
+    resp[1] = lift(resp[1]);
+    logfd = lift(logfd);
+    devnull = lift(devnull);
+    if (cmdp[0] < 0 || resp[1] < 0 || logfd < 0 || devnull < 0) {
+        snprintf(err, DCMP_ERR_LEN, "cannot start an executor: %s", strerror(errno));
         goto fail;
     }
-    if (pid == 0) {
-        dcmp_executor_child_setup();
-        devnull = open("/dev/null", O_RDONLY);
-        /* Lift every end above the target numbers first: a pipe may itself sit on 3 or 4
-         * (a process with no other files open), and dup2 onto it would lose it. */
-        devnull = dcmp_executor_lift_fd(devnull);
-        logfd = dcmp_executor_lift_fd(logfd);
-        resp[1] = dcmp_executor_lift_fd(resp[1]);
-        cmdp[0] = dcmp_executor_lift_fd(cmdp[0]);
-        if (devnull < 0 || logfd < 0 || resp[1] < 0 || cmdp[0] < 0 ||
-            dup2(devnull, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
-            dup2(logfd, STDERR_FILENO) < 0 || dup2(resp[1], EXEC_RES_FD) < 0 ||
-            dup2(cmdp[0], EXEC_CMD_FD) < 0)
-            _exit(71);
-        closefrom(EXEC_CMD_FD + 1); /* the Redis socket and every other end */
-        executor_main(p->modules, p->data_dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, logfd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, logfd, STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, resp[1], EXEC_RES_FD);
+    posix_spawn_file_actions_adddup2(&fa, cmdp[0], EXEC_CMD_FD);
+    posix_spawn_file_actions_addclosefrom_np(&fa, EXEC_CMD_FD + 1);
+    posix_spawnattr_init(&at);
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETSIGMASK);
+    argv[0] = prog;
+    argv[1] = (char *)p->modules;
+    argv[2] = (char *)(p->data_dir ? p->data_dir : "");
+    argv[3] = NULL;
+    rc = posix_spawn(&pid, prog, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) {
+        dcmp_seterr(err, "cannot start an executor: %s: %s", prog, strerror(rc));
+        goto fail;
     }
-    setpgid(pid, pid);
     close(cmdp[0]);
     close(resp[1]);
+    close(devnull);
     p->pid = pid;
     p->cmd = cmdp[1];
     p->res = resp[0];
@@ -256,15 +325,16 @@ static int spawn(dcmp_pool *p, char *err)
     fcntl(p->res, F_SETFL, O_NONBLOCK);
     return 0;
 fail:
-    snprintf(err, DCMP_ERR_LEN, "cannot start an executor: %s", strerror(errno));
-    if (cmdp[0] >= 0) {
-        close(cmdp[0]);
-        close(cmdp[1]);
+    for (rc = 0; rc < 2; rc++) {
+        if (cmdp[rc] >= 0)
+            close(cmdp[rc]);
+        if (resp[rc] >= 0)
+            close(resp[rc]);
     }
-    if (resp[0] >= 0) {
-        close(resp[0]);
-        close(resp[1]);
-    }
+    if (logfd >= 0)
+        close(logfd);
+    if (devnull >= 0)
+        close(devnull);
     return -1;
 }
 

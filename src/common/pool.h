@@ -7,8 +7,10 @@
 #include "executor.h"
 
 /*
- * The executor is a child forked once and reused for many jobs, in its own
- * process group, so the fork and the dlopen of fork-per-job are paid once.
+ * The executor is a dcmp-executor process started once and reused for many jobs, in its own
+ * process group, so the start and the dlopen of fork-per-job are paid once. It is a program of
+ * its own (posix_spawn), not a fork of the caller: the scheduler has threads, and a fork of a
+ * threaded process may inherit a lock held forever.
  * Isolation is kept where it matters: a job that crashes the executor, or
  * overruns its timeout (the whole group gets SIGKILL), fails alone and a
  * new executor starts for the next job. The executor is also replaced after
@@ -37,5 +39,14 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
 
 /* Ends the executor (and its process group). */
 void dcmp_pool_stop(dcmp_pool *p);
+
+/* Finds the executor program: $DCMP_EXECUTOR, else dcmp-executor in the running program's
+ * folder. Returns 0 (path filled), or -1 when it is missing or not executable (err says
+ * which path, and what to do). */
+int dcmp_pool_executor(char *path, size_t size, char *err);
+
+/* The executor's loop (dcmp-executor's main): reads jobs from descriptor 4, runs each with
+ * dcmp_executor_invoke, and writes each report to descriptor 3, until the job pipe closes. */
+void dcmp_pool_executor_main(const char *modules, const char *data_dir) __attribute__((noreturn));
 
 #endif

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *env = NULL;
-    char err[DCMP_ERR_LEN];
+    char err[DCMP_ERR_LEN], exe[PATH_MAX];
     struct sigaction sa;
     dcmp_config cfg;
     scheduler s;
@@ -49,6 +49,9 @@ int main(int argc, char **argv)
     if (dcmp_config_load(&cfg, env, err) < 0)
         dcmp_fatal("%s", err);
     dcmp_log_init(NULL, cfg.log_level);
+    /* the callbacks run in dcmp-executor: a missing one stops the start, not each event */
+    if (dcmp_pool_executor(exe, sizeof exe, err) < 0)
+        dcmp_fatal("%s", err);
     if (check) {
         printf("settings: %s\nredis: %s:%d\nlisten: %s:%lld\nregistry: %s\nsystem settings: %s\n",
                cfg.env_file[0] ? cfg.env_file : "(none)", cfg.redis_host, cfg.redis_port,

@@ -22,6 +22,7 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
                 volatile sig_atomic_t *stop, char *err)
 {
     unsigned char rnd[2] = {0, 0};
+    char exe[PATH_MAX];
     int n;
 
     memset(w, 0, sizeof *w);
@@ -49,6 +50,8 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
         return dcmp_seterr(err, "out of memory");
     w->birth_ms = dcmp_clock_wall_ms();
     w->use_pool = strcmp(cfg->executor, "pool") == 0;
+    if (w->use_pool && dcmp_pool_executor(exe, sizeof exe, err) < 0)
+        return -1;
     dcmp_pool_init(&w->pool, cfg->modules, cfg->data, (long)cfg->recycle);
     return 0;
 }

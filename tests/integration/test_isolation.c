@@ -83,6 +83,16 @@ static void test_bad_name(void)
     expect("../etc.worker", 60, "failed", "must be letters", NULL);
 }
 
+/* The pool's executor is a program of its own (dcmp-executor), never a fork of the worker;
+ * WORKER_EXECUTOR=fork runs each job in a fork of the worker. */
+static void test_executor_program(void)
+{
+    const char *mode = getenv("DCMP_TEST_EXECUTOR");
+
+    expect("testmods.whoami", 60, "finished", NULL,
+           mode && strcmp(mode, "pool") == 0 ? "/dcmp-executor\n" : "/dcmp-worker\n");
+}
+
 int main(void)
 {
     if (fixture_start(&f) < 0)
@@ -97,6 +107,7 @@ int main(void)
     RUN(test_unknown_return);
     RUN(test_error_message);
     RUN(test_bad_name);
+    RUN(test_executor_program);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }

@@ -78,6 +78,9 @@ static void test_check_bad(void)
     CHECK_CONTAINS(out, "bad!name");
     CHECK(check_run("", "WORKER_EXECUTOR=threads", out, sizeof out) == 1);
     CHECK_CONTAINS(out, "WORKER_EXECUTOR");
+    CHECK(check_run("", "DCMP_EXECUTOR=/nonexistent/dcmp-executor", out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "/nonexistent/dcmp-executor: No such file or directory");
+    CHECK_CONTAINS(out, "DCMP_EXECUTOR");
     CHECK(check_run("JOB_TTL_FAILED=forever\n", NULL, out, sizeof out) == 1);
     CHECK_CONTAINS(out, "JOB_TTL_FAILED");
 }

@@ -1,4 +1,5 @@
-/* testmods.c -- sample service functions for the tests: no-op, sleep, crash, hang, fail, record. */
+/* testmods.c -- sample service functions for the tests: no-op, sleep, crash, hang, fail, record,
+ * whoami. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -123,6 +124,19 @@ static int32_t weird(const dcmp_call *call)
     return 42;
 }
 
+/* Prints the program it runs in (the worker's fork, or dcmp-executor). */
+static int32_t whoami(const dcmp_call *call)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+    (void)call;
+    exe[n > 0 ? n : 0] = '\0';
+    printf("running in %s\n", exe);
+    fflush(stdout);
+    return DCMP_OK;
+}
+
 DCMP_MODULE("testmods", "1.0.0", DCMP_FUNCTION(noop), DCMP_FUNCTION(nap), DCMP_FUNCTION(crash),
             DCMP_FUNCTION(hang), DCMP_FUNCTION(fail), DCMP_FUNCTION(flaky), DCMP_FUNCTION(record),
-            DCMP_FUNCTION(weird));
+            DCMP_FUNCTION(weird), DCMP_FUNCTION(whoami));
