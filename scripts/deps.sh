@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# deps.sh -- installs the Debian 12 packages dcm-processor builds and tests with, when missing.
+# deps.sh -- installs the Debian 12 packages dcm-processor needs, when missing. The lists are
+# scripts/packages/*.txt (one package per line), shared with the Dockerfiles.
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
-# Usage: scripts/deps.sh [build|test]   (test adds what the test suite needs)
+# Usage: scripts/deps.sh [build|test|run]
+#   build: what builds the programs; test: build + what the test suite adds;
+#   run: what native mode runs (runtime libraries, Redis, Orthanc, DICOM tools)
 set -euo pipefail
+lists="$(dirname "$0")/packages"
 
-build_pkgs=(build-essential cmake pkg-config libhiredis-dev libcjson-dev libmicrohttpd-dev
-            libdcmtk-dev libcurl4-openssl-dev libyaml-dev)
-test_pkgs=(redis-server clang-format clang libclang-rt-14-dev git orthanc dcmtk)
+read_list() { grep -v '^[[:space:]]*\(#\|$\)' "$lists/$1.txt"; }
 
-want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+  build) mapfile -t want < <(read_list build) ;;
+  test) mapfile -t want < <(read_list build; read_list test) ;;
+  run) mapfile -t want < <(read_list runtime; read_list stack) ;;
+  *) echo "usage: scripts/deps.sh [build|test|run]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
