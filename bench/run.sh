@@ -1,9 +1,10 @@
 #!/bin/sh
 # run.sh -- builds (Release), runs the dcmp-worker benchmark and RQ's side by side, prints a table.
 #
-# usage: bench/run.sh [--perf | --table]
-#   --perf   also measure, with perf (needs root), how long dcmp-worker sleeps in poll().
-#   --table  only print the table again from the last run's bench/out/raw.txt.
+# usage: bench/run.sh [--perf | --table | --scheduler]
+#   --perf       also measure, with perf (needs root), how long dcmp-worker sleeps in poll().
+#   --table      only print the table again from the last run's bench/out/raw.txt.
+#   --scheduler  only the scheduler benchmark (EVENTS, default 5000; SCHEDULER_PLANNERS).
 # Environment: BUILD (default build-bench), JOBS (4000), RUNS (200), RQ_JOBS (500), RQ_RUNS (30);
 # WORKER_* variables are passed on to the dcmp workers.
 # Starts its own redis-server on a free loopback port in a temp dir, persistence off, and ends
@@ -20,11 +21,13 @@ PY=/usr/bin/python3 # Debian's, which has python3-rq (not a pyenv python on PATH
 OUT=$ROOT/bench/out
 RAW=$OUT/raw.txt
 PERF=0
+ONLY_SCHEDULER=0
 case "${1:-}" in
 --perf) PERF=1 ;;
+--scheduler) ONLY_SCHEDULER=1 ;;
 --table) ;;
 "") ;;
-*) echo "usage: bench/run.sh [--perf | --table]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [--perf | --table | --scheduler]" >&2; exit 2 ;;
 esac
 
 # Prints the table from the raw lines (formats: bench_worker.c and rq_bench.py).
@@ -118,11 +121,10 @@ if [ "${1:-}" = "--table" ]; then
 fi
 
 # ---- build ----
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
+# configured every time: a target added since the last run is then known
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 if ! cmake --build "$BUILD" -j2 --target bench_worker bench_scheduler dcmp-worker dcmp-scheduler \
-    testmods testcb >/dev/null; then
+    dcmp-executor testmods testcb >/dev/null; then
     echo "run.sh: build failed (is add_subdirectory(bench) in the root CMakeLists.txt?)" >&2
     exit 1
 fi
@@ -172,15 +174,19 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 } >"$RAW"
 echo "run.sh: redis on 127.0.0.1:$PORT (pid $REDIS_PID); logs in $TMP (removed at the end)" >&2
 # Both executors side by side: the long-lived pool (the default) and one fork per job.
-for executor in pool fork; do
-    WORKER_EXECUTOR=$executor "$BUILD/bin/bench_worker" --label "dcmp-$executor" --port "$PORT" \
-        --worker "$WORKER" --modules "$MODULES" --dir "$TMP" --jobs "$JOBS" --runs "$RUNS" \
-        --redis-pid "$REDIS_PID" >>"$RAW"
-done
+if [ $ONLY_SCHEDULER = 0 ]; then
+    for executor in pool fork; do
+        WORKER_EXECUTOR=$executor "$BUILD/bin/bench_worker" --label "dcmp-$executor" \
+            --port "$PORT" --worker "$WORKER" --modules "$MODULES" --dir "$TMP" --jobs "$JOBS" \
+            --runs "$RUNS" --redis-pid "$REDIS_PID" >>"$RAW"
+    done
+fi
 "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
     --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 >>"$RAW"
-$PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" --runs "$RQ_RUNS" \
-    --redis-pid "$REDIS_PID" >>"$RAW"
+if [ $ONLY_SCHEDULER = 0 ]; then
+    $PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" \
+        --runs "$RQ_RUNS" --redis-pid "$REDIS_PID" >>"$RAW"
+fi
 
 if [ $PERF = 1 ]; then
     # Every poll() of dcmp-worker and of its job processes during a 1- and a 2-worker burst,

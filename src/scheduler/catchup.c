@@ -2,6 +2,7 @@
  * number handled and turns every StableSeries into an event, so a series whose webhook was
  * lost (the scheduler down, a network failure) is planned anyway. Its own thread. */
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

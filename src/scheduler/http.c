@@ -90,6 +90,17 @@ static int authorized(scheduler *s, struct MHD_Connection *c)
     return h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, s->cfg->webhook_token);
 }
 
+/* This HTTP thread's Redis connection: each thread of MHD's pool takes one the first time it
+ * handles a request, and keeps it. */
+static dcmp_queue *intake(scheduler *s)
+{
+    static __thread int slot = -1;
+
+    if (slot < 0)
+        slot = atomic_fetch_add(&s->intake_next, 1) % SCHEDULER_HTTP_THREADS;
+    return s->intake[slot];
+}
+
 static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, request *req)
 {
     char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN] = "";
@@ -104,12 +115,12 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
     if (dcmp_job_new_id(id) < 0)
         return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error", "no randomness",
                          (const char *)NULL);
-    rc = dcmp_queue_event_accept(s->intake, id, w.series, w.version, req->body, req->len,
+    rc = dcmp_queue_event_accept(intake(s), id, w.series, w.version, req->body, req->len,
                                  s->cfg->seen_ttl, dup);
     if (rc < 0) {
         atomic_fetch_add(&s->m.unavailable, 1);
         dcmp_log_error("webhook for series %s not stored: %s", w.series,
-                       dcmp_queue_errstr(s->intake));
+                       dcmp_queue_errstr(intake(s)));
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "error",
                          "redis unavailable: the event was not stored", (const char *)NULL);
     }
@@ -125,9 +136,9 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
 
 static enum MHD_Result health(scheduler *s, struct MHD_Connection *c)
 {
-    if (dcmp_queue_ping(s->intake) < 0)
+    if (dcmp_queue_ping(intake(s)) < 0)
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis",
-                         dcmp_queue_errstr(s->intake), (const char *)NULL);
+                         dcmp_queue_errstr(intake(s)), (const char *)NULL);
     return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", (const char *)NULL);
 }
 
@@ -269,7 +280,8 @@ int http_start(scheduler *s, char *err)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)s->cfg->scheduler_port, NULL,
         NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)SCHEDULER_HTTP_THREADS, MHD_OPTION_END);
     if (s->http == NULL)
         return dcmp_seterr(err, "cannot listen on %s:%lld (in use?)", s->cfg->scheduler_bind,
                            (long long)s->cfg->scheduler_port);

@@ -62,11 +62,12 @@ int main(int argc, char **argv)
     memset(planners, 0, sizeof planners);
     s.cfg = &cfg;
     s.stop = &stop_requests;
-    s.intake = dcmp_queue_from_config(&cfg);
-    if (s.intake == NULL)
-        dcmp_fatal("out of memory");
+    for (i = 0; i < SCHEDULER_HTTP_THREADS; i++)
+        if ((s.intake[i] = dcmp_queue_from_config(&cfg)) == NULL)
+            dcmp_fatal("out of memory");
     for (i = 0; i < cfg.planners; i++) {
         planners[i].s = &s;
+        planners[i].index = i;
         planner_name(&cfg, i, planners[i].name, sizeof planners[i].name);
         if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
     for (i = (int)cfg.planners; i < SCHEDULER_MAX_PLANNERS; i++) {
         char name[96];
         planner_name(&cfg, i, name, sizeof name);
-        dcmp_queue_event_recover(s.intake, name, NULL);
+        dcmp_queue_event_recover(s.intake[0], name, NULL);
     }
 
     memset(&sa, 0, sizeof sa);
@@ -110,7 +111,8 @@ int main(int argc, char **argv)
         dcmp_orthanc_free(planners[i].orthanc);
         dcmp_queue_free(planners[i].q);
     }
-    dcmp_queue_free(s.intake);
+    for (i = 0; i < SCHEDULER_HTTP_THREADS; i++)
+        dcmp_queue_free(s.intake[i]);
     dcmp_log_info("stopped");
     return 0;
 }

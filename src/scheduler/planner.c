@@ -1,6 +1,7 @@
 /* planner.c -- dcmp-scheduler's planning loop: takes events from the durable inbox, reads the
  * settings afresh, runs the callbacks isolated, and writes each event's job graph and record in
  * one step. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,11 @@ void *planner_main(void *arg)
     scheduler *s = pl->s;
     const char *name = pl->name;
     int64_t back = 0, delay = 100;
+    char title[16];
+
+    /* "planner-N" in top -H, perf and /proc/PID/task/TID/comm */
+    snprintf(title, sizeof title, "planner-%d", pl->index);
+    pthread_setname_np(pthread_self(), title);
 
     while (!*s->stop && dcmp_queue_event_recover(pl->q, name, &back) < 0) {
         dcmp_log_warn("%s; retrying in %lld ms", dcmp_queue_errstr(pl->q), (long long)delay);

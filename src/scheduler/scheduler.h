@@ -30,10 +30,12 @@ typedef struct metrics {
 } metrics;
 
 #define SCHEDULER_MAX_PLANNERS 8
+#define SCHEDULER_HTTP_THREADS 2 /* while one waits on Redis, the other takes a request */
 
 typedef struct scheduler {
     const dcmp_config *cfg;
-    dcmp_queue *intake; /* used by the HTTP thread only */
+    dcmp_queue *intake[SCHEDULER_HTTP_THREADS]; /* one Redis connection per HTTP thread */
+    atomic_int intake_next;                     /* hands out the connections */
     struct MHD_Daemon *http;
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
     metrics m;
@@ -46,11 +48,12 @@ typedef struct planner {
     dcmp_callbacks callbacks;
     struct dcmp_orthanc *orthanc; /* NULL when ORTHANC_REST_URL is not set */
     char name[96];                /* names its processing list: SCHEDULER_NAME[.N] */
+    int index;                    /* N */
 } planner;
 
 extern const double latency_bounds[LATENCY_BUCKETS];
 
-/* Starts the HTTP server on SCHEDULER_BIND:SCHEDULER_PORT (its own thread). */
+/* Starts the HTTP server on SCHEDULER_BIND:SCHEDULER_PORT (SCHEDULER_HTTP_THREADS threads). */
 int http_start(scheduler *s, char *err);
 void http_stop(scheduler *s);
 
