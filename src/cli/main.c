@@ -6,9 +6,13 @@
 #include "config.h"
 #include "log.h"
 
+int cli_validate(const dcmp_config *cfg, int argc, char **argv);
+
 static const cli_command commands[] = {
     {"plan", cli_plan, "EVENT.json [--registry DIR] [--settings FILE] [--json]",
      "plan an event as the scheduler would, callbacks included, without Redis"},
+    {"validate", cli_validate, "SERVICE|SETTINGS_FILE [--registry DIR] [--modules DIR]",
+     "check a service: its settings entries, and every worker and callback loadable"},
 };
 
 static void usage(FILE *f)

@@ -44,8 +44,8 @@ static void service(const char *svc, const char *file, const char *text)
     }
 }
 
-/* Runs dcm-processor plan with args; output (stdout + stderr) into out. Returns the status. */
-static int run_plan(const char *const *args, char *out, size_t size)
+/* Runs dcm-processor CMD with args; output (stdout + stderr) into out. Returns the status. */
+static int run_cli(const char *cmd, const char *const *args, char *out, size_t size)
 {
     char reg[PATH_MAX + 32], set[PATH_MAX + 32], outfile[PATH_MAX + 32];
     char *argv[16], *envp[] = {reg, set, "CALLBACK_TIMEOUT=1s", "DCMP_ENV=", NULL};
@@ -59,7 +59,7 @@ static int run_plan(const char *const *args, char *out, size_t size)
     snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
     snprintf(outfile, sizeof outfile, "%s/plan.out", base);
     argv[n++] = getenv("DCMP_CLI_BIN");
-    argv[n++] = "plan";
+    argv[n++] = (char *)cmd;
     while (*args && n < 15)
         argv[n++] = (char *)*args++;
     argv[n] = NULL;
@@ -80,6 +80,11 @@ static int run_plan(const char *const *args, char *out, size_t size)
         fclose(fp);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_plan(const char *const *args, char *out, size_t size)
+{
+    return run_cli("plan", args, out, size);
 }
 
 static const cJSON *find_by(const cJSON *list, const char *key, const char *value)
@@ -219,6 +224,52 @@ static void test_plan_errors(void)
     CHECK_CONTAINS(out, "must be a JSON object");
 }
 
+/* dcm-processor validate: the settings checked by the planner's rules, every named function
+ * loaded from its library (registry for callbacks, modules for workers). */
+static void test_validate(void)
+{
+    char out[16384], modules[PATH_MAX + 32], path[PATH_MAX + 64];
+    const char *good[] = {"ct2", "--modules", modules, NULL};
+    const char *broken[] = {"broken", NULL};
+    const char *absent[] = {"absent", NULL};
+    const char *bad[] = {"badnames", "--modules", modules, NULL};
+    const char *byfile[] = {path, "--modules", modules, NULL};
+
+    snprintf(modules, sizeof modules, "%s", getenv("DCMP_TEST_MODULES"));
+    service("ct2", "settings.json",
+            "[{\"jobName\":\"ct2\",\"worker\":\"testmods.noop\",\"callback\":\"ct2.cb.yes\"},"
+            "{\"jobName\":\"ct2b\",\"worker\":\"testmods.nap\",\"callback\":\"ct2.cb.no\","
+            "\"dependsOn\":\"ct2\"}]");
+    CHECK(run_cli("validate", good, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "ok     entry 1 (ct2): worker testmods.noop -> ");
+    CHECK_CONTAINS(out, "ok     entry 2 (ct2b): callback ct2.cb.no -> ");
+    CHECK_CONTAINS(out, "\nvalid\n");
+
+    /* a function missing from its library, a library that is not there, a bad timeout */
+    service("badnames", "settings.json",
+            "[{\"jobName\":\"b1\",\"worker\":\"testmods.nosuch\",\"callback\":\"badnames.cb.yes\"},"
+            "{\"jobName\":\"b2\",\"worker\":\"testmods.noop\",\"callback\":\"nowhere.cb.yes\"},"
+            "{\"jobName\":\"b3\",\"worker\":\"testmods.noop\",\"callback\":\"badnames.cb.yes\","
+            "\"timeout\":\"soon\"}]");
+    CHECK(run_cli("validate", bad, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "error  entry 1 (b1): worker testmods.nosuch: ");
+    CHECK_CONTAINS(out, "nosuch");
+    CHECK_CONTAINS(out, "error  entry 2 (b2): callback nowhere.cb.yes: ");
+    CHECK_CONTAINS(out, "nowhere");
+    CHECK_CONTAINS(out, "timeout");
+    CHECK_CONTAINS(out, "\ninvalid\n");
+
+    /* a settings file given by path */
+    snprintf(path, sizeof path, "%s/registry/ct2/settings.json", base);
+    CHECK(run_cli("validate", byfile, out, sizeof out) == 0);
+
+    CHECK(run_cli("validate", broken, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "registry/broken/settings.json:2:");
+    CHECK_CONTAINS(out, "\ninvalid\n");
+    CHECK(run_cli("validate", absent, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "service absent: no settings.json, settings.yaml or settings.yml");
+}
+
 int main(void)
 {
     if (fixture_start(&f) < 0)
@@ -227,6 +278,7 @@ int main(void)
     RUN(test_plan_json);
     RUN(test_plan_text);
     RUN(test_plan_errors);
+    RUN(test_validate);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }

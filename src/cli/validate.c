@@ -1,0 +1,180 @@
+/* validate.c -- dcm-processor validate: checks one service before it runs: its settings file
+ * against the planner's rules, and every named worker and callback function resolvable, loadable
+ * and present in its library's descriptor. What service.sh install and validate run. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "loader.h"
+#include "plan.h"
+#include "settings.h"
+
+int cli_validate(const dcmp_config *cfg, int argc, char **argv);
+
+#define USAGE \
+    "usage: dcm-processor validate SERVICE|SETTINGS_FILE [--registry DIR] [--modules DIR]\n"
+
+/* Every callback says "run", so the planner checks every entry and its dependencies. */
+static int yes_callback(void *arg, const char *job_name, const char *callback, const char *headers,
+                        const char *params, const char *added_params, char **inject, char *err)
+{
+    (void)arg, (void)job_name, (void)callback, (void)headers, (void)params, (void)added_params;
+    (void)inject, (void)err;
+    return 1;
+}
+
+/* The settings file of service `name` under `registry`: settings.json, .yaml or .yml. */
+static int service_file(const char *registry, const char *name, char *out, size_t len)
+{
+    static const char *const names[] = {"settings.json", "settings.yaml", "settings.yml"};
+    struct stat st;
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if ((size_t)snprintf(out, len, "%s/%s/%s", registry, name, names[i]) >= len)
+            return -1;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+            return 0;
+    }
+    return -1;
+}
+
+/* Loads `dotted` under `root`, prints the outcome. Returns 0 when the function is there. */
+static int check_function(const char *what, const char *root, const char *job, const char *dotted)
+{
+    dcmp_loaded l;
+    char err[DCMP_ERR_LEN];
+
+    memset(&l, 0, sizeof l);
+    if (dcmp_loader_open(root, dotted, &l, err) < 0) {
+        printf("  error  %s: %s %s: %s\n", job, what, dotted, err);
+        return -1;
+    }
+    printf("  ok     %s: %s %s -> %s (%s %s)\n", job, what, dotted, l.path,
+           l.module->name ? l.module->name : "?", l.module->version ? l.module->version : "?");
+    dcmp_loader_close(&l);
+    return 0;
+}
+
+/* Checks the worker and callback names of one entry. Returns the number of problems. */
+static int check_entry(const dcmp_config *cfg, const char *registry, const char *modules,
+                       const cJSON *entry, int index)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "jobName");
+    const cJSON *worker = cJSON_GetObjectItemCaseSensitive(entry, "worker");
+    const cJSON *callback = cJSON_GetObjectItemCaseSensitive(entry, "callback");
+    char job[160];
+    int bad = 0;
+
+    (void)cfg;
+    if (cJSON_IsString(name))
+        snprintf(job, sizeof job, "entry %d (%.128s)", index, name->valuestring);
+    else
+        snprintf(job, sizeof job, "entry %d", index);
+    if (cJSON_IsString(worker))
+        bad += check_function("worker", modules, job, worker->valuestring) < 0;
+    if (cJSON_IsString(callback))
+        bad += check_function("callback", registry, job, callback->valuestring) < 0;
+    return bad;
+}
+
+/*
+ * dcm-processor validate: prints one line per check and returns 0 when the service is valid,
+ * 1 when something is wrong (each problem printed, naming the file, the entry and the name),
+ * 2 for a usage error. Loading a library runs its constructors in this process: validate only
+ * what you mean to install.
+ */
+int cli_validate(const dcmp_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"registry", required_argument, NULL, 'r'},
+                                         {"modules", required_argument, NULL, 'm'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *registry = cfg->registry, *modules = cfg->modules, *arg;
+    char path[PATH_MAX], err[DCMP_ERR_LEN];
+    cJSON *root = NULL, *data = NULL;
+    const cJSON *entry;
+    dcmp_plan_file file;
+    dcmp_plan_input in;
+    dcmp_plan plan;
+    int c, i, bad = 0, index = 0, have_plan = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': registry = optarg; break;
+        case 'm': modules = optarg; break;
+        case 'h': printf(USAGE); return 0;
+        default: fprintf(stderr, USAGE); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, USAGE);
+        return 2;
+    }
+    arg = argv[optind];
+    if (strchr(arg, '/') != NULL) {
+        if ((size_t)snprintf(path, sizeof path, "%s", arg) >= sizeof path) {
+            fprintf(stderr, "dcm-processor validate: %s: path too long\n", arg);
+            return 2;
+        }
+    } else if (service_file(registry, arg, path, sizeof path) < 0) {
+        fprintf(stderr,
+                "dcm-processor validate: service %s: no settings.json, settings.yaml or "
+                "settings.yml in %s/%s\n",
+                arg, registry, arg);
+        return 1;
+    }
+    printf("%s:\n", path);
+    if (dcmp_settings_load(path, &root, err) < 0) {
+        printf("  error  %s\ninvalid\n", err);
+        return 1;
+    }
+    data = cJSON_CreateObject();
+    memset(&in, 0, sizeof in);
+    file.path = path;
+    file.root = root;
+    file.load_error = NULL;
+    in.registry = &file;
+    in.nregistry = 1;
+    in.data = data;
+    in.default_queue = cfg->default_priority;
+    in.callback = yes_callback;
+    if (data == NULL || dcmp_plan_make(&in, &plan, err) < 0) {
+        printf("  error  %s\n", data ? err : "out of memory");
+        bad++;
+    } else {
+        have_plan = 1;
+        for (i = 0; i < plan.ndecisions; i++) {
+            const dcmp_plan_decision *d = &plan.decisions[i];
+            if (strcmp(d->decision, "invalid") == 0 || strcmp(d->decision, "duplicate") == 0) {
+                printf("  error  %s: %s: %s\n", d->source, d->decision, d->reason);
+                bad++;
+            } else if (strcmp(d->decision, "scheduled") != 0) {
+                /* dropped (a dependency on another service's job) or disabled: not an error
+                 * of this service alone */
+                printf("  note   %s (%s): %s%s%s\n", d->source, d->job_name, d->decision,
+                       d->reason[0] ? ": " : "", d->reason);
+            }
+        }
+    }
+    if (cJSON_IsArray(root)) {
+        cJSON_ArrayForEach(entry, root)
+        {
+            index++;
+            if (cJSON_IsObject(entry))
+                bad += check_entry(cfg, registry, modules, entry, index);
+        }
+    } else if (cJSON_IsObject(root)) {
+        bad += check_entry(cfg, registry, modules, root, 1);
+    }
+    if (have_plan)
+        dcmp_plan_free(&plan);
+    cJSON_Delete(data);
+    cJSON_Delete(root);
+    printf("%s\n", bad ? "invalid" : "valid");
+    return bad ? 1 : 0;
+}
