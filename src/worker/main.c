@@ -76,8 +76,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (scripts)
+    if (scripts) {
+        w.scripts_on = 1;
         worker_run_scripts(&w);
+    }
     rc = worker_run(&w);
     worker_free(&w);
     return rc;

@@ -1,7 +1,6 @@
 /* worker.c -- the dcmp-worker loop: fetch in priority order, run, report, heartbeat, reap. */
 #include "worker.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -118,10 +117,26 @@ static int reconnect(worker *w)
     }
 }
 
+/* A script's heartbeat: the worker stays registered while a long script.sh runs. */
+static void script_beat(void *arg)
+{
+    worker *w = arg;
+
+    if (dcmp_queue_connected(w->q) && announce(w) < 0)
+        dcmp_log_warn("heartbeat: %s", dcmp_queue_errstr(w->q));
+}
+
 /* Heartbeat, reaping of dead workers, due retries: once per beat interval. */
 static void maintain(worker *w)
 {
     int64_t now = dcmp_clock_mono_ms(), counts[3] = {0, 0, 0}, promoted = 0;
+
+    if (w->scripts_on && now >= w->next_scan) {
+        worker_scripts_run(&w->scripts, w->cfg->modules, script_beat, w,
+                           w->cfg->heartbeat_ttl_ms / 4);
+        now = dcmp_clock_mono_ms();
+        w->next_scan = now + WORKER_SCRIPT_SCAN_MS;
+    }
 
     if (now < w->next_beat)
         return;
@@ -302,81 +317,8 @@ int worker_run(worker *w)
     return 0;
 }
 
-/* Runs one script.sh with its folder as working directory; logs its output. */
-static void run_script(const char *dir, const char *path)
+void worker_run_scripts(worker *w)
 {
-    posix_spawn_file_actions_t fa;
-    char *argv[] = {"sh", (char *)path, NULL};
-    char buf[4096], line[4096];
-    size_t llen = 0;
-    int p[2], status = 0;
-    pid_t pid;
-    ssize_t n;
-
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        dcmp_log_error("%s: pipe: %s", path, strerror(errno));
-        return;
-    }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-    posix_spawn_file_actions_addchdir_np(&fa, dir);
-    if ((errno = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ)) != 0) {
-        dcmp_log_error("%s: cannot start: %s", path, strerror(errno));
-        posix_spawn_file_actions_destroy(&fa);
-        close(p[0]);
-        close(p[1]);
-        return;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    dcmp_log_info("%s: running", path);
-    while ((n = read(p[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-        for (ssize_t i = 0; i < n; i++) {
-            if (buf[i] == '\n' || llen == sizeof line - 1) {
-                line[llen] = '\0';
-                dcmp_log_info("%s: %s", path, line);
-                llen = 0;
-                if (buf[i] == '\n')
-                    continue;
-            }
-            line[llen++] = buf[i];
-        }
-    }
-    if (llen > 0) {
-        line[llen] = '\0';
-        dcmp_log_info("%s: %s", path, line);
-    }
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        dcmp_log_info("%s: done", path);
-    else
-        dcmp_log_warn("%s: ended with %s %d", path, WIFEXITED(status) ? "status" : "signal",
-                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-}
-
-void worker_run_scripts(const worker *w)
-{
-    struct dirent **names = NULL;
-    int n, i;
-
-    n = scandir(w->cfg->modules, &names, NULL, alphasort);
-    if (n < 0) {
-        dcmp_log_warn("MODULES %s: %s", w->cfg->modules, strerror(errno));
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        char dir[PATH_MAX], path[PATH_MAX];
-        struct stat st;
-        if (names[i]->d_name[0] != '.' &&
-            snprintf(dir, sizeof dir, "%s/%s", w->cfg->modules, names[i]->d_name) <
-                (int)sizeof dir &&
-            snprintf(path, sizeof path, "%s/script.sh", dir) < (int)sizeof path &&
-            stat(path, &st) == 0 && S_ISREG(st.st_mode))
-            run_script(dir, path);
-        free(names[i]);
-    }
-    free(names);
+    worker_scripts_run(&w->scripts, w->cfg->modules, NULL, NULL, 0);
+    w->next_scan = dcmp_clock_mono_ms() + WORKER_SCRIPT_SCAN_MS;
 }

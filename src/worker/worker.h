@@ -9,6 +9,7 @@
 #include "job.h"
 #include "pool.h"
 #include "queue.h"
+#include "scripts.h"
 
 #define WORKER_MAX_QUEUES 32
 
@@ -27,8 +28,11 @@ typedef struct worker {
     int64_t next_beat;           /* monotonic ms of the next heartbeat */
     char current[DCMP_ID_LEN];   /* the job running, "" when none */
     long done, failed;
-    int use_pool;   /* WORKER_EXECUTOR=pool */
-    dcmp_pool pool; /* the long-lived executor, when use_pool */
+    int use_pool;           /* WORKER_EXECUTOR=pool */
+    dcmp_pool pool;         /* the long-lived executor, when use_pool */
+    int scripts_on;         /* run MODULES/<service>/script.sh (not with --no-scripts) */
+    int64_t next_scan;      /* monotonic ms of the next look for new or changed scripts */
+    worker_scripts scripts; /* the scripts run so far */
 } worker;
 
 /* Sets up *w: name, queues (WORKER_JOBS or `queues`), the Redis handle.
@@ -36,8 +40,12 @@ typedef struct worker {
 int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const char *name,
                 volatile sig_atomic_t *stop, char *err);
 
-/* Runs MODULES/<service>/script.sh of every service once, logging their output. */
-void worker_run_scripts(const worker *w);
+/* Runs MODULES/<service>/script.sh of every service once, logging their output; with
+ * w->scripts_on, worker_run looks again every WORKER_SCRIPT_SCAN_MS and runs the new and the
+ * changed ones (a service installed while the worker runs). */
+void worker_run_scripts(worker *w);
+
+#define WORKER_SCRIPT_SCAN_MS 2000
 
 /* Serves jobs until stopped (or, in burst mode, until the queues are empty).
  * Returns the exit status for main. */

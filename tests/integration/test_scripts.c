@@ -1,5 +1,6 @@
 /* test_scripts.c -- a worker runs every MODULES/<service>/script.sh once at start, in the
- * service's folder, logging its output, then serves jobs (as the original's worker did). */
+ * service's folder, logging its output, then serves jobs (as the original's worker did); the
+ * script of a service installed or changed while it runs runs then. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,11 +59,73 @@ static void test_script_runs_once(void)
     }
 }
 
+/* Reads DATA/name and counts its lines (0 when absent). */
+static int lines_of(const char *name)
+{
+    char *text = fixture_read_data(&f, name), *p;
+    int n = 0;
+
+    if (text == NULL)
+        return 0;
+    for (p = text; *p; p++)
+        n += *p == '\n';
+    free(text);
+    return n;
+}
+
+/* Waits up to ms for DATA/name to have `want` lines. */
+static int wait_lines(const char *name, int want, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 50) {
+        if (lines_of(name) >= want)
+            return 0;
+        usleep(50000);
+    }
+    return -1;
+}
+
+/* A service installed while the worker runs: its script.sh runs without a restart, once; a
+ * changed script.sh (a reinstall) runs again; an unchanged one does not. */
+static void test_script_of_new_service(void)
+{
+    char mods[PATH_MAX + 16], dir[PATH_MAX + 32], tmp[PATH_MAX + 32], path[PATH_MAX + 48];
+    pid_t w;
+
+    snprintf(mods, sizeof mods, "%s/modules2", f.dir);
+    CHECK(mkdir(mods, 0755) == 0);
+    f.modules = mods;
+    f.scripts = 1;
+    w = fixture_worker(&f, "default", NULL);
+    usleep(300000);
+    /* installed the way service.sh does it: written beside, then renamed into place */
+    snprintf(tmp, sizeof tmp, "%s/.late.tmp", mods);
+    snprintf(dir, sizeof dir, "%s/late", mods);
+    CHECK(mkdir(tmp, 0755) == 0);
+    snprintf(path, sizeof path, "%s/script.sh", tmp);
+    CHECK(write_file(path, "echo first >> \"$DATA/late-ran\"\n") == 0);
+    CHECK(rename(tmp, dir) == 0);
+    CHECK(wait_lines("late-ran", 1, 20000) == 0);
+    /* unchanged: not run again over a few scans */
+    sleep(5);
+    CHECK(lines_of("late-ran") == 1);
+    /* reinstalled with another script: runs again */
+    snprintf(path, sizeof path, "%s/script.sh", dir);
+    CHECK(write_file(path, "echo second, changed >> \"$DATA/late-ran\"\n") == 0);
+    CHECK(wait_lines("late-ran", 2, 20000) == 0);
+    {
+        char *text = fixture_read_data(&f, "late-ran");
+        CHECK_CONTAINS(text, "first\nsecond, changed\n");
+        free(text);
+    }
+    fixture_worker_stop(&f, w, 15);
+}
+
 int main(void)
 {
     if (fixture_start(&f) < 0)
         return 1;
     RUN(test_script_runs_once);
+    RUN(test_script_of_new_service);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }
