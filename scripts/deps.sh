@@ -2,9 +2,10 @@
 # deps.sh -- installs the Debian 12 packages dcm-processor needs, when missing. The lists are
 # scripts/packages/*.txt (one package per line), shared with the Dockerfiles.
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
-# Usage: scripts/deps.sh [build|test|run]
-#   build: what builds the programs; test: build + what the test suite adds;
-#   run: what native mode runs (runtime libraries, Redis, Orthanc, DICOM tools)
+# Usage: scripts/deps.sh [build|test|run|docker]
+#   build: what builds the programs; test: build + what the test suite adds + docker;
+#   run: what native mode runs (runtime libraries, Redis, Orthanc, DICOM tools);
+#   docker: the Docker engine, Compose and debootstrap (Docker mode)
 set -euo pipefail
 lists="$(dirname "$0")/packages"
 
@@ -12,9 +13,10 @@ read_list() { grep -v '^[[:space:]]*\(#\|$\)' "$lists/$1.txt"; }
 
 case "${1:-build}" in
   build) mapfile -t want < <(read_list build) ;;
-  test) mapfile -t want < <(read_list build; read_list test) ;;
+  test) mapfile -t want < <(read_list build; read_list test; read_list docker) ;;
   run) mapfile -t want < <(read_list runtime; read_list stack) ;;
-  *) echo "usage: scripts/deps.sh [build|test|run]" >&2; exit 2 ;;
+  docker) mapfile -t want < <(read_list docker) ;;
+  *) echo "usage: scripts/deps.sh [build|test|run|docker]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -9,6 +9,9 @@
 --                                    the original's "more than 3")
 --   SUPPORTED_MODALITY               when set, a space or comma separated list of modalities
 --                                    posted; others are not
+-- Results the pipeline stores back carry the private block DCM-PROCESSOR (group 0405, named in
+-- the configuration's Dictionary): when their ActionDestination names one of Orthanc's
+-- DicomModalities, they are forwarded there (an asynchronous Orthanc job); otherwise they stay.
 -- Facts this relies on (../shared/ORTHANC.md): while HttpPost waits, Orthanc's REST API waits
 -- too, so the scheduler answers at once and HttpTimeout must stay small; HttpPost returns nil
 -- on a network error and "" on HTTP >= 300; DumpJson mangles values, so the series and tags
@@ -58,8 +61,13 @@ function OnStableSeries(seriesId, tags, metadata)
   end
   local simplified = RestApiGet('/instances/' .. first .. '/simplified-tags')
   local lastUpdate = metadata['LastUpdate'] or info['LastUpdate'] or ''
+  local patientId = ''
+  if info['ParentStudy'] then
+    patientId = ParseJson(RestApiGet('/studies/' .. info['ParentStudy']))['ParentPatient'] or ''
+  end
   -- ids and LastUpdate are letters, digits, '-' and 'T': safe to place in JSON as they are
   local body = '{"seriesId":"' .. seriesId .. '","studyId":"' .. (info['ParentStudy'] or '') ..
+               '","patientId":"' .. patientId ..
                '","LastUpdate":"' .. lastUpdate .. '","series":' .. series ..
                ',"tags":' .. simplified .. '}'
   local headers = { ['Content-Type'] = 'application/json', ['Expect'] = '' }
@@ -72,4 +80,25 @@ function OnStableSeries(seriesId, tags, metadata)
     print('dcm-processor: POST ' .. url .. ' for series ' .. seriesId ..
           ' failed; the scheduler catch-up will find it')
   end
+end
+
+-- Forwards a result of the pipeline to the modality its ActionDestination names.
+function OnStoredInstance(instanceId, tags, metadata, origin)
+  if tags['ActionSource'] ~= 'dcm-processor' then return end
+  local destination = tags['ActionDestination'] or ''
+  if destination == '' then return end
+  local known = ParseJson(RestApiGet('/modalities'))
+  for _, name in ipairs(known) do
+    if name == destination then
+      local job = RestApiPost('/modalities/' .. destination .. '/store',
+                              '{"Resources":["' .. instanceId .. '"],"Asynchronous":true}')
+      if job == nil or job == '' then
+        print('dcm-processor: forwarding instance ' .. instanceId .. ' to ' .. destination ..
+              ' failed to start')
+      end
+      return
+    end
+  end
+  print('dcm-processor: instance ' .. instanceId .. ' names destination ' .. destination ..
+        ', not one of DICOM_MODALITIES: kept in Orthanc')
 end

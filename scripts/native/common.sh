@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# common.sh -- shell helpers shared by run.sh, init.sh, service.sh and scripts/native/*: reading
+# the stack's .env the way the daemons do (environment wins), the stack's folders, pid files.
+# Sourced, never run: `. scripts/native/common.sh`. Defines functions and DCMP_* variables only.
+#
+# .env syntax (as src/common/config.c): KEY=VALUE lines, `#` comments, optional `export `;
+# '...' taken as is; "..." or bare values expand ${NAME} and $NAME from earlier keys of the
+# file, then from the environment; a bare value ends at " #". A variable already in the
+# process environment overrides the file. Nothing is ever eval'ed.
+
+# The repository root (this file is ROOT/scripts/native/common.sh).
+DCMP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# dcmp_die MESSAGE [CODE]: prints "PROG: MESSAGE" on stderr and exits with CODE (default 1).
+dcmp_die() {
+  echo "${DCMP_PROG:-dcm-processor}: $1" >&2
+  exit "${2:-1}"
+}
+
+dcmp_say() { echo "${DCMP_PROG:-dcm-processor}: $*"; }
+
+# dcmp_expand TEXT: prints TEXT with ${NAME} and $NAME replaced by the file's earlier keys
+# (DCMP_FILEVAL), else the environment, else nothing.
+dcmp_expand() {
+  local rest="$1" out="" name
+  local re='^([^$]*)\$(\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(.*)$'
+  while [[ "$rest" == *'$'* ]]; do
+    if [[ "$rest" =~ $re ]]; then
+      out+="${BASH_REMATCH[1]}"
+      name="${BASH_REMATCH[3]}${BASH_REMATCH[4]}"
+      rest="${BASH_REMATCH[5]}"
+      if [[ -v "DCMP_FILEVAL[$name]" ]]; then
+        out+="${DCMP_FILEVAL[$name]}"
+      else
+        out+="${!name-}"
+      fi
+    else
+      # a '$' not followed by a name stays as it is
+      out+="${rest%%\$*}\$"
+      rest="${rest#*\$}"
+    fi
+  done
+  printf '%s' "$out$rest"
+}
+
+# dcmp_env_load FILE: reads FILE and exports every key that the environment does not set.
+# Fails (exit 1) naming the file and line for a line that is not KEY=VALUE.
+dcmp_env_load() {
+  local file="$1" line n=0 key value
+  declare -gA DCMP_FILEVAL=()
+  local -A preset=()
+  for key in $(compgen -e); do preset["$key"]=1; done
+  [ -r "$file" ] || dcmp_die "$file: cannot read the settings file"
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    line="${line%$'\r'}"
+    line="${line#"${line%%[![:space:]]*}"}"
+    [ -z "$line" ] && continue
+    [[ "$line" == '#'* ]] && continue
+    [[ "$line" == 'export '* ]] && line="${line#export }" && line="${line#"${line%%[![:space:]]*}"}"
+    if [[ ! "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]]; then
+      dcmp_die "$file:$n: not a KEY=VALUE line"
+    fi
+    key="${BASH_REMATCH[1]}"
+    value="${BASH_REMATCH[2]}"
+    if [[ "$value" == "'"* ]]; then
+      value="${value#\'}"
+      [[ "$value" == *"'"* ]] || dcmp_die "$file:$n: $key: no closing quote"
+      value="${value%%\'*}"
+    elif [[ "$value" == '"'* ]]; then
+      value="${value#\"}"
+      [[ "$value" == *'"'* ]] || dcmp_die "$file:$n: $key: no closing quote"
+      value="$(dcmp_expand "${value%%\"*}")"
+    else
+      value="${value%% #*}"
+      value="${value%"${value##*[![:space:]]}"}"
+      value="$(dcmp_expand "$value")"
+    fi
+    DCMP_FILEVAL["$key"]="$value"
+    if [ -z "${preset[$key]-}" ]; then
+      export "$key=$value"
+    fi
+  done < "$file"
+}
+
+# dcmp_abspath PATH BASE: PATH made absolute against BASE (no need for it to exist).
+dcmp_abspath() {
+  case "$1" in
+    /*) printf '%s' "$1" ;;
+    .) printf '%s' "$2" ;;
+    ./*) printf '%s/%s' "$2" "${1#./}" ;;
+    *) printf '%s/%s' "$2" "$1" ;;
+  esac
+}
+
+# dcmp_settings [ENVFILE]: loads the settings (ENVFILE, else $DCMP_ENV when set, else ROOT/.env
+# when it exists) and sets every path to an absolute one, exported for the daemons. Relative
+# paths in .env are taken from the .env file's folder (as docker-compose.yml does), relative
+# paths in the environment from the working directory.
+dcmp_settings() {
+  local envfile="${1:-}" base
+  if [ -z "$envfile" ]; then
+    if [ -n "${DCMP_ENV+x}" ]; then
+      envfile="$DCMP_ENV"
+    elif [ -e "$DCMP_ROOT/.env" ]; then
+      envfile="$DCMP_ROOT/.env"
+    fi
+  fi
+  local -A preset=()
+  local key
+  for key in $(compgen -e); do preset["$key"]=1; done
+  DCMP_ENVFILE=""
+  base="$PWD"
+  if [ -n "$envfile" ]; then
+    DCMP_ENVFILE="$(cd "$(dirname "$envfile")" && pwd)/$(basename "$envfile")"
+    dcmp_env_load "$DCMP_ENVFILE"
+  fi
+  # where a relative path is taken from: the .env's folder unless the environment gave it
+  _dcmp_base() {
+    if [ -n "${preset[$1]-}" ] || [ -z "$DCMP_ENVFILE" ]; then printf '%s' "$PWD"; else dirname "$DCMP_ENVFILE"; fi
+  }
+  export BASEDIR="$(dcmp_abspath "${BASEDIR:-.}" "$(_dcmp_base BASEDIR)")"
+  BASEDIR="${BASEDIR%/}"
+  export REGISTRY="$(dcmp_abspath "${REGISTRY:-$BASEDIR/registry}" "$(_dcmp_base REGISTRY)")"
+  export MODULES="$(dcmp_abspath "${MODULES:-$BASEDIR/modules}" "$(_dcmp_base MODULES)")"
+  export DATA="$(dcmp_abspath "${DATA:-$BASEDIR/data}" "$(_dcmp_base DATA)")"
+  export LOGS="$(dcmp_abspath "${LOGS:-$BASEDIR/logs}" "$(_dcmp_base LOGS)")"
+  export SETTINGS="$(dcmp_abspath "${SETTINGS:-$(dirname "$REGISTRY")/settings.json}" "$(_dcmp_base SETTINGS)")"
+  unset -f _dcmp_base
+  DCMP_RUN="$BASEDIR/run"
+  export REDIS_PORT="${REDIS_PORT:-6379}"
+  export ORTHANC_HTTP_PORT="${ORTHANC_HTTP_PORT:-8042}"
+  export ORTHANC_DICOM_PORT="${ORTHANC_DICOM_PORT:-4242}"
+  export ORTHANC_AET="${ORTHANC_AET:-ORTHANC}"
+  export SCHEDULER_PORT="${SCHEDULER_PORT:-5000}"
+  export BIND_ADDRESS="${BIND_ADDRESS:-127.0.0.1}"
+  local p
+  for p in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT; do
+    [[ "${!p}" =~ ^[0-9]+$ ]] && [ "${!p}" -ge 1 ] && [ "${!p}" -le 65535 ] ||
+      dcmp_die "$p=${!p}: not a port number (1-65535)${DCMP_ENVFILE:+ (from $DCMP_ENVFILE or the environment)}"
+  done
+}
+
+# dcmp_pid_alive PIDFILE EXE: prints the pid and succeeds when PIDFILE names a live process
+# running EXE (compared through /proc/PID/exe, so a reused pid is not mistaken for ours).
+dcmp_pid_alive() {
+  local pid exe
+  [ -r "$1" ] || return 1
+  pid="$(cat "$1" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  exe="$(readlink -f "/proc/$pid/exe" 2>/dev/null)" || return 1
+  [ "$exe" = "$(readlink -f "$2")" ] || return 1
+  # a zombie is not alive
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+  printf '%s' "$pid"
+}
+
+# dcmp_stop PIDFILE EXE NAME GRACE: SIGTERM, waits GRACE seconds, then SIGKILL; removes PIDFILE.
+dcmp_stop() {
+  local pid i
+  if pid="$(dcmp_pid_alive "$1" "$2")"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < $4 * 10; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+      echo "${DCMP_PROG:-dcm-processor}: $3 (pid $pid) still runs after ${4}s: SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+    dcmp_say "stopped $3 (pid $pid)"
+  fi
+  rm -f "$1"
+}
+
+# dcmp_json_str TEXT: TEXT as a JSON string literal.
+dcmp_json_str() {
+  local s="$1" out="" c i
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  for ((i = 0; i < ${#s}; i++)); do
+    c="${s:i:1}"
+    if [[ "$c" < ' ' ]] && [[ "$c" != '' ]]; then
+      printf -v c '\\u%04x' "'$c"
+    fi
+    out+="$c"
+  done
+  printf '"%s"' "$out"
+}

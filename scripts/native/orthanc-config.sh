@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# orthanc-config.sh -- writes the configuration of native mode's Orthanc into a folder of the
+# stack (never /etc/orthanc): DIR/orthanc.json (mode 600: it may hold the REST password) and
+# DIR/dcm-processor.lua (a copy of docker/orthanc/dcm-processor.lua, the webhook script).
+# Storage and index live in DIR/storage and DIR/index. Run by run.sh at every start.
+#
+# Usage: scripts/native/orthanc-config.sh DIR
+# Reads from the environment (run.sh exports the .env settings):
+#   ORTHANC_HTTP_PORT, ORTHANC_DICOM_PORT, ORTHANC_AET    HTTP and DICOM ports, the AE title
+#   STABLE_AGE                                           seconds (>= 1; 0 would mean 60 to Orthanc)
+#   ORTHANC_REST_USERNAME, ORTHANC_REST_PASSWORD         when both set: HTTP basic auth required
+#   BIND_ADDRESS                                         not loopback + a login: remote HTTP allowed
+#   ORTHANC_HTTP_TIMEOUT                                 Orthanc's HttpTimeout (default 5 s): the
+#                                                        REST API waits while the webhook waits
+#   ORTHANC_REMOTE_ACCESS                                true: HTTP from other hosts too (the
+#                                                        Docker image sets it: the scheduler
+#                                                        calls from its own container)
+#   DICOM_MODALITIES                                     where results may be forwarded: blank
+#                                                        separated NAME=AET@HOST:PORT entries
+#   ORTHANC_STORAGE                                      storage folder (default DIR/storage)
+# Orthanc 1.10.1 always binds 0.0.0.0 (HttpBindAddresses comes with 1.12.10); with
+# RemoteAccessAllowed false it answers HTTP from loopback only, but its DICOM port is open.
+# Exit status: 0 written, 1 a bad setting (named) or a write error, 2 usage.
+set -euo pipefail
+DCMP_PROG=orthanc-config.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  '') echo "usage: scripts/native/orthanc-config.sh DIR" >&2; exit 2 ;;
+esac
+dir="$1"
+
+http="${ORTHANC_HTTP_PORT:-8042}"
+dicom="${ORTHANC_DICOM_PORT:-4242}"
+aet="${ORTHANC_AET:-ORTHANC}"
+stable="${STABLE_AGE:-5}"
+timeout="${ORTHANC_HTTP_TIMEOUT:-5}"
+user="${ORTHANC_REST_USERNAME:-}"
+pass="${ORTHANC_REST_PASSWORD:-}"
+bind="${BIND_ADDRESS:-127.0.0.1}"
+remote_env="${ORTHANC_REMOTE_ACCESS:-}"
+storage="${ORTHANC_STORAGE:-$dir}"
+
+for v in http dicom stable timeout; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || dcmp_die "$v setting \"${!v}\": not a number"
+done
+[ "$stable" -ge 1 ] || dcmp_die "STABLE_AGE=$stable: must be at least 1 (Orthanc reads 0 as 60 s)"
+[ "$timeout" -ge 1 ] || dcmp_die "ORTHANC_HTTP_TIMEOUT=$timeout: must be at least 1"
+[[ "$aet" =~ ^[A-Za-z0-9_.-]{1,16}$ ]] || dcmp_die "ORTHANC_AET=$aet: 1 to 16 letters, digits, _ . -"
+if { [ -n "$user" ] && [ -z "$pass" ]; } || { [ -z "$user" ] && [ -n "$pass" ]; }; then
+  dcmp_die "ORTHANC_REST_USERNAME and ORTHANC_REST_PASSWORD: give both or neither"
+fi
+
+auth=false
+remote=false
+users='{}'
+if [ -n "$user" ]; then
+  auth=true
+  users="{$(dcmp_json_str "$user"): $(dcmp_json_str "$pass")}"
+  case "$bind" in 127.*|localhost|::1) ;; *) remote=true ;; esac
+fi
+case "$remote_env" in
+  '') ;;
+  true|false) remote="$remote_env" ;;
+  *) dcmp_die "ORTHANC_REMOTE_ACCESS=$remote_env: true or false" ;;
+esac
+
+# DICOM_MODALITIES="PACS=PACS_AET@10.0.0.5:104 ARCHIVE=ARCH@archive:11112": the DICOM nodes
+# results may be forwarded to (a stored result names one in its ActionDestination tag).
+modalities=""
+for m in ${DICOM_MODALITIES:-}; do
+  [[ "$m" =~ ^([A-Za-z0-9_-]{1,64})=([A-Za-z0-9_.-]{1,16})@([A-Za-z0-9_.:-]{1,253}):([0-9]{1,5})$ ]] ||
+    dcmp_die "DICOM_MODALITIES entry \"$m\": expected NAME=AET@HOST:PORT"
+  [ -z "$modalities" ] || modalities+=", "
+  modalities+="$(dcmp_json_str "${BASH_REMATCH[1]}"): [$(dcmp_json_str "${BASH_REMATCH[2]}"), $(dcmp_json_str "${BASH_REMATCH[3]}"), ${BASH_REMATCH[4]}]"
+done
+
+mkdir -p "$dir" "$storage/storage" "$storage/index"
+src="$DCMP_ROOT/docker/orthanc/dcm-processor.lua"
+[ -r "$src" ] || dcmp_die "$src: the Orthanc Lua script is missing"
+cp "$src" "$dir/dcm-processor.lua.tmp"
+mv "$dir/dcm-processor.lua.tmp" "$dir/dcm-processor.lua"
+
+tmp="$dir/orthanc.json.tmp"
+(
+  umask 077
+  cat > "$tmp" <<EOF
+{
+  "Name": $(dcmp_json_str "dcm-processor $aet"),
+  "StorageDirectory": $(dcmp_json_str "$storage/storage"),
+  "IndexDirectory": $(dcmp_json_str "$storage/index"),
+  "StorageCompression": false,
+  "Plugins": [],
+  "HttpServerEnabled": true,
+  "HttpPort": $http,
+  "HttpTimeout": $timeout,
+  "RemoteAccessAllowed": $remote,
+  "AuthenticationEnabled": $auth,
+  "RegisteredUsers": $users,
+  "DicomServerEnabled": true,
+  "DicomAet": $(dcmp_json_str "$aet"),
+  "DicomPort": $dicom,
+  "DicomCheckCalledAet": false,
+  "StableAge": $stable,
+  "LuaScripts": [$(dcmp_json_str "$dir/dcm-processor.lua")],
+  "ExecuteLuaEnabled": false,
+  "SaveJobs": false,
+  "DicomModalities": {$modalities},
+  "Dictionary": {
+    "0405,0010": ["LO", "DcmProcessorCreator", 1, 1, "DCM-PROCESSOR"],
+    "0405,1001": ["LO", "Action", 1, 1, "DCM-PROCESSOR"],
+    "0405,1003": ["LO", "ActionType", 1, 1, "DCM-PROCESSOR"],
+    "0405,1005": ["LO", "ActionSource", 1, 1, "DCM-PROCESSOR"],
+    "0405,1007": ["LO", "ActionDestination", 1, 1, "DCM-PROCESSOR"]
+  }
+}
+EOF
+)
+mv "$tmp" "$dir/orthanc.json"
