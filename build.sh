@@ -26,6 +26,8 @@ fi
 if [ "$mode" = docker ]; then
   [ -f docker-compose.yml ] || { echo "build.sh: no docker-compose.yml here" >&2; exit 1; }
   echo "build.sh: a Docker engine answers: building the images with Docker Compose"
+  # the base image the Dockerfiles start from: pulled, or made from Debian's archive
+  scripts/base-image.sh
   compose build
   exit 0
 fi
