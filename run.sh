@@ -1,0 +1,465 @@
+#!/usr/bin/env bash
+# run.sh -- brings the whole dcm-processor stack up (Redis, Orthanc, the scheduler, N workers),
+# stops it, or shows it. Docker Compose when a Docker engine answers and docker-compose.yml is
+# here; native processes otherwise (--docker/--native force one). See docs/stack.md.
+#
+# Usage: run.sh [up] [--docker|--native] [--scale worker=N] [--env FILE]
+#        run.sh down [--docker|--native] [--env FILE]
+#        run.sh status [--docker|--native] [--env FILE]
+#   up (default)      start what is not running, wait until every part is healthy, print the
+#                     URLs; safe to run again. On a running stack --scale only adds or removes
+#                     workers; without --scale a running stack keeps its worker count (else 1).
+#   down              stop what run.sh started (the mode it used is kept in BASEDIR/run/mode)
+#   status            one line per part; exit 0 when every part runs, 3 otherwise
+#   --env FILE        the settings (default: $DCMP_ENV when set, else .env beside run.sh);
+#                     variables in the environment override the file (two stacks side by side)
+# Native mode: daemons from $DCMP_BIN (default build/bin, built with ./build.sh --native when
+# missing there), logs in BASEDIR/logs, pid files in BASEDIR/run, every port from the settings,
+# everything on loopback (BIND_ADDRESS), Orthanc's config generated under BASEDIR/orthanc.
+# Environment: DCMP_BIN (binaries), DCMP_START_TIMEOUT (seconds per part, default 60).
+# Exit status: 0 done; 1 a part failed (its name and log are printed) or a missing program;
+#              2 usage; 3 (status) not every part runs.
+set -euo pipefail
+DCMP_PROG=run.sh
+. "$(dirname "${BASH_SOURCE[0]}")/scripts/native/common.sh"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+
+action=up mode=auto scale="" envfile=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    up|down|status) action="$1" ;;
+    --docker) mode=docker ;;
+    --native) mode=native ;;
+    --scale|--scale=*)
+      if [ "$1" = --scale ]; then
+        [ $# -ge 2 ] || dcmp_die "--scale needs worker=N" 2
+        val="$2"; shift
+      else
+        val="${1#--scale=}"
+      fi
+      [[ "$val" =~ ^worker=([0-9]+)$ ]] || dcmp_die "--scale $val: only worker=N is supported" 2
+      scale="${BASH_REMATCH[1]}"
+      [ "$scale" -le 64 ] || dcmp_die "--scale worker=$scale: at most 64 workers" 2
+      ;;
+    --env)
+      [ $# -ge 2 ] || dcmp_die "--env needs a file" 2
+      envfile="$2"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -z "$envfile" ] || [ -r "$envfile" ] || dcmp_die "--env $envfile: cannot read it" 2
+
+# Native mode talks to its own Orthanc; a REST URL given in the environment still wins.
+rest_url_from_env="${ORTHANC_REST_URL+x}"
+dcmp_settings "$envfile"
+cd "$DCMP_ROOT"
+
+compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+}
+
+docker_available() { [ -f "$DCMP_ROOT/docker-compose.yml" ] && timeout 10 docker info >/dev/null 2>&1; }
+
+# The mode a stack of this BASEDIR runs in (up wrote it), else none.
+running_mode="$(cat "$DCMP_RUN/mode" 2>/dev/null || true)"
+case "$running_mode" in docker|native) ;; *) running_mode="" ;; esac
+
+why=""
+if [ "$mode" = auto ]; then
+  if [ -n "$running_mode" ]; then
+    # the stack of this BASEDIR keeps its mode: --scale on a native stack adds native workers
+    mode="$running_mode" why="the stack in $BASEDIR runs so"
+  elif docker_available; then
+    mode=docker why="a Docker engine answers and docker-compose.yml is here"
+  else
+    mode=native why="no Docker engine answers, or no docker-compose.yml"
+  fi
+elif [ "$action" = up ] && [ -n "$running_mode" ] && [ "$running_mode" != "$mode" ]; then
+  dcmp_die "the stack in $BASEDIR runs in $running_mode mode: run.sh down first to switch to $mode"
+else
+  why="--$mode"
+fi
+[ "$action" != up ] || dcmp_say "$mode mode ($why)"
+
+timeout_s="${DCMP_START_TIMEOUT:-60}"
+[[ "$timeout_s" =~ ^[0-9]+$ ]] || dcmp_die "DCMP_START_TIMEOUT=$timeout_s: not a number of seconds" 2
+
+# ---------------------------------------------------------------------------------------------
+# Docker Compose
+# ---------------------------------------------------------------------------------------------
+
+docker_wait() {
+  local svc id state deadline=$((SECONDS + timeout_s)) pending
+  while :; do
+    pending=""
+    for svc in redis_server orthanc scheduler worker; do
+      mapfile -t ids < <(compose ps -q "$svc" 2>/dev/null)
+      [ ${#ids[@]} -gt 0 ] || { pending="$svc (no container)"; continue; }
+      for id in "${ids[@]}"; do
+        state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || echo gone)"
+        case "$state" in
+          healthy|running) ;;
+          exited|dead|gone|unhealthy)
+            dcmp_die "service $svc: container ${id:0:12} is $state; see: docker logs ${id:0:12}" ;;
+          *) pending="$svc ($state)" ;;
+        esac
+      done
+    done
+    [ -z "$pending" ] && return 0
+    [ $SECONDS -lt $deadline ] || dcmp_die "service $pending not healthy after ${timeout_s}s; see: docker compose logs"
+    sleep 1
+  done
+}
+
+docker_main() {
+  [ -f "$DCMP_ROOT/docker-compose.yml" ] || dcmp_die "no docker-compose.yml in $DCMP_ROOT (use --native)"
+  command -v docker >/dev/null || dcmp_die "docker is not installed (use --native)"
+  local args
+  case "$action" in
+    up)
+      local var want
+      # docker-compose.yml mounts the BASEDIR layout; other folders cannot reach the containers
+      for var in REGISTRY MODULES DATA LOGS; do
+        want="$BASEDIR/$(echo "$var" | tr '[:upper:]' '[:lower:]')"
+        [ "${!var}" = "$want" ] ||
+          dcmp_die "$var=${!var}: with Docker it must be $want (the stack mounts BASEDIR's folders)"
+      done
+      [ "$SETTINGS" = "$BASEDIR/settings.json" ] ||
+        dcmp_die "SETTINGS=$SETTINGS: with Docker it must be $BASEDIR/settings.json"
+      mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$DCMP_RUN"
+      # the containers' user: the one who runs run.sh, unless root (then uid 1000, not root)
+      if [ -z "${DCMP_UID:-}" ] && [ "$(id -u)" -ne 0 ]; then
+        export DCMP_UID="$(id -u)" DCMP_GID="$(id -g)"
+      fi
+      "$DCMP_ROOT/scripts/base-image.sh" || dcmp_die "no base image to build from (above)"
+      local current
+      current="$(compose ps -q worker 2>/dev/null | wc -l)"
+      if [ -z "$scale" ] && [ "$current" -gt 0 ]; then
+        scale="$current" # a running stack keeps its worker count
+      fi
+      if [ -n "$scale" ] && [ -n "$(compose ps -q scheduler 2>/dev/null)" ]; then
+        compose up -d --no-recreate --scale "worker=$scale"
+      else
+        args=(up -d --build)
+        [ -n "$scale" ] && args+=(--scale "worker=$scale")
+        compose "${args[@]}"
+      fi
+      echo docker > "$DCMP_RUN/mode"
+      docker_wait
+      first_init
+      print_urls
+      ;;
+    down)
+      compose down
+      [ "$running_mode" != docker ] || rm -f "$DCMP_RUN/mode"
+      ;;
+    status)
+      compose ps
+      local svc
+      for svc in redis_server orthanc scheduler worker; do
+        [ -n "$(compose ps -q "$svc" 2>/dev/null)" ] || exit 3
+      done
+      ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Native processes
+# ---------------------------------------------------------------------------------------------
+
+bin="${DCMP_BIN:-$DCMP_ROOT/build/bin}"
+redis_bin="$(command -v redis-server || echo /usr/bin/redis-server)"
+orthanc_bin="$(command -v Orthanc || echo /usr/sbin/Orthanc)"
+[ -x "$orthanc_bin" ] || orthanc_bin=/usr/sbin/Orthanc
+logs="$BASEDIR/logs"
+
+# A loopback address the clients use to reach what listens on BIND_ADDRESS.
+case "$BIND_ADDRESS" in 0.0.0.0|'') local_addr=127.0.0.1 ;; *) local_addr="$BIND_ADDRESS" ;; esac
+
+native_env() {
+  export REDIS_HOST="$local_addr"
+  export SCHEDULER_BIND="$BIND_ADDRESS"
+  export SCHEDULER_HOST="$local_addr"
+  [ -n "$rest_url_from_env" ] || export ORTHANC_REST_URL="http://127.0.0.1:$ORTHANC_HTTP_PORT"
+  export STABLE_AGE="${STABLE_AGE:-5}"
+  export DCMP_ENV="$DCMP_ENVFILE"
+  # redis-cli reads the password from here (not from its command line, which ps shows)
+  if [ -n "${REDIS_PSWD:-${REDIS_PASSWORD:-}}" ]; then
+    export REDISCLI_AUTH="${REDIS_PSWD:-${REDIS_PASSWORD:-}}"
+  fi
+}
+
+rcli() { redis-cli -h "$local_addr" -p "$REDIS_PORT" --no-auth-warning "$@"; }
+
+orthanc_get() {
+  local a=(-s -f -m 5)
+  if [ -n "${ORTHANC_REST_USERNAME:-}" ]; then
+    a+=(-u "$ORTHANC_REST_USERNAME:${ORTHANC_REST_PASSWORD:-}")
+  fi
+  curl "${a[@]}" "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"
+}
+
+need_programs() {
+  local missing=() p
+  for p in redis-server redis-cli Orthanc curl; do
+    command -v "$p" >/dev/null || { [ "$p" = Orthanc ] && [ -x /usr/sbin/Orthanc ]; } || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    dcmp_say "missing programs (${missing[*]}): installing the Debian packages of native mode"
+    "$DCMP_ROOT/scripts/deps.sh" run
+  else
+    dcmp_die "missing programs (${missing[*]}); run as root:
+  apt-get update && apt-get install -y redis-server redis-tools orthanc dcmtk curl"
+  fi
+  redis_bin="$(command -v redis-server)"
+  orthanc_bin=/usr/sbin/Orthanc
+}
+
+need_binaries() {
+  local b missing=()
+  for b in dcmp-scheduler dcmp-worker dcmp-executor; do
+    [ -x "$bin/$b" ] || missing+=("$b")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ -z "${DCMP_BIN:-}" ] || dcmp_die "DCMP_BIN=$DCMP_BIN: ${missing[*]} not there"
+  dcmp_say "${missing[*]} not built in $bin: building with ./build.sh --native"
+  "$DCMP_ROOT/build.sh" --native
+  for b in dcmp-scheduler dcmp-worker dcmp-executor; do
+    [ -x "$bin/$b" ] || dcmp_die "$bin/$b: still missing after ./build.sh --native"
+  done
+}
+
+# spawn NAME PIDFILE LOG CMD...: starts CMD in a session of its own, detached from our
+# stdin/stdout/stderr; the pid file gets the pid of CMD itself (bash execs it).
+spawn() {
+  local name="$1" pidfile="$2" log="$3" i
+  shift 3
+  rm -f "$pidfile"
+  # shellcheck disable=SC2016 # $$, $0 and $@ belong to the inner bash
+  setsid nohup bash -c 'echo "$$" > "$0"; exec "$@"' "$pidfile" "$@" >> "$log" 2>&1 < /dev/null &
+  for ((i = 0; i < 50; i++)); do
+    [ -s "$pidfile" ] && return 0
+    sleep 0.1
+  done
+  dcmp_die "$name did not start; see $log"
+}
+
+# wait_part NAME PIDFILE EXE LOG CHECK...: polls CHECK until it succeeds; fails naming the part
+# and its log when the process exits or the time runs out.
+wait_part() {
+  local name="$1" pidfile="$2" exe="$3" log="$4" deadline=$((SECONDS + timeout_s)) pid
+  shift 4
+  while :; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! pid="$(dcmp_pid_alive "$pidfile" "$exe")"; then
+      # exe may still be the bash that execs it: give it a moment
+      sleep 0.3
+      if ! dcmp_pid_alive "$pidfile" "$exe" >/dev/null; then
+        echo "run.sh: $name exited during its start; the end of its log $log:" >&2
+        tail -n 20 "$log" >&2 || true
+        exit 1
+      fi
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "run.sh: $name (pid ${pid:-?}) not healthy after ${timeout_s}s; the end of its log $log:" >&2
+      tail -n 20 "$log" >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+redis_ok() { [ "$(rcli ping 2>/dev/null)" = PONG ]; }
+orthanc_ok() { orthanc_get /system >/dev/null; }
+scheduler_ok() { curl -s -f -m 5 "http://$local_addr:$SCHEDULER_PORT/health" >/dev/null; }
+# worker_ok N PID: registered in Redis under its name with its pid, heartbeat fresh
+worker_ok() {
+  [ "$(rcli hget "dcmp:worker:worker-$1" pid 2>/dev/null)" = "$2" ] &&
+    [ "$(rcli exists "dcmp:worker:worker-$1:hb" 2>/dev/null)" = 1 ]
+}
+
+redis_conf_str() {
+  local s="${1//\\/\\\\}"
+  printf '"%s"' "${s//\"/\\\"}"
+}
+
+start_redis() {
+  local pidfile="$DCMP_RUN/redis.pid" log="$logs/redis.log" conf="$BASEDIR/redis/redis.conf"
+  local pass="${REDIS_PSWD:-${REDIS_PASSWORD:-}}"
+  if dcmp_pid_alive "$pidfile" "$redis_bin" >/dev/null; then
+    redis_ok || dcmp_die "redis (pid $(cat "$pidfile")) runs but does not answer PING on $local_addr:$REDIS_PORT; see $log"
+    return 0
+  fi
+  mkdir -p "$BASEDIR/redis"
+  (
+    umask 077
+    {
+      echo "# written by run.sh at every start of Redis: edit .env, not this file"
+      echo "bind $BIND_ADDRESS"
+      echo "port $REDIS_PORT"
+      echo "dir $(redis_conf_str "$BASEDIR/redis")"
+      echo "daemonize no"
+      echo "protected-mode yes"
+      echo "appendonly yes"
+      echo "appendfsync everysec"
+      if [ -n "$pass" ]; then echo "requirepass $(redis_conf_str "$pass")"; fi
+    } > "$conf"
+  )
+  spawn redis "$pidfile" "$log" "$redis_bin" "$conf"
+  wait_part redis "$pidfile" "$redis_bin" "$log" redis_ok
+  dcmp_say "redis up (pid $(cat "$pidfile"), $local_addr:$REDIS_PORT)"
+}
+
+start_orthanc() {
+  local pidfile="$DCMP_RUN/orthanc.pid" log="$logs/orthanc.log" dir="$BASEDIR/orthanc"
+  if dcmp_pid_alive "$pidfile" "$orthanc_bin" >/dev/null; then
+    orthanc_ok || dcmp_die "orthanc (pid $(cat "$pidfile")) runs but GET /system fails on port $ORTHANC_HTTP_PORT; see $log"
+    return 0
+  fi
+  "$DCMP_ROOT/scripts/native/orthanc-config.sh" "$dir"
+  spawn orthanc "$pidfile" "$logs/orthanc.out" "$orthanc_bin" "--logfile=$log" "$dir/orthanc.json"
+  wait_part orthanc "$pidfile" "$orthanc_bin" "$log" orthanc_ok
+  dcmp_say "orthanc up (pid $(cat "$pidfile"), HTTP $ORTHANC_HTTP_PORT, DICOM $ORTHANC_AET@$ORTHANC_DICOM_PORT)"
+}
+
+start_scheduler() {
+  local pidfile="$DCMP_RUN/scheduler.pid" log="$logs/scheduler.log"
+  if dcmp_pid_alive "$pidfile" "$bin/dcmp-scheduler" >/dev/null; then
+    scheduler_ok || dcmp_die "scheduler (pid $(cat "$pidfile")) runs but GET /health fails; see $log"
+    return 0
+  fi
+  spawn scheduler "$pidfile" "$log" "$bin/dcmp-scheduler"
+  wait_part scheduler "$pidfile" "$bin/dcmp-scheduler" "$log" scheduler_ok
+  dcmp_say "scheduler up (pid $(cat "$pidfile"), $local_addr:$SCHEDULER_PORT)"
+}
+
+# The number of the highest worker that runs (0: none).
+workers_running() {
+  local f n top=0
+  for f in "$DCMP_RUN"/worker-*.pid; do
+    [ -e "$f" ] || continue
+    n="${f##*/worker-}"; n="${n%.pid}"
+    [[ "$n" =~ ^[0-9]+$ ]] || continue
+    dcmp_pid_alive "$f" "$bin/dcmp-worker" >/dev/null && [ "$n" -gt "$top" ] && top="$n"
+  done
+  echo "$top"
+}
+
+stop_workers_above() {
+  local f n grace=$(( ${WORKER_STOP_GRACE:-8} + 5 ))
+  for f in "$DCMP_RUN"/worker-*.pid; do
+    [ -e "$f" ] || continue
+    n="${f##*/worker-}"; n="${n%.pid}"
+    [[ "$n" =~ ^[0-9]+$ ]] || continue
+    [ "$n" -gt "$1" ] && dcmp_stop "$f" "$bin/dcmp-worker" "worker-$n" "$grace"
+  done
+  return 0
+}
+
+start_workers() {
+  local want="$1" i pidfile log pid
+  stop_workers_above "$want"
+  for ((i = 1; i <= want; i++)); do
+    pidfile="$DCMP_RUN/worker-$i.pid"
+    log="$logs/worker-$i.log"
+    dcmp_pid_alive "$pidfile" "$bin/dcmp-worker" >/dev/null && continue
+    spawn "worker-$i" "$pidfile" "$log" "$bin/dcmp-worker" --name "worker-$i"
+  done
+  for ((i = 1; i <= want; i++)); do
+    pidfile="$DCMP_RUN/worker-$i.pid"
+    pid="$(cat "$pidfile")"
+    wait_part "worker-$i" "$pidfile" "$bin/dcmp-worker" "$logs/worker-$i.log" worker_ok "$i" "$pid"
+  done
+  dcmp_say "$want worker(s) registered in Redis"
+}
+
+# A new stack gets the default system settings and the base services (init.sh), so the first
+# series sent is processed; a stack that has its settings keeps them.
+first_init() {
+  if [ ! -e "$SETTINGS" ]; then
+    dcmp_say "no system settings yet ($SETTINGS): running ./init.sh"
+    DCMP_ENV="$DCMP_ENVFILE" "$DCMP_ROOT/init.sh" || dcmp_die "init.sh failed (above)"
+  fi
+}
+
+print_urls() {
+  echo "  Orthanc    http://$local_addr:$ORTHANC_HTTP_PORT/  (DICOM: AET $ORTHANC_AET, port $ORTHANC_DICOM_PORT)"
+  echo "  scheduler  http://$local_addr:$SCHEDULER_PORT/health  (webhook: POST /stable-series)"
+  echo "  Redis      $local_addr:$REDIS_PORT"
+  echo "  BASEDIR    $BASEDIR  (logs: $logs)"
+}
+
+native_status() {
+  local rc=0 pid f n
+  status_line() {
+    if pid="$(dcmp_pid_alive "$2" "$3")"; then
+      printf '%-10s running  pid %-8s log %s\n' "$1" "$pid" "$4"
+    else
+      printf '%-10s stopped\n' "$1"
+      rc=3
+    fi
+  }
+  status_line redis "$DCMP_RUN/redis.pid" "$redis_bin" "$logs/redis.log"
+  status_line orthanc "$DCMP_RUN/orthanc.pid" "$orthanc_bin" "$logs/orthanc.log"
+  status_line scheduler "$DCMP_RUN/scheduler.pid" "$bin/dcmp-scheduler" "$logs/scheduler.log"
+  n=0
+  for f in "$DCMP_RUN"/worker-*.pid; do
+    [ -e "$f" ] || continue
+    n=$((n + 1))
+    local w="${f##*/}"; w="${w%.pid}"
+    status_line "$w" "$f" "$bin/dcmp-worker" "$logs/$w.log"
+  done
+  [ "$n" -gt 0 ] || { printf '%-10s none\n' worker; rc=3; }
+  return "$rc"
+}
+
+native_down() {
+  local f n grace=$(( ${WORKER_STOP_GRACE:-8} + 5 ))
+  for f in "$DCMP_RUN"/worker-*.pid; do
+    [ -e "$f" ] || continue
+    n="${f##*/}"; n="${n%.pid}"
+    dcmp_stop "$f" "$bin/dcmp-worker" "$n" "$grace"
+  done
+  dcmp_stop "$DCMP_RUN/scheduler.pid" "$bin/dcmp-scheduler" scheduler 15
+  dcmp_stop "$DCMP_RUN/orthanc.pid" "$orthanc_bin" orthanc 20
+  dcmp_stop "$DCMP_RUN/redis.pid" "$redis_bin" redis 15
+  [ "$running_mode" != native ] || rm -f "$DCMP_RUN/mode"
+}
+
+native_main() {
+  native_env
+  case "$action" in
+    status) native_status; exit $? ;;
+    down) native_down; return 0 ;;
+  esac
+  local t0=$SECONDS want current
+  need_programs
+  need_binaries
+  mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$logs" "$DCMP_RUN"
+  echo native > "$DCMP_RUN/mode"
+  start_redis
+  start_orthanc
+  start_scheduler
+  current="$(workers_running)"
+  if [ -n "$scale" ]; then
+    want="$scale"
+  elif [ "$current" -gt 0 ]; then
+    want="$current"
+  else
+    want=1
+  fi
+  start_workers "$want"
+  first_init
+  dcmp_say "stack up in $((SECONDS - t0))s:"
+  print_urls
+}
+
+if [ "$mode" = docker ]; then
+  docker_main
+else
+  native_main
+fi

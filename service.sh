@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# service.sh -- installs, removes, backs up, lists and validates services, as the original's
+# service.sh did. A service is a folder with two sub-folders: registry/ (settings.json or
+# settings.yaml, and the callback library) and module/ (the worker library, files it needs,
+# an optional script.sh). They go to REGISTRY/NAME and MODULES/NAME. Nothing is restarted:
+# the scheduler reads the registry for every event and workers load the new libraries and run
+# a new script.sh by themselves.
+#
+# Usage: service.sh install NAME -p PATH [--ref REF] [--no-validate]
+#        service.sh remove NAME [-b BACKUP]
+#        service.sh backup NAME -b BACKUP
+#        service.sh list
+#        service.sh validate NAME
+#        (each also takes --env FILE: default $DCMP_ENV when set, else .env beside service.sh)
+#   install    PATH is a folder, or a git repository (a URL, or a path ending in .git), cloned
+#              at REF (default: its default branch). Prebuilt libraries are installed as they
+#              are; sources are built first: a CMakeLists.txt at the top (its install step must
+#              fill PREFIX/registry and PREFIX/module), or a CMakeLists.txt or Makefile in
+#              registry/ or module/ (the libraries they build land in that folder). The
+#              service is validated before anything is replaced (--no-validate skips that), then
+#              swapped in: module first, registry last.
+#   remove     deletes REGISTRY/NAME then MODULES/NAME, after a backup into BACKUP/NAME when -b
+#   backup     copies the service to BACKUP/NAME/{registry,module}: install it again with
+#              service.sh install NAME -p BACKUP/NAME
+#   list       one line per installed service: its parts and its jobs
+#   validate   the settings checked by the planner's rules, every worker and callback function
+#              loaded from its library (dcm-processor validate; in the worker image when the
+#              stack runs with Docker, so missing runtime libraries show too)
+# Headers for service sources: include/dcmp/service.h of this checkout (DCMP_INCLUDE_DIR).
+# Exit status: 0 done; 1 a failure (named); 2 usage.
+set -euo pipefail
+DCMP_PROG=service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/scripts/native/common.sh"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+action="$1"
+shift
+case "$action" in
+  install|remove|backup|validate) [ $# -ge 1 ] || dcmp_die "$action needs a service name" 2
+    name="$1"; shift ;;
+  list) name="" ;;
+  -h|--help|help) usage; exit 0 ;;
+  *) echo "service.sh: unknown action: $action" >&2; usage >&2; exit 2 ;;
+esac
+path="" backup="" ref="" envfile="" validate=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p|--path) [ $# -ge 2 ] || dcmp_die "$1 needs a path" 2; path="$2"; shift ;;
+    -b|--backup) [ $# -ge 2 ] || dcmp_die "$1 needs a path" 2; backup="$2"; shift ;;
+    --ref) [ $# -ge 2 ] || dcmp_die "--ref needs a branch or tag" 2; ref="$2"; shift ;;
+    --no-validate) validate=0 ;;
+    --env) [ $# -ge 2 ] || dcmp_die "--env needs a file" 2; envfile="$2"; shift ;;
+    *) echo "service.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -n "$name" ] && ! [[ "$name" =~ ^[A-Za-z0-9_-]{1,64}$ ]]; then
+  dcmp_die "service name \"$name\": 1 to 64 letters, digits, _ or -" 2
+fi
+[ -z "$envfile" ] || [ -r "$envfile" ] || dcmp_die "--env $envfile: cannot read it" 2
+dcmp_settings "$envfile"
+
+work=""
+cleanup() { [ -z "$work" ] || rm -rf --one-file-system "$work"; }
+trap cleanup EXIT
+new_work() { [ -n "$work" ] || work="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-service.XXXXXX")"; }
+
+stack_mode() { cat "$DCMP_RUN/mode" 2>/dev/null || echo none; }
+
+cli_bin() {
+  local b="${DCMP_BIN:-$DCMP_ROOT/build/bin}/dcm-processor"
+  [ -x "$b" ] && { printf '%s' "$b"; return 0; }
+  b="$DCMP_ROOT/build-test/bin/dcm-processor"
+  [ -x "$b" ] && { printf '%s' "$b"; return 0; }
+  return 1
+}
+
+# run_validate REGISTRY_ROOT MODULES_ROOT NAME: dcm-processor validate on the service NAME
+# whose parts are REGISTRY_ROOT/NAME and MODULES_ROOT/NAME.
+run_validate() {
+  local reg="$1" mods="$2" svc="$3" cli image
+  if [ "$(stack_mode)" = docker ]; then
+    image="dcm-processor/worker:${DCMP_IMAGE_TAG:-latest}"
+    docker image inspect "$image" >/dev/null 2>&1 ||
+      dcmp_die "the stack runs with Docker but the image $image is missing: run ./build.sh"
+    docker run --rm --network none --entrypoint dcm-processor \
+      -v "$reg:/validate/registry:ro" -v "$mods:/validate/modules:ro" -e DCMP_ENV= \
+      "$image" validate "$svc" --registry /validate/registry --modules /validate/modules
+  else
+    cli="$(cli_bin)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"
+    DCMP_ENV= "$cli" validate "$svc" --registry "$reg" --modules "$mods"
+  fi
+}
+
+need_build_tools() {
+  local missing=() p
+  for p in cmake cc make; do command -v "$p" >/dev/null || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    dcmp_say "building the service needs ${missing[*]}: installing the build packages"
+    "$DCMP_ROOT/scripts/deps.sh" build
+  else
+    dcmp_die "building the service needs ${missing[*]}; run as root:
+  apt-get update && apt-get install -y build-essential cmake pkg-config"
+  fi
+}
+
+# build_part DIR PART LOG: builds the sources of one part (registry or module) in place: its
+# libraries land in DIR.
+build_part() {
+  local dir="$1" part="$2" log="$3"
+  if [ -f "$dir/CMakeLists.txt" ]; then
+    need_build_tools
+    dcmp_say "building $part/ with CMake"
+    if ! { cmake -S "$dir" -B "$work/build-$part" -DCMAKE_BUILD_TYPE=Release \
+             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" \
+             -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$dir" &&
+           cmake --build "$work/build-$part" -j"$(nproc)"; } >> "$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      dcmp_die "building $part/ of $name failed (the end of the build's output is above)"
+    fi
+  elif [ -f "$dir/Makefile" ] || [ -f "$dir/makefile" ]; then
+    need_build_tools
+    dcmp_say "building $part/ with make"
+    if ! make -C "$dir" DCMP_INCLUDE_DIR="$DCMP_ROOT/include" >> "$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      dcmp_die "building $part/ of $name failed (above)"
+    fi
+  fi
+}
+
+is_git_source() {
+  case "$1" in
+    http://*|https://*|ssh://*|git://*|git@*|file://*|*.git|*.git/) return 0 ;;
+  esac
+  return 1
+}
+
+do_install() {
+  local src stage_reg stage_mod log
+  [ -n "$path" ] || dcmp_die "install $name: -p PATH is missing" 2
+  new_work
+  log="$work/build.log"
+  if is_git_source "$path"; then
+    command -v git >/dev/null || dcmp_die "install from git needs git: apt-get install -y git"
+    dcmp_say "cloning $path${ref:+ at $ref}"
+    local args=(clone --quiet --depth 1)
+    [ -z "$ref" ] || args+=(--branch "$ref")
+    # "--" ends the options: a path or URL that starts with "-" is not taken for one
+    git "${args[@]}" -- "$path" "$work/src" || dcmp_die "git clone $path failed"
+    src="$work/src"
+  else
+    [ -z "$ref" ] || dcmp_die "--ref is for a git source; $path is a folder" 2
+    [ -d "$path" ] || dcmp_die "install $name: $path is not a folder (nor a git URL)"
+    src="$(cd "$path" && pwd)"
+  fi
+  [ -d "$src/registry" ] && [ -d "$src/module" ] ||
+    dcmp_die "install $name: $path must hold registry/ and module/ folders"
+  stage_reg="$work/registry/$name"
+  stage_mod="$work/modules/$name"
+  mkdir -p "$work/registry" "$work/modules"
+  if [ -f "$src/CMakeLists.txt" ]; then
+    need_build_tools
+    dcmp_say "building $name with CMake"
+    mkdir -p "$work/prefix"
+    if ! { cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
+             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_INSTALL_PREFIX="$work/prefix" &&
+           cmake --build "$work/build" -j"$(nproc)" &&
+           cmake --install "$work/build"; } >> "$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      dcmp_die "building $name failed (above)"
+    fi
+    [ -d "$work/prefix/registry" ] && [ -d "$work/prefix/module" ] ||
+      dcmp_die "$name: its CMake install step must fill PREFIX/registry and PREFIX/module"
+    cp -a "$src/registry" "$stage_reg"
+    cp -a "$src/module" "$stage_mod"
+    cp -a "$work/prefix/registry/." "$stage_reg/"
+    cp -a "$work/prefix/module/." "$stage_mod/"
+  else
+    cp -a "$src/registry" "$stage_reg"
+    cp -a "$src/module" "$stage_mod"
+    build_part "$stage_reg" registry "$log"
+    build_part "$stage_mod" module "$log"
+  fi
+  rm -rf "$stage_reg/.git" "$stage_mod/.git"
+  if [ $validate = 1 ]; then
+    run_validate "$work/registry" "$work/modules" "$name" ||
+      dcmp_die "$name is not valid (above): nothing was installed"
+  fi
+  mkdir -p "$REGISTRY" "$MODULES"
+  # Swapped in by rename, worker code first: the scheduler never plans a job whose worker
+  # library is not there yet, and a worker never loads half a library.
+  swap_in "$stage_mod" "$MODULES/$name"
+  swap_in "$stage_reg" "$REGISTRY/$name"
+  dcmp_say "installed $name (registry: $REGISTRY/$name, module: $MODULES/$name)"
+}
+
+# swap_in STAGED TARGET: moves STAGED to TARGET, replacing an existing TARGET.
+swap_in() {
+  local staged="$1" target="$2" tmp old
+  tmp="$(dirname "$target")/.$(basename "$target").new.$$"
+  old="$(dirname "$target")/.$(basename "$target").old.$$"
+  rm -rf "$tmp" "$old"
+  # copy across file systems first, then rename within the target's folder
+  cp -a "$staged" "$tmp"
+  if [ -e "$target" ]; then
+    mv "$target" "$old"
+  fi
+  mv "$tmp" "$target"
+  rm -rf "$old"
+}
+
+copy_out() {
+  local dest="$1/$name"
+  [ -d "$REGISTRY/$name" ] || [ -d "$MODULES/$name" ] || dcmp_die "service $name is not installed"
+  mkdir -p "$dest"
+  rm -rf "$dest/registry.tmp" "$dest/module.tmp"
+  if [ -d "$REGISTRY/$name" ]; then cp -a "$REGISTRY/$name" "$dest/registry.tmp"; fi
+  if [ -d "$MODULES/$name" ]; then cp -a "$MODULES/$name" "$dest/module.tmp"; fi
+  rm -rf "$dest/registry" "$dest/module"
+  if [ -d "$dest/registry.tmp" ]; then mv "$dest/registry.tmp" "$dest/registry"; fi
+  if [ -d "$dest/module.tmp" ]; then mv "$dest/module.tmp" "$dest/module"; fi
+  dcmp_say "backed up $name into $dest"
+}
+
+do_remove() {
+  [ -d "$REGISTRY/$name" ] || [ -d "$MODULES/$name" ] || dcmp_die "service $name is not installed"
+  [ -z "$backup" ] || copy_out "$backup"
+  # registry first: no new job of it is planned once its worker code is gone
+  rm -rf --one-file-system "$REGISTRY/$name"
+  rm -rf --one-file-system "$MODULES/$name"
+  dcmp_say "removed $name"
+}
+
+do_list() {
+  local d n seen=() parts jobs f
+  for d in "$REGISTRY"/*/ "$MODULES"/*/; do
+    [ -d "$d" ] || continue
+    n="$(basename "$d")"
+    [[ " ${seen[*]-} " == *" $n "* ]] && continue
+    seen+=("$n")
+  done
+  if [ ${#seen[@]} -eq 0 ]; then
+    echo "no service installed (REGISTRY $REGISTRY, MODULES $MODULES)"
+    return 0
+  fi
+  printf '%-24s %-9s %-7s %-9s %s\n' SERVICE REGISTRY MODULE SCRIPT JOBS
+  for n in $(printf '%s\n' "${seen[@]}" | sort); do
+    jobs=""
+    for f in "$REGISTRY/$n"/settings.json "$REGISTRY/$n"/settings.yaml "$REGISTRY/$n"/settings.yml; do
+      [ -f "$f" ] || continue
+      jobs="$(grep -oE '"?jobName"?[[:space:]]*:[[:space:]]*"?[A-Za-z0-9_.-]+' "$f" |
+        sed -E 's/.*:[[:space:]]*"?//' | tr '\n' ' ')"
+      break
+    done
+    parts="$( [ -d "$REGISTRY/$n" ] && echo yes || echo no)"
+    printf '%-24s %-9s %-7s %-9s %s\n' "$n" "$parts" \
+      "$( [ -d "$MODULES/$n" ] && echo yes || echo no)" \
+      "$( [ -f "$MODULES/$n/script.sh" ] && echo yes || echo no)" "${jobs:--}"
+  done
+}
+
+case "$action" in
+  install) do_install ;;
+  remove) do_remove ;;
+  backup)
+    [ -n "$backup" ] || dcmp_die "backup $name: -b PATH is missing" 2
+    copy_out "$backup" ;;
+  list) do_list ;;
+  validate)
+    [ -d "$REGISTRY/$name" ] || dcmp_die "service $name is not installed in $REGISTRY"
+    run_validate "$REGISTRY" "$MODULES" "$name" ;;
+esac
