@@ -1,12 +1,34 @@
 #!/usr/bin/env bash
-# test.sh -- runs every test: formatting, a -Werror build with all unit and integration tests
-# (real redis-server, real dcmp-worker processes), the same tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then each fuzz target (libFuzzer) for FUZZ_SECONDS (default 15).
+# test.sh -- runs every test: formatting, a -Werror build with all unit, integration and
+# end-to-end tests (real redis-server, Orthanc, storescu, dcmp-* processes; the whole stack in
+# native mode and with Docker Compose), the same tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer (but the Docker one), then each fuzz target (libFuzzer) for
+# FUZZ_SECONDS (default 15).
 # This is the command the README and .ci/run give.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 scripts/deps.sh test
+
+# The Docker end-to-end test needs an engine. As root, when none answers, start Debian's dockerd
+# for this run (log in build-test/dockerd.log) and stop it at the end; otherwise that test says
+# it is skipped and why (DCMP_REQUIRE_DOCKER=1, set by .ci/run, makes it fail instead).
+dockerd_pid=""
+stop_dockerd() {
+  if [ -n "$dockerd_pid" ]; then
+    kill -TERM "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+}
+trap stop_dockerd EXIT
+if ! timeout 10 docker info >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v dockerd >/dev/null; then
+  mkdir -p build-test
+  echo "== starting dockerd for the Docker end-to-end test (log: build-test/dockerd.log)"
+  dockerd >build-test/dockerd.log 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 1 60); do timeout 5 docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  timeout 5 docker info >/dev/null 2>&1 || { tail -20 build-test/dockerd.log >&2; echo "test.sh: dockerd did not start" >&2; }
+fi
 
 echo "== formatting (clang-format, .clang-format)"
 files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench -name '*.[ch]')
@@ -24,8 +46,9 @@ cmake --build build-test -j"$jobs"
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDCMP_WERROR=ON -DDCMP_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
+# the Docker end-to-end test builds its images from the sources, not from this build: once is enough
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs" -LE docker)
 
 echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-15} s each"
 # Both compilers named as cache variables: libdcmp has C++ (DCMTK), and CC/CXX from the

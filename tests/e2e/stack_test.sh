@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# stack_test.sh -- the whole stack end to end, in native or Docker mode, through its real
+# interfaces: run.sh (the README's command) brings it up in a temp BASEDIR on free loopback
+# ports and runs init.sh; service.sh builds and installs the probe service
+# (tests/e2e/probe, sources); storescu sends a real CT series (python3-pydicom's CT5N) and a
+# generated 20-slice CT series to Orthanc, whose Lua script posts them to the scheduler, which
+# fetches them, reads their headers with DCMTK and plans the probe's jobs, which workers run;
+# the probe records what each job got and the test checks it. Then `run.sh --scale worker=3`
+# gives three workers that run three jobs at once (a barrier only three parallel jobs pass); a
+# series sent while the scheduler is stopped is processed after it starts again (catch-up);
+# `run.sh down` leaves no process or container behind.
+#
+# Usage: tests/e2e/stack_test.sh native|docker
+# Environment: DCMP_BIN (native: the programs to run; default build/bin), DCMP_REQUIRE_DOCKER=1
+# (docker: fail instead of skipping when no engine answers; CI sets it), DCMP_KEEP=1 (keep the
+# temp folder). Exit status: 0 passed, 1 failed, 77 skipped (CTest's SKIP_RETURN_CODE).
+set -uo pipefail
+mode="${1:-}"
+case "$mode" in native|docker) ;; *) echo "usage: stack_test.sh native|docker" >&2; exit 2 ;; esac
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+say() { echo "stack_test[$mode]: $*"; }
+failures=0
+check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
+  local what="$1"
+  shift
+  if "$@"; then
+    say "ok   $what"
+  else
+    say "FAIL $what"
+    failures=$((failures + 1))
+  fi
+}
+
+if [ "$mode" = docker ]; then
+  if ! command -v docker >/dev/null || ! timeout 20 docker info >/dev/null 2>&1; then
+    if [ "${DCMP_REQUIRE_DOCKER:-0}" = 1 ]; then
+      say "FAIL no Docker engine answers 'docker info' and DCMP_REQUIRE_DOCKER=1"
+      exit 1
+    fi
+    say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
+    exit 77
+  fi
+fi
+for p in storescu dump2dcm redis-cli curl python3; do
+  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
+done
+ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N
+[ -d "$ct5n" ] || { say "FAIL $ct5n missing: install python3-pydicom"; exit 1; }
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-e2e-$mode.XXXXXX")"
+# a free loopback TCP port: nothing answers a connection to it
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    grep -q ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null && continue
+    [[ " ${used_ports:-} " == *" $p "* ]] && continue
+    used_ports="${used_ports:-} $p"
+    echo "$p"
+    return
+  done
+}
+export BASEDIR="$tmp/base"
+export REDIS_PORT="$(free_port)" ORTHANC_HTTP_PORT="$(free_port)"
+export ORTHANC_DICOM_PORT="$(free_port)" SCHEDULER_PORT="$(free_port)"
+export DASHBOARD_PORT="$(free_port)"
+export STABLE_AGE=1 CATCHUP_INTERVAL=2s LOG_LEVEL=info
+export REDIS_PSWD="e2e-$RANDOM$RANDOM" WEBHOOK_TOKEN="tok-$RANDOM$RANDOM"
+export COMPOSE_PROJECT_NAME="dcmpe2e$$"
+export DCMP_ENV="$root/.env"
+export REDISCLI_AUTH="$REDIS_PSWD"
+[ "$mode" = native ] && export DCMP_BIN="${DCMP_BIN:-$root/build/bin}"
+say "BASEDIR $BASEDIR; ports redis $REDIS_PORT, orthanc $ORTHANC_HTTP_PORT/$ORTHANC_DICOM_PORT, scheduler $SCHEDULER_PORT"
+
+finish() {
+  local rc=$?
+  if [ "${stack_up:-0}" = 1 ]; then
+    ./run.sh down >"$tmp/down-at-exit.log" 2>&1 || true
+  fi
+  if [ $failures -gt 0 ] || [ "${DCMP_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
+    say "kept $tmp (logs: $BASEDIR/logs, run.log)"
+  else
+    rm -rf --one-file-system "$tmp"
+  fi
+}
+trap finish EXIT
+
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@"; }
+orthanc() { curl -s -f -m 10 "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"; }
+
+# json FILE EXPR: prints the value of a Python expression over the JSON document `d`
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# wait_for SECONDS CMD...: polls CMD every 0.5 s
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while [ $SECONDS -lt $deadline ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# The Orthanc id of the series with this SeriesInstanceUID.
+series_id() {
+  curl -s -f -m 10 -X POST "http://127.0.0.1:$ORTHANC_HTTP_PORT/tools/lookup" -d "$1" |
+    python3 -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Series"][0])'
+}
+
+uid_of() { dcmdump +P 0020,000e "$1" | sed -E 's/.*\[(.*)\].*/\1/' | head -1; }
+
+# probe_done SERIES_ID: the probe's second job recorded this series
+probe_done() { [ -s "$BASEDIR/data/probe/$1/probe-b.json" ]; }
+
+dump_logs() {
+  if [ "$mode" = docker ]; then
+    docker-compose logs --no-color --tail 40 >"$tmp/compose.log" 2>&1 ||
+      docker compose logs --no-color --tail 40 >"$tmp/compose.log" 2>&1 || true
+    tail -n 80 "$tmp/compose.log"
+  else
+    tail -n 20 "$BASEDIR"/logs/*.log
+  fi
+}
+
+if [ "$mode" = docker ]; then
+  # The images share their build stage through the layer cache only while its text is the same.
+  build_stage() { sed -n '/^# ---- build stage/,/^# ---- end of the build stage/p' "$1"; }
+  check "docker/*/Dockerfile: one build stage text" \
+    test "$(build_stage docker/scheduler/Dockerfile)" = "$(build_stage docker/worker/Dockerfile)"
+fi
+
+# ---- up: the README's command, with init.sh run by it ----
+if ! ./run.sh "--$mode" >"$tmp/run.log" 2>&1; then
+  cat "$tmp/run.log"
+  say "FAIL run.sh --$mode"
+  exit 1
+fi
+stack_up=1
+check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
+check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
+check "run.sh status: every part runs" ./run.sh status
+check "Redis asks for the password from .env" bash -c "! redis-cli -p $REDIS_PORT --no-auth-warning -a wrong ping 2>&1 | grep -q PONG"
+
+# ---- a service from sources, validated and installed without a restart ----
+check "service.sh install probe (sources built)" ./service.sh install probe -p tests/e2e/probe
+check "service.sh list shows it" bash -c "./service.sh list | grep -q '^probe .*probe-a probe-b'"
+check "service.sh validate probe" ./service.sh validate probe
+
+# ---- a real CT series from pydicom ----
+storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ct5n"/* ||
+  say "FAIL storescu of CT5N"
+sid="$(series_id "$(uid_of "$ct5n/2062")")"
+check "Orthanc has the CT5N series" test -n "$sid"
+if wait_for 90 probe_done "$sid"; then
+  rec="$BASEDIR/data/probe/$sid/probe-b.json"
+  check "CT5N: PatientID from DCMTK" test "$(json "$rec" 'd["headers"]["PatientID"]')" = 98890234
+  check "CT5N: Modality" test "$(json "$rec" 'd["headers"]["Modality"]')" = CT
+  check "CT5N: SeriesDescription" test "$(json "$rec" 'd["headers"]["SeriesDescription"]')" = "SmartScore - Gated 0.5 sec"
+  check "CT5N: seriesId, studyId, patientId" test "$(json "$rec" '(d["headers"]["seriesId"], bool(d["headers"].get("studyId")), bool(d["headers"].get("patientId")))')" = "('$sid', True, True)"
+  check "CT5N: the 5 files under DATA/dcmpath" test "$(json "$rec" 'd["files"]')" = 5
+  check "CT5N: its own params" test "$(json "$rec" 'd["params"]["role"]')" = second
+  check "CT5N: added_params from the callbacks" test "$(json "$rec" 'd["added_params"]["probe-a"]["series"]')" = "$sid"
+  check "CT5N: probe-a ran too" test -s "$BASEDIR/data/probe/$sid/probe-a.json"
+else
+  say "FAIL CT5N was not processed within 90 s"
+  failures=$((failures + 1))
+  dump_logs
+fi
+
+# ---- a generated multi-slice CT series ----
+tests/e2e/make_series.sh "$tmp/ct20" 20 "E2E 20 slices" "E2E-20" >/dev/null
+storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/ct20/*.dcm ||
+  say "FAIL storescu of the 20-slice series"
+sid20="$(series_id "$(uid_of "$tmp/ct20/slice1.dcm")")"
+if wait_for 90 probe_done "$sid20"; then
+  rec="$BASEDIR/data/probe/$sid20/probe-b.json"
+  check "20 slices: all files fetched" test "$(json "$rec" 'd["files"]')" = 20
+  check "20 slices: PatientID" test "$(json "$rec" 'd["headers"]["PatientID"]')" = E2E-20
+  check "20 slices: SeriesDescription" test "$(json "$rec" 'd["headers"]["SeriesDescription"]')" = "E2E 20 slices"
+else
+  say "FAIL the 20-slice series was not processed within 90 s"
+  failures=$((failures + 1))
+  dump_logs
+fi
+check "no job failed so far" test "$(rcli zcard dcmp:reg:default:failed)$(rcli zcard dcmp:reg:high:failed)" = 00
+
+# ---- three workers in parallel ----
+live_workers() { rcli --scan --pattern 'dcmp:worker:*:hb' | wc -l; }
+check "run.sh --scale worker=3" ./run.sh --scale worker=3
+check "three workers alive in Redis" wait_for 30 test "$(live_workers)" = 3
+if [ "$mode" = docker ]; then
+  check "three worker containers" test "$(docker ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" --filter label=com.docker.compose.service=worker | wc -l)" = 3
+fi
+tests/e2e/make_series.sh "$tmp/par" 4 PARALLEL "E2E-PAR" >/dev/null
+storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/par/*.dcm ||
+  say "FAIL storescu of the PARALLEL series"
+sidp="$(series_id "$(uid_of "$tmp/par/slice1.dcm")")"
+barrier_done() { [ "$(rcli zcard dcmp:reg:default:finished)" -ge "$1" ]; }
+# 2 probe jobs per series so far (probe-b runs on queue high): 2 default jobs + 3 barrier jobs
+if wait_for 150 probe_done "$sidp" && wait_for 150 barrier_done 6; then
+  check "three barrier jobs passed: three workers ran at once" test "$(ls "$BASEDIR/data/probe/barrier/$sidp" | wc -l)" = 3
+else
+  say "FAIL the PARALLEL series' jobs did not all finish"
+  failures=$((failures + 1))
+fi
+check "no job failed with three workers" test "$(rcli zcard dcmp:reg:default:failed)" = 0
+check "run.sh keeps the worker count when run again" ./run.sh
+check "still three workers" wait_for 20 test "$(live_workers)" = 3
+
+# ---- the scheduler down while a series arrives: caught up when it starts ----
+if [ "$mode" = docker ]; then
+  check "scheduler stopped" bash -c "docker-compose stop scheduler >/dev/null 2>&1 || docker compose stop scheduler >/dev/null 2>&1"
+else
+  check "scheduler stopped" kill -TERM "$(cat "$BASEDIR/run/scheduler.pid")"
+  wait_for 20 bash -c "! kill -0 $(cat "$BASEDIR/run/scheduler.pid") 2>/dev/null"
+fi
+tests/e2e/make_series.sh "$tmp/late" 5 "SENT WHILE DOWN" "E2E-LATE" >/dev/null
+storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/late/*.dcm ||
+  say "FAIL storescu of the late series"
+sidl="$(series_id "$(uid_of "$tmp/late/slice1.dcm")")"
+stable() { orthanc "/series/$1" | grep -q '"IsStable" : true'; }
+check "the late series became stable in Orthanc (its webhook failed)" wait_for 60 stable "$sidl"
+sleep 1
+check "not processed while the scheduler is down" test ! -e "$BASEDIR/data/probe/$sidl"
+check "run.sh starts what is not running" ./run.sh
+if wait_for 90 probe_done "$sidl"; then
+  rec="$BASEDIR/data/probe/$sidl/probe-b.json"
+  check "caught up: PatientID" test "$(json "$rec" 'd["headers"]["PatientID"]')" = E2E-LATE
+  check "caught up: 5 files" test "$(json "$rec" 'd["files"]')" = 5
+else
+  say "FAIL the series sent while the scheduler was down was not caught up within 90 s"
+  failures=$((failures + 1))
+  dump_logs
+fi
+
+# ---- down: nothing left ----
+if [ "$mode" = native ]; then
+  pids="$(cat "$BASEDIR"/run/*.pid 2>/dev/null | tr '\n' ' ')"
+fi
+check "run.sh down" ./run.sh down
+stack_up=0
+check "run.sh status says stopped" bash -c "! ./run.sh status >/dev/null 2>&1"
+if [ "$mode" = native ]; then
+  alive=""
+  for p in $pids; do
+    # a zombie waiting for its reaper is not a process left running
+    kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] &&
+      alive="$alive $p"
+  done
+  check "no process of the stack left (pids:$pids)" test -z "$alive"
+else
+  check "no container of the stack left" test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
+  check "no network of the stack left" test -z "$(docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
+fi
+
+if [ $failures -gt 0 ]; then
+  say "$failures check(s) failed"
+  exit 1
+fi
+say "all checks passed"
