@@ -4,8 +4,8 @@
 # Sourced, never run: `. scripts/native/common.sh`. Defines functions and DCMP_* variables only.
 #
 # .env syntax (as src/common/config.c): KEY=VALUE lines, `#` comments, optional `export `;
-# '...' taken as is; "..." or bare values expand ${NAME} and $NAME from earlier keys of the
-# file, then from the environment; a bare value ends at " #". A variable already in the
+# '...' taken as is; "..." or bare values expand ${NAME} and $NAME from the environment, then
+# from earlier keys of the file; a bare value ends at " #". A variable already in the
 # process environment overrides the file. Nothing is ever eval'ed.
 
 # The repository root (this file is ROOT/scripts/native/common.sh).
@@ -19,8 +19,9 @@ dcmp_die() {
 
 dcmp_say() { echo "${DCMP_PROG:-dcm-processor}: $*"; }
 
-# dcmp_expand TEXT: prints TEXT with ${NAME} and $NAME replaced by the file's earlier keys
-# (DCMP_FILEVAL), else the environment, else nothing.
+# dcmp_expand TEXT: prints TEXT with ${NAME} and $NAME replaced by the process environment's
+# value when it was set before the file was read (DCMP_PRESET), else the file's earlier keys
+# (DCMP_FILEVAL), else nothing.
 dcmp_expand() {
   local rest="$1" out="" name
   local re='^([^$]*)\$(\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(.*)$'
@@ -29,7 +30,10 @@ dcmp_expand() {
       out+="${BASH_REMATCH[1]}"
       name="${BASH_REMATCH[3]}${BASH_REMATCH[4]}"
       rest="${BASH_REMATCH[5]}"
-      if [[ -v "DCMP_FILEVAL[$name]" ]]; then
+      # the environment overrides the file here too (as src/common/config.c)
+      if [ -n "${DCMP_PRESET[$name]-}" ]; then
+        out+="${!name-}"
+      elif [[ -v "DCMP_FILEVAL[$name]" ]]; then
         out+="${DCMP_FILEVAL[$name]}"
       else
         out+="${!name-}"
@@ -48,8 +52,8 @@ dcmp_expand() {
 dcmp_env_load() {
   local file="$1" line n=0 key value
   declare -gA DCMP_FILEVAL=()
-  local -A preset=()
-  for key in $(compgen -e); do preset["$key"]=1; done
+  declare -gA DCMP_PRESET=()
+  for key in $(compgen -e); do DCMP_PRESET["$key"]=1; done
   [ -r "$file" ] || dcmp_die "$file: cannot read the settings file"
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1))
@@ -77,7 +81,7 @@ dcmp_env_load() {
       value="$(dcmp_expand "$value")"
     fi
     DCMP_FILEVAL["$key"]="$value"
-    if [ -z "${preset[$key]-}" ]; then
+    if [ -z "${DCMP_PRESET[$key]-}" ]; then
       export "$key=$value"
     fi
   done < "$file"

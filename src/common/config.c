@@ -77,9 +77,11 @@ static int expand(const dcmp_env *env, const char *p, const char *end, char *out
                 return dcmp_seterr(err, "%s:%d: variable name too long", origin, line);
             memcpy(tmp, name, (size_t)(name_end - name));
             tmp[name_end - name] = '\0';
-            val = env_get(env, tmp, strlen(tmp));
+            /* the environment overrides the file here too: BASEDIR=/x in the environment
+             * makes REGISTRY=${BASEDIR}/registry of the file /x/registry */
+            val = getenv(tmp);
             if (val == NULL)
-                val = getenv(tmp);
+                val = env_get(env, tmp, strlen(tmp));
             if (val == NULL)
                 val = "";
             p = name_end + (braced ? 1 : 0);

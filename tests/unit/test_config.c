@@ -197,8 +197,9 @@ static void test_parse_expansion(void)
     CHECK_STR(env_value(&env, "BARE"), "pre-1-two-post");
     CHECK_STR(env_value(&env, "ENVB"), "env!/x");
     CHECK_STR(env_value(&env, "ENVD"), "env!");
-    /* earlier keys of the text come before the environment */
-    CHECK_STR(env_value(&env, "SHADOW"), "file");
+    /* the environment overrides the file in expansions too: BASEDIR=/x in the environment
+     * makes REGISTRY=${BASEDIR}/registry of the file /x/registry */
+    CHECK_STR(env_value(&env, "SHADOW"), "env");
     CHECK_STR(env_value(&env, "UNSET"), "[][]");
     CHECK_STR(env_value(&env, "CHAIN"), "pre-1-two-post+1");
     CHECK_STR(env_value(&env, "ADJ"), "1two");
