@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# service_test.sh -- service.sh through its command line, without a running stack: install from a
+# folder of prebuilt libraries, from sources, from a git repository (file:// URL and a .git
+# path, at a tag); a service that does not validate is refused and nothing changes; backup,
+# remove -b and install from the backup; list; bad names and paths refused with a message.
+# Usage: tests/e2e/service_test.sh   Environment: DCMP_BIN (dcm-processor), DCMP_TEST_MODULES
+# (the test libraries: testmods.so, testcb.so)
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+say() { echo "service_test: $*"; }
+failures=0
+check() {
+  local what="$1"
+  shift
+  if "$@" >/dev/null 2>"$tmp/err"; then
+    say "ok   $what"
+  else
+    say "FAIL $what"
+    sed 's/^/    /' "$tmp/err" | tail -n 15
+    failures=$((failures + 1))
+  fi
+}
+# refuses WHAT PATTERN CMD...: CMD fails and says PATTERN (on stdout or stderr)
+refuses() {
+  local what="$1" pattern="$2"
+  shift 2
+  if "$@" >"$tmp/out" 2>&1; then
+    say "FAIL $what: it succeeded"
+    failures=$((failures + 1))
+  elif ! grep -q -- "$pattern" "$tmp/out"; then
+    say "FAIL $what: no \"$pattern\" in:"
+    sed 's/^/    /' "$tmp/out" | tail -n 15
+    failures=$((failures + 1))
+  else
+    say "ok   $what"
+  fi
+}
+
+mods="${DCMP_TEST_MODULES:?DCMP_TEST_MODULES: the folder of testmods.so and testcb.so}"
+[ -n "${DCMP_BIN:-}" ] || { say "FAIL DCMP_BIN is not set"; exit 1; }
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-service-test.XXXXXX")"
+trap '[ $failures -eq 0 ] && rm -rf "$tmp" || say "kept $tmp"' EXIT
+export BASEDIR="$tmp/base" DCMP_ENV=""
+mkdir -p "$BASEDIR"
+
+# a prebuilt service: the test libraries copied in
+pre="$tmp/prebuilt"
+mkdir -p "$pre/registry" "$pre/module"
+cp "$mods/testcb.so" "$pre/registry/cb.so"
+cp "$mods/testmods.so" "$pre/module/w.so"
+cat > "$pre/registry/settings.json" <<'EOF'
+{"jobName": "pre-job", "worker": "pre.w.noop", "callback": "pre.cb.yes"}
+EOF
+echo 'echo hello' > "$pre/module/script.sh"
+check "install a prebuilt service" ./service.sh install pre -p "$pre"
+check "its parts are in place" test -f "$BASEDIR/registry/pre/cb.so" -a -f "$BASEDIR/modules/pre/w.so"
+check "list shows it with its script and job" bash -c "./service.sh list | grep -E '^pre +yes +yes +yes +pre-job'"
+check "validate it" ./service.sh validate pre
+
+# a service that names a function its library lacks: refused, the installed one untouched
+bad="$tmp/bad"
+cp -a "$pre" "$bad"
+cat > "$bad/registry/settings.json" <<'EOF'
+{"jobName": "pre-job", "worker": "pre.w.nosuchfunction", "callback": "pre.cb.yes"}
+EOF
+refuses "an invalid service is refused" "nothing was installed" ./service.sh install pre -p "$bad"
+check "the installed version is untouched" grep -q '"pre.w.noop"' "$BASEDIR/registry/pre/settings.json"
+
+# sources: the probe service (CMakeLists.txt in registry/ and module/)
+check "install from sources" ./service.sh install probe -p tests/e2e/probe
+check "its libraries were built" test -f "$BASEDIR/registry/probe/callback.so" -a -f "$BASEDIR/modules/probe/probe.so"
+
+# git: a repository with the prebuilt service, tagged
+repo="$tmp/repo"
+mkdir -p "$repo"
+cp -a "$pre/registry" "$pre/module" "$repo/"
+sed -i 's/pre\./fromgit./g; s/pre-job/git-job/' "$repo/registry/settings.json"
+git -C "$repo" init -q
+git -C "$repo" -c user.email=t@t -c user.name=t add -A
+git -C "$repo" -c user.email=t@t -c user.name=t commit -qm v1
+git -C "$repo" tag v1
+echo '# a later change' >> "$repo/module/script.sh"
+git -C "$repo" -c user.email=t@t -c user.name=t commit -qam v2
+check "install from a git URL at a tag" ./service.sh install fromgit -p "file://$repo" --ref v1
+check "the tag's files, without .git" bash -c "! grep -q 'later change' '$BASEDIR/modules/fromgit/script.sh' && test ! -e '$BASEDIR/modules/fromgit/.git'"
+git clone -q --bare "$repo" "$tmp/bare.git"
+check "install from a .git path (default branch)" ./service.sh install fromgit -p "$tmp/bare.git"
+check "the default branch's files" grep -q 'later change' "$BASEDIR/modules/fromgit/script.sh"
+
+# backup, remove -b, install from the backup
+check "backup" ./service.sh backup pre -b "$tmp/backups"
+check "the backup has both parts" test -f "$tmp/backups/pre/registry/cb.so" -a -f "$tmp/backups/pre/module/w.so"
+check "remove with a backup" ./service.sh remove pre -b "$tmp/backups2"
+check "removed" test ! -e "$BASEDIR/registry/pre" -a ! -e "$BASEDIR/modules/pre"
+check "install from the backup" ./service.sh install pre -p "$tmp/backups2/pre"
+check "back in place" ./service.sh validate pre
+
+refuses "a bad service name" "1 to 64 letters" ./service.sh install '../x' -p "$pre"
+refuses "a missing folder" "is not a folder" ./service.sh install x -p "$tmp/nothing"
+refuses "a folder without registry/ and module/" "must hold registry/ and module/" ./service.sh install x -p "$tmp"
+refuses "remove of a service not installed" "is not installed" ./service.sh remove nothere
+refuses "an unknown action" "unknown action" ./service.sh frobnicate
+
+[ $failures -eq 0 ] || { say "$failures check(s) failed"; exit 1; }
+say "all checks passed"
