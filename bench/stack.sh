@@ -36,8 +36,8 @@ now_ms() { date +%s%3N; }
 # stats NAME FILE: median, p90 and max of the numbers in FILE (one per line)
 stats() {
   sort -n "$2" | awk -v name="$1" '{ v[NR] = $1 } END {
-    if (NR == 0) { printf "  %-44s %8s\n", name, "no data"; exit }
-    printf "  %-44s %8.0f %8.0f %8.0f\n", name, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR] }'
+    if (NR == 0) { printf "  %-52s %8s\n", name, "no data"; exit }
+    printf "  %-52s %8.0f %8.0f %8.0f\n", name, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR] }'
 }
 
 result="$out/stack.txt"
@@ -45,7 +45,7 @@ result="$out/stack.txt"
   echo "dcm-processor stack benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null)"
   echo "$(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg); $runs series of 5 slices per mode, StableAge 1 s"
   echo
-  printf '  %-44s %8s %8s %8s\n' "ms (median, p90, max)" median p90 max
+  printf '  %-52s %8s %8s %8s\n' "ms (median, p90, max)" median p90 max
 } > "$result"
 
 for mode in "${modes[@]}"; do
@@ -109,7 +109,7 @@ if timeout 10 docker info >/dev/null 2>&1; then
     echo "  images (docker image ls)"
     for img in scheduler worker orthanc redis dashboard; do
       size="$(docker image ls --format '{{.Size}}' "dcm-processor/$img:latest" 2>/dev/null | head -1)"
-      [ -z "$size" ] || printf '  %-44s %8s\n' "dcm-processor/$img" "$size"
+      [ -z "$size" ] || printf '  %-52s %8s\n' "dcm-processor/$img" "$size"
     done
   } >> "$result"
 fi
