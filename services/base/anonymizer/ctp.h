@@ -92,6 +92,11 @@ size_t ctp_lut_size(const ctp_lut *lut);
 ctp_status ctp_anonymize_file(const ctp_script *s, const ctp_lut *lut, const char *in,
                               const char *out, time_t now, char err[CTP_ERR_LEN]);
 
+/* Reads element `tag` of a DICOM file as the anonymizer sees it (values joined with '\\',
+ * ISO_IR 100 text as UTF-8), e.g. the PatientID a @lookup will look for. Returns 1 and
+ * *value (new, free with free()), 0 when the file lacks the element, -1 with err. */
+int ctp_file_value(const char *path, uint32_t tag, char **value, char err[CTP_ERR_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -569,3 +569,33 @@ extern "C" ctp_status ctp_anonymize_file(const ctp_script *s, const ctp_lut *lut
     }
     return CTP_OK;
 }
+
+extern "C" int ctp_file_value(const char *path, uint32_t tag, char **value, char err[CTP_ERR_LEN])
+{
+    DcmFileFormat ff;
+    OFCondition c;
+    OFString cs;
+    reader r;
+
+    *value = NULL;
+    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    c = ff.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect,
+                            DCM_PixelData);
+    if (c.bad()) {
+        snprintf(err, CTP_ERR_LEN, "%s: not a DICOM file DCMTK can read: %s", path, c.text());
+        return -1;
+    }
+    r.item = ff.getDataset();
+    r.meta = ff.getMetaInfo();
+    r.latin1 =
+        r.item->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs).bad() || cs == "ISO_IR 100";
+    try {
+        int rc = src_get(&r, tag, value);
+        if (rc < 0)
+            snprintf(err, CTP_ERR_LEN, "out of memory");
+        return rc;
+    } catch (const std::bad_alloc &) {
+        snprintf(err, CTP_ERR_LEN, "out of memory");
+        return -1;
+    }
+}
