@@ -58,6 +58,9 @@ int svc_data_path(const char *data_dir, const char *rel, int must_exist, char ou
                 return snprintf(err, SVC_ERR_LEN, "%s: %s", rel, strerror(errno)), -1;
             if (!inside(root, real))
                 return snprintf(err, SVC_ERR_LEN, "%s: leads outside DATA (to %s)", rel, real), -1;
+            /* "." or "a/.." would name DATA itself: never a thing to write or remove */
+            if (strcmp(real, root) == 0 && strcmp(probe, out) == 0)
+                return snprintf(err, SVC_ERR_LEN, "%s: is DATA itself", rel), -1;
             break;
         }
         if (must_exist && strcmp(probe, out) == 0)
