@@ -1,0 +1,34 @@
+/* svc.h -- helpers the shipped services share: paths inside DATA, trees, JSON, their folder. */
+#ifndef DCMP_SVC_H
+#define DCMP_SVC_H
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stddef.h>
+
+#define SVC_ERR_LEN 512
+
+/*
+ * Resolves `rel`, a path relative to DATA, to an absolute path inside it. Refused: an empty or
+ * absolute path, a ".." part, a path longer than PATH_MAX, and (when the path exists) one that
+ * leads outside DATA through a symbolic link. `must_exist`: the path must exist.
+ * Returns 0 and out, or -1 with err naming the path and the reason.
+ */
+int svc_data_path(const char *data_dir, const char *rel, int must_exist, char out[PATH_MAX],
+                  char err[SVC_ERR_LEN]);
+
+/* Removes a file, or a folder with everything under it, never following symbolic links.
+ * Returns 0, or -1 with err (what was removed stays removed). */
+int svc_rmtree(const char *path, char err[SVC_ERR_LEN]);
+
+/* mkdir -p with mode 0755. Returns 0 or -1 with err. */
+int svc_mkdirs(const char *path, char err[SVC_ERR_LEN]);
+
+/* The folder of the shared library holding `addr` (the address of one of its static
+ * objects). Returns 0 or -1. */
+int svc_library_dir(const void *addr, char out[PATH_MAX]);
+
+/* The string member `name` of a JSON object, or NULL. Borrowed from obj. */
+const char *svc_json_str(const cJSON *obj, const char *name);
+
+#endif

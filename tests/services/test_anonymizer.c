@@ -1,0 +1,252 @@
+/* test_anonymizer.c -- the dicomAnonymizer service run by a real dcmp-worker: a real CT series
+ * anonymized in place, pseudonyms from the tables or made and remembered, a quarantined file
+ * failing the job with the series left as received, no secret no run. */
+#include "ctp.h"
+#include "harness.h"
+#include "pseudonyms.h"
+#include "svc_test.h"
+
+#define SECRET  "test-secret-0123456789abcdef"
+#define PYDICOM "/usr/lib/python3/dist-packages/pydicom/data/test_files"
+
+static fixture f;
+static char modules[PATH_MAX], config[PATH_MAX * 2];
+
+/* Puts the 5 files of pydicom's CT5N series (patient 98890234, "Doe^Peter") in DATA/rel. */
+static void make_series(const char *rel, int with_sr)
+{
+    char dir[PATH_MAX * 2], dst[PATH_MAX * 3];
+    const char *names[] = {"2062", "2392", "2693", "3023", "3353"};
+    int i;
+
+    snprintf(dir, sizeof dir, "%s/%s", f.data, rel);
+    {
+        char *argv[] = {"mkdir", "-p", dir, NULL};
+        CHECK(st_run(argv, NULL) == 0);
+    }
+    for (i = 0; i < 5; i++) {
+        char src[PATH_MAX];
+        snprintf(src, sizeof src, PYDICOM "/dicomdirtests/98892001/CT5N/%s", names[i]);
+        snprintf(dst, sizeof dst, "%s/IM%s.dcm", dir, names[i]);
+        CHECK(st_copy(src, dst) == 0);
+    }
+    if (with_sr) {
+        snprintf(dst, sizeof dst, "%s/sr.dcm", dir);
+        CHECK(st_copy(PYDICOM "/test-SR.dcm", dst) == 0);
+    }
+}
+
+static char *value(const char *path, uint32_t tag)
+{
+    char err[CTP_ERR_LEN], *v = NULL;
+
+    if (ctp_file_value(path, tag, &v, err) != 1)
+        return NULL;
+    return v;
+}
+
+static int run_job(const char *rel, const char *params, const char *queue, dcmp_job *job)
+{
+    char id[DCMP_ID_LEN], headers[512];
+
+    snprintf(headers, sizeof headers, "{\"dcmpath\":\"%s\",\"seriesId\":\"x\"}", rel);
+    if (st_enqueue(&f, "dicomAnonymizer", "base.dicomAnonymizer.worker", queue, headers, params,
+                   NULL, 120, id) < 0)
+        return -1;
+    return st_wait(&f, id, job, 60000);
+}
+
+static void test_in_place(void)
+{
+    char path[PATH_MAX * 2], expect[33], *v, *study = NULL, *table;
+    const char *names[] = {"2062", "2392", "2693", "3023", "3353"};
+    dcmp_job job;
+    int i;
+
+    make_series("dicom/s1", 0);
+    CHECK(run_job("dicom/s1", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_STR(job.error, "");
+    CHECK_CONTAINS(job.result, "\"files\":5");
+    CHECK_CONTAINS(job.result, "\"newPseudonyms\":1");
+    CHECK_CONTAINS(job.log, "anonymized 5 files in place");
+    dcmp_job_clear(&job);
+    CHECK(pn_make(SECRET, "98890234", expect) == 0);
+    for (i = 0; i < 5; i++) {
+        char dump[PATH_MAX * 2], *text;
+        snprintf(path, sizeof path, "%s/dicom/s1/IM%s.dcm", f.data, names[i]);
+        CHECK_STR((v = value(path, 0x00100020)), expect); /* PatientID: the pseudonym */
+        free(v);
+        CHECK_STR((v = value(path, 0x00100010)), expect); /* PatientName too */
+        free(v);
+        CHECK_STR((v = value(path, 0x00120062)), "YES");
+        free(v);
+        v = value(path, 0x0020000D);
+        CHECK(v != NULL && strncmp(v, "1.2.826.0.1.3680043.10.1432.", 28) == 0);
+        if (study == NULL)
+            study = v;
+        else {
+            CHECK_STR(v, study); /* one study UID across the series */
+            free(v);
+        }
+        /* nothing identifying left anywhere in the file */
+        snprintf(dump, sizeof dump, "%s/dump.txt", f.dir);
+        {
+            char *argv[] = {"dcmdump", "-q", "+L", path, NULL};
+            CHECK(st_run(argv, dump) == 0);
+        }
+        text = st_slurp(dump, NULL);
+        CHECK(text != NULL && strstr(text, "Doe^Peter") == NULL);
+        CHECK(text != NULL && strstr(text, "98890234") == NULL);
+        CHECK(text != NULL && strstr(text, "1.3.6.1.4.1.5962") == NULL); /* original UIDs */
+        free(text);
+    }
+    free(study);
+    snprintf(path, sizeof path, "%s/dicom/s1.anonymizing", f.data);
+    CHECK(!st_exists(path));
+    snprintf(path, sizeof path, "%s/dicom/s1.original", f.data);
+    CHECK(!st_exists(path));
+    /* the new pseudonym is remembered */
+    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    table = st_slurp(path, NULL);
+    CHECK(table != NULL && strncmp(table, "PatientID,Pseudonym\n98890234,", 29) == 0);
+    CHECK(table != NULL && strstr(table, expect) != NULL);
+    free(table);
+}
+
+/* The same patient again: the same pseudonym, from hash_table.csv, no new row. */
+static void test_stable(void)
+{
+    char path[PATH_MAX * 2], expect[33], *v, *before, *after;
+    dcmp_job job;
+
+    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    before = st_slurp(path, NULL);
+    make_series("dicom/s2", 0);
+    CHECK(run_job("dicom/s2", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_CONTAINS(job.result, "\"newPseudonyms\":0");
+    dcmp_job_clear(&job);
+    CHECK(pn_make(SECRET, "98890234", expect) == 0);
+    snprintf(path, sizeof path, "%s/dicom/s2/IM2062.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), expect);
+    free(v);
+    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    after = st_slurp(path, NULL);
+    CHECK(before && after && strcmp(before, after) == 0);
+    free(before);
+    free(after);
+}
+
+/* A user's pseudonyms.csv comes first; the original's misspelt psudonyms.csv works too; a
+ * script named in params is used. */
+static void test_user_table(void)
+{
+    char path[PATH_MAX * 2], *v;
+    dcmp_job job;
+
+    snprintf(path, sizeof path, "%s/psudonyms.csv", config);
+    CHECK(st_write(path, "PatientID,Pseudonym\n98890234,ALICE\n") == 0);
+    make_series("dicom/s3", 0);
+    CHECK(run_job("dicom/s3", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    dcmp_job_clear(&job);
+    snprintf(path, sizeof path, "%s/dicom/s3/IM2062.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), "ALICE");
+    free(v);
+    snprintf(path, sizeof path, "%s/pseudonyms.csv", config);
+    CHECK(st_write(path, "PatientID,Pseudonym\n\"98890234\",\"BOB, the patient\"\n") == 0);
+    snprintf(path, sizeof path, "%s/other.script", config);
+    CHECK(st_write(path, "<script><e en=\"T\" t=\"00100020\">@lookup(this,ptid)</e>"
+                         "<e en=\"T\" t=\"00100010\">@remove()</e></script>") == 0);
+    make_series("dicom/s4", 0);
+    CHECK(run_job("dicom/s4", "{\"script\":\"other.script\"}", "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_CONTAINS(job.log, "other.script");
+    dcmp_job_clear(&job);
+    snprintf(path, sizeof path, "%s/dicom/s4/IM2062.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), "BOB, the patient");
+    free(v);
+    CHECK((v = value(path, 0x00100010)) == NULL);
+    free(v);
+    CHECK((v = value(path, 0x00080020)) != NULL); /* the other script keeps the rest */
+    free(v);
+}
+
+/* A file CTP would quarantine fails the job, naming the file and the rule; nothing changes. */
+static void test_quarantine(void)
+{
+    char path[PATH_MAX * 2], orig[PATH_MAX], *a, *b;
+    size_t la, lb;
+    dcmp_job job;
+
+    make_series("dicom/s5", 1);
+    CHECK(run_job("dicom/s5", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "failed");
+    CHECK_CONTAINS(job.error, "1 of 6 files not anonymized, the series is left as received");
+    CHECK_CONTAINS(job.error, "sr.dcm: quarantined by <e t=\"00100010\" n=\"PatientName\">");
+    CHECK_CONTAINS(job.error, "missing key (ptid/)");
+    dcmp_job_clear(&job);
+    snprintf(path, sizeof path, "%s/dicom/s5/IM2062.dcm", f.data);
+    snprintf(orig, sizeof orig, PYDICOM "/dicomdirtests/98892001/CT5N/2062");
+    a = st_slurp(path, &la);
+    b = st_slurp(orig, &lb);
+    CHECK(a && b && la == lb && memcmp(a, b, la) == 0);
+    free(a);
+    free(b);
+    snprintf(path, sizeof path, "%s/dicom/s5.anonymizing", f.data);
+    CHECK(!st_exists(path));
+}
+
+static void test_refusals(void)
+{
+    dcmp_job job;
+
+    CHECK(run_job("../etc", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "failed");
+    CHECK_CONTAINS(job.error, "\"..\" is not allowed");
+    dcmp_job_clear(&job);
+    CHECK(run_job("dicom/nothing", NULL, "default", &job) == 0);
+    CHECK_CONTAINS(job.error, "does not exist");
+    dcmp_job_clear(&job);
+    make_series("dicom/s6", 0);
+    CHECK(run_job("dicom/s6", NULL, "nosecret", &job) == 0);
+    CHECK_STR(job.state, "failed");
+    CHECK_CONTAINS(job.error, "ANONYMIZER_SECRET is not set");
+    dcmp_job_clear(&job);
+}
+
+int main(void)
+{
+    const char *services = getenv("DCMP_SERVICES_DIR");
+    char src[PATH_MAX];
+    const char *secret_env[] = {"ANONYMIZER_SECRET=" SECRET, NULL};
+
+    if (services == NULL) {
+        fprintf(stderr, "DCMP_SERVICES_DIR must name build/services\n");
+        return 1;
+    }
+    if (fixture_start(&f) < 0)
+        return 1;
+    /* MODULES: a copy of the built base module folder, so that hash_table.csv is this test's */
+    snprintf(modules, sizeof modules, "%s/modules", f.dir);
+    mkdir(modules, 0755);
+    snprintf(src, sizeof src, "%s/base/module", services);
+    snprintf(config, sizeof config, "%s/base", modules);
+    if (st_copy(src, config) != 0) {
+        fprintf(stderr, "cannot copy %s\n", src);
+        fixture_stop(&f, 1);
+        return 1;
+    }
+    snprintf(config, sizeof config, "%s/base/dicomAnonymizer/config", modules);
+    f.modules = modules;
+    fixture_worker(&f, "default", secret_env);
+    fixture_worker(&f, "nosecret", NULL);
+    RUN(test_in_place);
+    RUN(test_stable);
+    RUN(test_user_table);
+    RUN(test_quarantine);
+    RUN(test_refusals);
+    fixture_stop(&f, harness_failed);
+    return HARNESS_RESULT();
+}
