@@ -10,7 +10,7 @@
 #define PYDICOM "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 
 static fixture f;
-static char modules[PATH_MAX], config[PATH_MAX * 2];
+static char modules[PATH_MAX], config[PATH_MAX * 2], tables[PATH_MAX * 2];
 
 /* Puts the 5 files of pydicom's CT5N series (patient 98890234, "Doe^Peter") in DATA/rel. */
 static void make_series(const char *rel, int with_sr)
@@ -107,7 +107,7 @@ static void test_in_place(void)
     snprintf(path, sizeof path, "%s/dicom/s1.original", f.data);
     CHECK(!st_exists(path));
     /* the new pseudonym is remembered */
-    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    snprintf(path, sizeof path, "%s/hash_table.csv", tables);
     table = st_slurp(path, NULL);
     CHECK(table != NULL && strncmp(table, "PatientID,Pseudonym\n98890234,", 29) == 0);
     CHECK(table != NULL && strstr(table, expect) != NULL);
@@ -120,7 +120,7 @@ static void test_stable(void)
     char path[PATH_MAX * 2], expect[33], *v, *before, *after;
     dcmp_job job;
 
-    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    snprintf(path, sizeof path, "%s/hash_table.csv", tables);
     before = st_slurp(path, NULL);
     make_series("dicom/s2", 0);
     CHECK(run_job("dicom/s2", NULL, "default", &job) == 0);
@@ -131,7 +131,7 @@ static void test_stable(void)
     snprintf(path, sizeof path, "%s/dicom/s2/IM2062.dcm", f.data);
     CHECK_STR((v = value(path, 0x00100020)), expect);
     free(v);
-    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    snprintf(path, sizeof path, "%s/hash_table.csv", tables);
     after = st_slurp(path, NULL);
     CHECK(before && after && strcmp(before, after) == 0);
     free(before);
@@ -145,7 +145,7 @@ static void test_user_table(void)
     char path[PATH_MAX * 2], *v;
     dcmp_job job;
 
-    snprintf(path, sizeof path, "%s/psudonyms.csv", config);
+    snprintf(path, sizeof path, "%s/psudonyms.csv", tables);
     CHECK(st_write(path, "PatientID,Pseudonym\n98890234,ALICE\n") == 0);
     make_series("dicom/s3", 0);
     CHECK(run_job("dicom/s3", NULL, "default", &job) == 0);
@@ -154,7 +154,7 @@ static void test_user_table(void)
     snprintf(path, sizeof path, "%s/dicom/s3/IM2062.dcm", f.data);
     CHECK_STR((v = value(path, 0x00100020)), "ALICE");
     free(v);
-    snprintf(path, sizeof path, "%s/pseudonyms.csv", config);
+    snprintf(path, sizeof path, "%s/pseudonyms.csv", tables);
     CHECK(st_write(path, "PatientID,Pseudonym\n\"98890234\",\"BOB, the patient\"\n") == 0);
     snprintf(path, sizeof path, "%s/other.script", config);
     CHECK(st_write(path, "<script><e en=\"T\" t=\"00100020\">@lookup(this,ptid)</e>"
@@ -239,6 +239,8 @@ int main(void)
         return 1;
     }
     snprintf(config, sizeof config, "%s/base/dicomAnonymizer/config", modules);
+    /* the pseudonym tables: DATA/anonymizer by default (ANONYMIZER_TABLES unset) */
+    snprintf(tables, sizeof tables, "%s/anonymizer", f.data);
     f.modules = modules;
     fixture_worker(&f, "default", secret_env);
     fixture_worker(&f, "nosecret", NULL);

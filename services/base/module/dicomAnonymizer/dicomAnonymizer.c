@@ -121,9 +121,26 @@ static int recover(const dcmp_call *call, const char *dir, const char *orig, cha
     return svc_rmtree(orig, err);
 }
 
+/*
+ * The folder of the pseudonym tables (pseudonyms.csv, psudonyms.csv, hash_table.csv):
+ * ANONYMIZER_TABLES, else DATA/anonymizer, made when missing. Not the module's own folder: with
+ * Docker MODULES is read-only, and reinstalling the service replaces its folder, while
+ * hash_table.csv must be written and kept.
+ */
+static int tables_dir(const dcmp_call *call, char out[PATH_MAX])
+{
+    const char *env = getenv("ANONYMIZER_TABLES");
+
+    if (env != NULL && *env != '\0')
+        snprintf(out, PATH_MAX, "%s", env);
+    else
+        snprintf(out, PATH_MAX, "%s/anonymizer", call->data_dir);
+    return mkdir(out, 0750) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 static int32_t worker(const dcmp_call *call)
 {
-    char moddir[PATH_MAX], config[PATH_MAX], script_file[PATH_MAX], dir[PATH_MAX],
+    char moddir[PATH_MAX], config[PATH_MAX], tables[PATH_MAX], script_file[PATH_MAX], dir[PATH_MAX],
         work[PATH_MAX + 16], orig[PATH_MAX + 16], in[PATH_MAX * 2], out[PATH_MAX * 2],
         err[SVC_ERR_LEN], cerr[CTP_ERR_LEN], errors[1536] = "";
     cJSON *headers = cJSON_Parse(call->headers), *params = cJSON_Parse(call->params);
@@ -221,8 +238,13 @@ static int32_t worker(const dcmp_call *call)
         else
             ids[nids++] = id;
     }
+    if (nids > 0 && tables_dir(call, tables) < 0) {
+        rc = fail(call, "pseudonym tables: cannot make the folder %s: %s", tables,
+                  strerror(errno));
+        goto done;
+    }
     if (nids > 0 &&
-        pn_assign(config, secret, (const char *const *)ids, nids, pseudo, &created, err) < 0) {
+        pn_assign(tables, secret, (const char *const *)ids, nids, pseudo, &created, err) < 0) {
         rc = fail(call, "pseudonyms: %s", err);
         goto done;
     }
