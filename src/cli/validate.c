@@ -1,6 +1,7 @@
 /* validate.c -- dcm-processor validate: checks one service before it runs: its settings file
  * against the planner's rules, and every named worker and callback function resolvable, loadable
  * and present in its library's descriptor. What service.sh install and validate run. */
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,116 @@ static int check_entry(const dcmp_config *cfg, const char *registry, const char 
     return bad;
 }
 
+/* The library walk's state (nftw passes none): problems and libraries seen. */
+static int walk_bad, walk_libs;
+
+static int check_one_library(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    size_t len = strlen(path);
+    dcmp_loaded l;
+    char err[DCMP_ERR_LEN];
+
+    (void)st, (void)ftw;
+    if ((type != FTW_F && type != FTW_SL) || len < 4 || strcmp(path + len - 3, ".so") != 0)
+        return 0;
+    walk_libs++;
+    if (dcmp_loader_open_file(path, &l, err) < 0) {
+        printf("  error  %s\n", err);
+        walk_bad++;
+        return 0;
+    }
+    printf("  ok     library %s (%s %s)\n", path, l.module->name ? l.module->name : "?",
+           l.module->version ? l.module->version : "?");
+    dcmp_loader_close(&l);
+    return 0;
+}
+
+/* Every .so under root/name loads and has a valid descriptor. Returns the problems. */
+static int check_libraries(const char *root, const char *name)
+{
+    char dir[PATH_MAX];
+
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%s", root, name) >= sizeof dir)
+        return 1;
+    walk_bad = 0;
+    if (nftw(dir, check_one_library, 16, FTW_PHYS) != 0) {
+        printf("  error  %s: cannot read it\n", dir);
+        return 1;
+    }
+    return walk_bad;
+}
+
+/* The system settings' pre and post entries whose worker or callback is a function of service
+ * `name` ("name.…"). Returns the problems; *n counts the entries checked. */
+static int check_system_entries(const dcmp_config *cfg, const char *registry, const char *modules,
+                                const char *name, int *n)
+{
+    static const char *const groups[] = {"preServices", "postServices"};
+    char err[DCMP_ERR_LEN], job[200];
+    size_t plen = strlen(name);
+    cJSON *root = NULL;
+    const cJSON *entry;
+    int bad = 0, g, index;
+    struct stat st;
+
+    *n = 0;
+    if (stat(cfg->settings, &st) < 0)
+        return 0;
+    if (dcmp_settings_load(cfg->settings, &root, err) < 0) {
+        printf("  error  %s\n", err);
+        return 1;
+    }
+    for (g = 0; g < 2; g++) {
+        index = 0;
+        cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(root, groups[g]))
+        {
+            const cJSON *w = cJSON_GetObjectItemCaseSensitive(entry, "worker");
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(entry, "callback");
+            int mine_w = cJSON_IsString(w) && strncmp(w->valuestring, name, plen) == 0 &&
+                         w->valuestring[plen] == '.';
+            int mine_c = cJSON_IsString(c) && strncmp(c->valuestring, name, plen) == 0 &&
+                         c->valuestring[plen] == '.';
+            index++;
+            if (!mine_w && !mine_c)
+                continue;
+            (*n)++;
+            snprintf(job, sizeof job, "%.120s %s entry %d", cfg->settings, groups[g], index);
+            if (mine_w)
+                bad += check_function("worker", modules, job, w->valuestring) < 0;
+            if (mine_c)
+                bad += check_function("callback", registry, job, c->valuestring) < 0;
+        }
+    }
+    cJSON_Delete(root);
+    return bad;
+}
+
+/*
+ * A service without settings of its own, such as base, whose jobs the system settings name:
+ * every library of its registry and module parts loads with a valid descriptor, and every
+ * system settings entry naming one of its functions resolves.
+ */
+static int validate_libraries(const dcmp_config *cfg, const char *registry, const char *modules,
+                              const char *name)
+{
+    int bad, entries;
+
+    printf("%s/%s: no settings.json, settings.yaml or settings.yml: a service whose jobs other "
+           "settings name\n",
+           registry, name);
+    walk_libs = 0;
+    bad = check_libraries(registry, name) + check_libraries(modules, name);
+    if (walk_libs == 0) {
+        printf("  error  no library (.so) in %s/%s or %s/%s\n", registry, name, modules, name);
+        bad++;
+    }
+    bad += check_system_entries(cfg, registry, modules, name, &entries);
+    if (entries == 0)
+        printf("  note   no entry of %s names a function of %s\n", cfg->settings, name);
+    printf("%s\n", bad ? "invalid" : "valid");
+    return bad ? 1 : 0;
+}
+
 /*
  * dcm-processor validate: prints one line per check and returns 0 when the service is valid,
  * 1 when something is wrong (each problem printed, naming the file, the entry and the name),
@@ -122,6 +233,11 @@ int cli_validate(const dcmp_config *cfg, int argc, char **argv)
             return 2;
         }
     } else if (service_file(registry, arg, path, sizeof path) < 0) {
+        struct stat st;
+        char dir[PATH_MAX];
+        if ((size_t)snprintf(dir, sizeof dir, "%s/%s", registry, arg) < sizeof dir &&
+            stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return validate_libraries(cfg, registry, modules, arg);
         fprintf(stderr,
                 "dcm-processor validate: service %s: no settings.json, settings.yaml or "
                 "settings.yml in %s/%s\n",

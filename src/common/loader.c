@@ -43,17 +43,9 @@ dcmp_fn dcmp_loader_function(const dcmp_module *m, const char *path, const char 
     return NULL;
 }
 
-int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, char *err)
+/* dlopens out->path and checks its descriptor; undoes everything on failure. */
+static int open_checked(dcmp_loaded *out, char *err)
 {
-    dcmp_resolved r;
-    int i;
-
-    memset(out, 0, sizeof *out);
-    if (dcmp_resolve_name(root, dotted, &r, err) < 0)
-        return -1;
-    if ((i = dcmp_resolve_find(&r, dotted, err)) < 0)
-        return -1;
-    memcpy(out->path, r.paths[i], sizeof out->path);
     out->handle = dlopen(out->path, RTLD_NOW | RTLD_LOCAL);
     if (out->handle == NULL) {
         const char *why = dlerror();
@@ -68,13 +60,39 @@ int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, cha
     }
     if (dcmp_loader_check(out->module, out->path, err) < 0)
         goto fail;
-    out->fn = dcmp_loader_function(out->module, out->path, r.function, err);
-    if (out->fn == NULL)
-        goto fail;
     return 0;
 fail:
     dcmp_loader_close(out);
     return -1;
+}
+
+int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, char *err)
+{
+    dcmp_resolved r;
+    int i;
+
+    memset(out, 0, sizeof *out);
+    if (dcmp_resolve_name(root, dotted, &r, err) < 0)
+        return -1;
+    if ((i = dcmp_resolve_find(&r, dotted, err)) < 0)
+        return -1;
+    memcpy(out->path, r.paths[i], sizeof out->path);
+    if (open_checked(out, err) < 0)
+        return -1;
+    out->fn = dcmp_loader_function(out->module, out->path, r.function, err);
+    if (out->fn == NULL) {
+        dcmp_loader_close(out);
+        return -1;
+    }
+    return 0;
+}
+
+int dcmp_loader_open_file(const char *path, dcmp_loaded *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    if (dcmp_strlcpy(out->path, path, sizeof out->path) < 0)
+        return dcmp_seterr(err, "%s: path too long", path);
+    return open_checked(out, err);
 }
 
 void dcmp_loader_close(dcmp_loaded *l)

@@ -34,7 +34,14 @@ dcmp_fn dcmp_loader_function(const dcmp_module *m, const char *path, const char 
  */
 int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, char *err);
 
-/* Closes what dcmp_loader_open opened. Safe on a zeroed struct. */
+/*
+ * dlopens the library file `path` and checks its descriptor, with no function looked up
+ * (out->fn is NULL): whether a file is a loadable service library. Returns 0 (close it with
+ * dcmp_loader_close) or -1 with err, everything undone.
+ */
+int dcmp_loader_open_file(const char *path, dcmp_loaded *out, char *err);
+
+/* Closes what dcmp_loader_open or dcmp_loader_open_file opened. Safe on a zeroed struct. */
 void dcmp_loader_close(dcmp_loaded *l);
 
 #endif

@@ -266,6 +266,23 @@ static void test_validate(void)
     CHECK(run_cli("validate", broken, out, sizeof out) == 1);
     CHECK_CONTAINS(out, "registry/broken/settings.json:2:");
     CHECK_CONTAINS(out, "\ninvalid\n");
+    /* a service without settings of its own (as base): its libraries, and the system
+     * settings' entries that name it (base.anon.worker: no such library under MODULES) */
+    {
+        const char *libonly[] = {"base", "--modules", modules, NULL};
+        const char *notlib[] = {"notlib", NULL};
+        CHECK(run_cli("validate", libonly, out, sizeof out) == 1);
+        CHECK_CONTAINS(out, "a service whose jobs other settings name");
+        CHECK_CONTAINS(out, "ok     library ");
+        CHECK_CONTAINS(out, "preServices entry 1: callback base.cb.yes -> ");
+        CHECK_CONTAINS(out, "error  ");
+        CHECK_CONTAINS(out, "preServices entry 1: worker base.anon.worker: ");
+        service("notlib", NULL, NULL);
+        CHECK(write_file("registry/notlib/fake.so", "not a library\n") == 0);
+        CHECK(run_cli("validate", notlib, out, sizeof out) == 1);
+        CHECK_CONTAINS(out, "cannot load ");
+        CHECK_CONTAINS(out, "fake.so");
+    }
     CHECK(run_cli("validate", absent, out, sizeof out) == 1);
     CHECK_CONTAINS(out, "service absent: no settings.json, settings.yaml or settings.yml");
 }
