@@ -244,7 +244,13 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
         got = report(w, job, &o, next);
     }
     free(o.result);
-    w->current[0] = '\0';
+    /* A job fetched with the report is in our processing list already: it is ours from now
+     * on, so that a heartbeat before it starts does not put it back (recover keeps only
+     * w->current), where another worker would take it and it would run twice. */
+    if (got > 0)
+        dcmp_strlcpy(w->current, next->id, sizeof w->current);
+    else
+        w->current[0] = '\0';
     return got;
 }
 
