@@ -25,6 +25,15 @@ static void test_callback(void)
                          "\"filename\":\"abc-123\",\"ext\":\".nii.gz\"}");
     CHECK(ch_call(root, "dcm2nii.callback", "dcm2nii", "{}", "{}", "{}", f.data) == DCMP_OK);
     CHECK_STR(ch_result, "{}");
+    /* params.store: the NIfTI stored back (and deleted once stored); a string names the
+     * destination */
+    CHECK(ch_call(root, "dcm2nii.callback", "dcm2nii", "{\"seriesId\":\"s9\"}", "{\"store\":true}",
+                  "{}", f.data) == DCMP_OK);
+    CHECK_CONTAINS(ch_result, "\"storage\":{\"path\":\"nifti/s9.nii.gz\",\"type\":\"nifti\"},"
+                              "\"deleted\":\"nifti/s9.nii.gz\"");
+    CHECK(ch_call(root, "dcm2nii.callback", "dcm2nii", "{\"seriesId\":\"s9\"}",
+                  "{\"store\":\"PACS\"}", "{}", f.data) == DCMP_OK);
+    CHECK_CONTAINS(ch_result, "\"type\":\"nifti\",\"destination\":\"PACS\"}");
 }
 
 static int convert(const char *rel, const char *filename, dcmp_job *job)

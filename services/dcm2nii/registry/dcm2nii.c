@@ -6,11 +6,16 @@
 #include "dcmp/service.h"
 
 /* Runs for every series and injects, as the original: output = nifti/<seriesId>.nii.gz,
- * base = nifti, filename = <seriesId>, ext = .nii.gz. */
+ * base = nifti, filename = <seriesId>, ext = .nii.gz. Ours, when params.store is true or names a
+ * destination: a `storage` entry for the NIfTI (type nifti: storageManager stores it in Orthanc
+ * as a DICOM series, forwarded to the destination when one is named) and `deleted`, so that
+ * systemcleaner removes the file once it is stored. */
 static int32_t callback(const dcmp_call *call)
 {
     cJSON *h = cJSON_Parse(call->headers), *out = cJSON_CreateObject();
+    cJSON *params = cJSON_Parse(call->params);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "seriesId");
+    const cJSON *store = cJSON_GetObjectItemCaseSensitive(params, "store");
     char output[512], *text = NULL;
     int32_t rc = DCMP_OK;
 
@@ -25,6 +30,16 @@ static int32_t callback(const dcmp_call *call)
         cJSON_AddStringToObject(out, "base", "nifti");
         cJSON_AddStringToObject(out, "filename", id->valuestring);
         cJSON_AddStringToObject(out, "ext", ".nii.gz");
+        if (cJSON_IsTrue(store) || (cJSON_IsString(store) && store->valuestring[0])) {
+            cJSON *st = cJSON_AddObjectToObject(out, "storage");
+            if (st != NULL) {
+                cJSON_AddStringToObject(st, "path", output);
+                cJSON_AddStringToObject(st, "type", "nifti");
+                if (cJSON_IsString(store))
+                    cJSON_AddStringToObject(st, "destination", store->valuestring);
+            }
+            cJSON_AddStringToObject(out, "deleted", output);
+        }
     }
     if ((text = cJSON_PrintUnformatted(out)) == NULL || call->host->set_result(call, text) < 0) {
         call->host->set_error(call, "cannot inject the output names");
@@ -33,6 +48,7 @@ static int32_t callback(const dcmp_call *call)
     free(text);
     cJSON_Delete(out);
     cJSON_Delete(h);
+    cJSON_Delete(params);
     return rc;
 }
 
