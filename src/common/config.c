@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -351,6 +352,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_opass[] = {"ORTHANC_REST_PASSWORD", NULL};
     static const char *const k_catchup[] = {"CATCHUP_INTERVAL", NULL};
     static const char *const k_planners[] = {"SCHEDULER_PLANNERS", NULL};
+    static const char *const k_mininst[] = {"MIN_INSTANCES", NULL};
+    static const char *const k_modal[] = {"SUPPORTED_MODALITY", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -400,7 +403,10 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_ouser, "", cfg->orthanc_user, sizeof cfg->orthanc_user, err) < 0 ||
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||
         get_duration(&env, k_catchup, 60, &cfg->catchup_interval, err) < 0 ||
-        get_int(&env, k_planners, 4, 1, 8, &cfg->planners, err) < 0)
+        get_int(&env, k_planners, 4, 1, 8, &cfg->planners, err) < 0 ||
+        get_int(&env, k_mininst, 4, 0, 1000000, &cfg->min_instances, err) < 0 ||
+        get_str(&env, k_modal, "", cfg->supported_modality, sizeof cfg->supported_modality, err) <
+            0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {
@@ -466,4 +472,25 @@ int dcmp_config_split_queues(const char *list, char *buf, size_t bufsize, const 
     if (n == 0)
         return dcmp_seterr(err, "no queue names in \"%s\"", list);
     return n;
+}
+
+int dcmp_config_modality_ok(const dcmp_config *cfg, const char *modality)
+{
+    const char *p = cfg->supported_modality;
+    size_t mlen = modality ? strlen(modality) : 0;
+
+    while (*p) {
+        size_t n;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        n = strcspn(p, " ,\t");
+        if (n > 0 && n == mlen && strncasecmp(p, modality, n) == 0)
+            return 1;
+        p += n;
+    }
+    /* an empty list allows every modality */
+    for (p = cfg->supported_modality; *p; p++)
+        if (*p != ' ' && *p != ',' && *p != '\t')
+            return 0;
+    return 1;
 }

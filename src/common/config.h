@@ -78,6 +78,8 @@ typedef struct dcmp_config {
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */
     int64_t catchup_interval;   /* CATCHUP_INTERVAL: seconds between /changes scans, default 60 */
     int64_t planners;           /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 4 */
+    int64_t min_instances;      /* MIN_INSTANCES: smaller series are not processed, default 4 */
+    char supported_modality[256]; /* SUPPORTED_MODALITY: blank/comma list; "" = every one */
 } dcmp_config;
 
 /*
@@ -86,6 +88,12 @@ typedef struct dcmp_config {
  * Returns 0, or -1 with err naming the file or the variable that is wrong.
  */
 int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err);
+
+/*
+ * Whether `modality` (may be NULL) is one of SUPPORTED_MODALITY (blank or comma separated,
+ * compared without case); an empty list allows every modality. Pure. Returns 1 or 0.
+ */
+int dcmp_config_modality_ok(const dcmp_config *cfg, const char *modality);
 
 /*
  * Splits a WORKER_JOBS-style list (blank or comma separated) into at most

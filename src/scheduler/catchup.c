@@ -1,6 +1,7 @@
 /* catchup.c -- dcmp-scheduler's catch-up: reads Orthanc's /changes from the last sequence
  * number handled and turns every StableSeries into an event, so a series whose webhook was
- * lost (the scheduler down, a network failure) is planned anyway. Its own thread. */
+ * lost (the scheduler down, a network failure) is planned anyway; with the Lua script's
+ * filters (MIN_INSTANCES, SUPPORTED_MODALITY, the pipeline's own results). Its own thread. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,13 +15,70 @@
 
 #define CATCHUP_PAGE 200
 
+/* The text value of a /tags?short answer's element "gggg,eeee", or NULL. */
+static const char *short_tag(const cJSON *tags, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tags, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/*
+ * Why the series `info` (Orthanc's /series/{id}) is not to be processed, as the Lua script
+ * decides for the webhook: fewer instances than MIN_INSTANCES, a modality not in
+ * SUPPORTED_MODALITY, or a result the pipeline stored back (its first instance carries the
+ * private ActionSource (0405,1005) = dcm-processor under the creator DCM-PROCESSOR; without this
+ * guard every stored result would be planned again at the next scan). Writes the reason and
+ * returns 1, or returns 0 (process it).
+ */
+static int not_processed(scheduler *s, dcmp_orthanc *o, const char *series, const cJSON *info,
+                         char *why, size_t size)
+{
+    const cJSON *inst = cJSON_GetObjectItemCaseSensitive(info, "Instances");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(info, "MainDicomTags");
+    const cJSON *first = cJSON_GetArrayItem(inst, 0);
+    const cJSON *mod = cJSON_GetObjectItemCaseSensitive(tags, "Modality");
+    const char *modality = cJSON_IsString(mod) ? mod->valuestring : "";
+    int n = cJSON_GetArraySize(inst);
+    char path[160], err[DCMP_ERR_LEN];
+    const char *creator, *source;
+    cJSON *short_tags = NULL;
+    int rc = 0;
+
+    if (n < s->cfg->min_instances) {
+        snprintf(why, size, "%d instance(s), fewer than MIN_INSTANCES=%lld", n,
+                 (long long)s->cfg->min_instances);
+        return 1;
+    }
+    if (!dcmp_config_modality_ok(s->cfg, modality)) {
+        snprintf(why, size, "modality %s is not in SUPPORTED_MODALITY", modality);
+        return 1;
+    }
+    if (!cJSON_IsString(first) || !dcmp_orthanc_id_ok(first->valuestring))
+        return 0;
+    snprintf(path, sizeof path, "/instances/%s/tags?short", first->valuestring);
+    if (dcmp_orthanc_get_json(o, path, &short_tags, err) < 0) {
+        dcmp_log_warn("catch-up: series %s: %s (processed)", series, err);
+        return 0;
+    }
+    creator = short_tag(short_tags, "0405,0010");
+    source = short_tag(short_tags, "0405,1005");
+    if (creator && source && strncmp(creator, "DCM-PROCESSOR", 13) == 0 &&
+        strncmp(source, "dcm-processor", 13) == 0) {
+        snprintf(why, size, "a result of the pipeline (ActionSource dcm-processor)");
+        rc = 1;
+    }
+    cJSON_Delete(short_tags);
+    return rc;
+}
+
 /* Accepts one stable series as an event, with the body and version a webhook would have, so
  * a series both posted and caught up is one event. Returns 0, or -1 when Redis failed. */
 static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const char *series)
 {
-    char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], *body;
-    const cJSON *lu, *study;
-    cJSON *info = NULL, *b;
+    char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], why[160], *body;
+    const cJSON *lu, *study, *patient;
+    cJSON *info = NULL, *b, *sinfo = NULL;
     dcmp_webhook w;
     int rc;
 
@@ -29,12 +87,26 @@ static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const cha
         dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
         return 0; /* deleted since: nothing to plan */
     }
+    if (not_processed(s, o, series, info, why, sizeof why)) {
+        dcmp_log_info("catch-up: series %s: %s: not processed", series, why);
+        cJSON_Delete(info);
+        return 0;
+    }
     lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
     study = cJSON_GetObjectItemCaseSensitive(info, "ParentStudy");
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "seriesId", series);
-    if (cJSON_IsString(study))
+    if (cJSON_IsString(study)) {
         cJSON_AddStringToObject(b, "studyId", study->valuestring);
+        /* patientId, as the Lua script posts it: the study's ParentPatient */
+        if (dcmp_orthanc_id_ok(study->valuestring)) {
+            snprintf(path, sizeof path, "/studies/%s", study->valuestring);
+            if (dcmp_orthanc_get_json(o, path, &sinfo, err) == 0 &&
+                cJSON_IsString(patient = cJSON_GetObjectItemCaseSensitive(sinfo, "ParentPatient")))
+                cJSON_AddStringToObject(b, "patientId", patient->valuestring);
+            cJSON_Delete(sinfo);
+        }
+    }
     if (cJSON_IsString(lu))
         cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
     cJSON_AddStringToObject(b, "source", "catch-up");

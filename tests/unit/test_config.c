@@ -812,6 +812,27 @@ static void test_split_queues_errors(void)
     split_rejects("abcdef", 6, 8, "too long");
 }
 
+/* SUPPORTED_MODALITY: blank or comma separated, any case; empty allows every modality. */
+static void test_modality_ok(void)
+{
+    dcmp_config cfg;
+
+    memset(&cfg, 0, sizeof cfg);
+    CHECK(dcmp_config_modality_ok(&cfg, "CT") == 1);
+    CHECK(dcmp_config_modality_ok(&cfg, NULL) == 1);
+    snprintf(cfg.supported_modality, sizeof cfg.supported_modality, " , ");
+    CHECK(dcmp_config_modality_ok(&cfg, "MR") == 1);
+    snprintf(cfg.supported_modality, sizeof cfg.supported_modality, "CT, mr PT");
+    CHECK(dcmp_config_modality_ok(&cfg, "CT") == 1);
+    CHECK(dcmp_config_modality_ok(&cfg, "MR") == 1);
+    CHECK(dcmp_config_modality_ok(&cfg, "pt") == 1);
+    CHECK(dcmp_config_modality_ok(&cfg, "C") == 0);
+    CHECK(dcmp_config_modality_ok(&cfg, "CTX") == 0);
+    CHECK(dcmp_config_modality_ok(&cfg, "US") == 0);
+    CHECK(dcmp_config_modality_ok(&cfg, "") == 0);
+    CHECK(dcmp_config_modality_ok(&cfg, NULL) == 0);
+}
+
 int main(void)
 {
     dcmp_strlcpy(tmp_dir, "/tmp/dcmp-config-XXXXXX", sizeof tmp_dir);
@@ -843,6 +864,7 @@ int main(void)
     RUN(test_parse_quoted_comment);
     RUN(test_split_queues);
     RUN(test_split_queues_errors);
+    RUN(test_modality_ok);
     {
         static const char *const files[] = {
             "ok.env",   "bad.env",  "nul.env",  "big.env",  "main.env",   "all.env", "alias.env",
