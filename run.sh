@@ -83,6 +83,8 @@ else
   why="--$mode"
 fi
 [ "$action" != up ] || dcmp_say "$mode mode ($why)"
+# the anonymizer's key must be in the daemons' environment from their start
+[ "$action" != up ] || dcmp_secret_ensure
 
 timeout_s="${DCMP_START_TIMEOUT:-60}"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || dcmp_die "DCMP_START_TIMEOUT=$timeout_s: not a number of seconds" 2

@@ -197,3 +197,25 @@ dcmp_json_str() {
   done
   printf '"%s"' "$out"
 }
+
+# dcmp_secret_ensure: makes sure ANONYMIZER_SECRET is set (the dicomAnonymizer service keys new
+# pseudonyms with it and refuses to run without it). When neither the environment nor the
+# settings file sets it, a random one (64 hex digits) is written into the settings file
+# (DCMP_ENVFILE), replacing an empty ANONYMIZER_SECRET= line or appended, and exported. The same
+# secret must be kept: pseudonyms made with another one differ. Fails without a file to keep it.
+dcmp_secret_ensure() {
+  local secret
+  [ -z "${ANONYMIZER_SECRET:-}" ] || return 0
+  [ -n "$DCMP_ENVFILE" ] && [ -w "$DCMP_ENVFILE" ] ||
+    dcmp_die "ANONYMIZER_SECRET is not set and there is no writable .env to keep a new one: set it (e.g. openssl rand -hex 32)"
+  secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  [ ${#secret} -eq 64 ] || dcmp_die "cannot read 32 random bytes from /dev/urandom"
+  if grep -q '^[[:space:]]*\(export[[:space:]]\+\)\?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$' "$DCMP_ENVFILE"; then
+    sed -i "s/^[[:space:]]*\(export[[:space:]]\+\)\?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$/ANONYMIZER_SECRET=$secret/" "$DCMP_ENVFILE"
+  else
+    printf '\n# written by %s: keys the anonymizer'"'"'s pseudonyms; keep it, keep it secret\nANONYMIZER_SECRET=%s\n' \
+      "${DCMP_PROG:-dcm-processor}" "$secret" >> "$DCMP_ENVFILE"
+  fi
+  export ANONYMIZER_SECRET="$secret"
+  dcmp_say "wrote a new random ANONYMIZER_SECRET into $DCMP_ENVFILE: keep it (pseudonyms depend on it) and keep it out of version control"
+}
