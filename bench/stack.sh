@@ -58,6 +58,7 @@ for mode in "${modes[@]}"; do
   export ORTHANC_DICOM_PORT="$(free_port)" SCHEDULER_PORT="$(free_port)"
   export STABLE_AGE=1 LOG_LEVEL=warn COMPOSE_PROJECT_NAME="dcmpbench$$" DCMP_ENV="$root/.env"
   unset REDIS_PSWD
+  export ANONYMIZER_SECRET="bench-secret-$RANDOM$RANDOM$RANDOM"
   echo "bench/stack.sh: $mode: bringing the stack up in $base" >&2
   if ! ./run.sh "--$mode" > "$tmp/$mode-up.log" 2>&1; then
     tail -20 "$tmp/$mode-up.log" >&2

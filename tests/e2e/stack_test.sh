@@ -5,7 +5,11 @@
 # (tests/e2e/probe, sources); storescu sends a real CT series (python3-pydicom's CT5N) and a
 # generated 20-slice CT series to Orthanc, whose Lua script posts them to the scheduler, which
 # fetches them, reads their headers with DCMTK and plans the probe's jobs, which workers run;
-# the probe records what each job got and the test checks it. Then `run.sh --scale worker=3`
+# the probe records what each job got and the test checks it. The shipped services run too
+# (init.sh installs base, dcm2nii and temp): the series is anonymized in place, converted to
+# NIfTI, the NIfTI and temp's PDF are stored back in Orthanc with the DCM-PROCESSOR private
+# block (natively also forwarded to a storescp registered as their destination), the working
+# files are cleaned, and the results are not processed again. Then `run.sh --scale worker=3`
 # gives three workers that run three jobs at once (a barrier only three parallel jobs pass); a
 # series sent while the scheduler is stopped is processed after it starts again (catch-up);
 # `run.sh down` leaves no process or container behind.
@@ -69,6 +73,13 @@ export ORTHANC_DICOM_PORT="$(free_port)" SCHEDULER_PORT="$(free_port)"
 export DASHBOARD_PORT="$(free_port)"
 export STABLE_AGE=1 CATCHUP_INTERVAL=2s LOG_LEVEL=info
 export REDIS_PSWD="e2e-$RANDOM$RANDOM" WEBHOOK_TOKEN="tok-$RANDOM$RANDOM"
+export ANONYMIZER_SECRET="e2e-secret-$RANDOM$RANDOM$RANDOM"
+export INIT_SERVICES="base dcm2nii temp"
+if [ "$mode" = native ]; then
+  # the DICOM node results are forwarded to: a storescp on loopback, started below
+  export SCP_PORT="$(free_port)"
+  export DICOM_MODALITIES="DEST=DESTSCP@127.0.0.1:$SCP_PORT" ORTHANC_DEFUALT_STORE=DEST
+fi
 export COMPOSE_PROJECT_NAME="dcmpe2e$$"
 export DCMP_ENV="$root/.env"
 export REDISCLI_AUTH="$REDIS_PSWD"
@@ -77,6 +88,7 @@ say "BASEDIR $BASEDIR; ports redis $REDIS_PORT, orthanc $ORTHANC_HTTP_PORT/$ORTH
 
 finish() {
   local rc=$?
+  [ -z "${scp_pid:-}" ] || kill -TERM "$scp_pid" 2>/dev/null
   if [ "${stack_up:-0}" = 1 ]; then
     ./run.sh down >"$tmp/down-at-exit.log" 2>&1 || true
   fi
@@ -133,6 +145,12 @@ if [ "$mode" = docker ]; then
     test "$(build_stage docker/scheduler/Dockerfile)" = "$(build_stage docker/worker/Dockerfile)"
 fi
 
+if [ "$mode" = native ]; then
+  mkdir -p "$tmp/received"
+  storescp -aet DESTSCP -od "$tmp/received" "$SCP_PORT" >"$tmp/storescp.log" 2>&1 &
+  scp_pid=$!
+fi
+
 # ---- up: the README's command, with init.sh run by it ----
 if ! ./run.sh "--$mode" >"$tmp/run.log" 2>&1; then
   cat "$tmp/run.log"
@@ -144,6 +162,17 @@ check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
 check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
 check "run.sh status: every part runs" ./run.sh status
 check "Redis asks for the password from .env" bash -c "! redis-cli -p $REDIS_PORT --no-auth-warning -a wrong ping 2>&1 | grep -q PONG"
+
+check "init.sh installed base, dcm2nii and temp" bash -c "./service.sh list | grep -q '^base ' && ./service.sh list | grep -q '^dcm2nii ' && ./service.sh list | grep -q '^temp '"
+# dcm2nii's NIfTI stored back too (params.store), read at the next event: no restart
+python3 - "$BASEDIR/registry/dcm2nii/settings.json" <<'EOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+for e in (d if isinstance(d, list) else [d]):
+    e.setdefault("params", {})["store"] = True
+json.dump(d, open(p, "w"), indent=2)
+EOF
 
 # ---- a service from sources, validated and installed without a restart ----
 check "service.sh install probe (sources built)" ./service.sh install probe -p tests/e2e/probe
@@ -165,6 +194,37 @@ if wait_for 90 probe_done "$sid"; then
   check "CT5N: its own params" test "$(json "$rec" 'd["params"]["role"]')" = second
   check "CT5N: added_params from the callbacks" test "$(json "$rec" 'd["added_params"]["probe-a"]["series"]')" = "$sid"
   check "CT5N: probe-a ran too" test -s "$BASEDIR/data/probe/$sid/probe-a.json"
+  # anonymized in place before the registry's jobs ran (probe-b copied what it saw)
+  copies=("$BASEDIR/data/probe/$sid/series"/*)
+  tag_of() { dcmdump +P "$1" "$2" 2>/dev/null | sed -E 's/.*\[(.*)\].*/\1/' | head -1; }
+  check "anonymized: 5 files" test ${#copies[@]} = 5
+  check "anonymized: no original PatientID or name left" bash -c "! dcmdump ${copies[*]} | grep -E '98890234|Doe\^Peter'"
+  pseudo="$(tag_of 0010,0020 "${copies[0]}")"
+  check "anonymized: a pseudonym as PatientID" test -n "$pseudo" -a "$pseudo" != 98890234
+  studies="$(for c in "${copies[@]}"; do tag_of 0020,000d "$c"; done | sort -u)"
+  check "anonymized: one new StudyInstanceUID across the series" test "$(echo "$studies" | wc -l)" = 1 -a "$studies" != 1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.1
+  # the post services: stored (NIfTI as DICOM, temp's PDF), then the working files cleaned
+  cleaned() { [ ! -e "$BASEDIR/data/dicom/$sid" ] && [ ! -e "$BASEDIR/data/nifti/$sid.nii.gz" ]; }
+  check "systemCleaner removed the series' working files" wait_for 90 cleaned
+  results() { # prints "type instances rows cols patient" for each series the pipeline stored
+    local s first
+    for s in $(orthanc /series | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))'); do
+      first="$(orthanc "/series/$s" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Instances"][0], len(d["Instances"]))')"
+      orthanc "/instances/${first% *}/simplified-tags" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+if t.get("ActionSource") == "dcm-processor":
+    print(t.get("ActionType"), sys.argv[1], t.get("Rows", "-"), t.get("Columns", "-"), t.get("PatientID"))' "${first#* }"
+    done
+  }
+  results > "$tmp/results.txt"
+  check "the NIfTI stored back as a 5-slice 16x16 series under the pseudonym" grep -qx "nifti 5 16 16 $pseudo" "$tmp/results.txt"
+  check "temp's PDF stored back" grep -q "^pdf 1 " "$tmp/results.txt"
+  if [ "$mode" = native ]; then
+    received() { [ "$(ls "$tmp/received" | wc -l)" -ge 6 ]; }
+    check "the results forwarded to their destination (storescp)" wait_for 60 received
+    check "with the DCM-PROCESSOR private block" bash -c "dcmdump +P 0405,1005 $tmp/received/* | grep -q dcm-processor"
+  fi
 else
   say "FAIL CT5N was not processed within 90 s"
   failures=$((failures + 1))
@@ -236,6 +296,11 @@ else
   failures=$((failures + 1))
   dump_logs
 fi
+
+# ---- the pipeline's own results are never processed again (the Lua script's loop guard, and
+# the scheduler's for the catch-up) ----
+sleep 5
+check "one event per series sent, none for the results" test "$(rcli zcard dcmp:events)" = 4
 
 # ---- down: nothing left ----
 if [ "$mode" = native ]; then

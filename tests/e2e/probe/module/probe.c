@@ -1,6 +1,7 @@
 /* probe.c -- the end-to-end tests' probe service, workers: `record` writes what the job got
  * (headers, params, added_params, how many files its series has under DATA/dcmpath, which
- * process ran it) to DATA/probe/<seriesId>/<jobName>.json; `barrier` passes only when
+ * process ran it) to DATA/probe/<seriesId>/<jobName>.json, and with params.copy a copy of the
+ * series' files (as the job saw them) in DATA/probe/<seriesId>/series/; `barrier` passes only when
  * params.barrier jobs of its series wait at once, so it succeeds only when that many workers
  * run in parallel. */
 #include <dirent.h>
@@ -67,9 +68,50 @@ static int series_dir(const dcmp_call *call, const char *sub, const char *series
     return mkdir(out, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* Copies the regular files of folder `from` into folder `to` (made). Returns 0 or -1. */
+static int copy_files(const char *from, const char *to)
+{
+    DIR *d = opendir(from);
+    struct dirent *e;
+    char buf[65536], src[4400], dst[4400];
+    int rc = 0;
+
+    if (d == NULL || (mkdir(to, 0755) < 0 && errno != EEXIST)) {
+        if (d)
+            closedir(d);
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        int in, outfd;
+        ssize_t n;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+        if ((in = open(src, O_RDONLY)) < 0)
+            continue;
+        if ((outfd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+            close(in);
+            rc = -1;
+            break;
+        }
+        while ((n = read(in, buf, sizeof buf)) > 0)
+            if (write(outfd, buf, (size_t)n) != n) {
+                rc = -1;
+                break;
+            }
+        close(in);
+        if (close(outfd) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
 static int32_t record(const dcmp_call *call)
 {
     cJSON *headers = cJSON_Parse(call->headers), *out = cJSON_CreateObject();
+    cJSON *params = cJSON_Parse(call->params);
     const char *series = text_of(headers, "seriesId"), *dcmpath = text_of(headers, "dcmpath");
     char dir[4096], path[4200], tmp[4300], host[256] = "", *text = NULL;
     int32_t rc = DCMP_ERROR;
@@ -95,6 +137,16 @@ static int32_t record(const dcmp_call *call)
         call->host->set_error(call, "cannot make the probe's folder under DATA");
         goto done;
     }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "copy")) && dcmpath != NULL &&
+        strstr(dcmpath, "..") == NULL) {
+        char from[4096], to[4200];
+        snprintf(from, sizeof from, "%s/%s", call->data_dir, dcmpath);
+        snprintf(to, sizeof to, "%s/series", dir);
+        if (copy_files(from, to) < 0) {
+            call->host->set_error(call, "cannot copy the series' files");
+            goto done;
+        }
+    }
     snprintf(path, sizeof path, "%s/%s.json", dir, call->job_name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     text = cJSON_Print(out);
@@ -113,6 +165,7 @@ done:
     cJSON_free(text);
     cJSON_Delete(out);
     cJSON_Delete(headers);
+    cJSON_Delete(params);
     return rc;
 }
 
