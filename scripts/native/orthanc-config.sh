@@ -82,6 +82,13 @@ src="$DCMP_ROOT/docker/orthanc/dcm-processor.lua"
 cp "$src" "$dir/dcm-processor.lua.tmp"
 mv "$dir/dcm-processor.lua.tmp" "$dir/dcm-processor.lua"
 
+# The DCM-PROCESSOR private tags (docker/orthanc/dictionary.json, the one definition the tests
+# use too): the Lua script reads ActionSource and ActionDestination by name.
+dict_file="$DCMP_ROOT/docker/orthanc/dictionary.json"
+[ -r "$dict_file" ] || dcmp_die "$dict_file: the private dictionary is missing"
+dictionary="$(sed '1d;$d' "$dict_file")"
+[[ "$dictionary" == *'"Dictionary"'* ]] || dcmp_die "$dict_file: no \"Dictionary\" object in it"
+
 tmp="$dir/orthanc.json.tmp"
 (
   umask 077
@@ -107,13 +114,7 @@ tmp="$dir/orthanc.json.tmp"
   "ExecuteLuaEnabled": false,
   "SaveJobs": false,
   "DicomModalities": {$modalities},
-  "Dictionary": {
-    "0405,0010": ["LO", "DcmProcessorCreator", 1, 1, "DCM-PROCESSOR"],
-    "0405,1001": ["LO", "Action", 1, 1, "DCM-PROCESSOR"],
-    "0405,1003": ["LO", "ActionType", 1, 1, "DCM-PROCESSOR"],
-    "0405,1005": ["LO", "ActionSource", 1, 1, "DCM-PROCESSOR"],
-    "0405,1007": ["LO", "ActionDestination", 1, 1, "DCM-PROCESSOR"]
-  }
+$dictionary
 }
 EOF
 )
