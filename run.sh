@@ -68,6 +68,12 @@ running_mode="$(cat "$DCMP_RUN/mode" 2>/dev/null || true)"
 case "$running_mode" in docker|native) ;; *) running_mode="" ;; esac
 
 why=""
+if [ "$mode" = auto ] && [ -z "$running_mode" ] && [ "$action" != up ]; then
+  # nothing of this BASEDIR runs (up writes BASEDIR/run/mode, down removes it)
+  dcmp_say "no stack runs in $BASEDIR (no $DCMP_RUN/mode)"
+  [ "$action" = status ] && exit 3
+  exit 0
+fi
 if [ "$mode" = auto ]; then
   if [ -n "$running_mode" ]; then
     # the stack of this BASEDIR keeps its mode: --scale on a native stack adds native workers

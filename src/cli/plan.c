@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "plan.h"
 #include "settings.h"
+#include "webhook.h"
 
 static void print_text(const char *event_path, const dcmp_plan *p)
 {
@@ -49,6 +50,27 @@ static void print_text(const char *event_path, const dcmp_plan *p)
             printf("  %s\n", p->reports[i]);
     }
     cJSON_Delete(added);
+}
+
+/* A webhook body as Orthanc's script posts it (the first instance's keywords under "tags"):
+ * replaced by the event's data the scheduler would plan from. Returns 0 or -1 with err. */
+static int from_webhook(cJSON **event, char *err)
+{
+    dcmp_webhook w;
+    char *text;
+    int rc;
+
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*event, "tags")))
+        return 0;
+    if ((text = cJSON_PrintUnformatted(*event)) == NULL)
+        return dcmp_seterr(err, "out of memory");
+    rc = dcmp_webhook_parse(text, strlen(text), &w, err);
+    free(text);
+    if (rc < 0)
+        return -1;
+    cJSON_Delete(*event);
+    *event = w.data; /* taken over from w */
+    return 0;
 }
 
 int cli_plan(const dcmp_config *cfg, int argc, char **argv)
@@ -94,6 +116,10 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
                 "dcm-processor plan: %s: the event must be a JSON object of header "
                 "fields and event keys\n",
                 argv[optind]);
+        goto out;
+    }
+    if (from_webhook(&event, err) < 0) {
+        fprintf(stderr, "dcm-processor plan: %s: a webhook body: %s\n", argv[optind], err);
         goto out;
     }
     if (dcmp_settings_load(settings, &system, err) < 0) {

@@ -212,9 +212,12 @@ static int report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *o
     else if (o->status == DCMP_EXEC_STOPPED)
         dcmp_log_info("job %s %s: given back to queue %s", job->id, job->name, job->queue);
     else
-        dcmp_log_warn("job %s %s: %s after %lld ms%s: %s", job->id, job->name,
-                      strcmp(outcome, "retry") == 0 ? "will be retried" : "failed",
-                      (long long)o->ms, o->status == DCMP_EXEC_FAILED ? "" : " (isolated)",
+        /* "its process ended abnormally": a crash or a timeout, which ended the job's process
+         * (the worker itself is untouched), as opposed to the function returning an error */
+        dcmp_log_warn("job %s %s: failed after %lld ms%s; %s: %s", job->id, job->name,
+                      (long long)o->ms,
+                      o->status == DCMP_EXEC_FAILED ? "" : ", its process ended abnormally",
+                      strcmp(outcome, "retry") == 0 ? "it will run again (retry)" : "no retry left",
                       o->error);
     if (o->status == DCMP_EXEC_OK)
         w->done++;

@@ -210,6 +210,28 @@ static void test_plan_text(void)
     CHECK_CONTAINS(out, "reports:");
 }
 
+/* A webhook body as Orthanc's script posts it: the keywords under "tags" are the headers. */
+static void test_plan_webhook_body(void)
+{
+    char event[PATH_MAX + 32], out[65536];
+    const char *args[] = {event, "--json", NULL};
+    cJSON *o;
+
+    snprintf(event, sizeof event, "%s/body.json", base);
+    CHECK(write_file("body.json", "{\"seriesId\":\"s-2\",\"studyId\":\"st\",\"LastUpdate\":"
+                                  "\"20260101T000000\",\"series\":{\"Instances\":[]},"
+                                  "\"tags\":{\"PatientID\":\"P9\",\"Modality\":\"CT\"}}") == 0);
+    CHECK(run_plan(args, out, sizeof out) == 0);
+    o = cJSON_Parse(out);
+    if (o) {
+        char *h = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "headers"));
+        CHECK_STR(h, "{\"PatientID\":\"P9\",\"Modality\":\"CT\",\"seriesId\":\"s-2\"}");
+        free(h);
+    }
+    CHECK(o != NULL);
+    cJSON_Delete(o);
+}
+
 static void test_plan_errors(void)
 {
     char out[4096], bad[PATH_MAX + 32];
@@ -294,6 +316,7 @@ int main(void)
     RUN(setup);
     RUN(test_plan_json);
     RUN(test_plan_text);
+    RUN(test_plan_webhook_body);
     RUN(test_plan_errors);
     RUN(test_validate);
     fixture_stop(&f, harness_failed);
