@@ -239,8 +239,7 @@ static int32_t worker(const dcmp_call *call)
             ids[nids++] = id;
     }
     if (nids > 0 && tables_dir(call, tables) < 0) {
-        rc = fail(call, "pseudonym tables: cannot make the folder %s: %s", tables,
-                  strerror(errno));
+        rc = fail(call, "pseudonym tables: cannot make the folder %s: %s", tables, strerror(errno));
         goto done;
     }
     if (nids > 0 &&
