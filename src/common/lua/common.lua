@@ -159,6 +159,53 @@ local function return_started(id, t)
   push_queue(id, q, 'started', t, true)
 end
 
+-- The dashboard's indexes, written at enqueue so that filtering jobs by name or by series
+-- never walks every job (docs/dashboard.md): idx:name:NAME and idx:series:SERIES are sorted
+-- sets of job ids by creation ms, idx:names the set of job names, idx:series the series by
+-- their last enqueue ms. Entries of jobs that expired are dropped by sampling: each enqueue
+-- looks at two random entries of the index it writes and removes those whose job is gone,
+-- which keeps an index within about twice its live jobs at O(1) cost per job.
+local function index_job(id, name, series, t)
+  local nk = P .. 'idx:name:' .. name
+  for _, old in ipairs(redis.call('ZRANDMEMBER', nk, 2)) do
+    if redis.call('EXISTS', jkey(old)) == 0 then redis.call('ZREM', nk, old) end
+  end
+  redis.call('ZADD', nk, t, id)
+  redis.call('SADD', P .. 'idx:names', name)
+  if series ~= '' then
+    redis.call('HSET', jkey(id), 'series', series)
+    redis.call('ZADD', P .. 'idx:series:' .. series, t, id)
+    redis.call('ZADD', P .. 'idx:series', t, series)
+  end
+end
+
+-- The series of a graph: its own "series" field, else the series of its event's record.
+local function graph_series(g)
+  if type(g.series) == 'string' then return g.series end
+  if type(g.event) == 'string' and g.event ~= '' then
+    return redis.call('HGET', P .. 'event:' .. g.event, 'series') or ''
+  end
+  return ''
+end
+
+-- Drops up to two random series whose jobs are all gone from idx:series (see index_job).
+local function sweep_series()
+  for _, s in ipairs(redis.call('ZRANDMEMBER', P .. 'idx:series', 2)) do
+    local sk = P .. 'idx:series:' .. s
+    for _, id in ipairs(redis.call('ZRANGE', sk, 0, 63)) do
+      if redis.call('EXISTS', jkey(id)) == 0 then redis.call('ZREM', sk, id) end
+    end
+    if redis.call('EXISTS', sk) == 0 then redis.call('ZREM', P .. 'idx:series', s) end
+  end
+end
+
+-- Takes a job out of the dashboard's indexes (before its hash is deleted).
+local function unindex_job(id)
+  local h = redis.call('HMGET', jkey(id), 'name', 'series')
+  if h[1] then redis.call('ZREM', P .. 'idx:name:' .. h[1], id) end
+  if h[2] and h[2] ~= '' then redis.call('ZREM', P .. 'idx:series:' .. h[2], id) end
+end
+
 -- Writes a whole job graph (see enqueue.lua for its form) in one step, or nothing: every check
 -- comes before the first write. Returns the number of jobs, or nil and an error message.
 local function write_graph(text)
@@ -186,6 +233,7 @@ local function write_graph(text)
     ids[j.id] = true
   end
   local t = now_ms()
+  local series = graph_series(g)
   for _, j in ipairs(g.jobs) do
     local deps = j.deps or {}
     local pending, blocked = 0, false
@@ -202,6 +250,7 @@ local function write_graph(text)
       'crashes', '0', 'retry_max', S(j.retry_max or 0), 'retry_interval', S(j.retry_interval or 0),
       'pending', S(pending), 'error', '')
     redis.call('SADD', P .. 'queues', j.queue)
+    index_job(j.id, j.name, series, t)
     if blocked then
       redis.call('HSET', jkey(j.id), 'state', 'blocked')
       set_state(j.id, j.queue, nil, 'blocked', t)
@@ -211,6 +260,7 @@ local function write_graph(text)
       push_queue(j.id, j.queue, nil, t, false)
     end
   end
+  sweep_series()
   return #g.jobs
 end
 
