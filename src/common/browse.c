@@ -165,6 +165,52 @@ int dcmp_browse_workers(dcmp_queue *q, dcmp_browse_worker **out, int *n, int *al
     return 0;
 }
 
+cJSON *dcmp_browse_queues_json(const dcmp_browse_queue *qs, int n)
+{
+    cJSON *list = cJSON_CreateArray(), *o;
+    int i, k;
+
+    for (i = 0; list && i < n; i++) {
+        if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(list, o) ||
+            !cJSON_AddStringToObject(o, "name", qs[i].name))
+            goto oom;
+        for (k = 0; k < DCMP_BROWSE_NSTATES; k++)
+            if (!cJSON_AddNumberToObject(o, dcmp_browse_states[k], (double)qs[i].count[k]))
+                goto oom;
+    }
+    return list;
+oom:
+    cJSON_Delete(list);
+    return NULL;
+}
+
+cJSON *dcmp_browse_workers_json(const dcmp_browse_worker *ws, int n)
+{
+    cJSON *list = cJSON_CreateArray(), *o;
+    int i;
+
+    for (i = 0; list && i < n; i++) {
+        const dcmp_browse_worker *w = &ws[i];
+        if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(list, o) ||
+            !cJSON_AddStringToObject(o, "name", w->name) ||
+            !cJSON_AddStringToObject(o, "state", w->state) ||
+            !(w->current[0] ? cJSON_AddStringToObject(o, "currentJob", w->current)
+                            : cJSON_AddNullToObject(o, "currentJob")) ||
+            !cJSON_AddStringToObject(o, "queues", w->queues) ||
+            !cJSON_AddNumberToObject(o, "lastHeartbeat", (double)w->beat) ||
+            !cJSON_AddNumberToObject(o, "processed", (double)w->processed) ||
+            !cJSON_AddNumberToObject(o, "failed", (double)w->failed) ||
+            !cJSON_AddStringToObject(o, "host", w->host) ||
+            !cJSON_AddNumberToObject(o, "pid", (double)w->pid) ||
+            !cJSON_AddNumberToObject(o, "startedAt", (double)w->birth))
+            goto oom;
+    }
+    return list;
+oom:
+    cJSON_Delete(list);
+    return NULL;
+}
+
 static int queue_name_ok(const char *s)
 {
     size_t len = strlen(s), i;

@@ -72,6 +72,14 @@ typedef struct dcmp_browse_worker {
  * (free it), *n its length; *all (may be NULL) gets how many exist. Returns 0 or -1. */
 int dcmp_browse_workers(dcmp_queue *q, dcmp_browse_worker **out, int *n, int *all);
 
+/* The queues as the API gives them: [{"name","queued","deferred","blocked","scheduled",
+ * "started","finished","failed","canceled"}]. New (cJSON_Delete it), NULL when out of memory. */
+cJSON *dcmp_browse_queues_json(const dcmp_browse_queue *qs, int n);
+
+/* The workers as the API gives them: [{"name","state","currentJob" (null when idle),"queues",
+ * "lastHeartbeat" (ms),"processed","failed","host","pid","startedAt" (ms)}]. New, or NULL. */
+cJSON *dcmp_browse_workers_json(const dcmp_browse_worker *ws, int n);
+
 /* What a page of jobs shows. Strings are borrowed, "" or NULL for any. */
 typedef struct dcmp_browse_filter {
     const char *queue;  /* with state, unless series is given */
