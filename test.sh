@@ -33,8 +33,8 @@ echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-15} s each"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=Debug -DDCMP_FUZZ=ON -DDCMP_SANITIZE=ON -DDCMP_TESTS=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_env fuzz_job fuzz_settings fuzz_webhook \
-  fuzz_dicom
-for target in env job settings webhook dicom; do
+  fuzz_dicom fuzz_request
+for target in env job settings webhook dicom request; do
   corpus=$(mktemp -d)
   if ! build-fuzz/bin/fuzz_$target -max_total_time="${FUZZ_SECONDS:-15}" \
       -artifact_prefix=build-fuzz/crash-$target- "$corpus" tests/fuzz/corpus/$target \

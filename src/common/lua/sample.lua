@@ -17,14 +17,14 @@ if last then
   end
 end
 local s = {t = t, dt = t - since, queued = 0, done = 0, errors = 0, depth = {}}
-for k = 5, #ARGV do s[ARGV[k]] = 0 end
+for k = 4, #ARGV do s[ARGV[k]] = 0 end
 local names = redis.call('SMEMBERS', P .. 'queues')
 table.sort(names)
 for i, q in ipairs(names) do
   local n = redis.call('LLEN', P .. 'queue:' .. q)
   s.queued = s.queued + n
   if i <= maxq then s.depth[q] = n end
-  for k = 5, #ARGV do s[ARGV[k]] = s[ARGV[k]] + redis.call('ZCARD', reg(q, ARGV[k])) end
+  for k = 4, #ARGV do s[ARGV[k]] = s[ARGV[k]] + redis.call('ZCARD', reg(q, ARGV[k])) end
   s.done = s.done + redis.call('ZCOUNT', reg(q, 'finished'), '(' .. S(since), S(t))
   s.errors = s.errors + redis.call('ZCOUNT', reg(q, 'failed'), '(' .. S(since), S(t))
 end
