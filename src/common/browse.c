@@ -282,17 +282,16 @@ static void row_from(dcmp_browse_row *row, const redisReply *e)
 
 int dcmp_browse_jobs(dcmp_queue *q, const dcmp_browse_filter *f, dcmp_browse_page *page)
 {
-    char err[DCMP_ERR_LEN], offset[24], count[24], errlen[16], scap[16], lcap[16], icap[16];
-    const char *args[10] = {f->queue ? f->queue : "",
-                            f->state ? f->state : "",
-                            f->name ? f->name : "",
-                            f->series ? f->series : "",
-                            offset,
-                            count,
-                            errlen,
-                            scap,
-                            lcap,
-                            icap};
+    char err[DCMP_ERR_LEN], offset[24], count[24], errlen[16], scap[16], window[16];
+    const char *args[9] = {f->queue ? f->queue : "",
+                           f->state ? f->state : "",
+                           f->name ? f->name : "",
+                           f->series ? f->series : "",
+                           offset,
+                           count,
+                           errlen,
+                           scap,
+                           window};
     redisReply *r;
     size_t i;
 
@@ -303,17 +302,17 @@ int dcmp_browse_jobs(dcmp_queue *q, const dcmp_browse_filter *f, dcmp_browse_pag
     snprintf(count, sizeof count, "%lld", (long long)f->count);
     snprintf(errlen, sizeof errlen, "%d", DCMP_BROWSE_ERROR_LEN);
     snprintf(scap, sizeof scap, "%d", DCMP_BROWSE_SERIES_CAP);
-    snprintf(lcap, sizeof lcap, "%d", DCMP_BROWSE_LIST_SCAN);
-    snprintf(icap, sizeof icap, "%d", DCMP_BROWSE_INTER_CAP);
-    if ((r = script(q, dcmp_lua_browse_jobs, 10, args)) == NULL)
+    snprintf(window, sizeof window, "%d", DCMP_BROWSE_WINDOW);
+    if ((r = script(q, dcmp_lua_browse_jobs, 9, args)) == NULL)
         return -1;
-    if (!is_array(r, 2) || r->elements - 2 > (size_t)f->count)
+    if (!is_array(r, 3) || r->elements - 3 > (size_t)f->count)
         return shape_error(q, r, "browse_jobs");
     page->total = int_at(r, 0);
     page->exact = int_at(r, 1) != 0;
-    if (r->elements > 2 && (page->rows = calloc(r->elements - 2, sizeof *page->rows)) == NULL)
+    page->scanned = int_at(r, 2);
+    if (r->elements > 3 && (page->rows = calloc(r->elements - 3, sizeof *page->rows)) == NULL)
         return no_memory(q, r);
-    for (i = 2; i < r->elements; i++)
+    for (i = 3; i < r->elements; i++)
         if (is_array(r->element[i], 11))
             row_from(&page->rows[page->n++], r->element[i]);
     freeReplyObject(r);

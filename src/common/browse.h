@@ -24,8 +24,7 @@
 #define DCMP_BROWSE_MAX_OFFSET  1000000
 #define DCMP_BROWSE_MAX_LINKS   256   /* dependencies, dependents shown of one job */
 #define DCMP_BROWSE_SERIES_CAP  10000 /* newest jobs of one series looked at */
-#define DCMP_BROWSE_LIST_SCAN   20000 /* queued jobs walked for a name filter */
-#define DCMP_BROWSE_INTER_CAP   10000 /* name-filter results read by intersection */
+#define DCMP_BROWSE_WINDOW      10000 /* registry entries a name filter looks at, at most */
 #define DCMP_BROWSE_ERROR_LEN   300   /* error text kept per row of a page */
 #define DCMP_BROWSE_BODY_MAX    65536 /* webhook body bytes decoded or returned per event */
 #define DCMP_BROWSE_NAME_LEN    256   /* job names (longer ones are cut in rows) */
@@ -105,8 +104,9 @@ typedef struct dcmp_browse_row {
 typedef struct dcmp_browse_page {
     dcmp_browse_row *rows; /* owned: free with dcmp_browse_page_free */
     int n;
-    int64_t total; /* jobs matching the filter */
-    int exact;     /* 0 when total is a lower bound (a capped scan: see browse_jobs.lua) */
+    int64_t total;   /* jobs matching the filter (among the scanned ones when not exact) */
+    int exact;       /* 0: the total and the pages cover only the newest `scanned` jobs */
+    int64_t scanned; /* registry entries looked at by a name filter (0: not a scan) */
 } dcmp_browse_page;
 
 /* Checks a filter against the rules below and the caps; the error names the field
@@ -115,8 +115,11 @@ int dcmp_browse_check_filter(const dcmp_browse_filter *f, char *err);
 
 /*
  * A page of jobs, newest first. Either queue and state are given (name and series then
- * narrow it), or series (any of the others narrow it). Returns 0 or -1 (a filter that breaks
- * these rules is EREPLY with the field named). Free the page with dcmp_browse_page_free.
+ * narrow it), or series (any of the others narrow it). A name filter over a registry and a
+ * name both larger than DCMP_BROWSE_WINDOW looks at the newest DCMP_BROWSE_WINDOW entries of
+ * the registry only (exact 0): its cost is bounded, whatever the number of jobs. Returns 0 or -1 (a
+ * filter that breaks these rules is EREPLY with the field named). Free the page with
+ * dcmp_browse_page_free.
  */
 int dcmp_browse_jobs(dcmp_queue *q, const dcmp_browse_filter *f, dcmp_browse_page *page);
 void dcmp_browse_page_free(dcmp_browse_page *page);

@@ -146,6 +146,7 @@ void api_jobs(call *k, reply *r)
     }
     if (!cJSON_AddNumberToObject(o, "total", (double)page.total) ||
         !cJSON_AddBoolToObject(o, "exact", page.exact) ||
+        !cJSON_AddNumberToObject(o, "scanned", (double)page.scanned) ||
         !cJSON_AddNumberToObject(o, "page", (double)pageno) ||
         !cJSON_AddNumberToObject(o, "perPage", (double)per))
         goto oom;

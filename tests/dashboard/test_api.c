@@ -471,7 +471,7 @@ static void test_login(void)
                     rep) == 403);
     CHECK(dash_log_has(&a, "action /api/queues/nosuch/requeue-failed by admin@127.0.0.1: 200"));
     CHECK(dash_log_has(&a, "listening on http://0.0.0.0:"));
-    dash_stop(&a);
+    CHECK(dash_stop(&a) == 0);
 }
 
 static void test_readonly(void)
@@ -496,7 +496,7 @@ static void test_readonly(void)
     cJSON_Delete(o);
     CHECK(dash_http(&r, "GET", "/", NULL, NULL, rep) == 200);
     CHECK_CONTAINS(rep->body, "\"readonly\":true");
-    dash_stop(&r);
+    CHECK(dash_stop(&r) == 0);
 }
 
 /* Start-up: --check, a login half set, a public address without a login. */
@@ -605,7 +605,7 @@ int main(void)
     RUN(test_readonly);
     RUN(test_startup);
     RUN(test_redis_down);
-    dash_stop(&d);
+    CHECK(dash_stop(&d) == 0);
     fixture_stop(&f, harness_failed > 0);
     free(rep);
     return HARNESS_RESULT();

@@ -268,7 +268,7 @@ static void test_login(void)
     CHECK(wait_for("!!document.querySelector('#job-state [data-state=\"finished\"]')", NULL,
                    NULL) == 0);
     cJSON_Delete(cdp_call(&b, "Fetch.disable", NULL, 0, 10000));
-    dash_stop(&d);
+    CHECK(dash_stop(&d) == 0);
 }
 
 static void test_readonly(void)
@@ -297,7 +297,7 @@ static void test_readonly(void)
     CHECK(cdp_true(&b, "fetch('/api/queues/default/requeue-failed', {method: 'POST', headers: "
                        "{'X-CSRF-Token': JSON.parse(document.getElementById('config')"
                        ".textContent).csrf}}).then(r => r.status === 403)"));
-    dash_stop(&d);
+    CHECK(dash_stop(&d) == 0);
 }
 
 int main(void)
@@ -347,7 +347,7 @@ int main(void)
         CHECK(0 && "chromium did not start");
     }
     cdp_stop(&b);
-    dash_stop(&main_dash);
+    CHECK(dash_stop(&main_dash) == 0);
     fprintf(stderr, "screenshots: %s\n", artifacts);
     fixture_stop(&f, harness_failed > 0);
     return HARNESS_RESULT();

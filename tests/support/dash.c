@@ -171,18 +171,20 @@ int dash_start(fixture *f, dash *d, const char *const *extra, const char *basic)
     return 0;
 }
 
-void dash_stop(dash *d)
+int dash_stop(dash *d)
 {
-    int status;
+    int status = 0;
 
-    if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        waitpid(d->pid, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            fprintf(stderr, "dash: dcmp-dashboard on port %d ended with status %d\n", d->port,
-                    status);
-    }
+    if (d->pid <= 0)
+        return 0;
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, &status, 0);
     d->pid = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    fprintf(stderr, "dash: dcmp-dashboard on port %d ended with status %d (log: %s)\n", d->port,
+            status, d->log);
+    return -1;
 }
 
 int dash_log_has(const dash *d, const char *text)

@@ -29,8 +29,9 @@ typedef struct dash_reply {
  * the page (with basic = "user:password" when a login is set, else NULL). Returns 0 or -1. */
 int dash_start(fixture *f, dash *d, const char *const *env, const char *basic);
 
-/* SIGTERM, then waits for it. */
-void dash_stop(dash *d);
+/* SIGTERM, then waits for it. Returns 0 when it ended cleanly with status 0 (under
+ * AddressSanitizer a leak makes the status non-zero), -1 otherwise. */
+int dash_stop(dash *d);
 
 /* Sends a request; headers: NULL-terminated "Name: value" lines (may be NULL); basic:
  * "user:password" or NULL. Fills r (a static-sized buffer: allocate it, it is large).

@@ -389,7 +389,7 @@
     const span = (to - from) / 60000;
     for (let i = 4; i >= 0; i--) {
       const m = (span * i) / 4;
-      const label = m ? '-' + (m >= 10 ? Math.round(m) : Math.round(m * 10) / 10) + ' min' : 'now';
+      const label = !m ? 'now' : span <= 3 ? '-' + Math.round(m * 60) + ' s' : '-' + Math.round(m) + ' min';
       el.append(svg('text', {x: x(to - m * 60000), y: H - 6, 'text-anchor': i === 4 ? 'start' : i ? 'middle' : 'end', class: 'label', text: label}));
     }
     for (const s of series) {
@@ -441,12 +441,17 @@
     };
     const pager = h('div', {class: 'pager'},
       h('button', {text: '‹ Newer', disabled: page <= 1, onclick: () => go(page - 1)}),
-      h('span', {text: 'Page ' + page + ' of ' + pages.toLocaleString() + ' · ' + data.total.toLocaleString() + (data.exact ? '' : '+') + ' jobs, newest first'}),
+      h('span', {text: 'Page ' + page + ' of ' + pages.toLocaleString() + ' · ' + data.total.toLocaleString() + ' jobs, newest first'}),
       h('button', {text: 'Older ›', disabled: page >= pages, onclick: () => go(page + 1)}));
+    const partial = !data.exact ? h('p', {class: 'muted', id: 'partial', text: data.scanned ?
+      'The name filter looked at the newest ' + data.scanned.toLocaleString() + ' ' + state + ' jobs of ' + queue +
+      ' (that bound keeps it fast at any size); older ones with this name are not shown. Add a series to narrow further.' :
+      'This series has more jobs than are looked at; only the newest are shown.'}) : null;
     if (!data.jobs.length) {
-      root.append(h('div', {class: 'empty', text: 'No job matches.'}));
+      root.append(partial || '', h('div', {class: 'empty', text: 'No job matches.'}));
       return root;
     }
+    if (partial) root.append(partial);
     const table = h('table', {id: 'jobs'},
       h('thead', {}, h('tr', {}, ['Created', 'Job', 'State', 'Queue', 'Series', 'Attempts', 'Ended', 'Error'].map((t) => h('th', {text: t})))),
       h('tbody', {}, data.jobs.map((j) => h('tr', {class: 'click', data: {job: j.id}, onclick: () => { location.hash = '#/job/' + enc(j.id); }},
