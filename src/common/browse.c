@@ -363,7 +363,7 @@ int dcmp_browse_job(dcmp_queue *q, const char *id, dcmp_browse_detail *d)
         freeReplyObject(r);
         return 0;
     }
-    if (!is_array(r, 3) || r->element[0]->type != REDIS_REPLY_ARRAY)
+    if (!is_array(r, 4) || r->element[0]->type != REDIS_REPLY_ARRAY)
         return shape_error(q, r, "browse_job");
     h = r->element[0];
     if (h->elements > 128 || h->elements % 2 != 0)
@@ -379,9 +379,7 @@ int dcmp_browse_job(dcmp_queue *q, const char *id, dcmp_browse_detail *d)
         freeReplyObject(r);
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "job %s: %s", id, err);
     }
-    for (i = 0; i + 1 < h->elements; i += 2)
-        if (strcmp(strs[i], "series") == 0)
-            str_at(h, i + 1, d->series, sizeof d->series);
+    str_at(r, 3, d->series, sizeof d->series);
     if (links_from(r->element[1], &d->deps, &d->ndeps) < 0 ||
         links_from(r->element[2], &d->dependents, &d->ndependents) < 0) {
         dcmp_browse_detail_free(d);

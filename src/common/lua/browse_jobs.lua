@@ -85,17 +85,17 @@ else
   end
 end
 
-local out = {total, exact, scanned}
+local out, series_of = {total, exact, scanned}, {}
 for _, id in ipairs(ids) do
-  local h = redis.call('HMGET', jkey(id), 'name', 'queue', 'state', 'event', 'series', 'created',
+  local h = redis.call('HMGET', jkey(id), 'name', 'queue', 'state', 'event', 'created',
     'started', 'ended', 'attempts', 'error')
   if not h[3] then
     out[#out + 1] = {id, '', q, 'expired', '', '', '', '', '', '', ''}
   else
-    local row = {id}
-    for k = 1, 9 do row[#row + 1] = h[k] or '' end
-    row[#row + 1] = string.sub(h[10] or '', 1, errlen)
-    out[#out + 1] = row
+    local ev = h[4] or ''
+    if series_of[ev] == nil then series_of[ev] = job_series(ev) end
+    out[#out + 1] = {id, h[1], h[2] or '', h[3], ev, series_of[ev], h[5] or '', h[6] or '',
+      h[7] or '', h[8] or '', string.sub(h[9] or '', 1, errlen)}
   end
 end
 return out

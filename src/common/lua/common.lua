@@ -165,10 +165,10 @@ end
 -- their last enqueue ms. Entries of jobs that expired are dropped by sampling: each enqueue
 -- looks at two random entries of the name index it writes (with replacement: cheaper) and
 -- removes those whose job is gone, which keeps an index within about twice its live jobs at
--- O(1) cost per job (about 5 us of Redis time, docs/performance.md).
-local function index_job(id, name, series, t)
+-- O(1) cost per job (docs/performance.md has the cost).
+local function index_job(id, name, t)
   local nk = P .. 'idx:name:' .. name
-  local old = redis.call('ZRANDMEMBER', nk, -2) -- may repeat: cheaper than 2 distinct
+  local old = redis.call('ZRANDMEMBER', nk, -2)
   if #old == 0 then
     redis.call('SADD', P .. 'idx:names', name) -- a name new (or again new) to the index
   else
@@ -181,10 +181,6 @@ local function index_job(id, name, series, t)
     end
   end
   redis.call('ZADD', nk, t, id)
-  if series ~= '' then
-    redis.call('HSET', jkey(id), 'series', series)
-    redis.call('ZADD', P .. 'idx:series:' .. series, t, id)
-  end
 end
 
 -- The series of a graph: its own "series" field, else the series of its event's record.
@@ -196,11 +192,17 @@ local function graph_series(g)
   return ''
 end
 
--- After a graph of `series` was written: the series is stamped in idx:series, and two random
--- series there are dropped, index and all, when none of their jobs is left: at most 64 jobs
--- checked in one EXISTS (see index_job).
-local function sweep_series(series, t)
-  if series == '' then return end
+-- Indexes the jobs of a graph under its series (one ZADD for all), stamps the series in
+-- idx:series, and drops two random series there, index and all, when none of their jobs is
+-- left: at most 64 jobs checked in one EXISTS (the sampling of index_job, per series).
+local function index_series(series, ids, t)
+  if series == '' or #ids == 0 then return end
+  local args = {}
+  for _, id in ipairs(ids) do
+    args[#args + 1] = t
+    args[#args + 1] = id
+  end
+  redis.call('ZADD', P .. 'idx:series:' .. series, unpack(args))
   for _, s in ipairs(redis.call('ZRANDMEMBER', P .. 'idx:series', -2)) do
     local sk = P .. 'idx:series:' .. s
     local keys = {}
@@ -214,11 +216,18 @@ local function sweep_series(series, t)
   redis.call('ZADD', P .. 'idx:series', t, series)
 end
 
+-- The series of a job: its event's (jobs carry no series of their own), '' when none.
+local function job_series(event)
+  if not event or event == '' then return '' end
+  return redis.call('HGET', P .. 'event:' .. event, 'series') or ''
+end
+
 -- Takes a job out of the dashboard's indexes (before its hash is deleted).
 local function unindex_job(id)
-  local h = redis.call('HMGET', jkey(id), 'name', 'series')
+  local h = redis.call('HMGET', jkey(id), 'name', 'event')
   if h[1] then redis.call('ZREM', P .. 'idx:name:' .. h[1], id) end
-  if h[2] and h[2] ~= '' then redis.call('ZREM', P .. 'idx:series:' .. h[2], id) end
+  local series = job_series(h[2])
+  if series ~= '' then redis.call('ZREM', P .. 'idx:series:' .. series, id) end
 end
 
 -- Writes a whole job graph (see enqueue.lua for its form) in one step, or nothing: every check
@@ -265,7 +274,7 @@ local function write_graph(text)
       'crashes', '0', 'retry_max', S(j.retry_max or 0), 'retry_interval', S(j.retry_interval or 0),
       'pending', S(pending), 'error', '')
     redis.call('SADD', P .. 'queues', j.queue)
-    index_job(j.id, j.name, series, t)
+    index_job(j.id, j.name, t)
     if blocked then
       redis.call('HSET', jkey(j.id), 'state', 'blocked')
       set_state(j.id, j.queue, nil, 'blocked', t)
@@ -275,7 +284,9 @@ local function write_graph(text)
       push_queue(j.id, j.queue, nil, t, false)
     end
   end
-  sweep_series(series, t)
+  local ids = {}
+  for i, j in ipairs(g.jobs) do ids[i] = j.id end
+  index_series(series, ids, t)
   return #g.jobs
 end
 
