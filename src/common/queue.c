@@ -43,7 +43,6 @@ static const char *const script_body[S_COUNT] = {
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
 #define QUEUE_MAX_ARGS       64
-#define QUEUE_EXTRA_MAX      16
 
 struct dcmp_queue {
     redisContext *ctx; /* NULL while disconnected */
@@ -61,7 +60,7 @@ struct dcmp_queue {
         const char *body; /* borrowed: a dcmp_lua_* array, which lives forever */
         char *text;       /* common.lua + body */
         char sha[41];
-    } extra[QUEUE_EXTRA_MAX];
+    } extra[DCMP_QUEUE_EXTRA_SCRIPTS];
 };
 
 static int qerr(dcmp_queue *q, int code, const char *fmt, ...)
@@ -137,7 +136,7 @@ void dcmp_queue_free(dcmp_queue *q)
     disconnect(q);
     for (i = 0; i < S_COUNT; i++)
         free(q->script[i]);
-    for (i = 0; i < QUEUE_EXTRA_MAX; i++)
+    for (i = 0; i < DCMP_QUEUE_EXTRA_SCRIPTS; i++)
         free(q->extra[i].text);
     free(q);
 }
@@ -810,11 +809,11 @@ struct redisReply *dcmp_queue_script(dcmp_queue *q, const char *body, int nargs,
     size_t clen, blen;
     int i;
 
-    for (i = 0; i < QUEUE_EXTRA_MAX && q->extra[i].body != NULL; i++)
+    for (i = 0; i < DCMP_QUEUE_EXTRA_SCRIPTS && q->extra[i].body != NULL; i++)
         if (q->extra[i].body == body)
             return run_text(q, q->extra[i].text, q->extra[i].sha, nargs, args, lens);
-    if (i == QUEUE_EXTRA_MAX) {
-        qerr(q, DCMP_QUEUE_EREPLY, "more than %d extra scripts", QUEUE_EXTRA_MAX);
+    if (i == DCMP_QUEUE_EXTRA_SCRIPTS) {
+        qerr(q, DCMP_QUEUE_EREPLY, "more than %d extra scripts", DCMP_QUEUE_EXTRA_SCRIPTS);
         return NULL;
     }
     clen = strlen(dcmp_lua_common);

@@ -158,6 +158,8 @@ int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, cha
 
 struct redisReply;
 
+#define DCMP_QUEUE_EXTRA_SCRIPTS 16 /* distinct scripts dcmp_queue_script keeps per handle */
+
 /* Runs one Redis command (connecting when needed). Returns the reply, an error reply
  * included (free with freeReplyObject), or NULL with the error set (EIO). */
 struct redisReply *dcmp_queue_command(dcmp_queue *q, int argc, const char **argv,
@@ -165,9 +167,9 @@ struct redisReply *dcmp_queue_command(dcmp_queue *q, int argc, const char **argv
 
 /* Runs a Lua script of src/common/lua/ given by its embedded text (`body`: a dcmp_lua_NAME
  * array, which must outlive q; common.lua is prepended) with EVALSHA, loading it on first use
- * and again after NOSCRIPT. At most 16 distinct scripts per handle. Returns the reply (free
- * with freeReplyObject) or NULL with the error set; an error reply becomes NULL with the
- * code its first word names (NOJOB, STATE, ...), as for the protocol's own scripts. */
+ * and again after NOSCRIPT. At most DCMP_QUEUE_EXTRA_SCRIPTS distinct scripts per handle. Returns
+ * the reply (free with freeReplyObject) or NULL with the error set; an error reply becomes NULL
+ * with the code its first word names (NOJOB, STATE, ...), as for the protocol's own scripts. */
 struct redisReply *dcmp_queue_script(dcmp_queue *q, const char *body, int nargs, const char **args,
                                      const size_t *lens);
 

@@ -222,6 +222,16 @@ local function job_series(event)
   return redis.call('HGET', P .. 'event:' .. event, 'series') or ''
 end
 
+-- Indexes the jobs of a graph just written (write_graph's last step).
+local function index_graph(g, t)
+  local ids = {}
+  for i, j in ipairs(g.jobs) do
+    index_job(j.id, j.name, t)
+    ids[i] = j.id
+  end
+  index_series(graph_series(g), ids, t)
+end
+
 -- Takes a job out of the dashboard's indexes (before its hash is deleted).
 local function unindex_job(id)
   local h = redis.call('HMGET', jkey(id), 'name', 'event')
@@ -257,7 +267,6 @@ local function write_graph(text)
     ids[j.id] = true
   end
   local t = now_ms()
-  local series = graph_series(g)
   for _, j in ipairs(g.jobs) do
     local deps = j.deps or {}
     local pending, blocked = 0, false
@@ -274,7 +283,6 @@ local function write_graph(text)
       'crashes', '0', 'retry_max', S(j.retry_max or 0), 'retry_interval', S(j.retry_interval or 0),
       'pending', S(pending), 'error', '')
     redis.call('SADD', P .. 'queues', j.queue)
-    index_job(j.id, j.name, t)
     if blocked then
       redis.call('HSET', jkey(j.id), 'state', 'blocked')
       set_state(j.id, j.queue, nil, 'blocked', t)
@@ -284,9 +292,7 @@ local function write_graph(text)
       push_queue(j.id, j.queue, nil, t, false)
     end
   end
-  local ids = {}
-  for i, j in ipairs(g.jobs) do ids[i] = j.id end
-  index_series(series, ids, t)
+  index_graph(g, t)
   return #g.jobs
 end
 
