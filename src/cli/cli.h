@@ -15,5 +15,6 @@ typedef struct cli_command {
 } cli_command;
 
 int cli_plan(const dcmp_config *cfg, int argc, char **argv);
+int cli_status(const dcmp_config *cfg, int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const cli_command commands[] = {
      "plan an event as the scheduler would, callbacks included, without Redis"},
     {"validate", cli_validate, "SERVICE|SETTINGS_FILE [--registry DIR] [--modules DIR]",
      "check a service: its settings entries, and every worker and callback loadable"},
+    {"status", cli_status, "[--json]",
+     "every queue's jobs per state and every worker (as the dashboard's overview)"},
 };
 
 static void usage(FILE *f)

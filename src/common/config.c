@@ -287,6 +287,26 @@ static int get_duration(const dcmp_env *env, const char *const *names, int64_t d
     return 0;
 }
 
+/* 1/0 from 1, true, yes, on / 0, false, no, off (any case); absent or "" = dflt. */
+static int get_bool(const dcmp_env *env, const char *const *names, int dflt, int *out, char *err)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
+                                                                                "off"};
+    const char *v = dcmp_config_lookup(env, names);
+    size_t i;
+
+    *out = dflt;
+    if (v == NULL || *v == '\0')
+        return 0;
+    for (i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return dcmp_seterr(err, "%s=\"%s\": expected 1 or 0 (true/false, yes/no, on/off)", names[0], v);
+}
+
 static int under_base(const dcmp_env *env, const char *const *names, const char *base,
                       const char *leaf, char *out, char *err)
 {
@@ -354,6 +374,12 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_planners[] = {"SCHEDULER_PLANNERS", NULL};
     static const char *const k_mininst[] = {"MIN_INSTANCES", NULL};
     static const char *const k_modal[] = {"SUPPORTED_MODALITY", NULL};
+    static const char *const k_dport[] = {"DASHBOARD_PORT", NULL};
+    static const char *const k_dbind[] = {"DASHBOARD_BIND", NULL};
+    static const char *const k_duser[] = {"DASHBOARD_USER", NULL};
+    static const char *const k_dpass[] = {"DASHBOARD_PASSWORD", NULL};
+    static const char *const k_dro[] = {"DASHBOARD_READONLY", NULL};
+    static const char *const k_dsample[] = {"DASHBOARD_SAMPLE_INTERVAL", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -408,6 +434,19 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_modal, "", cfg->supported_modality, sizeof cfg->supported_modality, err) <
             0)
         goto out;
+    if (get_int(&env, k_dport, 8080, 1, 65535, &cfg->dashboard_port, err) < 0 ||
+        get_str(&env, k_dbind, "127.0.0.1", cfg->dashboard_bind, sizeof cfg->dashboard_bind, err) <
+            0 ||
+        get_str(&env, k_duser, "", cfg->dashboard_user, sizeof cfg->dashboard_user, err) < 0 ||
+        get_str(&env, k_dpass, "", cfg->dashboard_password, sizeof cfg->dashboard_password, err) <
+            0 ||
+        get_bool(&env, k_dro, 0, &cfg->dashboard_readonly, err) < 0 ||
+        get_duration(&env, k_dsample, 10, &cfg->dashboard_sample, err) < 0)
+        goto out;
+    if (cfg->dashboard_sample > 600) {
+        dcmp_seterr(err, "DASHBOARD_SAMPLE_INTERVAL: at most 600s (the chart shows one hour)");
+        goto out;
+    }
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {
         dcmp_seterr(err, "LOG_LEVEL=\"%s\": expected debug, info, warn or error", cfg->log_level);

@@ -80,6 +80,12 @@ typedef struct dcmp_config {
     int64_t planners;           /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 4 */
     int64_t min_instances;      /* MIN_INSTANCES: smaller series are not processed, default 4 */
     char supported_modality[256]; /* SUPPORTED_MODALITY: blank/comma list; "" = every one */
+    int64_t dashboard_port;       /* DASHBOARD_PORT, default 8080 */
+    char dashboard_bind[64];      /* DASHBOARD_BIND: the address it listens on, default 127.0.0.1 */
+    char dashboard_user[256];     /* DASHBOARD_USER: HTTP Basic login; "" = none (loopback only) */
+    char dashboard_password[256]; /* DASHBOARD_PASSWORD */
+    int dashboard_readonly;       /* DASHBOARD_READONLY: 1 = no actions (shown nor accepted) */
+    int64_t dashboard_sample;     /* DASHBOARD_SAMPLE_INTERVAL: seconds between chart samples */
 } dcmp_config;
 
 /*

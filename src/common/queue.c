@@ -55,6 +55,12 @@ struct dcmp_queue {
     char errstr[DCMP_ERR_LEN];
     char *script[S_COUNT]; /* common.lua + the body */
     char sha[S_COUNT][41]; /* "" until loaded on this connection */
+    /* scripts of the rest of libdcmp (dcmp_queue_script), made and loaded on first use */
+    struct {
+        const char *body; /* borrowed: a dcmp_lua_* array, which lives forever */
+        char *text;       /* common.lua + body */
+        char sha[41];
+    } extra[DCMP_QUEUE_EXTRA_SCRIPTS];
 };
 
 static int qerr(dcmp_queue *q, int code, const char *fmt, ...)
@@ -130,6 +136,8 @@ void dcmp_queue_free(dcmp_queue *q)
     disconnect(q);
     for (i = 0; i < S_COUNT; i++)
         free(q->script[i]);
+    for (i = 0; i < DCMP_QUEUE_EXTRA_SCRIPTS; i++)
+        free(q->extra[i].text);
     free(q);
 }
 
@@ -218,10 +226,11 @@ int dcmp_queue_connect(dcmp_queue *q)
     return 0;
 }
 
-static int load_script(dcmp_queue *q, enum script s)
+/* Loads a script's text into Redis's cache and keeps its SHA in sha[41]. */
+static int load_script(dcmp_queue *q, const char *text, char *sha)
 {
-    const char *argv[3] = {"SCRIPT", "LOAD", q->script[s]};
-    size_t lens[3] = {6, 4, strlen(q->script[s])};
+    const char *argv[3] = {"SCRIPT", "LOAD", text};
+    size_t lens[3] = {6, 4, strlen(text)};
     redisReply *r = command(q, 3, argv, lens);
 
     if (r == NULL)
@@ -232,15 +241,16 @@ static int load_script(dcmp_queue *q, enum script s)
         freeReplyObject(r);
         return -1;
     }
-    memcpy(q->sha[s], r->str, 41);
+    memcpy(sha, r->str, 41);
     freeReplyObject(r);
     return 0;
 }
 
-/* Runs script s with args; returns the reply (free it) or NULL with q->err set.
- * An error reply becomes NULL with the code its first word names. */
-static redisReply *run(dcmp_queue *q, enum script s, int nargs, const char **args,
-                       const size_t *arglens)
+/* Runs a script's text (its SHA cached in sha[41], "" until loaded) with args; returns the
+ * reply (free it) or NULL with q->err set. An error reply becomes NULL with the code its
+ * first word names. */
+static redisReply *run_text(dcmp_queue *q, const char *text, char *sha, int nargs,
+                            const char **args, const size_t *arglens)
 {
     const char *argv[QUEUE_MAX_ARGS + 3];
     size_t lens[QUEUE_MAX_ARGS + 3];
@@ -254,11 +264,11 @@ static redisReply *run(dcmp_queue *q, enum script s, int nargs, const char **arg
     for (tries = 0; tries < 2; tries++) {
         if (dcmp_queue_connect(q) < 0)
             return NULL;
-        if (q->sha[s][0] == '\0' && load_script(q, s) < 0)
+        if (sha[0] == '\0' && load_script(q, text, sha) < 0)
             return NULL;
         argv[0] = "EVALSHA";
         lens[0] = 7;
-        argv[1] = q->sha[s];
+        argv[1] = sha;
         lens[1] = 40;
         argv[2] = "0";
         lens[2] = 1;
@@ -272,7 +282,7 @@ static redisReply *run(dcmp_queue *q, enum script s, int nargs, const char **arg
             return r;
         if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
             /* Redis restarted and lost its script cache: load again. */
-            q->sha[s][0] = '\0';
+            sha[0] = '\0';
             freeReplyObject(r);
             continue;
         }
@@ -292,6 +302,13 @@ static redisReply *run(dcmp_queue *q, enum script s, int nargs, const char **arg
     }
     qerr(q, DCMP_QUEUE_EREPLY, "redis: script keeps disappearing (NOSCRIPT twice)");
     return NULL;
+}
+
+/* Runs protocol script s (see run_text). */
+static redisReply *run(dcmp_queue *q, enum script s, int nargs, const char **args,
+                       const size_t *arglens)
+{
+    return run_text(q, q->script[s], q->sha[s], nargs, args, arglens);
 }
 
 static int reply_int(dcmp_queue *q, redisReply *r, int64_t *n)
@@ -778,4 +795,48 @@ int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since)
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+struct redisReply *dcmp_queue_command(dcmp_queue *q, int argc, const char **argv,
+                                      const size_t *lens)
+{
+    return command(q, argc, argv, lens);
+}
+
+struct redisReply *dcmp_queue_script(dcmp_queue *q, const char *body, int nargs, const char **args,
+                                     const size_t *lens)
+{
+    size_t clen, blen;
+    int i;
+
+    for (i = 0; i < DCMP_QUEUE_EXTRA_SCRIPTS && q->extra[i].body != NULL; i++)
+        if (q->extra[i].body == body)
+            return run_text(q, q->extra[i].text, q->extra[i].sha, nargs, args, lens);
+    if (i == DCMP_QUEUE_EXTRA_SCRIPTS) {
+        qerr(q, DCMP_QUEUE_EREPLY, "more than %d extra scripts", DCMP_QUEUE_EXTRA_SCRIPTS);
+        return NULL;
+    }
+    clen = strlen(dcmp_lua_common);
+    blen = strlen(body);
+    if ((q->extra[i].text = malloc(clen + blen + 2)) == NULL) {
+        qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+        return NULL;
+    }
+    memcpy(q->extra[i].text, dcmp_lua_common, clen);
+    q->extra[i].text[clen] = '\n';
+    memcpy(q->extra[i].text + clen + 1, body, blen + 1);
+    q->extra[i].sha[0] = '\0';
+    q->extra[i].body = body;
+    return run_text(q, q->extra[i].text, q->extra[i].sha, nargs, args, lens);
+}
+
+int dcmp_queue_seterr(dcmp_queue *q, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    q->err = code;
+    va_start(ap, fmt);
+    vsnprintf(q->errstr, sizeof q->errstr, fmt, ap);
+    va_end(ap);
+    return -1;
 }

@@ -154,4 +154,28 @@ int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since);
 /* Reads one field of an event record. Returns 1 with *value (new) set, 0 when absent, -1. */
 int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, char **value);
 
+/* ---- for the other files of libdcmp (browse.c), not for programs ---- */
+
+struct redisReply;
+
+#define DCMP_QUEUE_EXTRA_SCRIPTS 16 /* distinct scripts dcmp_queue_script keeps per handle */
+
+/* Runs one Redis command (connecting when needed). Returns the reply, an error reply
+ * included (free with freeReplyObject), or NULL with the error set (EIO). */
+struct redisReply *dcmp_queue_command(dcmp_queue *q, int argc, const char **argv,
+                                      const size_t *lens);
+
+/* Runs a Lua script of src/common/lua/ given by its embedded text (`body`: a dcmp_lua_NAME
+ * array, which must outlive q; common.lua is prepended) with EVALSHA, loading it on first use
+ * and again after NOSCRIPT. At most DCMP_QUEUE_EXTRA_SCRIPTS distinct scripts per handle. Returns
+ * the reply (free with freeReplyObject) or NULL with the error set; an error reply becomes NULL
+ * with the code its first word names (NOJOB, STATE, ...), as for the protocol's own scripts. */
+struct redisReply *dcmp_queue_script(dcmp_queue *q, const char *body, int nargs, const char **args,
+                                     const size_t *lens);
+
+/* Sets the handle's error (a DCMP_QUEUE_E* code and a message), as the queue's own calls do.
+ * Returns -1. */
+int dcmp_queue_seterr(dcmp_queue *q, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -29,6 +29,12 @@ static const char *const all_vars[] = {"DCMP_ENV",
                                        "WORKER_MAX_CRASHES",
                                        "WORKER_TTL",
                                        "WORKER_STOP_GRACE",
+                                       "DASHBOARD_PORT",
+                                       "DASHBOARD_BIND",
+                                       "DASHBOARD_USER",
+                                       "DASHBOARD_PASSWORD",
+                                       "DASHBOARD_READONLY",
+                                       "DASHBOARD_SAMPLE_INTERVAL",
                                        "DCMPT_FROM_ENV",
                                        "DCMPT_SHADOW",
                                        "DCMPT_UNSET",
@@ -689,6 +695,51 @@ static void test_load_bad_values(void)
     load_rejects("LOG_LEVEL", "a-level-name-that-is-too-long", "longer than");
 }
 
+/* The dashboard's settings: defaults (loopback, no login, actions on), values, and refusals. */
+static void test_load_dashboard(void)
+{
+    static const char *const yes[] = {"1", "true", "YES", "on"}, *const no[] = {"0", "False", "no",
+                                                                                "off"};
+    dcmp_config cfg;
+    char err[DCMP_ERR_LEN] = "";
+    size_t i;
+
+    clear_environment();
+    setenv("DCMP_ENV", "", 1);
+    CHECK(dcmp_config_load(&cfg, NULL, err) == 0);
+    CHECK(cfg.dashboard_port == 8080);
+    CHECK_STR(cfg.dashboard_bind, "127.0.0.1");
+    CHECK_STR(cfg.dashboard_user, "");
+    CHECK_STR(cfg.dashboard_password, "");
+    CHECK(cfg.dashboard_readonly == 0);
+    CHECK(cfg.dashboard_sample == 10);
+
+    setenv("DASHBOARD_PORT", "9181", 1);
+    setenv("DASHBOARD_BIND", "0.0.0.0", 1);
+    setenv("DASHBOARD_USER", "admin", 1);
+    setenv("DASHBOARD_PASSWORD", "p w:d", 1);
+    setenv("DASHBOARD_SAMPLE_INTERVAL", "1m", 1);
+    CHECK(dcmp_config_load(&cfg, NULL, err) == 0);
+    CHECK(cfg.dashboard_port == 9181);
+    CHECK_STR(cfg.dashboard_bind, "0.0.0.0");
+    CHECK_STR(cfg.dashboard_user, "admin");
+    CHECK_STR(cfg.dashboard_password, "p w:d");
+    CHECK(cfg.dashboard_sample == 60);
+    for (i = 0; i < 4; i++) {
+        setenv("DASHBOARD_READONLY", yes[i], 1);
+        CHECK(dcmp_config_load(&cfg, NULL, err) == 0 && cfg.dashboard_readonly == 1);
+        setenv("DASHBOARD_READONLY", no[i], 1);
+        CHECK(dcmp_config_load(&cfg, NULL, err) == 0 && cfg.dashboard_readonly == 0);
+    }
+    clear_environment();
+
+    load_rejects("DASHBOARD_READONLY", "maybe", "maybe");
+    load_rejects("DASHBOARD_PORT", "0", NULL);
+    load_rejects("DASHBOARD_PORT", "65536", NULL);
+    load_rejects("DASHBOARD_SAMPLE_INTERVAL", "0", "bad duration");
+    load_rejects("DASHBOARD_SAMPLE_INTERVAL", "2h", "at most 600s");
+}
+
 static void test_load_bad_file(void)
 {
     dcmp_config cfg;
@@ -860,6 +911,7 @@ int main(void)
     RUN(test_load_environment_overrides);
     RUN(test_load_bad_values);
     RUN(test_load_bad_file);
+    RUN(test_load_dashboard);
     RUN(test_load_dot_env);
     RUN(test_parse_quoted_comment);
     RUN(test_split_queues);

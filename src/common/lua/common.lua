@@ -159,6 +159,87 @@ local function return_started(id, t)
   push_queue(id, q, 'started', t, true)
 end
 
+-- The dashboard's indexes, written at enqueue so that filtering jobs by name or by series
+-- never walks every job (docs/dashboard.md): idx:name:NAME and idx:series:SERIES are sorted
+-- sets of job ids by creation ms, idx:names the set of job names, idx:series the series by
+-- their last enqueue ms. Entries of jobs that expired are dropped by sampling: each enqueue
+-- looks at two random entries of the name index it writes (with replacement: cheaper) and
+-- removes those whose job is gone, which keeps an index within about twice its live jobs at
+-- O(1) cost per job (docs/performance.md has the cost).
+local function index_job(id, name, t)
+  local nk = P .. 'idx:name:' .. name
+  local old = redis.call('ZRANDMEMBER', nk, -2)
+  if #old == 0 then
+    redis.call('SADD', P .. 'idx:names', name) -- a name new (or again new) to the index
+  else
+    local keys = {}
+    for i, o in ipairs(old) do keys[i] = jkey(o) end
+    if redis.call('EXISTS', unpack(keys)) < #keys then -- one call when both live
+      for _, o in ipairs(old) do
+        if redis.call('EXISTS', jkey(o)) == 0 then redis.call('ZREM', nk, o) end
+      end
+    end
+  end
+  redis.call('ZADD', nk, t, id)
+end
+
+-- The series of a graph: its own "series" field, else the series of its event's record.
+local function graph_series(g)
+  if type(g.series) == 'string' then return g.series end
+  if type(g.event) == 'string' and g.event ~= '' then
+    return redis.call('HGET', P .. 'event:' .. g.event, 'series') or ''
+  end
+  return ''
+end
+
+-- Indexes the jobs of a graph under its series (one ZADD for all), stamps the series in
+-- idx:series, and drops two random series there, index and all, when none of their jobs is
+-- left: at most 64 jobs checked in one EXISTS (the sampling of index_job, per series).
+local function index_series(series, ids, t)
+  if series == '' or #ids == 0 then return end
+  local args = {}
+  for _, id in ipairs(ids) do
+    args[#args + 1] = t
+    args[#args + 1] = id
+  end
+  redis.call('ZADD', P .. 'idx:series:' .. series, unpack(args))
+  for _, s in ipairs(redis.call('ZRANDMEMBER', P .. 'idx:series', -2)) do
+    local sk = P .. 'idx:series:' .. s
+    local keys = {}
+    for _, id in ipairs(redis.call('ZRANGE', sk, 0, 64)) do keys[#keys + 1] = jkey(id) end
+    -- a series of more than 64 jobs is left alone: it is rare, and checking it costs
+    if #keys <= 64 and (#keys == 0 or redis.call('EXISTS', unpack(keys)) == 0) then
+      redis.call('DEL', sk)
+      redis.call('ZREM', P .. 'idx:series', s)
+    end
+  end
+  redis.call('ZADD', P .. 'idx:series', t, series)
+end
+
+-- The series of a job: its event's (jobs carry no series of their own), '' when none.
+local function job_series(event)
+  if not event or event == '' then return '' end
+  return redis.call('HGET', P .. 'event:' .. event, 'series') or ''
+end
+
+-- Indexes the jobs of a graph just written (write_graph's last step).
+local function index_graph(g, t)
+  local ids = {}
+  for i, j in ipairs(g.jobs) do
+    index_job(j.id, j.name, t)
+    ids[i] = j.id
+  end
+  index_series(graph_series(g), ids, t)
+end
+
+-- Takes a job out of the dashboard's indexes (before its hash is deleted).
+local function unindex_job(id)
+  local h = redis.call('HMGET', jkey(id), 'name', 'event')
+  if h[1] then redis.call('ZREM', P .. 'idx:name:' .. h[1], id) end
+  local series = job_series(h[2])
+  if series ~= '' then redis.call('ZREM', P .. 'idx:series:' .. series, id) end
+end
+
 -- Writes a whole job graph (see enqueue.lua for its form) in one step, or nothing: every check
 -- comes before the first write. Returns the number of jobs, or nil and an error message.
 local function write_graph(text)
@@ -211,6 +292,7 @@ local function write_graph(text)
       push_queue(j.id, j.queue, nil, t, false)
     end
   end
+  index_graph(g, t)
   return #g.jobs
 end
 

@@ -10,5 +10,6 @@ local n = cancel_descendants(id, t, ttl)
 unlink_waiting(id, h[2], h[1])
 if h[1] ~= 'queued' then redis.call('ZREM', reg(h[2], h[1]), id) end
 for _, d in ipairs(deps_of(id)) do redis.call('SREM', jkey(d) .. ':dependents', id) end
+unindex_job(id)
 redis.call('DEL', jkey(id), jkey(id) .. ':dependents')
 return n
