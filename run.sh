@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh -- brings the whole dcm-processor stack up (Redis, Orthanc, the scheduler, N workers),
+# run.sh -- brings the whole dcm-processor stack up (Redis, Orthanc, the scheduler, N workers, the
+# dashboard),
 # stops it, or shows it. Docker Compose when a Docker engine answers and docker-compose.yml is
 # here; native processes otherwise (--docker/--native force one). See docs/stack.md.
 #
@@ -103,7 +104,7 @@ docker_wait() {
   local svc id state deadline=$((SECONDS + timeout_s)) pending
   while :; do
     pending=""
-    for svc in redis_server orthanc scheduler worker; do
+    for svc in redis_server orthanc scheduler worker dashboard; do
       mapfile -t ids < <(compose ps -q "$svc" 2>/dev/null)
       [ ${#ids[@]} -gt 0 ] || { pending="$svc (no container)"; continue; }
       for id in "${ids[@]}"; do
@@ -167,7 +168,7 @@ docker_main() {
     status)
       compose ps
       local svc
-      for svc in redis_server orthanc scheduler worker; do
+      for svc in redis_server orthanc scheduler worker dashboard; do
         [ -n "$(compose ps -q "$svc" 2>/dev/null)" ] || exit 3
       done
       ;;
@@ -186,9 +187,14 @@ logs="$BASEDIR/logs"
 
 # A loopback address the clients use to reach what listens on BIND_ADDRESS.
 case "$BIND_ADDRESS" in 0.0.0.0|'') local_addr=127.0.0.1 ;; *) local_addr="$BIND_ADDRESS" ;; esac
+# the dashboard without a login listens on loopback whatever BIND_ADDRESS says
+dashboard_addr="$local_addr"
+[ -n "${DASHBOARD_USER:-}" ] || dashboard_addr=127.0.0.1
 
 native_env() {
   export REDIS_HOST="$local_addr"
+  # the dashboard listens on BIND_ADDRESS only with a login (else it keeps to loopback)
+  export DASHBOARD_BIND="${DASHBOARD_BIND:-$BIND_ADDRESS}"
   export SCHEDULER_BIND="$BIND_ADDRESS"
   export SCHEDULER_HOST="$local_addr"
   [ -n "$rest_url_from_env" ] || export ORTHANC_REST_URL="http://127.0.0.1:$ORTHANC_HTTP_PORT"
@@ -229,14 +235,14 @@ need_programs() {
 
 need_binaries() {
   local b missing=()
-  for b in dcmp-scheduler dcmp-worker dcmp-executor; do
+  for b in dcmp-scheduler dcmp-worker dcmp-executor dcmp-dashboard; do
     [ -x "$bin/$b" ] || missing+=("$b")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ -z "${DCMP_BIN:-}" ] || dcmp_die "DCMP_BIN=$DCMP_BIN: ${missing[*]} not there"
   dcmp_say "${missing[*]} not built in $bin: building with ./build.sh --native"
   "$DCMP_ROOT/build.sh" --native
-  for b in dcmp-scheduler dcmp-worker dcmp-executor; do
+  for b in dcmp-scheduler dcmp-worker dcmp-executor dcmp-dashboard; do
     [ -x "$bin/$b" ] || dcmp_die "$bin/$b: still missing after ./build.sh --native"
   done
 }
@@ -284,6 +290,7 @@ wait_part() {
 redis_ok() { [ "$(rcli ping 2>/dev/null)" = PONG ]; }
 orthanc_ok() { orthanc_get /system >/dev/null; }
 scheduler_ok() { curl -s -f -m 5 "http://$local_addr:$SCHEDULER_PORT/health" >/dev/null; }
+dashboard_ok() { curl -s -f -m 5 "http://$dashboard_addr:$DASHBOARD_PORT/health" >/dev/null; }
 # worker_ok N PID: registered in Redis under its name with its pid, heartbeat fresh
 worker_ok() {
   [ "$(rcli hget "dcmp:worker:worker-$1" pid 2>/dev/null)" = "$2" ] &&
@@ -345,6 +352,17 @@ start_scheduler() {
   dcmp_say "scheduler up (pid $(cat "$pidfile"), $local_addr:$SCHEDULER_PORT)"
 }
 
+start_dashboard() {
+  local pidfile="$DCMP_RUN/dashboard.pid" log="$logs/dashboard.log"
+  if dcmp_pid_alive "$pidfile" "$bin/dcmp-dashboard" >/dev/null; then
+    dashboard_ok || dcmp_die "dashboard (pid $(cat "$pidfile")) runs but GET /health fails; see $log"
+    return 0
+  fi
+  spawn dashboard "$pidfile" "$log" "$bin/dcmp-dashboard"
+  wait_part dashboard "$pidfile" "$bin/dcmp-dashboard" "$log" dashboard_ok
+  dcmp_say "dashboard up (pid $(cat "$pidfile"), http://$dashboard_addr:$DASHBOARD_PORT/)"
+}
+
 # The number of the highest worker that runs (0: none).
 workers_running() {
   local f n top=0
@@ -395,6 +413,9 @@ first_init() {
 }
 
 print_urls() {
+  local login="no login: this machine only"
+  [ -z "${DASHBOARD_USER:-}" ] || login="login $DASHBOARD_USER"
+  echo "  dashboard  http://$dashboard_addr:$DASHBOARD_PORT/  ($login)"
   echo "  Orthanc    http://$local_addr:$ORTHANC_HTTP_PORT/  (DICOM: AET $ORTHANC_AET, port $ORTHANC_DICOM_PORT)"
   echo "  scheduler  http://$local_addr:$SCHEDULER_PORT/health  (webhook: POST /stable-series)"
   echo "  Redis      $local_addr:$REDIS_PORT"
@@ -414,6 +435,7 @@ native_status() {
   status_line redis "$DCMP_RUN/redis.pid" "$redis_bin" "$logs/redis.log"
   status_line orthanc "$DCMP_RUN/orthanc.pid" "$orthanc_bin" "$logs/orthanc.log"
   status_line scheduler "$DCMP_RUN/scheduler.pid" "$bin/dcmp-scheduler" "$logs/scheduler.log"
+  status_line dashboard "$DCMP_RUN/dashboard.pid" "$bin/dcmp-dashboard" "$logs/dashboard.log"
   n=0
   for f in "$DCMP_RUN"/worker-*.pid; do
     [ -e "$f" ] || continue
@@ -432,6 +454,7 @@ native_down() {
     n="${f##*/}"; n="${n%.pid}"
     dcmp_stop "$f" "$bin/dcmp-worker" "$n" "$grace"
   done
+  dcmp_stop "$DCMP_RUN/dashboard.pid" "$bin/dcmp-dashboard" dashboard 10
   dcmp_stop "$DCMP_RUN/scheduler.pid" "$bin/dcmp-scheduler" scheduler 15
   dcmp_stop "$DCMP_RUN/orthanc.pid" "$orthanc_bin" orthanc 20
   dcmp_stop "$DCMP_RUN/redis.pid" "$redis_bin" redis 15
@@ -461,6 +484,7 @@ native_main() {
     want=1
   fi
   start_workers "$want"
+  start_dashboard
   first_init
   dcmp_say "stack up in $((SECONDS - t0))s:"
   print_urls

@@ -137,9 +137,10 @@ dcmp_settings() {
   export ORTHANC_DICOM_PORT="${ORTHANC_DICOM_PORT:-4242}"
   export ORTHANC_AET="${ORTHANC_AET:-ORTHANC}"
   export SCHEDULER_PORT="${SCHEDULER_PORT:-5000}"
+  export DASHBOARD_PORT="${DASHBOARD_PORT:-8080}"
   export BIND_ADDRESS="${BIND_ADDRESS:-127.0.0.1}"
   local p
-  for p in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT; do
+  for p in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
     [[ "${!p}" =~ ^[0-9]+$ ]] && [ "${!p}" -ge 1 ] && [ "${!p}" -le 65535 ] ||
       dcmp_die "$p=${!p}: not a port number (1-65535)${DCMP_ENVFILE:+ (from $DCMP_ENVFILE or the environment)}"
   done

@@ -380,6 +380,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_dpass[] = {"DASHBOARD_PASSWORD", NULL};
     static const char *const k_dro[] = {"DASHBOARD_READONLY", NULL};
     static const char *const k_dsample[] = {"DASHBOARD_SAMPLE_INTERVAL", NULL};
+    static const char *const k_dpub[] = {"DASHBOARD_PUBLISHED", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -441,7 +442,9 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_dpass, "", cfg->dashboard_password, sizeof cfg->dashboard_password, err) <
             0 ||
         get_bool(&env, k_dro, 0, &cfg->dashboard_readonly, err) < 0 ||
-        get_duration(&env, k_dsample, 10, &cfg->dashboard_sample, err) < 0)
+        get_duration(&env, k_dsample, 10, &cfg->dashboard_sample, err) < 0 ||
+        get_str(&env, k_dpub, "", cfg->dashboard_published, sizeof cfg->dashboard_published, err) <
+            0)
         goto out;
     if (cfg->dashboard_sample > 600) {
         dcmp_seterr(err, "DASHBOARD_SAMPLE_INTERVAL: at most 600s (the chart shows one hour)");

@@ -86,6 +86,9 @@ typedef struct dcmp_config {
     char dashboard_password[256]; /* DASHBOARD_PASSWORD */
     int dashboard_readonly;       /* DASHBOARD_READONLY: 1 = no actions (shown nor accepted) */
     int64_t dashboard_sample;     /* DASHBOARD_SAMPLE_INTERVAL: seconds between chart samples */
+    char dashboard_published[64]; /* DASHBOARD_PUBLISHED: in a container, the host address its
+                                   * port is published on (docker-compose.yml passes
+                                   * BIND_ADDRESS); "" = not in a container */
 } dcmp_config;
 
 /*

@@ -68,7 +68,15 @@ int main(int argc, char **argv)
                    "neither (loopback only)");
     d.auth = cfg.dashboard_user[0] != '\0';
     dcmp_strlcpy(d.bind, cfg.dashboard_bind, sizeof d.bind);
-    if (!d.auth && !is_loopback(d.bind)) {
+    /* In a container the dashboard must listen on every address to be reached at all; what
+     * the outside sees is the host address the port is published on (DASHBOARD_PUBLISHED):
+     * loopback there keeps "no login: this machine only" true. */
+    if (!d.auth && !is_loopback(d.bind) && cfg.dashboard_published[0] &&
+        is_loopback(cfg.dashboard_published)) {
+        dcmp_log_info("no login: listening on %s in a container whose port the host publishes "
+                      "on %s only",
+                      d.bind, cfg.dashboard_published);
+    } else if (!d.auth && !is_loopback(d.bind)) {
         dcmp_log_warn("DASHBOARD_BIND=%s ignored: without DASHBOARD_USER and DASHBOARD_PASSWORD "
                       "the dashboard listens on 127.0.0.1 only",
                       cfg.dashboard_bind);

@@ -142,7 +142,8 @@ if [ "$mode" = docker ]; then
   # The images share their build stage through the layer cache only while its text is the same.
   build_stage() { sed -n '/^# ---- build stage/,/^# ---- end of the build stage/p' "$1"; }
   check "docker/*/Dockerfile: one build stage text" \
-    test "$(build_stage docker/scheduler/Dockerfile)" = "$(build_stage docker/worker/Dockerfile)"
+    test "$(build_stage docker/scheduler/Dockerfile)" = "$(build_stage docker/worker/Dockerfile)" -a \
+    "$(build_stage docker/scheduler/Dockerfile)" = "$(build_stage docker/dashboard/Dockerfile)"
 fi
 
 if [ "$mode" = native ]; then
@@ -161,6 +162,9 @@ stack_up=1
 check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
 check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
 check "run.sh status: every part runs" ./run.sh status
+dash() { curl -s -f -m 10 "http://127.0.0.1:$DASHBOARD_PORT$1"; }
+check "the dashboard answers /health" dash /health
+check "the dashboard serves its page" bash -c "curl -s -f -m 10 http://127.0.0.1:$DASHBOARD_PORT/ | grep -qi '<html'"
 check "Redis asks for the password from .env" bash -c "! redis-cli -p $REDIS_PORT --no-auth-warning -a wrong ping 2>&1 | grep -q PONG"
 
 check "init.sh installed base, dcm2nii and temp" bash -c "./service.sh list | grep -q '^base ' && ./service.sh list | grep -q '^dcm2nii ' && ./service.sh list | grep -q '^temp '"
@@ -301,6 +305,12 @@ fi
 # the scheduler's for the catch-up) ----
 sleep 5
 check "one event per series sent, none for the results" test "$(rcli zcard dcmp:events)" = 4
+
+# ---- the dashboard sees the same pipeline: events and finished jobs ----
+check "the dashboard lists the 4 events" test "$(dash '/api/events?perPage=50' | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 4
+check "the dashboard counts the finished jobs of queue high (probe-b, once per series)" \
+  test "$(dash /api/queues | python3 -c 'import json,sys; print([q["finished"] for q in json.load(sys.stdin)["queues"] if q["name"]=="high"][0])')" = 4
+check "the dashboard lists the workers" test "$(dash /api/workers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["workers"]))')" -ge 3
 
 # ---- down: nothing left ----
 if [ "$mode" = native ]; then
