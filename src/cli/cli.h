@@ -16,5 +16,9 @@ typedef struct cli_command {
 
 int cli_plan(const dcmp_config *cfg, int argc, char **argv);
 int cli_status(const dcmp_config *cfg, int argc, char **argv);
+int cli_jobs(const dcmp_config *cfg, int argc, char **argv);
+int cli_job(const dcmp_config *cfg, int argc, char **argv);
+/* requeue, cancel and delete: argv[0] says which */
+int cli_action(const dcmp_config *cfg, int argc, char **argv);
 
 #endif

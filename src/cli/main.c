@@ -1,4 +1,5 @@
-/* main.c -- dcm-processor: the command line (plan, ...). */
+/* main.c -- dcm-processor: the command line (plan, validate, status, jobs, job, requeue,
+ * cancel, delete). */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,13 @@ static const cli_command commands[] = {
      "check a service: its settings entries, and every worker and callback loadable"},
     {"status", cli_status, "[--json]",
      "every queue's jobs per state and every worker (as the dashboard's overview)"},
+    {"jobs", cli_jobs, "[--queue Q] [--state STATE] [--name JOBNAME] [--series ID] [--count N]",
+     "the jobs of a queue in a state, newest first (default: failed jobs of queue default)"},
+    {"job", cli_job, "ID", "one job: its state, links, error, result and the tail of its log"},
+    {"requeue", cli_action, "ID | --failed QUEUE",
+     "run a failed job again (its blocked dependents follow), or every failed job of a queue"},
+    {"cancel", cli_action, "ID", "cancel a job not yet run, and its dependents"},
+    {"delete", cli_action, "ID", "delete a job that is not running (its dependents canceled)"},
 };
 
 static void usage(FILE *f)
