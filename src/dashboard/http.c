@@ -417,9 +417,16 @@ static int build_page(dashboard *d, char *err)
     cJSON *o = cJSON_CreateObject();
     char *json = NULL, listen[128];
     size_t jlen = 0, i, used = 0, hlen = dashboard_asset_index_html_len;
+    const char *published = d->cfg->dashboard_published;
     int loopback = strncmp(d->bind, "127.", 4) == 0;
 
-    snprintf(listen, sizeof listen, "%s:%lld", d->bind, (long long)d->cfg->dashboard_port);
+    if (published[0] != '\0') {
+        /* in a container: what counts is the host address the port is published on */
+        loopback = strncmp(published, "127.", 4) == 0;
+        snprintf(listen, sizeof listen, "%.60s (the port the host publishes)", published);
+    } else {
+        snprintf(listen, sizeof listen, "%s:%lld", d->bind, (long long)d->cfg->dashboard_port);
+    }
     if (o == NULL || !cJSON_AddStringToObject(o, "csrf", d->csrf) ||
         !cJSON_AddBoolToObject(o, "readonly", d->cfg->dashboard_readonly) ||
         !cJSON_AddBoolToObject(o, "auth", d->auth) ||
