@@ -182,7 +182,7 @@ int main(int argc, char **argv)
     posix_spawn_file_actions_t fa;
     pthread_t *th;
     redisContext *r;
-    double t0, t1, t2;
+    double t0, t1, t2, written;
     long idle, busy = 0, k;
     pid_t pid;
     int c, i, status;
@@ -220,6 +220,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/sched/settings.json", b.dir);
     write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
                      "\"seriesId\"]}");
+    written = now_s();
 
     if (getenv("SCHEDULER_PLANNERS"))
         snprintf(env_planners, sizeof env_planners, "SCHEDULER_PLANNERS=%s",
@@ -258,6 +259,11 @@ int main(int argc, char **argv)
         usleep(25000);
     }
     usleep(200000);
+    /* A site's settings are older than the scheduler's racy window (a file changed less than
+     * DCMP_SETTINGS_CACHE_RACY_MS ago is compared byte for byte on every event): wait until
+     * these are too, so the run measures that steady state. */
+    while (now_s() - written < 2.1)
+        usleep(10000);
     idle = fixture_rss_kb(pid);
 
     t0 = now_s();

@@ -72,6 +72,9 @@ int main(int argc, char **argv)
         if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
         dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
+        if ((planners[i].settings = dcmp_settings_cache_new(cfg.settings, cfg.registry,
+                                                            DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
+            dcmp_fatal("out of memory");
         if (cfg.orthanc_url[0] &&
             (planners[i].orthanc = dcmp_orthanc_new(cfg.orthanc_url, cfg.orthanc_user,
                                                     cfg.orthanc_password, err)) == NULL)
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
         pthread_join(catchup, NULL);
     for (i = 0; i < cfg.planners; i++) {
         dcmp_callbacks_stop(&planners[i].callbacks);
+        dcmp_settings_cache_free(planners[i].settings);
         dcmp_orthanc_free(planners[i].orthanc);
         dcmp_queue_free(planners[i].q);
     }

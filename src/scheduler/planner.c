@@ -12,7 +12,7 @@
 #include "orthanc.h"
 #include "plan.h"
 #include "scheduler.h"
-#include "settings.h"
+#include "settings_cache.h"
 #include "webhook.h"
 
 /* What planning one event produced, for event_done. */
@@ -93,11 +93,11 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
 static int plan_event(planner *pl, const char *id, const char *body, outcome *out, char *err)
 {
     const dcmp_config *cfg = pl->s->cfg;
-    dcmp_settings_files reg = {0};
+    const dcmp_settings_files *reg;
+    const cJSON *system;
     dcmp_plan_input in;
     dcmp_webhook w;
     dcmp_plan p;
-    cJSON *system = NULL;
     int i, rc = -1;
 
     memset(out, 0, sizeof *out);
@@ -114,14 +114,13 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         goto out;
     default: break;
     }
-    if (dcmp_settings_load(cfg->settings, &system, err) < 0 ||
-        dcmp_settings_registry(cfg->registry, &reg, err) < 0)
+    if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0)
         goto out;
     memset(&in, 0, sizeof in);
     in.system = system;
     in.system_path = cfg->settings;
-    in.registry = reg.files;
-    in.nregistry = reg.n;
+    in.registry = reg->files;
+    in.nregistry = reg->n;
     in.data = w.data;
     in.default_queue = cfg->default_priority;
     in.callback = dcmp_callbacks_call;
@@ -155,8 +154,6 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
     dcmp_plan_free(&p);
     rc = 0;
 out:
-    dcmp_settings_registry_free(&reg);
-    cJSON_Delete(system);
     dcmp_webhook_free(&w);
     return rc;
 }

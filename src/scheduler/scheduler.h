@@ -9,6 +9,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "queue.h"
+#include "settings_cache.h"
 
 #define LATENCY_BUCKETS 9
 
@@ -46,9 +47,10 @@ typedef struct planner {
     scheduler *s;
     dcmp_queue *q;
     dcmp_callbacks callbacks;
-    struct dcmp_orthanc *orthanc; /* NULL when ORTHANC_REST_URL is not set */
-    char name[96];                /* names its processing list: SCHEDULER_NAME[.N] */
-    int index;                    /* N */
+    dcmp_settings_cache *settings; /* this thread's parsed settings files */
+    struct dcmp_orthanc *orthanc;  /* NULL when ORTHANC_REST_URL is not set */
+    char name[96];                 /* names its processing list: SCHEDULER_NAME[.N] */
+    int index;                     /* N */
 } planner;
 
 extern const double latency_bounds[LATENCY_BUCKETS];

@@ -446,6 +446,54 @@ static void test_corrupt_files(void)
     free(err);
 }
 
+/* A service installed, changed and removed while the scheduler runs takes effect on the next
+ * event, without a restart (the scheduler keeps the settings parsed between events). */
+static void test_registry_changes(void)
+{
+    const char *late = "{\"jobName\":\"late\",\"worker\":\"testmods.record\","
+                       "\"callback\":\"late.cb.yes\"}";
+    char path[PATH_MAX + 64], tmp[PATH_MAX + 64], body[256], id[DCMP_ID_LEN], *plan;
+    reply r;
+    int round;
+
+    for (round = 0; round < 4; round++) {
+        snprintf(path, sizeof path, "%s/registry/late/settings.json", base);
+        if (round == 0) {
+            service("late", late);
+        } else if (round == 1) {
+            /* the same size, rewritten in place at once: the identity may not change */
+            CHECK(write_file(path, "{\"jobName\":\"late\",\"worker\":\"testmods.record\","
+                                   "\"callback\":\"late.cb.no_\"}") == 0);
+        } else if (round == 2) {
+            snprintf(tmp, sizeof tmp, "%s.new", path);
+            CHECK(write_file(tmp, "{\"jobName\":\"late\",\"worker\":\"testmods.record\","
+                                  "\"callback\":\"late.cb.yes\",\"disabled\":true}") == 0);
+            CHECK(rename(tmp, path) == 0);
+        } else {
+            CHECK(remove(path) == 0);
+        }
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"late-%d\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
+                 "\"CT\"}}",
+                 round);
+        CHECK(http("POST", "/stable-series", body, TOKEN, &r) == 202);
+        event_of(&r, id);
+        plan = wait_event(id, "planned");
+        CHECK(plan != NULL);
+        if (round == 0)
+            CHECK_CONTAINS(plan, "\"jobName\":\"late\",\"source\":");
+        else if (round == 1)
+            CHECK_CONTAINS(plan, "callback late.cb.no_: ");
+        else if (round == 2)
+            CHECK_CONTAINS(plan, "\"decision\":\"disabled\"");
+        else
+            CHECK(plan && strstr(plan, "\"late\"") == NULL);
+        if (plan)
+            wait_jobs(plan);
+        free(plan);
+    }
+}
+
 #define CONCURRENT_EVENTS  200
 #define CONCURRENT_THREADS 8
 
@@ -541,6 +589,7 @@ int main(void)
     RUN(test_concurrent_events);
     RUN(test_header_from_files);
     RUN(test_corrupt_files);
+    RUN(test_registry_changes);
     stop_scheduler(SIGTERM);
     failed = harness_failed;
     fixture_stop(&f, failed);
