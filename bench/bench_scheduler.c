@@ -2,11 +2,13 @@
  * response times, events planned per second into a 3-job graph, and the scheduler's memory.
  *
  * usage: bench_scheduler --port REDIS_PORT --scheduler BIN --modules DIR --dir TMP
- *                        [--events N] [--clients K]
+ *                        [--events N] [--clients K] [--redis-pid PID]
  * Starts the scheduler (its HTTP port free on loopback) with a registry of three services in
  * TMP: "a" (no dependency), "b" (depends on a), "c" (depends on a and b), each with a callback
  * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
- * N distinct webhooks (keep-alive connections). Prints lines for bench/run.sh:
+ * N distinct webhooks (keep-alive connections). Also the CPU time per event of the scheduler,
+ * of its helper processes (callback executors) and of Redis (with --redis-pid), and the
+ * memory of the scheduler and of its helpers. Prints lines for bench/run.sh:
  *   S|what|value|unit
  */
 #include <arpa/inet.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,6 +36,7 @@
 
 typedef struct bench {
     int redis_port, http_port, events, clients;
+    pid_t redis;
     const char *scheduler, *modules, *dir;
     double *latency_ms; /* one per event */
     int failures;
@@ -126,6 +130,17 @@ static void *client(void *arg)
     return NULL;
 }
 
+/* CPU time (user + system, us) of this process so far. */
+static long long self_cpu_us(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return ((long long)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+           ru.ru_stime.tv_usec;
+}
+
 static int cmp(const void *x, const void *y)
 {
     double a = *(const double *)x, c = *(const double *)y;
@@ -159,13 +174,11 @@ static long planned(redisContext *r)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
-                                         {"scheduler", required_argument, NULL, 's'},
-                                         {"modules", required_argument, NULL, 'm'},
-                                         {"dir", required_argument, NULL, 'd'},
-                                         {"events", required_argument, NULL, 'n'},
-                                         {"clients", required_argument, NULL, 'c'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'},      {"scheduler", required_argument, NULL, 's'},
+        {"modules", required_argument, NULL, 'm'},   {"dir", required_argument, NULL, 'd'},
+        {"events", required_argument, NULL, 'n'},    {"clients", required_argument, NULL, 'c'},
+        {"redis-pid", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
     char env_planners[64] = "SCHEDULER_PLANNERS=4";
     char *envp[] = {env_port,
@@ -182,15 +195,17 @@ int main(int argc, char **argv)
     posix_spawn_file_actions_t fa;
     pthread_t *th;
     redisContext *r;
-    double t0, t1, t2, written;
-    long idle, busy = 0, k;
+    double t0, t1, t2, written, next_rss;
+    long idle, busy = 0, k, helpers_idle, helpers_busy = 0, kb;
+    long long cpu0, cpu, hcpu0, hcpu, rcpu0, rcpu, bcpu0, bcpu;
+    int nhelpers_idle, nhelpers_busy = 0;
     pid_t pid;
     int c, i, status;
 
     b.events = 5000;
     b.clients = 4;
     pthread_mutex_init(&b.lock, NULL);
-    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.redis_port = (int)strtol(optarg, NULL, 10); break;
         case 's': b.scheduler = optarg; break;
@@ -198,6 +213,7 @@ int main(int argc, char **argv)
         case 'd': b.dir = optarg; break;
         case 'n': b.events = (int)strtol(optarg, NULL, 10); break;
         case 'c': b.clients = (int)strtol(optarg, NULL, 10); break;
+        case 'R': b.redis = (pid_t)strtol(optarg, NULL, 10); break;
         default: return 2;
         }
     }
@@ -265,6 +281,10 @@ int main(int argc, char **argv)
     while (now_s() - written < 2.1)
         usleep(10000);
     idle = fixture_rss_kb(pid);
+    nhelpers_idle = fixture_children(pid, &helpers_idle, &hcpu0);
+    cpu0 = fixture_cpu_us(pid);
+    rcpu0 = fixture_cpu_us(b.redis);
+    bcpu0 = self_cpu_us();
 
     t0 = now_s();
     for (k = 0; k < b.clients; k++)
@@ -272,14 +292,27 @@ int main(int argc, char **argv)
     for (k = 0; k < b.clients; k++)
         pthread_join(th[k], NULL);
     t1 = now_s();
-    busy = fixture_rss_kb(pid);
+    next_rss = t1;
+    /* memory sampled every 10 ms: a scan of /proc each poll would load the 2 CPUs */
     while (planned(r) < b.events && now_s() - t0 < 300) {
-        long kb = fixture_rss_kb(pid);
-        if (kb > busy)
-            busy = kb;
+        if (now_s() >= next_rss) {
+            int n = fixture_children(pid, &kb, NULL);
+            next_rss = now_s() + 0.01;
+            if (kb > helpers_busy) {
+                helpers_busy = kb;
+                nhelpers_busy = n;
+            }
+            if ((kb = fixture_rss_kb(pid)) > busy)
+                busy = kb;
+        }
         usleep(1000);
     }
     t2 = now_s();
+    cpu = fixture_cpu_us(pid) - cpu0;
+    rcpu = fixture_cpu_us(b.redis) - rcpu0;
+    bcpu = self_cpu_us() - bcpu0;
+    fixture_children(pid, NULL, &hcpu);
+    hcpu -= hcpu0;
 
     qsort(b.latency_ms, (size_t)b.events, sizeof *b.latency_ms, cmp);
     printf("S|webhooks accepted (%d clients, %d events)|%.0f|events/s\n", b.clients, b.events,
@@ -291,6 +324,18 @@ int main(int argc, char **argv)
     printf("S|webhook response max|%.2f|ms\n", b.latency_ms[b.events - 1]);
     printf("S|scheduler RSS idle|%.1f|MB\n", idle / 1024.0);
     printf("S|scheduler RSS under load (max)|%.1f|MB\n", busy / 1024.0);
+    printf("S|its helper processes' RSS idle (%d process(es), sum)|%.1f|MB\n", nhelpers_idle,
+           helpers_idle / 1024.0);
+    printf("S|its helper processes' RSS under load (%d process(es), max of the sum)|%.1f|MB\n",
+           nhelpers_busy, helpers_busy / 1024.0);
+    printf("S|CPU per event: scheduler, all threads (10 ms ticks)|%.0f|us\n",
+           (double)cpu / b.events);
+    printf("S|CPU per event: its helper processes (10 ms ticks)|%.0f|us\n",
+           (double)hcpu / b.events);
+    if (b.redis > 0)
+        printf("S|CPU per event: redis-server (10 ms ticks)|%.0f|us\n", (double)rcpu / b.events);
+    printf("S|CPU per event: this benchmark (HTTP clients, polling)|%.0f|us\n",
+           (double)bcpu / b.events);
     if (b.failures)
         fprintf(stderr, "bench_scheduler: %d webhooks not answered 202\n", b.failures);
     kill(pid, SIGTERM);

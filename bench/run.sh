@@ -182,7 +182,8 @@ if [ $ONLY_SCHEDULER = 0 ]; then
     done
 fi
 "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
-    --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 >>"$RAW"
+    --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 \
+    --redis-pid "$REDIS_PID" >>"$RAW"
 if [ $ONLY_SCHEDULER = 0 ]; then
     $PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" \
         --runs "$RQ_RUNS" --redis-pid "$REDIS_PID" >>"$RAW"
