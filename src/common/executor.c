@@ -113,55 +113,75 @@ static char *report_text(int status, const char *error, const char *result)
     return text;
 }
 
-char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                           char loaded[PATH_MAX])
+char *dcmp_executor_call(const char *job_id, const char *job_name, const char *func,
+                         const char *headers, const char *params, const char *added_params,
+                         const char *modules, const char *data_dir, char loaded[PATH_MAX],
+                         int32_t *code, const char **result)
 {
-    char err[DCMP_ERR_LEN], *text;
+    char err[DCMP_ERR_LEN];
     dcmp_loaded lib;
     dcmp_call call;
-    cJSON *kw;
     int32_t rc;
 
     loaded[0] = '\0';
     free(child_result);
     child_result = NULL;
     child_error[0] = '\0';
-    kw = cJSON_Parse(job->kwargs);
-    if (kw == NULL || !cJSON_IsObject(kw)) {
-        cJSON_Delete(kw);
-        return report_text(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
-    }
-    if (dcmp_loader_open(modules, job->func, &lib, err) < 0) {
-        cJSON_Delete(kw);
+    if (code)
+        *code = DCMP_ERROR;
+    if (result)
+        *result = NULL;
+    if (dcmp_loader_open(modules, func, &lib, err) < 0)
         return report_text(DCMP_ERROR, err, NULL);
-    }
     memcpy(loaded, lib.path, PATH_MAX);
     memset(&call, 0, sizeof call);
     call.abi_version = DCMP_ABI_VERSION;
     call.size = (uint32_t)sizeof call;
-    call.job_name = job->name;
-    call.job_id = job->id;
-    call.headers = kwarg(kw, "headers", "{}");
-    call.params = kwarg(kw, "params", "null");
-    call.added_params = kwarg(kw, "added_params", "{}");
+    call.job_name = job_name;
+    call.job_id = job_id;
+    call.headers = headers;
+    call.params = params;
+    call.added_params = added_params;
     call.data_dir = data_dir;
     call.host = &child_host;
     rc = lib.fn(&call);
     fflush(NULL);
     if (rc == DCMP_ERROR && child_error[0] == '\0')
-        snprintf(child_error, sizeof child_error, "%s returned an error and gave no message",
-                 job->func);
+        snprintf(child_error, sizeof child_error, "%s returned an error and gave no message", func);
     else if (rc != DCMP_OK && rc != DCMP_SKIP && rc != DCMP_ERROR) {
-        snprintf(child_error, sizeof child_error, "%s: unknown return code %d", job->func, (int)rc);
+        snprintf(child_error, sizeof child_error, "%s: unknown return code %d", func, (int)rc);
         rc = DCMP_ERROR;
     }
-    text = report_text(rc, rc == DCMP_ERROR ? child_error : "", child_result);
-    free((char *)call.headers);
-    free((char *)call.params);
-    free((char *)call.added_params);
-    cJSON_Delete(kw);
+    if (code)
+        *code = rc;
+    if (result)
+        *result = child_result;
     /* The library stays loaded: a process that runs jobs keeps it for the next one (a
      * fork child ends right after; a pool executor restarts when the file changes). */
+    return report_text(rc, rc == DCMP_ERROR ? child_error : "", child_result);
+}
+
+char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
+                           char loaded[PATH_MAX])
+{
+    char *headers, *params, *added, *text;
+    cJSON *kw;
+
+    loaded[0] = '\0';
+    kw = cJSON_Parse(job->kwargs);
+    if (kw == NULL || !cJSON_IsObject(kw)) {
+        cJSON_Delete(kw);
+        return report_text(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
+    }
+    headers = kwarg(kw, "headers", "{}");
+    params = kwarg(kw, "params", "null");
+    added = kwarg(kw, "added_params", "{}");
+    cJSON_Delete(kw);
+    text = dcmp_executor_call(job->id, job->name, job->func, headers, params, added, modules,
+                              data_dir, loaded, NULL, NULL);
+    free(headers);
+    free(params);
+    free(added);
     return text;
 }
 

@@ -52,6 +52,19 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
 char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
                            char loaded[PATH_MAX]);
 
+/*
+ * Calls the function `func` (dotted, resolved under `modules`) in this process with the
+ * given JSON texts as its inputs, as dcmp_executor_invoke does for a job's kwargs. Returns the
+ * report (new: free it); `loaded` as for dcmp_executor_invoke. *code (may be NULL) gets what
+ * the function returned (DCMP_ERROR when it could not be called), *result (may be NULL) what
+ * it set with set_result (NULL when nothing; borrowed until the next call). Strings are
+ * borrowed.
+ */
+char *dcmp_executor_call(const char *job_id, const char *job_name, const char *func,
+                         const char *headers, const char *params, const char *added_params,
+                         const char *modules, const char *data_dir, char loaded[PATH_MAX],
+                         int32_t *code, const char **result);
+
 /* Fills out->status, out->error and out->result from a report (NULL: none). */
 void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *out);
 

@@ -439,10 +439,95 @@ static char *print_or_null(const cJSON *v)
     return v ? cJSON_PrintUnformatted(v) : strdup("null");
 }
 
+int dcmp_plan_inject(cJSON *added, const char *job_name, const char *inject)
+{
+    cJSON *obj = cJSON_Parse(inject);
+
+    if (!cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(added, job_name);
+    cJSON_AddItemToObject(added, job_name, obj);
+    return 0;
+}
+
+/* Takes in one callback's answer: its injection into added, and the entry's answer. */
+static void answered(planner *p, entry *e, int rc, char *inject, const char *err, cJSON *added)
+{
+    if (inject) {
+        if (dcmp_plan_inject(added, e->name, inject) < 0)
+            report(p, "%s: callback %s injected something that is not a JSON object: ignored",
+                   e->source, e->callback);
+        free(inject);
+    }
+    if (rc == 1) {
+        e->answer = A_RUN;
+    } else if (rc == 0) {
+        e->answer = A_SKIP;
+    } else {
+        e->answer = A_ERROR;
+        snprintf(e->reason, sizeof e->reason, "callback %s: %s", e->callback,
+                 err[0] ? err : "failed");
+        report(p, "%s: %s: not scheduled", e->source, e->reason);
+    }
+}
+
+/* All of an event's callbacks in one call of in->batch. */
+static void run_batch(planner *p, entry **order, int n, const char *headers, cJSON *added)
+{
+    char err[DCMP_ERR_LEN] = "", *added_text = cJSON_PrintUnformatted(added);
+    dcmp_plan_call *calls = calloc((size_t)(n ? n : 1), sizeof *calls);
+    char **params = calloc((size_t)(n ? n : 1), sizeof *params);
+    entry **valid = calloc((size_t)(n ? n : 1), sizeof *valid);
+    int i, k = 0;
+
+    if (added_text == NULL || calls == NULL || params == NULL || valid == NULL) {
+        p->oom = 1;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (order[i]->state != E_VALID)
+            continue;
+        if ((params[k] = print_or_null(order[i]->params)) == NULL) {
+            p->oom = 1;
+            goto out;
+        }
+        valid[k] = order[i];
+        calls[k].job_name = order[i]->name;
+        calls[k].callback = order[i]->callback;
+        calls[k].params = params[k];
+        k++;
+    }
+    if (k > 0 && p->in->batch(p->in->callback_arg, headers, added_text, calls, k, err) < 0)
+        for (i = 0; i < k; i++) {
+            calls[i].rc = -1;
+            snprintf(calls[i].err, sizeof calls[i].err, "%s", err[0] ? err : "failed");
+        }
+    for (i = 0; i < k; i++) {
+        answered(p, valid[i], calls[i].rc, calls[i].inject, calls[i].err, added);
+        calls[i].inject = NULL;
+    }
+out:
+    for (i = 0; i < k; i++) {
+        free(params[i]);
+        if (calls)
+            free(calls[i].inject);
+    }
+    free(added_text);
+    free(calls);
+    free(params);
+    free(valid);
+}
+
 static void run_callbacks(planner *p, entry **order, int n, const char *headers, cJSON *added)
 {
     int i;
 
+    if (p->in->batch) {
+        run_batch(p, order, n, headers, added);
+        return;
+    }
     for (i = 0; i < n; i++) {
         entry *e = order[i];
         char err[DCMP_ERR_LEN] = "", *inject = NULL, *params, *added_text;
@@ -463,28 +548,7 @@ static void run_callbacks(planner *p, entry **order, int n, const char *headers,
                              : 1;
         free(params);
         free(added_text);
-        if (inject) {
-            cJSON *obj = cJSON_Parse(inject);
-            if (cJSON_IsObject(obj)) {
-                cJSON_DeleteItemFromObjectCaseSensitive(added, e->name);
-                cJSON_AddItemToObject(added, e->name, obj);
-            } else {
-                cJSON_Delete(obj);
-                report(p, "%s: callback %s injected something that is not a JSON object: ignored",
-                       e->source, e->callback);
-            }
-            free(inject);
-        }
-        if (rc == 1) {
-            e->answer = A_RUN;
-        } else if (rc == 0) {
-            e->answer = A_SKIP;
-        } else {
-            e->answer = A_ERROR;
-            snprintf(e->reason, sizeof e->reason, "callback %s: %s", e->callback,
-                     err[0] ? err : "failed");
-            report(p, "%s: %s: not scheduled", e->source, e->reason);
-        }
+        answered(p, e, rc, inject, err, added);
     }
 }
 

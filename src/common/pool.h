@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "executor.h"
+#include "plan.h"
 
 /*
  * The executor is a dcmp-executor process started once and reused for many jobs, in its own
@@ -36,6 +37,21 @@ void dcmp_pool_init(dcmp_pool *p, const char *modules, const char *data_dir, lon
  * when none runs. Returns 0, or -1 when no executor could be started. */
 int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
                   dcmp_executor_outcome *out);
+
+/*
+ * Runs a batch of callbacks in the executor (starting one when none runs): calls[0..n) in
+ * order, in one frame, each with `timeout` seconds (0: none), call i getting as added_params
+ * the text given with the injections of calls 0..i-1 applied (dcmp_plan_inject). Only the
+ * calls' job_name, callback and params are read. Returns k, the number of outs filled
+ * (free their result): outs[i] as dcmp_pool_run's outcome of call i. When k < n: *restart is 1
+ * and the executor asked to be replaced before call k (its library changed; send calls k.. to
+ * a new one), or outs[k - 1] failed without a report (crashed, timed out: the executor was
+ * killed; the next call starts a new one). Returns -1 when no executor could be started
+ * (outs[0].error says why).
+ */
+int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
+                    const dcmp_plan_call *calls, int n, int64_t timeout,
+                    dcmp_executor_outcome *outs, int *restart);
 
 /* Ends the executor (and its process group). */
 void dcmp_pool_stop(dcmp_pool *p);

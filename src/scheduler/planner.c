@@ -123,7 +123,7 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
     in.nregistry = reg->n;
     in.data = w.data;
     in.default_queue = cfg->default_priority;
-    in.callback = dcmp_callbacks_call;
+    in.batch = dcmp_callbacks_batch;
     in.callback_arg = &pl->callbacks;
     if (dcmp_plan_make(&in, &p, out->error) < 0) {
         dcmp_plan_free(&p);
