@@ -42,7 +42,7 @@ static const char *const script_body[S_COUNT] = {
 };
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
-#define QUEUE_MAX_ARGS       64
+#define QUEUE_MAX_ARGS       (3 + 5 * DCMP_QUEUE_EVENT_BATCH)
 
 struct dcmp_queue {
     redisContext *ctx; /* NULL while disconnected */
@@ -688,19 +688,82 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     return *body ? 1 : qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
 }
 
+int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
+                            int n, int take, dcmp_queue_event *next, int *nnext)
+{
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
+    const char *args[3 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    redisReply *r;
+    size_t at;
+    int i;
+
+    *nnext = 0;
+    if (n < 0 || n > DCMP_QUEUE_EVENT_BATCH || take < 0 || take > DCMP_QUEUE_EVENT_BATCH)
+        return qerr(q, DCMP_QUEUE_EREPLY, "event_done: a batch holds 0 to %d events",
+                    DCMP_QUEUE_EVENT_BATCH);
+    processing_key(proc, sizeof proc, scheduler);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
+    snprintf(ntake, sizeof ntake, "%d", take);
+    args[0] = proc;
+    args[1] = ttl;
+    args[2] = ntake;
+    for (i = 0; i < n; i++) {
+        args[3 + 5 * i] = done[i].id;
+        args[4 + 5 * i] = done[i].graph ? done[i].graph : "";
+        args[5 + 5 * i] = done[i].plan ? done[i].plan : "{}";
+        args[6 + 5 * i] = done[i].state;
+        args[7 + 5 * i] = done[i].error ? done[i].error : "";
+    }
+    if ((r = run(q, S_EVENT_DONE, 3 + 5 * n, args, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 + 2 * (size_t)n ||
+        (r->elements - 1 - 2 * (size_t)n) % 3 != 0 ||
+        (r->elements - 1 - 2 * (size_t)n) / 3 > (size_t)take) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "event_done: unexpected reply");
+    }
+    for (i = 0; i < n; i++) {
+        const redisReply *jobs = r->element[1 + 2 * i], *why = r->element[2 + 2 * i];
+        done[i].jobs = jobs->type == REDIS_REPLY_INTEGER ? (int64_t)jobs->integer : -1;
+        snprintf(done[i].refused, sizeof done[i].refused, "%s",
+                 why->type == REDIS_REPLY_STRING ? why->str : "");
+    }
+    for (at = 1 + 2 * (size_t)n; at + 2 < r->elements; at += 3) {
+        const redisReply *id = r->element[at], *body = r->element[at + 1],
+                         *rcv = r->element[at + 2];
+        dcmp_queue_event *e = &next[*nnext];
+        if (id->type != REDIS_REPLY_STRING || id->len >= DCMP_ID_LEN ||
+            body->type != REDIS_REPLY_STRING || rcv->type != REDIS_REPLY_STRING)
+            continue; /* cannot happen; the event stays in the list, planned after a restart */
+        memcpy(e->id, id->str, id->len + 1);
+        e->received = strtoll(rcv->str, NULL, 10);
+        if ((e->body = strndup(body->str, body->len)) == NULL) {
+            freeReplyObject(r);
+            return qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+        }
+        (*nnext)++;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, const char *graph,
                           const char *plan, const char *state, const char *error)
 {
-    char proc[DCMP_WORKER_LEN + 32], ttl[32];
-    const char *args[7] = {
-        id, proc, graph ? graph : "", plan ? plan : "{}", state, error ? error : "", ttl};
-    redisReply *r;
+    dcmp_queue_event_result d;
+    int n;
 
-    processing_key(proc, sizeof proc, scheduler);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
-    if ((r = run(q, S_EVENT_DONE, 7, args, NULL)) == NULL)
+    memset(&d, 0, sizeof d);
+    d.id = id;
+    d.graph = graph;
+    d.plan = plan;
+    d.state = state;
+    d.error = error;
+    if (dcmp_queue_event_finish(q, scheduler, &d, 1, 0, NULL, &n) < 0)
         return -1;
-    return reply_int(q, r, NULL);
+    if (d.jobs == -1)
+        return qerr(q, DCMP_QUEUE_EREPLY, "redis: %s", d.refused);
+    return 0;
 }
 
 int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n)

@@ -180,13 +180,102 @@ void planner_name(const dcmp_config *cfg, int i, char *name, size_t size)
         snprintf(name, size, "%s.%d", cfg->scheduler_name, i);
 }
 
+/* Counts one finished event in the metrics and logs it. */
+static void count(scheduler *s, const dcmp_queue_event *e, const dcmp_queue_event_result *r)
+{
+    const char *state = r->jobs == -1 ? "failed" : r->state;
+    const char *error = r->jobs == -1 ? r->refused : r->error;
+
+    if (r->jobs == -2)
+        return; /* finished by an earlier try of the same step */
+    if (r->jobs == -1)
+        dcmp_log_error("event %s: %s", e->id, r->refused);
+    if (strcmp(state, "planned") == 0) {
+        atomic_fetch_add(&s->m.planned, 1);
+        observe_latency(s, e->received);
+    } else if (strcmp(state, "ignored") == 0) {
+        atomic_fetch_add(&s->m.ignored, 1);
+    } else {
+        atomic_fetch_add(&s->m.failed, 1);
+    }
+    dcmp_log_info("event %s: %s%s%s", e->id, state, error[0] ? ": " : "", error);
+}
+
+/*
+ * Plans a batch of taken events and finishes them in one step with Redis, which also takes
+ * the next batch (unless the planner stops, or an event must wait: then it goes back to the
+ * inbox and the planner pauses 5 s). *n: in, the batch's size; out, the next batch's.
+ */
+static void plan_batch(planner *pl, dcmp_queue_event *batch, int *n)
+{
+    scheduler *s = pl->s;
+    dcmp_queue_event next[DCMP_QUEUE_EVENT_BATCH];
+    dcmp_queue_event_result res[DCMP_QUEUE_EVENT_BATCH];
+    outcome out[DCMP_QUEUE_EVENT_BATCH];
+    int i, k, take, nnext = 0, wait = 0, written = 1;
+
+    for (i = 0; i < *n; i++) {
+        char err[DCMP_ERR_LEN];
+        memset(&res[i], 0, sizeof res[i]);
+        res[i].id = batch[i].id;
+        if (plan_event(pl, batch[i].id, batch[i].body, &out[i], err) < 0) {
+            /* Settings unreadable or Orthanc down: the event goes back and waits. */
+            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", batch[i].id,
+                           err);
+            res[i].state = "back";
+            wait = 1;
+            continue;
+        }
+        atomic_fetch_add(&s->m.callback_errors, out[i].callback_errors);
+        res[i].graph = out[i].graph;
+        res[i].plan = out[i].plan;
+        res[i].state = out[i].state;
+        res[i].error = out[i].error;
+    }
+    take = wait || *s->stop ? 0 : DCMP_QUEUE_EVENT_BATCH;
+    while (dcmp_queue_event_finish(pl->q, pl->name, res, *n, take, next, &nnext) < 0) {
+        if (dcmp_queue_err(pl->q) != DCMP_QUEUE_EIO) {
+            /* Redis refused the step: the events are recorded as failed, with why. */
+            dcmp_log_error("events: %s", dcmp_queue_errstr(pl->q));
+            for (k = 0; k < *n; k++)
+                if (strcmp(res[k].state, "back") != 0) {
+                    res[k].graph = NULL;
+                    res[k].state = "failed";
+                    res[k].error = dcmp_queue_errstr(pl->q);
+                }
+            continue;
+        }
+        dcmp_log_warn("events: %s; retrying", dcmp_queue_errstr(pl->q));
+        dcmp_clock_sleep_ms(500);
+        if (*s->stop) {
+            written = 0; /* they stay in the processing list: planned again after the restart */
+            break;
+        }
+    }
+    for (i = 0; i < *n; i++) {
+        if (strcmp(res[i].state, "back") != 0) {
+            if (written)
+                count(s, &batch[i], &res[i]);
+            free(out[i].graph);
+            free(out[i].plan);
+        }
+        free(batch[i].body);
+    }
+    memcpy(batch, next, (size_t)nnext * sizeof *next);
+    *n = nnext;
+    if (wait)
+        dcmp_clock_sleep_ms(5000);
+}
+
 void *planner_main(void *arg)
 {
     planner *pl = arg;
     scheduler *s = pl->s;
     const char *name = pl->name;
+    dcmp_queue_event batch[DCMP_QUEUE_EVENT_BATCH];
     int64_t back = 0, delay = 100;
     char title[16];
+    int n = 0, i;
 
     /* "planner-N" in top -H, perf and /proc/PID/task/TID/comm */
     snprintf(title, sizeof title, "planner-%d", pl->index);
@@ -202,57 +291,28 @@ void *planner_main(void *arg)
                       (long long)back);
     delay = 100;
     while (!*s->stop) {
-        char id[DCMP_ID_LEN], err[DCMP_ERR_LEN], *body = NULL;
-        int64_t received = 0;
-        outcome o;
-        int rc = dcmp_queue_event_take(pl->q, name, 1000, id, &body, &received);
+        int rc;
 
-        if (rc < 0) {
-            dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(pl->q),
-                          (long long)delay);
-            dcmp_clock_sleep_ms(delay);
-            delay = delay * 2 > 5000 ? 5000 : delay * 2;
-            continue;
-        }
-        delay = 100;
-        if (rc == 0)
-            continue;
-        if (plan_event(pl, id, body, &o, err) < 0) {
-            /* Settings unreadable or Orthanc down: the event goes back and waits. */
-            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", id, err);
-            dcmp_queue_event_recover(pl->q, name, NULL);
-            free(body);
-            dcmp_clock_sleep_ms(5000);
-            continue;
-        }
-        atomic_fetch_add(&s->m.callback_errors, o.callback_errors);
-        while (dcmp_queue_event_done(pl->q, name, id, o.graph, o.plan, o.state, o.error) < 0) {
-            if (dcmp_queue_err(pl->q) != DCMP_QUEUE_EIO) {
-                /* Redis refused the graph: the event is recorded as failed, with why. */
-                dcmp_log_error("event %s: %s", id, dcmp_queue_errstr(pl->q));
-                free(o.graph);
-                o.graph = NULL;
-                o.state = "failed";
-                snprintf(o.error, sizeof o.error, "%s", dcmp_queue_errstr(pl->q));
+        if (n == 0) {
+            /* idle: wait in Redis for the next event (the steady state takes batches) */
+            char *body = NULL;
+            rc = dcmp_queue_event_take(pl->q, name, 1000, batch[0].id, &body, &batch[0].received);
+            if (rc < 0) {
+                dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(pl->q),
+                              (long long)delay);
+                dcmp_clock_sleep_ms(delay);
+                delay = delay * 2 > 5000 ? 5000 : delay * 2;
                 continue;
             }
-            dcmp_log_warn("event %s: %s; retrying", id, dcmp_queue_errstr(pl->q));
-            dcmp_clock_sleep_ms(500);
-            if (*s->stop)
-                break;
+            delay = 100;
+            if (rc == 0)
+                continue;
+            batch[0].body = body;
+            n = 1;
         }
-        if (strcmp(o.state, "planned") == 0) {
-            atomic_fetch_add(&s->m.planned, 1);
-            observe_latency(s, received);
-        } else if (strcmp(o.state, "ignored") == 0) {
-            atomic_fetch_add(&s->m.ignored, 1);
-        } else {
-            atomic_fetch_add(&s->m.failed, 1);
-        }
-        dcmp_log_info("event %s: %s%s%s", id, o.state, o.error[0] ? ": " : "", o.error);
-        free(o.graph);
-        free(o.plan);
-        free(body);
+        plan_batch(pl, batch, &n);
     }
+    for (i = 0; i < n; i++)
+        free(batch[i].body); /* taken, not planned: planned again after the restart */
     return NULL;
 }
