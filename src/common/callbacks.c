@@ -78,7 +78,7 @@ int dcmp_callbacks_batch(void *arg, const char *headers, const char *added_param
                          dcmp_plan_call *calls, int n, char *err)
 {
     dcmp_callbacks *c = arg;
-    dcmp_executor_outcome *outs = calloc((size_t)(n ? n : 1), sizeof *outs);
+    dcmp_executor_outcome *outs = malloc((size_t)(n ? n : 1) * sizeof *outs);
     char *added = NULL;
     int from = 0, restarts = 0, i, k, restart;
 

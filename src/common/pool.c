@@ -650,7 +650,14 @@ int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
     int cut = 0, k, i;
 
     *restart = 0;
-    memset(outs, 0, (size_t)n * sizeof *outs);
+    for (i = 0; i < n; i++) {
+        /* cleared field by field: the log buffers are kilobytes each, and unused here */
+        outs[i].status = DCMP_EXEC_FAILED;
+        outs[i].code = 0;
+        outs[i].error[0] = outs[i].log[0] = '\0';
+        outs[i].result = NULL;
+        outs[i].ms = 0;
+    }
     if (n <= 0)
         return 0;
     if ((parts = calloc((size_t)(2 + 3 * n), sizeof *parts)) == NULL) {
@@ -677,7 +684,7 @@ int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
         if ((k = send_frame(p, FRAME_CALLS, parts, 2 + 3 * n, 1, &outs[0])) == 0 || i == 1 ||
             p->pid > 0)
             break;
-        memset(&outs[0], 0, sizeof outs[0]);
+        outs[0].error[0] = '\0';
     }
     free(parts);
     if (k < 0)

@@ -15,6 +15,10 @@
 const double latency_bounds[LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                 0.05,  0.1,    0.5,   1.0};
 
+/* Bytes of headers and read buffer per connection (MHD's default 32 KiB is cleared for every
+ * request; a webhook's headers are well under 1 KiB, and its body is copied out as it comes). */
+#define HTTP_CONNECTION_MEMORY (16 * 1024)
+
 /* One request's state. */
 typedef struct request {
     char *body;
@@ -280,7 +284,8 @@ int http_start(scheduler *s, char *err)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)s->cfg->scheduler_port, NULL,
         NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)SCHEDULER_HTTP_THREADS, MHD_OPTION_END);
     if (s->http == NULL)
         return dcmp_seterr(err, "cannot listen on %s:%lld (in use?)", s->cfg->scheduler_bind,
