@@ -92,21 +92,22 @@ static int same_file(const lib_id *l, const struct stat *st)
            l->mtime.tv_sec == st->st_mtim.tv_sec && l->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* True when the library `func` resolves to was loaded here and its file changed since:
- * dlopen would hand back the old copy, so only a new executor can load the new one. */
-static int library_changed(const lib_id *libs, int n, const char *modules, const char *func)
+/* Resolves `func` under modules into *r (*found: the candidate that exists, -1 when none or
+ * the name is bad). Returns 1 when that library was loaded here and its file changed since:
+ * dlopen would hand back the old copy, so only a new executor can load the new one. One stat
+ * serves both the lookup and the check. */
+static int library_changed(const lib_id *libs, int n, const char *modules, const char *func,
+                           dcmp_resolved *r, int *found)
 {
-    dcmp_resolved r;
     struct stat st;
-    int i, k;
+    int k;
 
-    if (dcmp_resolve_name(modules, func, &r, NULL) < 0 ||
-        (i = dcmp_resolve_find(&r, func, NULL)) < 0)
-        return 0;
-    if (stat(r.paths[i], &st) < 0)
+    *found = -1;
+    if (dcmp_resolve_name(modules, func, r, NULL) < 0 ||
+        (*found = dcmp_resolve_find_stat(r, func, &st, NULL)) < 0)
         return 0;
     for (k = 0; k < n; k++)
-        if (strcmp(libs[k].path, r.paths[i]) == 0)
+        if (strcmp(libs[k].path, r->paths[*found]) == 0)
             return !same_file(&libs[k], &st);
     return 0;
 }
@@ -146,13 +147,20 @@ static void report(const char *text)
         _exit(0);
 }
 
-/* Before running func: when the executor must be replaced first, says so and ends. */
-static void restart_if_needed(served *sv, const char *func)
+/* Before running func: when the executor must be replaced first, says so and ends.
+ * Otherwise fills in->resolved and in->found (no resolution when func cannot be found: the
+ * call then reports why). */
+static void restart_if_needed(served *sv, const char *func, dcmp_resolved *r,
+                              dcmp_executor_input *in)
 {
-    if (sv->full || library_changed(sv->libs, sv->nlibs, sv->modules, func)) {
+    int found;
+
+    if (sv->full || library_changed(sv->libs, sv->nlibs, sv->modules, func, r, &found)) {
         report(RESTART_REPORT);
         _exit(0);
     }
+    in->resolved = found >= 0 ? r : NULL;
+    in->found = found;
 }
 
 static void loaded_one(served *sv, const char *loaded)
@@ -179,6 +187,8 @@ static int split(char *payload, size_t len, char **fields, int max)
 static void serve_job(served *sv, char *payload, size_t len)
 {
     char loaded[PATH_MAX], *fields[4], *text;
+    dcmp_executor_input in;
+    dcmp_resolved r;
     dcmp_job job;
 
     if (split(payload, len, fields, 4) != 4)
@@ -188,8 +198,8 @@ static void serve_job(served *sv, char *payload, size_t len)
     job.name = fields[1];
     job.func = fields[2];
     job.kwargs = fields[3];
-    restart_if_needed(sv, job.func);
-    text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, loaded);
+    restart_if_needed(sv, job.func, &r, &in);
+    text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, in.resolved, in.found, loaded);
     loaded_one(sv, loaded);
     report(text);
     free(text);
@@ -203,6 +213,8 @@ static void serve_job(served *sv, char *payload, size_t len)
 static void serve_calls(served *sv, char *payload, size_t len)
 {
     char loaded[PATH_MAX], *fields[2], *added_text, *text, *p, *end = payload + len;
+    dcmp_executor_input in;
+    dcmp_resolved r;
     cJSON *added;
 
     if (split(payload, len, fields, 2) != 2 || (added = cJSON_Parse(fields[1])) == NULL)
@@ -217,9 +229,17 @@ static void serve_calls(served *sv, char *payload, size_t len)
         if (params == NULL || params >= end)
             _exit(72);
         p = (char *)params + strlen(params) + 1;
-        restart_if_needed(sv, callback);
-        text = dcmp_executor_call("", name, callback, fields[0], params, added_text, sv->modules,
-                                  sv->data_dir, loaded, &code, &result);
+        memset(&in, 0, sizeof in);
+        restart_if_needed(sv, callback, &r, &in);
+        in.job_id = "";
+        in.job_name = name;
+        in.func = callback;
+        in.headers = fields[0];
+        in.params = params;
+        in.added_params = added_text;
+        in.modules = sv->modules;
+        in.data_dir = sv->data_dir;
+        text = dcmp_executor_call(&in, loaded, &code, &result);
         loaded_one(sv, loaded);
         report(text);
         free(text);
