@@ -292,7 +292,9 @@ int main(int argc, char **argv)
     for (k = 0; k < b.clients; k++)
         pthread_join(th[k], NULL);
     t1 = now_s();
-    next_rss = t1;
+    busy = fixture_rss_kb(pid);
+    nhelpers_busy = fixture_children(pid, &helpers_busy, NULL);
+    next_rss = t1 + 0.01;
     /* memory sampled every 10 ms: a scan of /proc each poll would load the 2 CPUs */
     while (planned(r) < b.events && now_s() - t0 < 300) {
         if (now_s() >= next_rss) {

@@ -256,6 +256,44 @@ static void serve_calls(served *sv, char *payload, size_t len)
     cJSON_Delete(added);
 }
 
+/* Reads the next frame whole (first byte: its kind). Returns it (new, NUL-terminated; *len
+ * its length), or ends the process: 0 when the caller closed the pipe, 72 on a bad frame. */
+static char *next_frame(uint32_t *len)
+{
+    char *payload;
+
+    if (read_full(EXEC_CMD_FD, len, sizeof *len) < 0)
+        _exit(0); /* the caller closed the pipe: done */
+    if (*len < 1 || *len > FRAME_MAX || (payload = malloc((size_t)*len + 1)) == NULL)
+        _exit(72);
+    if (read_full(EXEC_CMD_FD, payload, *len) < 0)
+        _exit(0);
+    payload[*len] = '\0';
+    return payload;
+}
+
+void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
+{
+    for (;;) {
+        char *fields[4], *payload, *text;
+        uint32_t len;
+        dcmp_job job;
+
+        payload = next_frame(&len);
+        if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 4) != 4)
+            _exit(72);
+        memset(&job, 0, sizeof job);
+        dcmp_strlcpy(job.id, fields[0], sizeof job.id);
+        job.name = fields[1];
+        job.func = fields[2];
+        job.kwargs = fields[3];
+        text = handle(&job, arg);
+        report(text);
+        free(text);
+        free(payload);
+    }
+}
+
 void dcmp_pool_executor_main(const char *modules, const char *data_dir)
 {
     static served sv;
@@ -263,16 +301,9 @@ void dcmp_pool_executor_main(const char *modules, const char *data_dir)
     sv.modules = modules;
     sv.data_dir = data_dir;
     for (;;) {
-        char *payload;
         uint32_t len;
+        char *payload = next_frame(&len);
 
-        if (read_full(EXEC_CMD_FD, &len, sizeof len) < 0)
-            _exit(0); /* the worker closed the pipe: done */
-        if (len < 1 || len > FRAME_MAX || (payload = malloc((size_t)len + 1)) == NULL)
-            _exit(72);
-        if (read_full(EXEC_CMD_FD, payload, len) < 0)
-            _exit(0);
-        payload[len] = '\0';
         /* the first byte says what the frame holds */
         if (payload[0] == FRAME_JOB)
             serve_job(&sv, payload + 1, len - 1);
@@ -326,30 +357,48 @@ void dcmp_pool_stop(dcmp_pool *p)
     kill_executor(p, NULL);
 }
 
-int dcmp_pool_executor(char *path, size_t size, char *err)
+int dcmp_pool_program(const char *name, const char *env, char *path, size_t size, char *err)
 {
-    const char *env = getenv("DCMP_EXECUTOR");
+    const char *set = getenv(env);
     char self[PATH_MAX], *slash;
     ssize_t n;
 
-    if (env && *env) {
-        if (snprintf(path, size, "%s", env) >= (int)size)
-            return dcmp_seterr(err, "DCMP_EXECUTOR: the path is too long");
+    if (set && *set) {
+        if (snprintf(path, size, "%s", set) >= (int)size)
+            return dcmp_seterr(err, "%s: the path is too long", env);
     } else {
         if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) < 0)
             return dcmp_seterr(err, "/proc/self/exe: %s", strerror(errno));
         self[n] = '\0';
         if ((slash = strrchr(self, '/')) != NULL)
             *slash = '\0';
-        if (snprintf(path, size, "%s/dcmp-executor", self) >= (int)size)
-            return dcmp_seterr(err, "%s/dcmp-executor: the path is too long", self);
+        if (snprintf(path, size, "%s/%s", self, name) >= (int)size)
+            return dcmp_seterr(err, "%s/%s: the path is too long", self, name);
     }
     if (access(path, X_OK) < 0)
         return dcmp_seterr(err,
-                           "cannot start an executor: %s: %s (install dcmp-executor beside "
-                           "this program, or set DCMP_EXECUTOR to its path)",
-                           path, strerror(errno));
+                           "cannot start %s: %s: %s (install %s beside this program, or set %s "
+                           "to its path)",
+                           name, path, strerror(errno), name, env);
     return 0;
+}
+
+int dcmp_pool_executor(char *path, size_t size, char *err)
+{
+    return dcmp_pool_program("dcmp-executor", "DCMP_EXECUTOR", path, size, err);
+}
+
+void dcmp_pool_init_program(dcmp_pool *p, const char *program, const char *arg,
+                            const char *data_dir, long recycle)
+{
+    dcmp_pool_init(p, arg, data_dir, recycle);
+    p->program = program;
+}
+
+void dcmp_pool_stop_idle(dcmp_pool *p, int64_t idle_ms)
+{
+    if (p->pid > 0 && dcmp_clock_mono_ms() - p->used_ms >= idle_ms)
+        dcmp_pool_stop(p);
 }
 
 /* Moves fd above the descriptors the executor gets (0-4), keeping it close-on-exec. */
@@ -380,8 +429,12 @@ static int spawn(dcmp_pool *p, char *err)
     sigset_t all, none;
     pid_t pid;
 
-    if (dcmp_pool_executor(prog, sizeof prog, err) < 0)
+    if (p->program) {
+        if (snprintf(prog, sizeof prog, "%s", p->program) >= (int)sizeof prog)
+            return dcmp_seterr(err, "%s: the path is too long", p->program);
+    } else if (dcmp_pool_executor(prog, sizeof prog, err) < 0) {
         return -1;
+    }
     if (pipe2(cmdp, O_CLOEXEC) < 0 || pipe2(resp, O_CLOEXEC) < 0 ||
         (logfd = memfd_create("dcmp-job-log", MFD_CLOEXEC)) < 0 ||
         (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
@@ -656,6 +709,7 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
     if (out->result == NULL)
         out->result = strdup("");
     out->ms = dcmp_clock_mono_ms() - start;
+    p->used_ms = dcmp_clock_mono_ms();
     if (p->pid > 0 && ++p->jobs >= p->recycle)
         dcmp_pool_stop(p); /* bounds what leaks; the next job starts a new one */
     return 0;
@@ -732,6 +786,7 @@ int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
         outs[k].ms = dcmp_clock_mono_ms() - start;
         p->jobs++;
     }
+    p->used_ms = dcmp_clock_mono_ms();
     if (p->pid > 0 && p->jobs >= p->recycle)
         dcmp_pool_stop(p); /* bounds what leaks; the next batch starts a new one */
     return n;

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "clock.h"
-#include "orthanc.h"
 #include "scheduler.h"
 #include "webhook.h"
 
@@ -16,7 +15,7 @@
 
 /* Accepts one stable series as an event, with the body and version a webhook would have, so
  * a series both posted and caught up is one event. Returns 0, or -1 when Redis failed. */
-static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const char *series)
+static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *series)
 {
     char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], *body;
     const cJSON *lu, *study;
@@ -25,7 +24,7 @@ static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const cha
     int rc;
 
     snprintf(path, sizeof path, "/series/%s", series);
-    if (dcmp_orthanc_get_json(o, path, &info, err) < 0) {
+    if (helper_get(o, path, &info, err) != 0) {
         dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
         return 0; /* deleted since: nothing to plan */
     }
@@ -61,9 +60,9 @@ static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const cha
 }
 
 /* One scan: pages of /changes from the stored sequence number until Orthanc is done. */
-static void scan(scheduler *s, dcmp_orthanc *o, dcmp_queue *q)
+static void scan(scheduler *s, helper *o, dcmp_queue *q)
 {
-    dcmp_orthanc_change rows[CATCHUP_PAGE];
+    helper_change rows[CATCHUP_PAGE];
     char err[DCMP_ERR_LEN];
     int64_t since, last;
     int n, done = 0, i;
@@ -73,8 +72,8 @@ static void scan(scheduler *s, dcmp_orthanc *o, dcmp_queue *q)
         return;
     }
     while (!done && !*s->stop) {
-        if (dcmp_orthanc_changes(o, since, CATCHUP_PAGE, rows, CATCHUP_PAGE, &n, &last, &done,
-                                 err) < 0) {
+        if (helper_changes(o, since, CATCHUP_PAGE, rows, CATCHUP_PAGE, &n, &last, &done, err) !=
+            0) {
             dcmp_log_warn("catch-up: %s", err);
             return;
         }
@@ -104,25 +103,19 @@ void *catchup_main(void *arg)
 {
     scheduler *s = arg;
     const dcmp_config *cfg = s->cfg;
-    char err[DCMP_ERR_LEN];
-    dcmp_orthanc *o;
     dcmp_queue *q;
+    helper o;
 
     if ((q = dcmp_queue_from_config(cfg)) == NULL)
         return NULL;
-    if ((o = dcmp_orthanc_new(cfg->orthanc_url, cfg->orthanc_user, cfg->orthanc_password, err)) ==
-        NULL) {
-        dcmp_log_error("catch-up: %s", err);
-        dcmp_queue_free(q);
-        return NULL;
-    }
+    helper_init(&o, cfg, s->dicom_program);
     while (!*s->stop) {
         int64_t next = dcmp_clock_mono_ms() + cfg->catchup_interval * 1000;
-        scan(s, o, q);
+        scan(s, &o, q);
+        helper_stop(&o); /* a helper only while scanning: none between scans */
         while (!*s->stop && dcmp_clock_mono_ms() < next)
             dcmp_clock_sleep_ms(100);
     }
-    dcmp_orthanc_free(o);
     dcmp_queue_free(q);
     return NULL;
 }

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 
 #include "clock.h"
-#include "dicom.h"
-#include "orthanc.h"
 #include "plan.h"
 #include "scheduler.h"
 #include "settings_cache.h"
@@ -42,8 +40,9 @@ static int dcmpath_ok(const char *p)
  * Replaces w->data by the series' DICOM header plus the event's keys, when there are files:
  * the body's dcmpath when that folder exists under DATA (the original's Lua script wrote the
  * files itself), else the series fetched from Orthanc (ORTHANC_REST_URL). Without either, the
- * body's tags stay the header. Returns 0; 1 when the event fails for good (out->error says
- * why: a corrupt file, a series Orthanc does not have); -1 when it must wait (Orthanc down).
+ * body's tags stay the header. The fetch and the header are dcmp-dicom's work (helper.c).
+ * Returns 0; 1 when the event fails for good (reason says why: a corrupt file, a series
+ * Orthanc does not have, the helper crashed on it); -1 when it must wait (Orthanc down).
  */
 static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
 {
@@ -53,7 +52,7 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
     char dcmpath[PATH_MAX], dir[2 * PATH_MAX];
     struct stat st;
     cJSON *header = NULL;
-    int n = 0;
+    int n = 0, rc;
     size_t i;
 
     dcmpath[0] = '\0';
@@ -62,18 +61,15 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
         if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
             snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
     }
-    if (dcmpath[0] == '\0' && pl->orthanc) {
-        if (dcmp_orthanc_fetch_series(pl->orthanc, w->series, s->cfg->data, dcmpath, sizeof dcmpath,
-                                      &n, reason) < 0)
-            /* a series Orthanc no longer has cannot come back; anything else may */
-            return strstr(reason, "HTTP 404") ? 1 : -1;
+    if (dcmpath[0] == '\0' && s->cfg->orthanc_url[0]) {
+        if ((rc = helper_fetch(&pl->dicom, w->series, dcmpath, sizeof dcmpath, &n, reason)) != 0)
+            return rc;
         dcmp_log_info("series %s: %d instance(s) fetched into %s", w->series, n, dcmpath);
     }
     if (dcmpath[0] == '\0')
         return 0;
-    snprintf(dir, sizeof dir, "%s/%s", s->cfg->data, dcmpath);
-    if (dcmp_dicom_series_header(dir, &header, reason) < 0)
-        return 1;
+    if ((rc = helper_header(&pl->dicom, dcmpath, &header, reason)) != 0)
+        return rc;
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->data, keys[i]);
         if (v) {
@@ -305,8 +301,12 @@ void *planner_main(void *arg)
                 continue;
             }
             delay = 100;
-            if (rc == 0)
+            if (rc == 0) {
+                /* nothing for a second: helpers idle for a minute give their memory back */
+                dcmp_pool_stop_idle(&pl->callbacks.pool, HELPER_IDLE_MS);
+                dcmp_pool_stop_idle(&pl->dicom.pool, HELPER_IDLE_MS);
                 continue;
+            }
             batch[0].body = body;
             n = 1;
         }

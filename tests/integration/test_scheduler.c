@@ -99,7 +99,9 @@ static long http(const char *method, const char *path, const char *body, const c
     return status;
 }
 
-static void start_scheduler(void)
+/* Starts the scheduler with `extra` ("K=V" or NULL) in its environment; its output goes to
+ * scheduler.log. Returns its pid. */
+static pid_t spawn_scheduler(const char *extra)
 {
     char port[64], redis[64], reg[PATH_MAX + 32], set[PATH_MAX + 32], data[PATH_MAX + 32];
     char log[PATH_MAX + 32], *bin = getenv("DCMP_SCHEDULER_BIN");
@@ -115,10 +117,10 @@ static void start_scheduler(void)
                     "SCHEDULER_MAX_BODY=8192",
                     "WEBHOOK_TOKEN=" TOKEN,
                     "PATH=/usr/bin:/bin",
+                    (char *)extra,
                     NULL};
     posix_spawn_file_actions_t fa;
-    reply r;
-    int i;
+    pid_t pid = -1;
 
     snprintf(port, sizeof port, "SCHEDULER_PORT=%d", http_port);
     snprintf(redis, sizeof redis, "REDIS_PORT=%d", f.port);
@@ -130,11 +132,25 @@ static void start_scheduler(void)
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    CHECK(bin != NULL && posix_spawn(&sched, bin, &fa, NULL, argv, envp) == 0);
+    CHECK(bin != NULL && posix_spawn(&pid, bin, &fa, NULL, argv, envp) == 0);
     posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+static void start_scheduler_with(const char *extra)
+{
+    reply r;
+    int i;
+
+    sched = spawn_scheduler(extra);
     for (i = 0; i < 200 && http("GET", "/health", NULL, NULL, &r) != 200; i++)
         nap_ms(25);
     CHECK(i < 200);
+}
+
+static void start_scheduler(void)
+{
+    start_scheduler_with(NULL);
 }
 
 static void stop_scheduler(int sig)
@@ -494,6 +510,60 @@ static void test_registry_changes(void)
     }
 }
 
+/* A helper that dies on the file it reads (as DCMTK crashing on a corrupt file would make
+ * dcmp-dicom): the event fails with the reason, and the scheduler plans the next one. */
+static void test_helper_crash(void)
+{
+    const char *files = "{\"seriesId\":\"eeee-5555\",\"LastUpdate\":\"2\",\"dcmpath\":"
+                        "\"dicom/eeee-5555\"}";
+    const char *plain = "{\"seriesId\":\"gggg-7777\",\"LastUpdate\":\"1\",\"tags\":{"
+                        "\"PatientID\":\"P7\",\"Modality\":\"CT\"}}";
+    char env[PATH_MAX + 32], id[DCMP_ID_LEN], *plan, *err = NULL;
+    reply r;
+
+    stop_scheduler(SIGTERM);
+    snprintf(env, sizeof env, "DCMP_DICOM_HELPER=%s", getenv("DCMP_CRASH_HELPER"));
+    start_scheduler_with(env);
+    CHECK(http("POST", "/stable-series", files, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "failed");
+    CHECK(plan != NULL);
+    free(plan);
+    CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
+    CHECK_CONTAINS(err, "dcmp-dicom (header): crashed: signal 11");
+    free(err);
+    CHECK(http("POST", "/stable-series", plain, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+    stop_scheduler(SIGTERM);
+    start_scheduler();
+}
+
+/* A scheduler that cannot reach its helper, or is given a bad Orthanc URL, stops at start
+ * with a message naming the setting. */
+static void test_start_refused(void)
+{
+    char *text;
+    int status = -1;
+    pid_t pid;
+
+    pid = spawn_scheduler("DCMP_DICOM_HELPER=/nonexistent/dcmp-dicom");
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    pid = spawn_scheduler("ORTHANC_REST_URL=ftp://orthanc:8042");
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    text = fixture_read_data(&f, "../scheduler.log"); /* DATA is a folder of the test's dir */
+    CHECK_CONTAINS(text, "/nonexistent/dcmp-dicom: No such file or directory");
+    CHECK_CONTAINS(text, "DCMP_DICOM_HELPER");
+    CHECK_CONTAINS(text, "ORTHANC_REST_URL: Orthanc URL \"ftp://orthanc:8042\" must start with");
+    free(text);
+}
+
 #define CONCURRENT_EVENTS  200
 #define CONCURRENT_THREADS 8
 
@@ -590,6 +660,8 @@ int main(void)
     RUN(test_header_from_files);
     RUN(test_corrupt_files);
     RUN(test_registry_changes);
+    RUN(test_helper_crash);
+    RUN(test_start_refused);
     stop_scheduler(SIGTERM);
     failed = harness_failed;
     fixture_stop(&f, failed);
