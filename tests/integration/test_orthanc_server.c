@@ -1,6 +1,8 @@
 /* test_orthanc_server.c -- the Orthanc client against a real Orthanc: a synthetic 5-slice series
  * sent with storescu, fetched in slice order, fetched again and swapped in atomically; 401, 403
- * mid-series and 404 named; bad ids refused; the StableSeries change found through /changes. */
+ * mid-series and 404 named; bad ids refused; the StableSeries change found through /changes;
+ * the scheduler end to end with the project's Lua script, for a synthetic series and for
+ * python3-pydicom's real 5-slice CT. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -733,10 +735,128 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* ---- the scheduler's catch-up, end to end ---- */
 
+/* A real third-party series: Debian's python3-pydicom ships a 5-slice CT (InstanceNumber 6 to
+ * 10) among its test files. */
+#define PYDICOM_CT5N \
+    "/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N"
+
+/* Sends the pydicom CT series with storescu (its files as they are). Returns 0 or -1. */
+static int send_pydicom_series(void)
+{
+    static const char *const names[] = {"3023", "2062", "3353", "2392", "2693"}; /* shuffled */
+    char files[5][sizeof PYDICOM_CT5N + 16], port[16], log[PATH_MAX];
+    char *argv[6 + 5 + 1];
+    int i, n = 0, rc;
+
+    if (access(PYDICOM_CT5N "/2062", R_OK) != 0) {
+        fprintf(stderr, "FAIL: %s is missing: install python3-pydicom (scripts/deps.sh test)\n",
+                PYDICOM_CT5N);
+        return -1;
+    }
+    snprintf(port, sizeof port, "%d", dicom_port);
+    snprintf(log, sizeof log, "%s/storescu-pydicom.log", dir);
+    argv[n++] = "storescu";
+    argv[n++] = "-aec";
+    argv[n++] = "ORTHANC";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = port;
+    for (i = 0; i < 5; i++) {
+        snprintf(files[i], sizeof files[i], "%s/%s", PYDICOM_CT5N, names[i]);
+        argv[n++] = files[i];
+    }
+    argv[n] = NULL;
+    if ((rc = run(argv, log)) != 0) {
+        fprintf(stderr, "storescu exited with %d\n", rc);
+        show_file("storescu", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for an event other than the `nknown` ids given; its id goes to id[DCMP_ID_LEN]. */
+static void wait_new_event(redisContext *rc, char known[][DCMP_ID_LEN], int nknown, char *id)
+{
+    redisReply *r;
+    size_t k;
+    int i, j;
+
+    id[0] = '\0';
+    for (i = 0; i < 600 && id[0] == '\0'; i++) {
+        r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+            for (j = 0; j < nknown && strcmp(r->element[k]->str, known[j]) != 0; j++)
+                ;
+            if (j == nknown)
+                snprintf(id, DCMP_ID_LEN, "%s", r->element[k]->str);
+        }
+        if (r)
+            freeReplyObject(r);
+        if (id[0] == '\0')
+            nap_ms(50);
+    }
+}
+
+/* The pydicom series sent with storescu while the scheduler runs: Orthanc's Lua script posts
+ * it, the scheduler fetches it from Orthanc and reads its header with DCMTK (in dcmp-dicom):
+ * the plan's headers are the first slice's (InstanceNumber 6), and the job runs. */
+static void scheduler_pydicom(fixture *f, redisContext *rc, char known[][DCMP_ID_LEN], int nknown)
+{
+    char id[DCMP_ID_LEN], want[160], *body = NULL, *state = NULL, *plan = NULL, folder[PATH_MAX];
+    cJSON *b, *p;
+    int i;
+
+    CHECK(send_pydicom_series() == 0);
+    wait_new_event(rc, known, nknown, id);
+    CHECK(id[0] != '\0');
+    if (id[0] == '\0')
+        return;
+    for (i = 0; i < 600; i++) {
+        free(state);
+        state = NULL;
+        if (dcmp_queue_event_field(f->q, id, "state", &state) == 1 && strcmp(state, "received"))
+            break;
+        nap_ms(50);
+    }
+    CHECK(state && strcmp(state, "planned") == 0);
+    CHECK(dcmp_queue_event_field(f->q, id, "body", &body) == 1);
+    CHECK(dcmp_queue_event_field(f->q, id, "plan", &plan) == 1);
+    b = cJSON_Parse(body);
+    p = cJSON_Parse(plan);
+    {
+        const cJSON *h = cJSON_GetObjectItem(p, "headers");
+        const char *sid = cJSON_GetStringValue(cJSON_GetObjectItem(b, "seriesId"));
+        const cJSON *j = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "jobs"), 0);
+        CHECK(sid != NULL);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "PatientID")), "98890234");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "PatientName")), "Doe^Peter");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "Modality")), "CT");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "SeriesDescription")),
+                  "SmartScore - Gated 0.5 sec");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "InstanceNumber")), "6");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "SeriesInstanceUID")),
+                  "1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.6");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "seriesId")), sid ? sid : "?");
+        snprintf(want, sizeof want, "dicom/%s", sid ? sid : "?");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "dcmpath")), want);
+        /* the five slices are on disk, in slice order, for the services' workers */
+        snprintf(folder, sizeof folder, "%s/dicom/%s", f->data, sid ? sid : "?");
+        CHECK(count_entries(folder, "", ".dcm") == 5);
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "id")) &&
+              fixture_wait_state(f, cJSON_GetObjectItem(j, "id")->valuestring, "finished", 20000) ==
+                  0);
+    }
+    cJSON_Delete(b);
+    cJSON_Delete(p);
+    free(body);
+    free(state);
+    free(plan);
+}
+
 /* The series reached Orthanc while no scheduler ran (its webhook was lost): a scheduler
  * started with ORTHANC_REST_URL finds it in /changes, fetches it, reads its header with DCMTK,
  * plans it and a worker runs the job. Then a second series arrives while the scheduler runs:
- * the project's Lua script in Orthanc posts the webhook, and it is planned too. */
+ * the project's Lua script in Orthanc posts the webhook, and it is planned too; then a real
+ * third-party series (pydicom's CT) the same way. */
 static void test_scheduler_catchup(void)
 {
     char reg[PATH_MAX], svc[PATH_MAX + 16], lib[PATH_MAX + 32], src[PATH_MAX], set[PATH_MAX];
@@ -776,7 +896,8 @@ static void test_scheduler_catchup(void)
     CHECK(write_text(lib, "{\"jobName\":\"seg\",\"worker\":\"testmods.record\","
                           "\"callback\":\"seg.cb.modality\"}") == 0);
     snprintf(set, sizeof set, "%s/settings.json", dir);
-    CHECK(write_text(set, "{\"headerFields\":[\"PatientID\",\"Modality\",\"InstanceNumber\","
+    CHECK(write_text(set, "{\"headerFields\":[\"PatientID\",\"PatientName\",\"Modality\","
+                          "\"SeriesDescription\",\"SeriesInstanceUID\",\"InstanceNumber\","
                           "\"seriesId\",\"dcmpath\"]}") == 0);
     fixture_worker(&f, "default", NULL);
     snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", sched_port);
@@ -858,11 +979,18 @@ static void test_scheduler_catchup(void)
         CHECK(st2 && strcmp(st2, "planned") == 0);
         free(body);
         free(st2);
+        r = redisCommand(rc, "ZCARD dcmp:events");
+        CHECK(r && r->integer == 2);
+        if (r)
+            freeReplyObject(r);
+        /* a real third-party series, by the same way */
+        {
+            char known[2][DCMP_ID_LEN];
+            snprintf(known[0], sizeof known[0], "%s", id);
+            snprintf(known[1], sizeof known[1], "%s", id2);
+            scheduler_pydicom(&f, rc, known, 2);
+        }
     }
-    r = redisCommand(rc, "ZCARD dcmp:events");
-    CHECK(r && r->integer == 2);
-    if (r)
-        freeReplyObject(r);
     free(state);
     free(plan);
     if (rc)
