@@ -348,6 +348,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_ouser[] = {"ORTHANC_REST_USERNAME", "ORTHANC_REST_USER", NULL};
     static const char *const k_opass[] = {"ORTHANC_REST_PASSWORD", NULL};
     static const char *const k_catchup[] = {"CATCHUP_INTERVAL", NULL};
+    static const char *const k_stable[] = {"CATCHUP_STABLE_AFTER", NULL};
     static const char *const k_planners[] = {"SCHEDULER_PLANNERS", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
@@ -398,6 +399,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_ouser, "", cfg->orthanc_user, sizeof cfg->orthanc_user, err) < 0 ||
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||
         get_duration(&env, k_catchup, 60, &cfg->catchup_interval, err) < 0 ||
+        get_duration(&env, k_stable, 120, &cfg->catchup_stable_after, err) < 0 ||
         get_int(&env, k_planners, 4, 1, 8, &cfg->planners, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&

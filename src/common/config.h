@@ -77,7 +77,9 @@ typedef struct dcmp_config {
     char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */
     int64_t catchup_interval;   /* CATCHUP_INTERVAL: seconds between /changes scans, default 60 */
-    int64_t planners;           /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 4 */
+    int64_t catchup_stable_after; /* CATCHUP_STABLE_AFTER: a series without StableSeries whose
+                                   * LastUpdate is this old is planned anyway, default 120 s */
+    int64_t planners;             /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 4 */
 } dcmp_config;
 
 /*

@@ -842,3 +842,49 @@ int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since)
     freeReplyObject(r);
     return 0;
 }
+
+int dcmp_queue_catchup_pending(dcmp_queue *q, const char *series, int64_t seen_ms)
+{
+    char score[32];
+    const char *argv[5] = {"ZADD", "dcmp:catchup:pending", "NX", score, series};
+    redisReply *r;
+
+    snprintf(score, sizeof score, "%lld", (long long)seen_ms);
+    if ((r = command(q, 5, argv, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, NULL);
+}
+
+int dcmp_queue_catchup_settled(dcmp_queue *q, const char *series)
+{
+    const char *argv[3] = {"ZREM", "dcmp:catchup:pending", series};
+    redisReply *r;
+
+    if ((r = command(q, 3, argv, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, NULL);
+}
+
+int dcmp_queue_catchup_waiting(dcmp_queue *q, int max, char ids[][DCMP_QUEUE_SERIES_LEN], int *n)
+{
+    char stop[16];
+    const char *argv[4] = {"ZRANGE", "dcmp:catchup:pending", "0", stop};
+    redisReply *r;
+    size_t i;
+
+    *n = 0;
+    if (max <= 0)
+        return 0;
+    snprintf(stop, sizeof stop, "%d", max - 1);
+    if ((r = command(q, 4, argv, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "ZRANGE dcmp:catchup:pending: unexpected reply");
+    }
+    for (i = 0; i < r->elements && *n < max; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len < DCMP_QUEUE_SERIES_LEN)
+            memcpy(ids[(*n)++], r->element[i]->str, r->element[i]->len + 1);
+    freeReplyObject(r);
+    return 0;
+}

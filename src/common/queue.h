@@ -183,6 +183,15 @@ int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n);
 int dcmp_queue_catchup_get(dcmp_queue *q, int64_t *since);
 int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since);
 
+/* Series that got a NewSeries change and no StableSeries yet, as the catch-up saw them
+ * (dcmp:catchup:pending, by when first seen): a series cut off by an Orthanc shutdown before
+ * StableAge never gets a StableSeries. pending adds one (kept when already there), settled
+ * removes one, waiting lists the `max` seen first (ids up to 64 characters). */
+#define DCMP_QUEUE_SERIES_LEN 65
+int dcmp_queue_catchup_pending(dcmp_queue *q, const char *series, int64_t seen_ms);
+int dcmp_queue_catchup_settled(dcmp_queue *q, const char *series);
+int dcmp_queue_catchup_waiting(dcmp_queue *q, int max, char ids[][DCMP_QUEUE_SERIES_LEN], int *n);
+
 /* Reads one field of an event record. Returns 1 with *value (new) set, 0 when absent, -1. */
 int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, char **value);
 

@@ -162,6 +162,22 @@ static char *get(helper *h, const cJSON *kw)
     return r;
 }
 
+/* text {path, url, user, password}: Orthanc's answer to GET path as text (/tools/now). */
+static char *text(helper *h, const cJSON *kw)
+{
+    char err[DCMP_ERR_LEN], *body, *r;
+    dcmp_orthanc *o = client(h, kw, err);
+    size_t len;
+
+    if (o == NULL)
+        return failed(err, 0);
+    if (dcmp_orthanc_get_text(o, str(kw, "path"), &body, &len, err) < 0)
+        return failed(err, strstr(err, "HTTP 404") == NULL);
+    r = report(DCMP_OK, "", body);
+    free(body);
+    return r;
+}
+
 /* changes {since, limit, url, user, password}: one page of /changes, checked. Result
  * {"changes":[[type, id, seq]...],"last","done"}. */
 static char *changes(helper *h, const cJSON *kw)
@@ -210,8 +226,8 @@ static char *changes(helper *h, const cJSON *kw)
 static const struct {
     const char *name;
     char *(*run)(helper *h, const cJSON *kw);
-} requests[] = {
-    {"check", check}, {"fetch", fetch}, {"header", header}, {"get", get}, {"changes", changes}};
+} requests[] = {{"check", check}, {"fetch", fetch}, {"header", header},
+                {"get", get},     {"text", text},   {"changes", changes}};
 
 static char *handle(const dcmp_job *job, void *arg)
 {

@@ -1,33 +1,35 @@
 /* catchup.c -- dcmp-scheduler's catch-up: reads Orthanc's /changes from the last sequence
  * number handled and turns every StableSeries into an event, so a series whose webhook was
- * lost (the scheduler down, a network failure) is planned anyway. Its own thread. */
+ * lost (the scheduler down, a network failure) is planned anyway; and a series that got a
+ * NewSeries but never a StableSeries (Orthanc stopped before StableAge) once its LastUpdate
+ * is CATCHUP_STABLE_AFTER old. Its own thread. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "scheduler.h"
 #include "webhook.h"
 
-#define CATCHUP_PAGE 200
+#define CATCHUP_PAGE    200
+#define CATCHUP_PENDING 100 /* series without StableSeries looked at per scan, oldest first */
 
-/* Accepts one stable series as an event, with the body and version a webhook would have, so
- * a series both posted and caught up is one event. Returns 0, or -1 when Redis failed. */
-static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *series)
+/* Accepts one series as an event from its /series/{id} answer (info), with the body and
+ * version a webhook would have, so a series both posted and caught up is one event.
+ * unstable: it is planned without a StableSeries (the body says so). Returns 0, or -1 when
+ * Redis failed. */
+static int accept_info(scheduler *s, dcmp_queue *q, const char *series, const cJSON *info,
+                       int unstable)
 {
-    char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], *body;
+    char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], *body;
     const cJSON *lu, *study;
-    cJSON *info = NULL, *b;
     dcmp_webhook w;
+    cJSON *b;
     int rc;
 
-    snprintf(path, sizeof path, "/series/%s", series);
-    if (helper_get(o, path, &info, err) != 0) {
-        dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
-        return 0; /* deleted since: nothing to plan */
-    }
     lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
     study = cJSON_GetObjectItemCaseSensitive(info, "ParentStudy");
     b = cJSON_CreateObject();
@@ -37,9 +39,10 @@ static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *ser
     if (cJSON_IsString(lu))
         cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
     cJSON_AddStringToObject(b, "source", "catch-up");
+    if (unstable)
+        cJSON_AddTrueToObject(b, "noStableSeries");
     body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
-    cJSON_Delete(info);
     if (body == NULL || dcmp_webhook_parse(body, strlen(body), &w, err) < 0 ||
         dcmp_job_new_id(id) < 0) {
         dcmp_log_error("catch-up: series %s: cannot make its event", series);
@@ -54,9 +57,107 @@ static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *ser
         return -1;
     if (rc == 1) {
         atomic_fetch_add(&s->m.caught_up, 1);
-        dcmp_log_info("catch-up: series %s version %s: event %s accepted", w.series, w.version, id);
+        dcmp_log_info("catch-up: series %s version %s%s: event %s accepted", w.series, w.version,
+                      unstable ? " (no StableSeries)" : "", id);
     }
     return 0;
+}
+
+/* A StableSeries: the series as Orthanc has it now becomes an event. Returns 0, or -1 when
+ * Redis failed. */
+static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *series)
+{
+    char path[128], err[DCMP_ERR_LEN];
+    cJSON *info = NULL;
+    int rc;
+
+    snprintf(path, sizeof path, "/series/%s", series);
+    if (helper_get(o, path, &info, err) != 0) {
+        dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
+        return 0; /* deleted since: nothing to plan */
+    }
+    rc = accept_info(s, q, series, info, 0);
+    cJSON_Delete(info);
+    return rc;
+}
+
+/* Seconds since the epoch of Orthanc's UTC time text "YYYYMMDDTHHMMSS" (LastUpdate,
+ * /tools/now), or -1 when it is not one. */
+static int64_t orthanc_time(const char *text)
+{
+    struct tm tm;
+    int k;
+
+    for (k = 0; k < 15; k++)
+        if (k == 8 ? text[k] != 'T' : (text[k] < '0' || text[k] > '9'))
+            return -1;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year =
+        ((text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0')) -
+        1900;
+    tm.tm_mon = (text[4] - '0') * 10 + (text[5] - '0') - 1;
+    tm.tm_mday = (text[6] - '0') * 10 + (text[7] - '0');
+    tm.tm_hour = (text[9] - '0') * 10 + (text[10] - '0');
+    tm.tm_min = (text[11] - '0') * 10 + (text[12] - '0');
+    tm.tm_sec = (text[13] - '0') * 10 + (text[14] - '0');
+    return (int64_t)timegm(&tm);
+}
+
+/*
+ * The series that got a NewSeries and no StableSeries yet (the oldest CATCHUP_PENDING): one
+ * Orthanc no longer has is forgotten; one whose LastUpdate is CATCHUP_STABLE_AFTER old by
+ * Orthanc's clock (/tools/now), or that Orthanc calls stable without having logged its
+ * StableSeries (IsStable: after a restart Orthanc has forgotten which series were unstable),
+ * becomes an event as if it had its StableSeries: Orthanc stopped before StableAge, and will
+ * never send one.
+ */
+static void settle_pending(scheduler *s, helper *o, dcmp_queue *q)
+{
+    char ids[CATCHUP_PENDING][DCMP_QUEUE_SERIES_LEN], now_text[64], path[128], err[DCMP_ERR_LEN];
+    int64_t now;
+    int n, i;
+
+    if (dcmp_queue_catchup_waiting(q, CATCHUP_PENDING, ids, &n) < 0) {
+        dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+        return;
+    }
+    if (n == 0)
+        return;
+    if (helper_text(o, "/tools/now", now_text, sizeof now_text, err) != 0 ||
+        (now = orthanc_time(now_text)) < 0) {
+        dcmp_log_warn("catch-up: Orthanc's time (/tools/now): %s", err[0] ? err : now_text);
+        return;
+    }
+    for (i = 0; i < n && !*s->stop; i++) {
+        const cJSON *stable, *lu;
+        cJSON *info = NULL;
+        int64_t updated;
+        int rc;
+
+        snprintf(path, sizeof path, "/series/%.64s", ids[i]);
+        if ((rc = helper_get(o, path, &info, err)) < 0) {
+            dcmp_log_warn("catch-up: series %s: %s (next scan)", ids[i], err);
+            return;
+        }
+        if (rc > 0) {
+            dcmp_log_info("catch-up: series %s: %s: forgotten", ids[i], err);
+            dcmp_queue_catchup_settled(q, ids[i]);
+            continue;
+        }
+        stable = cJSON_GetObjectItemCaseSensitive(info, "IsStable");
+        lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
+        updated = cJSON_IsString(lu) ? orthanc_time(lu->valuestring) : -1;
+        if (cJSON_IsTrue(stable) ||
+            (updated >= 0 && now - updated >= s->cfg->catchup_stable_after)) {
+            if (accept_info(s, q, ids[i], info, 1) < 0 ||
+                dcmp_queue_catchup_settled(q, ids[i]) < 0) {
+                dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+                cJSON_Delete(info);
+                return;
+            }
+        }
+        cJSON_Delete(info);
+    }
 }
 
 /* One scan: pages of /changes from the stored sequence number until Orthanc is done. */
@@ -85,18 +186,27 @@ static void scan(scheduler *s, helper *o, dcmp_queue *q)
             done = 0;
             continue;
         }
-        for (i = 0; i < n; i++)
-            if (strcmp(rows[i].type, "StableSeries") == 0 &&
-                accept_series(s, o, q, rows[i].id) < 0) {
+        for (i = 0; i < n; i++) {
+            int rc = 0;
+            if (strcmp(rows[i].type, "StableSeries") == 0)
+                rc = accept_series(s, o, q, rows[i].id) < 0 ||
+                     dcmp_queue_catchup_settled(q, rows[i].id) < 0;
+            else if (strcmp(rows[i].type, "NewSeries") == 0)
+                rc = dcmp_queue_catchup_pending(q, rows[i].id, dcmp_clock_wall_ms()) < 0;
+            if (rc) {
                 dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
                 return; /* since is not advanced: the rows are read again next time */
             }
+        }
         since = last;
         if (dcmp_queue_catchup_set(q, since) < 0) {
             dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
             return;
         }
     }
+    /* every StableSeries up to now is read: the series still waiting for one are looked at */
+    if (done && !*s->stop)
+        settle_pending(s, o, q);
 }
 
 void *catchup_main(void *arg)

@@ -179,6 +179,30 @@ int helper_get(helper *h, const char *path, cJSON **out, char *why)
     return (*out = parsed(result, "get", why)) ? 0 : 1;
 }
 
+int helper_text(helper *h, const char *path, char *text, size_t size, char *why)
+{
+    char *kwargs, *result;
+    dcmp_jsonw w;
+    int rc;
+
+    text[0] = '\0';
+    orthanc_args(h, &w);
+    dcmp_jsonw_lit(&w, ",\"path\":");
+    dcmp_jsonw_str(&w, path);
+    dcmp_jsonw_lit(&w, "}");
+    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
+        return dcmp_seterr(why, "out of memory");
+    rc = request(h, "text", kwargs, HELPER_GET_TIMEOUT, &result, why);
+    free(kwargs);
+    if (rc != 0)
+        return rc;
+    rc = dcmp_strlcpy(text, result, size) < 0 ? 1 : 0;
+    if (rc)
+        dcmp_seterr(why, "GET %s: an answer longer than %zu bytes", path, size - 1);
+    free(result);
+    return rc;
+}
+
 int helper_changes(helper *h, int64_t since, int limit, helper_change *rows, int max, int *n,
                    int64_t *last, int *done, char *why)
 {

@@ -104,6 +104,8 @@ int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int 
 int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why);
 /* Orthanc's JSON answer to GET path: *out new. */
 int helper_get(helper *h, const char *path, cJSON **out, char *why);
+/* Orthanc's answer to GET path as text, into text[size] (too long: fails for good). */
+int helper_text(helper *h, const char *path, char *text, size_t size, char *why);
 /* One page of GET /changes (dcmp_orthanc_changes): rows[max], *n, *last, *done. */
 int helper_changes(helper *h, int64_t since, int limit, helper_change *rows, int max, int *n,
                    int64_t *last, int *done, char *why);
