@@ -2,17 +2,21 @@
  * response times, events planned per second into a 3-job graph, and the scheduler's memory.
  *
  * usage: bench_scheduler --port REDIS_PORT --scheduler BIN --modules DIR --dir TMP
- *                        [--events N] [--clients K] [--redis-pid PID]
+ *                        [--events N] [--clients K] [--redis-pid PID] [--dicom SERIES_DIR]
  * Starts the scheduler (its HTTP port free on loopback) with a registry of three services in
  * TMP: "a" (no dependency), "b" (depends on a), "c" (depends on a and b), each with a callback
  * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
  * N distinct webhooks (keep-alive connections). Also the CPU time per event of the scheduler,
  * of its helper processes (callback executors) and of Redis (with --redis-pid), and the
- * memory of the scheduler and of its helpers. Prints lines for bench/run.sh:
+ * memory of the scheduler and of its helpers. With --dicom, the series folder's files are
+ * copied under DATA and every webhook carries their dcmpath (the original's Lua script did
+ * so): each event's header is then read from the files with DCMTK by dcmp-dicom, and the
+ * lines say "from files". Prints lines for bench/run.sh:
  *   S|what|value|unit
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,7 +41,8 @@
 typedef struct bench {
     int redis_port, http_port, events, clients;
     pid_t redis;
-    const char *scheduler, *modules, *dir;
+    const char *scheduler, *modules, *dir, *dicom;
+    const char *tag;    /* "" or " (headers from files)" in the lines printed */
     double *latency_ms; /* one per event */
     int failures;
     pthread_mutex_t lock;
@@ -65,6 +70,39 @@ static void write_file(const char *path, const char *text)
 
     if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
         die("cannot write the registry");
+}
+
+/* Copies the regular files of `from` into `to` (created). */
+static void copy_series(const char *from, const char *to)
+{
+    char src[8400], dst[8400], buf[65536];
+    struct dirent *e;
+    DIR *d = opendir(from);
+    int n = 0;
+
+    if (d == NULL || (mkdir(to, 0755) < 0 && errno != EEXIST))
+        die("--dicom: cannot read the series folder");
+    while ((e = readdir(d)) != NULL) {
+        FILE *in, *out;
+        size_t k;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+        if ((in = fopen(src, "rb")) == NULL)
+            continue;
+        if ((out = fopen(dst, "wb")) == NULL)
+            die("--dicom: cannot copy");
+        while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, k, out);
+        fclose(in);
+        if (fclose(out) != 0)
+            die("--dicom: cannot copy");
+        n++;
+    }
+    closedir(d);
+    if (n == 0)
+        die("--dicom: no files in the series folder");
 }
 
 static void service(const char *name, const char *deps)
@@ -110,10 +148,17 @@ static void *client(void *arg)
     for (i = (int)t; i < b.events; i += b.clients) {
         long status = 0;
         double t0;
-        snprintf(body, sizeof body,
-                 "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
-                 "\"p%d\",\"Modality\":\"CT\",\"SeriesDescription\":\"bench\"}}",
-                 i, i);
+        if (b.dicom)
+            snprintf(body, sizeof body,
+                     "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"dcmpath\":"
+                     "\"dicom/bench\"}",
+                     i);
+        else
+            snprintf(body, sizeof body,
+                     "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"tags\":{"
+                     "\"PatientID\":\"p%d\",\"Modality\":\"CT\",\"SeriesDescription\":"
+                     "\"bench\"}}",
+                     i, i);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         t0 = now_s();
         if (curl_easy_perform(c) == CURLE_OK)
@@ -174,11 +219,15 @@ static long planned(redisContext *r)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},      {"scheduler", required_argument, NULL, 's'},
-        {"modules", required_argument, NULL, 'm'},   {"dir", required_argument, NULL, 'd'},
-        {"events", required_argument, NULL, 'n'},    {"clients", required_argument, NULL, 'c'},
-        {"redis-pid", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                         {"scheduler", required_argument, NULL, 's'},
+                                         {"modules", required_argument, NULL, 'm'},
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"events", required_argument, NULL, 'n'},
+                                         {"clients", required_argument, NULL, 'c'},
+                                         {"redis-pid", required_argument, NULL, 'R'},
+                                         {"dicom", required_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
     char env_planners[64] = "SCHEDULER_PLANNERS=4";
     char *envp[] = {env_port,
@@ -205,7 +254,7 @@ int main(int argc, char **argv)
     b.events = 5000;
     b.clients = 4;
     pthread_mutex_init(&b.lock, NULL);
-    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:D:", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.redis_port = (int)strtol(optarg, NULL, 10); break;
         case 's': b.scheduler = optarg; break;
@@ -214,6 +263,7 @@ int main(int argc, char **argv)
         case 'n': b.events = (int)strtol(optarg, NULL, 10); break;
         case 'c': b.clients = (int)strtol(optarg, NULL, 10); break;
         case 'R': b.redis = (pid_t)strtol(optarg, NULL, 10); break;
+        case 'D': b.dicom = optarg; break;
         default: return 2;
         }
     }
@@ -230,6 +280,14 @@ int main(int argc, char **argv)
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/sched/data", b.dir);
     mkdir(path, 0755);
+    b.tag = "";
+    if (b.dicom) {
+        snprintf(path, sizeof path, "%s/sched/data/dicom", b.dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/sched/data/dicom/bench", b.dir);
+        copy_series(b.dicom, path);
+        b.tag = " (headers from files)";
+    }
     service("a", NULL);
     service("b", "\"a\"");
     service("c", "[\"a\",\"b\"]");
@@ -317,26 +375,28 @@ int main(int argc, char **argv)
     hcpu -= hcpu0;
 
     qsort(b.latency_ms, (size_t)b.events, sizeof *b.latency_ms, cmp);
-    printf("S|webhooks accepted (%d clients, %d events)|%.0f|events/s\n", b.clients, b.events,
-           b.events / (t1 - t0));
-    printf("S|events planned into a 3-job graph, end to end into Redis|%.0f|events/s\n",
+    /* every line names the run: "" or " (headers from files)" */
+    printf("S|webhooks accepted (%d clients, %d events)%s|%.0f|events/s\n", b.clients, b.events,
+           b.tag, b.events / (t1 - t0));
+    printf("S|events planned into a 3-job graph, end to end into Redis%s|%.0f|events/s\n", b.tag,
            b.events / (t2 - t0));
-    printf("S|webhook response p50|%.2f|ms\n", b.latency_ms[b.events / 2]);
-    printf("S|webhook response p99|%.2f|ms\n", b.latency_ms[(int)(b.events * 0.99)]);
-    printf("S|webhook response max|%.2f|ms\n", b.latency_ms[b.events - 1]);
-    printf("S|scheduler RSS idle|%.1f|MB\n", idle / 1024.0);
-    printf("S|scheduler RSS under load (max)|%.1f|MB\n", busy / 1024.0);
-    printf("S|its helper processes' RSS idle (%d process(es), sum)|%.1f|MB\n", nhelpers_idle,
-           helpers_idle / 1024.0);
-    printf("S|its helper processes' RSS under load (%d process(es), max of the sum)|%.1f|MB\n",
-           nhelpers_busy, helpers_busy / 1024.0);
-    printf("S|CPU per event: scheduler, all threads (10 ms ticks)|%.0f|us\n",
+    printf("S|webhook response p50%s|%.2f|ms\n", b.tag, b.latency_ms[b.events / 2]);
+    printf("S|webhook response p99%s|%.2f|ms\n", b.tag, b.latency_ms[(int)(b.events * 0.99)]);
+    printf("S|webhook response max%s|%.2f|ms\n", b.tag, b.latency_ms[b.events - 1]);
+    printf("S|scheduler RSS idle%s|%.1f|MB\n", b.tag, idle / 1024.0);
+    printf("S|scheduler RSS under load (max)%s|%.1f|MB\n", b.tag, busy / 1024.0);
+    printf("S|its helper processes' RSS idle (%d process(es), sum)%s|%.1f|MB\n", nhelpers_idle,
+           b.tag, helpers_idle / 1024.0);
+    printf("S|its helper processes' RSS under load (%d process(es), max of sum)%s|%.1f|MB\n",
+           nhelpers_busy, b.tag, helpers_busy / 1024.0);
+    printf("S|CPU per event: scheduler, all threads (10 ms ticks)%s|%.0f|us\n", b.tag,
            (double)cpu / b.events);
-    printf("S|CPU per event: its helper processes (10 ms ticks)|%.0f|us\n",
+    printf("S|CPU per event: its helper processes (10 ms ticks)%s|%.0f|us\n", b.tag,
            (double)hcpu / b.events);
     if (b.redis > 0)
-        printf("S|CPU per event: redis-server (10 ms ticks)|%.0f|us\n", (double)rcpu / b.events);
-    printf("S|CPU per event: this benchmark (HTTP clients, polling)|%.0f|us\n",
+        printf("S|CPU per event: redis-server (10 ms ticks)%s|%.0f|us\n", b.tag,
+               (double)rcpu / b.events);
+    printf("S|CPU per event: this benchmark (HTTP clients, polling)%s|%.0f|us\n", b.tag,
            (double)bcpu / b.events);
     if (b.failures)
         fprintf(stderr, "bench_scheduler: %d webhooks not answered 202\n", b.failures);
