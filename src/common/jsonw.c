@@ -54,65 +54,51 @@ void dcmp_jsonw_lit(dcmp_jsonw *w, const char *s)
     dcmp_jsonw_raw(w, s, strlen(s));
 }
 
+/* What a byte becomes in a JSON string: 0 itself, else the letter after '\\' ('u': \u00xx). */
+static const char escape[256] = {
+    ['\b'] = 'b',  ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['"'] = '"',
+    ['\\'] = '\\', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
+    [0x06] = 'u',  [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u',
+    [0x11] = 'u',  [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u',
+    [0x17] = 'u',  [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',
+    [0x1d] = 'u',  [0x1e] = 'u', [0x1f] = 'u'};
+
 void dcmp_jsonw_str(dcmp_jsonw *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p;
-    size_t extra = 2;
+    const unsigned char *p, *run;
+    size_t extra = 2, n;
     char *o;
 
     for (p = (const unsigned char *)s; *p; p++)
-        if (*p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' ||
-            *p == '\t')
-            extra += 1;
-        else if (*p < 0x20)
-            extra += 5;
-    if (room(w, (size_t)(p - (const unsigned char *)s) + extra) < 0)
+        if (escape[*p])
+            extra += escape[*p] == 'u' ? 5 : 1;
+    n = (size_t)(p - (const unsigned char *)s);
+    if (room(w, n + extra) < 0)
         return;
     o = w->buf + w->len;
     *o++ = '"';
-    for (p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
+    if (extra == 2) { /* nothing to escape: one copy */
+        memcpy(o, s, n);
+        o += n;
+    } else {
+        for (p = run = (const unsigned char *)s; *p; p++) {
+            if (!escape[*p])
+                continue;
+            memcpy(o, run, (size_t)(p - run));
+            o += p - run;
+            run = p + 1;
             *o++ = '\\';
-            *o++ = '"';
-            break;
-        case '\\':
-            *o++ = '\\';
-            *o++ = '\\';
-            break;
-        case '\b':
-            *o++ = '\\';
-            *o++ = 'b';
-            break;
-        case '\f':
-            *o++ = '\\';
-            *o++ = 'f';
-            break;
-        case '\n':
-            *o++ = '\\';
-            *o++ = 'n';
-            break;
-        case '\r':
-            *o++ = '\\';
-            *o++ = 'r';
-            break;
-        case '\t':
-            *o++ = '\\';
-            *o++ = 't';
-            break;
-        default:
-            if (*p < 0x20) {
-                *o++ = '\\';
-                *o++ = 'u';
+            *o++ = escape[*p];
+            if (escape[*p] == 'u') {
                 *o++ = '0';
                 *o++ = '0';
                 *o++ = hex[*p >> 4];
                 *o++ = hex[*p & 15];
-            } else {
-                *o++ = (char)*p;
             }
         }
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
     }
     *o++ = '"';
     w->len = (size_t)(o - w->buf);
@@ -127,7 +113,18 @@ void dcmp_jsonw_int(dcmp_jsonw *w, int64_t v)
     /* cJSON keeps numbers as doubles: an int-sized one prints as %d, any other with 15
      * significant digits, or 17 when 15 do not read back (nearly) the same double */
     if (v >= INT_MIN && v <= INT_MAX) {
-        n = snprintf(text, sizeof text, "%d", (int)v);
+        /* digits by hand: this runs for every number of every plan */
+        char digits[16];
+        int64_t m = v < 0 ? -v : v;
+        int k = 0;
+        do
+            digits[k++] = (char)('0' + m % 10);
+        while ((m /= 10) > 0);
+        n = 0;
+        if (v < 0)
+            text[n++] = '-';
+        while (k > 0)
+            text[n++] = digits[--k];
     } else {
         double back, big;
         n = snprintf(text, sizeof text, "%1.15g", d);

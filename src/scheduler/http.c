@@ -16,8 +16,9 @@ const double latency_bounds[LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.02
                                                 0.05,  0.1,    0.5,   1.0};
 
 /* Bytes of headers and read buffer per connection (MHD's default 32 KiB is cleared for every
- * request; a webhook's headers are well under 1 KiB, and its body is copied out as it comes). */
-#define HTTP_CONNECTION_MEMORY (16 * 1024)
+ * request; a webhook's headers are well under 1 KiB, and its body is copied out as it comes,
+ * so a smaller buffer only means more, smaller reads of a large body). */
+#define HTTP_CONNECTION_MEMORY (8 * 1024)
 
 /* One request's state. */
 typedef struct request {
@@ -113,9 +114,9 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
 
     if (req->too_big)
         return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
-    if (dcmp_webhook_parse(req->body ? req->body : "", req->len, &w, err) < 0)
+    /* checked here; the planner builds the event's data from the stored body */
+    if (dcmp_webhook_check(req->body ? req->body : "", req->len, &w, err) < 0)
         return reject(s, c, MHD_HTTP_BAD_REQUEST, err);
-    dcmp_webhook_free(&w); /* the planner reads the stored body again */
     if (dcmp_job_new_id(id) < 0)
         return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error", "no randomness",
                          (const char *)NULL);
