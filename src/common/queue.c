@@ -688,22 +688,20 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     return *body ? 1 : qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
 }
 
-int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
-                            int n, int take, dcmp_queue_event *next, int *nnext)
+/* event_done.lua's arguments: args[3 + 5 * DCMP_QUEUE_EVENT_BATCH] pointing into the three
+ * buffers and done[]. Returns the count, or -1 (q->err) for a bad batch size. */
+static int finish_args(dcmp_queue *q, const char *scheduler, const dcmp_queue_event_result *done,
+                       int n, int take, const char **args, char proc[DCMP_WORKER_LEN + 32],
+                       char ttl[32], char ntake[16])
 {
-    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
-    const char *args[3 + 5 * DCMP_QUEUE_EVENT_BATCH];
-    redisReply *r;
-    size_t at;
     int i;
 
-    *nnext = 0;
     if (n < 0 || n > DCMP_QUEUE_EVENT_BATCH || take < 0 || take > DCMP_QUEUE_EVENT_BATCH)
         return qerr(q, DCMP_QUEUE_EREPLY, "event_done: a batch holds 0 to %d events",
                     DCMP_QUEUE_EVENT_BATCH);
-    processing_key(proc, sizeof proc, scheduler);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
-    snprintf(ntake, sizeof ntake, "%d", take);
+    processing_key(proc, DCMP_WORKER_LEN + 32, scheduler);
+    snprintf(ttl, 32, "%lld", (long long)q->ttl_failed);
+    snprintf(ntake, 16, "%d", take);
     args[0] = proc;
     args[1] = ttl;
     args[2] = ntake;
@@ -714,8 +712,16 @@ int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_eve
         args[6 + 5 * i] = done[i].state;
         args[7 + 5 * i] = done[i].error ? done[i].error : "";
     }
-    if ((r = run(q, S_EVENT_DONE, 3 + 5 * n, args, NULL)) == NULL)
-        return -1;
+    return 3 + 5 * n;
+}
+
+/* Reads event_done.lua's answer r (freed here) into done[n] and next[take]. */
+static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *done, int n,
+                        int take, dcmp_queue_event *next, int *nnext)
+{
+    size_t at;
+    int i;
+
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 + 2 * (size_t)n ||
         (r->elements - 1 - 2 * (size_t)n) % 3 != 0 ||
         (r->elements - 1 - 2 * (size_t)n) / 3 > (size_t)take) {
@@ -745,6 +751,79 @@ int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_eve
     }
     freeReplyObject(r);
     return 0;
+}
+
+int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
+                            int n, int take, dcmp_queue_event *next, int *nnext)
+{
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
+    const char *args[3 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    redisReply *r;
+    int nargs;
+
+    *nnext = 0;
+    if ((nargs = finish_args(q, scheduler, done, n, take, args, proc, ttl, ntake)) < 0)
+        return -1;
+    if ((r = run(q, S_EVENT_DONE, nargs, args, NULL)) == NULL)
+        return -1;
+    return finish_reply(q, r, done, n, take, next, nnext);
+}
+
+int dcmp_queue_event_finish_send(dcmp_queue *q, const char *scheduler,
+                                 const dcmp_queue_event_result *done, int n, int take)
+{
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
+    const char *argv[6 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    int nargs, written = 0;
+
+    if ((nargs = finish_args(q, scheduler, done, n, take, argv + 3, proc, ttl, ntake)) < 0)
+        return -1;
+    if (dcmp_queue_connect(q) < 0)
+        return -1;
+    if (q->sha[S_EVENT_DONE][0] == '\0' && load_script(q, S_EVENT_DONE) < 0)
+        return -1;
+    argv[0] = "EVALSHA";
+    argv[1] = q->sha[S_EVENT_DONE];
+    argv[2] = "0";
+    /* formatted into hiredis's buffer, then written at once: Redis runs it while we go on */
+    if (redisAppendCommandArgv(q->ctx, nargs + 3, argv, NULL) != REDIS_OK) {
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
+        disconnect(q);
+        return -1;
+    }
+    while (!written)
+        if (redisBufferWrite(q->ctx, &written) != REDIS_OK) {
+            qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+                 q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+            disconnect(q);
+            return -1;
+        }
+    return 0;
+}
+
+int dcmp_queue_event_finish_recv(dcmp_queue *q, dcmp_queue_event_result *done, int n, int take,
+                                 dcmp_queue_event *next, int *nnext)
+{
+    redisReply *r = NULL;
+
+    *nnext = 0;
+    if (q->ctx == NULL)
+        return qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: not connected", q->host, q->port);
+    if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+             q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+        disconnect(q);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* the steps sent after this one are still on the wire: the connection is dropped, and
+         * the caller finds where things stand (NOSCRIPT: loaded again on the next connect) */
+        qerr(q, DCMP_QUEUE_EIO, "redis: %s", r->str);
+        freeReplyObject(r);
+        disconnect(q);
+        return -1;
+    }
+    return finish_reply(q, r, done, n, take, next, nnext);
 }
 
 int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, const char *graph,

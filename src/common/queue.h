@@ -174,6 +174,20 @@ typedef struct dcmp_queue_event_result {
 int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
                             int n, int take, dcmp_queue_event *next, int *nnext);
 
+/*
+ * dcmp_queue_event_finish in two halves, so a planner plans its next batch while Redis runs
+ * the step: send writes the step to Redis and returns (done[] may be freed after it), recv
+ * reads the answers in the order the steps were sent (the same n and take as their send).
+ * Several steps may be in flight on one connection. Any failure (EIO) drops the connection:
+ * a step sent may or may not have run, and its answer is lost; finishing the same events
+ * again is safe (they are left alone when done), and events a lost step took stay in the
+ * processing list until dcmp_queue_event_recover puts them back.
+ */
+int dcmp_queue_event_finish_send(dcmp_queue *q, const char *scheduler,
+                                 const dcmp_queue_event_result *done, int n, int take);
+int dcmp_queue_event_finish_recv(dcmp_queue *q, dcmp_queue_event_result *done, int n, int take,
+                                 dcmp_queue_event *next, int *nnext);
+
 /* Puts back into the inbox every event of the scheduler's processing list (at start: what a
  * killed scheduler had taken but not finished). *n (may be NULL) gets how many. */
 int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n);

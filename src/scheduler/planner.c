@@ -197,70 +197,175 @@ static void count(scheduler *s, const dcmp_queue_event *e, const dcmp_queue_even
     dcmp_log_info("event %s: %s%s%s", e->id, state, error[0] ? ": " : "", error);
 }
 
-/*
- * Plans a batch of taken events and finishes them in one step with Redis, which also takes
- * the next batch (unless the planner stops, or an event must wait: then it goes back to the
- * inbox and the planner pauses 5 s). *n: in, the batch's size; out, the next batch's.
- */
-static void plan_batch(planner *pl, dcmp_queue_event *batch, int *n)
-{
-    scheduler *s = pl->s;
-    dcmp_queue_event next[DCMP_QUEUE_EVENT_BATCH];
+/* A batch of events and what planning made of them. */
+typedef struct batch {
+    dcmp_queue_event ev[DCMP_QUEUE_EVENT_BATCH];
     dcmp_queue_event_result res[DCMP_QUEUE_EVENT_BATCH];
     outcome out[DCMP_QUEUE_EVENT_BATCH];
-    int i, k, take, nnext = 0, wait = 0, written = 1;
+    int n;
+    int planned; /* res and out are filled */
+    int wait;    /* an event must wait (state "back"): pause 5 s after it is finished */
+} batch;
 
-    for (i = 0; i < *n; i++) {
+/* Plans every event of b. */
+static void plan_all(planner *pl, batch *b)
+{
+    int i;
+
+    b->wait = 0;
+    for (i = 0; i < b->n; i++) {
         char err[DCMP_ERR_LEN];
-        memset(&res[i], 0, sizeof res[i]);
-        res[i].id = batch[i].id;
-        if (plan_event(pl, batch[i].id, batch[i].body, &out[i], err) < 0) {
+        memset(&b->res[i], 0, sizeof b->res[i]);
+        b->res[i].id = b->ev[i].id;
+        if (plan_event(pl, b->ev[i].id, b->ev[i].body, &b->out[i], err) < 0) {
             /* Settings unreadable or Orthanc down: the event goes back and waits. */
-            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", batch[i].id,
+            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", b->ev[i].id,
                            err);
-            res[i].state = "back";
-            wait = 1;
+            b->res[i].state = "back";
+            b->wait = 1;
             continue;
         }
-        atomic_fetch_add(&s->m.callback_errors, out[i].callback_errors);
-        res[i].graph = out[i].graph;
-        res[i].plan = out[i].plan;
-        res[i].state = out[i].state;
-        res[i].error = out[i].error;
+        atomic_fetch_add(&pl->s->m.callback_errors, b->out[i].callback_errors);
+        b->res[i].graph = b->out[i].graph;
+        b->res[i].plan = b->out[i].plan;
+        b->res[i].state = b->out[i].state;
+        b->res[i].error = b->out[i].error;
     }
-    take = wait || *s->stop ? 0 : DCMP_QUEUE_EVENT_BATCH;
-    while (dcmp_queue_event_finish(pl->q, pl->name, res, *n, take, next, &nnext) < 0) {
+    b->planned = 1;
+}
+
+/* Empties b: its bodies and outcomes freed; counted in the metrics when written. */
+static void drop(scheduler *s, batch *b, int written)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        if (b->planned && strcmp(b->res[i].state, "back") != 0) {
+            if (written)
+                count(s, &b->ev[i], &b->res[i]);
+            free(b->out[i].graph);
+            free(b->out[i].plan);
+        }
+        free(b->ev[i].body);
+    }
+    b->n = 0;
+    b->planned = 0;
+}
+
+/*
+ * Finishes a planned batch in one step and waits for it, retrying until Redis takes it (a
+ * step Redis refuses records the events failed with why). Returns 1 when written, 0 when the
+ * planner stops first (the events stay in the processing list: planned again after the
+ * restart).
+ */
+static int finish_sync(planner *pl, batch *b)
+{
+    dcmp_queue_event none[1];
+    int k, n;
+
+    while (dcmp_queue_event_finish(pl->q, pl->name, b->res, b->n, 0, none, &n) < 0) {
         if (dcmp_queue_err(pl->q) != DCMP_QUEUE_EIO) {
-            /* Redis refused the step: the events are recorded as failed, with why. */
             dcmp_log_error("events: %s", dcmp_queue_errstr(pl->q));
-            for (k = 0; k < *n; k++)
-                if (strcmp(res[k].state, "back") != 0) {
-                    res[k].graph = NULL;
-                    res[k].state = "failed";
-                    res[k].error = dcmp_queue_errstr(pl->q);
+            for (k = 0; k < b->n; k++)
+                if (strcmp(b->res[k].state, "back") != 0) {
+                    b->res[k].graph = NULL;
+                    b->res[k].state = "failed";
+                    b->res[k].error = dcmp_queue_errstr(pl->q);
                 }
             continue;
         }
         dcmp_log_warn("events: %s; retrying", dcmp_queue_errstr(pl->q));
         dcmp_clock_sleep_ms(500);
-        if (*s->stop) {
-            written = 0; /* they stay in the processing list: planned again after the restart */
+        if (*pl->s->stop)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * After a failed step in flight: whatever was planned is finished again (safe: events
+ * already done are left alone), what was taken but not planned is forgotten here, and
+ * everything left in the processing list (those, and what a lost step took) goes back to the
+ * inbox. So every event stays in exactly one place, and none waits for a restart.
+ */
+static void resync(planner *pl, batch *sent, batch *cur, batch *next)
+{
+    scheduler *s = pl->s;
+    batch *b[2] = {sent, cur};
+    int k;
+
+    dcmp_log_warn("events: %s; finishing again what was planned", dcmp_queue_errstr(pl->q));
+    for (k = 0; k < 2; k++)
+        if (b[k]->n > 0 && b[k]->planned)
+            drop(s, b[k], finish_sync(pl, b[k]));
+        else
+            drop(s, b[k], 0);
+    drop(s, next, 0);
+    while (!*s->stop && dcmp_queue_event_recover(pl->q, pl->name, NULL) < 0)
+        dcmp_clock_sleep_ms(500);
+}
+
+/*
+ * The planning loop in steady state, pipelined on the planner's Redis connection: while it
+ * plans batch `cur`, Redis finishes the batch planned before (`sent`) and takes the next one,
+ * so neither waits for the other. Per turn: ask for the next batch; plan cur; read sent's
+ * answer, then the next batch; send cur's step without waiting. Returns when no event is left
+ * in hand (the caller then waits in Redis for one) or the planner stops. The three batches
+ * are the caller's (swapped here); sent and next start empty.
+ */
+static void plan_stream(planner *pl, batch *cur, batch *sent, batch *next)
+{
+    scheduler *s = pl->s;
+    batch *t;
+    int wait;
+
+    while (cur->n > 0 || sent->n > 0) {
+        int want = *s->stop ? 0 : DCMP_QUEUE_EVENT_BATCH;
+        if (dcmp_queue_event_finish_send(pl->q, pl->name, NULL, 0, want) < 0) {
+            resync(pl, sent, cur, next);
+            return;
+        }
+        if (cur->n > 0)
+            plan_all(pl, cur);
+        if (sent->n > 0) {
+            int none;
+            if (dcmp_queue_event_finish_recv(pl->q, sent->res, sent->n, 0, NULL, &none) < 0) {
+                resync(pl, sent, cur, next);
+                return;
+            }
+            drop(s, sent, 1);
+        }
+        if (dcmp_queue_event_finish_recv(pl->q, NULL, 0, want, next->ev, &next->n) < 0) {
+            resync(pl, sent, cur, next);
+            return;
+        }
+        wait = cur->n > 0 && cur->wait;
+        if (cur->n > 0 && dcmp_queue_event_finish_send(pl->q, pl->name, cur->res, cur->n, 0) < 0) {
+            /* not sent: cur is finished by resync, with the rest */
+            resync(pl, sent, cur, next);
+            return;
+        }
+        /* cur is on its way: it becomes sent, the next batch becomes cur */
+        t = sent;
+        sent = cur;
+        cur = next;
+        next = t;
+        if (wait) {
+            /* an event waits (settings unreadable, Orthanc down): the step that put it back
+             * is read, then a pause before the next turn */
+            int none;
+            if (dcmp_queue_event_finish_recv(pl->q, sent->res, sent->n, 0, NULL, &none) < 0) {
+                resync(pl, sent, cur, next);
+                return;
+            }
+            drop(s, sent, 1);
+            dcmp_clock_sleep_ms(5000);
+        }
+        if (*s->stop && sent->n == 0)
             break;
-        }
     }
-    for (i = 0; i < *n; i++) {
-        if (strcmp(res[i].state, "back") != 0) {
-            if (written)
-                count(s, &batch[i], &res[i]);
-            free(out[i].graph);
-            free(out[i].plan);
-        }
-        free(batch[i].body);
-    }
-    memcpy(batch, next, (size_t)nnext * sizeof *next);
-    *n = nnext;
-    if (wait)
-        dcmp_clock_sleep_ms(5000);
+    /* stopping with events in hand: taken, not planned; they stay in the processing list */
+    drop(s, cur, 0);
 }
 
 void *planner_main(void *arg)
@@ -268,10 +373,10 @@ void *planner_main(void *arg)
     planner *pl = arg;
     scheduler *s = pl->s;
     const char *name = pl->name;
-    dcmp_queue_event batch[DCMP_QUEUE_EVENT_BATCH];
+    batch *b = dcmp_xcalloc(3, sizeof *b), *cur = &b[0]; /* 20 KB each: not on the stack */
     int64_t back = 0, delay = 100;
     char title[16];
-    int n = 0, i;
+    int lost = 0; /* a take failed: recover the processing list first */
 
     /* "planner-N" in top -H, perf and /proc/PID/task/TID/comm */
     snprintf(title, sizeof title, "planner-%d", pl->index);
@@ -287,32 +392,36 @@ void *planner_main(void *arg)
                       (long long)back);
     delay = 100;
     while (!*s->stop) {
+        /* idle: wait in Redis for the next event (the steady state takes batches) */
+        char *body = NULL;
         int rc;
-
-        if (n == 0) {
-            /* idle: wait in Redis for the next event (the steady state takes batches) */
-            char *body = NULL;
-            rc = dcmp_queue_event_take(pl->q, name, 1000, batch[0].id, &body, &batch[0].received);
-            if (rc < 0) {
-                dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(pl->q),
-                              (long long)delay);
-                dcmp_clock_sleep_ms(delay);
-                delay = delay * 2 > 5000 ? 5000 : delay * 2;
-                continue;
-            }
-            delay = 100;
-            if (rc == 0) {
-                /* nothing for a second: helpers idle for a minute give their memory back */
-                dcmp_pool_stop_idle(&pl->callbacks.pool, HELPER_IDLE_MS);
-                dcmp_pool_stop_idle(&pl->dicom.pool, HELPER_IDLE_MS);
-                continue;
-            }
-            batch[0].body = body;
-            n = 1;
+        if (lost && dcmp_queue_event_recover(pl->q, name, NULL) == 0)
+            lost = 0;
+        rc = lost ? -1
+                  : dcmp_queue_event_take(pl->q, name, 1000, cur->ev[0].id, &body,
+                                          &cur->ev[0].received);
+        if (rc < 0) {
+            /* the take may have moved an event whose answer was lost: it goes back to the
+             * inbox before the next take */
+            lost = 1;
+            dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(pl->q),
+                          (long long)delay);
+            dcmp_clock_sleep_ms(delay);
+            delay = delay * 2 > 5000 ? 5000 : delay * 2;
+            continue;
         }
-        plan_batch(pl, batch, &n);
+        delay = 100;
+        if (rc == 0) {
+            /* nothing for a second: helpers idle for a minute give their memory back */
+            dcmp_pool_stop_idle(&pl->callbacks.pool, HELPER_IDLE_MS);
+            dcmp_pool_stop_idle(&pl->dicom.pool, HELPER_IDLE_MS);
+            continue;
+        }
+        cur->ev[0].body = body;
+        cur->n = 1;
+        cur->planned = 0;
+        plan_stream(pl, &b[0], &b[1], &b[2]);
     }
-    for (i = 0; i < n; i++)
-        free(batch[i].body); /* taken, not planned: planned again after the restart */
+    free(b);
     return NULL;
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -643,6 +644,107 @@ static void test_concurrent_events(void)
     CHECK(missing == 0);
 }
 
+#define RESTART_EVENTS  240
+#define RESTART_THREADS 4
+
+static char restart_ids[RESTART_EVENTS][DCMP_ID_LEN];
+static atomic_int restart_posted;
+
+static void *post_through_restart(void *arg)
+{
+    long t = (long)arg;
+    char body[256];
+    reply *r = malloc(sizeof *r);
+    int i;
+
+    for (i = (int)t; r && i < RESTART_EVENTS; i += RESTART_THREADS) {
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"restart-%d\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+                 "\"rs-%d\",\"Modality\":\"CT\"}}",
+                 i, i);
+        /* 503 while Redis is down: not stored (Orthanc's catch-up would find it) */
+        if (http("POST", "/stable-series", body, TOKEN, r) == 202)
+            event_of(r, restart_ids[i]);
+        atomic_fetch_add(&restart_posted, 1);
+        nap_ms(2);
+    }
+    free(r);
+    return NULL;
+}
+
+/* Redis restarts (AOF, fsync always) while webhooks stream in and the planner has steps in
+ * flight: every event stored is planned, once (one graph of 3 jobs), and nothing is left in
+ * the inbox or a processing list. */
+static void test_redis_restart(void)
+{
+    pthread_t th[RESTART_THREADS];
+    redisContext *c;
+    redisReply *rr;
+    int i, k, accepted = 0, wrong = 0;
+    long t;
+
+    for (t = 0; t < RESTART_THREADS; t++)
+        pthread_create(&th[t], NULL, post_through_restart, (void *)t);
+    while (atomic_load(&restart_posted) < RESTART_EVENTS / 3)
+        nap_ms(1);
+    CHECK(fixture_redis_restart(&f) == 0);
+    for (t = 0; t < RESTART_THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (i = 0; i < RESTART_EVENTS; i++) {
+        char *plan;
+        cJSON *o;
+        if (restart_ids[i][0] == '\0')
+            continue;
+        accepted++;
+        plan = wait_event(restart_ids[i], "planned");
+        o = plan ? cJSON_Parse(plan) : NULL;
+        if (cJSON_GetArraySize(cJSON_GetObjectItem(o, "jobs")) != 3)
+            wrong++;
+        cJSON_Delete(o);
+        free(plan);
+    }
+    CHECK(accepted > 0 && wrong == 0);
+    /* one graph per event: the job hashes of these events, counted by their event */
+    c = redisConnect("127.0.0.1", f.port);
+    rr = c ? redisCommand(c, "KEYS dcmp:job:*") : NULL;
+    if (rr && rr->type == REDIS_REPLY_ARRAY) {
+        int *jobs = calloc(RESTART_EVENTS, sizeof *jobs);
+        for (k = 0; jobs && k < (int)rr->elements; k++) {
+            redisReply *e = strchr(rr->element[k]->str + 9, ':')
+                                ? NULL
+                                : redisCommand(c, "HGET %s event", rr->element[k]->str);
+            for (i = 0; e && e->type == REDIS_REPLY_STRING && i < RESTART_EVENTS; i++)
+                if (strcmp(e->str, restart_ids[i]) == 0)
+                    jobs[i]++;
+            if (e)
+                freeReplyObject(e);
+        }
+        for (i = 0; jobs && i < RESTART_EVENTS; i++)
+            if (restart_ids[i][0] && jobs[i] != 3) {
+                fprintf(stderr, "event %s: %d jobs\n", restart_ids[i], jobs[i]);
+                wrong++;
+            }
+        free(jobs);
+    }
+    if (rr)
+        freeReplyObject(rr);
+    CHECK(wrong == 0);
+    rr = c ? redisCommand(c, "EVAL %s 0",
+                          "local n = redis.call('LLEN', 'dcmp:inbox') "
+                          "for _, k in ipairs(redis.call('KEYS', 'dcmp:inbox:*')) do "
+                          "n = n + redis.call('LLEN', k) end return n")
+           : NULL;
+    CHECK(rr && rr->type == REDIS_REPLY_INTEGER && rr->integer == 0);
+    if (rr && rr->type == REDIS_REPLY_INTEGER && rr->integer != 0)
+        fprintf(stderr, "  %lld event(s) left in the inbox or a processing list\n", rr->integer);
+    if (rr)
+        freeReplyObject(rr);
+    if (c)
+        redisFree(c);
+    fprintf(stderr, "  %d of %d webhooks stored through the restart, each planned once\n", accepted,
+            RESTART_EVENTS);
+}
+
 int main(void)
 {
     int failed;
@@ -662,6 +764,7 @@ int main(void)
     RUN(test_registry_changes);
     RUN(test_helper_crash);
     RUN(test_start_refused);
+    RUN(test_redis_restart);
     stop_scheduler(SIGTERM);
     failed = harness_failed;
     fixture_stop(&f, failed);
