@@ -229,7 +229,7 @@ int main(int argc, char **argv)
                                          {"dicom", required_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
-    char env_planners[64] = "SCHEDULER_PLANNERS=4";
+    char env_planners[64] = "DCMP_BENCH=1"; /* SCHEDULER_PLANNERS when set, else a filler */
     char *envp[] = {env_port,
                     env_redis,
                     env_reg,

@@ -400,7 +400,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||
         get_duration(&env, k_catchup, 60, &cfg->catchup_interval, err) < 0 ||
         get_duration(&env, k_stable, 120, &cfg->catchup_stable_after, err) < 0 ||
-        get_int(&env, k_planners, 4, 1, 8, &cfg->planners, err) < 0)
+        get_int(&env, k_planners, 1, 1, 8, &cfg->planners, err) < 0)
         goto out;
     if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
         strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0) {

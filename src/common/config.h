@@ -79,7 +79,7 @@ typedef struct dcmp_config {
     int64_t catchup_interval;   /* CATCHUP_INTERVAL: seconds between /changes scans, default 60 */
     int64_t catchup_stable_after; /* CATCHUP_STABLE_AFTER: a series without StableSeries whose
                                    * LastUpdate is this old is planned anyway, default 120 s */
-    int64_t planners;             /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 4 */
+    int64_t planners;             /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 1 */
 } dcmp_config;
 
 /*
