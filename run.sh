@@ -235,14 +235,14 @@ need_programs() {
 
 need_binaries() {
   local b missing=()
-  for b in dcmp-scheduler dcmp-worker dcmp-executor dcmp-dashboard; do
+  for b in dcmp-scheduler dcmp-dicom dcmp-worker dcmp-executor dcmp-dashboard; do
     [ -x "$bin/$b" ] || missing+=("$b")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ -z "${DCMP_BIN:-}" ] || dcmp_die "DCMP_BIN=$DCMP_BIN: ${missing[*]} not there"
   dcmp_say "${missing[*]} not built in $bin: building with ./build.sh --native"
   "$DCMP_ROOT/build.sh" --native
-  for b in dcmp-scheduler dcmp-worker dcmp-executor dcmp-dashboard; do
+  for b in dcmp-scheduler dcmp-dicom dcmp-worker dcmp-executor dcmp-dashboard; do
     [ -x "$bin/$b" ] || dcmp_die "$bin/$b: still missing after ./build.sh --native"
   done
 }

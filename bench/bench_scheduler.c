@@ -2,15 +2,21 @@
  * response times, events planned per second into a 3-job graph, and the scheduler's memory.
  *
  * usage: bench_scheduler --port REDIS_PORT --scheduler BIN --modules DIR --dir TMP
- *                        [--events N] [--clients K]
+ *                        [--events N] [--clients K] [--redis-pid PID] [--dicom SERIES_DIR]
  * Starts the scheduler (its HTTP port free on loopback) with a registry of three services in
  * TMP: "a" (no dependency), "b" (depends on a), "c" (depends on a and b), each with a callback
  * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
- * N distinct webhooks (keep-alive connections). Prints lines for bench/run.sh:
+ * N distinct webhooks (keep-alive connections). Also the CPU time per event of the scheduler,
+ * of its helper processes (callback executors) and of Redis (with --redis-pid), and the
+ * memory of the scheduler and of its helpers. With --dicom, the series folder's files are
+ * copied under DATA and every webhook carries their dcmpath (the original's Lua script did
+ * so): each event's header is then read from the files with DCMTK by dcmp-dicom, and the
+ * lines say "from files". Prints lines for bench/run.sh:
  *   S|what|value|unit
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,7 +40,9 @@
 
 typedef struct bench {
     int redis_port, http_port, events, clients;
-    const char *scheduler, *modules, *dir;
+    pid_t redis;
+    const char *scheduler, *modules, *dir, *dicom;
+    const char *tag;    /* "" or " (headers from files)" in the lines printed */
     double *latency_ms; /* one per event */
     int failures;
     pthread_mutex_t lock;
@@ -61,6 +70,39 @@ static void write_file(const char *path, const char *text)
 
     if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
         die("cannot write the registry");
+}
+
+/* Copies the regular files of `from` into `to` (created). */
+static void copy_series(const char *from, const char *to)
+{
+    char src[8400], dst[8400], buf[65536];
+    struct dirent *e;
+    DIR *d = opendir(from);
+    int n = 0;
+
+    if (d == NULL || (mkdir(to, 0755) < 0 && errno != EEXIST))
+        die("--dicom: cannot read the series folder");
+    while ((e = readdir(d)) != NULL) {
+        FILE *in, *out;
+        size_t k;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+        if ((in = fopen(src, "rb")) == NULL)
+            continue;
+        if ((out = fopen(dst, "wb")) == NULL)
+            die("--dicom: cannot copy");
+        while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, k, out);
+        fclose(in);
+        if (fclose(out) != 0)
+            die("--dicom: cannot copy");
+        n++;
+    }
+    closedir(d);
+    if (n == 0)
+        die("--dicom: no files in the series folder");
 }
 
 static void service(const char *name, const char *deps)
@@ -106,10 +148,17 @@ static void *client(void *arg)
     for (i = (int)t; i < b.events; i += b.clients) {
         long status = 0;
         double t0;
-        snprintf(body, sizeof body,
-                 "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
-                 "\"p%d\",\"Modality\":\"CT\",\"SeriesDescription\":\"bench\"}}",
-                 i, i);
+        if (b.dicom)
+            snprintf(body, sizeof body,
+                     "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"dcmpath\":"
+                     "\"dicom/bench\"}",
+                     i);
+        else
+            snprintf(body, sizeof body,
+                     "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"tags\":{"
+                     "\"PatientID\":\"p%d\",\"Modality\":\"CT\",\"SeriesDescription\":"
+                     "\"bench\"}}",
+                     i, i);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         t0 = now_s();
         if (curl_easy_perform(c) == CURLE_OK)
@@ -124,6 +173,17 @@ static void *client(void *arg)
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return NULL;
+}
+
+/* CPU time (user + system, us) of this process so far. */
+static long long self_cpu_us(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return ((long long)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+           ru.ru_stime.tv_usec;
 }
 
 static int cmp(const void *x, const void *y)
@@ -165,9 +225,11 @@ int main(int argc, char **argv)
                                          {"dir", required_argument, NULL, 'd'},
                                          {"events", required_argument, NULL, 'n'},
                                          {"clients", required_argument, NULL, 'c'},
+                                         {"redis-pid", required_argument, NULL, 'R'},
+                                         {"dicom", required_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
-    char env_planners[64] = "SCHEDULER_PLANNERS=4";
+    char env_planners[64] = "DCMP_BENCH=1"; /* SCHEDULER_PLANNERS when set, else a filler */
     char *envp[] = {env_port,
                     env_redis,
                     env_reg,
@@ -182,15 +244,17 @@ int main(int argc, char **argv)
     posix_spawn_file_actions_t fa;
     pthread_t *th;
     redisContext *r;
-    double t0, t1, t2;
-    long idle, busy = 0, k;
+    double t0, t1, t2, written, next_rss;
+    long idle, busy = 0, k, helpers_idle, helpers_busy = 0, kb;
+    long long cpu0, cpu, hcpu0, hcpu, rcpu0, rcpu, bcpu0, bcpu;
+    int nhelpers_idle, nhelpers_busy = 0;
     pid_t pid;
     int c, i, status;
 
     b.events = 5000;
     b.clients = 4;
     pthread_mutex_init(&b.lock, NULL);
-    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:D:", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.redis_port = (int)strtol(optarg, NULL, 10); break;
         case 's': b.scheduler = optarg; break;
@@ -198,6 +262,8 @@ int main(int argc, char **argv)
         case 'd': b.dir = optarg; break;
         case 'n': b.events = (int)strtol(optarg, NULL, 10); break;
         case 'c': b.clients = (int)strtol(optarg, NULL, 10); break;
+        case 'R': b.redis = (pid_t)strtol(optarg, NULL, 10); break;
+        case 'D': b.dicom = optarg; break;
         default: return 2;
         }
     }
@@ -214,12 +280,21 @@ int main(int argc, char **argv)
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/sched/data", b.dir);
     mkdir(path, 0755);
+    b.tag = "";
+    if (b.dicom) {
+        snprintf(path, sizeof path, "%s/sched/data/dicom", b.dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/sched/data/dicom/bench", b.dir);
+        copy_series(b.dicom, path);
+        b.tag = " (headers from files)";
+    }
     service("a", NULL);
     service("b", "\"a\"");
     service("c", "[\"a\",\"b\"]");
     snprintf(path, sizeof path, "%s/sched/settings.json", b.dir);
     write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
                      "\"seriesId\"]}");
+    written = now_s();
 
     if (getenv("SCHEDULER_PLANNERS"))
         snprintf(env_planners, sizeof env_planners, "SCHEDULER_PLANNERS=%s",
@@ -258,7 +333,16 @@ int main(int argc, char **argv)
         usleep(25000);
     }
     usleep(200000);
+    /* A site's settings are older than the scheduler's racy window (a file changed less than
+     * DCMP_SETTINGS_CACHE_RACY_MS ago is compared byte for byte on every event): wait until
+     * these are too, so the run measures that steady state. */
+    while (now_s() - written < 2.1)
+        usleep(10000);
     idle = fixture_rss_kb(pid);
+    nhelpers_idle = fixture_children(pid, &helpers_idle, &hcpu0);
+    cpu0 = fixture_cpu_us(pid);
+    rcpu0 = fixture_cpu_us(b.redis);
+    bcpu0 = self_cpu_us();
 
     t0 = now_s();
     for (k = 0; k < b.clients; k++)
@@ -267,24 +351,53 @@ int main(int argc, char **argv)
         pthread_join(th[k], NULL);
     t1 = now_s();
     busy = fixture_rss_kb(pid);
+    nhelpers_busy = fixture_children(pid, &helpers_busy, NULL);
+    next_rss = t1 + 0.01;
+    /* memory sampled every 10 ms: a scan of /proc each poll would load the 2 CPUs */
     while (planned(r) < b.events && now_s() - t0 < 300) {
-        long kb = fixture_rss_kb(pid);
-        if (kb > busy)
-            busy = kb;
+        if (now_s() >= next_rss) {
+            int n = fixture_children(pid, &kb, NULL);
+            next_rss = now_s() + 0.01;
+            if (kb > helpers_busy) {
+                helpers_busy = kb;
+                nhelpers_busy = n;
+            }
+            if ((kb = fixture_rss_kb(pid)) > busy)
+                busy = kb;
+        }
         usleep(1000);
     }
     t2 = now_s();
+    cpu = fixture_cpu_us(pid) - cpu0;
+    rcpu = fixture_cpu_us(b.redis) - rcpu0;
+    bcpu = self_cpu_us() - bcpu0;
+    fixture_children(pid, NULL, &hcpu);
+    hcpu -= hcpu0;
 
     qsort(b.latency_ms, (size_t)b.events, sizeof *b.latency_ms, cmp);
-    printf("S|webhooks accepted (%d clients, %d events)|%.0f|events/s\n", b.clients, b.events,
-           b.events / (t1 - t0));
-    printf("S|events planned into a 3-job graph, end to end into Redis|%.0f|events/s\n",
+    /* every line names the run: "" or " (headers from files)" */
+    printf("S|webhooks accepted (%d clients, %d events)%s|%.0f|events/s\n", b.clients, b.events,
+           b.tag, b.events / (t1 - t0));
+    printf("S|events planned into a 3-job graph, end to end into Redis%s|%.0f|events/s\n", b.tag,
            b.events / (t2 - t0));
-    printf("S|webhook response p50|%.2f|ms\n", b.latency_ms[b.events / 2]);
-    printf("S|webhook response p99|%.2f|ms\n", b.latency_ms[(int)(b.events * 0.99)]);
-    printf("S|webhook response max|%.2f|ms\n", b.latency_ms[b.events - 1]);
-    printf("S|scheduler RSS idle|%.1f|MB\n", idle / 1024.0);
-    printf("S|scheduler RSS under load (max)|%.1f|MB\n", busy / 1024.0);
+    printf("S|webhook response p50%s|%.2f|ms\n", b.tag, b.latency_ms[b.events / 2]);
+    printf("S|webhook response p99%s|%.2f|ms\n", b.tag, b.latency_ms[(int)(b.events * 0.99)]);
+    printf("S|webhook response max%s|%.2f|ms\n", b.tag, b.latency_ms[b.events - 1]);
+    printf("S|scheduler RSS idle%s|%.1f|MB\n", b.tag, idle / 1024.0);
+    printf("S|scheduler RSS under load (max)%s|%.1f|MB\n", b.tag, busy / 1024.0);
+    printf("S|its helper processes' RSS idle (%d process(es), sum)%s|%.1f|MB\n", nhelpers_idle,
+           b.tag, helpers_idle / 1024.0);
+    printf("S|its helper processes' RSS under load (%d process(es), max of sum)%s|%.1f|MB\n",
+           nhelpers_busy, b.tag, helpers_busy / 1024.0);
+    printf("S|CPU per event: scheduler, all threads (10 ms ticks)%s|%.0f|us\n", b.tag,
+           (double)cpu / b.events);
+    printf("S|CPU per event: its helper processes (10 ms ticks)%s|%.0f|us\n", b.tag,
+           (double)hcpu / b.events);
+    if (b.redis > 0)
+        printf("S|CPU per event: redis-server (10 ms ticks)%s|%.0f|us\n", b.tag,
+               (double)rcpu / b.events);
+    printf("S|CPU per event: this benchmark (HTTP clients, polling)%s|%.0f|us\n", b.tag,
+           (double)bcpu / b.events);
     if (b.failures)
         fprintf(stderr, "bench_scheduler: %d webhooks not answered 202\n", b.failures);
     kill(pid, SIGTERM);

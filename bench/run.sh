@@ -94,7 +94,7 @@ table() {
             print "dcmp-scheduler (issue 3: 5,000 events/s planned, p99 < 5 ms, idle RSS < 8 MB)"
             for (i = 1; i <= ns; i++) {
                 split(sc[i], f, "|")
-                printf "  %-62s %8s %s\n", f[2], f[3], f[4]
+                printf "  %-84s %8s %s\n", f[2], f[3], f[4]
             }
         }
         r1 = tput["rq|burst|1"]; r2 = tput["rq|burst|2"]
@@ -124,7 +124,7 @@ fi
 # configured every time: a target added since the last run is then known
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 if ! cmake --build "$BUILD" -j2 --target bench_worker bench_scheduler dcmp-worker dcmp-scheduler \
-    dcmp-executor testmods testcb >/dev/null; then
+    dcmp-executor dcmp-dicom testmods testcb >/dev/null; then
     echo "run.sh: build failed (is add_subdirectory(bench) in the root CMakeLists.txt?)" >&2
     exit 1
 fi
@@ -182,7 +182,20 @@ if [ $ONLY_SCHEDULER = 0 ]; then
     done
 fi
 "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
-    --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 >>"$RAW"
+    --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 \
+    --redis-pid "$REDIS_PID" >>"$RAW"
+# The same with every header read from a real 5-slice CT by dcmp-dicom (python3-pydicom's),
+# in its own temp dir and on a flushed Redis.
+CT5N=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N
+if [ -d "$CT5N" ]; then
+    redis-cli -p "$PORT" FLUSHALL >/dev/null
+    mkdir -p "$TMP/files"
+    "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
+        --modules "$MODULES" --dir "$TMP/files" --events "${EVENTS:-5000}" --clients 4 \
+        --redis-pid "$REDIS_PID" --dicom "$CT5N" >>"$RAW"
+else
+    echo "run.sh: $CT5N missing (python3-pydicom): no run with headers from files" >&2
+fi
 if [ $ONLY_SCHEDULER = 0 ]; then
     $PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" \
         --runs "$RQ_RUNS" --redis-pid "$REDIS_PID" >>"$RAW"

@@ -138,7 +138,7 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     in.nregistry = reg.n;
     in.data = event;
     in.default_queue = cfg->default_priority;
-    in.callback = dcmp_callbacks_call;
+    in.batch = dcmp_callbacks_batch;
     in.callback_arg = &cbs;
     if (dcmp_plan_make(&in, &plan, err) < 0) {
         fprintf(stderr, "dcm-processor plan: %s\n", err);

@@ -55,3 +55,81 @@ int dcmp_callbacks_call(void *arg, const char *job_name, const char *callback, c
     free(o.result);
     return rc;
 }
+
+/* The added_params text call `upto` gets: added with the injections of calls 0..upto-1. New
+ * string (free), or NULL when out of memory. */
+static char *added_before(const char *added, const dcmp_plan_call *calls, int upto)
+{
+    cJSON *a = cJSON_Parse(added);
+    char *text;
+    int i;
+
+    if (a == NULL)
+        return NULL;
+    for (i = 0; i < upto; i++)
+        if (calls[i].inject)
+            dcmp_plan_inject(a, calls[i].job_name, calls[i].inject);
+    text = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return text;
+}
+
+int dcmp_callbacks_batch(void *arg, const char *headers, const char *added_params,
+                         dcmp_plan_call *calls, int n, char *err)
+{
+    dcmp_callbacks *c = arg;
+    dcmp_executor_outcome *outs = malloc((size_t)(n ? n : 1) * sizeof *outs);
+    char *added = NULL;
+    int from = 0, restarts = 0, i, k, restart;
+
+    if (outs == NULL)
+        return dcmp_seterr(err, "out of memory");
+    while (from < n) {
+        if (from > 0 && (added = added_before(added_params, calls, from)) == NULL) {
+            free(outs);
+            return dcmp_seterr(err, "out of memory");
+        }
+        k = dcmp_pool_calls(&c->pool, headers, added ? added : added_params, calls + from, n - from,
+                            c->timeout, outs + from, &restart);
+        free(added);
+        added = NULL;
+        if (k < 0) {
+            /* no executor: every call left fails with the reason */
+            for (i = from; i < n; i++) {
+                calls[i].rc = -1;
+                snprintf(calls[i].err, sizeof calls[i].err, "%s", outs[from].error);
+            }
+            break;
+        }
+        for (i = from; i < from + k; i++) {
+            dcmp_executor_outcome *o = &outs[i];
+            calls[i].inject = NULL;
+            if (o->status == DCMP_EXEC_OK) {
+                calls[i].rc = o->code == DCMP_SKIP ? 0 : 1;
+                if (o->result && o->result[0]) {
+                    calls[i].inject = o->result;
+                    o->result = NULL;
+                }
+            } else {
+                calls[i].rc = -1;
+                snprintf(calls[i].err, sizeof calls[i].err, "%s", o->error);
+            }
+            free(o->result);
+            o->result = NULL;
+        }
+        from += k;
+        /* a library changed: the rest in a new executor, which must not ask again at once */
+        if (restart && k == 0 && ++restarts >= 2) {
+            for (i = from; i < n; i++) {
+                calls[i].rc = -1;
+                snprintf(calls[i].err, sizeof calls[i].err,
+                         "the executor kept asking to be replaced");
+            }
+            break;
+        }
+        if (k > 0)
+            restarts = 0;
+    }
+    free(outs);
+    return 0;
+}

@@ -26,6 +26,16 @@ void dcmp_callbacks_init(dcmp_callbacks *c, const char *registry, const char *da
 int dcmp_callbacks_call(void *arg, const char *job_name, const char *callback, const char *headers,
                         const char *params, const char *added_params, char **inject, char *err);
 
+/*
+ * A dcmp_plan_batch (arg: the dcmp_callbacks): all of an event's callbacks in one round trip
+ * to the executor, each with the time limit and the answers of dcmp_callbacks_call. A call
+ * that crashes or overruns the executor counts as an error with the reason, and the calls
+ * after it go to a new executor with the injections so far. Returns 0, or -1 when out of
+ * memory.
+ */
+int dcmp_callbacks_batch(void *arg, const char *headers, const char *added_params,
+                         dcmp_plan_call *calls, int n, char *err);
+
 /* Ends the executor. */
 void dcmp_callbacks_stop(dcmp_callbacks *c);
 

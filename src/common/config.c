@@ -371,6 +371,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_ouser[] = {"ORTHANC_REST_USERNAME", "ORTHANC_REST_USER", NULL};
     static const char *const k_opass[] = {"ORTHANC_REST_PASSWORD", NULL};
     static const char *const k_catchup[] = {"CATCHUP_INTERVAL", NULL};
+    static const char *const k_stable[] = {"CATCHUP_STABLE_AFTER", NULL};
     static const char *const k_planners[] = {"SCHEDULER_PLANNERS", NULL};
     static const char *const k_mininst[] = {"MIN_INSTANCES", NULL};
     static const char *const k_modal[] = {"SUPPORTED_MODALITY", NULL};
@@ -430,7 +431,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_ouser, "", cfg->orthanc_user, sizeof cfg->orthanc_user, err) < 0 ||
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||
         get_duration(&env, k_catchup, 60, &cfg->catchup_interval, err) < 0 ||
-        get_int(&env, k_planners, 4, 1, 8, &cfg->planners, err) < 0 ||
+        get_duration(&env, k_stable, 120, &cfg->catchup_stable_after, err) < 0 ||
+        get_int(&env, k_planners, 1, 1, 8, &cfg->planners, err) < 0 ||
         get_int(&env, k_mininst, 4, 0, 1000000, &cfg->min_instances, err) < 0 ||
         get_str(&env, k_modal, "", cfg->supported_modality, sizeof cfg->supported_modality, err) <
             0)

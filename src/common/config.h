@@ -77,8 +77,10 @@ typedef struct dcmp_config {
     char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */
     int64_t catchup_interval;   /* CATCHUP_INTERVAL: seconds between /changes scans, default 60 */
-    int64_t planners;           /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 4 */
-    int64_t min_instances;      /* MIN_INSTANCES: smaller series are not processed, default 4 */
+    int64_t catchup_stable_after; /* CATCHUP_STABLE_AFTER: a series without StableSeries whose
+                                   * LastUpdate is this old is planned anyway, default 120 s */
+    int64_t planners;             /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 1 */
+    int64_t min_instances;        /* MIN_INSTANCES: smaller series are not processed, default 4 */
     char supported_modality[256]; /* SUPPORTED_MODALITY: blank/comma list; "" = every one */
     int64_t dashboard_port;       /* DASHBOARD_PORT, default 8080 */
     char dashboard_bind[64];      /* DASHBOARD_BIND: the address it listens on, default 127.0.0.1 */

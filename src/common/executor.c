@@ -17,6 +17,7 @@
 
 #include "dcmp/service.h"
 #include "clock.h"
+#include "jsonw.h"
 #include "loader.h"
 
 #define RESULT_FD    3
@@ -100,75 +101,110 @@ static char *kwarg(const cJSON *kw, const char *name, const char *dflt)
 
 static char *report_text(int status, const char *error, const char *result)
 {
-    cJSON *o = cJSON_CreateObject();
+    dcmp_jsonw w;
     char *text;
 
-    if (o == NULL || !cJSON_AddNumberToObject(o, "status", status) ||
-        !cJSON_AddStringToObject(o, "error", error ? error : "") ||
-        !cJSON_AddStringToObject(o, "result", result ? result : ""))
+    /* {"status","error","result"}, written directly (once per call in a busy executor) */
+    dcmp_jsonw_init(&w, DCMP_EXECUTOR_RESULT_MAX + 2 * DCMP_ERR_LEN + 64);
+    dcmp_jsonw_lit(&w, "{\"status\":");
+    dcmp_jsonw_int(&w, status);
+    dcmp_jsonw_lit(&w, ",\"error\":");
+    dcmp_jsonw_str(&w, error ? error : "");
+    dcmp_jsonw_lit(&w, ",\"result\":");
+    dcmp_jsonw_str(&w, result ? result : "");
+    dcmp_jsonw_lit(&w, "}");
+    if ((text = dcmp_jsonw_finish(&w)) == NULL)
         _exit(70);
-    if ((text = cJSON_PrintUnformatted(o)) == NULL)
-        _exit(70);
-    cJSON_Delete(o);
     return text;
 }
 
-char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                           char loaded[PATH_MAX])
+char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], int32_t *code,
+                         const char **result)
 {
-    char err[DCMP_ERR_LEN], *text;
+    char err[DCMP_ERR_LEN];
     dcmp_loaded lib;
     dcmp_call call;
-    cJSON *kw;
     int32_t rc;
 
     loaded[0] = '\0';
     free(child_result);
     child_result = NULL;
     child_error[0] = '\0';
-    kw = cJSON_Parse(job->kwargs);
-    if (kw == NULL || !cJSON_IsObject(kw)) {
-        cJSON_Delete(kw);
-        return report_text(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
-    }
-    if (dcmp_loader_open(modules, job->func, &lib, err) < 0) {
-        cJSON_Delete(kw);
+    if (code)
+        *code = DCMP_ERROR;
+    if (result)
+        *result = NULL;
+    if ((in->resolved ? dcmp_loader_open_found(in->resolved, in->found, &lib, err)
+                      : dcmp_loader_open(in->modules, in->func, &lib, err)) < 0)
         return report_text(DCMP_ERROR, err, NULL);
-    }
     memcpy(loaded, lib.path, PATH_MAX);
     memset(&call, 0, sizeof call);
     call.abi_version = DCMP_ABI_VERSION;
     call.size = (uint32_t)sizeof call;
-    call.job_name = job->name;
-    call.job_id = job->id;
-    call.headers = kwarg(kw, "headers", "{}");
-    call.params = kwarg(kw, "params", "null");
-    call.added_params = kwarg(kw, "added_params", "{}");
-    call.data_dir = data_dir;
+    call.job_name = in->job_name;
+    call.job_id = in->job_id;
+    call.headers = in->headers;
+    call.params = in->params;
+    call.added_params = in->added_params;
+    call.data_dir = in->data_dir;
     call.host = &child_host;
     rc = lib.fn(&call);
     fflush(NULL);
     if (rc == DCMP_ERROR && child_error[0] == '\0')
         snprintf(child_error, sizeof child_error, "%s returned an error and gave no message",
-                 job->func);
+                 in->func);
     else if (rc != DCMP_OK && rc != DCMP_SKIP && rc != DCMP_ERROR) {
-        snprintf(child_error, sizeof child_error, "%s: unknown return code %d", job->func, (int)rc);
+        snprintf(child_error, sizeof child_error, "%s: unknown return code %d", in->func, (int)rc);
         rc = DCMP_ERROR;
     }
-    text = report_text(rc, rc == DCMP_ERROR ? child_error : "", child_result);
-    free((char *)call.headers);
-    free((char *)call.params);
-    free((char *)call.added_params);
-    cJSON_Delete(kw);
+    if (code)
+        *code = rc;
+    if (result)
+        *result = child_result;
     /* The library stays loaded: a process that runs jobs keeps it for the next one (a
      * fork child ends right after; a pool executor restarts when the file changes). */
+    return report_text(rc, rc == DCMP_ERROR ? child_error : "", child_result);
+}
+
+char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
+                           const dcmp_resolved *resolved, int found, char loaded[PATH_MAX])
+{
+    dcmp_executor_input in;
+    char *headers, *params, *added, *text;
+    cJSON *kw;
+
+    loaded[0] = '\0';
+    kw = cJSON_Parse(job->kwargs);
+    if (kw == NULL || !cJSON_IsObject(kw)) {
+        cJSON_Delete(kw);
+        return report_text(DCMP_ERROR, "job kwargs are not a JSON object", NULL);
+    }
+    headers = kwarg(kw, "headers", "{}");
+    params = kwarg(kw, "params", "null");
+    added = kwarg(kw, "added_params", "{}");
+    cJSON_Delete(kw);
+    memset(&in, 0, sizeof in);
+    in.job_id = job->id;
+    in.job_name = job->name;
+    in.func = job->func;
+    in.headers = headers;
+    in.params = params;
+    in.added_params = added;
+    in.modules = modules;
+    in.data_dir = data_dir;
+    in.resolved = resolved;
+    in.found = found;
+    text = dcmp_executor_call(&in, loaded, NULL, NULL);
+    free(headers);
+    free(params);
+    free(added);
     return text;
 }
 
 static void __attribute__((noreturn))
 child_main(const dcmp_job *job, const char *modules, const char *data_dir)
 {
-    char loaded[PATH_MAX], *text = dcmp_executor_invoke(job, modules, data_dir, loaded);
+    char loaded[PATH_MAX], *text = dcmp_executor_invoke(job, modules, data_dir, NULL, 0, loaded);
 
     write_all(RESULT_FD, text, strlen(text));
     /* No dlclose or free: the process ends here, and a library's destructors

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "resolve.h"
 
 #define DCMP_EXECUTOR_LOG_TAIL   4096      /* bytes of the job's log kept with the job */
 #define DCMP_EXECUTOR_RESULT_MAX (1 << 20) /* largest result JSON a job may set */
@@ -46,11 +47,32 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
  * Runs `job` in this process: parses its kwargs, loads its library (left
  * loaded), calls the function. Returns the report as JSON text
  * {"status","error","result"} (new: free it). `loaded` gets the library's
- * path, "" when none was loaded. For a process made to run jobs (a fork
- * child, a pool executor), never for the worker itself.
+ * path, "" when none was loaded. resolved: job->func already resolved under
+ * modules, candidate `found` existing (NULL: resolved here). For a process made
+ * to run jobs (a fork child, a pool executor), never for the worker itself.
  */
 char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                           char loaded[PATH_MAX]);
+                           const dcmp_resolved *resolved, int found, char loaded[PATH_MAX]);
+
+/* One call of a service function in this process. */
+typedef struct dcmp_executor_input {
+    const char *job_id, *job_name;
+    const char *func;                            /* dotted, resolved under modules */
+    const char *headers, *params, *added_params; /* JSON texts */
+    const char *modules, *data_dir;
+    const dcmp_resolved *resolved; /* func already resolved (NULL: resolve it here) */
+    int found;                     /* with resolved: its candidate that exists */
+} dcmp_executor_input;
+
+/*
+ * Calls in->func in this process with the given JSON texts as its inputs, as
+ * dcmp_executor_invoke does for a job's kwargs. Returns the report (new: free it); `loaded` as
+ * for dcmp_executor_invoke. *code (may be NULL) gets what the function returned (DCMP_ERROR
+ * when it could not be called), *result (may be NULL) what it set with set_result (NULL when
+ * nothing; borrowed until the next call). Everything in `in` is borrowed.
+ */
+char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], int32_t *code,
+                         const char **result);
 
 /* Fills out->status, out->error and out->result from a report (NULL: none). */
 void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *out);

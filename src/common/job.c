@@ -1,12 +1,13 @@
 /* job.c -- a job as stored in Redis (wire version 1): decode, and encode a job graph. */
 #include "job.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "jsonw.h"
 
 int dcmp_job_new_id(char id[DCMP_ID_LEN])
 {
@@ -176,8 +177,8 @@ static int valid_id(const char *s)
 
 char *dcmp_job_encode_graph(const char *event, const dcmp_job_spec *specs, int n, char *err)
 {
-    cJSON *root = NULL, *jobs, *o, *deps;
-    char *out = NULL;
+    dcmp_jsonw w;
+    char *out;
     int i, k;
 
     if (n <= 0 || n > DCMP_GRAPH_MAX) {
@@ -228,40 +229,41 @@ char *dcmp_job_encode_graph(const char *event, const dcmp_job_spec *specs, int n
                                 specs[i].name, specs[i].deps[k]);
                     return NULL;
                 }
-    if ((root = cJSON_CreateObject()) == NULL)
-        goto oom;
-    if (!cJSON_AddNumberToObject(root, "v", DCMP_WIRE_VERSION) ||
-        !cJSON_AddStringToObject(root, "event", event ? event : "") ||
-        (jobs = cJSON_AddArrayToObject(root, "jobs")) == NULL)
-        goto oom;
+    /* written directly: the bytes cJSON would print, without a tree per job */
+    dcmp_jsonw_init(&w, DCMP_JSONW_MAX);
+    dcmp_jsonw_lit(&w, "{\"v\":");
+    dcmp_jsonw_int(&w, DCMP_WIRE_VERSION);
+    dcmp_jsonw_lit(&w, ",\"event\":");
+    dcmp_jsonw_str(&w, event ? event : "");
+    dcmp_jsonw_lit(&w, ",\"jobs\":[");
     for (i = 0; i < n; i++) {
         const dcmp_job_spec *s = &specs[i];
-        if ((o = cJSON_CreateObject()) == NULL)
-            goto oom;
-        cJSON_AddItemToArray(jobs, o);
-        if (!cJSON_AddStringToObject(o, "id", s->id) ||
-            !cJSON_AddStringToObject(o, "name", s->name) ||
-            !cJSON_AddStringToObject(o, "func", s->func) ||
-            !cJSON_AddStringToObject(o, "queue", s->queue) ||
-            !cJSON_AddStringToObject(o, "kwargs", s->kwargs) ||
-            !cJSON_AddNumberToObject(o, "timeout", (double)s->timeout) ||
-            !cJSON_AddNumberToObject(o, "retry_max", (double)s->retry_max) ||
-            !cJSON_AddNumberToObject(o, "retry_interval", (double)s->retry_interval) ||
-            (deps = cJSON_AddArrayToObject(o, "deps")) == NULL)
-            goto oom;
+        dcmp_jsonw_lit(&w, i ? ",{\"id\":" : "{\"id\":");
+        dcmp_jsonw_str(&w, s->id);
+        dcmp_jsonw_lit(&w, ",\"name\":");
+        dcmp_jsonw_str(&w, s->name);
+        dcmp_jsonw_lit(&w, ",\"func\":");
+        dcmp_jsonw_str(&w, s->func);
+        dcmp_jsonw_lit(&w, ",\"queue\":");
+        dcmp_jsonw_str(&w, s->queue);
+        dcmp_jsonw_lit(&w, ",\"kwargs\":");
+        dcmp_jsonw_str(&w, s->kwargs);
+        dcmp_jsonw_lit(&w, ",\"timeout\":");
+        dcmp_jsonw_int(&w, s->timeout);
+        dcmp_jsonw_lit(&w, ",\"retry_max\":");
+        dcmp_jsonw_int(&w, s->retry_max);
+        dcmp_jsonw_lit(&w, ",\"retry_interval\":");
+        dcmp_jsonw_int(&w, s->retry_interval);
+        dcmp_jsonw_lit(&w, ",\"deps\":[");
         for (k = 0; k < s->ndeps; k++) {
-            cJSON *d = cJSON_CreateString(s->deps[k]);
-            if (d == NULL)
-                goto oom;
-            cJSON_AddItemToArray(deps, d);
+            if (k)
+                dcmp_jsonw_lit(&w, ",");
+            dcmp_jsonw_str(&w, s->deps[k]);
         }
+        dcmp_jsonw_lit(&w, "]}");
     }
-    if ((out = cJSON_PrintUnformatted(root)) == NULL)
-        goto oom;
-    cJSON_Delete(root);
+    dcmp_jsonw_lit(&w, "]}");
+    if ((out = dcmp_jsonw_finish(&w)) == NULL)
+        dcmp_seterr(err, "out of memory encoding a job graph");
     return out;
-oom:
-    cJSON_Delete(root);
-    dcmp_seterr(err, "out of memory encoding a job graph");
-    return NULL;
 }

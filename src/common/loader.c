@@ -76,10 +76,16 @@ int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, cha
         return -1;
     if ((i = dcmp_resolve_find(&r, dotted, err)) < 0)
         return -1;
-    memcpy(out->path, r.paths[i], sizeof out->path);
+    return dcmp_loader_open_found(&r, i, out, err);
+}
+
+int dcmp_loader_open_found(const dcmp_resolved *r, int found, dcmp_loaded *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->path, r->paths[found], sizeof out->path);
     if (open_checked(out, err) < 0)
         return -1;
-    out->fn = dcmp_loader_function(out->module, out->path, r.function, err);
+    out->fn = dcmp_loader_function(out->module, out->path, r->function, err);
     if (out->fn == NULL) {
         dcmp_loader_close(out);
         return -1;

@@ -6,6 +6,7 @@
 
 #include "dcmp/service.h"
 #include "log.h"
+#include "resolve.h"
 
 typedef struct dcmp_loaded {
     void *handle;              /* from dlopen; closed by dcmp_loader_close */
@@ -33,6 +34,9 @@ dcmp_fn dcmp_loader_function(const dcmp_module *m, const char *path, const char 
  * everything and returns -1 with err saying what failed with which path.
  */
 int dcmp_loader_open(const char *root, const char *dotted, dcmp_loaded *out, char *err);
+
+/* dcmp_loader_open for a name already resolved: candidate `found` of r, which exists. */
+int dcmp_loader_open_found(const dcmp_resolved *r, int found, dcmp_loaded *out, char *err);
 
 /*
  * dlopens the library file `path` and checks its descriptor, with no function looked up

@@ -331,6 +331,15 @@ static int get_raw(dcmp_orthanc *o, const char *path, char **out, size_t *len, c
     return 0;
 }
 
+int dcmp_orthanc_get_text(dcmp_orthanc *o, const char *path, char **text, size_t *len, char *err)
+{
+    char url[DCMP_ORTHANC_URL_MAX];
+
+    *text = NULL;
+    *len = 0;
+    return get_raw(o, path, text, len, url, sizeof url, err);
+}
+
 int dcmp_orthanc_get_json(dcmp_orthanc *o, const char *path, cJSON **out, char *err)
 {
     char url[DCMP_ORTHANC_URL_MAX], *buf;

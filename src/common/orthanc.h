@@ -72,6 +72,11 @@ int dcmp_orthanc_url(const dcmp_orthanc *o, const char *path, char *dst, size_t 
  */
 int dcmp_orthanc_get_json(dcmp_orthanc *o, const char *path, cJSON **out, char *err);
 
+/* GET `path` as text (for example "/tools/now", which is not JSON), with the caps and errors
+ * of dcmp_orthanc_get_json. Returns 0 with *text new (NUL-terminated, free it) and *len, or
+ * -1 with err set and *text NULL. */
+int dcmp_orthanc_get_text(dcmp_orthanc *o, const char *path, char **text, size_t *len, char *err);
+
 /*
  * Orders a series' instances for download. `instances` is the answer of
  * GET /series/{id}/instances (an array of objects with "ID" and maybe "IndexInSeries");

@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
+#include "jsonw.h"
 
 #define PLAN_MAX_ENTRIES 1024
 #define SOURCE_LEN       (PATH_MAX + 64)
@@ -279,7 +281,7 @@ static entry *add_entry(planner *p, const cJSON *obj, int group, const char *fmt
         return NULL;
     }
     if (p->n == p->cap) {
-        int cap = p->cap ? p->cap * 2 : 32;
+        int cap = p->cap ? p->cap * 2 : 8;
         entry *grown = realloc(p->entries, (size_t)cap * sizeof *grown);
         if (grown == NULL) {
             p->oom = 1;
@@ -289,7 +291,9 @@ static entry *add_entry(planner *p, const cJSON *obj, int group, const char *fmt
         p->cap = cap;
     }
     e = &p->entries[p->n];
-    memset(e, 0, sizeof *e);
+    /* source and reason are kilobytes each: set, not cleared */
+    memset(e, 0, offsetof(entry, source));
+    e->reason[0] = '\0';
     e->obj = obj;
     e->group = group;
     e->seq = p->n++;
@@ -439,10 +443,95 @@ static char *print_or_null(const cJSON *v)
     return v ? cJSON_PrintUnformatted(v) : strdup("null");
 }
 
+int dcmp_plan_inject(cJSON *added, const char *job_name, const char *inject)
+{
+    cJSON *obj = cJSON_Parse(inject);
+
+    if (!cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(added, job_name);
+    cJSON_AddItemToObject(added, job_name, obj);
+    return 0;
+}
+
+/* Takes in one callback's answer: its injection into added, and the entry's answer. */
+static void answered(planner *p, entry *e, int rc, char *inject, const char *err, cJSON *added)
+{
+    if (inject) {
+        if (dcmp_plan_inject(added, e->name, inject) < 0)
+            report(p, "%s: callback %s injected something that is not a JSON object: ignored",
+                   e->source, e->callback);
+        free(inject);
+    }
+    if (rc == 1) {
+        e->answer = A_RUN;
+    } else if (rc == 0) {
+        e->answer = A_SKIP;
+    } else {
+        e->answer = A_ERROR;
+        snprintf(e->reason, sizeof e->reason, "callback %s: %s", e->callback,
+                 err[0] ? err : "failed");
+        report(p, "%s: %s: not scheduled", e->source, e->reason);
+    }
+}
+
+/* All of an event's callbacks in one call of in->batch. */
+static void run_batch(planner *p, entry **order, int n, const char *headers, cJSON *added)
+{
+    char err[DCMP_ERR_LEN] = "", *added_text = cJSON_PrintUnformatted(added);
+    dcmp_plan_call *calls = calloc((size_t)(n ? n : 1), sizeof *calls);
+    char **params = calloc((size_t)(n ? n : 1), sizeof *params);
+    entry **valid = calloc((size_t)(n ? n : 1), sizeof *valid);
+    int i, k = 0;
+
+    if (added_text == NULL || calls == NULL || params == NULL || valid == NULL) {
+        p->oom = 1;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (order[i]->state != E_VALID)
+            continue;
+        if ((params[k] = print_or_null(order[i]->params)) == NULL) {
+            p->oom = 1;
+            goto out;
+        }
+        valid[k] = order[i];
+        calls[k].job_name = order[i]->name;
+        calls[k].callback = order[i]->callback;
+        calls[k].params = params[k];
+        k++;
+    }
+    if (k > 0 && p->in->batch(p->in->callback_arg, headers, added_text, calls, k, err) < 0)
+        for (i = 0; i < k; i++) {
+            calls[i].rc = -1;
+            snprintf(calls[i].err, sizeof calls[i].err, "%s", err[0] ? err : "failed");
+        }
+    for (i = 0; i < k; i++) {
+        answered(p, valid[i], calls[i].rc, calls[i].inject, calls[i].err, added);
+        calls[i].inject = NULL;
+    }
+out:
+    for (i = 0; i < k; i++) {
+        free(params[i]);
+        if (calls)
+            free(calls[i].inject);
+    }
+    free(added_text);
+    free(calls);
+    free(params);
+    free(valid);
+}
+
 static void run_callbacks(planner *p, entry **order, int n, const char *headers, cJSON *added)
 {
     int i;
 
+    if (p->in->batch) {
+        run_batch(p, order, n, headers, added);
+        return;
+    }
     for (i = 0; i < n; i++) {
         entry *e = order[i];
         char err[DCMP_ERR_LEN] = "", *inject = NULL, *params, *added_text;
@@ -463,28 +552,7 @@ static void run_callbacks(planner *p, entry **order, int n, const char *headers,
                              : 1;
         free(params);
         free(added_text);
-        if (inject) {
-            cJSON *obj = cJSON_Parse(inject);
-            if (cJSON_IsObject(obj)) {
-                cJSON_DeleteItemFromObjectCaseSensitive(added, e->name);
-                cJSON_AddItemToObject(added, e->name, obj);
-            } else {
-                cJSON_Delete(obj);
-                report(p, "%s: callback %s injected something that is not a JSON object: ignored",
-                       e->source, e->callback);
-            }
-            free(inject);
-        }
-        if (rc == 1) {
-            e->answer = A_RUN;
-        } else if (rc == 0) {
-            e->answer = A_SKIP;
-        } else {
-            e->answer = A_ERROR;
-            snprintf(e->reason, sizeof e->reason, "callback %s: %s", e->callback,
-                     err[0] ? err : "failed");
-            report(p, "%s: %s: not scheduled", e->source, e->reason);
-        }
+        answered(p, e, rc, inject, err, added);
     }
 }
 
@@ -585,19 +653,19 @@ static void prune_group(planner *p, entry **order, int n, int group, entry **kep
 char *dcmp_plan_kwargs(const char *job_name, const char *headers, const char *params,
                        const char *added_params)
 {
-    cJSON *name = cJSON_CreateString(job_name);
-    char *name_text = name ? cJSON_PrintUnformatted(name) : NULL, *out = NULL;
-    size_t len;
+    dcmp_jsonw w;
 
-    if (name_text) {
-        len = strlen(name_text) + strlen(headers) + strlen(params) + strlen(added_params) + 64;
-        if ((out = malloc(len)) != NULL)
-            snprintf(out, len, "{\"jobName\":%s,\"headers\":%s,\"params\":%s,\"added_params\":%s}",
-                     name_text, headers, params, added_params);
-    }
-    cJSON_Delete(name);
-    free(name_text);
-    return out;
+    dcmp_jsonw_init(&w, DCMP_JSONW_MAX);
+    dcmp_jsonw_lit(&w, "{\"jobName\":");
+    dcmp_jsonw_str(&w, job_name);
+    dcmp_jsonw_lit(&w, ",\"headers\":");
+    dcmp_jsonw_lit(&w, headers);
+    dcmp_jsonw_lit(&w, ",\"params\":");
+    dcmp_jsonw_lit(&w, params);
+    dcmp_jsonw_lit(&w, ",\"added_params\":");
+    dcmp_jsonw_lit(&w, added_params);
+    dcmp_jsonw_lit(&w, "}");
+    return dcmp_jsonw_finish(&w);
 }
 
 static char *make_kwargs(const entry *e, const char *headers, const char *added)
@@ -801,74 +869,89 @@ void dcmp_plan_free(dcmp_plan *plan)
     memset(plan, 0, sizeof *plan);
 }
 
-static cJSON *parse_or_null(const char *text)
+/* "key": as the members after the first are written */
+static void key(dcmp_jsonw *w, const char *name, int first)
 {
-    cJSON *v = text ? cJSON_Parse(text) : NULL;
-
-    return v ? v : cJSON_CreateNull();
+    if (!first)
+        dcmp_jsonw_lit(w, ",");
+    dcmp_jsonw_str(w, name);
+    dcmp_jsonw_lit(w, ":");
 }
 
 char *dcmp_plan_json(const dcmp_plan *plan)
 {
-    cJSON *root = cJSON_CreateObject(), *jobs, *decisions, *reports;
-    char *text = NULL;
+    dcmp_jsonw w;
     int i, k;
 
-    if (root == NULL)
-        return NULL;
-    cJSON_AddItemToObject(root, "headers", parse_or_null(plan->headers));
-    cJSON_AddItemToObject(root, "added_params", parse_or_null(plan->added_params));
-    jobs = cJSON_AddArrayToObject(root, "jobs");
-    decisions = cJSON_AddArrayToObject(root, "decisions");
-    reports = cJSON_AddArrayToObject(root, "reports");
-    if (!jobs || !decisions || !reports)
-        goto out;
+    /* headers and added_params are texts cJSON printed: the same bytes it would print again */
+    dcmp_jsonw_init(&w, DCMP_JSONW_MAX);
+    dcmp_jsonw_lit(&w, "{\"headers\":");
+    dcmp_jsonw_lit(&w, plan->headers ? plan->headers : "null");
+    dcmp_jsonw_lit(&w, ",\"added_params\":");
+    dcmp_jsonw_lit(&w, plan->added_params ? plan->added_params : "null");
+    dcmp_jsonw_lit(&w, ",\"jobs\":[");
     for (i = 0; i < plan->njobs; i++) {
         const dcmp_plan_job *j = &plan->jobs[i];
-        cJSON *o = cJSON_CreateObject(), *names, *ids, *retry;
-        if (o == NULL)
-            goto out;
-        cJSON_AddItemToArray(jobs, o);
-        cJSON_AddStringToObject(o, "id", j->id);
-        cJSON_AddStringToObject(o, "jobName", j->name);
-        cJSON_AddStringToObject(o, "group", group_names[j->group]);
-        cJSON_AddStringToObject(o, "worker", j->worker);
-        cJSON_AddStringToObject(o, "queue", j->queue);
-        cJSON_AddNumberToObject(o, "timeout", (double)j->timeout);
-        retry = cJSON_AddObjectToObject(o, "retry");
-        if (retry) {
-            cJSON_AddNumberToObject(retry, "max", (double)j->retry_max);
-            cJSON_AddNumberToObject(retry, "interval", (double)j->retry_interval);
+        dcmp_jsonw_lit(&w, i ? ",{" : "{");
+        key(&w, "id", 1);
+        dcmp_jsonw_str(&w, j->id);
+        key(&w, "jobName", 0);
+        dcmp_jsonw_str(&w, j->name);
+        key(&w, "group", 0);
+        dcmp_jsonw_str(&w, group_names[j->group]);
+        key(&w, "worker", 0);
+        dcmp_jsonw_str(&w, j->worker);
+        key(&w, "queue", 0);
+        dcmp_jsonw_str(&w, j->queue);
+        key(&w, "timeout", 0);
+        dcmp_jsonw_int(&w, j->timeout);
+        dcmp_jsonw_lit(&w, ",\"retry\":{\"max\":");
+        dcmp_jsonw_int(&w, j->retry_max);
+        dcmp_jsonw_lit(&w, ",\"interval\":");
+        dcmp_jsonw_int(&w, j->retry_interval);
+        dcmp_jsonw_lit(&w, "},\"dependsOn\":[");
+        for (k = 0; k < j->ndeps; k++) {
+            if (k)
+                dcmp_jsonw_lit(&w, ",");
+            dcmp_jsonw_str(&w, plan->jobs[j->deps[k]].name);
         }
-        names = cJSON_AddArrayToObject(o, "dependsOn");
-        ids = cJSON_AddArrayToObject(o, "dependsOnIds");
-        for (k = 0; names && ids && k < j->ndeps; k++) {
-            cJSON_AddItemToArray(names, cJSON_CreateString(plan->jobs[j->deps[k]].name));
-            cJSON_AddItemToArray(ids, cJSON_CreateString(plan->jobs[j->deps[k]].id));
+        dcmp_jsonw_lit(&w, "],\"dependsOnIds\":[");
+        for (k = 0; k < j->ndeps; k++) {
+            if (k)
+                dcmp_jsonw_lit(&w, ",");
+            dcmp_jsonw_str(&w, plan->jobs[j->deps[k]].id);
         }
+        dcmp_jsonw_lit(&w, "]}");
     }
+    dcmp_jsonw_lit(&w, "],\"decisions\":[");
     for (i = 0; i < plan->ndecisions; i++) {
         const dcmp_plan_decision *d = &plan->decisions[i];
-        cJSON *o = cJSON_CreateObject();
-        if (o == NULL)
-            goto out;
-        cJSON_AddItemToArray(decisions, o);
-        cJSON_AddStringToObject(o, "jobName", d->job_name);
-        cJSON_AddStringToObject(o, "source", d->source);
-        cJSON_AddStringToObject(o, "group", group_names[d->group]);
-        cJSON_AddStringToObject(o, "decision", d->decision);
-        cJSON_AddStringToObject(o, "reason", d->reason);
+        dcmp_jsonw_lit(&w, i ? ",{" : "{");
+        key(&w, "jobName", 1);
+        dcmp_jsonw_str(&w, d->job_name);
+        key(&w, "source", 0);
+        dcmp_jsonw_str(&w, d->source);
+        key(&w, "group", 0);
+        dcmp_jsonw_str(&w, group_names[d->group]);
+        key(&w, "decision", 0);
+        dcmp_jsonw_str(&w, d->decision);
+        key(&w, "reason", 0);
+        dcmp_jsonw_str(&w, d->reason);
+        key(&w, "jobId", 0);
         if (d->job >= 0)
-            cJSON_AddStringToObject(o, "jobId", plan->jobs[d->job].id);
+            dcmp_jsonw_str(&w, plan->jobs[d->job].id);
         else
-            cJSON_AddNullToObject(o, "jobId");
+            dcmp_jsonw_lit(&w, "null");
+        dcmp_jsonw_lit(&w, "}");
     }
-    for (i = 0; i < plan->nreports; i++)
-        cJSON_AddItemToArray(reports, cJSON_CreateString(plan->reports[i]));
-    text = cJSON_PrintUnformatted(root);
-out:
-    cJSON_Delete(root);
-    return text;
+    dcmp_jsonw_lit(&w, "],\"reports\":[");
+    for (i = 0; i < plan->nreports; i++) {
+        if (i)
+            dcmp_jsonw_lit(&w, ",");
+        dcmp_jsonw_str(&w, plan->reports[i]);
+    }
+    dcmp_jsonw_lit(&w, "]}");
+    return dcmp_jsonw_finish(&w);
 }
 
 void dcmp_plan_specs(const dcmp_plan *plan, dcmp_job_spec *specs, const char **dep_ids)

@@ -30,15 +30,34 @@ typedef int (*dcmp_plan_callback)(void *arg, const char *job_name, const char *c
                                   const char *headers, const char *params, const char *added_params,
                                   char **inject, char *err);
 
+/* One call of a batch of callbacks. */
+typedef struct dcmp_plan_call {
+    const char *job_name, *callback, *params; /* the call's inputs, borrowed */
+    int rc;                                   /* out: 1 (schedule), 0 (do not), -1 (error) */
+    char *inject;                             /* out: as dcmp_plan_callback's (free), or NULL */
+    char err[DCMP_ERR_LEN];                   /* out: with rc -1, why */
+} dcmp_plan_call;
+
+/*
+ * Runs n callbacks in order, with the result of calling dcmp_plan_callback for each: call i
+ * gets the headers and, as added_params, the `added_params` text given with the injections of
+ * calls 0..i-1 applied by dcmp_plan_inject. Fills each call's rc, inject and err. Returns 0,
+ * or -1 when nothing could be run (out of memory): the planner then counts every call as an
+ * error with err.
+ */
+typedef int (*dcmp_plan_batch)(void *arg, const char *headers, const char *added_params,
+                               dcmp_plan_call *calls, int n, char *err);
+
 typedef struct dcmp_plan_input {
     const cJSON *system;            /* the system settings object; NULL: none */
     const char *system_path;        /* shown in reports */
     const dcmp_plan_file *registry; /* registry files, in the order given (sort them first) */
     int nregistry;
-    const cJSON *data;         /* the event's data: header keywords and the event's own keys */
-    const char *default_queue; /* DEFUALT_PRIORITY */
-    dcmp_plan_callback callback;
-    void *callback_arg;
+    const cJSON *data;           /* the event's data: header keywords and the event's own keys */
+    const char *default_queue;   /* DEFUALT_PRIORITY */
+    dcmp_plan_callback callback; /* one call at a time; NULL: every job is scheduled */
+    dcmp_plan_batch batch;       /* when set, used instead: all of an event's calls at once */
+    void *callback_arg;          /* given to either */
 } dcmp_plan_input;
 
 /* What became of one entry. */
@@ -100,6 +119,14 @@ char *dcmp_plan_json(const dcmp_plan *plan);
  * or NULL when out of memory. */
 char *dcmp_plan_kwargs(const char *job_name, const char *headers, const char *params,
                        const char *added_params);
+
+/*
+ * Stores what callback `job_name` injected (JSON text) as added[job_name], replacing what was
+ * there, when it is a JSON object. The one rule for injections, used by the planner and by
+ * whoever runs a batch of callbacks. Returns 0, or -1 when it is not a JSON object (added is
+ * left as it was; the planner reports it).
+ */
+int dcmp_plan_inject(cJSON *added, const char *job_name, const char *inject);
 
 /* The job specs for dcmp_job_encode_graph; specs[i] borrows from plan and
  * dep_ids (which must hold njobs * DCMP_DEPS_MAX pointers). */

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dcmp/service.h"
 #include "log.h"
+#include "plan.h"
 #include "resolve.h"
 
 extern char **environ;
@@ -30,6 +32,8 @@ extern char **environ;
 #define LOG_CAP        (8 << 20)   /* the log memfd is emptied past this while a job runs */
 #define EXEC_LIBS      64          /* libraries an executor tracks before it asks to be replaced */
 #define RESTART_REPORT "restart"   /* the executor's answer when it must be replaced first */
+#define FRAME_JOB      'J'         /* a frame's first byte: one job */
+#define FRAME_CALLS    'C'         /* a frame's first byte: a batch of callbacks */
 
 /* ---- frames: a 4-byte length, then the bytes ---- */
 
@@ -88,21 +92,22 @@ static int same_file(const lib_id *l, const struct stat *st)
            l->mtime.tv_sec == st->st_mtim.tv_sec && l->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* True when the library `func` resolves to was loaded here and its file changed since:
- * dlopen would hand back the old copy, so only a new executor can load the new one. */
-static int library_changed(const lib_id *libs, int n, const char *modules, const char *func)
+/* Resolves `func` under modules into *r (*found: the candidate that exists, -1 when none or
+ * the name is bad). Returns 1 when that library was loaded here and its file changed since:
+ * dlopen would hand back the old copy, so only a new executor can load the new one. One stat
+ * serves both the lookup and the check. */
+static int library_changed(const lib_id *libs, int n, const char *modules, const char *func,
+                           dcmp_resolved *r, int *found)
 {
-    dcmp_resolved r;
     struct stat st;
-    int i, k;
+    int k;
 
-    if (dcmp_resolve_name(modules, func, &r, NULL) < 0 ||
-        (i = dcmp_resolve_find(&r, func, NULL)) < 0)
-        return 0;
-    if (stat(r.paths[i], &st) < 0)
+    *found = -1;
+    if (dcmp_resolve_name(modules, func, r, NULL) < 0 ||
+        (*found = dcmp_resolve_find_stat(r, func, &st, NULL)) < 0)
         return 0;
     for (k = 0; k < n; k++)
-        if (strcmp(libs[k].path, r.paths[i]) == 0)
+        if (strcmp(libs[k].path, r->paths[*found]) == 0)
             return !same_file(&libs[k], &st);
     return 0;
 }
@@ -127,49 +132,186 @@ static int remember(lib_id *libs, int *n, const char *path)
     return 0;
 }
 
-void dcmp_pool_executor_main(const char *modules, const char *data_dir)
-{
-    static lib_id libs[EXEC_LIBS];
-    int nlibs = 0;
+/* Where the executor is, between frames. */
+typedef struct served {
+    const char *modules, *data_dir;
+    lib_id libs[EXEC_LIBS];
+    int nlibs;
+    int full; /* too many libraries to watch: the next frame is answered "restart" */
+} served;
 
+/* Writes a report frame; the caller is gone when it cannot be written. */
+static void report(const char *text)
+{
+    if (write_frame(EXEC_RES_FD, text, strlen(text)) < 0)
+        _exit(0);
+}
+
+/* Before running func: when the executor must be replaced first, says so and ends.
+ * Otherwise fills in->resolved and in->found (no resolution when func cannot be found: the
+ * call then reports why). */
+static void restart_if_needed(served *sv, const char *func, dcmp_resolved *r,
+                              dcmp_executor_input *in)
+{
+    int found;
+
+    if (sv->full || library_changed(sv->libs, sv->nlibs, sv->modules, func, r, &found)) {
+        report(RESTART_REPORT);
+        _exit(0);
+    }
+    in->resolved = found >= 0 ? r : NULL;
+    in->found = found;
+}
+
+static void loaded_one(served *sv, const char *loaded)
+{
+    if (loaded[0] != '\0' && remember(sv->libs, &sv->nlibs, loaded) < 0)
+        sv->full = 1;
+}
+
+/* Splits a frame's payload into NUL-ended fields; the last one ends at the frame's end.
+ * Returns the number found (at most max). */
+static int split(char *payload, size_t len, char **fields, int max)
+{
+    size_t off = 0;
+    int k = 0;
+
+    while (k < max && off <= len) {
+        fields[k++] = payload + off;
+        off += strlen(payload + off) + 1;
+    }
+    return k;
+}
+
+/* A job frame: id NUL name NUL func NUL kwargs. */
+static void serve_job(served *sv, char *payload, size_t len)
+{
+    char loaded[PATH_MAX], *fields[4], *text;
+    dcmp_executor_input in;
+    dcmp_resolved r;
+    dcmp_job job;
+
+    if (split(payload, len, fields, 4) != 4)
+        _exit(72);
+    memset(&job, 0, sizeof job);
+    dcmp_strlcpy(job.id, fields[0], sizeof job.id);
+    job.name = fields[1];
+    job.func = fields[2];
+    job.kwargs = fields[3];
+    restart_if_needed(sv, job.func, &r, &in);
+    text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, in.resolved, in.found, loaded);
+    loaded_one(sv, loaded);
+    report(text);
+    free(text);
+}
+
+/*
+ * A frame of callbacks: headers NUL added_params NUL, then per call job_name NUL callback NUL
+ * params NUL. Runs them in order, one report each as soon as it is known, giving each call
+ * added_params with the injections of the calls before it (dcmp_plan_inject, as the planner).
+ */
+static void serve_calls(served *sv, char *payload, size_t len)
+{
+    char loaded[PATH_MAX], *fields[2], *added_text, *text, *p, *end = payload + len;
+    dcmp_executor_input in;
+    dcmp_resolved r;
+    cJSON *added;
+
+    if (split(payload, len, fields, 2) != 2 || (added = cJSON_Parse(fields[1])) == NULL)
+        _exit(72);
+    added_text = fields[1];
+    p = fields[1] + strlen(fields[1]) + 1;
+    while (p < end) {
+        const char *name = p, *callback, *params, *result;
+        int32_t code;
+        callback = name + strlen(name) + 1;
+        params = callback >= end ? NULL : callback + strlen(callback) + 1;
+        if (params == NULL || params >= end)
+            _exit(72);
+        p = (char *)params + strlen(params) + 1;
+        memset(&in, 0, sizeof in);
+        restart_if_needed(sv, callback, &r, &in);
+        in.job_id = "";
+        in.job_name = name;
+        in.func = callback;
+        in.headers = fields[0];
+        in.params = params;
+        in.added_params = added_text;
+        in.modules = sv->modules;
+        in.data_dir = sv->data_dir;
+        text = dcmp_executor_call(&in, loaded, &code, &result);
+        loaded_one(sv, loaded);
+        report(text);
+        free(text);
+        if (code != DCMP_ERROR && result && result[0] && p < end) {
+            dcmp_plan_inject(added, name, result);
+            if (added_text != fields[1])
+                free(added_text);
+            if ((added_text = cJSON_PrintUnformatted(added)) == NULL)
+                _exit(70);
+        }
+    }
+    if (added_text != fields[1])
+        free(added_text);
+    cJSON_Delete(added);
+}
+
+/* Reads the next frame whole (first byte: its kind). Returns it (new, NUL-terminated; *len
+ * its length), or ends the process: 0 when the caller closed the pipe, 72 on a bad frame. */
+static char *next_frame(uint32_t *len)
+{
+    char *payload;
+
+    if (read_full(EXEC_CMD_FD, len, sizeof *len) < 0)
+        _exit(0); /* the caller closed the pipe: done */
+    if (*len < 1 || *len > FRAME_MAX || (payload = malloc((size_t)*len + 1)) == NULL)
+        _exit(72);
+    if (read_full(EXEC_CMD_FD, payload, *len) < 0)
+        _exit(0);
+    payload[*len] = '\0';
+    return payload;
+}
+
+void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
+{
     for (;;) {
-        char loaded[PATH_MAX], *payload, *fields[4], *report;
+        char *fields[4], *payload, *text;
         uint32_t len;
         dcmp_job job;
-        size_t off = 0;
-        int k, full;
 
-        if (read_full(EXEC_CMD_FD, &len, sizeof len) < 0)
-            _exit(0); /* the worker closed the pipe: done */
-        if (len > FRAME_MAX || (payload = malloc((size_t)len + 1)) == NULL)
+        payload = next_frame(&len);
+        if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 4) != 4)
             _exit(72);
-        if (read_full(EXEC_CMD_FD, payload, len) < 0)
-            _exit(0);
-        payload[len] = '\0';
-        /* id NUL name NUL func NUL kwargs */
-        for (k = 0; k < 4; k++) {
-            fields[k] = payload + off;
-            off += strlen(payload + off) + 1;
-            if (off > (size_t)len + 1)
-                _exit(72);
-        }
         memset(&job, 0, sizeof job);
         dcmp_strlcpy(job.id, fields[0], sizeof job.id);
         job.name = fields[1];
         job.func = fields[2];
         job.kwargs = fields[3];
-        if (library_changed(libs, nlibs, modules, job.func)) {
-            write_frame(EXEC_RES_FD, RESTART_REPORT, strlen(RESTART_REPORT));
-            _exit(0);
-        }
-        report = dcmp_executor_invoke(&job, modules, data_dir, loaded);
-        full = loaded[0] != '\0' && remember(libs, &nlibs, loaded) < 0;
-        if (write_frame(EXEC_RES_FD, report, strlen(report)) < 0)
-            _exit(0);
-        free(report);
+        text = handle(&job, arg);
+        report(text);
+        free(text);
         free(payload);
-        if (full)
-            _exit(0); /* too many libraries to watch: a new executor starts clean */
+    }
+}
+
+void dcmp_pool_executor_main(const char *modules, const char *data_dir)
+{
+    static served sv;
+
+    sv.modules = modules;
+    sv.data_dir = data_dir;
+    for (;;) {
+        uint32_t len;
+        char *payload = next_frame(&len);
+
+        /* the first byte says what the frame holds */
+        if (payload[0] == FRAME_JOB)
+            serve_job(&sv, payload + 1, len - 1);
+        else if (payload[0] == FRAME_CALLS)
+            serve_calls(&sv, payload + 1, len - 1);
+        else
+            _exit(72);
+        free(payload);
     }
 }
 
@@ -215,30 +357,48 @@ void dcmp_pool_stop(dcmp_pool *p)
     kill_executor(p, NULL);
 }
 
-int dcmp_pool_executor(char *path, size_t size, char *err)
+int dcmp_pool_program(const char *name, const char *env, char *path, size_t size, char *err)
 {
-    const char *env = getenv("DCMP_EXECUTOR");
+    const char *set = getenv(env);
     char self[PATH_MAX], *slash;
     ssize_t n;
 
-    if (env && *env) {
-        if (snprintf(path, size, "%s", env) >= (int)size)
-            return dcmp_seterr(err, "DCMP_EXECUTOR: the path is too long");
+    if (set && *set) {
+        if (snprintf(path, size, "%s", set) >= (int)size)
+            return dcmp_seterr(err, "%s: the path is too long", env);
     } else {
         if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) < 0)
             return dcmp_seterr(err, "/proc/self/exe: %s", strerror(errno));
         self[n] = '\0';
         if ((slash = strrchr(self, '/')) != NULL)
             *slash = '\0';
-        if (snprintf(path, size, "%s/dcmp-executor", self) >= (int)size)
-            return dcmp_seterr(err, "%s/dcmp-executor: the path is too long", self);
+        if (snprintf(path, size, "%s/%s", self, name) >= (int)size)
+            return dcmp_seterr(err, "%s/%s: the path is too long", self, name);
     }
     if (access(path, X_OK) < 0)
         return dcmp_seterr(err,
-                           "cannot start an executor: %s: %s (install dcmp-executor beside "
-                           "this program, or set DCMP_EXECUTOR to its path)",
-                           path, strerror(errno));
+                           "cannot start %s: %s: %s (install %s beside this program, or set %s "
+                           "to its path)",
+                           name, path, strerror(errno), name, env);
     return 0;
+}
+
+int dcmp_pool_executor(char *path, size_t size, char *err)
+{
+    return dcmp_pool_program("dcmp-executor", "DCMP_EXECUTOR", path, size, err);
+}
+
+void dcmp_pool_init_program(dcmp_pool *p, const char *program, const char *arg,
+                            const char *data_dir, long recycle)
+{
+    dcmp_pool_init(p, arg, data_dir, recycle);
+    p->program = program;
+}
+
+void dcmp_pool_stop_idle(dcmp_pool *p, int64_t idle_ms)
+{
+    if (p->pid > 0 && dcmp_clock_mono_ms() - p->used_ms >= idle_ms)
+        dcmp_pool_stop(p);
 }
 
 /* Moves fd above the descriptors the executor gets (0-4), keeping it close-on-exec. */
@@ -269,8 +429,12 @@ static int spawn(dcmp_pool *p, char *err)
     sigset_t all, none;
     pid_t pid;
 
-    if (dcmp_pool_executor(prog, sizeof prog, err) < 0)
+    if (p->program) {
+        if (snprintf(prog, sizeof prog, "%s", p->program) >= (int)sizeof prog)
+            return dcmp_seterr(err, "%s: the path is too long", p->program);
+    } else if (dcmp_pool_executor(prog, sizeof prog, err) < 0) {
         return -1;
+    }
     if (pipe2(cmdp, O_CLOEXEC) < 0 || pipe2(resp, O_CLOEXEC) < 0 ||
         (logfd = memfd_create("dcmp-job-log", MFD_CLOEXEC)) < 0 ||
         (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
@@ -360,66 +524,86 @@ static void read_log(dcmp_pool *p, int cut, dcmp_executor_outcome *out)
     snprintf(out->log, sizeof out->log, "%s%s", cut ? "[... log cut ...]\n" : "", buf);
 }
 
-/* Sends the job; reads its report. Returns 1 when the executor asked to be replaced
- * first (the job did not run), 0 otherwise (out filled). */
-static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
-                    dcmp_executor_outcome *out)
+/* Sends one frame: the kind byte, then the parts, each followed by a NUL except the last
+ * when last_nul is 0. Returns 0, or -1 with out filled (the executor was killed). */
+static int send_frame(dcmp_pool *p, char kind, const char *const *parts, int n, int last_nul,
+                      dcmp_executor_outcome *out)
 {
-    int64_t start = dcmp_clock_mono_ms(), deadline, next_tick = start + 1000;
-    size_t lens[4] = {strlen(job->id) + 1, strlen(job->name) + 1, strlen(job->func) + 1,
-                      strlen(job->kwargs)};
-    char *frame, *report = NULL, hdr[4];
-    size_t want = 0, have = 0, hdr_have = 0, off = 0;
-    int cut = 0, status = 0, k;
-    const char *parts[4] = {job->id, job->name, job->func, job->kwargs};
+    size_t len = 1, off = 1;
+    int status = 0, k;
+    char *frame;
 
-    if (ftruncate(p->logfd, 0) < 0)
-        cut = 1;
-    if ((frame = malloc(lens[0] + lens[1] + lens[2] + lens[3])) == NULL) {
+    for (k = 0; k < n; k++)
+        len += strlen(parts[k]) + (k < n - 1 || last_nul);
+    if (len > FRAME_MAX) {
         out->status = DCMP_EXEC_FAILED;
-        snprintf(out->error, sizeof out->error, "out of memory sending the job");
-        return 0;
+        snprintf(out->error, sizeof out->error,
+                 "the executor could not take the job: larger than 16 MiB");
+        return -1;
     }
-    for (k = 0; k < 4; k++) {
-        memcpy(frame + off, parts[k], lens[k]);
-        off += lens[k];
+    if ((frame = malloc(len)) == NULL) {
+        out->status = DCMP_EXEC_FAILED;
+        snprintf(out->error, sizeof out->error, "out of memory sending to the executor");
+        return -1;
     }
-    if (off > FRAME_MAX || write_frame(p->cmd, frame, off) < 0) {
+    frame[0] = kind;
+    for (k = 0; k < n; k++) {
+        size_t l = strlen(parts[k]) + (k < n - 1 || last_nul);
+        memcpy(frame + off, parts[k], l);
+        off += l;
+    }
+    if (write_frame(p->cmd, frame, len) < 0) {
         free(frame);
         kill_executor(p, &status);
         dcmp_executor_describe_exit(status, out);
-        snprintf(out->error, sizeof out->error, "the executor could not take the job: %s",
-                 off > FRAME_MAX ? "larger than 16 MiB" : "it ended");
-        return 0;
+        snprintf(out->error, sizeof out->error, "the executor could not take the job: it ended");
+        return -1;
     }
     free(frame);
-    deadline = job->timeout > 0 ? start + job->timeout * 1000 : INT64_MAX;
+    return 0;
+}
+
+/*
+ * Reads the executor's next report, waiting until `deadline` (monotonic ms; INT64_MAX: none)
+ * and calling tick about once a second. Returns 0 with *report (new: free it), or -1 with out
+ * filled (crashed, timed out after `timeout` s, stopped; the executor was killed). cut says
+ * whether the log was emptied while the job ran (for out->log).
+ */
+static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_executor_tick tick,
+                       void *tick_arg, int *cut, char **report, dcmp_executor_outcome *out)
+{
+    int64_t next_tick = dcmp_clock_mono_ms() + 1000;
+    size_t want = 0, have = 0, hdr_have = 0;
+    char *body = NULL, hdr[4];
+    int status = 0;
+
+    *report = NULL;
     for (;;) {
         struct pollfd pfd = {p->res, POLLIN, 0};
         int64_t now = dcmp_clock_mono_ms(), wait_ms;
         ssize_t n;
 
         if (now >= deadline) {
-            read_log(p, cut, out);
+            read_log(p, *cut, out);
             kill_executor(p, NULL);
             out->status = DCMP_EXEC_TIMEOUT;
             snprintf(out->error, sizeof out->error, "timed out after %llds: killed",
-                     (long long)job->timeout);
-            free(report);
-            return 0;
+                     (long long)timeout);
+            free(body);
+            return -1;
         }
         if (now >= next_tick) {
             struct stat st;
             next_tick = now + 1000;
             if (fstat(p->logfd, &st) == 0 && st.st_size > LOG_CAP && ftruncate(p->logfd, 0) == 0)
-                cut = 1; /* a job writing without end: keep memory bounded */
+                *cut = 1; /* a job writing without end: keep memory bounded */
             if (tick && tick(tick_arg)) {
-                read_log(p, cut, out);
+                read_log(p, *cut, out);
                 kill_executor(p, NULL);
                 out->status = DCMP_EXEC_STOPPED;
                 snprintf(out->error, sizeof out->error, "the worker stopped while the job ran");
-                free(report);
-                return 0;
+                free(body);
+                return -1;
             }
         }
         wait_ms = (next_tick < deadline ? next_tick : deadline) - now;
@@ -429,7 +613,7 @@ static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, 
             if (hdr_have < sizeof hdr)
                 n = read(p->res, hdr + hdr_have, sizeof hdr - hdr_have);
             else
-                n = read(p->res, report + have, want - have);
+                n = read(p->res, body + have, want - have);
             if (n > 0) {
                 if (hdr_have < sizeof hdr) {
                     hdr_have += (size_t)n;
@@ -437,37 +621,57 @@ static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, 
                         uint32_t len;
                         memcpy(&len, hdr, sizeof len);
                         want = len;
-                        if (want > FRAME_MAX || (report = malloc(want + 1)) == NULL) {
-                            read_log(p, cut, out);
+                        if (want > FRAME_MAX || (body = malloc(want + 1)) == NULL) {
+                            read_log(p, *cut, out);
                             kill_executor(p, NULL);
                             out->status = DCMP_EXEC_CRASHED;
                             snprintf(out->error, sizeof out->error,
                                      "the executor sent an unreadable report");
-                            return 0;
+                            return -1;
                         }
                     }
                 } else {
                     have += (size_t)n;
                 }
-                if (hdr_have == sizeof hdr && have == want)
-                    goto got_report;
+                if (hdr_have == sizeof hdr && have == want) {
+                    body[want] = '\0';
+                    *report = body;
+                    return 0;
+                }
                 continue;
             }
             if (n == 0) {
                 /* The executor died: the job crashed it. */
-                read_log(p, cut, out);
+                read_log(p, *cut, out);
                 kill_executor(p, &status);
                 dcmp_executor_describe_exit(status, out);
-                free(report);
-                return 0;
+                free(body);
+                return -1;
             }
             if (errno == EINTR)
                 continue;
             break; /* EAGAIN: wait for more */
         }
     }
-got_report:
-    report[want] = '\0';
+}
+
+/* Sends the job; reads its report. Returns 1 when the executor asked to be replaced
+ * first (the job did not run), 0 otherwise (out filled). */
+static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
+                    dcmp_executor_outcome *out)
+{
+    const char *parts[4] = {job->id, job->name, job->func, job->kwargs};
+    int64_t deadline;
+    char *report;
+    int cut = 0;
+
+    if (ftruncate(p->logfd, 0) < 0)
+        cut = 1;
+    if (send_frame(p, FRAME_JOB, parts, 4, 0, out) < 0)
+        return 0;
+    deadline = job->timeout > 0 ? dcmp_clock_mono_ms() + job->timeout * 1000 : INT64_MAX;
+    if (read_report(p, deadline, job->timeout, tick, tick_arg, &cut, &report, out) < 0)
+        return 0;
     if (strcmp(report, RESTART_REPORT) == 0) {
         free(report);
         kill_executor(p, NULL);
@@ -493,7 +697,8 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
         }
         if (run_once(p, job, tick, tick_arg, out) == 0)
             break;
-        /* its library changed since the executor loaded it: once more, in a new one */
+        /* its library changed since the executor loaded it: once more, in a new one (also
+         * asked when the executor holds too many libraries to watch) */
         dcmp_log_info("job %s: the library of %s changed: starting a new executor", job->id,
                       job->func);
     }
@@ -504,7 +709,85 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
     if (out->result == NULL)
         out->result = strdup("");
     out->ms = dcmp_clock_mono_ms() - start;
+    p->used_ms = dcmp_clock_mono_ms();
     if (p->pid > 0 && ++p->jobs >= p->recycle)
         dcmp_pool_stop(p); /* bounds what leaks; the next job starts a new one */
     return 0;
+}
+
+int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
+                    const dcmp_plan_call *calls, int n, int64_t timeout,
+                    dcmp_executor_outcome *outs, int *restart)
+{
+    const char **parts;
+    int64_t deadline;
+    int cut = 0, k, i;
+
+    *restart = 0;
+    for (i = 0; i < n; i++) {
+        /* cleared field by field: the log buffers are kilobytes each, and unused here */
+        outs[i].status = DCMP_EXEC_FAILED;
+        outs[i].code = 0;
+        outs[i].error[0] = outs[i].log[0] = '\0';
+        outs[i].result = NULL;
+        outs[i].ms = 0;
+    }
+    if (n <= 0)
+        return 0;
+    if ((parts = calloc((size_t)(2 + 3 * n), sizeof *parts)) == NULL) {
+        snprintf(outs[0].error, sizeof outs[0].error, "out of memory");
+        return -1;
+    }
+    parts[0] = headers;
+    parts[1] = added_params;
+    for (i = 0; i < n; i++) {
+        parts[2 + 3 * i] = calls[i].job_name;
+        parts[3 + 3 * i] = calls[i].callback;
+        parts[4 + 3 * i] = calls[i].params;
+    }
+    /* An executor that ended since the last batch (killed from outside) did not take the
+     * frame: the batch goes to a new one, once. */
+    for (i = 0;; i++) {
+        if (p->pid < 0 && spawn(p, outs[0].error) < 0) {
+            free(parts);
+            return -1;
+        }
+        /* The log is not kept for callbacks: emptied once, so that it stays bounded. */
+        if (ftruncate(p->logfd, 0) < 0)
+            cut = 1;
+        if ((k = send_frame(p, FRAME_CALLS, parts, 2 + 3 * n, 1, &outs[0])) == 0 || i == 1 ||
+            p->pid > 0)
+            break;
+        outs[0].error[0] = '\0';
+    }
+    free(parts);
+    if (k < 0)
+        return 1; /* outs[0] says why */
+    for (k = 0; k < n; k++) {
+        char *report;
+        int64_t start = dcmp_clock_mono_ms();
+        deadline = timeout > 0 ? start + timeout * 1000 : INT64_MAX;
+        if (read_report(p, deadline, timeout, NULL, NULL, &cut, &report, &outs[k]) < 0) {
+            outs[k].ms = dcmp_clock_mono_ms() - start;
+            if (outs[k].result == NULL)
+                outs[k].result = strdup("");
+            return k + 1; /* crashed or timed out in call k: the executor was killed */
+        }
+        if (strcmp(report, RESTART_REPORT) == 0) {
+            free(report);
+            kill_executor(p, NULL);
+            *restart = 1;
+            return k;
+        }
+        dcmp_executor_decode(report, 0, &outs[k]);
+        free(report);
+        if (outs[k].result == NULL)
+            outs[k].result = strdup("");
+        outs[k].ms = dcmp_clock_mono_ms() - start;
+        p->jobs++;
+    }
+    p->used_ms = dcmp_clock_mono_ms();
+    if (p->pid > 0 && p->jobs >= p->recycle)
+        dcmp_pool_stop(p); /* bounds what leaks; the next batch starts a new one */
+    return n;
 }

@@ -2,9 +2,11 @@
 #ifndef DCMP_POOL_H
 #define DCMP_POOL_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "executor.h"
+#include "plan.h"
 
 /*
  * The executor is a dcmp-executor process started once and reused for many jobs, in its own
@@ -27,6 +29,8 @@ typedef struct dcmp_pool {
     long recycle; /* jobs before it is replaced */
     const char *modules;
     const char *data_dir;
+    const char *program; /* the program started; NULL: dcmp-executor (dcmp_pool_executor) */
+    int64_t used_ms;     /* monotonic ms when it last finished a job */
 } dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */
@@ -37,6 +41,21 @@ void dcmp_pool_init(dcmp_pool *p, const char *modules, const char *data_dir, lon
 int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
                   dcmp_executor_outcome *out);
 
+/*
+ * Runs a batch of callbacks in the executor (starting one when none runs): calls[0..n) in
+ * order, in one frame, each with `timeout` seconds (0: none), call i getting as added_params
+ * the text given with the injections of calls 0..i-1 applied (dcmp_plan_inject). Only the
+ * calls' job_name, callback and params are read. Returns k, the number of outs filled
+ * (free their result): outs[i] as dcmp_pool_run's outcome of call i. When k < n: *restart is 1
+ * and the executor asked to be replaced before call k (its library changed; send calls k.. to
+ * a new one), or outs[k - 1] failed without a report (crashed, timed out: the executor was
+ * killed; the next call starts a new one). Returns -1 when no executor could be started
+ * (outs[0].error says why).
+ */
+int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
+                    const dcmp_plan_call *calls, int n, int64_t timeout,
+                    dcmp_executor_outcome *outs, int *restart);
+
 /* Ends the executor (and its process group). */
 void dcmp_pool_stop(dcmp_pool *p);
 
@@ -44,6 +63,30 @@ void dcmp_pool_stop(dcmp_pool *p);
  * folder. Returns 0 (path filled), or -1 when it is missing or not executable (err says
  * which path, and what to do). */
 int dcmp_pool_executor(char *path, size_t size, char *err);
+
+/* The same for another helper program: $env (when set and not empty), else `name` in the
+ * running program's folder. */
+int dcmp_pool_program(const char *name, const char *env, char *path, size_t size, char *err);
+
+/* A pool whose process is `program` (a path, borrowed) instead of dcmp-executor: a helper
+ * that serves job frames with dcmp_pool_serve. It gets `arg` and data_dir as its arguments. */
+void dcmp_pool_init_program(dcmp_pool *p, const char *program, const char *arg,
+                            const char *data_dir, long recycle);
+
+/* Ends the process when it has been idle (no job) for idle_ms or more: memory given back
+ * while nothing happens; the next job starts a new one. */
+void dcmp_pool_stop_idle(dcmp_pool *p, int64_t idle_ms);
+
+/*
+ * What a helper program does with one job: returns its report, JSON text {"status" (DCMP_OK,
+ * DCMP_SKIP or DCMP_ERROR), "error", "result"} as dcmp_executor_decode reads it (new: the
+ * loop frees it). Called on the helper's only thread.
+ */
+typedef char *(*dcmp_pool_handler)(const dcmp_job *job, void *arg);
+
+/* A helper program's loop: reads job frames on descriptor 4, hands each to `handle`, writes
+ * the report on descriptor 3, until the job pipe closes. */
+void dcmp_pool_serve(dcmp_pool_handler handle, void *arg) __attribute__((noreturn));
 
 /* The executor's loop (dcmp-executor's main): reads jobs from descriptor 4, runs each with
  * dcmp_executor_invoke, and writes each report to descriptor 3, until the job pipe closes. */

@@ -42,7 +42,7 @@ static const char *const script_body[S_COUNT] = {
 };
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
-#define QUEUE_MAX_ARGS       64
+#define QUEUE_MAX_ARGS       (3 + 5 * DCMP_QUEUE_EVENT_BATCH)
 
 struct dcmp_queue {
     redisContext *ctx; /* NULL while disconnected */
@@ -705,19 +705,162 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     return *body ? 1 : qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
 }
 
+/* event_done.lua's arguments: args[3 + 5 * DCMP_QUEUE_EVENT_BATCH] pointing into the three
+ * buffers and done[]. Returns the count, or -1 (q->err) for a bad batch size. */
+static int finish_args(dcmp_queue *q, const char *scheduler, const dcmp_queue_event_result *done,
+                       int n, int take, const char **args, char proc[DCMP_WORKER_LEN + 32],
+                       char ttl[32], char ntake[16])
+{
+    int i;
+
+    if (n < 0 || n > DCMP_QUEUE_EVENT_BATCH || take < 0 || take > DCMP_QUEUE_EVENT_BATCH)
+        return qerr(q, DCMP_QUEUE_EREPLY, "event_done: a batch holds 0 to %d events",
+                    DCMP_QUEUE_EVENT_BATCH);
+    processing_key(proc, DCMP_WORKER_LEN + 32, scheduler);
+    snprintf(ttl, 32, "%lld", (long long)q->ttl_failed);
+    snprintf(ntake, 16, "%d", take);
+    args[0] = proc;
+    args[1] = ttl;
+    args[2] = ntake;
+    for (i = 0; i < n; i++) {
+        args[3 + 5 * i] = done[i].id;
+        args[4 + 5 * i] = done[i].graph ? done[i].graph : "";
+        args[5 + 5 * i] = done[i].plan ? done[i].plan : "{}";
+        args[6 + 5 * i] = done[i].state;
+        args[7 + 5 * i] = done[i].error ? done[i].error : "";
+    }
+    return 3 + 5 * n;
+}
+
+/* Reads event_done.lua's answer r (freed here) into done[n] and next[take]. */
+static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *done, int n,
+                        int take, dcmp_queue_event *next, int *nnext)
+{
+    size_t at;
+    int i;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 + 2 * (size_t)n ||
+        (r->elements - 1 - 2 * (size_t)n) % 3 != 0 ||
+        (r->elements - 1 - 2 * (size_t)n) / 3 > (size_t)take) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "event_done: unexpected reply");
+    }
+    for (i = 0; i < n; i++) {
+        const redisReply *jobs = r->element[1 + 2 * i], *why = r->element[2 + 2 * i];
+        done[i].jobs = jobs->type == REDIS_REPLY_INTEGER ? (int64_t)jobs->integer : -1;
+        snprintf(done[i].refused, sizeof done[i].refused, "%s",
+                 why->type == REDIS_REPLY_STRING ? why->str : "");
+    }
+    for (at = 1 + 2 * (size_t)n; at + 2 < r->elements; at += 3) {
+        const redisReply *id = r->element[at], *body = r->element[at + 1],
+                         *rcv = r->element[at + 2];
+        dcmp_queue_event *e = &next[*nnext];
+        if (id->type != REDIS_REPLY_STRING || id->len >= DCMP_ID_LEN ||
+            body->type != REDIS_REPLY_STRING || rcv->type != REDIS_REPLY_STRING)
+            continue; /* cannot happen; the event stays in the list, planned after a restart */
+        memcpy(e->id, id->str, id->len + 1);
+        e->received = strtoll(rcv->str, NULL, 10);
+        if ((e->body = strndup(body->str, body->len)) == NULL) {
+            freeReplyObject(r);
+            return qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+        }
+        (*nnext)++;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
+                            int n, int take, dcmp_queue_event *next, int *nnext)
+{
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
+    const char *args[3 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    redisReply *r;
+    int nargs;
+
+    *nnext = 0;
+    if ((nargs = finish_args(q, scheduler, done, n, take, args, proc, ttl, ntake)) < 0)
+        return -1;
+    if ((r = run(q, S_EVENT_DONE, nargs, args, NULL)) == NULL)
+        return -1;
+    return finish_reply(q, r, done, n, take, next, nnext);
+}
+
+int dcmp_queue_event_finish_send(dcmp_queue *q, const char *scheduler,
+                                 const dcmp_queue_event_result *done, int n, int take)
+{
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
+    const char *argv[6 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    int nargs, written = 0;
+
+    if ((nargs = finish_args(q, scheduler, done, n, take, argv + 3, proc, ttl, ntake)) < 0)
+        return -1;
+    if (dcmp_queue_connect(q) < 0)
+        return -1;
+    if (q->sha[S_EVENT_DONE][0] == '\0' &&
+        load_script(q, q->script[S_EVENT_DONE], q->sha[S_EVENT_DONE]) < 0)
+        return -1;
+    argv[0] = "EVALSHA";
+    argv[1] = q->sha[S_EVENT_DONE];
+    argv[2] = "0";
+    /* formatted into hiredis's buffer, then written at once: Redis runs it while we go on */
+    if (redisAppendCommandArgv(q->ctx, nargs + 3, argv, NULL) != REDIS_OK) {
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
+        disconnect(q);
+        return -1;
+    }
+    while (!written)
+        if (redisBufferWrite(q->ctx, &written) != REDIS_OK) {
+            qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+                 q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+            disconnect(q);
+            return -1;
+        }
+    return 0;
+}
+
+int dcmp_queue_event_finish_recv(dcmp_queue *q, dcmp_queue_event_result *done, int n, int take,
+                                 dcmp_queue_event *next, int *nnext)
+{
+    redisReply *r = NULL;
+
+    *nnext = 0;
+    if (q->ctx == NULL)
+        return qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: not connected", q->host, q->port);
+    if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+             q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+        disconnect(q);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* the steps sent after this one are still on the wire: the connection is dropped, and
+         * the caller finds where things stand (NOSCRIPT: loaded again on the next connect) */
+        qerr(q, DCMP_QUEUE_EIO, "redis: %s", r->str);
+        freeReplyObject(r);
+        disconnect(q);
+        return -1;
+    }
+    return finish_reply(q, r, done, n, take, next, nnext);
+}
+
 int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, const char *graph,
                           const char *plan, const char *state, const char *error)
 {
-    char proc[DCMP_WORKER_LEN + 32], ttl[32];
-    const char *args[7] = {
-        id, proc, graph ? graph : "", plan ? plan : "{}", state, error ? error : "", ttl};
-    redisReply *r;
+    dcmp_queue_event_result d;
+    int n;
 
-    processing_key(proc, sizeof proc, scheduler);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
-    if ((r = run(q, S_EVENT_DONE, 7, args, NULL)) == NULL)
+    memset(&d, 0, sizeof d);
+    d.id = id;
+    d.graph = graph;
+    d.plan = plan;
+    d.state = state;
+    d.error = error;
+    if (dcmp_queue_event_finish(q, scheduler, &d, 1, 0, NULL, &n) < 0)
         return -1;
-    return reply_int(q, r, NULL);
+    if (d.jobs == -1)
+        return qerr(q, DCMP_QUEUE_EREPLY, "redis: %s", d.refused);
+    return 0;
 }
 
 int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n)
@@ -839,4 +982,50 @@ int dcmp_queue_seterr(dcmp_queue *q, int code, const char *fmt, ...)
     vsnprintf(q->errstr, sizeof q->errstr, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int dcmp_queue_catchup_pending(dcmp_queue *q, const char *series, int64_t seen_ms)
+{
+    char score[32];
+    const char *argv[5] = {"ZADD", "dcmp:catchup:pending", "NX", score, series};
+    redisReply *r;
+
+    snprintf(score, sizeof score, "%lld", (long long)seen_ms);
+    if ((r = command(q, 5, argv, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, NULL);
+}
+
+int dcmp_queue_catchup_settled(dcmp_queue *q, const char *series)
+{
+    const char *argv[3] = {"ZREM", "dcmp:catchup:pending", series};
+    redisReply *r;
+
+    if ((r = command(q, 3, argv, NULL)) == NULL)
+        return -1;
+    return reply_int(q, r, NULL);
+}
+
+int dcmp_queue_catchup_waiting(dcmp_queue *q, int max, char ids[][DCMP_QUEUE_SERIES_LEN], int *n)
+{
+    char stop[16];
+    const char *argv[4] = {"ZRANGE", "dcmp:catchup:pending", "0", stop};
+    redisReply *r;
+    size_t i;
+
+    *n = 0;
+    if (max <= 0)
+        return 0;
+    snprintf(stop, sizeof stop, "%d", max - 1);
+    if ((r = command(q, 4, argv, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return qerr(q, DCMP_QUEUE_EREPLY, "ZRANGE dcmp:catchup:pending: unexpected reply");
+    }
+    for (i = 0; i < r->elements && *n < max; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len < DCMP_QUEUE_SERIES_LEN)
+            memcpy(ids[(*n)++], r->element[i]->str, r->element[i]->len + 1);
+    freeReplyObject(r);
+    return 0;
 }

@@ -138,9 +138,55 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
 
 /* Writes the event's graph (from dcmp_job_encode_graph; NULL or "" for none) and its
  * record (plan JSON, state "planned", "ignored" or "failed", error text) and takes it off
- * the processing list, in one step. The record expires after the failed-jobs TTL. */
+ * the processing list, in one step. The record expires after the failed-jobs TTL. A graph
+ * Redis refuses is an error (EREPLY); the event is then recorded failed with the reason.
+ * An event no longer in the processing list (done already) is left alone. */
 int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, const char *graph,
                           const char *plan, const char *state, const char *error);
+
+#define DCMP_QUEUE_EVENT_BATCH 16 /* events finished or taken in one step */
+
+/* An event a planner took. */
+typedef struct dcmp_queue_event {
+    char id[DCMP_ID_LEN];
+    char *body;       /* new: free it */
+    int64_t received; /* ms since the epoch, 0 when unknown */
+} dcmp_queue_event;
+
+/* One event a planner finished: what it planned, and what Redis did with it. */
+typedef struct dcmp_queue_event_result {
+    const char *id, *graph, *plan, *error; /* as for dcmp_queue_event_done; borrowed */
+    const char *state; /* as for dcmp_queue_event_done, or "back": it waits in the inbox */
+    int64_t jobs;      /* out: jobs written; -1: Redis refused the graph (refused says why) and
+                        * the event was recorded failed with that reason; -2: the event was no
+                        * longer in the processing list (done already), nothing changed */
+    char refused[DCMP_ERR_LEN];
+} dcmp_queue_event_result;
+
+/*
+ * Finishes n events (0..DCMP_QUEUE_EVENT_BATCH) as dcmp_queue_event_done does each, and takes
+ * up to `take` next events from the inbox into the processing list (next[] filled, *nnext of
+ * them: free their bodies), all in one step, so a planner makes one round trip per batch. An
+ * event in state "back" returns to the inbox (at its end). Safe to repeat after a lost reply:
+ * events already finished are left alone (-2). Returns 0 (each done[i].jobs set), or -1
+ * (nothing done, nothing taken).
+ */
+int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
+                            int n, int take, dcmp_queue_event *next, int *nnext);
+
+/*
+ * dcmp_queue_event_finish in two halves, so a planner plans its next batch while Redis runs
+ * the step: send writes the step to Redis and returns (done[] may be freed after it), recv
+ * reads the answers in the order the steps were sent (the same n and take as their send).
+ * Several steps may be in flight on one connection. Any failure (EIO) drops the connection:
+ * a step sent may or may not have run, and its answer is lost; finishing the same events
+ * again is safe (they are left alone when done), and events a lost step took stay in the
+ * processing list until dcmp_queue_event_recover puts them back.
+ */
+int dcmp_queue_event_finish_send(dcmp_queue *q, const char *scheduler,
+                                 const dcmp_queue_event_result *done, int n, int take);
+int dcmp_queue_event_finish_recv(dcmp_queue *q, dcmp_queue_event_result *done, int n, int take,
+                                 dcmp_queue_event *next, int *nnext);
 
 /* Puts back into the inbox every event of the scheduler's processing list (at start: what a
  * killed scheduler had taken but not finished). *n (may be NULL) gets how many. */
@@ -150,6 +196,15 @@ int dcmp_queue_event_recover(dcmp_queue *q, const char *scheduler, int64_t *n);
  * setting it after a page was handled. */
 int dcmp_queue_catchup_get(dcmp_queue *q, int64_t *since);
 int dcmp_queue_catchup_set(dcmp_queue *q, int64_t since);
+
+/* Series that got a NewSeries change and no StableSeries yet, as the catch-up saw them
+ * (dcmp:catchup:pending, by when first seen): a series cut off by an Orthanc shutdown before
+ * StableAge never gets a StableSeries. pending adds one (kept when already there), settled
+ * removes one, waiting lists the `max` seen first (ids up to 64 characters). */
+#define DCMP_QUEUE_SERIES_LEN 65
+int dcmp_queue_catchup_pending(dcmp_queue *q, const char *series, int64_t seen_ms);
+int dcmp_queue_catchup_settled(dcmp_queue *q, const char *series);
+int dcmp_queue_catchup_waiting(dcmp_queue *q, int max, char ids[][DCMP_QUEUE_SERIES_LEN], int *n);
 
 /* Reads one field of an event record. Returns 1 with *value (new) set, 0 when absent, -1. */
 int dcmp_queue_event_field(dcmp_queue *q, const char *id, const char *field, char **value);

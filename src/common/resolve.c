@@ -79,14 +79,20 @@ int dcmp_resolve_name(const char *root, const char *dotted, dcmp_resolved *out, 
     return 0;
 }
 
-int dcmp_resolve_find(const dcmp_resolved *r, const char *dotted, char *err)
+int dcmp_resolve_find_stat(const dcmp_resolved *r, const char *dotted, struct stat *st, char *err)
 {
-    struct stat st;
     int i;
 
     for (i = 0; i < DCMP_RESOLVE_CANDIDATES; i++)
-        if (stat(r->paths[i], &st) == 0 && S_ISREG(st.st_mode))
+        if (stat(r->paths[i], st) == 0 && S_ISREG(st->st_mode))
             return i;
     return dcmp_seterr(err, "cannot find the library of \"%s\": tried %s, %s, %s", dotted,
                        r->paths[0], r->paths[1], r->paths[2]);
+}
+
+int dcmp_resolve_find(const dcmp_resolved *r, const char *dotted, char *err)
+{
+    struct stat st;
+
+    return dcmp_resolve_find_stat(r, dotted, &st, err);
 }

@@ -3,6 +3,7 @@
 #define DCMP_RESOLVE_H
 
 #include <limits.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -30,5 +31,8 @@ int dcmp_resolve_name(const char *root, const char *dotted, dcmp_resolved *out, 
  * or -1 with err naming every path tried.
  */
 int dcmp_resolve_find(const dcmp_resolved *r, const char *dotted, char *err);
+
+/* dcmp_resolve_find, giving the found file's stat in *st. */
+int dcmp_resolve_find_stat(const dcmp_resolved *r, const char *dotted, struct stat *st, char *err);
 
 #endif

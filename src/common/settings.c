@@ -605,6 +605,9 @@ static int parse_yaml(const char *text, size_t len, const char *origin, cJSON **
 
 /* ---- the API ---- */
 
+const char *const dcmp_settings_names[DCMP_SETTINGS_NAMES] = {"settings.json", "settings.yaml",
+                                                              "settings.yml"};
+
 int dcmp_settings_parse(const char *text, size_t len, const char *origin, int yaml, cJSON **out,
                         char *err)
 {
@@ -622,46 +625,39 @@ int dcmp_settings_parse(const char *text, size_t len, const char *origin, int ya
     return yaml ? parse_yaml(text, len, origin, out, err) : parse_json(text, len, origin, out, err);
 }
 
-static int is_yaml_name(const char *path)
+int dcmp_settings_read(const char *path, char **text, size_t *len, struct stat *st, char *err)
 {
-    const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
-
-    return dot && (strcasecmp(dot, ".yaml") == 0 || strcasecmp(dot, ".yml") == 0);
-}
-
-int dcmp_settings_load(const char *path, cJSON **out, char *err)
-{
-    struct stat st;
     size_t used = 0, size;
     ssize_t got;
-    char *text, extra;
+    char *buf, extra;
     int fd, rc;
 
-    *out = NULL;
+    *text = NULL;
+    *len = 0;
     /* O_NONBLOCK: a FIFO in place of the file must not hang the scan. */
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
         return dcmp_seterr(err, "%s: %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
         close(fd);
         return dcmp_seterr(err, "%s: not a regular file", path);
     }
-    if (st.st_size > DCMP_SETTINGS_MAX) {
+    if (st->st_size > DCMP_SETTINGS_MAX) {
         close(fd);
         return dcmp_seterr(err, "%s: larger than %d bytes", path, DCMP_SETTINGS_MAX);
     }
-    size = (size_t)st.st_size;
-    if ((text = malloc(size + 1)) == NULL) {
+    size = (size_t)st->st_size;
+    if ((buf = malloc(size + 1)) == NULL) {
         close(fd);
         return dcmp_seterr(err, "%s: out of memory", path);
     }
     while (used < size) {
-        got = read(fd, text + used, size - used);
+        got = read(fd, buf + used, size - used);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
             rc = dcmp_seterr(err, "%s: %s", path, strerror(errno));
             close(fd);
-            free(text);
+            free(buf);
             return rc;
         }
         if (got == 0)
@@ -672,11 +668,33 @@ int dcmp_settings_load(const char *path, cJSON **out, char *err)
         ;
     close(fd);
     if (got > 0) {
-        free(text);
+        free(buf);
         return dcmp_seterr(err, "%s: changed while being read", path);
     }
-    text[used] = '\0';
-    rc = dcmp_settings_parse(text, used, path, is_yaml_name(path), out, err);
+    buf[used] = '\0';
+    *text = buf;
+    *len = used;
+    return 0;
+}
+
+int dcmp_settings_is_yaml(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
+
+    return dot && (strcasecmp(dot, ".yaml") == 0 || strcasecmp(dot, ".yml") == 0);
+}
+
+int dcmp_settings_load(const char *path, cJSON **out, char *err)
+{
+    struct stat st;
+    size_t len;
+    char *text;
+    int rc;
+
+    *out = NULL;
+    if (dcmp_settings_read(path, &text, &len, &st, err) < 0)
+        return -1;
+    rc = dcmp_settings_parse(text, len, path, dcmp_settings_is_yaml(path), out, err);
     free(text);
     return rc;
 }
@@ -695,7 +713,7 @@ static int service_cmp(const void *a, const void *b)
 
 int dcmp_settings_registry(const char *registry_dir, dcmp_settings_files *reg, char *err)
 {
-    static const char *const files[] = {"settings.json", "settings.yaml", "settings.yml"};
+    const char *const *files = dcmp_settings_names;
     char rel[NAME_MAX + 32], path[PATH_MAX], lerr[DCMP_ERR_LEN];
     service *found = NULL;
     struct dirent *de;
@@ -729,7 +747,7 @@ int dcmp_settings_registry(const char *registry_dir, dcmp_settings_files *reg, c
             continue;
         /* A file that exists but cannot be stat'ed (an unreadable folder) is still listed, so
          * that its error is reported rather than the service silently missing. */
-        for (k = 0, e = 0; k < 3; k++) {
+        for (k = 0, e = 0; k < DCMP_SETTINGS_NAMES; k++) {
             snprintf(rel, sizeof rel, "%s/%s", de->d_name, files[k]);
             if (fstatat(dfd, rel, &st, 0) == 0)
                 break;
@@ -738,7 +756,7 @@ int dcmp_settings_registry(const char *registry_dir, dcmp_settings_files *reg, c
                 break;
             }
         }
-        if (k == 3)
+        if (k == DCMP_SETTINGS_NAMES)
             continue;
         if (n >= DCMP_SETTINGS_MAX_SERVICES) {
             dcmp_seterr(err, "%s: more than %d services", registry_dir, DCMP_SETTINGS_MAX_SERVICES);

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "plan.h"
@@ -31,6 +32,21 @@
  */
 int dcmp_settings_parse(const char *text, size_t len, const char *origin, int yaml, cJSON **out,
                         char *err);
+
+/* The names a service's settings file may have, in the order they are looked for. */
+#define DCMP_SETTINGS_NAMES 3
+extern const char *const dcmp_settings_names[DCMP_SETTINGS_NAMES];
+
+/*
+ * Reads the regular file at path whole (at most DCMP_SETTINGS_MAX bytes). Returns 0 with *text
+ * (new, NUL-terminated: free it), *len and *st (the fstat of the file read, taken before its
+ * bytes), or -1 with err naming path (missing, not a regular file, too large, changed while
+ * being read).
+ */
+int dcmp_settings_read(const char *path, char **text, size_t *len, struct stat *st, char *err);
+
+/* True when path names a YAML file (it ends in .yaml or .yml, any case). */
+int dcmp_settings_is_yaml(const char *path);
 
 /*
  * Reads the regular file at path (at most DCMP_SETTINGS_MAX bytes, no NUL

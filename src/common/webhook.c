@@ -47,9 +47,11 @@ static uint64_t fnv1a(const char *p, size_t len)
     return h;
 }
 
-int dcmp_webhook_parse(const char *body, size_t len, dcmp_webhook *out, char *err)
+/* The body checked; the event's data built when want_data. */
+static int parse(const char *body, size_t len, dcmp_webhook *out, int want_data, char *err)
 {
-    const cJSON *sid, *tags, *lu, *series, *item;
+    const cJSON *sid, *tags, *lu, *series;
+    cJSON *item, *next;
     const char *end = NULL;
     cJSON *root;
 
@@ -93,23 +95,36 @@ int dcmp_webhook_parse(const char *body, size_t len, dcmp_webhook *out, char *er
         cJSON_Delete(root);
         return dcmp_seterr(err, "tags must be an object of DICOM keyword: value");
     }
-    out->data = cJSON_IsObject(tags) ? cJSON_Duplicate(tags, 1) : cJSON_CreateObject();
+    if (!want_data) {
+        cJSON_Delete(root);
+        return 0;
+    }
+    /* the data are taken out of the parsed body, not copied: it is freed right after */
+    out->data = cJSON_IsObject(tags) ? cJSON_DetachItemFromObjectCaseSensitive(root, "tags")
+                                     : cJSON_CreateObject();
     if (out->data == NULL) {
         cJSON_Delete(root);
         return dcmp_seterr(err, "out of memory");
     }
-    cJSON_ArrayForEach(item, root)
-    {
-        cJSON *copy;
+    for (item = root->child; item; item = next) {
+        next = item->next;
         if (cJSON_IsObject(item) || cJSON_IsArray(item))
             continue;
-        if ((copy = cJSON_Duplicate(item, 0)) == NULL)
-            break;
         cJSON_DeleteItemFromObjectCaseSensitive(out->data, item->string);
-        cJSON_AddItemToObject(out->data, item->string, copy);
+        cJSON_AddItemToObject(out->data, item->string, cJSON_DetachItemViaPointer(root, item));
     }
     cJSON_Delete(root);
     return 0;
+}
+
+int dcmp_webhook_parse(const char *body, size_t len, dcmp_webhook *out, char *err)
+{
+    return parse(body, len, out, 1, err);
+}
+
+int dcmp_webhook_check(const char *body, size_t len, dcmp_webhook *out, char *err)
+{
+    return parse(body, len, out, 0, err);
 }
 
 void dcmp_webhook_free(dcmp_webhook *w)

@@ -28,6 +28,10 @@ typedef struct dcmp_webhook {
  */
 int dcmp_webhook_parse(const char *body, size_t len, dcmp_webhook *out, char *err);
 
+/* dcmp_webhook_parse without the event's data (out->data NULL): the same checks, series and
+ * version, for the intake, which stores the body as it came. */
+int dcmp_webhook_check(const char *body, size_t len, dcmp_webhook *out, char *err);
+
 void dcmp_webhook_free(dcmp_webhook *w);
 
 #endif

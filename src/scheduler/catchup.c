@@ -1,19 +1,34 @@
 /* catchup.c -- dcmp-scheduler's catch-up: reads Orthanc's /changes from the last sequence
  * number handled and turns every StableSeries into an event, so a series whose webhook was
- * lost (the scheduler down, a network failure) is planned anyway; with the Lua script's
- * filters (MIN_INSTANCES, SUPPORTED_MODALITY, the pipeline's own results). Its own thread. */
+ * lost (the scheduler down, a network failure) is planned anyway; and a series that got a
+ * NewSeries but never a StableSeries (Orthanc stopped before StableAge) once its LastUpdate
+ * is CATCHUP_STABLE_AFTER old. With the Lua script's filters (MIN_INSTANCES,
+ * SUPPORTED_MODALITY, the pipeline's own results). Its own thread. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
-#include "orthanc.h"
 #include "scheduler.h"
 #include "webhook.h"
 
-#define CATCHUP_PAGE 200
+#define CATCHUP_PAGE    200
+#define CATCHUP_PENDING 100 /* series without StableSeries looked at per scan, oldest first */
+
+/* 1 when id may go into an Orthanc URL: 1 to 64 ASCII letters, digits or '-'. */
+static int orthanc_id(const char *id)
+{
+    size_t n = 0;
+
+    for (; id[n]; n++)
+        if (n >= 64 || !((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= 'A' && id[n] <= 'Z') ||
+                         (id[n] >= '0' && id[n] <= '9') || id[n] == '-'))
+            return 0;
+    return n > 0;
+}
 
 /* The text value of a /tags?short answer's element "gggg,eeee", or NULL. */
 static const char *short_tag(const cJSON *tags, const char *key)
@@ -31,8 +46,8 @@ static const char *short_tag(const cJSON *tags, const char *key)
  * guard every stored result would be planned again at the next scan). Writes the reason and
  * returns 1, or returns 0 (process it).
  */
-static int not_processed(scheduler *s, dcmp_orthanc *o, const char *series, const cJSON *info,
-                         char *why, size_t size)
+static int not_processed(scheduler *s, helper *o, const char *series, const cJSON *info, char *why,
+                         size_t size)
 {
     const cJSON *inst = cJSON_GetObjectItemCaseSensitive(info, "Instances");
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(info, "MainDicomTags");
@@ -54,10 +69,10 @@ static int not_processed(scheduler *s, dcmp_orthanc *o, const char *series, cons
         snprintf(why, size, "modality %s is not in SUPPORTED_MODALITY", modality);
         return 1;
     }
-    if (!cJSON_IsString(first) || !dcmp_orthanc_id_ok(first->valuestring))
+    if (!cJSON_IsString(first) || !orthanc_id(first->valuestring))
         return 0;
     snprintf(path, sizeof path, "/instances/%s/tags?short", first->valuestring);
-    if (dcmp_orthanc_get_json(o, path, &short_tags, err) < 0) {
+    if (helper_get(o, path, &short_tags, err) != 0) {
         dcmp_log_warn("catch-up: series %s: %s (processed)", series, err);
         return 0;
     }
@@ -72,24 +87,22 @@ static int not_processed(scheduler *s, dcmp_orthanc *o, const char *series, cons
     return rc;
 }
 
-/* Accepts one stable series as an event, with the body and version a webhook would have, so
- * a series both posted and caught up is one event. Returns 0, or -1 when Redis failed. */
-static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const char *series)
+/* Accepts one series as an event from its /series/{id} answer (info), with the body and
+ * version a webhook would have, so a series both posted and caught up is one event; unless
+ * the Lua script's filters leave it out (logged). unstable: it is planned without a
+ * StableSeries (the body says so). Returns 0, or -1 when Redis failed. */
+static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *series,
+                       const cJSON *info, int unstable)
 {
-    char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], why[160], *body;
+    char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], why[160], path[128], *body;
     const cJSON *lu, *study, *patient;
-    cJSON *info = NULL, *b, *sinfo = NULL;
+    cJSON *sinfo = NULL;
     dcmp_webhook w;
+    cJSON *b;
     int rc;
 
-    snprintf(path, sizeof path, "/series/%s", series);
-    if (dcmp_orthanc_get_json(o, path, &info, err) < 0) {
-        dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
-        return 0; /* deleted since: nothing to plan */
-    }
     if (not_processed(s, o, series, info, why, sizeof why)) {
         dcmp_log_info("catch-up: series %s: %s: not processed", series, why);
-        cJSON_Delete(info);
         return 0;
     }
     lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
@@ -99,9 +112,9 @@ static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const cha
     if (cJSON_IsString(study)) {
         cJSON_AddStringToObject(b, "studyId", study->valuestring);
         /* patientId, as the Lua script posts it: the study's ParentPatient */
-        if (dcmp_orthanc_id_ok(study->valuestring)) {
+        if (orthanc_id(study->valuestring)) {
             snprintf(path, sizeof path, "/studies/%s", study->valuestring);
-            if (dcmp_orthanc_get_json(o, path, &sinfo, err) == 0 &&
+            if (helper_get(o, path, &sinfo, err) == 0 &&
                 cJSON_IsString(patient = cJSON_GetObjectItemCaseSensitive(sinfo, "ParentPatient")))
                 cJSON_AddStringToObject(b, "patientId", patient->valuestring);
             cJSON_Delete(sinfo);
@@ -110,9 +123,10 @@ static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const cha
     if (cJSON_IsString(lu))
         cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
     cJSON_AddStringToObject(b, "source", "catch-up");
+    if (unstable)
+        cJSON_AddTrueToObject(b, "noStableSeries");
     body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
-    cJSON_Delete(info);
     if (body == NULL || dcmp_webhook_parse(body, strlen(body), &w, err) < 0 ||
         dcmp_job_new_id(id) < 0) {
         dcmp_log_error("catch-up: series %s: cannot make its event", series);
@@ -127,15 +141,113 @@ static int accept_series(scheduler *s, dcmp_orthanc *o, dcmp_queue *q, const cha
         return -1;
     if (rc == 1) {
         atomic_fetch_add(&s->m.caught_up, 1);
-        dcmp_log_info("catch-up: series %s version %s: event %s accepted", w.series, w.version, id);
+        dcmp_log_info("catch-up: series %s version %s%s: event %s accepted", w.series, w.version,
+                      unstable ? " (no StableSeries)" : "", id);
     }
     return 0;
 }
 
-/* One scan: pages of /changes from the stored sequence number until Orthanc is done. */
-static void scan(scheduler *s, dcmp_orthanc *o, dcmp_queue *q)
+/* A StableSeries: the series as Orthanc has it now becomes an event. Returns 0, or -1 when
+ * Redis failed. */
+static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *series)
 {
-    dcmp_orthanc_change rows[CATCHUP_PAGE];
+    char path[128], err[DCMP_ERR_LEN];
+    cJSON *info = NULL;
+    int rc;
+
+    snprintf(path, sizeof path, "/series/%s", series);
+    if (helper_get(o, path, &info, err) != 0) {
+        dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
+        return 0; /* deleted since: nothing to plan */
+    }
+    rc = accept_info(s, o, q, series, info, 0);
+    cJSON_Delete(info);
+    return rc;
+}
+
+/* Seconds since the epoch of Orthanc's UTC time text "YYYYMMDDTHHMMSS" (LastUpdate,
+ * /tools/now), or -1 when it is not one. */
+static int64_t orthanc_time(const char *text)
+{
+    struct tm tm;
+    int k;
+
+    for (k = 0; k < 15; k++)
+        if (k == 8 ? text[k] != 'T' : (text[k] < '0' || text[k] > '9'))
+            return -1;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year =
+        ((text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0')) -
+        1900;
+    tm.tm_mon = (text[4] - '0') * 10 + (text[5] - '0') - 1;
+    tm.tm_mday = (text[6] - '0') * 10 + (text[7] - '0');
+    tm.tm_hour = (text[9] - '0') * 10 + (text[10] - '0');
+    tm.tm_min = (text[11] - '0') * 10 + (text[12] - '0');
+    tm.tm_sec = (text[13] - '0') * 10 + (text[14] - '0');
+    return (int64_t)timegm(&tm);
+}
+
+/*
+ * The series that got a NewSeries and no StableSeries yet (the oldest CATCHUP_PENDING): one
+ * Orthanc no longer has is forgotten; one whose LastUpdate is CATCHUP_STABLE_AFTER old by
+ * Orthanc's clock (/tools/now), or that Orthanc calls stable without having logged its
+ * StableSeries (IsStable: after a restart Orthanc has forgotten which series were unstable),
+ * becomes an event as if it had its StableSeries: Orthanc stopped before StableAge, and will
+ * never send one.
+ */
+static void settle_pending(scheduler *s, helper *o, dcmp_queue *q)
+{
+    char ids[CATCHUP_PENDING][DCMP_QUEUE_SERIES_LEN], now_text[64], path[128], err[DCMP_ERR_LEN];
+    int64_t now;
+    int n, i;
+
+    if (dcmp_queue_catchup_waiting(q, CATCHUP_PENDING, ids, &n) < 0) {
+        dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+        return;
+    }
+    if (n == 0)
+        return;
+    if (helper_text(o, "/tools/now", now_text, sizeof now_text, err) != 0 ||
+        (now = orthanc_time(now_text)) < 0) {
+        dcmp_log_warn("catch-up: Orthanc's time (/tools/now): %s", err[0] ? err : now_text);
+        return;
+    }
+    for (i = 0; i < n && !*s->stop; i++) {
+        const cJSON *stable, *lu;
+        cJSON *info = NULL;
+        int64_t updated;
+        int rc;
+
+        snprintf(path, sizeof path, "/series/%.64s", ids[i]);
+        if ((rc = helper_get(o, path, &info, err)) < 0) {
+            dcmp_log_warn("catch-up: series %s: %s (next scan)", ids[i], err);
+            return;
+        }
+        if (rc > 0) {
+            dcmp_log_info("catch-up: series %s: %s: forgotten", ids[i], err);
+            dcmp_queue_catchup_settled(q, ids[i]);
+            continue;
+        }
+        stable = cJSON_GetObjectItemCaseSensitive(info, "IsStable");
+        lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
+        updated = cJSON_IsString(lu) ? orthanc_time(lu->valuestring) : -1;
+        if (cJSON_IsTrue(stable) ||
+            (updated >= 0 && now - updated >= s->cfg->catchup_stable_after)) {
+            if (accept_info(s, o, q, ids[i], info, 1) < 0 ||
+                dcmp_queue_catchup_settled(q, ids[i]) < 0) {
+                dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
+                cJSON_Delete(info);
+                return;
+            }
+        }
+        cJSON_Delete(info);
+    }
+}
+
+/* One scan: pages of /changes from the stored sequence number until Orthanc is done. */
+static void scan(scheduler *s, helper *o, dcmp_queue *q)
+{
+    helper_change rows[CATCHUP_PAGE];
     char err[DCMP_ERR_LEN];
     int64_t since, last;
     int n, done = 0, i;
@@ -145,8 +257,8 @@ static void scan(scheduler *s, dcmp_orthanc *o, dcmp_queue *q)
         return;
     }
     while (!done && !*s->stop) {
-        if (dcmp_orthanc_changes(o, since, CATCHUP_PAGE, rows, CATCHUP_PAGE, &n, &last, &done,
-                                 err) < 0) {
+        if (helper_changes(o, since, CATCHUP_PAGE, rows, CATCHUP_PAGE, &n, &last, &done, err) !=
+            0) {
             dcmp_log_warn("catch-up: %s", err);
             return;
         }
@@ -158,43 +270,46 @@ static void scan(scheduler *s, dcmp_orthanc *o, dcmp_queue *q)
             done = 0;
             continue;
         }
-        for (i = 0; i < n; i++)
-            if (strcmp(rows[i].type, "StableSeries") == 0 &&
-                accept_series(s, o, q, rows[i].id) < 0) {
+        for (i = 0; i < n; i++) {
+            int rc = 0;
+            if (strcmp(rows[i].type, "StableSeries") == 0)
+                rc = accept_series(s, o, q, rows[i].id) < 0 ||
+                     dcmp_queue_catchup_settled(q, rows[i].id) < 0;
+            else if (strcmp(rows[i].type, "NewSeries") == 0)
+                rc = dcmp_queue_catchup_pending(q, rows[i].id, dcmp_clock_wall_ms()) < 0;
+            if (rc) {
                 dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
                 return; /* since is not advanced: the rows are read again next time */
             }
+        }
         since = last;
         if (dcmp_queue_catchup_set(q, since) < 0) {
             dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
             return;
         }
     }
+    /* every StableSeries up to now is read: the series still waiting for one are looked at */
+    if (done && !*s->stop)
+        settle_pending(s, o, q);
 }
 
 void *catchup_main(void *arg)
 {
     scheduler *s = arg;
     const dcmp_config *cfg = s->cfg;
-    char err[DCMP_ERR_LEN];
-    dcmp_orthanc *o;
     dcmp_queue *q;
+    helper o;
 
     if ((q = dcmp_queue_from_config(cfg)) == NULL)
         return NULL;
-    if ((o = dcmp_orthanc_new(cfg->orthanc_url, cfg->orthanc_user, cfg->orthanc_password, err)) ==
-        NULL) {
-        dcmp_log_error("catch-up: %s", err);
-        dcmp_queue_free(q);
-        return NULL;
-    }
+    helper_init(&o, cfg, s->dicom_program);
     while (!*s->stop) {
         int64_t next = dcmp_clock_mono_ms() + cfg->catchup_interval * 1000;
-        scan(s, o, q);
+        scan(s, &o, q);
+        helper_stop(&o); /* a helper only while scanning: none between scans */
         while (!*s->stop && dcmp_clock_mono_ms() < next)
             dcmp_clock_sleep_ms(100);
     }
-    dcmp_orthanc_free(o);
     dcmp_queue_free(q);
     return NULL;
 }

@@ -7,7 +7,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "orthanc.h"
 #include "scheduler.h"
 
 static volatile sig_atomic_t stop_requests;
@@ -25,7 +24,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *env = NULL;
-    char err[DCMP_ERR_LEN], exe[PATH_MAX];
+    char err[DCMP_ERR_LEN], exe[PATH_MAX], dicom[PATH_MAX];
     struct sigaction sa;
     dcmp_config cfg;
     scheduler s;
@@ -52,6 +51,10 @@ int main(int argc, char **argv)
     /* the callbacks run in dcmp-executor: a missing one stops the start, not each event */
     if (dcmp_pool_executor(exe, sizeof exe, err) < 0)
         dcmp_fatal("%s", err);
+    /* Orthanc and DICOM files are dcmp-dicom's work: the daemon links neither libcurl nor
+     * DCMTK (and a file that crashes DCMTK ends the helper, not the scheduler) */
+    if (dcmp_pool_program("dcmp-dicom", "DCMP_DICOM_HELPER", dicom, sizeof dicom, err) < 0)
+        dcmp_fatal("%s", err);
     if (check) {
         printf("settings: %s\nredis: %s:%d\nlisten: %s:%lld\nregistry: %s\nsystem settings: %s\n",
                cfg.env_file[0] ? cfg.env_file : "(none)", cfg.redis_host, cfg.redis_port,
@@ -61,7 +64,16 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     memset(planners, 0, sizeof planners);
     s.cfg = &cfg;
+    s.dicom_program = dicom;
     s.stop = &stop_requests;
+    if (cfg.orthanc_url[0]) {
+        /* a bad ORTHANC_REST_URL stops the start, as a bad setting does */
+        helper h;
+        helper_init(&h, &cfg, dicom);
+        if (helper_check(&h, err) != 0)
+            dcmp_fatal("ORTHANC_REST_URL: %s", err);
+        helper_stop(&h);
+    }
     for (i = 0; i < SCHEDULER_HTTP_THREADS; i++)
         if ((s.intake[i] = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
@@ -72,10 +84,10 @@ int main(int argc, char **argv)
         if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
         dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
-        if (cfg.orthanc_url[0] &&
-            (planners[i].orthanc = dcmp_orthanc_new(cfg.orthanc_url, cfg.orthanc_user,
-                                                    cfg.orthanc_password, err)) == NULL)
-            dcmp_fatal("ORTHANC_REST_URL: %s", err);
+        if ((planners[i].settings = dcmp_settings_cache_new(cfg.settings, cfg.registry,
+                                                            DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
+            dcmp_fatal("out of memory");
+        helper_init(&planners[i].dicom, &cfg, dicom);
     }
     /* what planners of an earlier run with more of them had taken goes back to the inbox */
     for (i = (int)cfg.planners; i < SCHEDULER_MAX_PLANNERS; i++) {
@@ -108,7 +120,8 @@ int main(int argc, char **argv)
         pthread_join(catchup, NULL);
     for (i = 0; i < cfg.planners; i++) {
         dcmp_callbacks_stop(&planners[i].callbacks);
-        dcmp_orthanc_free(planners[i].orthanc);
+        dcmp_settings_cache_free(planners[i].settings);
+        helper_stop(&planners[i].dicom);
         dcmp_queue_free(planners[i].q);
     }
     for (i = 0; i < SCHEDULER_HTTP_THREADS; i++)

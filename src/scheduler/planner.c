@@ -8,11 +8,9 @@
 #include <sys/stat.h>
 
 #include "clock.h"
-#include "dicom.h"
-#include "orthanc.h"
 #include "plan.h"
 #include "scheduler.h"
-#include "settings.h"
+#include "settings_cache.h"
 #include "webhook.h"
 
 /* What planning one event produced, for event_done. */
@@ -42,8 +40,9 @@ static int dcmpath_ok(const char *p)
  * Replaces w->data by the series' DICOM header plus the event's keys, when there are files:
  * the body's dcmpath when that folder exists under DATA (the original's Lua script wrote the
  * files itself), else the series fetched from Orthanc (ORTHANC_REST_URL). Without either, the
- * body's tags stay the header. Returns 0; 1 when the event fails for good (out->error says
- * why: a corrupt file, a series Orthanc does not have); -1 when it must wait (Orthanc down).
+ * body's tags stay the header. The fetch and the header are dcmp-dicom's work (helper.c).
+ * Returns 0; 1 when the event fails for good (reason says why: a corrupt file, a series
+ * Orthanc does not have, the helper crashed on it); -1 when it must wait (Orthanc down).
  */
 static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
 {
@@ -53,7 +52,7 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
     char dcmpath[PATH_MAX], dir[2 * PATH_MAX];
     struct stat st;
     cJSON *header = NULL;
-    int n = 0;
+    int n = 0, rc;
     size_t i;
 
     dcmpath[0] = '\0';
@@ -62,18 +61,15 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
         if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
             snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
     }
-    if (dcmpath[0] == '\0' && pl->orthanc) {
-        if (dcmp_orthanc_fetch_series(pl->orthanc, w->series, s->cfg->data, dcmpath, sizeof dcmpath,
-                                      &n, reason) < 0)
-            /* a series Orthanc no longer has cannot come back; anything else may */
-            return strstr(reason, "HTTP 404") ? 1 : -1;
+    if (dcmpath[0] == '\0' && s->cfg->orthanc_url[0]) {
+        if ((rc = helper_fetch(&pl->dicom, w->series, dcmpath, sizeof dcmpath, &n, reason)) != 0)
+            return rc;
         dcmp_log_info("series %s: %d instance(s) fetched into %s", w->series, n, dcmpath);
     }
     if (dcmpath[0] == '\0')
         return 0;
-    snprintf(dir, sizeof dir, "%s/%s", s->cfg->data, dcmpath);
-    if (dcmp_dicom_series_header(dir, &header, reason) < 0)
-        return 1;
+    if ((rc = helper_header(&pl->dicom, dcmpath, &header, reason)) != 0)
+        return rc;
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->data, keys[i]);
         if (v) {
@@ -93,11 +89,11 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
 static int plan_event(planner *pl, const char *id, const char *body, outcome *out, char *err)
 {
     const dcmp_config *cfg = pl->s->cfg;
-    dcmp_settings_files reg = {0};
+    const dcmp_settings_files *reg;
+    const cJSON *system;
     dcmp_plan_input in;
     dcmp_webhook w;
     dcmp_plan p;
-    cJSON *system = NULL;
     int i, rc = -1;
 
     memset(out, 0, sizeof *out);
@@ -114,17 +110,16 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         goto out;
     default: break;
     }
-    if (dcmp_settings_load(cfg->settings, &system, err) < 0 ||
-        dcmp_settings_registry(cfg->registry, &reg, err) < 0)
+    if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0)
         goto out;
     memset(&in, 0, sizeof in);
     in.system = system;
     in.system_path = cfg->settings;
-    in.registry = reg.files;
-    in.nregistry = reg.n;
+    in.registry = reg->files;
+    in.nregistry = reg->n;
     in.data = w.data;
     in.default_queue = cfg->default_priority;
-    in.callback = dcmp_callbacks_call;
+    in.batch = dcmp_callbacks_batch;
     in.callback_arg = &pl->callbacks;
     if (dcmp_plan_make(&in, &p, out->error) < 0) {
         dcmp_plan_free(&p);
@@ -155,8 +150,6 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
     dcmp_plan_free(&p);
     rc = 0;
 out:
-    dcmp_settings_registry_free(&reg);
-    cJSON_Delete(system);
     dcmp_webhook_free(&w);
     return rc;
 }
@@ -183,13 +176,207 @@ void planner_name(const dcmp_config *cfg, int i, char *name, size_t size)
         snprintf(name, size, "%s.%d", cfg->scheduler_name, i);
 }
 
+/* Counts one finished event in the metrics and logs it. */
+static void count(scheduler *s, const dcmp_queue_event *e, const dcmp_queue_event_result *r)
+{
+    const char *state = r->jobs == -1 ? "failed" : r->state;
+    const char *error = r->jobs == -1 ? r->refused : r->error;
+
+    if (r->jobs == -2)
+        return; /* finished by an earlier try of the same step */
+    if (r->jobs == -1)
+        dcmp_log_error("event %s: %s", e->id, r->refused);
+    if (strcmp(state, "planned") == 0) {
+        atomic_fetch_add(&s->m.planned, 1);
+        observe_latency(s, e->received);
+    } else if (strcmp(state, "ignored") == 0) {
+        atomic_fetch_add(&s->m.ignored, 1);
+    } else {
+        atomic_fetch_add(&s->m.failed, 1);
+    }
+    dcmp_log_info("event %s: %s%s%s", e->id, state, error[0] ? ": " : "", error);
+}
+
+/* A batch of events and what planning made of them. */
+typedef struct batch {
+    dcmp_queue_event ev[DCMP_QUEUE_EVENT_BATCH];
+    dcmp_queue_event_result res[DCMP_QUEUE_EVENT_BATCH];
+    outcome out[DCMP_QUEUE_EVENT_BATCH];
+    int n;
+    int planned; /* res and out are filled */
+    int wait;    /* an event must wait (state "back"): pause 5 s after it is finished */
+} batch;
+
+/* Plans every event of b. */
+static void plan_all(planner *pl, batch *b)
+{
+    int i;
+
+    b->wait = 0;
+    for (i = 0; i < b->n; i++) {
+        char err[DCMP_ERR_LEN];
+        memset(&b->res[i], 0, sizeof b->res[i]);
+        b->res[i].id = b->ev[i].id;
+        if (plan_event(pl, b->ev[i].id, b->ev[i].body, &b->out[i], err) < 0) {
+            /* Settings unreadable or Orthanc down: the event goes back and waits. */
+            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", b->ev[i].id,
+                           err);
+            b->res[i].state = "back";
+            b->wait = 1;
+            continue;
+        }
+        atomic_fetch_add(&pl->s->m.callback_errors, b->out[i].callback_errors);
+        b->res[i].graph = b->out[i].graph;
+        b->res[i].plan = b->out[i].plan;
+        b->res[i].state = b->out[i].state;
+        b->res[i].error = b->out[i].error;
+    }
+    b->planned = 1;
+}
+
+/* Empties b: its bodies and outcomes freed; counted in the metrics when written. */
+static void drop(scheduler *s, batch *b, int written)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        if (b->planned && strcmp(b->res[i].state, "back") != 0) {
+            if (written)
+                count(s, &b->ev[i], &b->res[i]);
+            free(b->out[i].graph);
+            free(b->out[i].plan);
+        }
+        free(b->ev[i].body);
+    }
+    b->n = 0;
+    b->planned = 0;
+}
+
+/*
+ * Finishes a planned batch in one step and waits for it, retrying until Redis takes it (a
+ * step Redis refuses records the events failed with why). Returns 1 when written, 0 when the
+ * planner stops first (the events stay in the processing list: planned again after the
+ * restart).
+ */
+static int finish_sync(planner *pl, batch *b)
+{
+    dcmp_queue_event none[1];
+    int k, n;
+
+    while (dcmp_queue_event_finish(pl->q, pl->name, b->res, b->n, 0, none, &n) < 0) {
+        if (dcmp_queue_err(pl->q) != DCMP_QUEUE_EIO) {
+            dcmp_log_error("events: %s", dcmp_queue_errstr(pl->q));
+            for (k = 0; k < b->n; k++)
+                if (strcmp(b->res[k].state, "back") != 0) {
+                    b->res[k].graph = NULL;
+                    b->res[k].state = "failed";
+                    b->res[k].error = dcmp_queue_errstr(pl->q);
+                }
+            continue;
+        }
+        dcmp_log_warn("events: %s; retrying", dcmp_queue_errstr(pl->q));
+        dcmp_clock_sleep_ms(500);
+        if (*pl->s->stop)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * After a failed step in flight: whatever was planned is finished again (safe: events
+ * already done are left alone), what was taken but not planned is forgotten here, and
+ * everything left in the processing list (those, and what a lost step took) goes back to the
+ * inbox. So every event stays in exactly one place, and none waits for a restart.
+ */
+static void resync(planner *pl, batch *sent, batch *cur, batch *next)
+{
+    scheduler *s = pl->s;
+    batch *b[2] = {sent, cur};
+    int k;
+
+    dcmp_log_warn("events: %s; finishing again what was planned", dcmp_queue_errstr(pl->q));
+    for (k = 0; k < 2; k++)
+        if (b[k]->n > 0 && b[k]->planned)
+            drop(s, b[k], finish_sync(pl, b[k]));
+        else
+            drop(s, b[k], 0);
+    drop(s, next, 0);
+    while (!*s->stop && dcmp_queue_event_recover(pl->q, pl->name, NULL) < 0)
+        dcmp_clock_sleep_ms(500);
+}
+
+/*
+ * The planning loop in steady state, pipelined on the planner's Redis connection: while it
+ * plans batch `cur`, Redis finishes the batch planned before (`sent`) and takes the next one,
+ * so neither waits for the other. Per turn: ask for the next batch; plan cur; read sent's
+ * answer, then the next batch; send cur's step without waiting. Returns when no event is left
+ * in hand (the caller then waits in Redis for one) or the planner stops. The three batches
+ * are the caller's (swapped here); sent and next start empty.
+ */
+static void plan_stream(planner *pl, batch *cur, batch *sent, batch *next)
+{
+    scheduler *s = pl->s;
+    batch *t;
+    int wait;
+
+    while (cur->n > 0 || sent->n > 0) {
+        int want = *s->stop ? 0 : DCMP_QUEUE_EVENT_BATCH;
+        if (dcmp_queue_event_finish_send(pl->q, pl->name, NULL, 0, want) < 0) {
+            resync(pl, sent, cur, next);
+            return;
+        }
+        if (cur->n > 0)
+            plan_all(pl, cur);
+        if (sent->n > 0) {
+            int none;
+            if (dcmp_queue_event_finish_recv(pl->q, sent->res, sent->n, 0, NULL, &none) < 0) {
+                resync(pl, sent, cur, next);
+                return;
+            }
+            drop(s, sent, 1);
+        }
+        if (dcmp_queue_event_finish_recv(pl->q, NULL, 0, want, next->ev, &next->n) < 0) {
+            resync(pl, sent, cur, next);
+            return;
+        }
+        wait = cur->n > 0 && cur->wait;
+        if (cur->n > 0 && dcmp_queue_event_finish_send(pl->q, pl->name, cur->res, cur->n, 0) < 0) {
+            /* not sent: cur is finished by resync, with the rest */
+            resync(pl, sent, cur, next);
+            return;
+        }
+        /* cur is on its way: it becomes sent, the next batch becomes cur */
+        t = sent;
+        sent = cur;
+        cur = next;
+        next = t;
+        if (wait) {
+            /* an event waits (settings unreadable, Orthanc down): the step that put it back
+             * is read, then a pause before the next turn */
+            int none;
+            if (dcmp_queue_event_finish_recv(pl->q, sent->res, sent->n, 0, NULL, &none) < 0) {
+                resync(pl, sent, cur, next);
+                return;
+            }
+            drop(s, sent, 1);
+            dcmp_clock_sleep_ms(5000);
+        }
+        if (*s->stop && sent->n == 0)
+            break;
+    }
+    /* stopping with events in hand: taken, not planned; they stay in the processing list */
+    drop(s, cur, 0);
+}
+
 void *planner_main(void *arg)
 {
     planner *pl = arg;
     scheduler *s = pl->s;
     const char *name = pl->name;
+    batch *b = dcmp_xcalloc(3, sizeof *b), *cur = &b[0]; /* 20 KB each: not on the stack */
     int64_t back = 0, delay = 100;
     char title[16];
+    int lost = 0; /* a take failed: recover the processing list first */
 
     /* "planner-N" in top -H, perf and /proc/PID/task/TID/comm */
     snprintf(title, sizeof title, "planner-%d", pl->index);
@@ -205,12 +392,18 @@ void *planner_main(void *arg)
                       (long long)back);
     delay = 100;
     while (!*s->stop) {
-        char id[DCMP_ID_LEN], err[DCMP_ERR_LEN], *body = NULL;
-        int64_t received = 0;
-        outcome o;
-        int rc = dcmp_queue_event_take(pl->q, name, 1000, id, &body, &received);
-
+        /* idle: wait in Redis for the next event (the steady state takes batches) */
+        char *body = NULL;
+        int rc;
+        if (lost && dcmp_queue_event_recover(pl->q, name, NULL) == 0)
+            lost = 0;
+        rc = lost ? -1
+                  : dcmp_queue_event_take(pl->q, name, 1000, cur->ev[0].id, &body,
+                                          &cur->ev[0].received);
         if (rc < 0) {
+            /* the take may have moved an event whose answer was lost: it goes back to the
+             * inbox before the next take */
+            lost = 1;
             dcmp_log_warn("inbox: %s; retrying in %lld ms", dcmp_queue_errstr(pl->q),
                           (long long)delay);
             dcmp_clock_sleep_ms(delay);
@@ -218,44 +411,17 @@ void *planner_main(void *arg)
             continue;
         }
         delay = 100;
-        if (rc == 0)
-            continue;
-        if (plan_event(pl, id, body, &o, err) < 0) {
-            /* Settings unreadable or Orthanc down: the event goes back and waits. */
-            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", id, err);
-            dcmp_queue_event_recover(pl->q, name, NULL);
-            free(body);
-            dcmp_clock_sleep_ms(5000);
+        if (rc == 0) {
+            /* nothing for a second: helpers idle for a minute give their memory back */
+            dcmp_pool_stop_idle(&pl->callbacks.pool, HELPER_IDLE_MS);
+            dcmp_pool_stop_idle(&pl->dicom.pool, HELPER_IDLE_MS);
             continue;
         }
-        atomic_fetch_add(&s->m.callback_errors, o.callback_errors);
-        while (dcmp_queue_event_done(pl->q, name, id, o.graph, o.plan, o.state, o.error) < 0) {
-            if (dcmp_queue_err(pl->q) != DCMP_QUEUE_EIO) {
-                /* Redis refused the graph: the event is recorded as failed, with why. */
-                dcmp_log_error("event %s: %s", id, dcmp_queue_errstr(pl->q));
-                free(o.graph);
-                o.graph = NULL;
-                o.state = "failed";
-                snprintf(o.error, sizeof o.error, "%s", dcmp_queue_errstr(pl->q));
-                continue;
-            }
-            dcmp_log_warn("event %s: %s; retrying", id, dcmp_queue_errstr(pl->q));
-            dcmp_clock_sleep_ms(500);
-            if (*s->stop)
-                break;
-        }
-        if (strcmp(o.state, "planned") == 0) {
-            atomic_fetch_add(&s->m.planned, 1);
-            observe_latency(s, received);
-        } else if (strcmp(o.state, "ignored") == 0) {
-            atomic_fetch_add(&s->m.ignored, 1);
-        } else {
-            atomic_fetch_add(&s->m.failed, 1);
-        }
-        dcmp_log_info("event %s: %s%s%s", id, o.state, o.error[0] ? ": " : "", o.error);
-        free(o.graph);
-        free(o.plan);
-        free(body);
+        cur->ev[0].body = body;
+        cur->n = 1;
+        cur->planned = 0;
+        plan_stream(pl, &b[0], &b[1], &b[2]);
     }
+    free(b);
     return NULL;
 }

@@ -6,9 +6,14 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
 #include "callbacks.h"
 #include "config.h"
+#include "pool.h"
 #include "queue.h"
+#include "settings_cache.h"
 
 #define LATENCY_BUCKETS 9
 
@@ -34,6 +39,7 @@ typedef struct metrics {
 
 typedef struct scheduler {
     const dcmp_config *cfg;
+    const char *dicom_program;                  /* dcmp-dicom's path */
     dcmp_queue *intake[SCHEDULER_HTTP_THREADS]; /* one Redis connection per HTTP thread */
     atomic_int intake_next;                     /* hands out the connections */
     struct MHD_Daemon *http;
@@ -41,14 +47,38 @@ typedef struct scheduler {
     metrics m;
 } scheduler;
 
-/* One planning thread: its own Redis connection, callback executor and Orthanc client. */
+/* Time limits of the requests to dcmp-dicom (s). A fetch is bounded per file by the Orthanc
+ * client's own timeouts too. */
+#define HELPER_FETCH_TIMEOUT  3600
+#define HELPER_HEADER_TIMEOUT 600
+#define HELPER_GET_TIMEOUT    600
+
+/* A helper process (dcmp-executor or dcmp-dicom) idle this long is ended: the scheduler gives
+ * its memory back while nothing arrives, and starts a new one with the next event. */
+#define HELPER_IDLE_MS 60000
+
+/* One thread's dcmp-dicom helper: Orthanc's REST API and DICOM headers, out of the daemon. */
+typedef struct helper {
+    dcmp_pool pool;
+    const dcmp_config *cfg; /* borrowed: ORTHANC_REST_*, DATA */
+} helper;
+
+/* One row of Orthanc's /changes, as the helper checked it. */
+typedef struct helper_change {
+    char type[48]; /* ChangeType */
+    char id[65];   /* the resource's Orthanc id */
+    int64_t seq;
+} helper_change;
+
+/* One planning thread: its own Redis connection, callback executor and dcmp-dicom helper. */
 typedef struct planner {
     scheduler *s;
     dcmp_queue *q;
     dcmp_callbacks callbacks;
-    struct dcmp_orthanc *orthanc; /* NULL when ORTHANC_REST_URL is not set */
-    char name[96];                /* names its processing list: SCHEDULER_NAME[.N] */
-    int index;                    /* N */
+    dcmp_settings_cache *settings; /* this thread's parsed settings files */
+    helper dicom;                  /* started with the first event that has files */
+    char name[96];                 /* names its processing list: SCHEDULER_NAME[.N] */
+    int index;                     /* N */
 } planner;
 
 extern const double latency_bounds[LATENCY_BUCKETS];
@@ -56,6 +86,29 @@ extern const double latency_bounds[LATENCY_BUCKETS];
 /* Starts the HTTP server on SCHEDULER_BIND:SCHEDULER_PORT (SCHEDULER_HTTP_THREADS threads). */
 int http_start(scheduler *s, char *err);
 void http_stop(scheduler *s);
+
+/* A helper that starts `program` (borrowed) when first asked. */
+void helper_init(helper *h, const dcmp_config *cfg, const char *program);
+void helper_stop(helper *h);
+
+/* The helper's requests. Each returns 0, 1 when it failed for good (a series Orthanc does not
+ * have, a corrupt file, the helper crashed or overran), or -1 when it may work later (Orthanc
+ * does not answer); why[DCMP_ERR_LEN] says why. */
+
+/* Checks ORTHANC_REST_URL and its credentials as the Orthanc client takes them (no request). */
+int helper_check(helper *h, char *why);
+/* Downloads the series into DATA/dicom/<series> (dcmp_orthanc_fetch_series): dcmpath and *n
+ * (instances) filled. */
+int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int *n, char *why);
+/* The header of the series folder DATA/dcmpath (dcmp_dicom_series_header): *out new. */
+int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why);
+/* Orthanc's JSON answer to GET path: *out new. */
+int helper_get(helper *h, const char *path, cJSON **out, char *why);
+/* Orthanc's answer to GET path as text, into text[size] (too long: fails for good). */
+int helper_text(helper *h, const char *path, char *text, size_t size, char *why);
+/* One page of GET /changes (dcmp_orthanc_changes): rows[max], *n, *last, *done. */
+int helper_changes(helper *h, int64_t since, int limit, helper_change *rows, int max, int *n,
+                   int64_t *last, int *done, char *why);
 
 /* The /changes catch-up thread (when ORTHANC_REST_URL is set); arg: the scheduler. */
 void *catchup_main(void *arg);

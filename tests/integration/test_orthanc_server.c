@@ -1,6 +1,8 @@
 /* test_orthanc_server.c -- the Orthanc client against a real Orthanc: a synthetic 5-slice series
  * sent with storescu, fetched in slice order, fetched again and swapped in atomically; 401, 403
- * mid-series and 404 named; bad ids refused; the StableSeries change found through /changes. */
+ * mid-series and 404 named; bad ids refused; the StableSeries change found through /changes;
+ * the scheduler end to end with the project's Lua script, for a synthetic series and for
+ * python3-pydicom's real 5-slice CT. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +43,8 @@ static char series[DCMP_ORTHANC_ID_LEN];
 static char sop_uid[NSLICES][65]; /* by slice: InstanceNumber i + 1 */
 static int variant;               /* 0: the first series; 1: a second one (other UIDs) */
 static int sched_port;            /* where the project's Lua script posts its webhooks */
+static int stable_age = 1;        /* Orthanc's StableAge (s) */
+static const char *store = "";    /* names Orthanc's storage and index folders */
 
 static void nap_ms(int ms)
 {
@@ -148,21 +152,22 @@ static int write_config(const char *path)
     snprintf(cfg, sizeof cfg,
              "{\n"
              "  \"Name\": \"dcmp-test\",\n"
-             "  \"StorageDirectory\": \"%s/storage\",\n"
-             "  \"IndexDirectory\": \"%s/index\",\n"
+             "  \"StorageDirectory\": \"%s/storage%s\",\n"
+             "  \"IndexDirectory\": \"%s/index%s\",\n"
              "  \"HttpPort\": %d,\n"
              "  \"DicomPort\": %d,\n"
              "  \"DicomAet\": \"ORTHANC\",\n"
              "  \"RemoteAccessAllowed\": false,\n"
              "  \"AuthenticationEnabled\": true,\n"
              "  \"RegisteredUsers\": {\"test\": \"secret\", \"limited\": \"limited\"},\n"
-             "  \"StableAge\": 1,\n"
+             "  \"StableAge\": %d,\n"
              "  \"Plugins\": [],\n"
              "  \"LuaScripts\": [\"%s\", \"%s/docker/orthanc/dcm-processor.lua\"],\n"
              "  \"HttpTimeout\": 5,\n"
              "  \"SaveJobs\": false\n"
              "}\n",
-             dir, dir, http_port, dicom_port, lua, getenv("DCMP_SOURCE_DIR"));
+             dir, store, dir, store, http_port, dicom_port, stable_age, lua,
+             getenv("DCMP_SOURCE_DIR"));
     return write_text(path, cfg);
 }
 
@@ -733,16 +738,136 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* ---- the scheduler's catch-up, end to end ---- */
 
+/* A real third-party series: Debian's python3-pydicom ships a 5-slice CT (InstanceNumber 6 to
+ * 10) among its test files. */
+#define PYDICOM_CT5N \
+    "/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N"
+
+/* Sends the pydicom CT series with storescu (its files as they are). Returns 0 or -1. */
+static int send_pydicom_series(void)
+{
+    static const char *const names[] = {"3023", "2062", "3353", "2392", "2693"}; /* shuffled */
+    char files[5][sizeof PYDICOM_CT5N + 16], port[16], log[PATH_MAX];
+    char *argv[6 + 5 + 1];
+    int i, n = 0, rc;
+
+    if (access(PYDICOM_CT5N "/2062", R_OK) != 0) {
+        fprintf(stderr, "FAIL: %s is missing: install python3-pydicom (scripts/deps.sh test)\n",
+                PYDICOM_CT5N);
+        return -1;
+    }
+    snprintf(port, sizeof port, "%d", dicom_port);
+    snprintf(log, sizeof log, "%s/storescu-pydicom.log", dir);
+    argv[n++] = "storescu";
+    argv[n++] = "-aec";
+    argv[n++] = "ORTHANC";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = port;
+    for (i = 0; i < 5; i++) {
+        snprintf(files[i], sizeof files[i], "%s/%s", PYDICOM_CT5N, names[i]);
+        argv[n++] = files[i];
+    }
+    argv[n] = NULL;
+    if ((rc = run(argv, log)) != 0) {
+        fprintf(stderr, "storescu exited with %d\n", rc);
+        show_file("storescu", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for an event other than the `nknown` ids given; its id goes to id[DCMP_ID_LEN]. */
+static void wait_new_event(redisContext *rc, char known[][DCMP_ID_LEN], int nknown, char *id)
+{
+    redisReply *r;
+    size_t k;
+    int i, j;
+
+    id[0] = '\0';
+    for (i = 0; i < 600 && id[0] == '\0'; i++) {
+        r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+            for (j = 0; j < nknown && strcmp(r->element[k]->str, known[j]) != 0; j++)
+                ;
+            if (j == nknown)
+                snprintf(id, DCMP_ID_LEN, "%s", r->element[k]->str);
+        }
+        if (r)
+            freeReplyObject(r);
+        if (id[0] == '\0')
+            nap_ms(50);
+    }
+}
+
+/* The pydicom series sent with storescu while the scheduler runs: Orthanc's Lua script posts
+ * it, the scheduler fetches it from Orthanc and reads its header with DCMTK (in dcmp-dicom):
+ * the plan's headers are the first slice's (InstanceNumber 6), and the job runs. */
+static void scheduler_pydicom(fixture *f, redisContext *rc, char known[][DCMP_ID_LEN], int nknown)
+{
+    char id[DCMP_ID_LEN], want[160], *body = NULL, *state = NULL, *plan = NULL, folder[PATH_MAX];
+    cJSON *b, *p;
+    int i;
+
+    CHECK(send_pydicom_series() == 0);
+    wait_new_event(rc, known, nknown, id);
+    CHECK(id[0] != '\0');
+    if (id[0] == '\0')
+        return;
+    for (i = 0; i < 600; i++) {
+        free(state);
+        state = NULL;
+        if (dcmp_queue_event_field(f->q, id, "state", &state) == 1 && strcmp(state, "received"))
+            break;
+        nap_ms(50);
+    }
+    CHECK(state && strcmp(state, "planned") == 0);
+    CHECK(dcmp_queue_event_field(f->q, id, "body", &body) == 1);
+    CHECK(dcmp_queue_event_field(f->q, id, "plan", &plan) == 1);
+    b = cJSON_Parse(body);
+    p = cJSON_Parse(plan);
+    {
+        const cJSON *h = cJSON_GetObjectItem(p, "headers");
+        const char *sid = cJSON_GetStringValue(cJSON_GetObjectItem(b, "seriesId"));
+        const cJSON *j = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "jobs"), 0);
+        CHECK(sid != NULL);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "PatientID")), "98890234");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "PatientName")), "Doe^Peter");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "Modality")), "CT");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "SeriesDescription")),
+                  "SmartScore - Gated 0.5 sec");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "InstanceNumber")), "6");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "SeriesInstanceUID")),
+                  "1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.6");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "seriesId")), sid ? sid : "?");
+        snprintf(want, sizeof want, "dicom/%s", sid ? sid : "?");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "dcmpath")), want);
+        /* the five slices are on disk, in slice order, for the services' workers */
+        snprintf(folder, sizeof folder, "%s/dicom/%s", f->data, sid ? sid : "?");
+        CHECK(count_entries(folder, "", ".dcm") == 5);
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "id")) &&
+              fixture_wait_state(f, cJSON_GetObjectItem(j, "id")->valuestring, "finished", 20000) ==
+                  0);
+    }
+    cJSON_Delete(b);
+    cJSON_Delete(p);
+    free(body);
+    free(state);
+    free(plan);
+}
+
 /* The series reached Orthanc while no scheduler ran (its webhook was lost): a scheduler
  * started with ORTHANC_REST_URL finds it in /changes, fetches it, reads its header with DCMTK,
  * plans it and a worker runs the job. Then a second series arrives while the scheduler runs:
- * the project's Lua script in Orthanc posts the webhook, and it is planned too. */
-static void test_scheduler_catchup(void)
+ * the project's Lua script in Orthanc posts the webhook, and it is planned too; then a real
+ * third-party series (pydicom's CT) the same way. */
+/* Starts dcmp-scheduler against this Orthanc and f's Redis, with the registry and settings
+ * made by test_scheduler_catchup, its output appended to f's scheduler.log. extra: one more
+ * "K=V" (or NULL). Returns its pid (-1 when it could not start). */
+static pid_t start_sched(fixture *f, const char *extra)
 {
-    char reg[PATH_MAX], svc[PATH_MAX + 16], lib[PATH_MAX + 32], src[PATH_MAX], set[PATH_MAX];
     char env_port[32], env_redis[32], env_reg[PATH_MAX + 16], env_set[PATH_MAX + 16];
-    char env_data[PATH_MAX + 16], env_url[96], log[PATH_MAX], want[128], id[DCMP_ID_LEN];
-    char *bin = getenv("DCMP_SCHEDULER_BIN"), *argv[] = {bin, NULL}, *state = NULL, *plan = NULL;
+    char env_data[PATH_MAX + 16], env_url[96], log[PATH_MAX];
+    char *bin = getenv("DCMP_SCHEDULER_BIN"), *argv[] = {bin, NULL};
     char *envp[] = {env_port,
                     env_redis,
                     env_reg,
@@ -755,17 +880,43 @@ static void test_scheduler_catchup(void)
                     "REDIS_HOST=127.0.0.1",
                     "DCMP_ENV=",
                     "PATH=/usr/bin:/bin",
+                    (char *)extra,
                     NULL};
     posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+
+    snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", sched_port);
+    snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", f->port);
+    snprintf(env_reg, sizeof env_reg, "REGISTRY=%s/registry", dir);
+    snprintf(env_set, sizeof env_set, "SETTINGS=%s/settings.json", dir);
+    snprintf(env_data, sizeof env_data, "DATA=%s", f->data);
+    snprintf(env_url, sizeof env_url, "ORTHANC_REST_URL=%s", base_url);
+    snprintf(log, sizeof log, "%s/scheduler.log", f->dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (bin == NULL || posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+static void test_scheduler_catchup(void)
+{
+    char reg[PATH_MAX], svc[PATH_MAX + 16], lib[PATH_MAX + 32], src[PATH_MAX], set[PATH_MAX];
+    char log[PATH_MAX], want[128], id[DCMP_ID_LEN];
+    char *state = NULL, *plan = NULL;
     redisContext *rc = NULL;
     redisReply *r;
     pid_t sched = -1;
     fixture f;
     int i, status;
 
-    CHECK(bin != NULL);
-    if (bin == NULL || fixture_start(&f) < 0)
+    if (getenv("DCMP_SCHEDULER_BIN") == NULL || fixture_start(&f) < 0) {
+        CHECK(!"a scheduler and a Redis");
         return;
+    }
     snprintf(reg, sizeof reg, "%s/registry", dir);
     snprintf(svc, sizeof svc, "%s/seg", reg);
     CHECK(mkdir(reg, 0755) == 0 && mkdir(svc, 0755) == 0);
@@ -776,22 +927,13 @@ static void test_scheduler_catchup(void)
     CHECK(write_text(lib, "{\"jobName\":\"seg\",\"worker\":\"testmods.record\","
                           "\"callback\":\"seg.cb.modality\"}") == 0);
     snprintf(set, sizeof set, "%s/settings.json", dir);
-    CHECK(write_text(set, "{\"headerFields\":[\"PatientID\",\"Modality\",\"InstanceNumber\","
+    CHECK(write_text(set, "{\"headerFields\":[\"PatientID\",\"PatientName\",\"Modality\","
+                          "\"SeriesDescription\",\"SeriesInstanceUID\",\"InstanceNumber\","
                           "\"seriesId\",\"dcmpath\"]}") == 0);
     fixture_worker(&f, "default", NULL);
-    snprintf(env_port, sizeof env_port, "SCHEDULER_PORT=%d", sched_port);
-    snprintf(env_redis, sizeof env_redis, "REDIS_PORT=%d", f.port);
-    snprintf(env_reg, sizeof env_reg, "REGISTRY=%s", reg);
-    snprintf(env_set, sizeof env_set, "SETTINGS=%s", set);
-    snprintf(env_data, sizeof env_data, "DATA=%s", f.data);
-    snprintf(env_url, sizeof env_url, "ORTHANC_REST_URL=%s", base_url);
     snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    CHECK(posix_spawn(&sched, bin, &fa, NULL, argv, envp) == 0);
-    posix_spawn_file_actions_destroy(&fa);
+    sched = start_sched(&f, NULL);
+    CHECK(sched > 0);
 
     /* the catch-up makes one event for the series; it is planned from the fetched files */
     rc = redisConnect("127.0.0.1", f.port);
@@ -858,11 +1000,18 @@ static void test_scheduler_catchup(void)
         CHECK(st2 && strcmp(st2, "planned") == 0);
         free(body);
         free(st2);
+        r = redisCommand(rc, "ZCARD dcmp:events");
+        CHECK(r && r->integer == 2);
+        if (r)
+            freeReplyObject(r);
+        /* a real third-party series, by the same way */
+        {
+            char known[2][DCMP_ID_LEN];
+            snprintf(known[0], sizeof known[0], "%s", id);
+            snprintf(known[1], sizeof known[1], "%s", id2);
+            scheduler_pydicom(&f, rc, known, 2);
+        }
     }
-    r = redisCommand(rc, "ZCARD dcmp:events");
-    CHECK(r && r->integer == 2);
-    if (r)
-        freeReplyObject(r);
     free(state);
     free(plan);
     if (rc)
@@ -873,6 +1022,129 @@ static void test_scheduler_catchup(void)
     }
     if (harness_failed)
         show_file("scheduler log", log);
+    fixture_stop(&f, harness_failed);
+}
+
+/* A series cut off by an Orthanc shutdown before StableAge: an Orthanc with StableAge 1 h
+ * takes a series and is stopped and started again, so its /changes hold the series' NewSeries
+ * and never a StableSeries. A scheduler started then plans it from the catch-up (Orthanc,
+ * restarted, calls it stable without logging it). A second series sent to that Orthanc,
+ * unstable for an hour, is planned once its LastUpdate is CATCHUP_STABLE_AFTER (2 s here) old
+ * by Orthanc's clock. */
+static void test_unstable_series(void)
+{
+    char cut[DCMP_ORTHANC_ID_LEN] = "", want[128], err[DCMP_ERR_LEN] = "", id[DCMP_ID_LEN] = "";
+    char *body = NULL, *state = NULL, *plan = NULL;
+    dcmp_orthanc_change all[256];
+    redisContext *rc;
+    redisReply *r;
+    cJSON *list = NULL;
+    int64_t last;
+    int n, i, newseries = 0, stable = 0, status;
+    pid_t sched;
+    fixture f;
+
+    CHECK(stop_orthanc() == 0);
+    stable_age = 3600;
+    store = "-cut";
+    variant = 2;
+    if (start_orthanc() < 0 || send_series() < 0) {
+        CHECK(!"an Orthanc with StableAge 1 h and a series");
+        return;
+    }
+    CHECK(dcmp_orthanc_get_json(o, "/series", &list, err) == 0);
+    if (cJSON_IsString(cJSON_GetArrayItem(list, 0)))
+        dcmp_strlcpy(cut, cJSON_GetArrayItem(list, 0)->valuestring, sizeof cut);
+    cJSON_Delete(list);
+    CHECK(cut[0] != '\0');
+    /* cut off: stopped and started again before StableAge */
+    CHECK(stop_orthanc() == 0);
+    CHECK(start_orthanc() == 0);
+    n = all_changes(0, 8, all, 256, &last);
+    for (i = 0; i < n; i++) {
+        newseries += strcmp(all[i].type, "NewSeries") == 0 && strcmp(all[i].id, cut) == 0;
+        stable += strcmp(all[i].type, "StableSeries") == 0;
+    }
+    CHECK(newseries == 1 && stable == 0);
+
+    if (fixture_start(&f) < 0) {
+        CHECK(!"a Redis");
+        return;
+    }
+    fixture_worker(&f, "default", NULL);
+    sched = start_sched(&f, "CATCHUP_STABLE_AFTER=2s");
+    CHECK(sched > 0);
+    rc = redisConnect("127.0.0.1", f.port);
+    for (i = 0; i < 600 && id[0] == '\0'; i++) {
+        r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1)
+            snprintf(id, sizeof id, "%s", r->element[0]->str);
+        if (r)
+            freeReplyObject(r);
+        if (id[0] == '\0')
+            nap_ms(50);
+    }
+    CHECK(id[0] != '\0');
+    for (i = 0; id[0] && i < 600; i++) {
+        free(state);
+        state = NULL;
+        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received"))
+            break;
+        nap_ms(50);
+    }
+    CHECK(state && strcmp(state, "planned") == 0);
+    if (id[0] && dcmp_queue_event_field(f.q, id, "body", &body) == 1) {
+        snprintf(want, sizeof want, "\"seriesId\":\"%s\"", cut);
+        CHECK_CONTAINS(body, want);
+        CHECK_CONTAINS(body, "\"noStableSeries\":true");
+    }
+    if (id[0] && dcmp_queue_event_field(f.q, id, "plan", &plan) == 1) {
+        snprintf(want, sizeof want, "\"PatientID\":\"DCMP-TEST-%d\"", (int)getpid());
+        CHECK_CONTAINS(plan, want);
+        snprintf(want, sizeof want, "\"dcmpath\":\"dicom/%s\"", cut);
+        CHECK_CONTAINS(plan, want);
+    }
+    /* a second series while this Orthanc runs: not stable for an hour (IsStable false), so
+     * planned by its age alone */
+    {
+        char known[1][DCMP_ID_LEN], id2[DCMP_ID_LEN], *st2 = NULL, *body2 = NULL;
+        snprintf(known[0], sizeof known[0], "%s", id);
+        variant = 3;
+        CHECK(send_series() == 0);
+        wait_new_event(rc, known, 1, id2);
+        CHECK(id2[0] != '\0');
+        for (i = 0; id2[0] && i < 600; i++) {
+            free(st2);
+            st2 = NULL;
+            if (dcmp_queue_event_field(f.q, id2, "state", &st2) == 1 && strcmp(st2, "received"))
+                break;
+            nap_ms(50);
+        }
+        CHECK(st2 && strcmp(st2, "planned") == 0);
+        CHECK(id2[0] && dcmp_queue_event_field(f.q, id2, "body", &body2) == 1);
+        CHECK_CONTAINS(body2, "\"noStableSeries\":true");
+        CHECK(strstr(body2 ? body2 : "", cut) == NULL);
+        free(st2);
+        free(body2);
+    }
+    /* settled: no longer waiting for a StableSeries */
+    r = redisCommand(rc, "ZCARD dcmp:catchup:pending");
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    if (r)
+        freeReplyObject(r);
+    free(body);
+    free(state);
+    free(plan);
+    redisFree(rc);
+    if (sched > 0) {
+        kill(sched, SIGTERM);
+        waitpid(sched, &status, 0);
+    }
+    if (harness_failed) {
+        char log[PATH_MAX];
+        snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
+        show_file("scheduler log", log);
+    }
     fixture_stop(&f, harness_failed);
 }
 
@@ -919,6 +1191,7 @@ int main(void)
             RUN(test_bad_id);
             RUN(test_changes);
             RUN(test_scheduler_catchup);
+            RUN(test_unstable_series);
         }
     }
     if (orthanc > 0) {

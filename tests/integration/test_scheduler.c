@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -99,7 +100,9 @@ static long http(const char *method, const char *path, const char *body, const c
     return status;
 }
 
-static void start_scheduler(void)
+/* Starts the scheduler with `extra` ("K=V" or NULL) in its environment; its output goes to
+ * scheduler.log. Returns its pid. */
+static pid_t spawn_scheduler(const char *extra)
 {
     char port[64], redis[64], reg[PATH_MAX + 32], set[PATH_MAX + 32], data[PATH_MAX + 32];
     char log[PATH_MAX + 32], *bin = getenv("DCMP_SCHEDULER_BIN");
@@ -115,10 +118,10 @@ static void start_scheduler(void)
                     "SCHEDULER_MAX_BODY=8192",
                     "WEBHOOK_TOKEN=" TOKEN,
                     "PATH=/usr/bin:/bin",
+                    (char *)extra,
                     NULL};
     posix_spawn_file_actions_t fa;
-    reply r;
-    int i;
+    pid_t pid = -1;
 
     snprintf(port, sizeof port, "SCHEDULER_PORT=%d", http_port);
     snprintf(redis, sizeof redis, "REDIS_PORT=%d", f.port);
@@ -130,11 +133,25 @@ static void start_scheduler(void)
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    CHECK(bin != NULL && posix_spawn(&sched, bin, &fa, NULL, argv, envp) == 0);
+    CHECK(bin != NULL && posix_spawn(&pid, bin, &fa, NULL, argv, envp) == 0);
     posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+static void start_scheduler_with(const char *extra)
+{
+    reply r;
+    int i;
+
+    sched = spawn_scheduler(extra);
     for (i = 0; i < 200 && http("GET", "/health", NULL, NULL, &r) != 200; i++)
         nap_ms(25);
     CHECK(i < 200);
+}
+
+static void start_scheduler(void)
+{
+    start_scheduler_with(NULL);
 }
 
 static void stop_scheduler(int sig)
@@ -446,6 +463,108 @@ static void test_corrupt_files(void)
     free(err);
 }
 
+/* A service installed, changed and removed while the scheduler runs takes effect on the next
+ * event, without a restart (the scheduler keeps the settings parsed between events). */
+static void test_registry_changes(void)
+{
+    const char *late = "{\"jobName\":\"late\",\"worker\":\"testmods.record\","
+                       "\"callback\":\"late.cb.yes\"}";
+    char path[PATH_MAX + 64], tmp[PATH_MAX + 64], body[256], id[DCMP_ID_LEN], *plan;
+    reply r;
+    int round;
+
+    for (round = 0; round < 4; round++) {
+        snprintf(path, sizeof path, "%s/registry/late/settings.json", base);
+        if (round == 0) {
+            service("late", late);
+        } else if (round == 1) {
+            /* the same size, rewritten in place at once: the identity may not change */
+            CHECK(write_file(path, "{\"jobName\":\"late\",\"worker\":\"testmods.record\","
+                                   "\"callback\":\"late.cb.no_\"}") == 0);
+        } else if (round == 2) {
+            snprintf(tmp, sizeof tmp, "%s.new", path);
+            CHECK(write_file(tmp, "{\"jobName\":\"late\",\"worker\":\"testmods.record\","
+                                  "\"callback\":\"late.cb.yes\",\"disabled\":true}") == 0);
+            CHECK(rename(tmp, path) == 0);
+        } else {
+            CHECK(remove(path) == 0);
+        }
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"late-%d\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
+                 "\"CT\"}}",
+                 round);
+        CHECK(http("POST", "/stable-series", body, TOKEN, &r) == 202);
+        event_of(&r, id);
+        plan = wait_event(id, "planned");
+        CHECK(plan != NULL);
+        if (round == 0)
+            CHECK_CONTAINS(plan, "\"jobName\":\"late\",\"source\":");
+        else if (round == 1)
+            CHECK_CONTAINS(plan, "callback late.cb.no_: ");
+        else if (round == 2)
+            CHECK_CONTAINS(plan, "\"decision\":\"disabled\"");
+        else
+            CHECK(plan && strstr(plan, "\"late\"") == NULL);
+        if (plan)
+            wait_jobs(plan);
+        free(plan);
+    }
+}
+
+/* A helper that dies on the file it reads (as DCMTK crashing on a corrupt file would make
+ * dcmp-dicom): the event fails with the reason, and the scheduler plans the next one. */
+static void test_helper_crash(void)
+{
+    const char *files = "{\"seriesId\":\"eeee-5555\",\"LastUpdate\":\"2\",\"dcmpath\":"
+                        "\"dicom/eeee-5555\"}";
+    const char *plain = "{\"seriesId\":\"gggg-7777\",\"LastUpdate\":\"1\",\"tags\":{"
+                        "\"PatientID\":\"P7\",\"Modality\":\"CT\"}}";
+    char env[PATH_MAX + 32], id[DCMP_ID_LEN], *plan, *err = NULL;
+    reply r;
+
+    stop_scheduler(SIGTERM);
+    snprintf(env, sizeof env, "DCMP_DICOM_HELPER=%s", getenv("DCMP_CRASH_HELPER"));
+    start_scheduler_with(env);
+    CHECK(http("POST", "/stable-series", files, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "failed");
+    CHECK(plan != NULL);
+    free(plan);
+    CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
+    CHECK_CONTAINS(err, "dcmp-dicom (header): crashed: signal 11");
+    free(err);
+    CHECK(http("POST", "/stable-series", plain, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+    stop_scheduler(SIGTERM);
+    start_scheduler();
+}
+
+/* A scheduler that cannot reach its helper, or is given a bad Orthanc URL, stops at start
+ * with a message naming the setting. */
+static void test_start_refused(void)
+{
+    char *text;
+    int status = -1;
+    pid_t pid;
+
+    pid = spawn_scheduler("DCMP_DICOM_HELPER=/nonexistent/dcmp-dicom");
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    pid = spawn_scheduler("ORTHANC_REST_URL=ftp://orthanc:8042");
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    text = fixture_read_data(&f, "../scheduler.log"); /* DATA is a folder of the test's dir */
+    CHECK_CONTAINS(text, "/nonexistent/dcmp-dicom: No such file or directory");
+    CHECK_CONTAINS(text, "DCMP_DICOM_HELPER");
+    CHECK_CONTAINS(text, "ORTHANC_REST_URL: Orthanc URL \"ftp://orthanc:8042\" must start with");
+    free(text);
+}
+
 #define CONCURRENT_EVENTS  200
 #define CONCURRENT_THREADS 8
 
@@ -525,6 +644,107 @@ static void test_concurrent_events(void)
     CHECK(missing == 0);
 }
 
+#define RESTART_EVENTS  240
+#define RESTART_THREADS 4
+
+static char restart_ids[RESTART_EVENTS][DCMP_ID_LEN];
+static atomic_int restart_posted;
+
+static void *post_through_restart(void *arg)
+{
+    long t = (long)arg;
+    char body[256];
+    reply *r = malloc(sizeof *r);
+    int i;
+
+    for (i = (int)t; r && i < RESTART_EVENTS; i += RESTART_THREADS) {
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"restart-%d\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+                 "\"rs-%d\",\"Modality\":\"CT\"}}",
+                 i, i);
+        /* 503 while Redis is down: not stored (Orthanc's catch-up would find it) */
+        if (http("POST", "/stable-series", body, TOKEN, r) == 202)
+            event_of(r, restart_ids[i]);
+        atomic_fetch_add(&restart_posted, 1);
+        nap_ms(2);
+    }
+    free(r);
+    return NULL;
+}
+
+/* Redis restarts (AOF, fsync always) while webhooks stream in and the planner has steps in
+ * flight: every event stored is planned, once (one graph of 3 jobs), and nothing is left in
+ * the inbox or a processing list. */
+static void test_redis_restart(void)
+{
+    pthread_t th[RESTART_THREADS];
+    redisContext *c;
+    redisReply *rr;
+    int i, k, accepted = 0, wrong = 0;
+    long t;
+
+    for (t = 0; t < RESTART_THREADS; t++)
+        pthread_create(&th[t], NULL, post_through_restart, (void *)t);
+    while (atomic_load(&restart_posted) < RESTART_EVENTS / 3)
+        nap_ms(1);
+    CHECK(fixture_redis_restart(&f) == 0);
+    for (t = 0; t < RESTART_THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (i = 0; i < RESTART_EVENTS; i++) {
+        char *plan;
+        cJSON *o;
+        if (restart_ids[i][0] == '\0')
+            continue;
+        accepted++;
+        plan = wait_event(restart_ids[i], "planned");
+        o = plan ? cJSON_Parse(plan) : NULL;
+        if (cJSON_GetArraySize(cJSON_GetObjectItem(o, "jobs")) != 3)
+            wrong++;
+        cJSON_Delete(o);
+        free(plan);
+    }
+    CHECK(accepted > 0 && wrong == 0);
+    /* one graph per event: the job hashes of these events, counted by their event */
+    c = redisConnect("127.0.0.1", f.port);
+    rr = c ? redisCommand(c, "KEYS dcmp:job:*") : NULL;
+    if (rr && rr->type == REDIS_REPLY_ARRAY) {
+        int *jobs = calloc(RESTART_EVENTS, sizeof *jobs);
+        for (k = 0; jobs && k < (int)rr->elements; k++) {
+            redisReply *e = strchr(rr->element[k]->str + 9, ':')
+                                ? NULL
+                                : redisCommand(c, "HGET %s event", rr->element[k]->str);
+            for (i = 0; e && e->type == REDIS_REPLY_STRING && i < RESTART_EVENTS; i++)
+                if (strcmp(e->str, restart_ids[i]) == 0)
+                    jobs[i]++;
+            if (e)
+                freeReplyObject(e);
+        }
+        for (i = 0; jobs && i < RESTART_EVENTS; i++)
+            if (restart_ids[i][0] && jobs[i] != 3) {
+                fprintf(stderr, "event %s: %d jobs\n", restart_ids[i], jobs[i]);
+                wrong++;
+            }
+        free(jobs);
+    }
+    if (rr)
+        freeReplyObject(rr);
+    CHECK(wrong == 0);
+    rr = c ? redisCommand(c, "EVAL %s 0",
+                          "local n = redis.call('LLEN', 'dcmp:inbox') "
+                          "for _, k in ipairs(redis.call('KEYS', 'dcmp:inbox:*')) do "
+                          "n = n + redis.call('LLEN', k) end return n")
+           : NULL;
+    CHECK(rr && rr->type == REDIS_REPLY_INTEGER && rr->integer == 0);
+    if (rr && rr->type == REDIS_REPLY_INTEGER && rr->integer != 0)
+        fprintf(stderr, "  %lld event(s) left in the inbox or a processing list\n", rr->integer);
+    if (rr)
+        freeReplyObject(rr);
+    if (c)
+        redisFree(c);
+    fprintf(stderr, "  %d of %d webhooks stored through the restart, each planned once\n", accepted,
+            RESTART_EVENTS);
+}
+
 int main(void)
 {
     int failed;
@@ -541,6 +761,10 @@ int main(void)
     RUN(test_concurrent_events);
     RUN(test_header_from_files);
     RUN(test_corrupt_files);
+    RUN(test_registry_changes);
+    RUN(test_helper_crash);
+    RUN(test_start_refused);
+    RUN(test_redis_restart);
     stop_scheduler(SIGTERM);
     failed = harness_failed;
     fixture_stop(&f, failed);

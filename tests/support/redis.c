@@ -2,6 +2,7 @@
 #include "redis.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -354,4 +355,72 @@ long fixture_rss_kb(pid_t pid)
         }
     fclose(f);
     return kb;
+}
+
+/* From /proc/PID/stat: *ppid, *cpu_us (its own), *reaped_us (of the children it waited
+ * for; may be NULL). Returns 0 or -1. */
+static int proc_stat(pid_t pid, long *ppid, long long *cpu_us, long long *reaped_us)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut, st, cut, cst;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* after the command name, which is in parentheses and may hold blanks: state ppid pgrp
+     * session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime */
+    if ((p = strrchr(buf, ')')) == NULL ||
+        sscanf(p + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid, &ut,
+               &st, &cut, &cst) != 5)
+        return -1;
+    *cpu_us = (long long)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
+    if (reaped_us)
+        *reaped_us = (long long)(cut + cst) * 1000000 / sysconf(_SC_CLK_TCK);
+    return 0;
+}
+
+long long fixture_cpu_us(pid_t pid)
+{
+    long ppid;
+    long long us;
+
+    return proc_stat(pid, &ppid, &us, NULL) < 0 ? -1 : us;
+}
+
+int fixture_children(pid_t parent, long *rss_kb, long long *cpu_us)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    long long reaped = 0, own;
+    long pp;
+    int n = 0;
+
+    if (rss_kb)
+        *rss_kb = 0;
+    if (cpu_us)
+        *cpu_us = proc_stat(parent, &pp, &own, &reaped) == 0 ? reaped : 0;
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10), ppid, kb;
+        long long us;
+        if (*end != '\0' || pid <= 0 || proc_stat((pid_t)pid, &ppid, &us, NULL) < 0 ||
+            ppid != parent)
+            continue;
+        n++;
+        if (cpu_us)
+            *cpu_us += us;
+        if (rss_kb && (kb = fixture_rss_kb((pid_t)pid)) > 0)
+            *rss_kb += kb;
+    }
+    closedir(d);
+    return n;
 }

@@ -34,6 +34,15 @@ int fixture_free_port(void);
 /* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
 long fixture_rss_kb(pid_t pid);
 
+/* CPU time (user + system, all threads, in clock ticks turned into us) a process used so far,
+ * -1 when it cannot be read. */
+long long fixture_cpu_us(pid_t pid);
+
+/* The processes whose parent is `parent`, right now: their number, and the sums of their
+ * VmRSS (kB) into *rss_kb and of their CPU time (us) into *cpu_us, which also counts the
+ * children `parent` already waited for (either may be NULL). */
+int fixture_children(pid_t parent, long *rss_kb, long long *cpu_us);
+
 /* Stops redis (SIGTERM, waits) and starts it again on the same port and data. */
 int fixture_redis_restart(fixture *f);
 

@@ -642,34 +642,38 @@ static void test_series_first(void)
     CHECK_CONTAINS(err, "a.txt: not a DICOM file");
 }
 
-/* Real third-party files, when python3-pydicom's test files happen to be installed. */
+/* Real third-party files: Debian's python3-pydicom test files (scripts/packages/test.txt
+ * installs them; missing files fail the test). */
 static void test_pydicom_files(void)
 {
-    static const char *const dirs[] = {"/usr/lib/python3/dist-packages/pydicom/data/test_files",
-                                       "/tmp/pydicom/data/test_files"};
+    static const char dir[] = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
     char path[512], err[DCMP_ERR_LEN] = "";
     cJSON *h = NULL;
-    size_t i;
 
-    for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(path, sizeof path, "%s/CT_small.dcm", dirs[i]);
-        if (access(path, R_OK) != 0)
-            continue;
-        CHECK(dcmp_dicom_read_header(path, &h, err) == 0);
-        CHECK_STR(str(h, "Modality"), "CT");
-        CHECK(str(h, "SOPInstanceUID") != NULL);
-        CHECK(cJSON_GetObjectItemCaseSensitive(h, "PixelData") == NULL);
-        cJSON_Delete(h);
-        h = NULL;
-        snprintf(path, sizeof path, "%s/dicomdirtests/98892001/CT5N", dirs[i]);
-        if (access(path, R_OK) == 0) {
-            CHECK(dcmp_dicom_series_header(path, &h, err) == 0);
-            CHECK_STR(str(h, "InstanceNumber"), "6"); /* 2062, the first of 5 */
-            cJSON_Delete(h);
-        }
+    snprintf(path, sizeof path, "%s/CT_small.dcm", dir);
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "  %s is missing: install python3-pydicom (scripts/deps.sh test)\n", path);
+        CHECK(!"python3-pydicom's test files");
         return;
     }
-    fprintf(stderr, "  (pydicom's test files are not installed: skipped)\n");
+    CHECK(dcmp_dicom_read_header(path, &h, err) == 0);
+    CHECK_STR(str(h, "Modality"), "CT");
+    CHECK(str(h, "SOPInstanceUID") != NULL);
+    CHECK(cJSON_GetObjectItemCaseSensitive(h, "PixelData") == NULL);
+    cJSON_Delete(h);
+    h = NULL;
+    /* a real 5-slice CT: the first by InstanceNumber is 2062 (6; the others 7 to 10) */
+    snprintf(path, sizeof path, "%s/dicomdirtests/98892001/CT5N", dir);
+    CHECK(dcmp_dicom_series_header(path, &h, err) == 0);
+    CHECK_STR(str(h, "InstanceNumber"), "6");
+    CHECK_STR(str(h, "PatientID"), "98890234");
+    CHECK_STR(str(h, "PatientName"), "Doe^Peter");
+    CHECK_STR(str(h, "SeriesDescription"), "SmartScore - Gated 0.5 sec");
+    CHECK_STR(str(h, "SOPInstanceUID"), "1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.12");
+    CHECK_STR(str(h, "ImagePositionPatient"), "-72.199997\\-143.000000\\8.762500");
+    CHECK_STR(str(h, "StudyDescription"), "");
+    CHECK(cJSON_GetObjectItemCaseSensitive(h, "PixelData") == NULL);
+    cJSON_Delete(h);
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

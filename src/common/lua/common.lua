@@ -267,29 +267,45 @@ local function write_graph(text)
     ids[j.id] = true
   end
   local t = now_ms()
+  local states, queues = {}, {}
   for _, j in ipairs(g.jobs) do
     local deps = j.deps or {}
     local pending, blocked = 0, false
     for _, d in ipairs(deps) do
-      local st = redis.call('HGET', jkey(d), 'state')
+      -- a dependency of this graph was written just above: not finished, state known, and
+      -- its dependents set is new (no expiry to remove)
+      local st = states[d] or redis.call('HGET', jkey(d), 'state')
       if st ~= 'finished' then pending = pending + 1 end
       if st == 'failed' or st == 'blocked' or st == 'canceled' then blocked = true end
       redis.call('SADD', jkey(d) .. ':dependents', j.id)
-      redis.call('PERSIST', jkey(d) .. ':dependents')
+      if not states[d] then redis.call('PERSIST', jkey(d) .. ':dependents') end
     end
-    redis.call('HSET', jkey(j.id), 'v', WIRE, 'id', j.id, 'event', g.event or '', 'name', j.name,
+    local st = blocked and 'blocked' or (pending > 0 and 'deferred' or 'queued')
+    -- the whole hash in one HSET, its state (and enqueue time) last, as set_state and
+    -- push_queue would add them
+    local fields = {'v', WIRE, 'id', j.id, 'event', g.event or '', 'name', j.name,
       'func', j.func, 'queue', j.queue, 'kwargs', j.kwargs, 'timeout', S(j.timeout or 3600),
       'deps', #deps > 0 and cjson.encode(deps) or '[]', 'created', S(t), 'attempts', '0',
       'crashes', '0', 'retry_max', S(j.retry_max or 0), 'retry_interval', S(j.retry_interval or 0),
-      'pending', S(pending), 'error', '')
-    redis.call('SADD', P .. 'queues', j.queue)
-    if blocked then
-      redis.call('HSET', jkey(j.id), 'state', 'blocked')
-      set_state(j.id, j.queue, nil, 'blocked', t)
-    elseif pending > 0 then
-      set_state(j.id, j.queue, nil, 'deferred', t)
+      'pending', S(pending), 'error', ''}
+    if st == 'queued' then
+      table.insert(fields, 'enqueued')
+      table.insert(fields, S(t))
+    end
+    table.insert(fields, 'state')
+    table.insert(fields, st)
+    redis.call('HSET', jkey(j.id), unpack(fields))
+    states[j.id] = st
+    if not queues[j.queue] then
+      redis.call('SADD', P .. 'queues', j.queue)
+      queues[j.queue] = true
+    end
+    if st == 'queued' then
+      redis.call('LPUSH', P .. 'queue:' .. j.queue, j.id)
+      redis.call('RPUSH', P .. 'signal:' .. j.queue, '1')
+      redis.call('LTRIM', P .. 'signal:' .. j.queue, 0, 1023)
     else
-      push_queue(j.id, j.queue, nil, t, false)
+      redis.call('ZADD', reg(j.queue, st), t, j.id)
     end
   end
   index_graph(g, t)
