@@ -63,7 +63,9 @@ extern "C" {
 typedef enum dcmp_status {
     /* Worker: the job succeeded. Callback: schedule the job. */
     DCMP_OK = 0,
-    /* Worker: nothing to do, counted as success. Callback: do not schedule the job. */
+    /* Worker: nothing to do, counted as success. Callback: do not schedule the job; a
+     * message given to host->set_error() before is kept as the reason (shown by
+     * `dcm-processor plan` and in the dashboard's event view). */
     DCMP_SKIP = 1,
     /* Either: the call failed. Give the reason with host->set_error(); the
      * job ends failed (its dependents stay blocked), a callback counts as

@@ -45,6 +45,8 @@ int dcmp_callbacks_call(void *arg, const char *job_name, const char *callback, c
     free(job.kwargs);
     if (o.status == DCMP_EXEC_OK) {
         rc = o.code == DCMP_SKIP ? 0 : 1;
+        if (rc == 0) /* a skip's reason, when the callback gave one */
+            dcmp_strlcpy(err, o.error, DCMP_ERR_LEN);
         if (o.result && o.result[0]) {
             *inject = o.result;
             o.result = NULL;
@@ -106,6 +108,8 @@ int dcmp_callbacks_batch(void *arg, const char *headers, const char *added_param
             calls[i].inject = NULL;
             if (o->status == DCMP_EXEC_OK) {
                 calls[i].rc = o->code == DCMP_SKIP ? 0 : 1;
+                if (calls[i].rc == 0) /* a skip's reason, when the callback gave one */
+                    snprintf(calls[i].err, sizeof calls[i].err, "%s", o->error);
                 if (o->result && o->result[0]) {
                     calls[i].inject = o->result;
                     o->result = NULL;

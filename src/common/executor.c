@@ -163,7 +163,8 @@ char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], i
         *result = child_result;
     /* The library stays loaded: a process that runs jobs keeps it for the next one (a
      * fork child ends right after; a pool executor restarts when the file changes). */
-    return report_text(rc, rc == DCMP_ERROR ? child_error : "", child_result);
+    /* an error says what failed; a skip may say why (a callback's reason not to run) */
+    return report_text(rc, rc == DCMP_OK ? "" : child_error, child_result);
 }
 
 char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
@@ -333,6 +334,9 @@ void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *o
     } else {
         out->status = DCMP_EXEC_OK;
         out->code = st->valueint == DCMP_SKIP ? DCMP_SKIP : DCMP_OK;
+        /* a skip may say why (set_error before DCMP_SKIP): a callback's reason not to run */
+        if (out->code == DCMP_SKIP)
+            dcmp_strlcpy(out->error, er->valuestring, sizeof out->error);
         free(out->result);
         out->result = strdup(re->valuestring);
     }

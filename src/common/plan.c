@@ -469,6 +469,8 @@ static void answered(planner *p, entry *e, int rc, char *inject, const char *err
         e->answer = A_RUN;
     } else if (rc == 0) {
         e->answer = A_SKIP;
+        /* the callback's own words for not running (set_error before DCMP_SKIP), or none */
+        snprintf(e->reason, sizeof e->reason, "%s", err ? err : "");
     } else {
         e->answer = A_ERROR;
         snprintf(e->reason, sizeof e->reason, "callback %s: %s", e->callback,
@@ -779,7 +781,7 @@ static int add_decisions(planner *p, entry **order, int n)
             d->decision = "dropped";
         else
             d->decision = "scheduled";
-        d->reason = strdup(e->answer == A_SKIP ? "" : e->reason);
+        d->reason = strdup(e->reason);
         if (!d->job_name || !d->source || !d->reason)
             return -1;
     }

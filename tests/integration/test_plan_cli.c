@@ -140,6 +140,8 @@ static void setup(void)
             "{\"jobName\":\"slow\",\"worker\":\"s.w\",\"callback\":\"slow.cb.hang\"}");
     service("shy", "settings.json",
             "{\"jobName\":\"shy\",\"worker\":\"s.w\",\"callback\":\"shy.cb.no\"}");
+    service("picky", "settings.json",
+            "{\"jobName\":\"picky\",\"worker\":\"s.w\",\"callback\":\"picky.cb.nowhy\"}");
     service("broken", "settings.json", "{\"jobName\": \"broken\",\n  \"worker\": }\n");
     CHECK(write_file("event.json", "{\"PatientID\":\"P1\",\"Modality\":\"CT\",\"seriesId\":"
                                    "\"s-1\",\"StudyDate\":\"20260101\"}") == 0);
@@ -174,6 +176,11 @@ static void test_plan_json(void)
     deps = cJSON_GetObjectItem(store, "dependsOn");
     CHECK(cJSON_GetArraySize(deps) == 2);
     CHECK_STR(field(find_by(decisions, "jobName", "shy"), "decision"), "skipped");
+    CHECK_STR(field(find_by(decisions, "jobName", "shy"), "reason"), "");
+    /* a skip with the callback's reason (set_error before DCMP_SKIP) */
+    CHECK_STR(field(find_by(decisions, "jobName", "picky"), "decision"), "skipped");
+    CHECK_STR(field(find_by(decisions, "jobName", "picky"), "reason"),
+              "not a series for this service");
     CHECK_STR(field(find_by(decisions, "jobName", "crashy"), "decision"), "error");
     CHECK_CONTAINS(field(find_by(decisions, "jobName", "crashy"), "reason"), "crashed: signal 11");
     CHECK_STR(field(find_by(decisions, "jobName", "slow"), "decision"), "error");

@@ -24,6 +24,13 @@ static int32_t no(const dcmp_call *call)
     return DCMP_SKIP;
 }
 
+/* Does not schedule the job and says why (set_error before DCMP_SKIP). */
+static int32_t nowhy(const dcmp_call *call)
+{
+    call->host->set_error(call, "not a series for this service");
+    return DCMP_SKIP;
+}
+
 /* Schedules CT series only (reads the Modality header). */
 static int32_t modality(const dcmp_call *call)
 {
@@ -62,5 +69,6 @@ static int32_t err(const dcmp_call *call)
     return DCMP_ERROR;
 }
 
-DCMP_MODULE("testcb", "1.0.0", DCMP_FUNCTION(yes), DCMP_FUNCTION(no), DCMP_FUNCTION(modality),
-            DCMP_FUNCTION(crash), DCMP_FUNCTION(hang), DCMP_FUNCTION(hold), DCMP_FUNCTION(err));
+DCMP_MODULE("testcb", "1.0.0", DCMP_FUNCTION(yes), DCMP_FUNCTION(no), DCMP_FUNCTION(nowhy),
+            DCMP_FUNCTION(modality), DCMP_FUNCTION(crash), DCMP_FUNCTION(hang), DCMP_FUNCTION(hold),
+            DCMP_FUNCTION(err));

@@ -22,17 +22,19 @@ static int32_t callback(const dcmp_call *call)
     const cJSON *want = cJSON_GetObjectItemCaseSensitive(params, "modality");
     const cJSON *series = cJSON_GetObjectItemCaseSensitive(headers, "seriesId");
     cJSON *inject = NULL, *storage;
-    char path[512], *text = NULL;
+    char path[512], why[160], *text = NULL;
     int32_t rc = DCMP_SKIP;
 
     /* Filter: run only for the modality params names ("" or absent: every series). */
     if (cJSON_IsString(want) && want->valuestring[0] != '\0' &&
         !(cJSON_IsString(modality) && strcmp(modality->valuestring, want->valuestring) == 0)) {
-        call->host->log(call, DCMP_LOG_DEBUG, "not a %s series: skipped", want->valuestring);
+        /* set_error before DCMP_SKIP gives the reason `plan` and the dashboard show */
+        snprintf(why, sizeof why, "not a %.100s series", want->valuestring);
+        call->host->set_error(call, why);
         goto done;
     }
     if (!cJSON_IsString(series)) {
-        call->host->log(call, DCMP_LOG_WARN, "no seriesId in the headers: skipped");
+        call->host->set_error(call, "no seriesId in the headers");
         goto done;
     }
     /* Inject what the worker and storageManager need: the file the worker will write, as a
