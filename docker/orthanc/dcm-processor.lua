@@ -5,10 +5,10 @@
 -- Settings, from the environment Orthanc runs in (the .env names):
 --   SCHEDULER_HOST, SCHEDULER_PORT   where the scheduler listens (default 127.0.0.1:5000)
 --   WEBHOOK_TOKEN                    sent as "Authorization: Bearer <token>" when set
---   MIN_INSTANCES                    series with fewer instances are not posted (default 4,
---                                    the original's "more than 3")
+--   MIN_INSTANCES                    series with fewer instances are not processed (default
+--                                    4, the original's "more than 3"): posted as ignored
 --   SUPPORTED_MODALITY               when set, a space or comma separated list of modalities
---                                    posted; others are not
+--                                    processed; others are posted as ignored
 -- Results the pipeline stores back carry the private block DCM-PROCESSOR (group 0405, named in
 -- the configuration's Dictionary): when their ActionDestination names one of Orthanc's
 -- DicomModalities, they are forwarded there (an asynchronous Orthanc job); otherwise they stay.
@@ -44,22 +44,23 @@ function OnStableSeries(seriesId, tags, metadata)
   local info = ParseJson(series)
   local instances = info['Instances'] or {}
   local minimum = tonumber(setting('MIN_INSTANCES', '4')) or 4
-  if #instances < minimum then
-    print('dcm-processor: series ' .. seriesId .. ' has ' .. #instances ..
-          ' instance(s), fewer than MIN_INSTANCES=' .. minimum .. ': not posted')
-    return
-  end
-  if not modality_allowed(tags['Modality']) then
-    print('dcm-processor: series ' .. seriesId .. ' modality ' .. tostring(tags['Modality']) ..
-          ' is not in SUPPORTED_MODALITY: not posted')
-    return
-  end
   local first = instances[1]
-  if from_pipeline(first) then
+  if first ~= nil and from_pipeline(first) then
     print('dcm-processor: series ' .. seriesId .. ' came from the pipeline: not posted')
     return
   end
-  local simplified = RestApiGet('/instances/' .. first .. '/simplified-tags')
+  -- A series left out is still posted, marked, so the scheduler records it as an ignored
+  -- event with the reason (the dashboard then says why nothing ran); it fetches nothing.
+  local ignored = nil
+  if #instances < minimum then
+    ignored = #instances .. ' instance(s), fewer than MIN_INSTANCES=' .. minimum
+  elseif not modality_allowed(tags['Modality']) then
+    ignored = 'modality ' .. tostring(tags['Modality']) .. ' is not in SUPPORTED_MODALITY'
+  end
+  local simplified = '{}'
+  if first ~= nil then
+    simplified = RestApiGet('/instances/' .. first .. '/simplified-tags')
+  end
   local lastUpdate = metadata['LastUpdate'] or info['LastUpdate'] or ''
   local patientId = ''
   if info['ParentStudy'] then
@@ -69,7 +70,13 @@ function OnStableSeries(seriesId, tags, metadata)
   local body = '{"seriesId":"' .. seriesId .. '","studyId":"' .. (info['ParentStudy'] or '') ..
                '","patientId":"' .. patientId ..
                '","LastUpdate":"' .. lastUpdate .. '","series":' .. series ..
-               ',"tags":' .. simplified .. '}'
+               ',"tags":' .. simplified
+  if ignored ~= nil then
+    -- the reason holds digits, letters, '=' and the modality: no quote or backslash in it
+    body = body .. ',"ignoredBecause":"' .. string.gsub(ignored, '["\\]', '') .. '"'
+    print('dcm-processor: series ' .. seriesId .. ': ' .. ignored .. ': posted as ignored')
+  end
+  body = body .. '}'
   local headers = { ['Content-Type'] = 'application/json', ['Expect'] = '' }
   local token = setting('WEBHOOK_TOKEN', '')
   if token ~= '' then headers['Authorization'] = 'Bearer ' .. token end

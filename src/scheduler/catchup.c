@@ -40,11 +40,12 @@ static const char *short_tag(const cJSON *tags, const char *key)
 
 /*
  * Why the series `info` (Orthanc's /series/{id}) is not to be processed, as the Lua script
- * decides for the webhook: fewer instances than MIN_INSTANCES, a modality not in
- * SUPPORTED_MODALITY, or a result the pipeline stored back (its first instance carries the
- * private ActionSource (0405,1005) = dcm-processor under the creator DCM-PROCESSOR; without this
- * guard every stored result would be planned again at the next scan). Writes the reason and
- * returns 1, or returns 0 (process it).
+ * decides for the webhook. Returns 2 for a result the pipeline stored back (its first instance
+ * carries the private ActionSource (0405,1005) = dcm-processor under the creator DCM-PROCESSOR;
+ * without this guard every stored result would be planned again at the next scan): no event
+ * at all. Returns 1 for fewer instances than MIN_INSTANCES or a modality not in
+ * SUPPORTED_MODALITY: an event recorded as ignored with the reason. Writes the reason; returns
+ * 0 when the series is to be processed.
  */
 static int not_processed(scheduler *s, helper *o, const char *series, const cJSON *info, char *why,
                          size_t size)
@@ -60,6 +61,24 @@ static int not_processed(scheduler *s, helper *o, const char *series, const cJSO
     cJSON *short_tags = NULL;
     int rc = 0;
 
+    /* the pipeline's own results first: they are never even recorded */
+    if (cJSON_IsString(first) && orthanc_id(first->valuestring)) {
+        snprintf(path, sizeof path, "/instances/%s/tags?short", first->valuestring);
+        if (helper_get(o, path, &short_tags, err) != 0) {
+            dcmp_log_warn("catch-up: series %s: %s (taken as not a result)", series, err);
+        } else {
+            creator = short_tag(short_tags, "0405,0010");
+            source = short_tag(short_tags, "0405,1005");
+            if (creator && source && strncmp(creator, "DCM-PROCESSOR", 13) == 0 &&
+                strncmp(source, "dcm-processor", 13) == 0) {
+                snprintf(why, size, "a result of the pipeline (ActionSource dcm-processor)");
+                rc = 2;
+            }
+            cJSON_Delete(short_tags);
+            if (rc)
+                return rc;
+        }
+    }
     if (n < s->cfg->min_instances) {
         snprintf(why, size, "%d instance(s), fewer than MIN_INSTANCES=%lld", n,
                  (long long)s->cfg->min_instances);
@@ -69,22 +88,7 @@ static int not_processed(scheduler *s, helper *o, const char *series, const cJSO
         snprintf(why, size, "modality %s is not in SUPPORTED_MODALITY", modality);
         return 1;
     }
-    if (!cJSON_IsString(first) || !orthanc_id(first->valuestring))
-        return 0;
-    snprintf(path, sizeof path, "/instances/%s/tags?short", first->valuestring);
-    if (helper_get(o, path, &short_tags, err) != 0) {
-        dcmp_log_warn("catch-up: series %s: %s (processed)", series, err);
-        return 0;
-    }
-    creator = short_tag(short_tags, "0405,0010");
-    source = short_tag(short_tags, "0405,1005");
-    if (creator && source && strncmp(creator, "DCM-PROCESSOR", 13) == 0 &&
-        strncmp(source, "dcm-processor", 13) == 0) {
-        snprintf(why, size, "a result of the pipeline (ActionSource dcm-processor)");
-        rc = 1;
-    }
-    cJSON_Delete(short_tags);
-    return rc;
+    return 0;
 }
 
 /* Accepts one series as an event from its /series/{id} answer (info), with the body and
@@ -99,9 +103,9 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
     cJSON *sinfo = NULL;
     dcmp_webhook w;
     cJSON *b;
-    int rc;
+    int rc, filtered;
 
-    if (not_processed(s, o, series, info, why, sizeof why)) {
+    if ((filtered = not_processed(s, o, series, info, why, sizeof why)) == 2) {
         dcmp_log_info("catch-up: series %s: %s: not processed", series, why);
         return 0;
     }
@@ -123,6 +127,8 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
     if (cJSON_IsString(lu))
         cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
     cJSON_AddStringToObject(b, "source", "catch-up");
+    if (filtered)
+        cJSON_AddStringToObject(b, "ignoredBecause", why);
     if (unstable)
         cJSON_AddTrueToObject(b, "noStableSeries");
     body = cJSON_PrintUnformatted(b);

@@ -102,6 +102,19 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         out->plan = strdup("{}");
         return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
     }
+    {
+        /* a series Orthanc's script or the catch-up leaves out (fewer than MIN_INSTANCES, a
+         * modality not in SUPPORTED_MODALITY): recorded as ignored with the reason, so the
+         * dashboard can say why nothing ran; nothing fetched or planned */
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(w.data, "ignoredBecause");
+        if (cJSON_IsString(why)) {
+            out->state = "ignored";
+            snprintf(out->error, sizeof out->error, "%s", why->valuestring);
+            out->plan = strdup("{}");
+            rc = 0;
+            goto out;
+        }
+    }
     switch (header_from_files(pl, &w, out->error)) {
     case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
     case 1:

@@ -306,8 +306,22 @@ fi
 sleep 5
 check "one event per series sent, none for the results" test "$(rcli zcard dcmp:events)" = 4
 
+# ---- a series below MIN_INSTANCES: an ignored event with the reason, nothing run ----
+tests/e2e/make_series.sh "$tmp/small" 2 "TOO SMALL" "E2E-SMALL" >/dev/null
+storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/small/*.dcm ||
+  say "FAIL storescu of the 2-slice series"
+sids="$(series_id "$(uid_of "$tmp/small/slice1.dcm")")"
+ignored() {
+  dash '/api/events?perPage=50' | python3 -c '
+import json, sys
+e = [x for x in json.load(sys.stdin)["events"] if x["seriesId"] == sys.argv[1]]
+sys.exit(0 if e and e[0]["state"] == "ignored" and "fewer than MIN_INSTANCES=4" in e[0]["error"] else 1)' "$sids"
+}
+check "a 2-instance series: an ignored event saying why" wait_for 60 ignored
+check "and nothing ran for it" test ! -e "$BASEDIR/data/probe/$sids"
+
 # ---- the dashboard sees the same pipeline: events and finished jobs ----
-check "the dashboard lists the 4 events" test "$(dash '/api/events?perPage=50' | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 4
+check "the dashboard lists the 5 events" test "$(dash '/api/events?perPage=50' | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 5
 check "the dashboard counts the finished jobs of queue high (probe-b, once per series)" \
   test "$(dash /api/queues | python3 -c 'import json,sys; print([q["finished"] for q in json.load(sys.stdin)["queues"] if q["name"]=="high"][0])')" = 4
 check "the dashboard lists the workers" test "$(dash /api/workers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["workers"]))')" -ge 3
