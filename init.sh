@@ -106,8 +106,13 @@ if [ $services = 1 ]; then
   for name in ${INIT_SERVICES:-base}; do
     [[ "$name" =~ ^[A-Za-z0-9_-]+$ ]] || dcmp_die "INIT_SERVICES: \"$name\" is not a service name"
     [ -d "$svc_dir/$name" ] || dcmp_die "INIT_SERVICES: no built service $name in $svc_dir"
-    DCMP_ENV="$DCMP_ENVFILE" "$DCMP_ROOT/service.sh" install "$name" -p "$svc_dir/$name" ||
-      dcmp_die "installing $name failed (above)"
+    # validated against the settings that will name it: the default ones when none exist yet
+    set_args=()
+    if { [ ! -e "$SETTINGS" ] || [ $force = 1 ]; } && [ -r "$svc_dir/settings.json" ]; then
+      set_args=(--settings "$svc_dir/settings.json")
+    fi
+    DCMP_ENV="$DCMP_ENVFILE" "$DCMP_ROOT/service.sh" install "$name" -p "$svc_dir/$name" \
+      "${set_args[@]}" || dcmp_die "installing $name failed (above)"
   done
   # base's anonymizer needs its secret (run.sh made sure of it before starting the workers)
   case " ${INIT_SERVICES:-base} " in *" base "*) dcmp_secret_ensure ;; esac

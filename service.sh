@@ -6,7 +6,7 @@
 # the scheduler reads the registry for every event and workers load the new libraries and run
 # a new script.sh by themselves.
 #
-# Usage: service.sh install NAME -p PATH [--ref REF] [--no-validate]
+# Usage: service.sh install NAME -p PATH [--ref REF] [--no-validate] [--settings FILE]
 #        service.sh remove NAME [-b BACKUP]
 #        service.sh backup NAME -b BACKUP
 #        service.sh list
@@ -17,8 +17,9 @@
 #              are; sources are built first: a CMakeLists.txt at the top (its install step must
 #              fill PREFIX/registry and PREFIX/module), or a CMakeLists.txt or Makefile in
 #              registry/ or module/ (the libraries they build land in that folder). The
-#              service is validated before anything is replaced (--no-validate skips that), then
-#              swapped in: module first, registry last.
+#              service is validated before anything is replaced (--no-validate skips that;
+#              --settings FILE: against those system settings, not SETTINGS), then swapped in:
+#              module first, registry last.
 #   remove     deletes REGISTRY/NAME then MODULES/NAME, after a backup into BACKUP/NAME when -b
 #   backup     copies the service to BACKUP/NAME/{registry,module}: install it again with
 #              service.sh install NAME -p BACKUP/NAME
@@ -44,13 +45,14 @@ case "$action" in
   -h|--help|help) usage; exit 0 ;;
   *) echo "service.sh: unknown action: $action" >&2; usage >&2; exit 2 ;;
 esac
-path="" backup="" ref="" envfile="" validate=1
+path="" backup="" ref="" envfile="" validate=1 settings_for=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -p|--path) [ $# -ge 2 ] || dcmp_die "$1 needs a path" 2; path="$2"; shift ;;
     -b|--backup) [ $# -ge 2 ] || dcmp_die "$1 needs a path" 2; backup="$2"; shift ;;
     --ref) [ $# -ge 2 ] || dcmp_die "--ref needs a branch or tag" 2; ref="$2"; shift ;;
     --no-validate) validate=0 ;;
+    --settings) [ $# -ge 2 ] || dcmp_die "--settings needs a file" 2; settings_for="$2"; shift ;;
     --env) [ $# -ge 2 ] || dcmp_die "--env needs a file" 2; envfile="$2"; shift ;;
     *) echo "service.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -79,18 +81,25 @@ cli_bin() {
 
 # run_validate REGISTRY_ROOT MODULES_ROOT NAME: dcm-processor validate on the service NAME
 # whose parts are REGISTRY_ROOT/NAME and MODULES_ROOT/NAME.
+# The system settings a service is validated against: --settings FILE (init.sh gives the
+# default it is about to write), else SETTINGS.
+validate_settings() { printf '%s' "${settings_for:-$SETTINGS}"; }
+
 run_validate() {
-  local reg="$1" mods="$2" svc="$3" cli image
+  local reg="$1" mods="$2" svc="$3" cli image set mount=()
+  set="$(validate_settings)"
   if [ "$(stack_mode)" = docker ]; then
     image="dcm-processor/worker:${DCMP_IMAGE_TAG:-latest}"
     docker image inspect "$image" >/dev/null 2>&1 ||
       dcmp_die "the stack runs with Docker but the image $image is missing: run ./build.sh"
+    [ ! -f "$set" ] || mount=(-v "$set:/validate/settings.json:ro")
     docker run --rm --network none --entrypoint dcm-processor \
-      -v "$reg:/validate/registry:ro" -v "$mods:/validate/modules:ro" -e DCMP_ENV= \
+      -v "$reg:/validate/registry:ro" -v "$mods:/validate/modules:ro" "${mount[@]}" \
+      -e DCMP_ENV= -e SETTINGS=/validate/settings.json \
       "$image" validate "$svc" --registry /validate/registry --modules /validate/modules
   else
     cli="$(cli_bin)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"
-    DCMP_ENV= "$cli" validate "$svc" --registry "$reg" --modules "$mods"
+    DCMP_ENV= SETTINGS="$set" "$cli" validate "$svc" --registry "$reg" --modules "$mods"
   fi
 }
 

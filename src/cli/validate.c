@@ -106,6 +106,15 @@ static int check_one_library(const char *path, const struct stat *st, int type, 
     return 0;
 }
 
+/* Whether two folder names are the same folder (a service looked at through one path). */
+static int same_folder(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 /* Every .so under root/name loads and has a valid descriptor. Returns the problems. */
 static int check_libraries(const char *root, const char *name)
 {
@@ -180,14 +189,21 @@ static int validate_libraries(const dcmp_config *cfg, const char *registry, cons
            "settings name\n",
            registry, name);
     walk_libs = 0;
-    bad = check_libraries(registry, name) + check_libraries(modules, name);
+    bad = check_libraries(registry, name);
+    if (!same_folder(registry, modules))
+        bad += check_libraries(modules, name);
     if (walk_libs == 0) {
         printf("  error  no library (.so) in %s/%s or %s/%s\n", registry, name, modules, name);
         bad++;
     }
     bad += check_system_entries(cfg, registry, modules, name, &entries);
-    if (entries == 0)
-        printf("  note   no entry of %s names a function of %s\n", cfg->settings, name);
+    if (entries == 0) {
+        /* libraries nothing names never run: a wrong --registry, or settings not written */
+        printf("  error  no settings file of its own, and no entry of %s names a function of "
+               "%s: nothing would run it\n",
+               cfg->settings, name);
+        bad++;
+    }
     printf("%s\n", bad ? "invalid" : "valid");
     return bad ? 1 : 0;
 }

@@ -311,6 +311,7 @@ static void test_validate(void)
         CHECK(run_cli("validate", notlib, out, sizeof out) == 1);
         CHECK_CONTAINS(out, "cannot load ");
         CHECK_CONTAINS(out, "fake.so");
+        CHECK_CONTAINS(out, "nothing would run it");
     }
     CHECK(run_cli("validate", absent, out, sizeof out) == 1);
     CHECK_CONTAINS(out, "service absent: no settings.json, settings.yaml or settings.yml");
