@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +139,17 @@ const char *svc_json_str(const cJSON *obj, const char *name)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int32_t svc_fail(const dcmp_call *call, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    call->host->log(call, DCMP_LOG_ERROR, "%s", msg);
+    call->host->set_error(call, msg);
+    return DCMP_ERROR;
 }

@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "dcmp/service.h"
+
 #define SVC_ERR_LEN 512
 
 /*
@@ -30,5 +32,9 @@ int svc_library_dir(const void *addr, char out[PATH_MAX]);
 
 /* The string member `name` of a JSON object, or NULL. Borrowed from obj. */
 const char *svc_json_str(const cJSON *obj, const char *name);
+
+/* Fails a service function: the message (printf-style, cut at 2 KiB) goes into the job's log
+ * and is set as its error. Returns DCMP_ERROR, for `return svc_fail(call, ...)`. */
+int32_t svc_fail(const dcmp_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

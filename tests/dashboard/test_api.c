@@ -502,32 +502,14 @@ static void test_readonly(void)
 /* Start-up: --check, a login half set, a public address without a login. */
 static int run_dashboard(const char *const *env, char *out, size_t size)
 {
-    char *argv[] = {getenv("DCMP_DASHBOARD_BIN"), "--check", NULL}, *envp[16], log[PATH_MAX + 16];
-    posix_spawn_file_actions_t fa;
-    int n = 0, status = -1;
-    pid_t pid;
-    FILE *fp;
-    size_t got;
+    char *argv[] = {getenv("DCMP_DASHBOARD_BIN"), "--check", NULL}, *envp[16];
+    int n = 0;
 
     envp[n++] = "DCMP_ENV=";
     while (env && *env && n < 15)
         envp[n++] = (char *)*env++;
     envp[n] = NULL;
-    snprintf(log, sizeof log, "%s/check.out", f.dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    if (argv[0] == NULL || posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
-        return -1;
-    posix_spawn_file_actions_destroy(&fa);
-    waitpid(pid, &status, 0);
-    out[0] = '\0';
-    if ((fp = fopen(log, "r")) != NULL) {
-        got = fread(out, 1, size - 1, fp);
-        out[got] = '\0';
-        fclose(fp);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return fixture_run(&f, argv, envp, out, size);
 }
 
 static void test_startup(void)

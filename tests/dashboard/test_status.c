@@ -20,32 +20,12 @@ static jobs_states st;
  * Returns the exit status. */
 static int run_status(int redis_port, const char *arg, char *out, size_t size)
 {
-    char port[32], outfile[PATH_MAX + 32];
+    char port[32];
     char *argv[] = {getenv("DCMP_CLI_BIN"), "status", (char *)arg, NULL};
     char *envp[] = {port, "REDIS_HOST=127.0.0.1", "DCMP_ENV=", NULL};
-    posix_spawn_file_actions_t fa;
-    int status = -1;
-    FILE *fp;
-    pid_t pid;
-    size_t got;
 
     snprintf(port, sizeof port, "REDIS_PORT=%d", redis_port);
-    snprintf(outfile, sizeof outfile, "%s/status.out", f.dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, outfile, O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    if (argv[0] == NULL || posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
-        return -1;
-    posix_spawn_file_actions_destroy(&fa);
-    waitpid(pid, &status, 0);
-    out[0] = '\0';
-    if ((fp = fopen(outfile, "r")) != NULL) {
-        got = fread(out, 1, size - 1, fp);
-        out[got] = '\0';
-        fclose(fp);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return fixture_run(&f, argv, envp, out, size);
 }
 
 static void test_table(void)

@@ -1,12 +1,8 @@
 /* test_cli_jobs.c -- dcm-processor jobs, job, requeue, cancel, delete against a real
  * redis-server and a real worker: a failed job listed, shown with its error, log and blocked
  * dependent, requeued until it succeeds and its dependent runs; cancel and delete; errors. */
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "redis.h"
@@ -16,32 +12,12 @@ static fixture f;
 /* Runs dcm-processor with args; stdout + stderr into out. Returns the exit status. */
 static int cli(char *out, size_t size, const char *a1, const char *a2, const char *a3)
 {
-    char port[32], outfile[PATH_MAX + 32];
+    char port[32];
     char *argv[] = {getenv("DCMP_CLI_BIN"), (char *)a1, (char *)a2, (char *)a3, NULL};
     char *envp[] = {port, "REDIS_HOST=127.0.0.1", "DCMP_ENV=", NULL};
-    posix_spawn_file_actions_t fa;
-    int status = -1;
-    FILE *fp;
-    pid_t pid;
-    size_t got;
 
     snprintf(port, sizeof port, "REDIS_PORT=%d", f.port);
-    snprintf(outfile, sizeof outfile, "%s/cli.out", f.dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, outfile, O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    if (argv[0] == NULL || posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
-        return -1;
-    posix_spawn_file_actions_destroy(&fa);
-    waitpid(pid, &status, 0);
-    out[0] = '\0';
-    if ((fp = fopen(outfile, "r")) != NULL) {
-        got = fread(out, 1, size - 1, fp);
-        out[got] = '\0';
-        fclose(fp);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return fixture_run(&f, argv, envp, out, size);
 }
 
 static void test_failed_job_requeued(void)

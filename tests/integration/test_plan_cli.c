@@ -47,39 +47,18 @@ static void service(const char *svc, const char *file, const char *text)
 /* Runs dcm-processor CMD with args; output (stdout + stderr) into out. Returns the status. */
 static int run_cli(const char *cmd, const char *const *args, char *out, size_t size)
 {
-    char reg[PATH_MAX + 32], set[PATH_MAX + 32], outfile[PATH_MAX + 32];
+    char reg[PATH_MAX + 32], set[PATH_MAX + 32];
     char *argv[16], *envp[] = {reg, set, "CALLBACK_TIMEOUT=1s", "DCMP_ENV=", NULL};
-    posix_spawn_file_actions_t fa;
-    int n = 0, status = -1;
-    FILE *fp;
-    pid_t pid;
-    size_t got;
+    int n = 0;
 
     snprintf(reg, sizeof reg, "REGISTRY=%s/registry", base);
     snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
-    snprintf(outfile, sizeof outfile, "%s/plan.out", base);
     argv[n++] = getenv("DCMP_CLI_BIN");
     argv[n++] = (char *)cmd;
     while (*args && n < 15)
         argv[n++] = (char *)*args++;
     argv[n] = NULL;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, outfile, O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    /* only 0-2 open, as from a shell: the executor's pipes then land on fds 3 and 4 */
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    if (argv[0] == NULL || posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
-        return -1;
-    posix_spawn_file_actions_destroy(&fa);
-    waitpid(pid, &status, 0);
-    out[0] = '\0';
-    if ((fp = fopen(outfile, "r")) != NULL) {
-        got = fread(out, 1, size - 1, fp);
-        out[got] = '\0';
-        fclose(fp);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return fixture_run(&f, argv, envp, out, size);
 }
 
 static int run_plan(const char *const *args, char *out, size_t size)

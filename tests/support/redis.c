@@ -424,3 +424,35 @@ int fixture_children(pid_t parent, long *rss_kb, long long *cpu_us)
     closedir(d);
     return n;
 }
+
+int fixture_run(fixture *f, char *const *argv, char *const *envp, char *out, size_t size)
+{
+    char outfile[PATH_MAX + 32];
+    posix_spawn_file_actions_t fa;
+    int status = -1;
+    FILE *fp;
+    pid_t pid;
+    size_t got;
+
+    out[0] = '\0';
+    snprintf(outfile, sizeof outfile, "%s/run.out", f->dir);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, outfile, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    /* only 0-2 open, as from a shell: a child's own pipes then land on fds 3 and 4 */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (argv[0] == NULL || posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if ((fp = fopen(outfile, "r")) != NULL) {
+        got = fread(out, 1, size - 1, fp);
+        out[got] = '\0';
+        fclose(fp);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -68,6 +68,13 @@ int fixture_state(fixture *f, const char *id, char state[16]);
 int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *params, int64_t timeout,
                     char ids[][DCMP_ID_LEN]);
 
+/*
+ * Runs argv (argv[0] a path, NULL-terminated) with exactly the environment envp, only fds 0-2
+ * open (as from a shell), its stdout and stderr together into out[size] (cut, NUL-terminated).
+ * Waits for it. Returns its exit status, or -1 when it could not start or was killed.
+ */
+int fixture_run(fixture *f, char *const *argv, char *const *envp, char *out, size_t size);
+
 /* Reads DATA/<name> into a new string (free it) or NULL. */
 char *fixture_read_data(fixture *f, const char *name);
 

@@ -2,7 +2,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +13,6 @@
 #include "svc.h"
 
 extern char **environ;
-
-static int32_t fail(const dcmp_call *call, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int32_t fail(const dcmp_call *call, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    call->host->log(call, DCMP_LOG_ERROR, "%s", msg);
-    call->host->set_error(call, msg);
-    return DCMP_ERROR;
-}
 
 /* A file name part: letters, digits, '.', '-', '_' (a series id always is). */
 static int safe_name(const char *s)
@@ -59,25 +42,26 @@ static int32_t worker(const dcmp_call *call)
     int status, rc = DCMP_ERROR;
 
     if (mine == NULL || base == NULL || filename == NULL) {
-        rc = fail(call, "added_params.%s has no base and filename (did the dcm2nii callback run?)",
-                  call->job_name);
+        rc = svc_fail(call,
+                      "added_params.%s has no base and filename (did the dcm2nii callback run?)",
+                      call->job_name);
         goto done;
     }
     if (rel == NULL) {
-        rc = fail(call, "headers have no dcmpath: add it to headerFields");
+        rc = svc_fail(call, "headers have no dcmpath: add it to headerFields");
         goto done;
     }
     if (!safe_name(filename)) {
-        rc = fail(call, "filename \"%s\": only letters, digits, '.', '-' and '_' are allowed",
-                  filename);
+        rc = svc_fail(call, "filename \"%s\": only letters, digits, '.', '-' and '_' are allowed",
+                      filename);
         goto done;
     }
     if (svc_data_path(call->data_dir, rel, 1, in, err) < 0) {
-        rc = fail(call, "dcmpath %s", err);
+        rc = svc_fail(call, "dcmpath %s", err);
         goto done;
     }
     if (svc_data_path(call->data_dir, base, 0, outdir, err) < 0 || svc_mkdirs(outdir, err) < 0) {
-        rc = fail(call, "base %s", err);
+        rc = svc_fail(call, "base %s", err);
         goto done;
     }
     {
@@ -86,29 +70,30 @@ static int32_t worker(const dcmp_call *call)
         int e;
         fflush(NULL);
         if ((e = posix_spawnp(&pid, "dcm2niix", NULL, NULL, argv, environ)) != 0) {
-            rc = fail(call, "cannot run dcm2niix: %s (install Debian's dcm2niix and pigz)",
-                      strerror(e));
+            rc = svc_fail(call, "cannot run dcm2niix: %s (install Debian's dcm2niix and pigz)",
+                          strerror(e));
             goto done;
         }
     }
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            rc = fail(call, "waiting for dcm2niix: %s", strerror(errno));
+            rc = svc_fail(call, "waiting for dcm2niix: %s", strerror(errno));
             goto done;
         }
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        rc = WIFSIGNALED(status)
-                 ? fail(call, "dcm2niix was killed by signal %d (see the log)", WTERMSIG(status))
-                 : fail(call, "dcm2niix exited with status %d (see the log)", WEXITSTATUS(status));
+        rc = WIFSIGNALED(status) ? svc_fail(call, "dcm2niix was killed by signal %d (see the log)",
+                                            WTERMSIG(status))
+                                 : svc_fail(call, "dcm2niix exited with status %d (see the log)",
+                                            WEXITSTATUS(status));
         goto done;
     }
     snprintf(expect, sizeof expect, "%s/%s%s", outdir, filename, ext ? ext : ".nii.gz");
     if (stat(expect, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-        rc = fail(call,
-                  "dcm2niix wrote no %s (a series it cannot convert, or several volumes "
-                  "with suffixes; see the log)",
-                  expect);
+        rc = svc_fail(call,
+                      "dcm2niix wrote no %s (a series it cannot convert, or several volumes "
+                      "with suffixes; see the log)",
+                      expect);
         goto done;
     }
     snprintf(result, sizeof result, "{\"output\":\"%s/%s%s\",\"bytes\":%lld}", base, filename,

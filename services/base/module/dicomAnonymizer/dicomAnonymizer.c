@@ -2,7 +2,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,21 +68,6 @@ static void files_free(files *f)
         free(f->path[i]);
     free(f->path);
     memset(f, 0, sizeof *f);
-}
-
-static int fail(const dcmp_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(const dcmp_call *call, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    call->host->log(call, DCMP_LOG_ERROR, "%s", msg);
-    call->host->set_error(call, msg);
-    return DCMP_ERROR;
 }
 
 static int exists(const char *path)
@@ -157,45 +141,45 @@ static int32_t worker(const dcmp_call *call)
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (secret == NULL || strlen(secret) < 16) {
-        rc = fail(call,
-                  "ANONYMIZER_SECRET is %s: set it in .env (at least 16 characters, e.g. "
-                  "`openssl rand -hex 32`); new pseudonyms are HMAC-SHA-256 keyed with it",
-                  secret ? "shorter than 16 characters" : "not set");
+        rc = svc_fail(call,
+                      "ANONYMIZER_SECRET is %s: set it in .env (at least 16 characters, e.g. "
+                      "`openssl rand -hex 32`); new pseudonyms are HMAC-SHA-256 keyed with it",
+                      secret ? "shorter than 16 characters" : "not set");
         goto done;
     }
     if (!cJSON_IsObject(headers)) {
-        rc = fail(call, "headers are not a JSON object");
+        rc = svc_fail(call, "headers are not a JSON object");
         goto done;
     }
     /* The series: headers.dcmpath (relative to DATA), else the seriesId, as the original. */
     if ((rel = svc_json_str(headers, "dcmpath")) == NULL &&
         (rel = svc_json_str(headers, "seriesId")) == NULL) {
-        rc = fail(call, "headers have neither dcmpath nor seriesId: add \"dcmpath\" to "
-                        "headerFields in the system settings");
+        rc = svc_fail(call, "headers have neither dcmpath nor seriesId: add \"dcmpath\" to "
+                            "headerFields in the system settings");
         goto done;
     }
     if (svc_data_path(call->data_dir, rel, 0, dir, err) < 0) {
-        rc = fail(call, "dcmpath %s", err);
+        rc = svc_fail(call, "dcmpath %s", err);
         goto done;
     }
     snprintf(work, sizeof work, "%s.anonymizing", dir);
     snprintf(orig, sizeof orig, "%s.original", dir);
     if (recover(call, dir, orig, err) < 0) {
-        rc = fail(call, "%s", err);
+        rc = svc_fail(call, "%s", err);
         goto done;
     }
     if (!exists(dir)) {
-        rc = fail(call, "the series folder %s does not exist", dir);
+        rc = svc_fail(call, "the series folder %s does not exist", dir);
         goto done;
     }
     if (svc_library_dir(&anchor, moddir) < 0 ||
         snprintf(config, sizeof config, "%s/config", moddir) >= (int)sizeof config) {
-        rc = fail(call, "cannot find the service's own folder");
+        rc = svc_fail(call, "cannot find the service's own folder");
         goto done;
     }
     if (script_path(params, config, script_file) < 0 ||
         ctp_script_load(script_file, &script, cerr) < 0) {
-        rc = fail(call, "anonymizer script: %s", cerr);
+        rc = svc_fail(call, "anonymizer script: %s", cerr);
         goto done;
     }
 
@@ -203,12 +187,12 @@ static int32_t worker(const dcmp_call *call)
     walk_list = &list;
     walk_root_len = strlen(dir);
     if (nftw(dir, walk_one, 32, FTW_PHYS) != 0 || list.over) {
-        rc = fail(call, list.over ? "%s: more than 100000 files" : "%s: cannot list: out of memory",
-                  dir);
+        rc = svc_fail(
+            call, list.over ? "%s: more than 100000 files" : "%s: cannot list: out of memory", dir);
         goto done;
     }
     if (list.n == 0) {
-        rc = fail(call, "%s: no files to anonymize", dir);
+        rc = svc_fail(call, "%s: no files to anonymize", dir);
         goto done;
     }
     qsort(list.path, list.n, sizeof *list.path, cmp_str);
@@ -216,7 +200,7 @@ static int32_t worker(const dcmp_call *call)
     /* pseudonyms for every PatientID of the series (an empty one gets none: @lookup fails) */
     if ((ids = calloc(list.n, sizeof *ids)) == NULL ||
         (pseudo = calloc(list.n, sizeof *pseudo)) == NULL || (lut = ctp_lut_new()) == NULL) {
-        rc = fail(call, "out of memory");
+        rc = svc_fail(call, "out of memory");
         goto done;
     }
     for (i = 0; i < list.n; i++) {
@@ -224,7 +208,7 @@ static int32_t worker(const dcmp_call *call)
         size_t k;
         snprintf(in, sizeof in, "%s/%s", dir, list.path[i]);
         if (ctp_file_value(in, 0x00100020, &id, cerr) < 0) {
-            rc = fail(call, "%s", cerr);
+            rc = svc_fail(call, "%s", cerr);
             goto done;
         }
         if (id == NULL || id[0] == '\0') {
@@ -239,19 +223,20 @@ static int32_t worker(const dcmp_call *call)
             ids[nids++] = id;
     }
     if (nids > 0 && tables_dir(call, tables) < 0) {
-        rc = fail(call, "pseudonym tables: cannot make the folder %s: %s", tables, strerror(errno));
+        rc = svc_fail(call, "pseudonym tables: cannot make the folder %s: %s", tables,
+                      strerror(errno));
         goto done;
     }
     if (nids > 0 &&
         pn_assign(tables, secret, (const char *const *)ids, nids, pseudo, &created, err) < 0) {
-        rc = fail(call, "pseudonyms: %s", err);
+        rc = svc_fail(call, "pseudonyms: %s", err);
         goto done;
     }
     for (i = 0; i < nids; i++) {
         char key[PN_FIELD_MAX + 8];
         snprintf(key, sizeof key, "ptid/%s", ids[i]);
         if (ctp_lut_set(lut, key, pseudo[i]) < 0) {
-            rc = fail(call, "out of memory");
+            rc = svc_fail(call, "out of memory");
             goto done;
         }
     }
@@ -261,7 +246,7 @@ static int32_t worker(const dcmp_call *call)
 
     /* anonymize beside the series; swap only when every file succeeded */
     if (svc_rmtree(work, err) < 0 || svc_mkdirs(work, err) < 0) {
-        rc = fail(call, "%s", err);
+        rc = svc_fail(call, "%s", err);
         goto done;
     }
     for (i = 0; i < list.n; i++) {
@@ -272,7 +257,7 @@ static int32_t worker(const dcmp_call *call)
         if ((slash = strrchr(out, '/')) != NULL && slash > out + strlen(work)) {
             *slash = '\0';
             if (svc_mkdirs(out, err) < 0) {
-                rc = fail(call, "%s", err);
+                rc = svc_fail(call, "%s", err);
                 goto done;
             }
             *slash = '/';
@@ -292,20 +277,20 @@ static int32_t worker(const dcmp_call *call)
     }
     if (failed > 0) {
         svc_rmtree(work, err);
-        rc = fail(call, "%zu of %zu files not anonymized, the series is left as received: %s%s",
-                  failed, list.n, errors, failed > MAX_ERRORS ? "; ..." : "");
+        rc = svc_fail(call, "%zu of %zu files not anonymized, the series is left as received: %s%s",
+                      failed, list.n, errors, failed > MAX_ERRORS ? "; ..." : "");
         goto done;
     }
     if (rename(dir, orig) < 0) {
         svc_rmtree(work, err);
-        rc = fail(call, "cannot move %s aside: %s", dir, strerror(errno));
+        rc = svc_fail(call, "cannot move %s aside: %s", dir, strerror(errno));
         goto done;
     }
     if (rename(work, dir) < 0) {
         int e = errno;
         rename(orig, dir);
         svc_rmtree(work, err);
-        rc = fail(call, "cannot put the anonymized series in place: %s", strerror(e));
+        rc = svc_fail(call, "cannot put the anonymized series in place: %s", strerror(e));
         goto done;
     }
     if (svc_rmtree(orig, err) < 0)

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,22 +379,6 @@ done:
     return rc;
 }
 
-static int32_t fail(const dcmp_call *call, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int32_t fail(const dcmp_call *call, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    call->host->log(call, DCMP_LOG_ERROR, "%s", msg);
-    call->host->set_error(call, msg);
-    return DCMP_ERROR;
-}
-
 /* One storage entry. Returns 0 or -1 with err. */
 static int store(const dcmp_call *call, const orthanc *o, const cJSON *e, const char *source,
                  const char *tmp, int *count, char *err)
@@ -463,7 +446,7 @@ static int32_t worker(const dcmp_call *call)
     int32_t rc = DCMP_ERROR;
 
     if (!cJSON_IsObject(added)) {
-        rc = fail(call, "added_params is not a JSON object");
+        rc = svc_fail(call, "added_params is not a JSON object");
         goto done;
     }
     if (o.url == NULL || o.url[0] == '\0')
@@ -471,7 +454,7 @@ static int32_t worker(const dcmp_call *call)
     snprintf(rel, sizeof rel, "storage_tmp/%s", call->job_id[0] ? call->job_id : "job");
     if (svc_data_path(call->data_dir, rel, 0, tmp, err) < 0 || svc_rmtree(tmp, err) < 0 ||
         svc_mkdirs(tmp, err) < 0) {
-        rc = fail(call, "%s", err);
+        rc = svc_fail(call, "%s", err);
         goto done;
     }
     cJSON_ArrayForEach(job, added)
@@ -480,7 +463,7 @@ static int32_t worker(const dcmp_call *call)
         if (st == NULL)
             continue;
         if (!cJSON_IsObject(st) && !cJSON_IsArray(st)) {
-            rc = fail(call, "%s: storage must be an object or a list", job->string);
+            rc = svc_fail(call, "%s: storage must be an object or a list", job->string);
             goto cleanup;
         }
         if (cJSON_IsObject(st) && !cJSON_IsArray(st)) {
@@ -488,7 +471,7 @@ static int32_t worker(const dcmp_call *call)
                 source[0] = '\0';
             entries++;
             if (store(call, &o, st, source[0] ? source : NULL, tmp, &instances, err) < 0) {
-                rc = fail(call, "storage from %s: %s", job->string, err);
+                rc = svc_fail(call, "storage from %s: %s", job->string, err);
                 goto cleanup;
             }
             continue;
@@ -498,13 +481,13 @@ static int32_t worker(const dcmp_call *call)
             if (entries == 0 && source_file(call, headers, source) < 0)
                 source[0] = '\0';
             if (++entries > MAX_ENTRIES) {
-                rc = fail(call, "more than %d storage entries", MAX_ENTRIES);
+                rc = svc_fail(call, "more than %d storage entries", MAX_ENTRIES);
                 goto cleanup;
             }
             if (!cJSON_IsObject(e) ||
                 store(call, &o, e, source[0] ? source : NULL, tmp, &instances, err) < 0) {
-                rc = fail(call, "storage from %s: %s", job->string,
-                          cJSON_IsObject(e) ? err : "an entry is not an object");
+                rc = svc_fail(call, "storage from %s: %s", job->string,
+                              cJSON_IsObject(e) ? err : "an entry is not an object");
                 goto cleanup;
             }
         }
