@@ -189,6 +189,34 @@ static void test_store(void)
     CHECK(strstr(b.data, "\"SeriesDescription\" : \"Segmentation\"") != NULL);
 }
 
+/* A PDF alone, for a study Orthanc does not have yet (no other result made it first): the
+ * study's tags are given, not a Parent. */
+static void test_pdf_new_study(void)
+{
+    char id[DCMP_ID_LEN], path[PATH_MAX * 2];
+    dcmp_job job;
+    body b;
+
+    snprintf(path, sizeof path, "%s/dicom/s3", f.data);
+    {
+        char *argv[] = {"mkdir", "-p", path, NULL};
+        CHECK(st_run(argv, NULL) == 0);
+    }
+    snprintf(path, sizeof path, "%s/dicom/s3/mr.dcm", f.data);
+    CHECK(st_copy(PYDICOM "/MR_small.dcm", path) == 0);
+    CHECK(st_enqueue(&f, "storageManager", "base.storageManager.worker", "default",
+                     "{\"dcmpath\":\"dicom/s3\",\"seriesId\":\"y\"}", "{}",
+                     "{\"temp\":{\"storage\":{\"path\":\"report.pdf\",\"type\":\"pdf\"}}}", 120,
+                     id) == 0);
+    CHECK(st_wait(&f, id, &job, 60000) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_STR(job.error, "");
+    dcmp_job_clear(&job);
+    /* MR_small's study, made by the PDF itself */
+    CHECK(get("/studies?expand", &b) == 200);
+    CHECK(strstr(b.data, "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457") != NULL);
+}
+
 static void test_refused(void)
 {
     char id[DCMP_ID_LEN];
@@ -254,6 +282,7 @@ int main(void)
     fixture_worker(&f, "default", env);
     fixture_worker(&f, "badauth", badenv);
     RUN(test_store);
+    RUN(test_pdf_new_study);
     RUN(test_refused);
     stop_orthanc();
     fixture_stop(&f, harness_failed);

@@ -335,6 +335,8 @@ static int store_pdf(const orthanc *o, const char *path, const char *source, con
         }
         if (parent && parent[0])
             cJSON_AddStringToObject(req, "Parent", parent);
+        else /* Orthanc 1.10.1 takes the study's UIDs in Tags only with Force */
+            cJSON_AddTrueToObject(req, "Force");
         for (i = 0; source && !(parent && parent[0]) && i < sizeof copy / sizeof copy[0]; i++) {
             char *v = NULL;
             if (ctp_file_value(source, copy_tags[i], &v, cerr) == 1 && v != NULL)
