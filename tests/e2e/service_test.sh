@@ -71,6 +71,16 @@ check "the installed version is untouched" grep -q '"pre.w.noop"' "$BASEDIR/regi
 check "install from sources" ./service.sh install probe -p tests/e2e/probe
 check "its libraries were built" test -f "$BASEDIR/registry/probe/callback.so" -a -f "$BASEDIR/modules/probe/probe.so"
 
+# the template, copied and named as docs/services.md says: its own service, from its sources
+cp -r services/temp "$tmp/mysvc"
+sed -i 's/^set(SERVICE temp)/set(SERVICE mysvc)/' "$tmp/mysvc/CMakeLists.txt"
+sed -i 's/"tempJob"/"mysvcJob"/; s/"temp\./"mysvc./' "$tmp/mysvc/registry/settings.json"
+check "the template, named mysvc, installs from its sources" ./service.sh install mysvc -p "$tmp/mysvc"
+check "its libraries carry its name" bash -c "./service.sh validate mysvc | grep -q 'mysvc.worker -> .*/modules/mysvc/mysvc.so (mysvc 1.0.0)'"
+check "list shows its job" bash -c "./service.sh list | grep -E '^mysvc +yes +yes +no +mysvcJob'"
+check "its callback writes under DATA/mysvc, not temp's folder" bash -c \
+  "strings '$BASEDIR/registry/mysvc/mysvc.so' | grep -q '^mysvc/%s.pdf' && ! strings '$BASEDIR/registry/mysvc/mysvc.so' | grep -q '^temp/'"
+
 # git: a repository with the prebuilt service, tagged
 repo="$tmp/repo"
 mkdir -p "$repo"

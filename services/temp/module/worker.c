@@ -1,4 +1,4 @@
-/* temp.c (module) -- the template service's worker: writes a one-page PDF about the series.
+/* worker.c (module) -- the template service's worker: writes a one-page PDF about the series.
  *
  * A worker runs in a dcmp-worker's executor process, once per job, after every job it depends
  * on has finished (pre services, and its settings.json "dependsOn"). It gets the same headers
@@ -16,6 +16,12 @@
 #include <sys/stat.h>
 
 #include "dcmp/service.h"
+
+/* The service's name, from CMakeLists.txt's set(SERVICE ...): the descriptor's name and the
+ * folder under DATA its files go to. */
+#ifndef SERVICE_NAME
+#define SERVICE_NAME "temp"
+#endif
 
 /* Writes a minimal one-page PDF holding one line of text (ASCII letters, digits, spaces). */
 static int write_pdf(const char *path, const char *line)
@@ -69,18 +75,19 @@ static int32_t worker(const dcmp_call *call)
     int32_t rc = DCMP_ERROR;
 
     if (!cJSON_IsString(rel) || strstr(rel->valuestring, "..") != NULL) {
-        call->host->set_error(call, "added_params has no storage path from the temp callback");
+        call->host->set_error(call, "added_params has no storage path from the " SERVICE_NAME
+                                    " callback");
         goto done;
     }
-    /* Everything lives under DATA: make DATA/temp, write DATA/temp/<seriesId>.pdf */
-    snprintf(dir, sizeof dir, "%s/temp", call->data_dir);
+    /* Everything lives under DATA: make DATA/<SERVICE>, write DATA/<SERVICE>/<seriesId>.pdf */
+    snprintf(dir, sizeof dir, "%s/" SERVICE_NAME, call->data_dir);
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         snprintf(msg, sizeof msg, "cannot create %s: %s", dir, strerror(errno));
         call->host->set_error(call, msg);
         goto done;
     }
     snprintf(path, sizeof path, "%s/%s", call->data_dir, rel->valuestring);
-    snprintf(line, sizeof line, "dcm-processor temp service: %s",
+    snprintf(line, sizeof line, "dcm-processor " SERVICE_NAME " service: %s",
              cJSON_IsString(desc) ? desc->valuestring : "a series");
     if (write_pdf(path, line) < 0) {
         snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
@@ -96,5 +103,6 @@ done:
     return rc;
 }
 
-/* settings.json's "worker": "temp.worker" finds MODULES/temp/temp.so and this `worker`. */
-DCMP_MODULE("temp", "1.0.0", DCMP_FUNCTION(worker));
+/* settings.json's "worker": "<SERVICE>.worker" finds MODULES/<SERVICE>/<SERVICE>.so and this
+ * `worker`. */
+DCMP_MODULE(SERVICE_NAME, "1.0.0", DCMP_FUNCTION(worker));

@@ -1,9 +1,10 @@
-/* temp.c (registry) -- the template service's callback: copy this folder to start a service.
+/* callback.c (registry) -- the template service's callback: copy this folder to start a
+ * service.
  *
  * A callback runs in the scheduler's callback executor for every stable series, before any job
  * runs. It decides whether this service's job runs for the series (DCMP_OK) or not (DCMP_SKIP)
  * and may inject a JSON object that every later callback and every job of the event reads as
- * added_params["tempJob"]. Keep it fast (it has CALLBACK_TIMEOUT, default 10 s): read the
+ * added_params[<its jobName>]. Keep it fast (it has CALLBACK_TIMEOUT, default 10 s): read the
  * headers, decide, inject; do the work in the worker. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -11,6 +12,12 @@
 #include <string.h>
 
 #include "dcmp/service.h"
+
+/* The service's name, from CMakeLists.txt's set(SERVICE ...): the descriptor's name and the
+ * folder under DATA its files go to. */
+#ifndef SERVICE_NAME
+#define SERVICE_NAME "temp"
+#endif
 
 static int32_t callback(const dcmp_call *call)
 {
@@ -40,7 +47,7 @@ static int32_t callback(const dcmp_call *call)
     /* Inject what the worker and storageManager need: the file the worker will write, as a
      * `storage` entry (path under DATA, type pdf|dicom|nifti, optional destination and tags),
      * and `deleted`, so that systemcleaner removes it once it is stored. */
-    snprintf(path, sizeof path, "temp/%s.pdf", series->valuestring);
+    snprintf(path, sizeof path, SERVICE_NAME "/%s.pdf", series->valuestring);
     if ((inject = cJSON_CreateObject()) == NULL ||
         (storage = cJSON_AddObjectToObject(inject, "storage")) == NULL ||
         !cJSON_AddStringToObject(storage, "path", path) ||
@@ -62,5 +69,5 @@ done:
 }
 
 /* The one exported symbol: the library's name, version and functions by name. settings.json's
- * "callback": "temp.callback" finds REGISTRY/temp/temp.so and this `callback`. */
-DCMP_MODULE("temp", "1.0.0", DCMP_FUNCTION(callback));
+ * "callback": "<SERVICE>.callback" finds REGISTRY/<SERVICE>/<SERVICE>.so and this `callback`. */
+DCMP_MODULE(SERVICE_NAME, "1.0.0", DCMP_FUNCTION(callback));
