@@ -18,8 +18,7 @@ static dcmp_queue *connect_queue(const dcmp_config *cfg, const char *cmd)
         return NULL;
     }
     if (dcmp_queue_connect(q) < 0) {
-        fprintf(stderr, "dcm-processor %s: redis %s:%d: %s\n", cmd, cfg->redis_host,
-                cfg->redis_port, dcmp_queue_errstr(q));
+        fprintf(stderr, "dcm-processor %s: %s\n", cmd, dcmp_queue_errstr(q));
         dcmp_queue_free(q);
         return NULL;
     }
@@ -165,9 +164,13 @@ int cli_action(const dcmp_config *cfg, int argc, char **argv)
         if (rc == 0 && strcmp(cmd, "requeue") == 0)
             printf("requeued %s: it runs again; the jobs it blocked follow when it succeeds\n",
                    argv[1]);
+        else if (rc == 0 && strcmp(cmd, "cancel") == 0)
+            printf("canceled %s: %lld job(s) canceled in all (it and its dependents not yet "
+                   "run; their working files stay in DATA)\n",
+                   argv[1], (long long)n);
         else if (rc == 0)
-            printf("%s %s: %lld job(s) canceled with it (its dependents not yet run)\n",
-                   strcmp(cmd, "cancel") == 0 ? "canceled" : "deleted", argv[1], (long long)n);
+            printf("deleted %s: %lld job(s) canceled with it (its dependents not yet run)\n",
+                   argv[1], (long long)n);
     } else {
         fprintf(stderr, "usage: dcm-processor %s ID%s\n", cmd,
                 strcmp(cmd, "requeue") == 0 ? "\n       dcm-processor requeue --failed QUEUE" : "");

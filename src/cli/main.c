@@ -45,9 +45,19 @@ int main(int argc, char **argv)
     int a = 1;
 
     dcmp_log_init("dcm-processor", "warn");
-    if (a + 1 < argc && strcmp(argv[a], "--env") == 0) {
-        env = argv[a + 1];
-        a += 2;
+    /* --env FILE anywhere (before or after the command, as the scripts take it): taken out
+     * of argv before the command reads its own options */
+    for (int k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--env") != 0)
+            continue;
+        if (k + 1 >= argc) {
+            fprintf(stderr, "dcm-processor: --env needs a file\n");
+            return 2;
+        }
+        env = argv[k + 1];
+        memmove(&argv[k], &argv[k + 2], (size_t)(argc - k - 1) * sizeof *argv); /* + NULL */
+        argc -= 2;
+        k--;
     }
     if (a >= argc || strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
         usage(a >= argc ? stderr : stdout);

@@ -185,8 +185,8 @@ static int validate_libraries(const dcmp_config *cfg, const char *registry, cons
 {
     int bad, entries;
 
-    printf("%s/%s: no settings.json, settings.yaml or settings.yml: a service whose jobs other "
-           "settings name\n",
+    printf("%s/%s: a service without settings of its own (its jobs are named by the system "
+           "settings)\n",
            registry, name);
     walk_libs = 0;
     bad = check_libraries(registry, name);
