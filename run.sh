@@ -144,6 +144,10 @@ docker_main() {
         export DCMP_UID="$(id -u)" DCMP_GID="$(id -g)"
       fi
       "$DCMP_ROOT/scripts/base-image.sh" || dcmp_die "no base image to build from (above)"
+      # a stack not running yet needs all its published ports free, checked before anything
+      if [ -z "$(compose ps -q 2>/dev/null)" ]; then
+        dcmp_ports_free "REDIS_PORT=$REDIS_PORT ORTHANC_HTTP_PORT=$ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT=$ORTHANC_DICOM_PORT SCHEDULER_PORT=$SCHEDULER_PORT DASHBOARD_PORT=$DASHBOARD_PORT"
+      fi
       local current
       current="$(compose ps -q worker 2>/dev/null | wc -l)"
       if [ -z "$scale" ] && [ "$current" -gt 0 ]; then
@@ -472,6 +476,16 @@ native_main() {
   need_binaries
   mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$logs" "$DCMP_RUN"
   echo native > "$DCMP_RUN/mode"
+  # the ports of the parts that do not run yet must be free: checked before anything starts
+  local ports=""
+  dcmp_pid_alive "$DCMP_RUN/redis.pid" "$redis_bin" >/dev/null || ports+=" REDIS_PORT=$REDIS_PORT"
+  dcmp_pid_alive "$DCMP_RUN/orthanc.pid" "$orthanc_bin" >/dev/null ||
+    ports+=" ORTHANC_HTTP_PORT=$ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT=$ORTHANC_DICOM_PORT"
+  dcmp_pid_alive "$DCMP_RUN/scheduler.pid" "$bin/dcmp-scheduler" >/dev/null ||
+    ports+=" SCHEDULER_PORT=$SCHEDULER_PORT"
+  dcmp_pid_alive "$DCMP_RUN/dashboard.pid" "$bin/dcmp-dashboard" >/dev/null ||
+    ports+=" DASHBOARD_PORT=$DASHBOARD_PORT"
+  dcmp_ports_free "$ports"
   start_redis
   start_orthanc
   start_scheduler

@@ -198,6 +198,9 @@ do_install() {
     run_validate "$work/registry" "$work/modules" "$name" ||
       dcmp_die "$name is not valid (above): nothing was installed"
   fi
+  if [ ! -e "$SETTINGS" ] && [ ! -e "$DCMP_RUN/mode" ]; then
+    echo "service.sh: warning: no stack uses $BASEDIR (no $SETTINGS, no $DCMP_RUN/mode): is --env (or DCMP_ENV) the stack's settings file?" >&2
+  fi
   mkdir -p "$REGISTRY" "$MODULES"
   # Swapped in by rename, worker code first: the scheduler never plans a job whose worker
   # library is not there yet, and a worker never loads half a library.
@@ -265,6 +268,7 @@ do_list() {
       break
     done
     parts="$( [ -d "$REGISTRY/$n" ] && echo yes || echo no)"
+    [ -n "$jobs" ] || [ ! -d "$REGISTRY/$n" ] || jobs="(named by the system settings)"
     printf '%-24s %-9s %-7s %-9s %s\n' "$n" "$parts" \
       "$( [ -d "$MODULES/$n" ] && echo yes || echo no)" \
       "$( [ -f "$MODULES/$n/script.sh" ] && echo yes || echo no)" "${jobs:--}"

@@ -56,7 +56,7 @@ for mode in "${modes[@]}"; do
   base="$tmp/$mode"
   export BASEDIR="$base" REDIS_PORT="$(free_port)" ORTHANC_HTTP_PORT="$(free_port)"
   export ORTHANC_DICOM_PORT="$(free_port)" SCHEDULER_PORT="$(free_port)"
-  export STABLE_AGE=1 LOG_LEVEL=warn COMPOSE_PROJECT_NAME="dcmpbench$$" DCMP_ENV="$root/.env"
+  export STABLE_AGE=1 LOG_LEVEL=warn COMPOSE_PROJECT_NAME="dcmpbench$$" DCMP_ENV="$root/.env.example"
   unset REDIS_PSWD
   export ANONYMIZER_SECRET="bench-secret-$RANDOM$RANDOM$RANDOM"
   echo "bench/stack.sh: $mode: bringing the stack up in $base" >&2

@@ -108,6 +108,12 @@ dcmp_settings() {
       envfile="$DCMP_ENV"
     elif [ -e "$DCMP_ROOT/.env" ]; then
       envfile="$DCMP_ROOT/.env"
+    elif [ -r "$DCMP_ROOT/.env.example" ]; then
+      # first use: the stack's own settings from the shipped template, readable by its owner
+      # only (it will hold secrets); .env is not tracked by git
+      (umask 077 && cp "$DCMP_ROOT/.env.example" "$DCMP_ROOT/.env")
+      envfile="$DCMP_ROOT/.env"
+      dcmp_say "made $envfile from .env.example: the settings of this stack (edit it; it is not tracked by git)" >&2
     fi
   fi
   local -A preset=()
@@ -219,4 +225,26 @@ dcmp_secret_ensure() {
   fi
   export ANONYMIZER_SECRET="$secret"
   dcmp_say "wrote a new random ANONYMIZER_SECRET into $DCMP_ENVFILE: keep it (pseudonyms depend on it) and keep it out of version control"
+}
+
+# dcmp_port_listened PORT: succeeds when something listens on TCP port PORT (any address), as
+# /proc/net/tcp and tcp6 say (state 0A).
+dcmp_port_listened() {
+  local hex
+  hex="$(printf '%04X' "$1")"
+  awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# dcmp_ports_free "NAME=PORT ...": fails (naming each) when one of the ports is taken, before
+# anything starts; a part that would otherwise fail halfway, the rest already up.
+dcmp_ports_free() {
+  local item bad=""
+  for item in $1; do
+    if dcmp_port_listened "${item#*=}"; then
+      bad="$bad ${item%%=*}=${item#*=}"
+    fi
+  done
+  [ -z "$bad" ] && return 0
+  dcmp_die "port(s) in use:$bad. Choose free ports in your settings (outside the kernel's ephemeral range $(tr '\t' '-' < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null), which other programs' connections take)"
 }

@@ -81,7 +81,7 @@ if [ "$mode" = native ]; then
   export DICOM_MODALITIES="DEST=DESTSCP@127.0.0.1:$SCP_PORT" ORTHANC_DEFUALT_STORE=DEST
 fi
 export COMPOSE_PROJECT_NAME="dcmpe2e$$"
-export DCMP_ENV="$root/.env"
+export DCMP_ENV="$root/.env.example"  # the shipped defaults, overridden above; never written: the secret is set
 export REDISCLI_AUTH="$REDIS_PSWD"
 [ "$mode" = native ] && export DCMP_BIN="${DCMP_BIN:-$root/build/bin}"
 say "BASEDIR $BASEDIR; ports redis $REDIS_PORT, orthanc $ORTHANC_HTTP_PORT/$ORTHANC_DICOM_PORT, scheduler $SCHEDULER_PORT"

@@ -280,7 +280,7 @@ static void test_validate(void)
         const char *libonly[] = {"base", "--modules", modules, NULL};
         const char *notlib[] = {"notlib", NULL};
         CHECK(run_cli("validate", libonly, out, sizeof out) == 1);
-        CHECK_CONTAINS(out, "a service whose jobs other settings name");
+        CHECK_CONTAINS(out, "a service without settings of its own");
         CHECK_CONTAINS(out, "ok     library ");
         CHECK_CONTAINS(out, "preServices entry 1: callback base.cb.yes -> ");
         CHECK_CONTAINS(out, "error  ");
