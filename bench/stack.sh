@@ -2,9 +2,9 @@
 # stack.sh -- the stack's end-to-end latency and image sizes (issue 8), native and Docker mode
 # side by side: for RUNS 5-slice CT series sent with storescu to a stack brought up by run.sh
 # (temp BASEDIR, free loopback ports, StableAge 1 s, the probe service's two-job chain), the time
-# from the last C-STORE (storescu returned) to the last job finished, minus StableAge; split into
-# Orthanc's part (last C-STORE to the webhook received by the scheduler) and ours (webhook
-# received to the last job finished). Then the sizes of our images. Prints a table and writes it
+# from the last C-STORE (storescu returned) to the last job finished, minus StableAge; split at
+# the event's received time: the series found stable (by the scheduler's arrival watch, or
+# Orthanc's webhook when EARLY_STABLE=0), then planning, fetching and the jobs. Then the sizes of our images. Prints a table and writes it
 # to bench/out/stack.txt. Not a test: nothing is asserted.
 #
 # Usage: bench/stack.sh [native] [docker]      (default: both; docker only when an engine answers)
@@ -98,8 +98,8 @@ for mode in "${modes[@]}"; do
   done
   {
     stats "$mode: last C-STORE to last job, minus StableAge" "$tmp/total"
-    stats "$mode:   last C-STORE to webhook (Orthanc)" "$tmp/orthanc"
-    stats "$mode:   webhook to last job finished (ours)" "$tmp/ours"
+    stats "$mode:   last C-STORE to the event (stable)" "$tmp/orthanc"
+    stats "$mode:   the event to last job finished" "$tmp/ours"
   } >> "$result"
   ./run.sh down > "$tmp/$mode-down.log" 2>&1
 done

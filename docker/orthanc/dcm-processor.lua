@@ -9,6 +9,9 @@
 --                                    4, the original's "more than 3"): posted as ignored
 --   SUPPORTED_MODALITY               when set, a space or comma separated list of modalities
 --                                    processed; others are posted as ignored
+-- With the first instance of each series it posts /series-arriving {seriesId}: the scheduler
+-- plans the series once it has been still for STABLE_AGE (EARLY_STABLE), before Orthanc's own
+-- stable check; the webhook that follows is then a duplicate.
 -- Results the pipeline stores back carry the private block DCM-PROCESSOR (group 0405, named in
 -- the configuration's Dictionary): when their ActionDestination names one of Orthanc's
 -- DicomModalities, they are forwarded there (an asynchronous Orthanc job); otherwise they stay.
@@ -38,6 +41,23 @@ local function from_pipeline(instance)
   local tags = RestApiGet('/instances/' .. instance .. '/tags?short')
   return string.find(tags, 'dcm%-processor') ~= nil and string.find(tags, '0405,') ~= nil
 end
+
+-- POSTs body to the scheduler's path; true when it answered with a 2xx (HttpPost: nil on a
+-- network error or timeout, "" on HTTP >= 300).
+local function post(path, body)
+  local headers = { ['Content-Type'] = 'application/json', ['Expect'] = '' }
+  local token = setting('WEBHOOK_TOKEN', '')
+  if token ~= '' then headers['Authorization'] = 'Bearer ' .. token end
+  local url = 'http://' .. setting('SCHEDULER_HOST', '127.0.0.1') .. ':' ..
+              setting('SCHEDULER_PORT', '5000') .. path
+  local answer = HttpPost(url, body, headers)
+  return answer ~= nil and answer ~= ''
+end
+
+-- The series whose first instance was announced (POST /series-arriving) and that are not
+-- stable yet: the scheduler watches them and plans one as soon as it has been still for
+-- STABLE_AGE, without waiting for Orthanc's stable check (0.3 to 1.1 s later on 1.10.1).
+arriving = {}
 
 function OnStableSeries(seriesId, tags, metadata)
   local series = RestApiGet('/series/' .. seriesId)
@@ -77,21 +97,25 @@ function OnStableSeries(seriesId, tags, metadata)
     print('dcm-processor: series ' .. seriesId .. ': ' .. ignored .. ': posted as ignored')
   end
   body = body .. '}'
-  local headers = { ['Content-Type'] = 'application/json', ['Expect'] = '' }
-  local token = setting('WEBHOOK_TOKEN', '')
-  if token ~= '' then headers['Authorization'] = 'Bearer ' .. token end
-  local url = 'http://' .. setting('SCHEDULER_HOST', '127.0.0.1') .. ':' ..
-              setting('SCHEDULER_PORT', '5000') .. '/stable-series'
-  local answer = HttpPost(url, body, headers)
-  if answer == nil or answer == '' then
-    print('dcm-processor: POST ' .. url .. ' for series ' .. seriesId ..
+  arriving[seriesId] = nil
+  if not post('/stable-series', body) then
+    print('dcm-processor: POST /stable-series for series ' .. seriesId ..
           ' failed; the scheduler catch-up will find it')
   end
 end
 
--- Forwards a result of the pipeline to the modality its ActionDestination names.
+-- Announces a series' first instance to the scheduler, and forwards a result of the pipeline
+-- to the modality its ActionDestination names.
 function OnStoredInstance(instanceId, tags, metadata, origin)
-  if tags['ActionSource'] ~= 'dcm-processor' then return end
+  if tags['ActionSource'] ~= 'dcm-processor' then
+    local parent = ParseJson(RestApiGet('/instances/' .. instanceId))['ParentSeries']
+    if parent ~= nil and arriving[parent] == nil then
+      arriving[parent] = true
+      -- a failure costs only the early start: Orthanc's own webhook still comes
+      post('/series-arriving', '{"seriesId":"' .. parent .. '"}')
+    end
+    return
+  end
   local destination = tags['ActionDestination'] or ''
   if destination == '' then return end
   local known = ParseJson(RestApiGet('/modalities'))

@@ -374,6 +374,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_stable[] = {"CATCHUP_STABLE_AFTER", NULL};
     static const char *const k_planners[] = {"SCHEDULER_PLANNERS", NULL};
     static const char *const k_mininst[] = {"MIN_INSTANCES", NULL};
+    static const char *const k_stable_age[] = {"STABLE_AGE", NULL};
+    static const char *const k_early[] = {"EARLY_STABLE", NULL};
     static const char *const k_modal[] = {"SUPPORTED_MODALITY", NULL};
     static const char *const k_dport[] = {"DASHBOARD_PORT", NULL};
     static const char *const k_dbind[] = {"DASHBOARD_BIND", NULL};
@@ -434,6 +436,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_duration(&env, k_stable, 120, &cfg->catchup_stable_after, err) < 0 ||
         get_int(&env, k_planners, 1, 1, 8, &cfg->planners, err) < 0 ||
         get_int(&env, k_mininst, 4, 0, 1000000, &cfg->min_instances, err) < 0 ||
+        get_duration(&env, k_stable_age, 5, &cfg->stable_age, err) < 0 ||
+        get_bool(&env, k_early, 1, &cfg->early_stable, err) < 0 ||
         get_str(&env, k_modal, "", cfg->supported_modality, sizeof cfg->supported_modality, err) <
             0)
         goto out;

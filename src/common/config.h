@@ -80,6 +80,8 @@ typedef struct dcmp_config {
     int64_t catchup_stable_after; /* CATCHUP_STABLE_AFTER: a series without StableSeries whose
                                    * LastUpdate is this old is planned anyway, default 120 s */
     int64_t planners;             /* SCHEDULER_PLANNERS: planning threads, 1 to 8, default 1 */
+    int64_t stable_age;           /* STABLE_AGE: seconds without a new instance: series stable, 5 */
+    int early_stable;             /* EARLY_STABLE: plan a series from its arrival watch, 1 */
     int64_t min_instances;        /* MIN_INSTANCES: smaller series are not processed, default 4 */
     char supported_modality[256]; /* SUPPORTED_MODALITY: blank/comma list; "" = every one */
     int64_t dashboard_port;       /* DASHBOARD_PORT, default 8080 */

@@ -96,7 +96,7 @@ static int not_processed(scheduler *s, helper *o, const char *series, const cJSO
  * the Lua script's filters leave it out (logged). unstable: it is planned without a
  * StableSeries (the body says so). Returns 0, or -1 when Redis failed. */
 static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *series,
-                       const cJSON *info, int unstable)
+                       const cJSON *info, int unstable, const char *source)
 {
     char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], why[160], path[128], *body;
     const cJSON *lu, *study, *patient;
@@ -126,7 +126,7 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
     }
     if (cJSON_IsString(lu))
         cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
-    cJSON_AddStringToObject(b, "source", "catch-up");
+    cJSON_AddStringToObject(b, "source", source);
     if (filtered)
         cJSON_AddStringToObject(b, "ignoredBecause", why);
     if (unstable)
@@ -146,11 +146,17 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
     if (rc < 0)
         return -1;
     if (rc == 1) {
-        atomic_fetch_add(&s->m.caught_up, 1);
-        dcmp_log_info("catch-up: series %s version %s%s: event %s accepted", w.series, w.version,
+        atomic_fetch_add(strcmp(source, "arrival") == 0 ? &s->m.early : &s->m.caught_up, 1);
+        dcmp_log_info("%s: series %s version %s%s: event %s accepted", source, w.series, w.version,
                       unstable ? " (no StableSeries)" : "", id);
     }
     return 0;
+}
+
+int catchup_accept(scheduler *s, helper *o, dcmp_queue *q, const char *series, const cJSON *info,
+                   const char *source)
+{
+    return accept_info(s, o, q, series, info, 0, source);
 }
 
 /* A StableSeries: the series as Orthanc has it now becomes an event. Returns 0, or -1 when
@@ -166,7 +172,7 @@ static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *ser
         dcmp_log_warn("catch-up: series %s: %s (skipped)", series, err);
         return 0; /* deleted since: nothing to plan */
     }
-    rc = accept_info(s, o, q, series, info, 0);
+    rc = accept_info(s, o, q, series, info, 0, "catch-up");
     cJSON_Delete(info);
     return rc;
 }
@@ -239,7 +245,7 @@ static void settle_pending(scheduler *s, helper *o, dcmp_queue *q)
         updated = cJSON_IsString(lu) ? orthanc_time(lu->valuestring) : -1;
         if (cJSON_IsTrue(stable) ||
             (updated >= 0 && now - updated >= s->cfg->catchup_stable_after)) {
-            if (accept_info(s, o, q, ids[i], info, 1) < 0 ||
+            if (accept_info(s, o, q, ids[i], info, 1, "catch-up") < 0 ||
                 dcmp_queue_catchup_settled(q, ids[i]) < 0) {
                 dcmp_log_warn("catch-up: %s", dcmp_queue_errstr(q));
                 cJSON_Delete(info);

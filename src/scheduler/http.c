@@ -150,6 +150,44 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
     return send_event(c, MHD_HTTP_ACCEPTED, "accepted", id);
 }
 
+/* POST /series-arriving {"seriesId"}: Orthanc's script saw the first instance of a series;
+ * the arrival watch plans it once it has been still for STABLE_AGE (watch.c). */
+static enum MHD_Result series_arriving(scheduler *s, struct MHD_Connection *c, request *req)
+{
+    cJSON *b = req->too_big ? NULL : cJSON_ParseWithLength(req->body ? req->body : "", req->len);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(b, "seriesId");
+    const char *p;
+    int rc;
+
+    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64) {
+        cJSON_Delete(b);
+        return reject(s, c, MHD_HTTP_BAD_REQUEST, "expected {\"seriesId\": an Orthanc id}");
+    }
+    for (p = id->valuestring; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-')) {
+            cJSON_Delete(b);
+            return reject(s, c, MHD_HTTP_BAD_REQUEST,
+                          "seriesId: letters, digits and '-' only (an Orthanc id)");
+        }
+    if (!s->cfg->early_stable || !s->cfg->orthanc_url[0]) {
+        cJSON_Delete(b);
+        return send_json(c, MHD_HTTP_OK, "status", "not watched (EARLY_STABLE off)",
+                         (const char *)NULL);
+    }
+    rc = watch_add(s, id->valuestring);
+    if (rc > 0) {
+        atomic_fetch_add(&s->m.arriving, 1);
+        dcmp_log_debug("series %s arriving: watched", id->valuestring);
+    } else if (rc < 0) {
+        dcmp_log_warn("series %s arriving: %d series watched already: left to Orthanc's webhook",
+                      id->valuestring, WATCH_MAX);
+    }
+    cJSON_Delete(b);
+    return send_json(c, rc < 0 ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, "status",
+                     rc < 0 ? "not watched (too many)" : "watched", (const char *)NULL);
+}
+
 static enum MHD_Result health(scheduler *s, struct MHD_Connection *c)
 {
     if (dcmp_queue_ping(intake(s)) < 0)
@@ -180,6 +218,10 @@ static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
          offsetof(metrics, callback_errors)},
         {"events_caught_up_total", "Events made by the /changes catch-up.",
          offsetof(metrics, caught_up)},
+        {"series_arriving_total", "Series Orthanc's script said are arriving (watched).",
+         offsetof(metrics, arriving)},
+        {"events_early_total", "Events made by the arrival watch, before Orthanc's webhook.",
+         offsetof(metrics, early)},
     };
     char text[8192];
     size_t used = 0, i;
@@ -219,7 +261,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if ((req = calloc(1, sizeof *req)) == NULL)
             return MHD_NO;
         *con_cls = req;
-        if (strcmp(url, "/stable-series") == 0 && is_post) {
+        if ((strcmp(url, "/stable-series") == 0 || strcmp(url, "/series-arriving") == 0) &&
+            is_post) {
             atomic_fetch_add(&s->m.received, 1);
             if (!authorized(s, c))
                 return reject(s, c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
@@ -257,6 +300,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
                              "{\"error\":\"use POST\"}", "POST");
         return stable_series(s, c, req);
+    }
+    if (strcmp(url, "/series-arriving") == 0) {
+        if (!is_post)
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+                             "{\"error\":\"use POST\"}", "POST");
+        return series_arriving(s, c, req);
     }
     if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0) {
         if (!is_get)

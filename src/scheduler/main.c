@@ -28,9 +28,9 @@ int main(int argc, char **argv)
     struct sigaction sa;
     dcmp_config cfg;
     scheduler s;
-    pthread_t catchup, threads[SCHEDULER_MAX_PLANNERS];
+    pthread_t catchup, watcher, threads[SCHEDULER_MAX_PLANNERS];
     planner planners[SCHEDULER_MAX_PLANNERS];
-    int c, i, check = 0, have_catchup = 0;
+    int c, i, check = 0, have_catchup = 0, have_watcher = 0;
 
     while ((c = getopt_long(argc, argv, "e:ch", opts, NULL)) != -1) {
         switch (c) {
@@ -66,6 +66,7 @@ int main(int argc, char **argv)
     s.cfg = &cfg;
     s.dicom_program = dicom;
     s.stop = &stop_requests;
+    pthread_mutex_init(&s.watch_lock, NULL);
     if (cfg.orthanc_url[0]) {
         /* a bad ORTHANC_REST_URL stops the start, as a bad setting does */
         helper h;
@@ -109,6 +110,9 @@ int main(int argc, char **argv)
                   (long long)cfg.scheduler_port, cfg.redis_host, cfg.redis_port, cfg.registry);
     if (cfg.orthanc_url[0] && pthread_create(&catchup, NULL, catchup_main, &s) == 0)
         have_catchup = 1;
+    if (cfg.orthanc_url[0] && cfg.early_stable &&
+        pthread_create(&watcher, NULL, watch_main, &s) == 0)
+        have_watcher = 1;
     for (i = 1; i < cfg.planners; i++)
         if (pthread_create(&threads[i], NULL, planner_main, &planners[i]) != 0)
             dcmp_fatal("cannot start planning thread %d", i);
@@ -118,6 +122,8 @@ int main(int argc, char **argv)
     http_stop(&s);
     if (have_catchup)
         pthread_join(catchup, NULL);
+    if (have_watcher)
+        pthread_join(watcher, NULL);
     for (i = 0; i < cfg.planners; i++) {
         dcmp_callbacks_stop(&planners[i].callbacks);
         dcmp_settings_cache_free(planners[i].settings);

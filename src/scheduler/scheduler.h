@@ -3,6 +3,7 @@
 #ifndef DCMP_SCHEDULER_H
 #define DCMP_SCHEDULER_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 
@@ -29,6 +30,8 @@ typedef struct metrics {
     atomic_long failed;      /* events whose plan could not be written */
     atomic_long callback_errors;
     atomic_long caught_up; /* events made by the catch-up (their webhook was lost) */
+    atomic_long arriving;  /* series Orthanc's script said are arriving */
+    atomic_long early;     /* events made by the arrival watch, before Orthanc's webhook */
     atomic_long latency[LATENCY_BUCKETS + 1]; /* received -> enqueued, cumulative buckets */
     atomic_long latency_count;
     atomic_llong latency_sum_us;
@@ -36,6 +39,18 @@ typedef struct metrics {
 
 #define SCHEDULER_MAX_PLANNERS 8
 #define SCHEDULER_HTTP_THREADS 2 /* while one waits on Redis, the other takes a request */
+
+#define WATCH_MAX     1024 /* series watched at once; more wait for Orthanc's own webhook */
+#define WATCH_POLL_MS 100  /* how often a watched series is looked at */
+
+/* A series Orthanc's script said is arriving, watched until it is stable. */
+typedef struct watched {
+    char id[65];          /* Orthanc's series id */
+    char last_update[40]; /* its LastUpdate when last looked at */
+    int instances;        /* its instance count then */
+    int64_t changed_ms;   /* monotonic ms of the last change seen (or the arrival) */
+    int64_t since_ms;     /* monotonic ms it was added */
+} watched;
 
 typedef struct scheduler {
     const dcmp_config *cfg;
@@ -45,6 +60,9 @@ typedef struct scheduler {
     struct MHD_Daemon *http;
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
     metrics m;
+    pthread_mutex_t watch_lock; /* guards the arrival watch below */
+    watched watch[WATCH_MAX];
+    int nwatch;
 } scheduler;
 
 /* Time limits of the requests to dcmp-dicom (s). A fetch is bounded per file by the Orthanc
@@ -112,6 +130,22 @@ int helper_changes(helper *h, int64_t since, int limit, helper_change *rows, int
 
 /* The /changes catch-up thread (when ORTHANC_REST_URL is set); arg: the scheduler. */
 void *catchup_main(void *arg);
+
+/*
+ * Accepts the series `info` (Orthanc's /series/{id}) as an event, as a webhook would have
+ * made it (so Orthanc's own webhook for the same LastUpdate is a duplicate), unless the Lua
+ * script's filters leave it out; `source` goes into the body ("catch-up", "arrival").
+ * Returns 0, or -1 when Redis failed.
+ */
+int catchup_accept(scheduler *s, helper *o, dcmp_queue *q, const char *series, const cJSON *info,
+                   const char *source);
+
+/* Starts watching series `id` (POST /series-arriving). Returns 1 when added, 0 when watched
+ * already, -1 when the watch is full (the series then waits for Orthanc's webhook). */
+int watch_add(scheduler *s, const char *id);
+
+/* The arrival watch thread (ORTHANC_REST_URL set, EARLY_STABLE on); arg: the scheduler. */
+void *watch_main(void *arg);
 
 /* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
 void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);

@@ -4,6 +4,7 @@
  * the scheduler end to end with the project's Lua script, for a synthetic series and for
  * python3-pydicom's real 5-slice CT. */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -861,9 +862,9 @@ static void scheduler_pydicom(fixture *f, redisContext *rc, char known[][DCMP_ID
  * the project's Lua script in Orthanc posts the webhook, and it is planned too; then a real
  * third-party series (pydicom's CT) the same way. */
 /* Starts dcmp-scheduler against this Orthanc and f's Redis, with the registry and settings
- * made by test_scheduler_catchup, its output appended to f's scheduler.log. extra: one more
- * "K=V" (or NULL). Returns its pid (-1 when it could not start). */
-static pid_t start_sched(fixture *f, const char *extra)
+ * made by test_scheduler_catchup, its output appended to f's scheduler.log. extra, extra2: more
+ * "K=V" (or NULL; extra2 only after extra). Returns its pid (-1 when it could not start). */
+static pid_t start_sched(fixture *f, const char *extra, const char *extra2)
 {
     char env_port[32], env_redis[32], env_reg[PATH_MAX + 16], env_set[PATH_MAX + 16];
     char env_data[PATH_MAX + 16], env_url[96], log[PATH_MAX];
@@ -881,6 +882,7 @@ static pid_t start_sched(fixture *f, const char *extra)
                     "DCMP_ENV=",
                     "PATH=/usr/bin:/bin",
                     (char *)extra,
+                    (char *)extra2,
                     NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid = -1;
@@ -932,7 +934,8 @@ static void test_scheduler_catchup(void)
                           "\"seriesId\",\"dcmpath\"]}") == 0);
     fixture_worker(&f, "default", NULL);
     snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
-    sched = start_sched(&f, NULL);
+    /* the webhook and catch-up paths: no arrival watch (test_arrival_watch has it) */
+    sched = start_sched(&f, "EARLY_STABLE=0", NULL);
     CHECK(sched > 0);
 
     /* the catch-up makes one event for the series; it is planned from the fetched files */
@@ -1072,7 +1075,7 @@ static void test_unstable_series(void)
         return;
     }
     fixture_worker(&f, "default", NULL);
-    sched = start_sched(&f, "CATCHUP_STABLE_AFTER=2s");
+    sched = start_sched(&f, "CATCHUP_STABLE_AFTER=2s", "EARLY_STABLE=0");
     CHECK(sched > 0);
     rc = redisConnect("127.0.0.1", f.port);
     for (i = 0; i < 600 && id[0] == '\0'; i++) {
@@ -1148,6 +1151,145 @@ static void test_unstable_series(void)
     fixture_stop(&f, harness_failed);
 }
 
+/* Appends a curl write to a growing string. */
+static size_t grow(char *bytes, size_t size, size_t n, void *arg)
+{
+    char **text = arg;
+    size_t old = *text ? strlen(*text) : 0, add = size * n;
+    char *p = realloc(*text, old + add + 1);
+
+    if (p == NULL)
+        return 0;
+    memcpy(p + old, bytes, add);
+    p[old + add] = '\0';
+    *text = p;
+    return add;
+}
+
+/* GET url as text: a new string (free it), or NULL. */
+static char *http_get_text(const char *url)
+{
+    CURL *c = curl_easy_init();
+    char *text = NULL;
+
+    if (c == NULL)
+        return NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(c) != CURLE_OK) {
+        free(text);
+        text = NULL;
+    }
+    curl_easy_cleanup(c);
+    return text;
+}
+
+/* The arrival watch: Orthanc's script announces a series with its first instance and the
+ * scheduler plans it once it has been still for the scheduler's STABLE_AGE (1 s), long before
+ * Orthanc calls it stable (StableAge 1 h here, and the catch-up set to wait an hour too), so
+ * nothing but the watch can plan it within this test. */
+static void test_arrival_watch(void)
+{
+    char want[128], err[DCMP_ERR_LEN] = "", id[DCMP_ID_LEN] = "", sid[DCMP_ORTHANC_ID_LEN] = "";
+    char *body = NULL, *state = NULL, *plan = NULL, *metrics = NULL;
+    cJSON *before = NULL, *after = NULL;
+    const cJSON *it;
+    redisContext *rc;
+    redisReply *r;
+    int i, status;
+    pid_t sched;
+    fixture f;
+
+    CHECK(stable_age == 3600); /* test_unstable_series's Orthanc */
+    CHECK(dcmp_orthanc_get_json(o, "/series", &before, err) == 0);
+    if (fixture_start(&f) < 0) {
+        CHECK(!"a Redis");
+        return;
+    }
+    fixture_worker(&f, "default", NULL);
+    sched = start_sched(&f, "STABLE_AGE=1", "CATCHUP_STABLE_AFTER=3600s");
+    CHECK(sched > 0);
+    nap_ms(500);
+    variant = 4;
+    CHECK(send_series() == 0);
+    /* the new series' Orthanc id */
+    CHECK(dcmp_orthanc_get_json(o, "/series", &after, err) == 0);
+    cJSON_ArrayForEach(it, after)
+    {
+        const cJSON *k;
+        int known = 0;
+        cJSON_ArrayForEach(k, before) known |= strcmp(k->valuestring, it->valuestring) == 0;
+        if (!known)
+            snprintf(sid, sizeof sid, "%s", it->valuestring);
+    }
+    CHECK(sid[0] != '\0');
+    rc = redisConnect("127.0.0.1", f.port);
+    for (i = 0; i < 600 && id[0] == '\0' && sid[0]; i++) {
+        r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        for (size_t k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+            char *b = NULL;
+            snprintf(want, sizeof want, "\"seriesId\":\"%s\"", sid);
+            if (dcmp_queue_event_field(f.q, r->element[k]->str, "body", &b) == 1 && strstr(b, want))
+                snprintf(id, sizeof id, "%s", r->element[k]->str);
+            free(b);
+        }
+        if (r)
+            freeReplyObject(r);
+        if (id[0] == '\0')
+            nap_ms(50);
+    }
+    CHECK(id[0] != '\0');
+    for (i = 0; id[0] && i < 600; i++) {
+        free(state);
+        state = NULL;
+        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received"))
+            break;
+        nap_ms(50);
+    }
+    CHECK(state && strcmp(state, "planned") == 0);
+    if (id[0] && dcmp_queue_event_field(f.q, id, "body", &body) == 1)
+        CHECK_CONTAINS(body, "\"source\":\"arrival\"");
+    if (id[0] && dcmp_queue_event_field(f.q, id, "plan", &plan) == 1) {
+        snprintf(want, sizeof want, "\"dcmpath\":\"dicom/%s\"", sid);
+        CHECK_CONTAINS(plan, want);
+    }
+    /* Orthanc still calls it unstable: the watch did not wait for it */
+    {
+        cJSON *info = NULL;
+        char path[128];
+        snprintf(path, sizeof path, "/series/%s", sid);
+        CHECK(dcmp_orthanc_get_json(o, path, &info, err) == 0);
+        CHECK(cJSON_IsFalse(cJSON_GetObjectItem(info, "IsStable")));
+        cJSON_Delete(info);
+    }
+    {
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", sched_port);
+        metrics = http_get_text(url);
+        CHECK_CONTAINS(metrics, "dcmp_scheduler_events_early_total 1");
+        CHECK_CONTAINS(metrics, "dcmp_scheduler_series_arriving_total 1");
+    }
+    free(metrics);
+    free(body);
+    free(state);
+    free(plan);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    redisFree(rc);
+    if (sched > 0) {
+        kill(sched, SIGTERM);
+        waitpid(sched, &status, 0);
+    }
+    if (harness_failed) {
+        char log[PATH_MAX];
+        snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
+        show_file("scheduler log", log);
+    }
+    fixture_stop(&f, harness_failed);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -1192,6 +1334,7 @@ int main(void)
             RUN(test_changes);
             RUN(test_scheduler_catchup);
             RUN(test_unstable_series);
+            RUN(test_arrival_watch);
         }
     }
     if (orthanc > 0) {
