@@ -778,6 +778,23 @@ static int send_pydicom_series(void)
 }
 
 /* Waits for an event other than the `nknown` ids given; its id goes to id[DCMP_ID_LEN]. */
+/* Waits (up to 30 s) until event id has left the state "received"; returns its state then (a
+ * new string, free it), or the last one read, or NULL. */
+static char *wait_event_settled(fixture *f, const char *id)
+{
+    char *state = NULL;
+    int i;
+
+    for (i = 0; id[0] && i < 600; i++) {
+        free(state);
+        state = NULL;
+        if (dcmp_queue_event_field(f->q, id, "state", &state) == 1 && strcmp(state, "received"))
+            break;
+        nap_ms(50);
+    }
+    return state;
+}
+
 static void wait_new_event(redisContext *rc, char known[][DCMP_ID_LEN], int nknown, char *id)
 {
     redisReply *r;
@@ -807,20 +824,14 @@ static void scheduler_pydicom(fixture *f, redisContext *rc, char known[][DCMP_ID
 {
     char id[DCMP_ID_LEN], want[160], *body = NULL, *state = NULL, *plan = NULL, folder[PATH_MAX];
     cJSON *b, *p;
-    int i;
 
     CHECK(send_pydicom_series() == 0);
     wait_new_event(rc, known, nknown, id);
     CHECK(id[0] != '\0');
     if (id[0] == '\0')
         return;
-    for (i = 0; i < 600; i++) {
-        free(state);
-        state = NULL;
-        if (dcmp_queue_event_field(f->q, id, "state", &state) == 1 && strcmp(state, "received"))
-            break;
-        nap_ms(50);
-    }
+    free(state);
+    state = wait_event_settled(f, id);
     CHECK(state && strcmp(state, "planned") == 0);
     CHECK(dcmp_queue_event_field(f->q, id, "body", &body) == 1);
     CHECK(dcmp_queue_event_field(f->q, id, "plan", &plan) == 1);
@@ -950,13 +961,8 @@ static void test_scheduler_catchup(void)
         nap_ms(50);
     }
     CHECK(id[0] != '\0');
-    for (i = 0; id[0] && i < 600; i++) {
-        free(state);
-        state = NULL;
-        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received"))
-            break;
-        nap_ms(50);
-    }
+    free(state);
+    state = wait_event_settled(&f, id);
     CHECK(state && strcmp(state, "planned") == 0);
     if (id[0] && dcmp_queue_event_field(f.q, id, "plan", &plan) == 1) {
         snprintf(want, sizeof want, "\"PatientID\":\"DCMP-TEST-%d\"", (int)getpid());
@@ -993,13 +999,8 @@ static void test_scheduler_catchup(void)
         CHECK(id2[0] && dcmp_queue_event_field(f.q, id2, "body", &body) == 1);
         CHECK_CONTAINS(body, "\"tags\":{");
         CHECK_CONTAINS(body, "\"LastUpdate\":\"");
-        for (i = 0; id2[0] && i < 600; i++) {
-            free(st2);
-            st2 = NULL;
-            if (dcmp_queue_event_field(f.q, id2, "state", &st2) == 1 && strcmp(st2, "received"))
-                break;
-            nap_ms(50);
-        }
+        free(st2);
+        st2 = wait_event_settled(&f, id2);
         CHECK(st2 && strcmp(st2, "planned") == 0);
         free(body);
         free(st2);
@@ -1088,13 +1089,8 @@ static void test_unstable_series(void)
             nap_ms(50);
     }
     CHECK(id[0] != '\0');
-    for (i = 0; id[0] && i < 600; i++) {
-        free(state);
-        state = NULL;
-        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received"))
-            break;
-        nap_ms(50);
-    }
+    free(state);
+    state = wait_event_settled(&f, id);
     CHECK(state && strcmp(state, "planned") == 0);
     if (id[0] && dcmp_queue_event_field(f.q, id, "body", &body) == 1) {
         snprintf(want, sizeof want, "\"seriesId\":\"%s\"", cut);
@@ -1116,13 +1112,8 @@ static void test_unstable_series(void)
         CHECK(send_series() == 0);
         wait_new_event(rc, known, 1, id2);
         CHECK(id2[0] != '\0');
-        for (i = 0; id2[0] && i < 600; i++) {
-            free(st2);
-            st2 = NULL;
-            if (dcmp_queue_event_field(f.q, id2, "state", &st2) == 1 && strcmp(st2, "received"))
-                break;
-            nap_ms(50);
-        }
+        free(st2);
+        st2 = wait_event_settled(&f, id2);
         CHECK(st2 && strcmp(st2, "planned") == 0);
         CHECK(id2[0] && dcmp_queue_event_field(f.q, id2, "body", &body2) == 1);
         CHECK_CONTAINS(body2, "\"noStableSeries\":true");
@@ -1241,13 +1232,8 @@ static void test_arrival_watch(void)
             nap_ms(50);
     }
     CHECK(id[0] != '\0');
-    for (i = 0; id[0] && i < 600; i++) {
-        free(state);
-        state = NULL;
-        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received"))
-            break;
-        nap_ms(50);
-    }
+    free(state);
+    state = wait_event_settled(&f, id);
     CHECK(state && strcmp(state, "planned") == 0);
     if (id[0] && dcmp_queue_event_field(f.q, id, "body", &body) == 1)
         CHECK_CONTAINS(body, "\"source\":\"arrival\"");
