@@ -85,25 +85,49 @@ static cJSON *parsed(char *result, const char *what, char *why)
     return v;
 }
 
+/* Ends the request's arguments begun in w ("}"), sends them as `verb`, and sets *result (a new
+ * string, free it). Returns request's code: 0, > 0 failed for good, < 0 failed for now. */
+static int ask(helper *h, const char *verb, dcmp_jsonw *w, int timeout, char **result, char *why)
+{
+    char *kwargs;
+    int rc;
+
+    *result = NULL;
+    dcmp_jsonw_lit(w, "}");
+    if ((kwargs = dcmp_jsonw_finish(w)) == NULL)
+        return dcmp_seterr(why, "out of memory");
+    rc = request(h, verb, kwargs, timeout, result, why);
+    free(kwargs);
+    return rc;
+}
+
+/* ask, with the answer parsed: *out a new tree (cJSON_Delete it). An answer that is not JSON
+ * fails for good (1). */
+static int ask_json(helper *h, const char *verb, dcmp_jsonw *w, int timeout, cJSON **out, char *why)
+{
+    char *result;
+    int rc = ask(h, verb, w, timeout, &result, why);
+
+    *out = NULL;
+    if (rc != 0)
+        return rc;
+    return (*out = parsed(result, verb, why)) != NULL ? 0 : 1;
+}
+
 int helper_check(helper *h, char *why)
 {
-    char *kwargs, *result = NULL;
+    char *result;
     dcmp_jsonw w;
     int rc;
 
     orthanc_args(h, &w);
-    dcmp_jsonw_lit(&w, "}");
-    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
-        return dcmp_seterr(why, "out of memory");
-    rc = request(h, "check", kwargs, HELPER_GET_TIMEOUT, &result, why);
-    free(kwargs);
+    rc = ask(h, "check", &w, HELPER_GET_TIMEOUT, &result, why);
     free(result);
     return rc;
 }
 
 int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int *n, char *why)
 {
-    char *kwargs, *result;
     const cJSON *p, *k;
     dcmp_jsonw w;
     cJSON *v;
@@ -112,15 +136,8 @@ int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int 
     orthanc_args(h, &w);
     dcmp_jsonw_lit(&w, ",\"series\":");
     dcmp_jsonw_str(&w, series);
-    dcmp_jsonw_lit(&w, "}");
-    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
-        return dcmp_seterr(why, "out of memory");
-    rc = request(h, "fetch", kwargs, HELPER_FETCH_TIMEOUT, &result, why);
-    free(kwargs);
-    if (rc != 0)
+    if ((rc = ask_json(h, "fetch", &w, HELPER_FETCH_TIMEOUT, &v, why)) != 0)
         return rc;
-    if ((v = parsed(result, "fetch", why)) == NULL)
-        return 1;
     p = cJSON_GetObjectItemCaseSensitive(v, "dcmpath");
     k = cJSON_GetObjectItemCaseSensitive(v, "instances");
     rc = cJSON_IsString(p) && dcmp_strlcpy(dcmpath, p->valuestring, size) == 0 ? 0 : 1;
@@ -133,7 +150,6 @@ int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int 
 
 int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why)
 {
-    char *kwargs, *result;
     dcmp_jsonw w;
     int rc;
 
@@ -141,15 +157,8 @@ int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why)
     dcmp_jsonw_init(&w, 2 * PATH_MAX);
     dcmp_jsonw_lit(&w, "{\"dcmpath\":");
     dcmp_jsonw_str(&w, dcmpath);
-    dcmp_jsonw_lit(&w, "}");
-    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
-        return dcmp_seterr(why, "out of memory");
-    rc = request(h, "header", kwargs, HELPER_HEADER_TIMEOUT, &result, why);
-    free(kwargs);
-    if (rc != 0)
+    if ((rc = ask_json(h, "header", &w, HELPER_HEADER_TIMEOUT, out, why)) != 0)
         return rc;
-    if ((*out = parsed(result, "header", why)) == NULL)
-        return 1;
     if (!cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
         *out = NULL;
@@ -161,27 +170,18 @@ int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why)
 
 int helper_get(helper *h, const char *path, cJSON **out, char *why)
 {
-    char *kwargs, *result;
     dcmp_jsonw w;
-    int rc;
 
     *out = NULL;
     orthanc_args(h, &w);
     dcmp_jsonw_lit(&w, ",\"path\":");
     dcmp_jsonw_str(&w, path);
-    dcmp_jsonw_lit(&w, "}");
-    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
-        return dcmp_seterr(why, "out of memory");
-    rc = request(h, "get", kwargs, HELPER_GET_TIMEOUT, &result, why);
-    free(kwargs);
-    if (rc != 0)
-        return rc;
-    return (*out = parsed(result, "get", why)) ? 0 : 1;
+    return ask_json(h, "get", &w, HELPER_GET_TIMEOUT, out, why);
 }
 
 int helper_text(helper *h, const char *path, char *text, size_t size, char *why)
 {
-    char *kwargs, *result;
+    char *result;
     dcmp_jsonw w;
     int rc;
 
@@ -189,12 +189,7 @@ int helper_text(helper *h, const char *path, char *text, size_t size, char *why)
     orthanc_args(h, &w);
     dcmp_jsonw_lit(&w, ",\"path\":");
     dcmp_jsonw_str(&w, path);
-    dcmp_jsonw_lit(&w, "}");
-    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
-        return dcmp_seterr(why, "out of memory");
-    rc = request(h, "text", kwargs, HELPER_GET_TIMEOUT, &result, why);
-    free(kwargs);
-    if (rc != 0)
+    if ((rc = ask(h, "text", &w, HELPER_GET_TIMEOUT, &result, why)) != 0)
         return rc;
     rc = dcmp_strlcpy(text, result, size) < 0 ? 1 : 0;
     if (rc)
@@ -206,7 +201,6 @@ int helper_text(helper *h, const char *path, char *text, size_t size, char *why)
 int helper_changes(helper *h, int64_t since, int limit, helper_change *rows, int max, int *n,
                    int64_t *last, int *done, char *why)
 {
-    char *kwargs, *result;
     const cJSON *list, *row, *l, *d;
     dcmp_jsonw w;
     cJSON *v;
@@ -218,15 +212,8 @@ int helper_changes(helper *h, int64_t since, int limit, helper_change *rows, int
     dcmp_jsonw_int(&w, since);
     dcmp_jsonw_lit(&w, ",\"limit\":");
     dcmp_jsonw_int(&w, limit < max ? limit : max);
-    dcmp_jsonw_lit(&w, "}");
-    if ((kwargs = dcmp_jsonw_finish(&w)) == NULL)
-        return dcmp_seterr(why, "out of memory");
-    rc = request(h, "changes", kwargs, HELPER_GET_TIMEOUT, &result, why);
-    free(kwargs);
-    if (rc != 0)
+    if ((rc = ask_json(h, "changes", &w, HELPER_GET_TIMEOUT, &v, why)) != 0)
         return rc;
-    if ((v = parsed(result, "changes", why)) == NULL)
-        return 1;
     list = cJSON_GetObjectItemCaseSensitive(v, "changes");
     l = cJSON_GetObjectItemCaseSensitive(v, "last");
     d = cJSON_GetObjectItemCaseSensitive(v, "done");
