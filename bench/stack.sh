@@ -20,14 +20,18 @@ mkdir -p "$out"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-bench-stack.XXXXXX")"
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 
-free_port() {
+# pick_port VAR: a free loopback port below the ephemeral range, set and exported, never one
+# picked before (no subshell, so remembered)
+used_ports=""
+pick_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    [[ " ${used_ports:-} " == *" $p "* ]] && continue
-    used_ports="${used_ports:-} $p"
-    echo "$p"
+    [[ " $used_ports " == *" $p "* ]] && continue
+    used_ports="$used_ports $p"
+    printf -v "$1" '%s' "$p"
+    export "${1?}"
     return
   done
 }
@@ -54,8 +58,10 @@ for mode in "${modes[@]}"; do
     continue
   fi
   base="$tmp/$mode"
-  export BASEDIR="$base" REDIS_PORT="$(free_port)" ORTHANC_HTTP_PORT="$(free_port)"
-  export ORTHANC_DICOM_PORT="$(free_port)" SCHEDULER_PORT="$(free_port)"
+  export BASEDIR="$base"
+  for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
+    pick_port "$v"
+  done
   export STABLE_AGE=1 LOG_LEVEL=warn COMPOSE_PROJECT_NAME="dcmpbench$$" DCMP_ENV="$root/.env.example"
   unset REDIS_PSWD
   export ANONYMIZER_SECRET="bench-secret-$RANDOM$RANDOM$RANDOM"

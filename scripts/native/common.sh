@@ -228,11 +228,12 @@ dcmp_secret_ensure() {
 }
 
 # dcmp_port_listened PORT: succeeds when something listens on TCP port PORT (any address), as
-# /proc/net/tcp and tcp6 say (state 0A).
+# /proc/net/tcp and tcp6 say (state 0A). Connections using the port as their local port (a
+# port of the ephemeral range) are not seen: hence the advice below.
 dcmp_port_listened() {
   local hex
   hex="$(printf '%04X' "$1")"
-  awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+  awk -v p=":$hex" '$4 == "0A" && toupper(substr($2, length($2) - 4)) == p { found = 1 } END { exit !found }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
