@@ -94,7 +94,7 @@ finish() {
   local rc=$?
   [ -z "${scp_pid:-}" ] || kill -TERM "$scp_pid" 2>/dev/null
   if [ "${stack_up:-0}" = 1 ]; then
-    ./run.sh down >"$tmp/down-at-exit.log" 2>&1 || true
+    ./run.sh down "--$mode" >"$tmp/down-at-exit.log" 2>&1 || true
   fi
   if [ $failures -gt 0 ] || [ "${DCMP_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
     say "kept $tmp (logs: $BASEDIR/logs, run.log)"
@@ -157,12 +157,12 @@ if [ "$mode" = native ]; then
 fi
 
 # ---- up: the README's command, with init.sh run by it ----
+stack_up=1 # from here on the exit brings down whatever started, even if run.sh fails halfway
 if ! ./run.sh "--$mode" >"$tmp/run.log" 2>&1; then
   cat "$tmp/run.log"
   say "FAIL run.sh --$mode"
   exit 1
 fi
-stack_up=1
 check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
 check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
 check "run.sh status: every part runs" ./run.sh status
