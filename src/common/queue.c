@@ -63,20 +63,6 @@ struct dcmp_queue {
     } extra[DCMP_QUEUE_EXTRA_SCRIPTS];
 };
 
-static int qerr(dcmp_queue *q, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int qerr(dcmp_queue *q, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    q->err = code;
-    va_start(ap, fmt);
-    vsnprintf(q->errstr, sizeof q->errstr, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 dcmp_queue *dcmp_queue_new(const dcmp_queue_opts *o)
 {
     dcmp_queue *q = calloc(1, sizeof *q);
@@ -171,8 +157,8 @@ static redisReply *command(dcmp_queue *q, int argc, const char **argv, const siz
         return NULL;
     r = redisCommandArgv(q->ctx, argc, argv, lens);
     if (r == NULL) {
-        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
-             q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+        dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+                          q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
         disconnect(q);
         return NULL;
     }
@@ -189,9 +175,9 @@ int dcmp_queue_connect(dcmp_queue *q)
         return 0;
     q->ctx = redisConnectWithTimeout(q->host, q->port, tv);
     if (q->ctx == NULL)
-        return qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: out of memory", q->host, q->port);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: out of memory", q->host, q->port);
     if (q->ctx->err) {
-        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
         disconnect(q);
         return -1;
     }
@@ -202,8 +188,9 @@ int dcmp_queue_connect(dcmp_queue *q)
     if (q->password[0]) {
         r = redisCommand(q->ctx, "AUTH %s", q->password);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            qerr(q, r ? DCMP_QUEUE_EREPLY : DCMP_QUEUE_EIO, "redis %s:%d: AUTH failed: %s", q->host,
-                 q->port, r ? r->str : q->ctx->errstr);
+            dcmp_queue_seterr(q, r ? DCMP_QUEUE_EREPLY : DCMP_QUEUE_EIO,
+                              "redis %s:%d: AUTH failed: %s", q->host, q->port,
+                              r ? r->str : q->ctx->errstr);
             if (r)
                 freeReplyObject(r);
             disconnect(q);
@@ -214,7 +201,8 @@ int dcmp_queue_connect(dcmp_queue *q)
     r = redisCommand(q->ctx, "PING");
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         /* LOADING (Redis replaying its AOF) lands here too: retry later. */
-        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, r ? r->str : q->ctx->errstr);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+                          r ? r->str : q->ctx->errstr);
         if (r)
             freeReplyObject(r);
         disconnect(q);
@@ -236,8 +224,8 @@ static int load_script(dcmp_queue *q, const char *text, char *sha)
     if (r == NULL)
         return -1;
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-        qerr(q, DCMP_QUEUE_EREPLY, "redis: SCRIPT LOAD failed: %s",
-             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: SCRIPT LOAD failed: %s",
+                          r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         freeReplyObject(r);
         return -1;
     }
@@ -258,7 +246,7 @@ static redisReply *run_text(dcmp_queue *q, const char *text, char *sha, int narg
     int i, tries;
 
     if (nargs > QUEUE_MAX_ARGS) {
-        qerr(q, DCMP_QUEUE_EREPLY, "too many script arguments (%d)", nargs);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "too many script arguments (%d)", nargs);
         return NULL;
     }
     for (tries = 0; tries < 2; tries++) {
@@ -287,20 +275,20 @@ static redisReply *run_text(dcmp_queue *q, const char *text, char *sha, int narg
             continue;
         }
         if (strncmp(r->str, "NOWORKER", 8) == 0)
-            qerr(q, DCMP_QUEUE_ENOWORKER, "%s", r->str + 9);
+            dcmp_queue_seterr(q, DCMP_QUEUE_ENOWORKER, "%s", r->str + 9);
         else if (strncmp(r->str, "NOJOB", 5) == 0)
-            qerr(q, DCMP_QUEUE_ENOJOB, "%s", r->str + 6);
+            dcmp_queue_seterr(q, DCMP_QUEUE_ENOJOB, "%s", r->str + 6);
         else if (strncmp(r->str, "STATE", 5) == 0)
-            qerr(q, DCMP_QUEUE_ESTATE, "%s", r->str + 6);
+            dcmp_queue_seterr(q, DCMP_QUEUE_ESTATE, "%s", r->str + 6);
         else if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0) {
-            qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, r->str);
+            dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, r->str);
             disconnect(q);
         } else
-            qerr(q, DCMP_QUEUE_EREPLY, "redis: %s", r->str);
+            dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: %s", r->str);
         freeReplyObject(r);
         return NULL;
     }
-    qerr(q, DCMP_QUEUE_EREPLY, "redis: script keeps disappearing (NOSCRIPT twice)");
+    dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: script keeps disappearing (NOSCRIPT twice)");
     return NULL;
 }
 
@@ -315,7 +303,7 @@ static int reply_int(dcmp_queue *q, redisReply *r, int64_t *n)
 {
     if (r->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "redis: expected an integer reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: expected an integer reply");
     }
     if (n)
         *n = r->integer;
@@ -327,7 +315,7 @@ static int reply_status(dcmp_queue *q, redisReply *r, char outcome[16])
 {
     if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "redis: expected a status reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: expected a status reply");
     }
     if (outcome)
         dcmp_strlcpy(outcome, r->str, 16);
@@ -342,16 +330,17 @@ static int decode_job(dcmp_queue *q, redisReply *r, dcmp_job *job)
     char err[DCMP_ERR_LEN];
 
     if (r->elements > 128)
-        return qerr(q, DCMP_QUEUE_EREPLY, "job hash has %zu fields, more than 64", r->elements / 2);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "job hash has %zu fields, more than 64",
+                                 r->elements / 2);
     for (i = 0; i < r->elements; i++) {
         if (r->element[i]->type != REDIS_REPLY_STRING)
-            return qerr(q, DCMP_QUEUE_EREPLY, "job hash: non-string element");
+            return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "job hash: non-string element");
         strs[i] = r->element[i]->str;
         lens[i] = r->element[i]->len;
     }
     if (dcmp_job_decode(job, r->elements, strs, lens, err) < 0) {
         dcmp_job_clear(job);
-        return qerr(q, DCMP_QUEUE_EREPLY, "%s", err);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s", err);
     }
     return 0;
 }
@@ -371,7 +360,8 @@ int dcmp_queue_fetch(dcmp_queue *q, const char *worker, const char *const *queue
     int i, rc;
 
     if (n < 1 || n >= QUEUE_MAX_ARGS)
-        return qerr(q, DCMP_QUEUE_EREPLY, "fetch: 1 to %d queues, not %d", QUEUE_MAX_ARGS - 1, n);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "fetch: 1 to %d queues, not %d",
+                                 QUEUE_MAX_ARGS - 1, n);
     args[0] = worker;
     for (i = 0; i < n; i++)
         args[i + 1] = queues[i];
@@ -383,7 +373,7 @@ int dcmp_queue_fetch(dcmp_queue *q, const char *worker, const char *const *queue
     }
     if (r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "fetch: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "fetch: unexpected reply");
     }
     rc = decode_job(q, r, job);
     freeReplyObject(r);
@@ -398,7 +388,8 @@ int dcmp_queue_wait(dcmp_queue *q, const char *const *queues, int n, int timeout
     int i, woke;
 
     if (n < 1 || n > QUEUE_MAX_ARGS)
-        return qerr(q, DCMP_QUEUE_EREPLY, "wait: 1 to %d queues, not %d", QUEUE_MAX_ARGS, n);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "wait: 1 to %d queues, not %d",
+                                 QUEUE_MAX_ARGS, n);
     argv[0] = "BLPOP";
     for (i = 0; i < n; i++) {
         snprintf(keys[i], sizeof keys[i], "dcmp:signal:%s", queues[i]);
@@ -415,7 +406,7 @@ int dcmp_queue_wait(dcmp_queue *q, const char *const *queues, int n, int timeout
     if (r == NULL)
         return -1;
     if (r->type == REDIS_REPLY_ERROR) {
-        qerr(q, DCMP_QUEUE_EREPLY, "redis: BLPOP: %s", r->str);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: BLPOP: %s", r->str);
         freeReplyObject(r);
         return -1;
     }
@@ -454,8 +445,8 @@ int dcmp_queue_finish_fetch(dcmp_queue *q, const char *worker, const char *id, c
     int i, rc;
 
     if (n < 1 || n + 5 > QUEUE_MAX_ARGS)
-        return qerr(q, DCMP_QUEUE_EREPLY, "finish_fetch: 1 to %d queues, not %d",
-                    QUEUE_MAX_ARGS - 5, n);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "finish_fetch: 1 to %d queues, not %d",
+                                 QUEUE_MAX_ARGS - 5, n);
     snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_finished);
     args[0] = worker;
     args[1] = id;
@@ -469,7 +460,7 @@ int dcmp_queue_finish_fetch(dcmp_queue *q, const char *worker, const char *id, c
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "finish_fetch: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "finish_fetch: unexpected reply");
     }
     if (outcome)
         dcmp_strlcpy(outcome, r->element[0]->str, 16);
@@ -478,9 +469,9 @@ int dcmp_queue_finish_fetch(dcmp_queue *q, const char *worker, const char *id, c
         return 0;
     }
     rc = r->element[1]->type == REDIS_REPLY_ARRAY ? decode_job(q, r->element[1], next)
-                                                  : qerr(q, DCMP_QUEUE_EREPLY,
-                                                         "finish_fetch: "
-                                                         "bad job");
+                                                  : dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
+                                                                      "finish_fetch: "
+                                                                      "bad job");
     freeReplyObject(r);
     return rc < 0 ? -1 : 1;
 }
@@ -543,7 +534,7 @@ int dcmp_queue_reap(dcmp_queue *q, int64_t counts[3])
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "reap: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "reap: unexpected reply");
     }
     for (i = 0; counts && i < 3; i++)
         counts[i] = r->element[i]->integer;
@@ -599,7 +590,7 @@ int dcmp_queue_job(dcmp_queue *q, const char *id, dcmp_job *job)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "HGETALL %s: unexpected reply", key);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "HGETALL %s: unexpected reply", key);
     }
     if (r->elements == 0) {
         freeReplyObject(r);
@@ -644,7 +635,7 @@ int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, c
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "event_accept: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_accept: unexpected reply");
     }
     rc = strcmp(r->element[0]->str, "accepted") == 0;
     if (!rc && dup_id)
@@ -684,7 +675,7 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     }
     if (r->type != REDIS_REPLY_STRING || r->len >= DCMP_ID_LEN) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "event take: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event take: unexpected reply");
     }
     memcpy(id, r->str, r->len + 1);
     freeReplyObject(r);
@@ -702,7 +693,7 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     freeReplyObject(r);
     if (*body == NULL)
         *body = strdup("");
-    return *body ? 1 : qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+    return *body ? 1 : dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory");
 }
 
 /* event_done.lua's arguments: args[3 + 5 * DCMP_QUEUE_EVENT_BATCH] pointing into the three
@@ -714,8 +705,8 @@ static int finish_args(dcmp_queue *q, const char *scheduler, const dcmp_queue_ev
     int i;
 
     if (n < 0 || n > DCMP_QUEUE_EVENT_BATCH || take < 0 || take > DCMP_QUEUE_EVENT_BATCH)
-        return qerr(q, DCMP_QUEUE_EREPLY, "event_done: a batch holds 0 to %d events",
-                    DCMP_QUEUE_EVENT_BATCH);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_done: a batch holds 0 to %d events",
+                                 DCMP_QUEUE_EVENT_BATCH);
     processing_key(proc, DCMP_WORKER_LEN + 32, scheduler);
     snprintf(ttl, 32, "%lld", (long long)q->ttl_failed);
     snprintf(ntake, 16, "%d", take);
@@ -743,7 +734,7 @@ static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *d
         (r->elements - 1 - 2 * (size_t)n) % 3 != 0 ||
         (r->elements - 1 - 2 * (size_t)n) / 3 > (size_t)take) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "event_done: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_done: unexpected reply");
     }
     for (i = 0; i < n; i++) {
         const redisReply *jobs = r->element[1 + 2 * i], *why = r->element[2 + 2 * i];
@@ -762,7 +753,7 @@ static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *d
         e->received = strtoll(rcv->str, NULL, 10);
         if ((e->body = strndup(body->str, body->len)) == NULL) {
             freeReplyObject(r);
-            return qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+            return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory");
         }
         (*nnext)++;
     }
@@ -805,14 +796,14 @@ int dcmp_queue_event_finish_send(dcmp_queue *q, const char *scheduler,
     argv[2] = "0";
     /* formatted into hiredis's buffer, then written at once: Redis runs it while we go on */
     if (redisAppendCommandArgv(q->ctx, nargs + 3, argv, NULL) != REDIS_OK) {
-        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port, q->ctx->errstr);
         disconnect(q);
         return -1;
     }
     while (!written)
         if (redisBufferWrite(q->ctx, &written) != REDIS_OK) {
-            qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
-                 q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+            dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+                              q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
             disconnect(q);
             return -1;
         }
@@ -826,17 +817,17 @@ int dcmp_queue_event_finish_recv(dcmp_queue *q, dcmp_queue_event_result *done, i
 
     *nnext = 0;
     if (q->ctx == NULL)
-        return qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: not connected", q->host, q->port);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: not connected", q->host, q->port);
     if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK || r == NULL) {
-        qerr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
-             q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+        dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis %s:%d: %s", q->host, q->port,
+                          q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
         disconnect(q);
         return -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         /* the steps sent after this one are still on the wire: the connection is dropped, and
          * the caller finds where things stand (NOSCRIPT: loaded again on the next connect) */
-        qerr(q, DCMP_QUEUE_EIO, "redis: %s", r->str);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EIO, "redis: %s", r->str);
         freeReplyObject(r);
         disconnect(q);
         return -1;
@@ -859,7 +850,7 @@ int dcmp_queue_event_done(dcmp_queue *q, const char *scheduler, const char *id, 
     if (dcmp_queue_event_finish(q, scheduler, &d, 1, 0, NULL, &n) < 0)
         return -1;
     if (d.jobs == -1)
-        return qerr(q, DCMP_QUEUE_EREPLY, "redis: %s", d.refused);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: %s", d.refused);
     return 0;
 }
 
@@ -912,7 +903,7 @@ int dcmp_queue_ping(dcmp_queue *q)
         return -1;
     ok = r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
-    return ok ? 0 : qerr(q, DCMP_QUEUE_EREPLY, "redis: PING failed");
+    return ok ? 0 : dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "redis: PING failed");
 }
 
 int dcmp_queue_catchup_get(dcmp_queue *q, int64_t *since)
@@ -956,13 +947,14 @@ struct redisReply *dcmp_queue_script(dcmp_queue *q, const char *body, int nargs,
         if (q->extra[i].body == body)
             return run_text(q, q->extra[i].text, q->extra[i].sha, nargs, args, lens);
     if (i == DCMP_QUEUE_EXTRA_SCRIPTS) {
-        qerr(q, DCMP_QUEUE_EREPLY, "more than %d extra scripts", DCMP_QUEUE_EXTRA_SCRIPTS);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "more than %d extra scripts",
+                          DCMP_QUEUE_EXTRA_SCRIPTS);
         return NULL;
     }
     clen = strlen(dcmp_lua_common);
     blen = strlen(body);
     if ((q->extra[i].text = malloc(clen + blen + 2)) == NULL) {
-        qerr(q, DCMP_QUEUE_EREPLY, "out of memory");
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory");
         return NULL;
     }
     memcpy(q->extra[i].text, dcmp_lua_common, clen);
@@ -1021,7 +1013,8 @@ int dcmp_queue_catchup_waiting(dcmp_queue *q, int max, char ids[][DCMP_QUEUE_SER
         return -1;
     if (r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
-        return qerr(q, DCMP_QUEUE_EREPLY, "ZRANGE dcmp:catchup:pending: unexpected reply");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
+                                 "ZRANGE dcmp:catchup:pending: unexpected reply");
     }
     for (i = 0; i < r->elements && *n < max; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len < DCMP_QUEUE_SERIES_LEN)
