@@ -48,21 +48,12 @@ static int add_json_text(cJSON *o, const char *key, const char *text)
     return 1;
 }
 
-void api_queues(call *k, reply *r)
+/* Answers {"<key>": list} (list taken over), with "notShown" when `all` exceeds the `n` listed. */
+static void reply_list(reply *r, const char *key, cJSON *list, int n, int all)
 {
-    dcmp_browse_queue *qs = NULL;
-    cJSON *o = NULL, *list;
-    int n = 0, all = 0;
+    cJSON *o = NULL;
 
-    if (has_params(k, r))
-        return;
-    if (dcmp_browse_queues(k->q, &qs, &n, &all) < 0) {
-        reply_queue_error(r, k->q);
-        return;
-    }
-    list = dcmp_browse_queues_json(qs, n);
-    free(qs);
-    if (list && (o = cJSON_CreateObject()) != NULL && cJSON_AddItemToObject(o, "queues", list)) {
+    if (list && (o = cJSON_CreateObject()) != NULL && cJSON_AddItemToObject(o, key, list)) {
         list = NULL;
         if (all > n && !cJSON_AddNumberToObject(o, "notShown", all - n)) {
             cJSON_Delete(o);
@@ -73,10 +64,27 @@ void api_queues(call *k, reply *r)
     reply_json(r, 200, o);
 }
 
+void api_queues(call *k, reply *r)
+{
+    dcmp_browse_queue *qs = NULL;
+    cJSON *list;
+    int n = 0, all = 0;
+
+    if (has_params(k, r))
+        return;
+    if (dcmp_browse_queues(k->q, &qs, &n, &all) < 0) {
+        reply_queue_error(r, k->q);
+        return;
+    }
+    list = dcmp_browse_queues_json(qs, n);
+    free(qs);
+    reply_list(r, "queues", list, n, all);
+}
+
 void api_workers(call *k, reply *r)
 {
     dcmp_browse_worker *ws = NULL;
-    cJSON *o = NULL, *list;
+    cJSON *list;
     int n = 0, all = 0;
 
     if (has_params(k, r))
@@ -87,15 +95,7 @@ void api_workers(call *k, reply *r)
     }
     list = dcmp_browse_workers_json(ws, n);
     free(ws);
-    if (list && (o = cJSON_CreateObject()) != NULL && cJSON_AddItemToObject(o, "workers", list)) {
-        list = NULL;
-        if (all > n && !cJSON_AddNumberToObject(o, "notShown", all - n)) {
-            cJSON_Delete(o);
-            o = NULL;
-        }
-    }
-    cJSON_Delete(list);
-    reply_json(r, 200, o);
+    reply_list(r, "workers", list, n, all);
 }
 
 static cJSON *row_json(const dcmp_browse_row *row)
