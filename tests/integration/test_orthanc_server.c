@@ -915,16 +915,34 @@ static pid_t start_sched(fixture *f, const char *extra, const char *extra2)
     return pid;
 }
 
+/* Ends a test's scheduler (SIGTERM, waited for), shows its log when a check failed, and
+ * stops the fixture. */
+static void end_sched(fixture *f, pid_t sched)
+{
+    char log[PATH_MAX];
+    int status;
+
+    if (sched > 0) {
+        kill(sched, SIGTERM);
+        waitpid(sched, &status, 0);
+    }
+    if (harness_failed) {
+        snprintf(log, sizeof log, "%s/scheduler.log", f->dir);
+        show_file("scheduler log", log);
+    }
+    fixture_stop(f, harness_failed);
+}
+
 static void test_scheduler_catchup(void)
 {
     char reg[PATH_MAX], svc[PATH_MAX + 16], lib[PATH_MAX + 32], src[PATH_MAX], set[PATH_MAX];
-    char log[PATH_MAX], want[128], id[DCMP_ID_LEN];
+    char want[128], id[DCMP_ID_LEN];
     char *state = NULL, *plan = NULL;
     redisContext *rc = NULL;
     redisReply *r;
     pid_t sched = -1;
     fixture f;
-    int i, status;
+    int i;
 
     if (getenv("DCMP_SCHEDULER_BIN") == NULL || fixture_start(&f) < 0) {
         CHECK(!"a scheduler and a Redis");
@@ -944,7 +962,6 @@ static void test_scheduler_catchup(void)
                           "\"SeriesDescription\",\"SeriesInstanceUID\",\"InstanceNumber\","
                           "\"seriesId\",\"dcmpath\"]}") == 0);
     fixture_worker(&f, "default", NULL);
-    snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
     /* the webhook and catch-up paths: no arrival watch (test_arrival_watch has it) */
     sched = start_sched(&f, "EARLY_STABLE=0", NULL);
     CHECK(sched > 0);
@@ -1020,13 +1037,7 @@ static void test_scheduler_catchup(void)
     free(plan);
     if (rc)
         redisFree(rc);
-    if (sched > 0) {
-        kill(sched, SIGTERM);
-        waitpid(sched, &status, 0);
-    }
-    if (harness_failed)
-        show_file("scheduler log", log);
-    fixture_stop(&f, harness_failed);
+    end_sched(&f, sched);
 }
 
 /* A series cut off by an Orthanc shutdown before StableAge: an Orthanc with StableAge 1 h
@@ -1044,7 +1055,7 @@ static void test_unstable_series(void)
     redisReply *r;
     cJSON *list = NULL;
     int64_t last;
-    int n, i, newseries = 0, stable = 0, status;
+    int n, i, newseries = 0, stable = 0;
     pid_t sched;
     fixture f;
 
@@ -1130,16 +1141,7 @@ static void test_unstable_series(void)
     free(state);
     free(plan);
     redisFree(rc);
-    if (sched > 0) {
-        kill(sched, SIGTERM);
-        waitpid(sched, &status, 0);
-    }
-    if (harness_failed) {
-        char log[PATH_MAX];
-        snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
-        show_file("scheduler log", log);
-    }
-    fixture_stop(&f, harness_failed);
+    end_sched(&f, sched);
 }
 
 /* Appends a curl write to a growing string. */
@@ -1189,7 +1191,7 @@ static void test_arrival_watch(void)
     const cJSON *it;
     redisContext *rc;
     redisReply *r;
-    int i, status;
+    int i;
     pid_t sched;
     fixture f;
 
@@ -1264,16 +1266,7 @@ static void test_arrival_watch(void)
     cJSON_Delete(before);
     cJSON_Delete(after);
     redisFree(rc);
-    if (sched > 0) {
-        kill(sched, SIGTERM);
-        waitpid(sched, &status, 0);
-    }
-    if (harness_failed) {
-        char log[PATH_MAX];
-        snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
-        show_file("scheduler log", log);
-    }
-    fixture_stop(&f, harness_failed);
+    end_sched(&f, sched);
 }
 
 int main(void)
