@@ -21,31 +21,8 @@ if ! cmake --build "$BUILD" -j2 --target bench_dashboard dcmp-dashboard >/dev/nu
     exit 1
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dcmp-bench-XXXXXX")
-REDIS_PID=
-cleanup() {
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$PORT" --bind 127.0.0.1 --dir "$TMP" --save "" --appendonly no \
-    --daemonize no >"$TMP/redis.log" 2>&1 </dev/null &
-REDIS_PID=$!
-i=0
-until redis-cli -p "$PORT" ping >/dev/null 2>&1; do
-    i=$((i + 1))
-    if [ $i -ge 200 ]; then
-        echo "dashboard.sh: redis-server did not start:" >&2
-        cat "$TMP/redis.log" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
+. "$ROOT/bench/redis.sh"
+bench_redis_start dashboard.sh
 
 mkdir -p "$OUT"
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
