@@ -20,21 +20,7 @@ mkdir -p "$out"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-bench-stack.XXXXXX")"
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 
-# pick_port VAR: a free loopback port below the ephemeral range, set and exported, never one
-# picked before (no subshell, so remembered)
-used_ports=""
-pick_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    [[ " $used_ports " == *" $p "* ]] && continue
-    used_ports="$used_ports $p"
-    printf -v "$1" '%s' "$p"
-    export "${1?}"
-    return
-  done
-}
+. "$root/scripts/native/common.sh" # dcmp_pick_port
 now_ms() { date +%s%3N; }
 
 # stats NAME FILE: median, p90 and max of the numbers in FILE (one per line)
@@ -60,7 +46,7 @@ for mode in "${modes[@]}"; do
   base="$tmp/$mode"
   export BASEDIR="$base"
   for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-    pick_port "$v"
+    dcmp_pick_port "$v"
   done
   export STABLE_AGE=1 LOG_LEVEL=warn COMPOSE_PROJECT_NAME="dcmpbench$$" DCMP_ENV="$root/.env.example"
   unset REDIS_PSWD

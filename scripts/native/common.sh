@@ -249,3 +249,22 @@ dcmp_ports_free() {
   [ -z "$bad" ] && return 0
   dcmp_die "port(s) in use:$bad. Choose free ports in your settings (outside the kernel's ephemeral range $(tr '\t' '-' < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null), which other programs' connections take)"
 }
+
+# dcmp_pick_port VAR: sets and exports VAR to a free loopback TCP port below the kernel's
+# ephemeral range (20000-31999: a port of that range can be taken by any outgoing connection
+# between this check and a bind), never one picked before by this shell (run it directly, not
+# in $(...), so that the picks are remembered). For tests and benchmarks.
+DCMP_PICKED_PORTS=""
+dcmp_pick_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 12000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null && continue
+    [[ " $DCMP_PICKED_PORTS " == *" $p "* ]] && continue
+    DCMP_PICKED_PORTS="$DCMP_PICKED_PORTS $p"
+    printf -v "$1" '%s' "$p"
+    export "${1?}"
+    return
+  done
+}

@@ -54,26 +54,10 @@ ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/988920
 [ -d "$ct5n" ] || { say "FAIL $ct5n missing: install python3-pydicom"; exit 1; }
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-e2e-$mode.XXXXXX")"
-# free loopback TCP ports, below the kernel's ephemeral range (32768 and up here): a port of
-# that range can be taken between this check and the bind by any outgoing connection.
-# pick_port VAR: sets and exports VAR, never a port picked before (no subshell: remembered).
-used_ports=""
-pick_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null && continue
-    [[ " $used_ports " == *" $p "* ]] && continue
-    used_ports="$used_ports $p"
-    printf -v "$1" '%s' "$p"
-    export "${1?}"
-    return
-  done
-}
+. "$root/scripts/native/common.sh" # dcmp_pick_port
 export BASEDIR="$tmp/base"
 for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-  pick_port "$v"
+  dcmp_pick_port "$v"
 done
 export STABLE_AGE=1 CATCHUP_INTERVAL=2s LOG_LEVEL=info
 export REDIS_PSWD="e2e-$RANDOM$RANDOM" WEBHOOK_TOKEN="tok-$RANDOM$RANDOM"
@@ -81,7 +65,7 @@ export ANONYMIZER_SECRET="e2e-secret-$RANDOM$RANDOM$RANDOM"
 export INIT_SERVICES="base dcm2nii temp"
 if [ "$mode" = native ]; then
   # the DICOM node results are forwarded to: a storescp on loopback, started below
-  pick_port SCP_PORT
+  dcmp_pick_port SCP_PORT
   export DICOM_MODALITIES="DEST=DESTSCP@127.0.0.1:$SCP_PORT" ORTHANC_DEFUALT_STORE=DEST
 fi
 export COMPOSE_PROJECT_NAME="dcmpe2e$$"
