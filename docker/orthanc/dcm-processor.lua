@@ -54,8 +54,8 @@ local function post(path, body)
   return answer ~= nil and answer ~= ''
 end
 
--- The series whose first instance was announced (POST /series-arriving) and that are not
--- stable yet: the scheduler watches them and plans one as soon as it has been still for
+-- The series (by SeriesInstanceUID) whose first instance was announced (POST /series-arriving)
+-- and that are not stable yet: the scheduler watches them and plans one as soon as it has been still for
 -- STABLE_AGE, without waiting for Orthanc's stable check (0.3 to 1.1 s later on 1.10.1).
 arriving = {}
 
@@ -97,7 +97,7 @@ function OnStableSeries(seriesId, tags, metadata)
     print('dcm-processor: series ' .. seriesId .. ': ' .. ignored .. ': posted as ignored')
   end
   body = body .. '}'
-  arriving[seriesId] = nil
+  if tags['SeriesInstanceUID'] ~= nil then arriving[tags['SeriesInstanceUID']] = nil end
   if not post('/stable-series', body) then
     print('dcm-processor: POST /stable-series for series ' .. seriesId ..
           ' failed; the scheduler catch-up will find it')
@@ -108,11 +108,14 @@ end
 -- to the modality its ActionDestination names.
 function OnStoredInstance(instanceId, tags, metadata, origin)
   if tags['ActionSource'] ~= 'dcm-processor' then
-    local parent = ParseJson(RestApiGet('/instances/' .. instanceId))['ParentSeries']
-    if parent ~= nil and arriving[parent] == nil then
-      arriving[parent] = true
+    -- keyed by SeriesInstanceUID (in the instance's tags): Orthanc's series id is asked for
+    -- once per series, not for every instance
+    local uid = tags['SeriesInstanceUID']
+    if uid ~= nil and arriving[uid] == nil then
+      arriving[uid] = true
+      local parent = ParseJson(RestApiGet('/instances/' .. instanceId))['ParentSeries']
       -- a failure costs only the early start: Orthanc's own webhook still comes
-      post('/series-arriving', '{"seriesId":"' .. parent .. '"}')
+      if parent ~= nil then post('/series-arriving', '{"seriesId":"' .. parent .. '"}') end
     end
     return
   end
