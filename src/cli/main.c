@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "perms.h"
 
 int cli_validate(const dcmp_config *cfg, int argc, char **argv);
 
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
     size_t i;
     int a = 1;
 
+    /* patient data and secrets: everything this program creates is its user's alone */
+    dcmp_perms_owner_only();
     dcmp_log_init("dcm-processor", "warn");
     /* --env FILE anywhere (before or after the command, as the scripts take it): taken out
      * of argv before the command reads its own options */

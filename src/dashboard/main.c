@@ -12,6 +12,7 @@
 #include "dashboard.h"
 #include "job.h"
 #include "log.h"
+#include "perms.h"
 
 static volatile sig_atomic_t stop_requests;
 
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
         default: return 2;
         }
     }
+    /* patient data and secrets: everything this program creates is its user's alone */
+    dcmp_perms_owner_only();
     dcmp_log_init("dcmp-dashboard", NULL);
     if (dcmp_config_load(&cfg, env, err) < 0)
         dcmp_fatal("%s", err);

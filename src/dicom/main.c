@@ -14,6 +14,7 @@
 #include "executor.h"
 #include "jsonw.h"
 #include "orthanc.h"
+#include "perms.h"
 #include "pool.h"
 
 #define REPORT_MAX  (15u << 20) /* a report must fit the pool's 16 MiB frame */
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
                         "dcmp-scheduler, which starts it; it is not run by hand.\n");
         return 2;
     }
+    /* patient data and secrets: everything this program creates is its user's alone */
+    dcmp_perms_owner_only();
     /* every signal at its default (as dcmp-executor): a crash ends this process by its
      * signal, which the scheduler reports */
     dcmp_executor_child_setup();

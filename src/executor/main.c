@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "perms.h"
 #include "pool.h"
 
 int main(int argc, char **argv)
@@ -14,6 +15,8 @@ int main(int argc, char **argv)
                         "dcmp-worker and dcmp-scheduler start it; it is not run by hand.\n");
         return 2;
     }
+    /* patient data and secrets: everything this program creates is its user's alone */
+    dcmp_perms_owner_only();
     /* posix_spawn set every signal to its default; this undoes what a sanitizer runtime
      * installed at start, so a crashing service ends the executor by its signal in every
      * build, which is what the caller reports */

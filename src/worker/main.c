@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "perms.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requests;
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* patient data and secrets: everything this program creates is its user's alone */
+    dcmp_perms_owner_only();
     dcmp_log_init("dcmp-worker", NULL);
     if (dcmp_config_load(&cfg, env, err) < 0)
         dcmp_fatal("%s", err);
