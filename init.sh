@@ -37,6 +37,7 @@ done
 dcmp_settings "$envfile"
 
 mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$(dirname "$SETTINGS")"
+dcmp_basedir_own flat "$REGISTRY" "$MODULES" "$DATA" "$LOGS"
 
 work=""
 trap '[ -z "$work" ] || rm -rf --one-file-system "$work"' EXIT
@@ -92,6 +93,7 @@ write_settings() {
 }
 EOF2
   fi
+  dcmp_basedir_own flat "$tmp"
   mv "$tmp" "$SETTINGS"
 }
 
@@ -122,6 +124,7 @@ if [ -e "$SETTINGS" ] && [ $force = 0 ]; then
 else
   if [ -e "$SETTINGS" ]; then
     cp "$SETTINGS" "$SETTINGS.bak"
+    dcmp_basedir_own flat "$SETTINGS.bak"
     dcmp_say "the old system settings are in $SETTINGS.bak"
   fi
   write_settings "$svc_dir"

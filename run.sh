@@ -90,15 +90,71 @@ else
   why="--$mode"
 fi
 [ "$action" != up ] || dcmp_say "$mode mode ($why)"
-# the anonymizer's key must be in the daemons' environment from their start
-[ "$action" != up ] || dcmp_secret_ensure
+# the anonymizer's key and the logins must be in the daemons' environment from their start;
+# new logins only for a stack that does not run yet (its running parts know none)
+if [ "$action" = up ]; then
+  dcmp_secret_ensure
+  dcmp_logins_ensure "$([ -n "$running_mode" ] || echo 1)"
+fi
 
 timeout_s="${DCMP_START_TIMEOUT:-60}"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || dcmp_die "DCMP_START_TIMEOUT=$timeout_s: not a number of seconds" 2
 
 # ---------------------------------------------------------------------------------------------
+# BASEDIR: owner-only, one owner
+# ---------------------------------------------------------------------------------------------
+
+# owner_mode PATH: "uid U (NAME), mode M" of PATH.
+owner_mode() { stat -c 'uid %u (%U), mode %a' -- "$1" 2>/dev/null || echo "unreadable"; }
+
+# basedir_check: BASEDIR (made owner-only when new) and everything in it must belong to one
+# user, BASEDIR's owner, who runs the daemons (natively the caller, so the caller must be that
+# user or root; with Docker every container runs as it), and its folders must be usable by that
+# user; otherwise run.sh stops here naming the entry, its owner and mode and the fix, before
+# anything starts. Then whatever others can read under BASEDIR is made owner-only (it holds
+# patient data and secrets): one walk of the tree, said when it changed anything. Sets
+# basedir_uid and basedir_gid.
+basedir_check() {
+  local me bad n fix
+  me="$(id -u)"
+  mkdir -p -- "$BASEDIR" || dcmp_die "cannot make BASEDIR $BASEDIR"
+  basedir_uid="$(stat -c %u -- "$BASEDIR")" basedir_gid="$(stat -c %g -- "$BASEDIR")"
+  fix="as root: chown -R $basedir_uid:$basedir_gid $BASEDIR && chmod -R u+rwX,go-rwx $BASEDIR"
+  if [ "$me" -ne 0 ] && [ "$me" != "$basedir_uid" ]; then
+    dcmp_die "BASEDIR $BASEDIR: $(owner_mode "$BASEDIR"), not yours (uid $me): the stack's daemons run as its owner. Run run.sh as that user, or give the folder to you: as root: chown -R $me:$(id -g) $BASEDIR"
+  fi
+  if [ "$mode" = native ] && [ "$me" != "$basedir_uid" ]; then
+    dcmp_die "BASEDIR $BASEDIR: $(owner_mode "$BASEDIR"); native daemons run as you (uid $me) and would make files its owner cannot read: run run.sh as that user (e.g. sudo -u '#$basedir_uid' ./run.sh --native), or with Docker (the containers run as the owner)"
+  fi
+  bad="$(find "$BASEDIR" \( ! -uid "$basedir_uid" -o \( -type d ! -perm -u=rwx \) \) -print -quit 2>&1 | head -n 1)"
+  if [ -n "$bad" ]; then
+    [ -e "$bad" ] ||
+      dcmp_die "BASEDIR $BASEDIR: cannot read all of it ($bad): the stack's daemons need every folder in it. Fix: $fix"
+    dcmp_die "$bad: $(owner_mode "$bad"); the stack's daemons run as BASEDIR's owner (uid $basedir_uid) and need to own every file and folder in it (rwx on folders). Fix: $fix"
+  fi
+  n="$(find "$BASEDIR" -perm /077 ! -type l -print -exec chmod go-rwx -- {} + | wc -l)"
+  [ "$n" -eq 0 ] ||
+    dcmp_say "made $n file(s) and folder(s) under $BASEDIR owner-only (they were readable by others)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Docker Compose
 # ---------------------------------------------------------------------------------------------
+
+# docker_show_failed: for every container of the stack that is neither healthy nor running,
+# its state and the last lines of its log (what `docker logs` would show).
+docker_show_failed() {
+  local svc id state
+  for svc in redis_server orthanc scheduler worker dashboard; do
+    while read -r id; do
+      [ -n "$id" ] || continue
+      state="$(docker inspect -f '{{.State.Status}}{{if .State.Health}} {{.State.Health.Status}}{{end}}, restarted {{.RestartCount}} time(s)' "$id" 2>/dev/null || echo gone)"
+      case "$state" in "running healthy, restarted 0"*|"running, restarted 0"*) continue ;; esac
+      echo "run.sh: service $svc: container ${id:0:12} is $state; the end of its log:" >&2
+      docker logs --tail 15 "$id" 2>&1 | sed 's/^/    /' >&2
+    done < <(compose ps -q "$svc" 2>/dev/null)
+  done
+}
 
 docker_wait() {
   local svc id state deadline=$((SECONDS + timeout_s)) pending
@@ -112,13 +168,17 @@ docker_wait() {
         case "$state" in
           healthy|running) ;;
           exited|dead|gone|unhealthy)
-            dcmp_die "service $svc: container ${id:0:12} is $state; see: docker logs ${id:0:12}" ;;
+            docker_show_failed
+            dcmp_die "service $svc: container ${id:0:12} is $state (its log above; more: docker logs ${id:0:12})" ;;
           *) pending="$svc ($state)" ;;
         esac
       done
     done
     [ -z "$pending" ] && return 0
-    [ $SECONDS -lt $deadline ] || dcmp_die "service $pending not healthy after ${timeout_s}s; see: docker compose logs"
+    if [ $SECONDS -ge $deadline ]; then
+      docker_show_failed
+      dcmp_die "service $pending not healthy after ${timeout_s}s (logs above; more: docker compose logs)"
+    fi
     sleep 1
   done
 }
@@ -138,11 +198,19 @@ docker_main() {
       done
       [ "$SETTINGS" = "$BASEDIR/settings.json" ] ||
         dcmp_die "SETTINGS=$SETTINGS: with Docker it must be $BASEDIR/settings.json"
-      mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$DCMP_RUN"
-      # the containers' user: the one who runs run.sh, unless root (then uid 1000, not root)
-      if [ -z "${DCMP_UID:-}" ] && [ "$(id -u)" -ne 0 ]; then
-        export DCMP_UID="$(id -u)" DCMP_GID="$(id -g)"
+      basedir_check
+      # every container runs as BASEDIR's owner: its files are owner-only
+      if [ -z "${DCMP_UID:-}" ]; then
+        export DCMP_UID="$basedir_uid" DCMP_GID="$basedir_gid"
+      elif [ "$DCMP_UID" != 0 ] && [ "$DCMP_UID" != "$basedir_uid" ]; then
+        dcmp_die "DCMP_UID=$DCMP_UID: the containers would run as uid $DCMP_UID, but BASEDIR $BASEDIR belongs to uid $basedir_uid and is owner-only: leave DCMP_UID unset (they then run as its owner) or give BASEDIR to that user (chown -R $DCMP_UID:${DCMP_GID:-$DCMP_UID} $BASEDIR)"
       fi
+      export DCMP_GID="${DCMP_GID:-$DCMP_UID}"
+      [ "$DCMP_UID" != 0 ] ||
+        dcmp_say "the containers run as root (uid 0), the owner of $BASEDIR: give BASEDIR to a service user (chown -R USER: $BASEDIR) to run them unprivileged"
+      # every bind mount's source made here (Docker would make a missing one root's)
+      mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
+      dcmp_basedir_own flat "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
       "$DCMP_ROOT/scripts/base-image.sh" || dcmp_die "no base image to build from (above)"
       # a stack not running yet needs all its published ports free, checked before anything
       if [ -z "$(compose ps -q 2>/dev/null)" ]; then
@@ -154,13 +222,17 @@ docker_main() {
         scale="$current" # a running stack keeps its worker count
       fi
       if [ -n "$scale" ] && [ -n "$(compose ps -q scheduler 2>/dev/null)" ]; then
-        compose up -d --no-recreate --scale "worker=$scale"
+        args=(up -d --no-recreate --scale "worker=$scale")
       else
         args=(up -d --build)
         [ -n "$scale" ] && args+=(--scale "worker=$scale")
-        compose "${args[@]}"
+      fi
+      if ! compose "${args[@]}"; then
+        docker_show_failed
+        dcmp_die "docker compose ${args[*]} failed (above)"
       fi
       echo docker > "$DCMP_RUN/mode"
+      dcmp_basedir_own flat "$DCMP_RUN/mode"
       docker_wait
       first_init
       print_urls
@@ -212,12 +284,10 @@ native_env() {
 
 rcli() { redis-cli -h "$local_addr" -p "$REDIS_PORT" --no-auth-warning "$@"; }
 
+# the login goes to curl on its stdin: a command line is visible to every local user (ps)
 orthanc_get() {
-  local a=(-s -f -m 5)
-  if [ -n "${ORTHANC_REST_USERNAME:-}" ]; then
-    a+=(-u "$ORTHANC_REST_USERNAME:${ORTHANC_REST_PASSWORD:-}")
-  fi
-  curl "${a[@]}" "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"
+  dcmp_curl_login "${ORTHANC_REST_USERNAME:-}" "${ORTHANC_REST_PASSWORD:-}" |
+    curl -K - -s -f -m 5 "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"
 }
 
 need_programs() {
@@ -474,6 +544,7 @@ native_main() {
   local t0=$SECONDS want current
   need_programs
   need_binaries
+  basedir_check
   mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$logs" "$DCMP_RUN"
   echo native > "$DCMP_RUN/mode"
   # the ports of the parts that do not run yet must be free: checked before anything starts

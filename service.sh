@@ -202,6 +202,7 @@ do_install() {
     echo "service.sh: warning: no stack uses $BASEDIR (no $SETTINGS, no $DCMP_RUN/mode): is --env (or DCMP_ENV) the stack's settings file?" >&2
   fi
   mkdir -p "$REGISTRY" "$MODULES"
+  dcmp_basedir_own flat "$REGISTRY" "$MODULES"
   # Swapped in by rename, worker code first: the scheduler never plans a job whose worker
   # library is not there yet, and a worker never loads half a library.
   swap_in "$stage_mod" "$MODULES/$name"
@@ -217,6 +218,9 @@ swap_in() {
   rm -rf "$tmp" "$old"
   # copy across file systems first, then rename within the target's folder
   cp -a "$staged" "$tmp"
+  # the copy keeps the source's modes: owner-only, as everything under BASEDIR
+  chmod -R go-rwx -- "$tmp"
+  dcmp_basedir_own deep "$tmp"
   if [ -e "$target" ]; then
     mv "$target" "$old"
   fi

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# entrypoint.sh -- starts dcmp-worker or dcmp-scheduler in their images (both copy this file to
-# /usr/local/bin/dcmp-entrypoint): makes the folders the daemon writes into (DATA, LOGS) exist and
-# belong to the user it runs as, then drops root and runs the command.
-# Bind-mounted host folders keep the host's owner, so a folder made by root on the host is handed
-# to the daemon's user (chown -R, once: later starts find it owned already). Set DCMP_UID and
-# DCMP_GID to the host user that owns BASEDIR to run as that user and change no owner at all;
-# DCMP_UID=0 keeps root (for services whose script.sh installs packages).
-# A container started with --user (not root) runs the command as it is.
+# entrypoint.sh -- starts dcmp-worker, dcmp-scheduler or dcmp-dashboard in their images (each
+# copies this file to /usr/local/bin/dcmp-entrypoint): as the user docker-compose.yml names
+# (`user:`: BASEDIR's owner, DCMP_UID:DCMP_GID, which run.sh sets), with everything it creates
+# owner-only (umask 077), after checking that the folders it writes into (DATA, LOGS) are
+# usable by that user: a bind-mounted folder keeps the host's owner and mode, so a folder of
+# another user is a clear error here, not a daemon that retries forever. Nothing is chowned.
 # Usage (Dockerfile): ENTRYPOINT ["dcmp-entrypoint"]  CMD ["dcmp-worker"]
 set -euo pipefail
+umask 077
 
 say() { printf 'dcmp-entrypoint: %s\n' "$*" >&2; }
 
@@ -16,30 +15,13 @@ if [ "$#" -eq 0 ]; then
   say "error: no command given"
   exit 2
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  exec "$@"
-fi
-
-uid="${DCMP_UID:-1000}"
-gid="${DCMP_GID:-$uid}"
-case "$uid" in '' | *[!0-9]*) say "error: DCMP_UID='$uid': expected a numeric user id"; exit 2 ;; esac
-case "$gid" in '' | *[!0-9]*) say "error: DCMP_GID='$gid': expected a numeric group id"; exit 2 ;; esac
-
 for dir in "${DATA:-}" "${LOGS:-}"; do
   [ -n "$dir" ] || continue
-  if ! mkdir -p -- "$dir"; then
-    say "error: cannot create $dir"
+  if ! mkdir -p -- "$dir" 2>/dev/null || [ ! -w "$dir" ] || [ ! -x "$dir" ]; then
+    say "error: $dir ($(stat -c 'uid %u, mode %a' -- "$dir" 2>/dev/null || echo 'cannot be made')) is not usable by uid $(id -u): run the stack with run.sh (it runs the containers as BASEDIR's owner) or give BASEDIR to uid $(id -u)"
     exit 1
   fi
-  if [ "$(stat -c %u -- "$dir")" != "$uid" ]; then
-    say "$dir belongs to uid $(stat -c %u -- "$dir"): chown -R $uid:$gid (set DCMP_UID/DCMP_GID to the owner to avoid this)"
-    chown -R -- "$uid:$gid" "$dir"
-  fi
 done
-
-if [ "$uid" -eq 0 ]; then
-  exec "$@"
-fi
-export HOME="${HOME:-/tmp}"
-[ "$HOME" != /root ] || export HOME=/tmp
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
+# a user with no home in the image (any uid may be given): a writable one
+[ -n "${HOME:-}" ] && [ -w "${HOME:-/}" ] || export HOME=/tmp
+exec "$@"

@@ -11,6 +11,10 @@
 # The repository root (this file is ROOT/scripts/native/common.sh).
 DCMP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
+# Everything a script makes (and every daemon run.sh starts: they inherit it) is its owner's
+# alone: BASEDIR holds patient data and .env the stack's secrets.
+umask 077
+
 # dcmp_die MESSAGE [CODE]: prints "PROG: MESSAGE" on stderr and exits with CODE (default 1).
 dcmp_die() {
   echo "${DCMP_PROG:-dcm-processor}: $1" >&2
@@ -97,6 +101,22 @@ dcmp_abspath() {
   esac
 }
 
+# dcmp_env_private FILE: a settings file others can read (a .env made by hand, mode 644) is
+# made owner-only and the change said on stderr (by its owner or root); a file of someone else
+# is only warned about.
+# The shipped template (.env.example, no secrets in it) is left alone.
+dcmp_env_private() {
+  local mode
+  [ "$1" != "$DCMP_ROOT/.env.example" ] || return 0
+  mode="$(stat -c %a -- "$1" 2>/dev/null)" || return 0
+  [ $((8#$mode & 8#077)) -ne 0 ] || return 0
+  if { [ -O "$1" ] || [ "$(id -u)" -eq 0 ]; } && chmod go-rwx -- "$1" 2>/dev/null; then
+    echo "${DCMP_PROG:-dcm-processor}: $1 was readable by other users (mode $mode): made it owner-only ($(stat -c %a -- "$1")), as it holds the stack's secrets" >&2
+  else
+    echo "${DCMP_PROG:-dcm-processor}: warning: $1 is readable by other users (mode $mode) and holds the stack's secrets: chmod 600 $1 (as its owner, $(stat -c %U -- "$1"))" >&2
+  fi
+}
+
 # dcmp_settings [ENVFILE]: loads the settings (ENVFILE, else $DCMP_ENV when set, else ROOT/.env
 # when it exists) and sets every path to an absolute one, exported for the daemons. Relative
 # paths in .env are taken from the .env file's folder (as docker-compose.yml does), relative
@@ -123,6 +143,7 @@ dcmp_settings() {
   base="$PWD"
   if [ -n "$envfile" ]; then
     DCMP_ENVFILE="$(cd "$(dirname "$envfile")" && pwd)/$(basename "$envfile")"
+    dcmp_env_private "$DCMP_ENVFILE"
     dcmp_env_load "$DCMP_ENVFILE"
   fi
   # where a relative path is taken from: the .env's folder unless the environment gave it
@@ -150,6 +171,19 @@ dcmp_settings() {
     [[ "${!p}" =~ ^[0-9]+$ ]] && [ "${!p}" -ge 1 ] && [ "${!p}" -le 65535 ] ||
       dcmp_die "$p=${!p}: not a port number (1-65535)${DCMP_ENVFILE:+ (from $DCMP_ENVFILE or the environment)}"
   done
+}
+
+# dcmp_basedir_own deep|flat PATH...: when run as root on a BASEDIR that belongs to another
+# user, hands PATHs (what the script just made there; deep: with everything in them) to
+# BASEDIR's owner, so the daemons, which run as that user, can use them. Nothing otherwise.
+dcmp_basedir_own() {
+  local owner depth=()
+  [ "$1" = deep ] || depth=(-maxdepth 0)
+  shift
+  [ "$(id -u)" -eq 0 ] || return 0
+  owner="$(stat -c %u:%g -- "$BASEDIR" 2>/dev/null)" || return 0
+  [ "${owner%%:*}" != 0 ] || return 0
+  find "$@" "${depth[@]}" \( ! -uid "${owner%%:*}" -o ! -gid "${owner##*:}" \) -exec chown -h -- "$owner" {} +
 }
 
 # dcmp_pid_alive PIDFILE EXE: prints the pid and succeeds when PIDFILE names a live process
@@ -205,6 +239,33 @@ dcmp_json_str() {
   printf '"%s"' "$out"
 }
 
+# dcmp_curl_login USER PASSWORD: prints a curl configuration giving this login, for
+# `dcmp_curl_login U P | curl -K - ...`: the password reaches curl on its stdin, never on a
+# command line (which ps shows every local user). Prints nothing without a user.
+dcmp_curl_login() {
+  [ -n "$1" ] || return 0
+  local s="$1:$2"
+  s="${s//\\/\\\\}"
+  printf 'user = "%s"\n' "${s//\"/\\\"}"
+}
+
+# dcmp_random_hex BYTES: prints BYTES random bytes from /dev/urandom as hex digits.
+dcmp_random_hex() {
+  local hex
+  hex="$(head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  [ ${#hex} -eq $(($1 * 2)) ] || dcmp_die "cannot read $1 random bytes from /dev/urandom"
+  printf '%s' "$hex"
+}
+
+# dcmp_env_writable WHAT: fails (naming WHAT) unless DCMP_ENVFILE is a settings file a new
+# secret can be kept in: writable, and not the shipped template.
+dcmp_env_writable() {
+  [ -n "$DCMP_ENVFILE" ] && [ -w "$DCMP_ENVFILE" ] ||
+    dcmp_die "$1 is not set and there is no writable .env to keep a new one: set it (e.g. openssl rand -hex 32)"
+  [ "$DCMP_ENVFILE" != "$DCMP_ROOT/.env.example" ] ||
+    dcmp_die "$1 is not set and $DCMP_ENVFILE is the shipped template: copy it to .env (run.sh does so without --env) or set $1"
+}
+
 # dcmp_secret_ensure: makes sure ANONYMIZER_SECRET is set (the dicomAnonymizer service keys new
 # pseudonyms with it and refuses to run without it). When neither the environment nor the
 # settings file sets it, a random one (64 hex digits) is written into the settings file
@@ -213,10 +274,8 @@ dcmp_json_str() {
 dcmp_secret_ensure() {
   local secret
   [ -z "${ANONYMIZER_SECRET:-}" ] || return 0
-  [ -n "$DCMP_ENVFILE" ] && [ -w "$DCMP_ENVFILE" ] ||
-    dcmp_die "ANONYMIZER_SECRET is not set and there is no writable .env to keep a new one: set it (e.g. openssl rand -hex 32)"
-  secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  [ ${#secret} -eq 64 ] || dcmp_die "cannot read 32 random bytes from /dev/urandom"
+  dcmp_env_writable ANONYMIZER_SECRET
+  secret="$(dcmp_random_hex 32)"
   if grep -q '^[[:space:]]*\(export[[:space:]]\+\)\?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$' "$DCMP_ENVFILE"; then
     sed -i "s/^[[:space:]]*\(export[[:space:]]\+\)\?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$/ANONYMIZER_SECRET=$secret/" "$DCMP_ENVFILE"
   else
@@ -225,6 +284,53 @@ dcmp_secret_ensure() {
   fi
   export ANONYMIZER_SECRET="$secret"
   dcmp_say "wrote a new random ANONYMIZER_SECRET into $DCMP_ENVFILE: keep it (pseudonyms depend on it) and keep it out of version control"
+}
+
+# The stack's logins: PASSWORD_VAR USER_VAR DEFAULT_USER WHAT-IT-OPENS-WHEN-EMPTY, one a line
+# (USER_VAR - for a token alone). REDIS_PSWD also answers to REDIS_PASSWORD.
+DCMP_LOGINS="REDIS_PSWD - - Redis asks no password: every local user can read and change the queues and events
+WEBHOOK_TOKEN - - the scheduler takes webhooks without a token: whoever reaches its port can post events
+ORTHANC_REST_PASSWORD ORTHANC_REST_USERNAME dcmp Orthanc's REST API has no login: every local user can read the images
+DASHBOARD_PASSWORD DASHBOARD_USER admin the dashboard has no login (loopback only): every local user can see and act on the jobs"
+
+# dcmp_logins_ensure GENERATE: the stack's logins closed by default. A password or token that
+# neither the environment nor the settings file names is generated (GENERATE=1: a stack that
+# does not run yet), appended to the settings file (DCMP_ENVFILE, owner-only) with its user
+# name when that is missing too, and exported; the dashboard's login is printed once, the
+# others are only named (the daemons read them from the file). One set explicitly empty keeps
+# that part open, as before, and is said at every start.
+dcmp_logins_ensure() {
+  local generate="$1" pass user def what val set uval uset new="" shown="" secret
+  while read -r pass user def what; do
+    val="${!pass:-}" set="${!pass+x}" uval="" uset=""
+    if [ "$pass" = REDIS_PSWD ]; then
+      val="${REDIS_PSWD:-${REDIS_PASSWORD:-}}" set="$set${REDIS_PASSWORD+x}"
+    fi
+    [ "$user" = - ] || uval="${!user:-}" uset="${!user+x}"
+    if [ -n "$set" ] || { [ -n "$uset" ] && [ -z "$uval" ]; }; then
+      # given: an empty password (or user) keeps that part open, as it was
+      if [ -z "$val" ] || { [ -n "$uset" ] && [ -z "$uval" ]; }; then
+        dcmp_say "warning: ${pass}${uset:+/$user} set empty${DCMP_ENVFILE:+ in $DCMP_ENVFILE}: $what (remove the line to have one generated)" >&2
+      fi
+      continue
+    fi
+    [ "$generate" = 1 ] || continue
+    dcmp_env_writable "$pass"
+    [ -n "$new" ] || new="$(printf '\n# written by %s on %s: the stack'"'"'s logins (keep this file owner-only; a\n# value set empty turns that login off)' "${DCMP_PROG:-dcm-processor}" "$(date -u '+%Y-%m-%d %H:%M UTC')")"
+    secret="$(dcmp_random_hex 24)"
+    if [ "$user" != - ] && [ -z "${!user:-}" ]; then
+      new+=$'\n'"$user=$def"
+      export "$user=$def"
+    fi
+    new+=$'\n'"$pass=$secret"
+    export "$pass=$secret"
+    shown+=" $pass"
+    [ "$pass" != DASHBOARD_PASSWORD ] ||
+      dcmp_say "the dashboard's login: user ${DASHBOARD_USER}, password $secret (kept in $DCMP_ENVFILE; shown this once)"
+  done <<< "$DCMP_LOGINS"
+  [ -n "$new" ] || return 0
+  printf '%s\n' "$new" >> "$DCMP_ENVFILE"
+  dcmp_say "wrote new random logins into $DCMP_ENVFILE:$shown (the daemons read them from there)"
 }
 
 # dcmp_port_listened PORT: succeeds when something listens on TCP port PORT (any address), as

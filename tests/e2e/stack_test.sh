@@ -13,6 +13,14 @@
 # gives three workers that run three jobs at once (a barrier only three parallel jobs pass); a
 # series sent while the scheduler is stopped is processed after it starts again (catch-up);
 # `run.sh down` leaves no process or container behind.
+# Hardening (issue 17): the settings are the shipped template copied by hand (mode 644): run.sh
+# makes the file owner-only and generates every login into it (Redis, Orthanc, webhook token,
+# dashboard), which the test then finds in force; BASEDIR is made mode 700 beforehand (with
+# Docker, as root: owned by another uid, which every container must run as); nothing under
+# BASEDIR is readable by others once the stack ran; the process table, read over and over while
+# the stack runs, never shows a secret; a folder of another owner is a clear error from run.sh
+# before anything starts; with Docker, the same BASEDIR then runs natively (as its owner) and
+# with Docker again, a series processed each time.
 #
 # Usage: tests/e2e/stack_test.sh native|docker
 # Environment: DCMP_BIN (native: the programs to run; default build/bin), DCMP_REQUIRE_DOCKER=1
@@ -60,8 +68,6 @@ for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOAR
   dcmp_pick_port "$v"
 done
 export STABLE_AGE=1 CATCHUP_INTERVAL=2s LOG_LEVEL=info
-export REDIS_PSWD="e2e-$RANDOM$RANDOM" WEBHOOK_TOKEN="tok-$RANDOM$RANDOM"
-export ANONYMIZER_SECRET="e2e-secret-$RANDOM$RANDOM$RANDOM"
 export INIT_SERVICES="base dcm2nii temp"
 if [ "$mode" = native ]; then
   # the DICOM node results are forwarded to: a storescp on loopback, started below
@@ -69,13 +75,37 @@ if [ "$mode" = native ]; then
   export DICOM_MODALITIES="DEST=DESTSCP@127.0.0.1:$SCP_PORT" ORTHANC_DEFUALT_STORE=DEST
 fi
 export COMPOSE_PROJECT_NAME="dcmpe2e$$"
-export DCMP_ENV="$root/.env.example"  # the shipped defaults, overridden above; never written: the secret is set
-export REDISCLI_AUTH="$REDIS_PSWD"
-[ "$mode" = native ] && export DCMP_BIN="${DCMP_BIN:-$root/build/bin}"
+# the shipped template copied by hand, as a user would (mode 644): run.sh makes it owner-only and
+# writes the stack's secrets into it
+cp .env.example "$tmp/env"
+chmod 644 "$tmp/env"
+export DCMP_ENV="$tmp/env"
+# the native programs (with Docker: for the native run on the same BASEDIR at the end)
+export DCMP_BIN="${DCMP_BIN:-$root/build/bin}"
+# BASEDIR owner-only from the start (a hardened site's umask 077, or mktemp -d). With Docker, as
+# root: owned by another uid, which every container must then run as (run.sh's and init.sh's
+# own files handed to it too); natively the daemons run as the caller, its owner.
+stack_uid="$(id -u)"
+mkdir -m 700 "$BASEDIR"
+if [ "$mode" = docker ] && [ "$stack_uid" = 0 ]; then
+  stack_uid=4321
+  chown "$stack_uid:$stack_uid" "$BASEDIR" "$tmp/env"
+  chmod 711 "$tmp" # the native run as that user reaches BASEDIR and the settings
+fi
+# as_owner CMD...: CMD as BASEDIR's owner (natively the daemons run as the caller)
+as_owner() {
+  if [ "$stack_uid" = "$(id -u)" ]; then
+    "$@"
+  else
+    mkdir -p "$tmp/tmp-$stack_uid" && chown "$stack_uid" "$tmp/tmp-$stack_uid"
+    TMPDIR="$tmp/tmp-$stack_uid" setpriv --reuid="$stack_uid" --regid="$stack_uid" --clear-groups -- "$@"
+  fi
+}
 say "BASEDIR $BASEDIR; ports redis $REDIS_PORT, orthanc $ORTHANC_HTTP_PORT/$ORTHANC_DICOM_PORT, scheduler $SCHEDULER_PORT"
 
 finish() {
   local rc=$?
+  [ -z "${ps_pid:-}" ] || touch "$tmp/ps.stop"
   [ -z "${scp_pid:-}" ] || kill -TERM "$scp_pid" 2>/dev/null
   if [ "${stack_up:-0}" = 1 ]; then
     ./run.sh down "--$mode" >"$tmp/down-at-exit.log" 2>&1 || true
@@ -88,8 +118,27 @@ finish() {
 }
 trap finish EXIT
 
+# Every login reaches its client by environment or stdin, never on a command line (the test
+# reads the process table for them). The values are read from the settings after run.sh.
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@"; }
-orthanc() { curl -s -f -m 10 "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"; }
+orthanc() {
+  dcmp_curl_login "${ORTHANC_REST_USERNAME:-}" "${ORTHANC_REST_PASSWORD:-}" |
+    curl -K - -s -f -m 10 "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"
+}
+dash() {
+  dcmp_curl_login "${DASHBOARD_USER:-}" "${DASHBOARD_PASSWORD:-}" |
+    curl -K - -s -f -m 10 "http://127.0.0.1:$DASHBOARD_PORT$1"
+}
+# http_code URL [CURL ARGS...]: the HTTP status of a request without any login
+http_code() { curl -s -o /dev/null -w '%{http_code}' -m 10 "${@:2}" "$1"; }
+# has TEXT FILE: FILE contains TEXT (a shell test: TEXT may be a secret, kept off command lines)
+has() { [[ "$(<"$2")" == *"$1"* ]]; }
+# owner_only: nothing under BASEDIR that others may read, and all of it BASEDIR's owner's
+owner_only() {
+  local open
+  open="$(find "$BASEDIR" \( -perm /077 ! -type l \) -o ! -uid "$stack_uid" | head -n 5)"
+  [ -z "$open" ] || { say "readable by others or of another owner:"; ls -ld $open; return 1; }
+}
 
 # json FILE EXPR: prints the value of a Python expression over the JSON document `d`
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
@@ -107,7 +156,8 @@ wait_for() {
 
 # The Orthanc id of the series with this SeriesInstanceUID.
 series_id() {
-  curl -s -f -m 10 -X POST "http://127.0.0.1:$ORTHANC_HTTP_PORT/tools/lookup" -d "$1" |
+  dcmp_curl_login "$ORTHANC_REST_USERNAME" "$ORTHANC_REST_PASSWORD" |
+    curl -K - -s -f -m 10 -X POST "http://127.0.0.1:$ORTHANC_HTTP_PORT/tools/lookup" -d "$1" |
     python3 -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Series"][0])'
 }
 
@@ -140,6 +190,13 @@ if [ "$mode" = native ]; then
   scp_pid=$!
 fi
 
+# The process table, read over and over while the stack starts, runs and stops: each distinct
+# command line once (checked for the secrets at the end).
+# shellcheck disable=SC2016 # $0 belongs to the inner bash
+bash -c 'while [ ! -e "$0" ]; do ps -eo args; sleep 0.1; done' "$tmp/ps.stop" 2>/dev/null |
+  awk '!seen[$0]++ { print; fflush() }' >"$tmp/ps.txt" &
+ps_pid=$!
+
 # ---- up: the README's command, with init.sh run by it ----
 stack_up=1 # from here on the exit brings down whatever started, even if run.sh fails halfway
 if ! ./run.sh "--$mode" >"$tmp/run.log" 2>&1; then
@@ -150,10 +207,30 @@ fi
 check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
 check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
 check "run.sh status: every part runs" ./run.sh status
-dash() { curl -s -f -m 10 "http://127.0.0.1:$DASHBOARD_PORT$1"; }
-check "the dashboard answers /health" dash /health
-check "the dashboard serves its page" bash -c "curl -s -f -m 10 http://127.0.0.1:$DASHBOARD_PORT/ | grep -qi '<html'"
-check "Redis asks for the password from .env" bash -c "! redis-cli -p $REDIS_PORT --no-auth-warning -a wrong ping 2>&1 | grep -q PONG"
+
+# ---- a default stack is closed: every login generated into the settings, in force ----
+check "the settings made owner-only (they were 644) and run.sh said so" \
+  test "$(stat -c %a "$tmp/env")" = 600 -a -n "$(grep 'made it owner-only' "$tmp/run.log")"
+secrets=(REDIS_PSWD WEBHOOK_TOKEN ORTHANC_REST_PASSWORD DASHBOARD_PASSWORD ANONYMIZER_SECRET)
+for v in "${secrets[@]}" ORTHANC_REST_USERNAME DASHBOARD_USER; do
+  val="$(sed -n "s/^$v=//p" "$tmp/env" | tail -n 1)"
+  check "$v generated into the settings" test -n "$val"
+  export "$v=$val"
+done
+for v in "${secrets[@]}"; do printf '%s\n' "${!v}"; done >"$tmp/secrets.txt"
+export REDISCLI_AUTH="$REDIS_PSWD"
+check "the dashboard's login printed once by run.sh" has "password $DASHBOARD_PASSWORD" "$tmp/run.log"
+check "Redis refuses a client without the password" bash -c "! REDISCLI_AUTH= redis-cli -p $REDIS_PORT ping 2>&1 | grep -q PONG"
+check "Redis answers with it" test "$(rcli ping)" = PONG
+check "Orthanc's REST API refuses a request without the login" test "$(http_code "http://127.0.0.1:$ORTHANC_HTTP_PORT/system")" = 401
+quiet() { "$@" >/dev/null; }
+check "Orthanc answers with it" quiet orthanc /system
+check "the scheduler refuses a webhook without the token" \
+  test "$(http_code "http://127.0.0.1:$SCHEDULER_PORT/stable-series" -H 'Content-Type: application/json' -d '{"seriesId":"x","LastUpdate":"y"}')" = 401
+check "the dashboard asks for its login" test "$(http_code "http://127.0.0.1:$DASHBOARD_PORT/api/queues")" = 401
+check "the dashboard answers /health" quiet dash /health
+page_ok() { dash / | grep -qi '<html'; }
+check "the dashboard serves its page with the login" page_ok
 
 check "init.sh installed base, dcm2nii and temp" bash -c "./service.sh list | grep -q '^base ' && ./service.sh list | grep -q '^dcm2nii ' && ./service.sh list | grep -q '^temp '"
 # dcm2nii's NIfTI stored back too (params.store), read at the next event: no restart
@@ -238,6 +315,7 @@ else
   failures=$((failures + 1))
   dump_logs
 fi
+check "nothing under BASEDIR readable by others, all of it its owner's (uid $stack_uid)" owner_only
 check "no job failed so far" test "$(rcli zcard dcmp:reg:default:failed)$(rcli zcard dcmp:reg:high:failed)" = 00
 
 # ---- three workers in parallel ----
@@ -314,6 +392,8 @@ check "the dashboard counts the finished jobs of queue high (probe-b, once per s
   test "$(dash /api/queues | python3 -c 'import json,sys; print([q["finished"] for q in json.load(sys.stdin)["queues"] if q["name"]=="high"][0])')" = 4
 check "the dashboard lists the workers" test "$(dash /api/workers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["workers"]))')" -ge 3
 
+check "still nothing under BASEDIR readable by others" owner_only
+
 # ---- down: nothing left ----
 if [ "$mode" = native ]; then
   pids="$(cat "$BASEDIR"/run/*.pid 2>/dev/null | tr '\n' ' ')"
@@ -333,6 +413,68 @@ else
   check "no container of the stack left" test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
   check "no network of the stack left" test -z "$(docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
 fi
+
+# ---- a folder the daemons cannot use: run.sh says which, its owner and mode, and the fix,
+# before anything starts ----
+chown 12345:12345 "$BASEDIR/logs"
+if ./run.sh "--$mode" >"$tmp/perm.log" 2>&1; then
+  say "FAIL run.sh started with $BASEDIR/logs of uid 12345"
+  failures=$((failures + 1))
+  stack_up=1
+  ./run.sh down >/dev/null 2>&1
+  stack_up=0
+fi
+check "a folder of another owner: run.sh names it, its owner and mode, and the fix" \
+  grep -q "$BASEDIR/logs: uid 12345 (.*), mode 700;.*Fix: as root: chown -R $stack_uid:" "$tmp/perm.log"
+[ $failures -eq 0 ] || cat "$tmp/perm.log"
+if [ "$mode" = native ]; then
+  check "and started nothing" test ! -e "$BASEDIR/run/redis.pid"
+else
+  check "and started no container" test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
+fi
+chown "$stack_uid:$stack_uid" "$BASEDIR/logs"
+
+# ---- the same BASEDIR natively, as its owner, then with Docker again: each finds the other's
+# files its own (Redis' append-only file, Orthanc's storage) ----
+if [ "$mode" = docker ]; then
+  # switch_run MODE NAME SLICES: the stack up in MODE, a series sent and processed, down again
+  switch_run() {
+    local m="$1" sidx
+    stack_up=1
+    if ! as_owner ./run.sh "--$m" >"$tmp/run-$2.log" 2>&1; then
+      say "FAIL run.sh --$m on the BASEDIR Docker used ($2)"
+      tail -n 40 "$tmp/run-$2.log"
+      failures=$((failures + 1))
+    fi
+    tests/e2e/make_series.sh "$tmp/$2" "$3" "$2" "E2E-$2" >/dev/null
+    storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp/$2"/*.dcm ||
+      say "FAIL storescu of the $2 series"
+    sidx="$(series_id "$(uid_of "$tmp/$2/slice1.dcm")")"
+    check "$2: the earlier events still in Redis" test "$(rcli zcard dcmp:events)" -ge 5
+    if wait_for 90 probe_done "$sidx"; then
+      check "$2: a series processed" test "$(json "$BASEDIR/data/probe/$sidx/probe-b.json" 'd["files"]')" = "$3"
+    else
+      say "FAIL $2: the series was not processed within 90 s"
+      failures=$((failures + 1))
+      dump_logs
+    fi
+    check "$2: nothing under BASEDIR readable by others, all its owner's" owner_only
+    check "$2: run.sh down" as_owner ./run.sh down
+    stack_up=0
+  }
+  switch_run native NATIVE 4
+  switch_run docker DOCKERAGAIN 6
+fi
+
+# ---- no secret ever on a command line ----
+touch "$tmp/ps.stop"
+wait "$ps_pid"
+ps_pid=""
+check "the process table was read while the stack ran ($(wc -l <"$tmp/ps.txt") command lines)" \
+  grep -q "redis-server" "$tmp/ps.txt"
+# the leaking command lines are named by their start (the secret itself is not printed)
+leaks="$(grep -F -f "$tmp/secrets.txt" "$tmp/ps.txt" | cut -c1-24 | tr '\n' ' ')"
+check "no secret in any command line${leaks:+ (seen in: $leaks)}" test -z "$leaks"
 
 if [ $failures -gt 0 ]; then
   say "$failures check(s) failed"
