@@ -164,10 +164,13 @@ docker_wait() {
       mapfile -t ids < <(compose ps -q "$svc" 2>/dev/null)
       [ ${#ids[@]} -gt 0 ] || { pending="$svc (no container)"; continue; }
       for id in "${ids[@]}"; do
-        state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || echo gone)"
+        state="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}} {{.RestartCount}}' "$id" 2>/dev/null || echo "gone 0")"
+        # a container that keeps restarting will not get better by waiting
+        [ "${state#* }" -lt 3 ] || [ "${state% *}" = healthy ] || state="restarting 0"
+        state="${state% *}"
         case "$state" in
           healthy|running) ;;
-          exited|dead|gone|unhealthy)
+          exited|dead|gone|unhealthy|restarting)
             docker_show_failed
             dcmp_die "service $svc: container ${id:0:12} is $state (its log above; more: docker logs ${id:0:12})" ;;
           *) pending="$svc ($state)" ;;

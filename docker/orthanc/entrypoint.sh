@@ -13,7 +13,7 @@ umask 077
 export ORTHANC_HTTP_PORT=8042 ORTHANC_DICOM_PORT=4242
 storage="${ORTHANC_STORAGE:-/var/lib/orthanc/db}"
 if ! mkdir -p -- "$storage" 2>/dev/null || [ ! -w "$storage" ] || [ ! -x "$storage" ]; then
-  echo "dcmp-orthanc: error: $storage (BASEDIR/orthanc: $(stat -c 'uid %u, mode %a' -- "$storage" 2>/dev/null)) is not usable by uid $(id -u): run the stack with run.sh (it runs the containers as BASEDIR's owner)" >&2
+  echo "dcmp-orthanc: error: $storage (BASEDIR/orthanc: $(stat -c 'uid %u, mode %a' -- "$storage" 2>/dev/null || echo 'not reachable')) is not usable by uid $(id -u): run the stack with run.sh (it runs the containers as BASEDIR's owner)" >&2
   exit 1
 fi
 conf=/tmp/dcmp-orthanc

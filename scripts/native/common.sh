@@ -276,8 +276,15 @@ dcmp_secret_ensure() {
   [ -z "${ANONYMIZER_SECRET:-}" ] || return 0
   dcmp_env_writable ANONYMIZER_SECRET
   secret="$(dcmp_random_hex 32)"
-  if grep -q '^[[:space:]]*\(export[[:space:]]\+\)\?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$' "$DCMP_ENVFILE"; then
-    sed -i "s/^[[:space:]]*\(export[[:space:]]\+\)\?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$/ANONYMIZER_SECRET=$secret/" "$DCMP_ENVFILE"
+  local re='^[[:space:]]*(export[[:space:]]+)?ANONYMIZER_SECRET[[:space:]]*=[[:space:]]*$' line out="" found=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ "$line" =~ $re ]] && line="ANONYMIZER_SECRET=$secret" found=1
+    out+="$line"$'\n'
+  done < "$DCMP_ENVFILE"
+  if [ $found = 1 ]; then
+    # rewritten in place by the shell itself (owner and mode kept): a sed or any other
+    # program would carry the secret on its command line, which ps shows every local user
+    printf '%s' "$out" > "$DCMP_ENVFILE"
   else
     printf '\n# written by %s: keys the anonymizer'"'"'s pseudonyms; keep it, keep it secret\nANONYMIZER_SECRET=%s\n' \
       "${DCMP_PROG:-dcm-processor}" "$secret" >> "$DCMP_ENVFILE"

@@ -437,11 +437,13 @@ chown "$stack_uid:$stack_uid" "$BASEDIR/logs"
 # ---- the same BASEDIR natively, as its owner, then with Docker again: each finds the other's
 # files its own (Redis' append-only file, Orthanc's storage) ----
 if [ "$mode" = docker ]; then
-  # switch_run MODE NAME SLICES: the stack up in MODE, a series sent and processed, down again
+  # switch_run MODE NAME SLICES: the stack up in MODE, a series sent and processed, down again;
+  # natively run by BASEDIR's owner (the daemons run as the caller), with Docker by the caller
   switch_run() {
-    local m="$1" sidx
+    local m="$1" sidx by=()
+    [ "$m" = docker ] || by=(as_owner)
     stack_up=1
-    if ! as_owner ./run.sh "--$m" >"$tmp/run-$2.log" 2>&1; then
+    if ! "${by[@]}" ./run.sh "--$m" >"$tmp/run-$2.log" 2>&1; then
       say "FAIL run.sh --$m on the BASEDIR Docker used ($2)"
       tail -n 40 "$tmp/run-$2.log"
       failures=$((failures + 1))
@@ -459,7 +461,7 @@ if [ "$mode" = docker ]; then
       dump_logs
     fi
     check "$2: nothing under BASEDIR readable by others, all its owner's" owner_only
-    check "$2: run.sh down" as_owner ./run.sh down
+    check "$2: run.sh down" "${by[@]}" ./run.sh down
     stack_up=0
   }
   switch_run native NATIVE 4
