@@ -205,7 +205,7 @@ docker_main() {
       # every container runs as BASEDIR's owner: its files are owner-only
       if [ -z "${DCMP_UID:-}" ]; then
         export DCMP_UID="$basedir_uid" DCMP_GID="$basedir_gid"
-      elif [ "$DCMP_UID" != 0 ] && [ "$DCMP_UID" != "$basedir_uid" ]; then
+      elif [ "$DCMP_UID" != "$basedir_uid" ]; then
         dcmp_die "DCMP_UID=$DCMP_UID: the containers would run as uid $DCMP_UID, but BASEDIR $BASEDIR belongs to uid $basedir_uid and is owner-only: leave DCMP_UID unset (they then run as its owner) or give BASEDIR to that user (chown -R $DCMP_UID:${DCMP_GID:-$DCMP_UID} $BASEDIR)"
       fi
       export DCMP_GID="${DCMP_GID:-$DCMP_UID}"
