@@ -69,8 +69,7 @@ static char *added_before(const char *added, const dcmp_plan_call *calls, int up
     if (a == NULL)
         return NULL;
     for (i = 0; i < upto; i++)
-        if (calls[i].inject)
-            dcmp_plan_inject(a, calls[i].job_name, calls[i].inject);
+        dcmp_plan_inject(a, calls[i].job_name, calls[i].rc == 1, calls[i].inject);
     text = cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
     return text;

@@ -243,8 +243,8 @@ static void serve_calls(served *sv, char *payload, size_t len)
         loaded_one(sv, loaded);
         report(text);
         free(text);
-        if (code != DCMP_ERROR && result && result[0] && p < end) {
-            dcmp_plan_inject(added, name, result);
+        if (code == DCMP_OK && p < end) { /* only a yes stores: its object, or {} */
+            dcmp_plan_inject(added, name, 1, result);
             if (added_text != fields[1])
                 free(added_text);
             if ((added_text = cJSON_PrintUnformatted(added)) == NULL)
