@@ -107,6 +107,19 @@ check "install from the backup" ./service.sh install pre -p "$tmp/backups2/pre"
 check "back in place" ./service.sh validate pre
 
 refuses "a bad service name" "1 to 64 letters" ./service.sh install '../x' -p "$pre"
+# names that look like options or are not plain: refused, saying which rule; nothing installed
+refuses "a name that looks like an option" "looks like an option" ./service.sh install --foo -p "$pre"
+refuses "a name starting with -" "looks like an option" ./service.sh install -x -p "$pre"
+refuses "a dotted name" '"." is not allowed' ./service.sh install my.svc -p "$pre"
+refuses "a name with a slash" '"/" is not allowed' ./service.sh remove a/b
+refuses "a name with a space" '" " is not allowed' ./service.sh install 'a b' -p "$pre"
+refuses "a name with a non-ASCII letter" 'is not allowed' ./service.sh install 'caf'$'\xc3\xa9' -p "$pre"
+refuses "an empty name" "is empty" ./service.sh install '' -p "$pre"
+refuses "a name of 65 characters" "longer than 64" ./service.sh install "$(printf 'a%.0s' {1..65})" -p "$pre"
+check "--help where the name goes prints the usage" bash -c "./service.sh install --help -p '$pre' | grep -q '^Usage: service.sh install NAME'"
+check "-h where the name goes prints the usage" bash -c "./service.sh remove -h | grep -q '^Usage: service.sh install NAME'"
+check "--help after the name prints the usage" bash -c "./service.sh install pre --help | grep -q '^Usage: service.sh'"
+check "nothing was installed under an option's name" bash -c "! ls -A '$BASEDIR/registry' '$BASEDIR/modules' | grep -qE '^-|help|my\.svc'"
 refuses "a missing folder" "is not a folder" ./service.sh install x -p "$tmp/nothing"
 refuses "a folder without registry/ and module/" "must hold registry/ and module/" ./service.sh install x -p "$tmp"
 refuses "remove of a service not installed" "is not installed" ./service.sh remove nothere
