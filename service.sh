@@ -29,7 +29,9 @@
 #              stack runs with Docker, so missing runtime libraries show too)
 # NAME: the service's folder under REGISTRY and MODULES, 1 to 64 letters, digits, _ or -, not
 # starting with - (a name that looks like an option is refused; --help prints this).
-# Headers for service sources: include/dcmp/service.h of this checkout (DCMP_INCLUDE_DIR).
+# Headers for service sources: include/dcmp/service.h of this checkout (DCMP_INCLUDE_DIR); a
+# CMakeLists.txt may include(DcmpService), the helper in cmake/ of this checkout
+# (CMAKE_MODULE_PATH), as the shipped services do: service.sh install dcm2nii -p services/dcm2nii
 # Exit status: 0 done; 1 a failure (named); 2 usage.
 set -euo pipefail
 DCMP_PROG=service.sh
@@ -139,7 +141,7 @@ build_part() {
     need_build_tools
     dcmp_say "building $part/ with CMake"
     if ! { cmake -S "$dir" -B "$work/build-$part" -DCMAKE_BUILD_TYPE=Release \
-             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" \
+             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_MODULE_PATH="$DCMP_ROOT/cmake" \
              -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$dir" &&
            cmake --build "$work/build-$part" -j"$(nproc)"; } >> "$log" 2>&1; then
       tail -n 30 "$log" >&2
@@ -190,7 +192,8 @@ do_install() {
     dcmp_say "building $name with CMake"
     mkdir -p "$work/prefix"
     if ! { cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_INSTALL_PREFIX="$work/prefix" &&
+             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_MODULE_PATH="$DCMP_ROOT/cmake" \
+             -DCMAKE_INSTALL_PREFIX="$work/prefix" &&
            cmake --build "$work/build" -j"$(nproc)" &&
            cmake --install "$work/build"; } >> "$log" 2>&1; then
       tail -n 30 "$log" >&2
