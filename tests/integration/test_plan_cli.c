@@ -106,7 +106,7 @@ static void setup(void)
             "worker: ct.w.run\n"
             "callback: ct.cb.modality\n"
             "priority: high\n"
-            "timeout: 30m\n"
+            "timeout: 30M\n" /* RQ reads the unit in either case */
             "params:\n"
             "  threshold: 0.5\n"
             "  labels: [liver, spleen]\n");

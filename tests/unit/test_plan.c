@@ -88,6 +88,21 @@ static int plan(dcmp_plan *out, fake *f, const char *system, const char *const *
     return rc;
 }
 
+/* Plans with one registry file at `path` holding the NULL-terminated entries as a list. */
+static int plan_entries(dcmp_plan *out, fake *f, const char *system, const char *path,
+                        const char *const *entries)
+{
+    char list[4096];
+    const char *files[] = {path, list, NULL};
+    size_t used = (size_t)snprintf(list, sizeof list, "[");
+
+    for (int i = 0; entries[i] && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "", entries[i]);
+    CHECK(used + 1 < sizeof list);
+    snprintf(list + used, sizeof list - used, "]");
+    return plan(out, f, system, files, NULL);
+}
+
 static int job_index(const dcmp_plan *p, const char *name)
 {
     for (int i = 0; i < p->njobs; i++)
@@ -142,6 +157,9 @@ static void dump_reports(const dcmp_plan *p)
 }
 
 #define ENTRY(name) "{\"jobName\":\"" name "\",\"worker\":\"m." name "\",\"callback\":\"c.cb\"}"
+/* An entry with more fields: WITH("x", "\"timeout\":0") */
+#define WITH(name, fields) \
+    "{\"jobName\":\"" name "\",\"worker\":\"a.w\",\"callback\":\"a.c\"," fields "}"
 
 /* pre, registry and post: order, implicit dependencies, kwargs. */
 static void test_groups_and_implicit_deps(void)
@@ -583,23 +601,23 @@ static void test_reserved_names(void)
  * string skips the entry at load, reported. */
 static void test_timeouts_as_rq(void)
 {
-    const char *files[] = {
-        "r/t/settings.json",
-        "[{\"jobName\":\"f\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":2.9},"
-        "{\"jobName\":\"digits\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":\"90\"},"
-        "{\"jobName\":\"upper\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":\"10S\"},"
-        "{\"jobName\":\"mins\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":\"30M\"},"
-        "{\"jobName\":\"none\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":\"-1\"},"
-        "{\"jobName\":\"nul\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":null},"
-        "{\"jobName\":\"half\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":0.5},"
-        "{\"jobName\":\"zero\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":\"0\"},"
-        "{\"jobName\":\"frac\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":\"1.5h\"}"
-        "," ENTRY("missing") "]",
-        NULL};
+    static const char *const entries[] = {
+        WITH("f", "\"timeout\":2.9"),
+        WITH("digits", "\"timeout\":\"90\""),
+        WITH("upper", "\"timeout\":\"10S\""),
+        WITH("mins", "\"timeout\":\"30M\""),
+        WITH("none", "\"timeout\":\"-1\""),
+        WITH("nul", "\"timeout\":null"),
+        WITH("half", "\"timeout\":0.5"),
+        WITH("zero", "\"timeout\":\"0\""),
+        WITH("frac", "\"timeout\":\"1.5h\""),
+        ENTRY("missing"),
+        NULL,
+    };
     dcmp_plan p;
     fake f = {0};
 
-    plan(&p, &f, NULL, files, NULL);
+    plan_entries(&p, &f, NULL, "r/t/settings.json", entries);
     CHECK(p.njobs == 7);
     CHECK(p.jobs[job_index(&p, "f")].timeout == 2);
     CHECK(p.jobs[job_index(&p, "digits")].timeout == 90);
@@ -623,29 +641,27 @@ static void test_timeouts_as_rq(void)
  * members of the cycle (of two or three) say they form one. */
 static void test_drop_reasons(void)
 {
-    const char *sys = "{\"preServices\":[{\"jobName\":\"prebad\",\"worker\":\"a.w\","
-                      "\"callback\":\"a.c\",\"timeout\":\"soon\"}]}";
-    const char *files[] = {
-        "r/s/settings.json",
-        "[{\"jobName\":\"bad\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"timeout\":0},"
-        "{\"jobName\":\"usesbad\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"bad\"},"
-        "{\"jobName\":\"nw\",\"callback\":\"a.c\"},"
-        "{\"jobName\":\"usesnw\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"nw\"},"
-        "{\"jobName\":\"usespre\",\"worker\":\"a.w\",\"callback\":\"a.c\","
-        "\"dependsOn\":\"prebad\"},"
-        "{\"jobName\":\"r\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"p\"},"
-        "{\"jobName\":\"p\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"q\"},"
-        "{\"jobName\":\"q\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"p\"},"
-        "{\"jobName\":\"s\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":[\"r\"]},"
-        "{\"jobName\":\"c1\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"c3\"},"
-        "{\"jobName\":\"c2\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":\"c1\"},"
-        "{\"jobName\":\"c3\",\"worker\":\"a.w\",\"callback\":\"a.c\",\"dependsOn\":[\"c2\","
-        "\"p\"]}," ENTRY("fine") "]",
-        NULL};
+    const char *sys = "{\"preServices\":[" WITH("prebad", "\"timeout\":\"soon\"") "]}";
+    static const char *const entries[] = {
+        WITH("bad", "\"timeout\":0"),
+        WITH("usesbad", "\"dependsOn\":\"bad\""),
+        "{\"jobName\":\"nw\",\"callback\":\"a.c\"}",
+        WITH("usesnw", "\"dependsOn\":\"nw\""),
+        WITH("usespre", "\"dependsOn\":\"prebad\""),
+        WITH("r", "\"dependsOn\":\"p\""),
+        WITH("p", "\"dependsOn\":\"q\""),
+        WITH("q", "\"dependsOn\":\"p\""),
+        WITH("s", "\"dependsOn\":[\"r\"]"),
+        WITH("c1", "\"dependsOn\":\"c3\""),
+        WITH("c2", "\"dependsOn\":\"c1\""),
+        WITH("c3", "\"dependsOn\":[\"c2\",\"p\"]"),
+        ENTRY("fine"),
+        NULL,
+    };
     dcmp_plan p;
     fake f = {0};
 
-    plan(&p, &f, sys, files, NULL);
+    plan_entries(&p, &f, sys, "r/s/settings.json", entries);
     CHECK(p.njobs == 1 && job_index(&p, "fine") == 0);
     CHECK(reported(&p,
                    "(usesbad): dependsOn \"bad\", which was skipped at load (timeout: bad "
