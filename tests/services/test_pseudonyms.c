@@ -44,7 +44,8 @@ static void test_csv(void)
     CHECK_STR(csv("A\n", "A"), "!t.csv:1: a row needs two fields, PatientID,Pseudonym");
     CHECK_STR(csv("A,one\n\"B,two\n", "A"), "!t.csv:2: a quoted field is not closed");
     CHECK_STR(csv("\"A\"x,one\n", "A"), "!t.csv:1: text after a closing quote");
-    CHECK_STR(csv("A,\n", "A"), "!t.csv:1: an empty PatientID or pseudonym");
+    CHECK_STR(csv("A,\n", "A"), "!t.csv:1: an empty pseudonym");
+    CHECK_STR(csv("PatientID,Pseudonym\n,EMPTY\nA,B\n", ""), "EMPTY"); /* no PatientID */
     CHECK(pn_csv_row(row, sizeof row, "A,1", "x \"y\"") > 0);
     CHECK_STR(row, "\"A,1\",\"x \"\"y\"\"\"\n");
     CHECK(pn_csv_row(row, sizeof row, "plain", "p") > 0);

@@ -133,7 +133,7 @@ static int32_t worker(const dcmp_call *call)
     ctp_lut *lut = NULL;
     files list = {0};
     char **ids = NULL, **pseudo = NULL;
-    size_t nids = 0, i, failed = 0, skipped = 0;
+    size_t nids = 0, i, failed = 0, skipped = 0, noid = 0;
     int32_t rc = DCMP_ERROR;
     int created = 0;
     time_t now = time(NULL);
@@ -197,7 +197,8 @@ static int32_t worker(const dcmp_call *call)
     }
     qsort(list.path, list.n, sizeof *list.path, cmp_str);
 
-    /* pseudonyms for every PatientID of the series (an empty one gets none: @lookup fails) */
+    /* pseudonyms for every PatientID of the series; as the original, a file whose PatientID is
+     * empty or missing is looked up under the empty id, which gets a pseudonym like any other */
     if ((ids = calloc(list.n, sizeof *ids)) == NULL ||
         (pseudo = calloc(list.n, sizeof *pseudo)) == NULL || (lut = ctp_lut_new()) == NULL) {
         rc = svc_fail(call, "out of memory");
@@ -212,8 +213,12 @@ static int32_t worker(const dcmp_call *call)
             goto done;
         }
         if (id == NULL || id[0] == '\0') {
+            noid++;
             free(id);
-            continue;
+            if ((id = strdup("")) == NULL) {
+                rc = svc_fail(call, "out of memory");
+                goto done;
+            }
         }
         for (k = 0; k < nids && strcmp(ids[k], id) != 0; k++)
             ;
@@ -240,6 +245,11 @@ static int32_t worker(const dcmp_call *call)
             goto done;
         }
     }
+    if (noid > 0)
+        call->host->log(call, DCMP_LOG_WARN,
+                        "%zu of %zu files have no PatientID (empty or missing): they get the "
+                        "pseudonym of the empty PatientID",
+                        noid, list.n);
     call->host->log(call, DCMP_LOG_INFO, "%zu files, %zu patient%s (%d new pseudonym%s), script %s",
                     list.n, nids, nids == 1 ? "" : "s", created, created == 1 ? "" : "s",
                     script_file);

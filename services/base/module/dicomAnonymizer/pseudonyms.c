@@ -110,10 +110,9 @@ int pn_parse_csv(ctp_lut *t, const char *text, size_t len, const char *name, cha
             } else if (first && strcasecmp(field[0], "PatientID") == 0 &&
                        strcasecmp(field[1], "Pseudonym") == 0) {
                 /* the header */
-            } else if (field[0][0] == '\0' || field[1][0] == '\0') {
-                return snprintf(err, PN_ERR_LEN, "%s:%d: an empty PatientID or pseudonym", name,
-                                row_line),
-                       -1;
+            } else if (field[1][0] == '\0') {
+                /* an empty PatientID is a key like any other (files without one) */
+                return snprintf(err, PN_ERR_LEN, "%s:%d: an empty pseudonym", name, row_line), -1;
             } else if (ctp_lut_set(t, field[0], field[1]) < 0) {
                 return snprintf(err, PN_ERR_LEN, "out of memory"), -1;
             }

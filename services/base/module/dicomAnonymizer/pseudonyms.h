@@ -13,8 +13,9 @@
 
 /* Parses CSV rows "PatientID,Pseudonym" (RFC 4180 quoting; a first row that is the header
  * "PatientID,Pseudonym" is skipped; blank lines are ignored; fields are trimmed) into t
- * (keys PatientID; a later row replaces an earlier one). Returns 0, or -1 with err naming
- * the file and line. */
+ * (keys PatientID, which may be empty: ",P" is the pseudonym of files without a PatientID;
+ * a later row replaces an earlier one; an empty pseudonym is an error). Returns 0, or -1 with err
+ * naming the file and line. */
 int pn_parse_csv(ctp_lut *t, const char *text, size_t len, const char *name, char err[PN_ERR_LEN]);
 
 /* Reads a table file into t. Returns 1 when read, 0 when the file does not exist, -1 with
