@@ -263,6 +263,48 @@ static void test_quarantine(void)
     CHECK(!st_exists(path));
 }
 
+/* Tables where the original kept them (the service's config/: psudonyms.csv, hash_table.csv)
+ * are read too, the ANONYMIZER_TABLES folder winning, and what they gave is copied there; a
+ * script in the tables folder wins over the shipped one. */
+static void test_original_tables(void)
+{
+    char path[PATH_MAX * 2], expect[33], *v, *table;
+    dcmp_job job;
+
+    snprintf(path, sizeof path, "%s/psudonyms.csv", config);
+    CHECK(st_write(path, "PatientID,Pseudonym\nOLD-1,USER-OLD-1\n") == 0);
+    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    CHECK(st_write(path, "PatientID,Pseudonym\nOLD-1,HASH-OLD-1\n,LEGACY-EMPTY\n") == 0);
+    snprintf(path, sizeof path, "%s/dicom-anonymizer.script", tables);
+    CHECK(st_write(path, "<script><e en=\"T\" t=\"00100020\">@always()@lookup(this,ptid)</e>"
+                         "<e en=\"T\" t=\"00080060\">SITE</e></script>") == 0);
+    make_image("dicom/orig", "a.dcm", 1, "(0010,0020) LO [OLD-1]\n");
+    make_image("dicom/orig", "b.dcm", 2, "");
+    CHECK(run_job("dicom/orig", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_STR(job.error, "");
+    CHECK_CONTAINS(job.log, "/anonymizer/dicom-anonymizer.script");
+    CHECK_CONTAINS(job.log, "/anonymizer/hash_table.csv; 1 from the original's place ");
+    CHECK_CONTAINS(job.log, "/dicomAnonymizer/config/psudonyms.csv (copied to hash_table.csv)");
+    CHECK_CONTAINS(job.result, "\"newPseudonyms\":0");
+    dcmp_job_clear(&job);
+    snprintf(path, sizeof path, "%s/dicom/orig/a.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), "USER-OLD-1"); /* config/'s user table first */
+    free(v);
+    CHECK_STR((v = value(path, 0x00080060)), "SITE"); /* the site's script */
+    free(v);
+    CHECK(pn_make(SECRET, "", expect) == 0);
+    snprintf(path, sizeof path, "%s/dicom/orig/b.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), expect); /* ANONYMIZER_TABLES wins */
+    free(v);
+    snprintf(path, sizeof path, "%s/hash_table.csv", tables);
+    table = st_slurp(path, NULL);
+    CHECK(table != NULL && strstr(table, "\nOLD-1,USER-OLD-1\n") != NULL);
+    free(table);
+    snprintf(path, sizeof path, "%s/dicom-anonymizer.script", tables);
+    unlink(path);
+}
+
 static void test_refusals(void)
 {
     dcmp_job job;
@@ -315,6 +357,7 @@ int main(void)
     RUN(test_no_patientid);
     RUN(test_quarantine);
     RUN(test_refusals);
+    RUN(test_original_tables);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }
