@@ -1,7 +1,8 @@
 #!/bin/sh
 # make_inputs.sh VALUES OUTDIR -- writes OUTDIR/<NAME>.dcm for each "NAME VALUE" line of VALUES
 # with DCMTK's dump2dcm: a Secondary Capture object whose date (DA), date-time (DT), time (TM)
-# and text (LO, SH) elements of dates.script all hold VALUE.
+# and text (LO, SH) elements of dates.script all hold VALUE; so does ImageComments (LT), which
+# the script copies into elements it creates (DA, TM, DT) to show which values they accept.
 set -eu
 values=$1
 out=$2
@@ -36,6 +37,7 @@ grep -v '^#' "$values" | while read -r name value; do
     echo "(0018,9074) DT [$v]"
     echo "(0020,000d) UI [1.2.3.4]"
     echo "(0020,000e) UI [1.2.3.4.6]"
+    echo "(0020,4000) LT [$v]"
     echo "(0040,a120) DT [$v]"
   } >"$txt"
   dump2dcm -q +te "$txt" "$out/$name.dcm"
