@@ -304,19 +304,36 @@ int ctp_date_modify(const char *date, size_t n, int32_t y, int32_t m, int32_t d,
 
 /* ---- dcm4che's DAFormat, TMFormat, DTFormat: the value a DA, TM or DT element accepts ---- */
 
+/* Reads a 2-digit field at *i (< len) after an optional separator: 'd' skips one non-digit,
+ * ':' skips a colon, 0 nothing. Returns 0 when Java throws. */
+static int two_digits(const char *s, size_t len, size_t *i, char sep)
+{
+    long long v;
+
+    if ((sep == 'd' && !is_digit(s[*i])) || (sep == ':' && s[*i] == ':'))
+        (*i)++;
+    if (len < *i + 2 || java_int(s + *i, 2, &v) < 0)
+        return 0;
+    *i += 2;
+    return 1;
+}
+
+/* Float seconds at *i (< len) after an optional colon. */
+static int seconds(const char *s, size_t len, size_t i)
+{
+    long long v;
+
+    if (s[i] == ':')
+        i++;
+    return java_float_int(s + i, len - i, &v) == 0;
+}
+
 static int da_ok(const char *s, size_t n)
 {
     long long v;
     size_t i = 4;
 
-    if (n < 4 || java_int(s, 4, &v) < 0 || n <= 4)
-        return 0;
-    if (!is_digit(s[4]))
-        i++;
-    if (n < i + 2 || java_int(s + i, 2, &v) < 0)
-        return 0;
-    i += 2;
-    if (n <= i)
+    if (n <= 4 || java_int(s, 4, &v) < 0 || !two_digits(s, n, &i, 'd') || n <= i)
         return 0;
     /* the day is read from index 6 whatever the separators: "1993-04-30" fails */
     return java_int(s + 6, n - 6, &v) == 0;
@@ -331,24 +348,16 @@ static int tm_ok(const char *s, size_t n)
         return 0;
     if (i >= n)
         return 0; /* "HH" alone: parsed, but the position is never set, so rejected */
-    if (s[i] == ':')
-        i++;
-    if (n < i + 2 || java_int(s + i, 2, &v) < 0)
+    if (!two_digits(s, n, &i, ':'))
         return 0;
-    i += 2;
-    if (i < n) {
-        if (s[i] == ':')
-            i++;
-        if (java_float_int(s + i, n - i, &v) < 0)
-            return 0;
-    }
-    return 1;
+    return i >= n || seconds(s, n, i);
 }
 
 static int dt_ok(const char *s, size_t n)
 {
+    static const char seps[] = {'d', 'd', 0, ':'}; /* month, day, hour, minute */
     long long v;
-    size_t i = 4, len = n;
+    size_t i = 4, len = n, k;
 
     if (n == 0)
         return 0;
@@ -359,39 +368,10 @@ static int dt_ok(const char *s, size_t n)
     }
     if (len < 4 || java_int(s, 4, &v) < 0)
         return 0;
-    if (len > i) {
-        if (!is_digit(s[i]))
-            i++;
-        if (len < i + 2 || java_int(s + i, 2, &v) < 0)
+    for (k = 0; k < sizeof seps && len > i; k++)
+        if (!two_digits(s, len, &i, seps[k]))
             return 0;
-        i += 2;
-    }
-    if (len > i) {
-        if (!is_digit(s[i]))
-            i++;
-        if (len < i + 2 || java_int(s + i, 2, &v) < 0)
-            return 0;
-        i += 2;
-    }
-    if (len > i) {
-        if (len < i + 2 || java_int(s + i, 2, &v) < 0)
-            return 0;
-        i += 2;
-    }
-    if (len > i) {
-        if (s[i] == ':')
-            i++;
-        if (len < i + 2 || java_int(s + i, 2, &v) < 0)
-            return 0;
-        i += 2;
-    }
-    if (len > i) {
-        if (s[i] == ':')
-            i++;
-        if (java_float_int(s + i, len - i, &v) < 0)
-            return 0;
-    }
-    return 1;
+    return len <= i || seconds(s, len, i);
 }
 
 int ctp_date_vr_accepts(const char *vr, const char *value)
