@@ -115,7 +115,7 @@ static pid_t spawn_scheduler(const char *extra)
                     "REDIS_HOST=127.0.0.1",
                     "DCMP_ENV=",
                     "CALLBACK_TIMEOUT=30s",
-                    "SCHEDULER_MAX_BODY=8192",
+                    "SCHEDULER_MAX_BODY=8388608",
                     "WEBHOOK_TOKEN=" TOKEN,
                     "PATH=/usr/bin:/bin",
                     (char *)extra,
@@ -295,7 +295,8 @@ static void test_callback_decides(void)
 
 static void test_bad_requests(void)
 {
-    char big[12000];
+    size_t nbig = (8u << 20) + 1000;
+    char *big = malloc(nbig);
     reply r;
 
     CHECK(http("POST", "/stable-series", "{\"seriesId\":", TOKEN, &r) == 400);
@@ -304,10 +305,12 @@ static void test_bad_requests(void)
     CHECK_CONTAINS(r.body, "seriesId is missing");
     CHECK(http("POST", "/stable-series", "{\"seriesId\":\"../etc\"}", TOKEN, &r) == 400);
     CHECK(http("POST", "/stable-series", "[1]", TOKEN, &r) == 400);
-    memset(big, ' ', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
+    CHECK(big != NULL);
+    memset(big, ' ', nbig - 1);
+    big[nbig - 1] = '\0';
     big[0] = '{';
     CHECK(http("POST", "/stable-series", big, TOKEN, &r) == 413);
+    free(big);
     CHECK(http("POST", "/stable-series", "{\"seriesId\":\"cccc\"}", NULL, &r) == 401);
     CHECK(http("POST", "/stable-series", "{\"seriesId\":\"cccc\"}", "wrong", &r) == 401);
     CHECK(http("GET", "/stable-series", NULL, TOKEN, &r) == 405);
@@ -327,6 +330,143 @@ static void test_metrics(void)
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 7\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_planned_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_enqueue_latency_seconds_count 2\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Posts body and checks the answer is 400 naming `why`. */
+static void refused(const char *body, const char *why)
+{
+    reply r;
+
+    CHECK(http("POST", "/stable-series", body, TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, why);
+}
+
+/* Bodies built to make the scheduler work hard or keep much (issue 17): 400,000 top-level keys
+ * (4.7 MB; it held the planning thread 7.5 minutes), a long key, deep nesting, a huge string,
+ * trailing garbage, invalid UTF-8. Each is refused at once with the reason, and an ordinary
+ * event posted right after is planned; a body with a large `series` is accepted, and only
+ * what the planner reads of it is stored. */
+static void test_hostile_bodies(void)
+{
+    size_t cap = 6u << 20, n = 0;
+    char *b = malloc(cap), id[DCMP_ID_LEN], *plan, *kept = NULL;
+    double t0, secs;
+    reply r;
+    int i;
+
+    CHECK(b != NULL);
+    if (b == NULL)
+        return;
+    n += (size_t)snprintf(b + n, cap - n, "{\"seriesId\":\"many-keys\"");
+    for (i = 0; i < 400000; i++)
+        n += (size_t)snprintf(b + n, cap - n, ",\"k%d\":1", i);
+    snprintf(b + n, cap - n, "}");
+    t0 = now_s();
+    refused(b, "body has an object with more than 10000 keys");
+    secs = now_s() - t0;
+    fprintf(stderr, "  400,000-key body (%zu bytes) refused in %.3f s\n", strlen(b), secs);
+    CHECK(secs < 5.0);
+    /* long key, deep nesting, huge string */
+    n = (size_t)snprintf(b, cap, "{\"seriesId\":\"x\",\"");
+    memset(b + n, 'k', 300);
+    snprintf(b + n + 300, cap - n - 300, "\":1}");
+    refused(b, "body has a key longer than 256 bytes");
+    memset(b, '[', 100);
+    b[100] = '\0';
+    refused(b, "body nests deeper than 64 levels");
+    n = (size_t)snprintf(b, cap, "{\"seriesId\":\"x\",\"v\":\"");
+    memset(b + n, 'v', 70000);
+    snprintf(b + n + 70000, cap - n - 70000, "\"}");
+    refused(b, "body has a string longer than 65536 bytes");
+    refused("{\"seriesId\":\"trail-1\"} {\"seriesId\":\"x\"}",
+            "body has data after its JSON value (byte 23)");
+    refused("{\"seriesId\":\"utf8-1\",\"tags\":{\"PatientName\":\"Caf\xe9\"}}",
+            "body is not valid UTF-8 (byte 47)");
+    refused("{\"seriesId\":\"ctl-1\",\"x\":\"a\tb\"}", "body has a control character (0x09)");
+    /* an ordinary event still plans, at once */
+    CHECK(http("POST", "/stable-series",
+               "{\"seriesId\":\"after-attack\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":\"PA\","
+               "\"Modality\":\"CT\"}} \r\n",
+               TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+    /* 2 MB of Orthanc's series listing: accepted, not kept */
+    n = (size_t)snprintf(
+        b, cap,
+        "{\"seriesId\":\"big-series\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+        "\"PB\",\"Modality\":\"CT\"},\"series\":{\"Instances\":[");
+    for (i = 0; i < 40000; i++)
+        n += (size_t)snprintf(b + n, cap - n, "%s\"%044d\"", i ? "," : "", i);
+    snprintf(b + n, cap - n, "]}}");
+    CHECK(http("POST", "/stable-series", b, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan) {
+        CHECK_CONTAINS(plan, "\"PatientID\":\"PB\"");
+        wait_jobs(plan);
+    }
+    free(plan);
+    CHECK(dcmp_queue_event_field(f.q, id, "body", &kept) == 1);
+    CHECK_STR(kept, "{\"seriesId\":\"big-series\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+                    "\"PB\",\"Modality\":\"CT\"}}");
+    free(kept);
+    free(b);
+}
+
+/* Request data in log lines: a reason with a newline and a terminal escape code stays one
+ * escaped line; a flood of refused webhooks logs at most DCMP_LOG_LIMIT lines a second, then
+ * says how many it left out. */
+static void test_log_lines(void)
+{
+    char id[DCMP_ID_LEN], *plan, *log, *p;
+    int i, refusals = 0;
+    double t0, secs;
+    reply r;
+
+    CHECK(http("POST", "/stable-series",
+               "{\"seriesId\":\"log-1\",\"LastUpdate\":\"1\",\"ignoredBecause\":\"few\\n"
+               "2026-12-05T00:00:00.000Z dcmp-scheduler[1] ERROR forged\\u001b[2J\"}",
+               TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "ignored");
+    free(plan);
+    t0 = now_s();
+    for (i = 0; i < 200; i++)
+        CHECK(http("POST", "/stable-series", "{\"seriesId\":\"flood\"} x", TOKEN, &r) == 400);
+    secs = now_s() - t0;
+    nap_ms(1100);
+    CHECK(http("POST", "/stable-series", "{\"seriesId\":\"flood\"} x", TOKEN, &r) == 400);
+    nap_ms(200);
+    log = fixture_read_data(&f, "../scheduler.log");
+    CHECK(log != NULL);
+    if (log == NULL)
+        return;
+    CHECK_CONTAINS(log, "ignored: few\\x0a2026-12-05T00:00:00.000Z dcmp-scheduler[1] ERROR "
+                        "forged\\x1b[2J\n");
+    CHECK(strstr(log, "\n2026-12-05T00:00:00.000Z") == NULL);
+    CHECK(strchr(log, 0x1b) == NULL);
+    for (p = log; (p = strstr(p, "webhook refused (400): body has data after")) != NULL; p++)
+        refusals++;
+    /* the 200 came within `secs`: at most 10 lines in each second they touched, and the one
+     * refused a second later */
+    fprintf(stderr, "  201 refused webhooks in %.2f s: %d logged\n", secs + 1.1, refusals);
+    CHECK(refusals >= 1 && refusals <= 10 * ((int)secs + 2) + 1 && refusals < 100);
+    CHECK_CONTAINS(log, "more line(s) like \"webhook refused (%u): %s\" not logged (over 10 a "
+                        "second)");
+    free(log);
 }
 
 /* Killed while a callback runs (after the event was accepted, before its graph was written):
@@ -757,6 +897,8 @@ int main(void)
     RUN(test_callback_decides);
     RUN(test_bad_requests);
     RUN(test_metrics);
+    RUN(test_hostile_bodies);
+    RUN(test_log_lines);
     RUN(test_killed_mid_plan);
     RUN(test_concurrent_events);
     RUN(test_header_from_files);
