@@ -195,10 +195,24 @@ static enum MHD_Result series_arriving(scheduler *s, struct MHD_Connection *c, r
 
 static enum MHD_Result health(scheduler *s, struct MHD_Connection *c)
 {
+    char why[DCMP_ERR_LEN + 96];
+    int failures = atomic_load(&s->plan_failures);
+
     if (dcmp_queue_ping(intake(s)) < 0)
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis",
                          dcmp_queue_errstr(intake(s)), (const char *)NULL);
-    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", (const char *)NULL);
+    if (failures >= HEALTH_PLAN_FAILURES) {
+        /* Redis answers, but the planner cannot plan (settings or DATA unusable, Orthanc
+         * down, every event failing): say so, with the last reason */
+        pthread_mutex_lock(&s->health_lock);
+        snprintf(why, sizeof why, "%d event(s) in a row not planned; last: %s", failures,
+                 s->plan_error);
+        pthread_mutex_unlock(&s->health_lock);
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis", "ok",
+                         "planner", why, (const char *)NULL);
+    }
+    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", "planner", "ok",
+                     (const char *)NULL);
 }
 
 static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "browse.h"
 #include "harness.h"
 #include "redis.h"
 
@@ -530,6 +531,203 @@ static void test_killed_mid_plan(void)
     redisFree(c);
 }
 
+/* A field of event id's record as a number (-1 when absent). */
+static long long event_number(const char *id, const char *field)
+{
+    char *v = NULL;
+    long long n = -1;
+
+    if (dcmp_queue_event_field(f.q, id, field, &v) == 1)
+        n = strtoll(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+/* Waits until event id was taken `takes` times and is in a planning thread's hands. */
+static int wait_taken(const char *id, long long takes)
+{
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        if (event_number(id, "takes") == takes)
+            return 0;
+        nap_ms(20);
+    }
+    fprintf(stderr, "event %s never taken %lld times\n", id, takes);
+    return -1;
+}
+
+/* Sends SIGTERM to the scheduler and returns how long it took to end (s). */
+static double stop_timed(void)
+{
+    double t0 = now_s();
+
+    stop_scheduler(SIGTERM);
+    return now_s() - t0;
+}
+
+/* SIGTERM at any moment ends the scheduler within a few seconds: idle (waiting in Redis for
+ * an event), and while a callback hangs (the executor is ended; the event goes back to the
+ * inbox, not counted as a failed take, and is planned after the restart). */
+static void test_sigterm(void)
+{
+    const char *ev =
+        "{\"seriesId\":\"term-1\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":\"CT\"}}";
+    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], *plan;
+    double idle, busy;
+    reply r;
+
+    nap_ms(300);
+    idle = stop_timed();
+    start_scheduler();
+    snprintf(hold, sizeof hold, "%s/hold", f.data);
+    CHECK(write_file(hold, "") == 0);
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    CHECK(wait_taken(id, 1) == 0);
+    nap_ms(500); /* inside the callback, which waits for DATA/hold */
+    busy = stop_timed();
+    fprintf(stderr,
+            "  SIGTERM: idle scheduler ended in %.2f s, one in a hanging callback in %.2f s\n",
+            idle, busy);
+    CHECK(idle < 10.0);
+    CHECK(busy < 10.0);
+    CHECK(event_number(id, "takes") == 0); /* put back, not a take that never finished */
+    remove(hold);
+    start_scheduler();
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+}
+
+/* PLAN_TIMEOUT: an event whose callback hangs past the budget fails with the reason (nothing
+ * enqueued) and the next event plans. */
+static void test_plan_budget(void)
+{
+    const char *ev = "{\"seriesId\":\"budget-1\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
+                     "\"CT\"}}";
+    const char *next = "{\"seriesId\":\"budget-2\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
+                       "\"CT\"}}";
+    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], *plan, *err = NULL;
+    double t0;
+    reply r;
+
+    stop_scheduler(SIGTERM);
+    start_scheduler_with("PLAN_TIMEOUT=2s");
+    snprintf(hold, sizeof hold, "%s/hold", f.data);
+    CHECK(write_file(hold, "") == 0);
+    t0 = now_s();
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "failed");
+    CHECK(plan != NULL);
+    free(plan);
+    fprintf(stderr, "  a hanging callback failed its event after %.2f s (PLAN_TIMEOUT=2s)\n",
+            now_s() - t0);
+    CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
+    CHECK_CONTAINS(err, "planning took longer than PLAN_TIMEOUT (2s): stopped, nothing enqueued");
+    free(err);
+    CHECK(event_number(id, "jobs") == 0);
+    remove(hold);
+    CHECK(http("POST", "/stable-series", next, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+    stop_scheduler(SIGTERM);
+    start_scheduler();
+}
+
+/* A poison event: the scheduler is killed while planning it, every time (as a body that hung
+ * or crashed the planner did). After EVENT_MAX_TAKES (3) takes it is failed with the reason,
+ * shown so in the dashboard's events, and the next event plans. */
+static void test_poison_event(void)
+{
+    const char *ev = "{\"seriesId\":\"poison-1\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
+                     "\"CT\"}}";
+    const char *next = "{\"seriesId\":\"poison-2\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
+                       "\"CT\"}}";
+    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], id2[DCMP_ID_LEN], *plan, *err = NULL;
+    cJSON *view = NULL;
+    reply r;
+    int k;
+
+    snprintf(hold, sizeof hold, "%s/hold", f.data);
+    CHECK(write_file(hold, "") == 0);
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    for (k = 1; k <= 3; k++) {
+        CHECK(wait_taken(id, k) == 0);
+        nap_ms(200); /* inside the callback */
+        stop_scheduler(SIGKILL);
+        if (k < 3)
+            start_scheduler();
+    }
+    remove(hold); /* it could be planned now: it is not taken a fourth time */
+    start_scheduler();
+    plan = wait_event(id, "failed");
+    CHECK(plan != NULL);
+    free(plan);
+    CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
+    CHECK_CONTAINS(err, "taken 3 times without being finished");
+    free(err);
+    CHECK(http("POST", "/stable-series", next, TOKEN, &r) == 202);
+    event_of(&r, id2);
+    plan = wait_event(id2, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+    /* the dashboard's view of it */
+    CHECK(dcmp_browse_event(f.q, id, &view) == 1);
+    if (view) {
+        char *text = cJSON_PrintUnformatted(view);
+        CHECK_CONTAINS(text, "\"state\":\"failed\"");
+        CHECK_CONTAINS(text, "\"error\":\"taken 3 times without being finished");
+        free(text);
+        cJSON_Delete(view);
+    }
+}
+
+/* Redis answers but no event can be planned (the system settings are gone): /health says so
+ * with the reason, and is healthy again once an event is planned. */
+static void test_health_planner(void)
+{
+    char path[PATH_MAX + 32], moved[PATH_MAX + 32], body[128], id[DCMP_ID_LEN], *plan;
+    reply r;
+    int i;
+
+    snprintf(path, sizeof path, "%s/settings.json", base);
+    snprintf(moved, sizeof moved, "%s/settings.json.away", base);
+    CHECK(rename(path, moved) == 0);
+    for (i = 0; i < 3; i++) {
+        snprintf(body, sizeof body,
+                 "{\"seriesId\":\"health-%d\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":\"CT\"}}",
+                 i);
+        CHECK(http("POST", "/stable-series", body, TOKEN, &r) == 202);
+    }
+    event_of(&r, id);
+    for (i = 0; i < 300 && http("GET", "/health", NULL, NULL, &r) == 200; i++)
+        nap_ms(50);
+    CHECK(r.len > 0 && strstr(r.body, "\"status\":\"degraded\"") != NULL);
+    CHECK_CONTAINS(r.body, "\"redis\":\"ok\"");
+    CHECK_CONTAINS(r.body, "event(s) in a row not planned; last: ");
+    CHECK_CONTAINS(r.body, "settings.json");
+    fprintf(stderr, "  /health: %s\n", r.body);
+    CHECK(rename(moved, path) == 0);
+    plan = wait_event(id, "planned");
+    CHECK(plan != NULL);
+    if (plan)
+        wait_jobs(plan);
+    free(plan);
+    CHECK(http("GET", "/health", NULL, NULL, &r) == 200);
+    CHECK_CONTAINS(r.body, "\"planner\":\"ok\"");
+}
+
 /* Writes DATA/<rel>/<name>.dcm with dump2dcm (a DICOM file of the given instance number). */
 static void make_dcm(const char *rel, const char *name, int number, const char *description)
 {
@@ -900,6 +1098,10 @@ int main(void)
     RUN(test_hostile_bodies);
     RUN(test_log_lines);
     RUN(test_killed_mid_plan);
+    RUN(test_sigterm);
+    RUN(test_plan_budget);
+    RUN(test_poison_event);
+    RUN(test_health_planner);
     RUN(test_concurrent_events);
     RUN(test_header_from_files);
     RUN(test_corrupt_files);
