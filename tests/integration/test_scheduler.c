@@ -602,6 +602,52 @@ static void test_sigterm(void)
     free(plan);
 }
 
+/* SIGTERM while the dcmp-dicom helper hangs on a request (as on an Orthanc that stopped
+ * answering): the helper is ended, the scheduler stops within a few seconds, and the event
+ * goes back to the inbox, planned after the restart. */
+static void test_sigterm_helper(void)
+{
+    const char *ev = "{\"seriesId\":\"term-2\",\"LastUpdate\":\"1\",\"dcmpath\":\"dicom/term-2\"}";
+    char dir[PATH_MAX + 32], link[PATH_MAX + 32], env[PATH_MAX + 64], id[DCMP_ID_LEN];
+    char *state = NULL;
+    double secs;
+    reply r;
+    int i;
+
+    snprintf(dir, sizeof dir, "%s/dicom", f.data);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s/dicom/term-2", f.data);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(link, sizeof link, "%s/helper-hang", f.dir);
+    CHECK(symlink(getenv("DCMP_CRASH_HELPER"), link) == 0);
+    stop_scheduler(SIGTERM);
+    snprintf(env, sizeof env, "DCMP_DICOM_HELPER=%s", link);
+    start_scheduler_with(env);
+    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
+    event_of(&r, id);
+    CHECK(wait_taken(id, 1) == 0);
+    nap_ms(500); /* the header request is with the helper, which never answers */
+    secs = stop_timed();
+    fprintf(stderr, "  SIGTERM with the helper hanging: ended in %.2f s\n", secs);
+    CHECK(secs < 10.0);
+    CHECK(event_number(id, "takes") == 0);
+    CHECK(dcmp_queue_event_field(f.q, id, "state", &state) == 1);
+    CHECK_STR(state, "received");
+    free(state);
+    start_scheduler();
+    /* the real helper finds no DICOM file there: the event ends (failed), not stuck */
+    for (i = 0; i < 500; i++) {
+        state = NULL;
+        if (dcmp_queue_event_field(f.q, id, "state", &state) == 1 && strcmp(state, "received") != 0)
+            break;
+        free(state);
+        state = NULL;
+        nap_ms(20);
+    }
+    CHECK(state != NULL);
+    free(state);
+}
+
 /* PLAN_TIMEOUT: an event whose callback hangs past the budget fails with the reason (nothing
  * enqueued) and the next event plans. */
 static void test_plan_budget(void)
@@ -1099,6 +1145,7 @@ int main(void)
     RUN(test_log_lines);
     RUN(test_killed_mid_plan);
     RUN(test_sigterm);
+    RUN(test_sigterm_helper);
     RUN(test_plan_budget);
     RUN(test_poison_event);
     RUN(test_health_planner);
