@@ -333,6 +333,25 @@ static void test_metrics(void)
     CHECK_CONTAINS(r.body, "dcmp_scheduler_enqueue_latency_seconds_count 2\n");
 }
 
+/* Posts body (202 expected) and waits until its event is in `state` (with "planned", until its
+ * jobs ran too); id (may be NULL) gets the event's id. Returns 0, or -1 (reported). */
+static int post_until(const char *body, const char *state, char id[DCMP_ID_LEN])
+{
+    char mine[DCMP_ID_LEN], *plan;
+    reply r;
+
+    if (id == NULL)
+        id = mine;
+    CHECK(http("POST", "/stable-series", body, TOKEN, &r) == 202);
+    event_of(&r, id);
+    plan = wait_event(id, state);
+    CHECK(plan != NULL);
+    if (plan && strcmp(state, "planned") == 0)
+        wait_jobs(plan);
+    free(plan);
+    return plan ? 0 : -1;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -360,7 +379,6 @@ static void test_hostile_bodies(void)
     size_t cap = 6u << 20, n = 0;
     char *b = malloc(cap), id[DCMP_ID_LEN], *plan, *kept = NULL;
     double t0, secs;
-    reply r;
     int i;
 
     CHECK(b != NULL);
@@ -393,16 +411,9 @@ static void test_hostile_bodies(void)
             "body is not valid UTF-8 (byte 47)");
     refused("{\"seriesId\":\"ctl-1\",\"x\":\"a\tb\"}", "body has a control character (0x09)");
     /* an ordinary event still plans, at once */
-    CHECK(http("POST", "/stable-series",
-               "{\"seriesId\":\"after-attack\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":\"PA\","
-               "\"Modality\":\"CT\"}} \r\n",
-               TOKEN, &r) == 202);
-    event_of(&r, id);
-    plan = wait_event(id, "planned");
-    CHECK(plan != NULL);
-    if (plan)
-        wait_jobs(plan);
-    free(plan);
+    post_until("{\"seriesId\":\"after-attack\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
+               "\"PA\",\"Modality\":\"CT\"}} \r\n",
+               "planned", NULL);
     /* 2 MB of Orthanc's series listing: accepted, not kept */
     n = (size_t)snprintf(
         b, cap,
@@ -411,14 +422,9 @@ static void test_hostile_bodies(void)
     for (i = 0; i < 40000; i++)
         n += (size_t)snprintf(b + n, cap - n, "%s\"%044d\"", i ? "," : "", i);
     snprintf(b + n, cap - n, "]}}");
-    CHECK(http("POST", "/stable-series", b, TOKEN, &r) == 202);
-    event_of(&r, id);
-    plan = wait_event(id, "planned");
-    CHECK(plan != NULL);
-    if (plan) {
-        CHECK_CONTAINS(plan, "\"PatientID\":\"PB\"");
-        wait_jobs(plan);
-    }
+    post_until(b, "planned", id);
+    CHECK(dcmp_queue_event_field(f.q, id, "plan", &plan) == 1);
+    CHECK_CONTAINS(plan, "\"PatientID\":\"PB\"");
     free(plan);
     CHECK(dcmp_queue_event_field(f.q, id, "body", &kept) == 1);
     CHECK_STR(kept, "{\"seriesId\":\"big-series\",\"LastUpdate\":\"1\",\"tags\":{\"PatientID\":"
@@ -432,18 +438,14 @@ static void test_hostile_bodies(void)
  * says how many it left out. */
 static void test_log_lines(void)
 {
-    char id[DCMP_ID_LEN], *plan, *log, *p;
+    char *log, *p;
     int i, refusals = 0;
     double t0, secs;
     reply r;
 
-    CHECK(http("POST", "/stable-series",
-               "{\"seriesId\":\"log-1\",\"LastUpdate\":\"1\",\"ignoredBecause\":\"few\\n"
+    post_until("{\"seriesId\":\"log-1\",\"LastUpdate\":\"1\",\"ignoredBecause\":\"few\\n"
                "2026-12-05T00:00:00.000Z dcmp-scheduler[1] ERROR forged\\u001b[2J\"}",
-               TOKEN, &r) == 202);
-    event_of(&r, id);
-    plan = wait_event(id, "ignored");
-    free(plan);
+               "ignored", NULL);
     t0 = now_s();
     for (i = 0; i < 200; i++)
         CHECK(http("POST", "/stable-series", "{\"seriesId\":\"flood\"} x", TOKEN, &r) == 400);
@@ -597,8 +599,6 @@ static void test_sigterm(void)
     start_scheduler();
     plan = wait_event(id, "planned");
     CHECK(plan != NULL);
-    if (plan)
-        wait_jobs(plan);
     free(plan);
 }
 
@@ -656,20 +656,15 @@ static void test_plan_budget(void)
                      "\"CT\"}}";
     const char *next = "{\"seriesId\":\"budget-2\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
                        "\"CT\"}}";
-    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], *plan, *err = NULL;
+    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], *err = NULL;
     double t0;
-    reply r;
 
     stop_scheduler(SIGTERM);
     start_scheduler_with("PLAN_TIMEOUT=2s");
     snprintf(hold, sizeof hold, "%s/hold", f.data);
     CHECK(write_file(hold, "") == 0);
     t0 = now_s();
-    CHECK(http("POST", "/stable-series", ev, TOKEN, &r) == 202);
-    event_of(&r, id);
-    plan = wait_event(id, "failed");
-    CHECK(plan != NULL);
-    free(plan);
+    post_until(ev, "failed", id);
     fprintf(stderr, "  a hanging callback failed its event after %.2f s (PLAN_TIMEOUT=2s)\n",
             now_s() - t0);
     CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
@@ -677,13 +672,7 @@ static void test_plan_budget(void)
     free(err);
     CHECK(event_number(id, "jobs") == 0);
     remove(hold);
-    CHECK(http("POST", "/stable-series", next, TOKEN, &r) == 202);
-    event_of(&r, id);
-    plan = wait_event(id, "planned");
-    CHECK(plan != NULL);
-    if (plan)
-        wait_jobs(plan);
-    free(plan);
+    post_until(next, "planned", NULL);
     stop_scheduler(SIGTERM);
     start_scheduler();
 }
@@ -697,7 +686,7 @@ static void test_poison_event(void)
                      "\"CT\"}}";
     const char *next = "{\"seriesId\":\"poison-2\",\"LastUpdate\":\"1\",\"tags\":{\"Modality\":"
                        "\"CT\"}}";
-    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], id2[DCMP_ID_LEN], *plan, *err = NULL;
+    char hold[PATH_MAX + 16], id[DCMP_ID_LEN], *plan, *err = NULL;
     cJSON *view = NULL;
     reply r;
     int k;
@@ -721,13 +710,7 @@ static void test_poison_event(void)
     CHECK(dcmp_queue_event_field(f.q, id, "error", &err) == 1);
     CHECK_CONTAINS(err, "taken 3 times without being finished");
     free(err);
-    CHECK(http("POST", "/stable-series", next, TOKEN, &r) == 202);
-    event_of(&r, id2);
-    plan = wait_event(id2, "planned");
-    CHECK(plan != NULL);
-    if (plan)
-        wait_jobs(plan);
-    free(plan);
+    post_until(next, "planned", NULL);
     /* the dashboard's view of it */
     CHECK(dcmp_browse_event(f.q, id, &view) == 1);
     if (view) {
