@@ -73,6 +73,9 @@ typedef struct dcmp_config {
     char webhook_token[256];    /* WEBHOOK_TOKEN: when set, webhooks need "Bearer <token>" */
     int64_t max_body;           /* SCHEDULER_MAX_BODY: bytes of a webhook body, default 8 MiB */
     int64_t seen_ttl;           /* EVENT_DEDUP_TTL: how long a series version is remembered, 30d */
+    int64_t event_max_takes;    /* EVENT_MAX_TAKES: an event taken this often without being
+                                 * finished is failed (quarantined), default 3 */
+    int64_t plan_timeout;       /* PLAN_TIMEOUT: seconds planning one event may take, 30 min */
     char orthanc_url[512];      /* ORTHANC_REST_URL: where series are fetched from; "" = never */
     char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */

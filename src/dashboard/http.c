@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dashboard.h"
+#include "jsonw.h"
 #include "log.h"
 
 /* The page and its files, embedded from src/dashboard/assets/ (cmake/embed_files.cmake). */
@@ -76,7 +77,8 @@ typedef struct pending {
 
 void reply_json(reply *r, unsigned status, cJSON *o)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    /* stored bytes that are not UTF-8 (old records) become U+FFFD: the answer stays JSON */
+    char *text = o ? dcmp_jsonw_valid_utf8(cJSON_PrintUnformatted(o)) : NULL;
 
     cJSON_Delete(o);
     free(r->body);
