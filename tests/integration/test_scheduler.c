@@ -465,10 +465,11 @@ static void test_log_lines(void)
     CHECK(strchr(log, 0x1b) == NULL);
     for (p = log; (p = strstr(p, "webhook refused (400): body has data after")) != NULL; p++)
         refusals++;
-    /* the 200 came within `secs`: at most 10 lines in each second they touched, and the one
-     * refused a second later */
+    /* the 200 came within `secs`: at most 10 lines in each second they touched (a window
+     * boundary on either side counts), and the one refused a second later; the bound is loose
+     * because the machine may be loaded, the point is that 201 refusals did not log 201 lines */
     fprintf(stderr, "  201 refused webhooks in %.2f s: %d logged\n", secs + 1.1, refusals);
-    CHECK(refusals >= 1 && refusals <= 10 * ((int)secs + 2) + 1 && refusals < 100);
+    CHECK(refusals >= 1 && refusals <= 10 * ((int)secs + 3) + 1 && refusals < 150);
     CHECK_CONTAINS(log, "more line(s) like \"webhook refused (%u): %s\" not logged (over 10 a "
                         "second)");
     free(log);
