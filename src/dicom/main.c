@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dcmp/service.h"
@@ -133,6 +134,7 @@ static int open_below_data(const helper *h, const char *dcmpath, char *err)
 {
     char part[PATH_MAX];
     const char *p = dcmpath, *slash;
+    struct stat st;
     int fd, next;
 
     if ((fd = open(h->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -150,10 +152,12 @@ static int open_below_data(const helper *h, const char *dcmpath, char *err)
         part[n] = '\0';
         next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0) {
-            int e = errno;
+            /* a link gives ENOTDIR with O_DIRECTORY, ELOOP without: tell it by its type */
+            int e = errno,
+                link = fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
             close(fd);
             return dcmp_seterr(err, "dcmpath %s: %s: %s", dcmpath, part,
-                               e == ELOOP ? "a symbolic link (not followed)" : strerror(e));
+                               link ? "a symbolic link (not followed)" : strerror(e));
         }
         close(fd);
         fd = next;
