@@ -627,6 +627,23 @@ bool before(bool has, Sint32 number, const char *name, const candidate &c)
     return strcmp(name, c.name.c_str()) < 0;
 }
 
+/* Makes the instance read up to InstanceNumber, file `name`, the series' best candidate for
+ * its first instance when it comes before it. */
+void consider(loaded &instance, const char *name, candidate &best)
+{
+    DcmElement *el = NULL;
+    Sint32 number = 0;
+    bool has = instance.ff.getDataset()->findAndGetElement(DCM_InstanceNumber, el).good() &&
+               el->getLengthField() <= 64 && el->getSint32(number).good();
+
+    if (before(has, number, name, best)) {
+        best.found = true;
+        best.has_number = has;
+        best.number = has ? number : 0;
+        best.name = name;
+    }
+}
+
 int series_first(const char *dir, char *path, size_t size, char *err)
 {
     DIR *d;
@@ -643,8 +660,6 @@ int series_first(const char *dir, char *path, size_t size, char *err)
         struct stat st;
         std::string file;
         char ferr[DCMP_ERR_LEN] = "";
-        bool has = false;
-        Sint32 number = 0;
 
         errno = 0; /* readdir's only way to tell an error from the end */
         if ((de = readdir(d)) == NULL) {
@@ -667,15 +682,7 @@ int series_first(const char *dir, char *path, size_t size, char *err)
                 first_error = ferr;
             continue;
         }
-        DcmElement *el = NULL;
-        has = instance.ff.getDataset()->findAndGetElement(DCM_InstanceNumber, el).good() &&
-              el->getLengthField() <= 64 && el->getSint32(number).good();
-        if (before(has, number, de->d_name, best)) {
-            best.found = true;
-            best.has_number = has;
-            best.number = has ? number : 0;
-            best.name = de->d_name;
-        }
+        consider(instance, de->d_name, best);
     }
     close_d.reset();
     if (!best.found) {
@@ -740,8 +747,6 @@ int series_check(int dfd, const char *dir, const char *uid, long expected, cJSON
     for (;;) {
         struct stat st;
         std::string file;
-        bool has = false;
-        Sint32 number = 0;
 
         errno = 0;
         if ((de = readdir(d)) == NULL) {
@@ -778,15 +783,7 @@ int series_check(int dfd, const char *dir, const char *uid, long expected, cJSON
             value != uid)
             return dcmp_seterr(err, "%s: SeriesInstanceUID %.80s, not the series' %.80s",
                                file.c_str(), value.c_str(), uid);
-        DcmElement *el = NULL;
-        has = instance.ff.getDataset()->findAndGetElement(DCM_InstanceNumber, el).good() &&
-              el->getLengthField() <= 64 && el->getSint32(number).good();
-        if (before(has, number, de->d_name, best)) {
-            best.found = true;
-            best.has_number = has;
-            best.number = has ? number : 0;
-            best.name = de->d_name;
-        }
+        consider(instance, de->d_name, best);
     }
     if ((long)nfiles != expected)
         return dcmp_seterr(err, "%s: %zu file(s), not the series' %ld instance(s)", dir, nfiles,
