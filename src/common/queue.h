@@ -124,15 +124,16 @@ int dcmp_queue_ping(dcmp_queue *q);
 /* ---- events (the scheduler's durable inbox) ---- */
 
 /* Stores a received event (body: the webhook's JSON) and queues it for planning, unless
- * that series version (series + version key) was claimed by a planner within seen_ttl seconds
+ * that series version (series + version key) was claimed within seen_ttl seconds
  * (dcmp_queue_event_claim). Returns 1 (accepted), 0 (a duplicate: dup_id gets the claiming
- * event's id) or -1. The event's origin is "webhook". */
+ * event's id) or -1. The event's origin is "webhook": it claims nothing. */
 int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, const char *version,
                             const char *body, size_t body_len, int64_t seen_ttl,
                             char dup_id[DCMP_ID_LEN]);
 
-/* dcmp_queue_event_accept with the event's origin recorded ("arrival", "catch-up": the
- * scheduler's own watch, which event_claim trusts to call a series stable). */
+/* dcmp_queue_event_accept with the event's origin recorded. "arrival" and "catch-up" (the
+ * scheduler's own threads, which read the version from Orthanc) also claim the version when
+ * accepted, and event_claim trusts them to call a series stable. */
 int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *id,
                                  const char *series, const char *version, const char *body,
                                  size_t body_len, int64_t seen_ttl, char dup_id[DCMP_ID_LEN]);
