@@ -13,7 +13,7 @@ extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_
     dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
     dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[], dcmp_lua_cancel[],
     dcmp_lua_delete[], dcmp_lua_event_accept[], dcmp_lua_event_done[], dcmp_lua_finish_fetch[],
-    dcmp_lua_event_take[];
+    dcmp_lua_event_take[], dcmp_lua_event_claim[];
 
 enum script {
     S_ENQUEUE,
@@ -628,24 +628,63 @@ int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, c
                             const char *body, size_t body_len, int64_t seen_ttl,
                             char dup_id[DCMP_ID_LEN])
 {
+    return dcmp_queue_event_accept_from(q, "webhook", id, series, version, body, body_len, seen_ttl,
+                                        dup_id);
+}
+
+/* Reads a {word, text} answer of the event scripts: returns r or NULL (freed, error set). */
+static redisReply *pair_reply(dcmp_queue *q, redisReply *r, const char *what)
+{
+    if (r &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)) {
+        freeReplyObject(r);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s: unexpected reply", what);
+        return NULL;
+    }
+    return r;
+}
+
+int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *id,
+                                 const char *series, const char *version, const char *body,
+                                 size_t body_len, int64_t seen_ttl, char dup_id[DCMP_ID_LEN])
+{
     char ttl[32];
-    const char *args[5] = {id, series, version, body, ttl};
-    size_t lens[5] = {strlen(id), strlen(series), strlen(version), body_len, 0};
+    const char *args[6] = {id, series, version, body, ttl, origin};
+    size_t lens[6] = {strlen(id), strlen(series), strlen(version), body_len, 0, strlen(origin)};
     redisReply *r;
     int rc;
 
     snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
     lens[4] = strlen(ttl);
-    if ((r = run(q, S_EVENT_ACCEPT, 5, args, lens)) == NULL)
+    if ((r = pair_reply(q, run(q, S_EVENT_ACCEPT, 6, args, lens), "event_accept")) == NULL)
         return -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_accept: unexpected reply");
-    }
     rc = strcmp(r->element[0]->str, "accepted") == 0;
     if (!rc && dup_id)
         dcmp_strlcpy(dup_id, r->element[1]->str, DCMP_ID_LEN);
+    freeReplyObject(r);
+    return rc;
+}
+
+int dcmp_queue_event_claim(dcmp_queue *q, const char *id, const char *series, const char *version,
+                           int stable, int64_t seen_ttl, char other[DCMP_ID_LEN])
+{
+    char ttl[32];
+    const char *args[5] = {id, series, version, ttl, stable ? "1" : "0"};
+    size_t lens[5] = {strlen(id), strlen(series), strlen(version), 0, 1};
+    redisReply *r;
+    int rc;
+
+    snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
+    lens[3] = strlen(ttl);
+    r = pair_reply(q, dcmp_queue_script(q, dcmp_lua_event_claim, 5, args, lens), "event_claim");
+    if (r == NULL)
+        return -1;
+    rc = strcmp(r->element[0]->str, "claimed") == 0     ? 1
+         : strcmp(r->element[0]->str, "duplicate") == 0 ? 0
+                                                        : 2;
+    if (other)
+        dcmp_strlcpy(other, rc == 0 ? r->element[1]->str : "", DCMP_ID_LEN);
     freeReplyObject(r);
     return rc;
 }

@@ -93,7 +93,8 @@ int main(int argc, char **argv)
         planners[i].s = &s;
         planners[i].index = i;
         planner_name(&cfg, i, planners[i].name, sizeof planners[i].name);
-        if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL)
+        if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL ||
+            (planners[i].seen = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
         dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
         if ((planners[i].settings = dcmp_settings_cache_new(cfg.settings, cfg.registry,
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
         dcmp_settings_cache_free(planners[i].settings);
         helper_stop(&planners[i].dicom);
         dcmp_queue_free(planners[i].q);
+        dcmp_queue_free(planners[i].seen);
     }
     for (i = 0; i < SCHEDULER_HTTP_THREADS; i++)
         dcmp_queue_free(s.intake[i]);

@@ -38,13 +38,14 @@ static int dcmpath_ok(const char *p)
 
 /*
  * Replaces w->data by the series' DICOM header plus the event's keys, when there are files:
- * the body's dcmpath when that folder exists under DATA (the original's Lua script wrote the
- * files itself), else the series fetched from Orthanc (ORTHANC_REST_URL). Without either, the
+ * the body's dcmpath when that folder exists under DATA and, with Orthanc's facts f, holds
+ * exactly the series' instances (reached without following a link: helper_header), else the
+ * series fetched from Orthanc (ORTHANC_REST_URL) into DATA/dicom/<series>. Without either, the
  * body's tags stay the header. The fetch and the header are dcmp-dicom's work (helper.c).
  * Returns 0; 1 when the event fails for good (reason says why: a corrupt file, a series
  * Orthanc does not have, the helper crashed on it); -1 when it must wait (Orthanc down).
  */
-static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
+static int header_from_files(planner *pl, dcmp_webhook *w, const series_facts *f, char *reason)
 {
     static const char *const keys[] = {"seriesId", "studyId", "patientId"};
     const scheduler *s = pl->s;
@@ -58,24 +59,39 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
     dcmpath[0] = '\0';
     if (cJSON_IsString(dp) && dcmpath_ok(dp->valuestring)) {
         snprintf(dir, sizeof dir, "%s/%s", s->cfg->data, dp->valuestring);
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-            snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            /* the body's folder is taken only when it holds the series' instances */
+            rc = helper_header(&pl->dicom, dp->valuestring, f ? f->uid : NULL, f ? f->instances : 0,
+                               &header, reason);
+            if (rc < 0 || (rc > 0 && !s->cfg->orthanc_url[0]))
+                return rc;
+            if (rc == 0)
+                snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
+            else
+                dcmp_log_warn("series %s: dcmpath %s refused (%s): fetching the series from "
+                              "Orthanc",
+                              w->series, dp->valuestring, reason);
+        }
     }
     if (dcmpath[0] == '\0' && s->cfg->orthanc_url[0]) {
         if ((rc = helper_fetch(&pl->dicom, w->series, dcmpath, sizeof dcmpath, &n, reason)) != 0)
             return rc;
         dcmp_log_info("series %s: %d instance(s) fetched into %s", w->series, n, dcmpath);
+        if ((rc = helper_header(&pl->dicom, dcmpath, NULL, 0, &header, reason)) != 0)
+            return rc;
     }
     if (dcmpath[0] == '\0')
         return 0;
-    if ((rc = helper_header(&pl->dicom, dcmpath, &header, reason)) != 0)
-        return rc;
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->data, keys[i]);
         if (v) {
             cJSON_DeleteItemFromObjectCaseSensitive(header, keys[i]);
             cJSON_AddItemToObject(header, keys[i], cJSON_Duplicate(v, 1));
         }
+    }
+    if (f && f->study[0]) { /* Orthanc's, not the body's */
+        cJSON_DeleteItemFromObjectCaseSensitive(header, "studyId");
+        cJSON_AddStringToObject(header, "studyId", f->study);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(header, "dcmpath");
     cJSON_AddStringToObject(header, "dcmpath", dcmpath);
@@ -92,6 +108,7 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
     const dcmp_settings_files *reg;
     const cJSON *system;
     dcmp_plan_input in;
+    series_facts facts;
     dcmp_webhook w;
     dcmp_plan p;
     int i, rc = -1;
@@ -102,20 +119,19 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         out->plan = strdup("{}");
         return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
     }
-    {
-        /* a series Orthanc's script or the catch-up leaves out (fewer than MIN_INSTANCES, a
-         * modality not in SUPPORTED_MODALITY): recorded as ignored with the reason, so the
-         * dashboard can say why nothing ran; nothing fetched or planned */
-        const cJSON *why = cJSON_GetObjectItemCaseSensitive(w.data, "ignoredBecause");
-        if (cJSON_IsString(why)) {
-            out->state = "ignored";
-            snprintf(out->error, sizeof out->error, "%s", why->valuestring);
-            out->plan = strdup("{}");
-            rc = 0;
-            goto out;
-        }
+    /* duplicate, ignored, unknown: decided from Orthanc's answer, not the body (series.c) */
+    switch (pl->s->cfg->orthanc_url[0]
+                ? series_decide(pl, id, w.series, &facts, &out->state, out->error)
+                : series_decide_body(pl, id, &w, &out->state, out->error)) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    case 1:
+        out->plan = strdup("{}");
+        rc = 0; /* recorded with the reason, not retried */
+        goto out;
+    default: break;
     }
-    switch (header_from_files(pl, &w, out->error)) {
+    out->state = "failed";
+    switch (header_from_files(pl, &w, pl->s->cfg->orthanc_url[0] ? &facts : NULL, out->error)) {
     case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
     case 1:
         out->plan = strdup("{}");

@@ -110,8 +110,9 @@ typedef struct planner {
     dcmp_callbacks callbacks;
     dcmp_settings_cache *settings; /* this thread's parsed settings files */
     helper dicom;                  /* started with the first event that has files */
-    char name[96];                 /* names its processing list: SCHEDULER_NAME[.N] */
-    int index;                     /* N */
+    dcmp_queue *seen;    /* claims series versions (series.c) while q has steps in flight */
+    char name[96];       /* names its processing list: SCHEDULER_NAME[.N] */
+    int index;           /* N */
     int64_t deadline_ms; /* monotonic ms the event being planned must be done by; 0: none */
     int cut;             /* why the tick ended the event's helper or callback: PLAN_CUT_* */
 } planner;
@@ -140,8 +141,11 @@ int helper_check(helper *h, char *why);
 /* Downloads the series into DATA/dicom/<series> (dcmp_orthanc_fetch_series): dcmpath and *n
  * (instances) filled. */
 int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int *n, char *why);
-/* The header of the series folder DATA/dcmpath (dcmp_dicom_series_header): *out new. */
-int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why);
+/* The header of the series folder DATA/dcmpath, reached without following a link: with
+ * series_uid, the folder must hold exactly the series' `instances` files
+ * (dcmp_dicom_series_check), else any series folder (dcmp_dicom_series_header). *out new. */
+int helper_header(helper *h, const char *dcmpath, const char *series_uid, int instances,
+                  cJSON **out, char *why);
 /* Orthanc's JSON answer to GET path: *out new. */
 int helper_get(helper *h, const char *path, cJSON **out, char *why);
 /* Orthanc's answer to GET path as text, into text[size] (too long: fails for good). */
@@ -155,8 +159,8 @@ void *catchup_main(void *arg);
 
 /*
  * Accepts the series `info` (Orthanc's /series/{id}) as an event, as a webhook would have
- * made it (so Orthanc's own webhook for the same LastUpdate is a duplicate), unless the Lua
- * script's filters leave it out; `source` goes into the body ("catch-up", "arrival").
+ * made it, unless it is a result of the pipeline; `source` ("catch-up", "arrival") goes into
+ * the body and is the event's origin (the planner trusts these to call a series stable).
  * Returns 0, or -1 when Redis failed.
  */
 int catchup_accept(scheduler *s, helper *o, dcmp_queue *q, const char *series, const cJSON *info,
@@ -168,6 +172,43 @@ int watch_add(scheduler *s, const char *id);
 
 /* The arrival watch thread (ORTHANC_REST_URL set, EARLY_STABLE on); arg: the scheduler. */
 void *watch_main(void *arg);
+
+/* What Orthanc says of a series (GET /series/{id}): what decides its planning. */
+typedef struct series_facts {
+    char last_update[40]; /* LastUpdate: the version planned once */
+    char uid[65];         /* MainDicomTags.SeriesInstanceUID */
+    char study[65];       /* ParentStudy */
+    char modality[65];    /* MainDicomTags.Modality ("" when none) */
+    int instances;        /* how many instances Orthanc has */
+    int stable;           /* IsStable */
+} series_facts;
+
+/* Asks Orthanc for series `id` (one GET /series/{id}). Returns as the helper's requests: 0
+ * (f filled), 1 for good (a series Orthanc does not have: why says so), -1 for now. */
+int series_look(helper *h, const char *id, series_facts *f, char *why);
+
+/* 1 with why[size] when MIN_INSTANCES or SUPPORTED_MODALITY leave the series out, else 0. */
+int series_ignored(const dcmp_config *cfg, const series_facts *f, char *why, size_t size);
+
+/*
+ * Decides event `id` for `series` from what Orthanc says of it (f filled): a series Orthanc does
+ * not have fails (nothing claimed: a later real arrival is planned); a version another event
+ * claimed is a duplicate, a webhook for a series Orthanc does not call stable yet only adds it
+ * to the arrival watch, a series MIN_INSTANCES or SUPPORTED_MODALITY leave out is ignored
+ * (*state "ignored" or "failed", why[DCMP_ERR_LEN] the reason: returns 1). Returns 0 when
+ * the event plans the series (its version claimed), -1 when it must wait (Orthanc or Redis
+ * does not answer; why says so).
+ */
+int series_decide(planner *pl, const char *id, const char *series, series_facts *f,
+                  const char **state, char *why);
+
+struct dcmp_webhook;
+
+/* Without ORTHANC_REST_URL the body is all there is (a test, a benchmark, a site without
+ * files): its version is claimed as series_decide claims Orthanc's, and its ignoredBecause is
+ * the reason to ignore it. Returns as series_decide. */
+int series_decide_body(planner *pl, const char *id, const struct dcmp_webhook *w,
+                       const char **state, char *why);
 
 /* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
 void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);
