@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <glob.h>
 #include <limits.h>
 #include <spawn.h>
@@ -405,6 +406,14 @@ static void test_reload(void)
     free(result);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 /* ---- a virtual environment, in a process of its own (one interpreter per process) ---- */
 
 static int venv_child(const char *venv)
@@ -508,5 +517,7 @@ int main(void)
     RUN(test_exceptions);
     RUN(test_callbacks);
     RUN(test_reload);
+    if (harness_failed == 0) /* kept to look at when something failed */
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return HARNESS_RESULT();
 }
