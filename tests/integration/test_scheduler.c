@@ -321,7 +321,10 @@ static void test_metrics(void)
 {
     reply r;
 
-    CHECK(http("GET", "/metrics", NULL, NULL, &r) == 200);
+    /* with WEBHOOK_TOKEN set, /metrics needs it (or METRICS_TOKEN: test_listen.c) */
+    CHECK(http("GET", "/metrics", NULL, NULL, &r) == 401);
+    CHECK(http("GET", "/metrics", NULL, "wrong", &r) == 401);
+    CHECK(http("GET", "/metrics", NULL, TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_accepted_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_duplicate_total 1\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 7\n");
