@@ -56,6 +56,8 @@ long dash_http(dash *d, const char *method, const char *path, const char *const 
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", d->port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (d->source)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, d->source);
     if (strcmp(method, "POST") == 0)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);

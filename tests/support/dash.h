@@ -15,6 +15,7 @@ typedef struct dash {
     int port;
     char log[PATH_MAX + 32]; /* its stderr: f->dir/dashboard-PORT.log */
     char csrf[128];          /* the page's token, read by dash_start */
+    const char *source;      /* the loopback address requests come from; NULL: the system's */
 } dash;
 
 typedef struct dash_reply {
