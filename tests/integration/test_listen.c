@@ -2,10 +2,9 @@
  * idle connections from another address and from Orthanc's own, while a webhook must still
  * be answered; WEBHOOK_RATE (429 with Retry-After, logged once); /metrics with METRICS_TOKEN
  * or WEBHOOK_TOKEN. */
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "flood.h"
 #include "harness.h"
+#include "http.h"
 #include "redis.h"
 
 #define TOKEN "listen-token"
@@ -25,14 +25,9 @@ static int http_port;
 static pid_t sched = -1;
 static char sched_log[PATH_MAX + 32];
 static flood fl;
+static http_reply *ans; /* large: allocated once */
 
-typedef struct answer {
-    long status;
-    double seconds; /* from the request's start to its end (answered or failed) */
-    char body[4096];
-    size_t len;
-    char headers[4096];
-} answer;
+typedef http_reply answer;
 
 static double now_s(void)
 {
@@ -42,65 +37,16 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    answer *a = arg;
-    size_t k = size * n;
-
-    if (a->len + k >= sizeof a->body)
-        k = sizeof a->body - a->len - 1;
-    memcpy(a->body + a->len, p, k);
-    a->len += k;
-    a->body[a->len] = '\0';
-    return size * n;
-}
-
-static size_t header(char *p, size_t size, size_t n, void *arg)
-{
-    answer *a = arg;
-    size_t used = strlen(a->headers), k = size * n;
-
-    if (used + k < sizeof a->headers) {
-        memcpy(a->headers + used, p, k);
-        a->headers[used + k] = '\0';
-    }
-    return size * n;
-}
-
 /* A request from the loopback address `source` with a 5 s limit; body NULL: GET. */
 static long request(const char *source, const char *path, const char *body, const char *token,
                     answer *a)
 {
-    char url[128], auth[128];
-    struct curl_slist *h = NULL;
-    CURL *c = curl_easy_init();
-    double t0 = now_s();
+    char auth[128];
+    const char *headers[] = {"Content-Type: application/json", token ? auth : NULL, NULL};
+    http_request q = {http_port, body ? "POST" : "GET", path, headers, body, NULL, source, 5};
 
-    memset(a, 0, sizeof *a);
-    a->status = -1;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_INTERFACE, source);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    a->seconds = now_s() - t0;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return a->status;
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+    return http_do(&q, a);
 }
 
 /* A new series' webhook from source, as Orthanc's script posts it. */
@@ -118,30 +64,12 @@ static long webhook(const char *source, answer *a)
 
 static void start_scheduler(const char *extra)
 {
-    char port[64], redis[64], reg[PATH_MAX + 32], set[PATH_MAX + 32], data[PATH_MAX + 32];
-    char path[PATH_MAX + 32], *bin = getenv("DCMP_SCHEDULER_BIN");
-    char *argv[] = {bin, NULL};
-    char *envp[] = {port,
-                    redis,
-                    reg,
-                    set,
-                    data,
-                    "REDIS_HOST=127.0.0.1",
-                    "DCMP_ENV=",
-                    "WEBHOOK_TOKEN=" TOKEN,
-                    "PATH=/usr/bin:/bin",
-                    (char *)extra,
-                    NULL};
-    posix_spawn_file_actions_t fa;
-    answer a;
+    const char *env[] = {"WEBHOOK_TOKEN=" TOKEN, extra, NULL};
+    char path[PATH_MAX + 32];
+    answer *a = ans;
     int i;
 
     http_port = fixture_free_port();
-    snprintf(port, sizeof port, "SCHEDULER_PORT=%d", http_port);
-    snprintf(redis, sizeof redis, "REDIS_PORT=%d", f.port);
-    snprintf(reg, sizeof reg, "REGISTRY=%s/registry", f.dir);
-    snprintf(set, sizeof set, "SETTINGS=%s/settings.json", f.dir);
-    snprintf(data, sizeof data, "DATA=%s", f.data);
     snprintf(path, sizeof path, "%s/registry", f.dir);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/settings.json", f.dir);
@@ -154,14 +82,9 @@ static void start_scheduler(const char *extra)
         }
     }
     snprintf(sched_log, sizeof sched_log, "%s/scheduler-%d.log", f.dir, http_port);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, sched_log, O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    CHECK(bin != NULL && posix_spawn(&sched, bin, &fa, NULL, argv, envp) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-    for (i = 0; i < 200 && request("127.0.0.1", "/health", NULL, NULL, &a) != 200; i++)
+    sched = fixture_scheduler(&f, http_port, f.dir, env, sched_log);
+    CHECK(sched > 0);
+    for (i = 0; i < 200 && request("127.0.0.1", "/health", NULL, NULL, a) != 200; i++)
         usleep(25000);
     CHECK(i < 200);
 }
@@ -198,7 +121,7 @@ static int log_count(const char *text)
 static void test_idle_flood_other_address(void)
 {
     double end, worst = 0;
-    answer a;
+    answer *a = ans;
     int posts = 0, ok = 0;
 
     start_scheduler(NULL);
@@ -207,17 +130,17 @@ static void test_idle_flood_other_address(void)
     CHECK(flood_closed_by_server(&fl, 1000) >= 2000 - 64);
     for (end = now_s() + 20; now_s() < end; usleep(500000)) {
         posts++;
-        ok += webhook("127.0.0.1", &a) == 202;
-        if (a.seconds > worst)
-            worst = a.seconds;
+        ok += webhook("127.0.0.1", a) == 202;
+        if (a->seconds > worst)
+            worst = a->seconds;
     }
     fprintf(stderr, "  during the flood: %d of %d webhooks answered 202, slowest %.3f s\n", ok,
             posts, worst);
     CHECK(posts >= 20 && ok == posts);
     CHECK(worst < 3.0);
     flood_close(&fl);
-    CHECK(webhook("127.0.0.1", &a) == 202);
-    CHECK(a.seconds < 3.0);
+    CHECK(webhook("127.0.0.1", a) == 202);
+    CHECK(a->seconds < 3.0);
     /* MHD's messages about refused connections: at most one a second, not one per connection */
     CHECK(log_count("http: ") <= 25);
     stop_scheduler();
@@ -228,21 +151,21 @@ static void test_idle_flood_other_address(void)
  * not left hanging), and answered within the idle timeout, and right after the flood ends. */
 static void test_idle_flood_same_address(void)
 {
-    answer a;
+    answer *a = ans;
 
     start_scheduler(NULL);
     CHECK(flood_open(&fl, "127.0.0.1", http_port, 2000) == 2000);
     CHECK(flood_closed_by_server(&fl, 1000) >= 2000 - 64);
-    webhook("127.0.0.1", &a);
-    CHECK(a.status == -1 && a.seconds < 1.0);
+    webhook("127.0.0.1", a);
+    CHECK(a->status == -1 && a->seconds < 1.0);
     /* the flood's connections say nothing: closed after the 10 s idle timeout */
     CHECK(flood_closed_by_server(&fl, 11000) == 2000);
-    CHECK(webhook("127.0.0.1", &a) == 202 && a.seconds < 3.0);
+    CHECK(webhook("127.0.0.1", a) == 202 && a->seconds < 3.0);
     flood_close(&fl);
     CHECK(flood_open(&fl, "127.0.0.1", http_port, 2000) == 2000);
     usleep(500000);
     flood_close(&fl);
-    CHECK(webhook("127.0.0.1", &a) == 202 && a.seconds < 3.0);
+    CHECK(webhook("127.0.0.1", a) == 202 && a->seconds < 3.0);
     stop_scheduler();
 }
 
@@ -250,34 +173,34 @@ static void test_idle_flood_same_address(void)
  * address has its own budget; the default lets Orthanc's real rate through. */
 static void test_rate(void)
 {
-    answer a;
+    answer *a = ans;
     int i, ok = 0, throttled = 0;
 
     start_scheduler("WEBHOOK_RATE=5");
     for (i = 0; i < 70; i++) {
-        long st = webhook("127.0.0.1", &a);
+        long st = webhook("127.0.0.1", a);
         ok += st == 202;
         throttled += st == 429;
     }
     CHECK(ok >= 50 && ok <= 52); /* 50, and what came back while posting */
     CHECK(throttled == 70 - ok);
-    CHECK(webhook("127.0.0.1", &a) == 429);
-    CHECK_CONTAINS(a.headers, "Retry-After: 1\r\n");
-    CHECK_CONTAINS(a.body, "WEBHOOK_RATE=5");
-    CHECK(webhook("127.0.0.3", &a) == 202);
+    CHECK(webhook("127.0.0.1", a) == 429);
+    CHECK_CONTAINS(a->headers, "Retry-After: 1\r\n");
+    CHECK_CONTAINS(a->body, "WEBHOOK_RATE=5");
+    CHECK(webhook("127.0.0.3", a) == 202);
     CHECK(log_count("refused (429)") == 1);
-    CHECK(request("127.0.0.1", "/metrics", NULL, TOKEN, &a) == 200);
-    CHECK_CONTAINS(a.body, "dcmp_scheduler_events_throttled_total");
-    CHECK(strstr(a.body, "dcmp_scheduler_events_throttled_total 0\n") == NULL);
+    CHECK(request("127.0.0.1", "/metrics", NULL, TOKEN, a) == 200);
+    CHECK_CONTAINS(a->body, "dcmp_scheduler_events_throttled_total");
+    CHECK(strstr(a->body, "dcmp_scheduler_events_throttled_total 0\n") == NULL);
     usleep(1100000);
-    CHECK(webhook("127.0.0.1", &a) == 202);
+    CHECK(webhook("127.0.0.1", a) == 202);
     stop_scheduler();
 
     /* the default (200 a second, 2,000 at once): Orthanc posting one after the other as fast
      * as it can, 2,500 series, is never refused */
     start_scheduler(NULL);
     for (i = 0, ok = 0; i < 2500; i++)
-        ok += webhook("127.0.0.1", &a) == 202;
+        ok += webhook("127.0.0.1", a) == 202;
     CHECK(ok == 2500);
     stop_scheduler();
 }
@@ -286,17 +209,17 @@ static void test_rate(void)
  * METRICS_TOKEN either, and the metrics token posts no webhook. */
 static void test_metrics_token(void)
 {
-    answer a;
+    answer *a = ans;
 
     start_scheduler("METRICS_TOKEN=scrape-me");
-    CHECK(request("127.0.0.1", "/metrics", NULL, NULL, &a) == 401);
-    CHECK_CONTAINS(a.body, "METRICS_TOKEN");
-    CHECK(request("127.0.0.1", "/metrics", NULL, "scrape-m", &a) == 401);
-    CHECK(request("127.0.0.1", "/metrics", NULL, "scrape-me", &a) == 200);
-    CHECK_CONTAINS(a.body, "dcmp_scheduler_events_received_total");
-    CHECK(request("127.0.0.1", "/metrics", NULL, TOKEN, &a) == 200);
-    CHECK(request("127.0.0.1", "/stable-series", "{\"seriesId\":\"m-1\"}", "scrape-me", &a) == 401);
-    CHECK(request("127.0.0.1", "/health", NULL, NULL, &a) == 200);
+    CHECK(request("127.0.0.1", "/metrics", NULL, NULL, a) == 401);
+    CHECK_CONTAINS(a->body, "METRICS_TOKEN");
+    CHECK(request("127.0.0.1", "/metrics", NULL, "scrape-m", a) == 401);
+    CHECK(request("127.0.0.1", "/metrics", NULL, "scrape-me", a) == 200);
+    CHECK_CONTAINS(a->body, "dcmp_scheduler_events_received_total");
+    CHECK(request("127.0.0.1", "/metrics", NULL, TOKEN, a) == 200);
+    CHECK(request("127.0.0.1", "/stable-series", "{\"seriesId\":\"m-1\"}", "scrape-me", a) == 401);
+    CHECK(request("127.0.0.1", "/health", NULL, NULL, a) == 200);
     stop_scheduler();
 }
 
@@ -305,7 +228,7 @@ int main(void)
     int failed;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (fixture_start(&f) < 0)
+    if ((ans = malloc(sizeof *ans)) == NULL || fixture_start(&f) < 0)
         return 1;
     RUN(test_idle_flood_other_address);
     RUN(test_idle_flood_same_address);
@@ -318,6 +241,7 @@ int main(void)
     }
     failed = HARNESS_RESULT();
     fixture_stop(&f, failed);
+    free(ans);
     curl_global_cleanup();
     return failed;
 }
