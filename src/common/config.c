@@ -369,6 +369,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_mtoken[] = {"METRICS_TOKEN", NULL};
     static const char *const k_rate[] = {"WEBHOOK_RATE", NULL};
     static const char *const k_seen[] = {"EVENT_DEDUP_TTL", NULL};
+    static const char *const k_takes[] = {"EVENT_MAX_TAKES", NULL};
+    static const char *const k_plantime[] = {"PLAN_TIMEOUT", NULL};
     static const char *const k_ourl[] = {"ORTHANC_REST_URL", NULL};
     static const char *const k_ouser[] = {"ORTHANC_REST_USERNAME", "ORTHANC_REST_USER", NULL};
     static const char *const k_opass[] = {"ORTHANC_REST_PASSWORD", NULL};
@@ -435,6 +437,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_int(&env, k_rate, 200, 0, 1000000, &cfg->webhook_rate, err) < 0 ||
         get_int(&env, k_body, 8 << 20, 1024, 1 << 30, &cfg->max_body, err) < 0 ||
         get_duration(&env, k_seen, 30 * 86400, &cfg->seen_ttl, err) < 0 ||
+        get_int(&env, k_takes, 3, 1, 1000, &cfg->event_max_takes, err) < 0 ||
+        get_duration(&env, k_plantime, 1800, &cfg->plan_timeout, err) < 0 ||
         get_str(&env, k_ourl, "", cfg->orthanc_url, sizeof cfg->orthanc_url, err) < 0 ||
         get_str(&env, k_ouser, "", cfg->orthanc_user, sizeof cfg->orthanc_user, err) < 0 ||
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||

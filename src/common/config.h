@@ -77,6 +77,9 @@ typedef struct dcmp_config {
                                  * 10 s of them at once; 0 = no limit; default 200 */
     int64_t max_body;           /* SCHEDULER_MAX_BODY: bytes of a webhook body, default 8 MiB */
     int64_t seen_ttl;           /* EVENT_DEDUP_TTL: how long a series version is remembered, 30d */
+    int64_t event_max_takes;    /* EVENT_MAX_TAKES: an event taken this often without being
+                                 * finished is failed (quarantined), default 3 */
+    int64_t plan_timeout;       /* PLAN_TIMEOUT: seconds planning one event may take, 30 min */
     char orthanc_url[512];      /* ORTHANC_REST_URL: where series are fetched from; "" = never */
     char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */

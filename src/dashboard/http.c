@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "dashboard.h"
+#include "jsonw.h"
 #include "listen.h"
 #include "log.h"
 
@@ -89,7 +90,8 @@ typedef struct pending {
 
 void reply_json(reply *r, unsigned status, cJSON *o)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    /* stored bytes that are not UTF-8 (old records) become U+FFFD: the answer stays JSON */
+    char *text = o ? dcmp_jsonw_valid_utf8(cJSON_PrintUnformatted(o)) : NULL;
 
     cJSON_Delete(o);
     free(r->body);

@@ -315,6 +315,8 @@ void *catchup_main(void *arg)
     if ((q = dcmp_queue_from_config(cfg)) == NULL)
         return NULL;
     helper_init(&o, cfg, s->dicom_program);
+    o.tick = scheduler_stopping; /* a request to Orthanc ends at a stop */
+    o.tick_arg = s;
     while (!*s->stop) {
         int64_t next = dcmp_clock_mono_ms() + cfg->catchup_interval * 1000;
         scan(s, &o, q);

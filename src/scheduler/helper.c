@@ -39,7 +39,7 @@ static int request(helper *h, const char *what, const char *kwargs, int64_t time
     job.func = (char *)what;
     job.kwargs = (char *)kwargs;
     job.timeout = timeout;
-    if (dcmp_pool_run(&h->pool, &job, NULL, NULL, &o) < 0) {
+    if (dcmp_pool_run(&h->pool, &job, h->tick, h->tick_arg, &o) < 0) {
         free(o.result);
         return dcmp_seterr(why, "%s", o.error); /* no helper could start: later */
     }

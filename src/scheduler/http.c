@@ -97,7 +97,7 @@ static enum MHD_Result reject(scheduler *s, struct MHD_Connection *c, unsigned s
                               const char *why)
 {
     atomic_fetch_add(&s->m.rejected, 1);
-    dcmp_log_warn("webhook refused (%u): %s", status, why);
+    dcmp_log_limited(DCMP_WARN, "webhook refused (%u): %s", status, why);
     return send_json(c, status, "error", why, (const char *)NULL);
 }
 
@@ -191,28 +191,33 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
 
     if (req->too_big)
         return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
-    /* checked here; the planner builds the event's data from the stored body */
+    /* checked here (bounded, linear); only what the planner builds the event's data from is
+     * stored, not the whole body (Orthanc's series listing, anything nested) */
     if (dcmp_webhook_check(req->body ? req->body : "", req->len, &w, err) < 0)
         return reject(s, c, MHD_HTTP_BAD_REQUEST, err);
-    if (dcmp_job_new_id(id) < 0)
+    if (dcmp_job_new_id(id) < 0) {
+        dcmp_webhook_free(&w);
         return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error", "no randomness",
                          (const char *)NULL);
-    rc = dcmp_queue_event_accept(intake(s), id, w.series, w.version, req->body, req->len,
+    }
+    rc = dcmp_queue_event_accept(intake(s), id, w.series, w.version, w.kept, strlen(w.kept),
                                  s->cfg->seen_ttl, dup);
+    dcmp_webhook_free(&w);
     if (rc < 0) {
         atomic_fetch_add(&s->m.unavailable, 1);
-        dcmp_log_error("webhook for series %s not stored: %s", w.series,
-                       dcmp_queue_errstr(intake(s)));
+        dcmp_log_limited(DCMP_ERROR_LEVEL, "webhook for series %s not stored: %s", w.series,
+                         dcmp_queue_errstr(intake(s)));
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "error",
                          "redis unavailable: the event was not stored", (const char *)NULL);
     }
     if (rc == 0) {
         atomic_fetch_add(&s->m.duplicates, 1);
-        dcmp_log_info("series %s version %s: duplicate of event %s", w.series, w.version, dup);
+        dcmp_log_limited(DCMP_INFO, "series %s version %s: duplicate of event %s", w.series,
+                         w.version, dup);
         return send_event(c, MHD_HTTP_OK, "duplicate", dup);
     }
     atomic_fetch_add(&s->m.accepted, 1);
-    dcmp_log_info("series %s version %s: event %s accepted", w.series, w.version, id);
+    dcmp_log_limited(DCMP_INFO, "series %s version %s: event %s accepted", w.series, w.version, id);
     return send_event(c, MHD_HTTP_ACCEPTED, "accepted", id);
 }
 
@@ -256,10 +261,24 @@ static enum MHD_Result series_arriving(scheduler *s, struct MHD_Connection *c, r
 
 static enum MHD_Result health(scheduler *s, struct MHD_Connection *c)
 {
+    char why[DCMP_ERR_LEN + 96];
+    int failures = atomic_load(&s->plan_failures);
+
     if (dcmp_queue_ping(intake(s)) < 0)
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis",
                          dcmp_queue_errstr(intake(s)), (const char *)NULL);
-    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", (const char *)NULL);
+    if (failures >= HEALTH_PLAN_FAILURES) {
+        /* Redis answers, but the planner cannot plan (settings or DATA unusable, Orthanc
+         * down, every event failing): say so, with the last reason */
+        pthread_mutex_lock(&s->health_lock);
+        snprintf(why, sizeof why, "%d event(s) in a row not planned; last: %s", failures,
+                 s->plan_error);
+        pthread_mutex_unlock(&s->health_lock);
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis", "ok",
+                         "planner", why, (const char *)NULL);
+    }
+    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", "planner", "ok",
+                     (const char *)NULL);
 }
 
 static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)

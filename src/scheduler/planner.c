@@ -167,6 +167,56 @@ out:
     return rc;
 }
 
+int scheduler_stopping(void *arg)
+{
+    const scheduler *s = arg;
+
+    return *s->stop != 0;
+}
+
+/* The helper's and the callbacks' tick while an event is planned: ends what runs when the
+ * scheduler stops or the event's budget (PLAN_TIMEOUT) is spent, and says which in pl->cut. */
+static int planner_tick(void *arg)
+{
+    planner *pl = arg;
+
+    if (*pl->s->stop)
+        pl->cut = PLAN_CUT_STOP;
+    else if (pl->deadline_ms > 0 && dcmp_clock_mono_ms() >= pl->deadline_ms)
+        pl->cut = PLAN_CUT_BUDGET;
+    return pl->cut != PLAN_CUT_NONE;
+}
+
+void planner_ticks(planner *pl)
+{
+    pl->dicom.tick = planner_tick;
+    pl->dicom.tick_arg = pl;
+    pl->callbacks.tick = planner_tick;
+    pl->callbacks.tick_arg = pl;
+}
+
+/* Counts an event that could not be planned for /health (why: the reason), or one that was. */
+static void health(scheduler *s, const char *why)
+{
+    if (why == NULL) {
+        atomic_store(&s->plan_failures, 0);
+        return;
+    }
+    pthread_mutex_lock(&s->health_lock);
+    snprintf(s->plan_error, sizeof s->plan_error, "%s", why);
+    pthread_mutex_unlock(&s->health_lock);
+    atomic_fetch_add(&s->plan_failures, 1);
+}
+
+/* An event the take quarantined (taken too often without being finished): already recorded
+ * failed in Redis; counted and logged here. */
+static void quarantined(scheduler *s, const char *id, const char *why)
+{
+    atomic_fetch_add(&s->m.failed, 1);
+    health(s, why);
+    dcmp_log_error("event %s: failed: %s", id, why);
+}
+
 static void observe_latency(scheduler *s, int64_t received_ms)
 {
     double secs = (double)(dcmp_clock_wall_ms() - received_ms) / 1000.0;
@@ -202,10 +252,13 @@ static void count(scheduler *s, const dcmp_queue_event *e, const dcmp_queue_even
     if (strcmp(state, "planned") == 0) {
         atomic_fetch_add(&s->m.planned, 1);
         observe_latency(s, e->received);
+        health(s, NULL);
     } else if (strcmp(state, "ignored") == 0) {
         atomic_fetch_add(&s->m.ignored, 1);
+        health(s, NULL);
     } else {
         atomic_fetch_add(&s->m.failed, 1);
+        health(s, error);
     }
     dcmp_log_info("event %s: %s%s%s", e->id, state, error[0] ? ": " : "", error);
 }
@@ -220,30 +273,75 @@ typedef struct batch {
     int wait;    /* an event must wait (state "back"): pause 5 s after it is finished */
 } batch;
 
+/* Plans one event of b within its budget; a stop puts it back. */
+static void plan_one(planner *pl, batch *b, int i)
+{
+    const dcmp_config *cfg = pl->s->cfg;
+    outcome *out = &b->out[i];
+    char err[DCMP_ERR_LEN];
+    int rc;
+
+    memset(&b->res[i], 0, sizeof b->res[i]);
+    b->res[i].id = b->ev[i].id;
+    if (b->ev[i].quarantined) {
+        /* recorded failed by the take, off the processing list: finishing it does nothing */
+        quarantined(pl->s, b->ev[i].id, b->ev[i].body);
+        memset(out, 0, sizeof *out);
+        out->state = "failed";
+        out->plan = strdup("{}");
+        b->res[i].state = "failed";
+        return;
+    }
+    if (*pl->s->stop) {
+        b->res[i].state = "back"; /* taken, not begun: waits in the inbox for the restart */
+        return;
+    }
+    pl->cut = PLAN_CUT_NONE;
+    pl->deadline_ms = dcmp_clock_mono_ms() + cfg->plan_timeout * 1000;
+    rc = plan_event(pl, b->ev[i].id, b->ev[i].body, out, err);
+    pl->deadline_ms = 0;
+    if (pl->cut == PLAN_CUT_STOP || rc < 0) {
+        if (rc == 0) {
+            free(out->graph);
+            free(out->plan);
+        }
+        b->res[i].state = "back";
+        if (pl->cut == PLAN_CUT_STOP) {
+            /* what it was doing was ended: planned again after the restart, not counted as a
+             * take that never finished */
+            dcmp_log_info("event %s: the scheduler stops: back to the inbox", b->ev[i].id);
+            return;
+        }
+        /* Settings unreadable or Orthanc down: the event goes back and waits. */
+        dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", b->ev[i].id, err);
+        health(pl->s, err);
+        b->wait = 1;
+        return;
+    }
+    if (pl->cut == PLAN_CUT_BUDGET) {
+        /* a helper request or a callback was ended: whatever was planned is incomplete */
+        free(out->graph);
+        out->graph = NULL;
+        out->state = "failed";
+        snprintf(out->error, sizeof out->error,
+                 "planning took longer than PLAN_TIMEOUT (%llds): stopped, nothing enqueued",
+                 (long long)cfg->plan_timeout);
+    }
+    atomic_fetch_add(&pl->s->m.callback_errors, out->callback_errors);
+    b->res[i].graph = out->graph;
+    b->res[i].plan = out->plan;
+    b->res[i].state = out->state;
+    b->res[i].error = out->error;
+}
+
 /* Plans every event of b. */
 static void plan_all(planner *pl, batch *b)
 {
     int i;
 
     b->wait = 0;
-    for (i = 0; i < b->n; i++) {
-        char err[DCMP_ERR_LEN];
-        memset(&b->res[i], 0, sizeof b->res[i]);
-        b->res[i].id = b->ev[i].id;
-        if (plan_event(pl, b->ev[i].id, b->ev[i].body, &b->out[i], err) < 0) {
-            /* Settings unreadable or Orthanc down: the event goes back and waits. */
-            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", b->ev[i].id,
-                           err);
-            b->res[i].state = "back";
-            b->wait = 1;
-            continue;
-        }
-        atomic_fetch_add(&pl->s->m.callback_errors, b->out[i].callback_errors);
-        b->res[i].graph = b->out[i].graph;
-        b->res[i].plan = b->out[i].plan;
-        b->res[i].state = b->out[i].state;
-        b->res[i].error = b->out[i].error;
-    }
+    for (i = 0; i < b->n; i++)
+        plan_one(pl, b, i);
     b->planned = 1;
 }
 
@@ -372,7 +470,8 @@ static void plan_stream(planner *pl, batch *cur, batch *sent, batch *next)
                 return;
             }
             drop(s, sent, 1);
-            dcmp_clock_sleep_ms(5000);
+            for (int k = 0; k < 50 && !*s->stop; k++)
+                dcmp_clock_sleep_ms(100);
         }
         if (*s->stop && sent->n == 0)
             break;
@@ -424,6 +523,12 @@ void *planner_main(void *arg)
             continue;
         }
         delay = 100;
+        if (rc == 2) {
+            quarantined(s, cur->ev[0].id, body);
+            free(body);
+            continue;
+        }
+        cur->ev[0].quarantined = 0;
         if (rc == 0) {
             /* nothing for a second: helpers idle for a minute give their memory back */
             dcmp_pool_stop_idle(&pl->callbacks.pool, HELPER_IDLE_MS);

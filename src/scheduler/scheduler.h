@@ -63,7 +63,10 @@ typedef struct scheduler {
     dcmp_throttle *rate;         /* owned: webhook posts per client address; NULL = no limit */
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
     metrics m;
-    pthread_mutex_t watch_lock; /* guards the arrival watch below */
+    atomic_int plan_failures;      /* events in a row that could not be planned (see health) */
+    pthread_mutex_t health_lock;   /* guards plan_error */
+    char plan_error[DCMP_ERR_LEN]; /* why the last of them could not */
+    pthread_mutex_t watch_lock;    /* guards the arrival watch below */
     watched watch[WATCH_MAX];
     int nwatch;
 } scheduler;
@@ -78,10 +81,22 @@ typedef struct scheduler {
  * its memory back while nothing arrives, and starts a new one with the next event. */
 #define HELPER_IDLE_MS 60000
 
+/* /health answers 503 once this many events in a row could not be planned (each went back to
+ * the inbox to wait, failed, or was quarantined), until one is planned again. */
+#define HEALTH_PLAN_FAILURES 3
+
+/* Seconds the planners, the catch-up and the watch get to end after SIGTERM before the process
+ * exits anyway (what they had taken stays in their processing list: planned after a restart). */
+#define SCHEDULER_STOP_GRACE 5
+
 /* One thread's dcmp-dicom helper: Orthanc's REST API and DICOM headers, out of the daemon. */
 typedef struct helper {
     dcmp_pool pool;
     const dcmp_config *cfg; /* borrowed: ORTHANC_REST_*, DATA */
+    /* NULL, or asked about once a second while a request runs: nonzero ends the request (the
+     * helper is killed; the request fails as stopped). Set after helper_init. */
+    dcmp_executor_tick tick;
+    void *tick_arg;
 } helper;
 
 /* One row of Orthanc's /changes, as the helper checked it. */
@@ -100,7 +115,14 @@ typedef struct planner {
     helper dicom;                  /* started with the first event that has files */
     char name[96];                 /* names its processing list: SCHEDULER_NAME[.N] */
     int index;                     /* N */
+    int64_t deadline_ms; /* monotonic ms the event being planned must be done by; 0: none */
+    int cut;             /* why the tick ended the event's helper or callback: PLAN_CUT_* */
 } planner;
+
+enum { PLAN_CUT_NONE, PLAN_CUT_BUDGET, PLAN_CUT_STOP };
+
+/* A dcmp_executor_tick for threads that only stop with the scheduler (arg: the scheduler). */
+int scheduler_stopping(void *arg);
 
 extern const double latency_bounds[LATENCY_BUCKETS];
 
@@ -152,6 +174,10 @@ void *watch_main(void *arg);
 
 /* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
 void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);
+
+/* Gives the planner's helper and callbacks the tick that ends them at a stop or when an
+ * event's PLAN_TIMEOUT is spent. */
+void planner_ticks(planner *pl);
 
 /* Plans events from the inbox until *s->stop (a thread entry; arg: a planner). */
 void *planner_main(void *arg);

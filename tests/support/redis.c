@@ -79,6 +79,9 @@ pid_t fixture_scheduler(fixture *f, int port, const char *base, const char *cons
     snprintf(reg, sizeof reg, "REGISTRY=%s/registry", base);
     snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
     snprintf(data, sizeof data, "DATA=%s", f->data);
+    /* extra first: the environment's first entry of a name is the one read */
+    for (i = 0; extra && extra[i] && n < 16; i++)
+        envp[n++] = (char *)extra[i];
     envp[n++] = sport;
     envp[n++] = redis;
     envp[n++] = reg;
@@ -87,12 +90,10 @@ pid_t fixture_scheduler(fixture *f, int port, const char *base, const char *cons
     envp[n++] = "REDIS_HOST=127.0.0.1";
     envp[n++] = "DCMP_ENV=";
     envp[n++] = "PATH=/usr/bin:/bin";
-    for (i = 0; environ[i] && n < 32; i++) /* the sanitizers' settings */
+    for (i = 0; environ[i] && n < 47; i++) /* the sanitizers' settings */
         if (strncmp(environ[i], "ASAN_", 5) == 0 || strncmp(environ[i], "UBSAN_", 6) == 0 ||
             strncmp(environ[i], "LSAN_", 5) == 0)
             envp[n++] = environ[i];
-    for (i = 0; extra && extra[i] && n < 47; i++)
-        envp[n++] = (char *)extra[i];
     envp[n] = NULL;
     return spawn_logged(argv, envp, log);
 }

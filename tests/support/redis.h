@@ -52,8 +52,8 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *env);
 
 /* Starts $DCMP_SCHEDULER_BIN on 127.0.0.1:port against f's Redis: REGISTRY base/registry,
  * SETTINGS base/settings.json, DATA f->data, no .env, and the extra "K=V" entries
- * (NULL-terminated, may be NULL; none of the ones above). Its output is appended to log.
- * Returns its pid, or -1. */
+ * (NULL-terminated, at most 16, may be NULL; they win over the ones above). Its output is
+ * appended to log. Returns its pid, or -1. */
 pid_t fixture_scheduler(fixture *f, int port, const char *base, const char *const *extra,
                         const char *log);
 
