@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "queue.h"
 #include "settings_cache.h"
+#include "throttle.h"
 
 #define LATENCY_BUCKETS 9
 
@@ -32,6 +33,7 @@ typedef struct metrics {
     atomic_long caught_up; /* events made by the catch-up (their webhook was lost) */
     atomic_long arriving;  /* series Orthanc's script said are arriving */
     atomic_long early;     /* events made by the arrival watch, before Orthanc's webhook */
+    atomic_long throttled; /* webhooks refused with 429 (WEBHOOK_RATE) */
     atomic_long latency[LATENCY_BUCKETS + 1]; /* received -> enqueued, cumulative buckets */
     atomic_long latency_count;
     atomic_llong latency_sum_us;
@@ -58,6 +60,7 @@ typedef struct scheduler {
     dcmp_queue *intake[SCHEDULER_HTTP_THREADS]; /* one Redis connection per HTTP thread */
     atomic_int intake_next;                     /* hands out the connections */
     struct MHD_Daemon *http;
+    dcmp_throttle *rate;         /* owned: webhook posts per client address; NULL = no limit */
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
     metrics m;
     atomic_int plan_failures;      /* events in a row that could not be planned (see health) */

@@ -22,6 +22,7 @@
 
 #include "browse.h"
 #include "harness.h"
+#include "http.h"
 #include "redis.h"
 
 extern char **environ;
@@ -54,50 +55,25 @@ typedef struct reply {
     size_t len;
 } reply;
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    reply *r = arg;
-    size_t k = size * n;
-
-    if (r->len + k >= sizeof r->body)
-        k = sizeof r->body - r->len - 1;
-    memcpy(r->body + r->len, p, k);
-    r->len += k;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
 /* Sends a request; returns the HTTP status (or -1) and the body in r. */
 static long http(const char *method, const char *path, const char *body, const char *token,
                  reply *r)
 {
-    char url[256], auth[300];
-    struct curl_slist *h = NULL;
-    CURL *c = curl_easy_init();
+    char auth[300];
+    const char *headers[] = {"Content-Type: application/json", token ? auth : NULL, NULL};
+    http_request q = {http_port, method, path, headers, body, NULL, NULL, 10};
+    http_reply *got = malloc(sizeof *got);
     long status = -1;
 
     memset(r, 0, sizeof *r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+    if (got != NULL) {
+        status = http_do(&q, got);
+        r->len = got->len < sizeof r->body - 1 ? got->len : sizeof r->body - 1;
+        memcpy(r->body, got->body, r->len);
+        r->body[r->len] = '\0';
     }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    free(got);
     return status;
 }
 
@@ -105,38 +81,14 @@ static long http(const char *method, const char *path, const char *body, const c
  * scheduler.log. Returns its pid. */
 static pid_t spawn_scheduler(const char *extra)
 {
-    char port[64], redis[64], reg[PATH_MAX + 32], set[PATH_MAX + 32], data[PATH_MAX + 32];
-    char log[PATH_MAX + 32], *bin = getenv("DCMP_SCHEDULER_BIN");
-    char *argv[] = {bin, NULL};
     /* extra first: the environment's first entry of a name is the one read */
-    char *envp[] = {extra ? (char *)extra : "DCMP_TEST=1",
-                    port,
-                    redis,
-                    reg,
-                    set,
-                    data,
-                    "REDIS_HOST=127.0.0.1",
-                    "DCMP_ENV=",
-                    "CALLBACK_TIMEOUT=30s",
-                    "SCHEDULER_MAX_BODY=8192",
-                    "WEBHOOK_TOKEN=" TOKEN,
-                    "PATH=/usr/bin:/bin",
-                    NULL};
-    posix_spawn_file_actions_t fa;
-    pid_t pid = -1;
+    const char *env[] = {extra ? extra : "DCMP_TEST=1", "CALLBACK_TIMEOUT=30s",
+                         "SCHEDULER_MAX_BODY=8192", "WEBHOOK_TOKEN=" TOKEN, NULL};
+    char log[PATH_MAX + 32];
+    pid_t pid;
 
-    snprintf(port, sizeof port, "SCHEDULER_PORT=%d", http_port);
-    snprintf(redis, sizeof redis, "REDIS_PORT=%d", f.port);
-    snprintf(reg, sizeof reg, "REGISTRY=%s/registry", base);
-    snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
-    snprintf(data, sizeof data, "DATA=%s", f.data);
     snprintf(log, sizeof log, "%s/scheduler.log", f.dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    CHECK(bin != NULL && posix_spawn(&pid, bin, &fa, NULL, argv, envp) == 0);
-    posix_spawn_file_actions_destroy(&fa);
+    CHECK((pid = fixture_scheduler(&f, http_port, base, env, log)) > 0);
     return pid;
 }
 
@@ -323,7 +275,10 @@ static void test_metrics(void)
 {
     reply r;
 
-    CHECK(http("GET", "/metrics", NULL, NULL, &r) == 200);
+    /* with WEBHOOK_TOKEN set, /metrics needs it (or METRICS_TOKEN: test_listen.c) */
+    CHECK(http("GET", "/metrics", NULL, NULL, &r) == 401);
+    CHECK(http("GET", "/metrics", NULL, "wrong", &r) == 401);
+    CHECK(http("GET", "/metrics", NULL, TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_accepted_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_duplicate_total 1\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 7\n");
