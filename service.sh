@@ -27,7 +27,11 @@
 #   validate   the settings checked by the planner's rules, every worker and callback function
 #              loaded from its library (dcm-processor validate; in the worker image when the
 #              stack runs with Docker, so missing runtime libraries show too)
-# Headers for service sources: include/dcmp/service.h of this checkout (DCMP_INCLUDE_DIR).
+# NAME: the service's folder under REGISTRY and MODULES, 1 to 64 letters, digits, _ or -, not
+# starting with - (a name that looks like an option is refused; --help prints this).
+# Headers for service sources: include/dcmp/service.h of this checkout (DCMP_INCLUDE_DIR); a
+# CMakeLists.txt may include(DcmpService), the helper in cmake/ of this checkout
+# (CMAKE_MODULE_PATH), as the shipped services do: service.sh install dcm2nii -p services/dcm2nii
 # Exit status: 0 done; 1 a failure (named); 2 usage.
 set -euo pipefail
 DCMP_PROG=service.sh
@@ -40,6 +44,7 @@ action="$1"
 shift
 case "$action" in
   install|remove|backup|validate) [ $# -ge 1 ] || dcmp_die "$action needs a service name" 2
+    case "$1" in -h|--help) usage; exit 0 ;; esac
     name="$1"; shift ;;
   list) name="" ;;
   -h|--help|help) usage; exit 0 ;;
@@ -54,13 +59,25 @@ while [ $# -gt 0 ]; do
     --no-validate) validate=0 ;;
     --settings) [ $# -ge 2 ] || dcmp_die "--settings needs a file" 2; settings_for="$2"; shift ;;
     --env) [ $# -ge 2 ] || dcmp_die "--env needs a file" 2; envfile="$2"; shift ;;
+    -h|--help) usage; exit 0 ;;
     *) echo "service.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
-if [ -n "$name" ] && ! [[ "$name" =~ ^[A-Za-z0-9_-]{1,64}$ ]]; then
-  dcmp_die "service name \"$name\": 1 to 64 letters, digits, _ or -" 2
-fi
+# check_name NAME: a service name is its folder under REGISTRY and MODULES and the first part
+# of the dotted names settings.json uses ("NAME.callback"), so it is a plain name: 1 to 64
+# letters, digits, _ or -, not starting with - (an option given where the name goes). A dot
+# would split the dotted name, so none is allowed. Says which rule NAME breaks.
+check_name() {
+  local n="$1" bad
+  [ -n "$n" ] || dcmp_die "the service name is empty: 1 to 64 letters, digits, _ or -" 2
+  [[ "$n" != -* ]] || dcmp_die "service name \"$n\" looks like an option: give the name first ($action NAME ...; see --help)" 2
+  # the letters listed: a range such as A-Z may match more in some locales
+  bad="${n//[abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-]/}"
+  [ -z "$bad" ] || dcmp_die "service name \"$n\": \"${bad:0:1}\" is not allowed: 1 to 64 letters, digits, _ or - (no dot: it would split the dotted names in settings.json)" 2
+  [ ${#n} -le 64 ] || dcmp_die "service name \"$n\": longer than 64 characters: 1 to 64 letters, digits, _ or -" 2
+}
+[ "$action" = list ] || check_name "$name"
 [ -z "$envfile" ] || [ -r "$envfile" ] || dcmp_die "--env $envfile: cannot read it" 2
 dcmp_settings "$envfile"
 
@@ -124,7 +141,7 @@ build_part() {
     need_build_tools
     dcmp_say "building $part/ with CMake"
     if ! { cmake -S "$dir" -B "$work/build-$part" -DCMAKE_BUILD_TYPE=Release \
-             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" \
+             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_MODULE_PATH="$DCMP_ROOT/cmake" \
              -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$dir" &&
            cmake --build "$work/build-$part" -j"$(nproc)"; } >> "$log" 2>&1; then
       tail -n 30 "$log" >&2
@@ -175,7 +192,8 @@ do_install() {
     dcmp_say "building $name with CMake"
     mkdir -p "$work/prefix"
     if ! { cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_INSTALL_PREFIX="$work/prefix" &&
+             -DDCMP_INCLUDE_DIR="$DCMP_ROOT/include" -DCMAKE_MODULE_PATH="$DCMP_ROOT/cmake" \
+             -DCMAKE_INSTALL_PREFIX="$work/prefix" &&
            cmake --build "$work/build" -j"$(nproc)" &&
            cmake --install "$work/build"; } >> "$log" 2>&1; then
       tail -n 30 "$log" >&2

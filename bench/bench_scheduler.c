@@ -3,6 +3,7 @@
  *
  * usage: bench_scheduler --port REDIS_PORT --scheduler BIN --modules DIR --dir TMP
  *                        [--events N] [--clients K] [--redis-pid PID] [--dicom SERIES_DIR]
+ *                        [--orthanc URL --orthanc-series ID]
  * Starts the scheduler (its HTTP port free on loopback) with a registry of three services in
  * TMP: "a" (no dependency), "b" (depends on a), "c" (depends on a and b), each with a callback
  * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
@@ -11,7 +12,10 @@
  * memory of the scheduler and of its helpers. With --dicom, the series folder's files are
  * copied under DATA and every webhook carries their dcmpath (the original's Lua script did
  * so): each event's header is then read from the files with DCMTK by dcmp-dicom, and the
- * lines say "from files". Prints lines for bench/run.sh:
+ * lines say "from files". With --orthanc, the scheduler has ORTHANC_REST_URL and every
+ * webhook names Orthanc's series ID (with its own LastUpdate): each event costs the planner
+ * its decision from Orthanc (GET /series/{id} by dcmp-dicom, and the claim in Redis); the
+ * first is planned, the others are duplicates. Prints lines for bench/run.sh:
  *   S|what|value|unit
  */
 #include <arpa/inet.h>
@@ -42,8 +46,9 @@ typedef struct bench {
     int redis_port, http_port, events, clients;
     pid_t redis;
     const char *scheduler, *modules, *dir, *dicom;
-    const char *tag;    /* "" or " (headers from files)" in the lines printed */
-    double *latency_ms; /* one per event */
+    const char *orthanc, *series; /* --orthanc URL, --orthanc-series ID */
+    const char *tag;              /* "" or " (headers from files)" in the lines printed */
+    double *latency_ms;           /* one per event */
     int failures;
     pthread_mutex_t lock;
 } bench;
@@ -148,7 +153,9 @@ static void *client(void *arg)
     for (i = (int)t; i < b.events; i += b.clients) {
         long status = 0;
         double t0;
-        if (b.dicom)
+        if (b.series)
+            snprintf(body, sizeof body, "{\"seriesId\":\"%s\",\"LastUpdate\":\"%d\"}", b.series, i);
+        else if (b.dicom)
             snprintf(body, sizeof body,
                      "{\"seriesId\":\"bench-%d\",\"LastUpdate\":\"1\",\"dcmpath\":"
                      "\"dicom/bench\"}",
@@ -227,20 +234,16 @@ int main(int argc, char **argv)
                                          {"clients", required_argument, NULL, 'c'},
                                          {"redis-pid", required_argument, NULL, 'R'},
                                          {"dicom", required_argument, NULL, 'D'},
+                                         {"orthanc", required_argument, NULL, 'O'},
+                                         {"orthanc-series", required_argument, NULL, 'S'},
                                          {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
     char env_planners[64] = "DCMP_BENCH=1"; /* SCHEDULER_PLANNERS when set, else a filler */
-    char *envp[] = {env_port,
-                    env_redis,
-                    env_reg,
-                    env_set,
-                    env_data,
-                    "REDIS_HOST=127.0.0.1",
-                    "DCMP_ENV=",
-                    "LOG_LEVEL=warn",
-                    "PATH=/usr/bin:/bin",
-                    env_planners,
-                    NULL};
+    char env_orthanc[512] = "DCMP_BENCH_ORTHANC=";
+    char *envp[] = {env_port, env_redis, env_reg, env_set, env_data, "REDIS_HOST=127.0.0.1",
+                    "DCMP_ENV=", "LOG_LEVEL=warn", "PATH=/usr/bin:/bin",
+                    /* the benchmark posts thousands a second from one address */
+                    "WEBHOOK_RATE=0", env_planners, env_orthanc, "EARLY_STABLE=0", NULL};
     posix_spawn_file_actions_t fa;
     pthread_t *th;
     redisContext *r;
@@ -254,7 +257,7 @@ int main(int argc, char **argv)
     b.events = 5000;
     b.clients = 4;
     pthread_mutex_init(&b.lock, NULL);
-    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:D:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:D:O:S:", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.redis_port = (int)strtol(optarg, NULL, 10); break;
         case 's': b.scheduler = optarg; break;
@@ -264,10 +267,13 @@ int main(int argc, char **argv)
         case 'c': b.clients = (int)strtol(optarg, NULL, 10); break;
         case 'R': b.redis = (pid_t)strtol(optarg, NULL, 10); break;
         case 'D': b.dicom = optarg; break;
+        case 'O': b.orthanc = optarg; break;
+        case 'S': b.series = optarg; break;
         default: return 2;
         }
     }
-    if (!b.redis_port || !b.scheduler || !b.modules || !b.dir || b.events < 1 || b.clients < 1)
+    if (!b.redis_port || !b.scheduler || !b.modules || !b.dir || b.events < 1 || b.clients < 1 ||
+        !b.orthanc != !b.series)
         die("usage: --port --scheduler --modules --dir [--events] [--clients]");
     b.latency_ms = calloc((size_t)b.events, sizeof *b.latency_ms);
     th = calloc((size_t)b.clients, sizeof *th);
@@ -287,6 +293,13 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/sched/data/dicom/bench", b.dir);
         copy_series(b.dicom, path);
         b.tag = " (headers from files)";
+    }
+    if (b.orthanc) {
+        /* every event names the one series of a real Orthanc: the planner asks Orthanc for it
+         * (GET /series/{id}) and claims its LastUpdate; the first is planned (fetched), every
+         * later one is a duplicate of it, so the run measures that per-event decision */
+        snprintf(env_orthanc, sizeof env_orthanc, "ORTHANC_REST_URL=%s", b.orthanc);
+        b.tag = " (each looked up in Orthanc, all but one duplicates)";
     }
     service("a", NULL);
     service("b", "\"a\"");

@@ -173,6 +173,47 @@ if [ -d "$CT5N" ]; then
 else
     echo "run.sh: $CT5N missing (python3-pydicom): no run with headers from files" >&2
 fi
+# And with a real Orthanc holding that CT: every event names it, so the planner asks Orthanc
+# (GET /series/{id}) and claims its LastUpdate; all but the first are duplicates: the cost of
+# deciding from Orthanc rather than from the body, per event.
+if [ -x /usr/sbin/Orthanc ] && [ -d "$CT5N" ]; then
+    redis-cli -p "$PORT" FLUSHALL >/dev/null
+    mkdir -p "$TMP/orthanc" "$TMP/looked"
+    OHTTP=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    ODICOM=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$TMP/orthanc/orthanc.json" <<EOF
+{"Name": "dcmp-bench", "StorageDirectory": "$TMP/orthanc/storage",
+ "IndexDirectory": "$TMP/orthanc/index", "HttpPort": $OHTTP, "DicomPort": $ODICOM,
+ "DicomAet": "ORTHANC", "RemoteAccessAllowed": false, "AuthenticationEnabled": false,
+ "StableAge": 1, "Plugins": [], "SaveJobs": false}
+EOF
+    /usr/sbin/Orthanc --logfile="$TMP/orthanc/orthanc.log" "$TMP/orthanc/orthanc.json" \
+        >"$TMP/orthanc/out.log" 2>&1 </dev/null &
+    ORTHANC_PID=$!
+    trap 'kill "$ORTHANC_PID" 2>/dev/null; wait "$ORTHANC_PID" 2>/dev/null; bench_redis_cleanup' EXIT
+    OURL=http://127.0.0.1:$OHTTP
+    i=0
+    until curl -sf "$OURL/system" >/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { echo "run.sh: Orthanc did not start" >&2; exit 1; }
+        sleep 0.05
+    done
+    storescu -aec ORTHANC 127.0.0.1 "$ODICOM" "$CT5N"/* >/dev/null
+    SID=$(curl -sf "$OURL/series" | tr -d '[]" \n')
+    i=0
+    until curl -sf "$OURL/series/$SID" | grep -q '"IsStable" : true'; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { echo "run.sh: Orthanc never called the series stable" >&2; exit 1; }
+        sleep 0.2
+    done
+    "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
+        --modules "$MODULES" --dir "$TMP/looked" --events "${EVENTS:-5000}" --clients 4 \
+        --redis-pid "$REDIS_PID" --orthanc "$OURL" --orthanc-series "$SID" >>"$RAW"
+    kill "$ORTHANC_PID"
+    wait "$ORTHANC_PID" 2>/dev/null || true
+else
+    echo "run.sh: no Orthanc (or no $CT5N): no run with each event looked up in Orthanc" >&2
+fi
 if [ $ONLY_SCHEDULER = 0 ]; then
     $PY "$ROOT/bench/rq_bench.py" --port "$PORT" --dir "$TMP" --jobs "$RQ_JOBS" \
         --runs "$RQ_RUNS" --redis-pid "$REDIS_PID" >>"$RAW"

@@ -61,11 +61,14 @@ extern "C" {
 
 /* What a callback or worker function returns. */
 typedef enum dcmp_status {
-    /* Worker: the job succeeded. Callback: schedule the job. */
+    /* Worker: the job succeeded. Callback: schedule the job, and store
+     * added_params[jobName]: what set_result() set, or {}. It is 0: a callback
+     * ported from Python's `return False` must return DCMP_SKIP, not 0. */
     DCMP_OK = 0,
-    /* Worker: nothing to do, counted as success. Callback: do not schedule the job; a
-     * message given to host->set_error() before is kept as the reason (shown by
-     * `dcm-processor plan` and in the dashboard's event view). */
+    /* Worker: nothing to do, counted as success. Callback: do not schedule the job and
+     * store nothing (what set_result() set is dropped); a message given to
+     * host->set_error() before is kept as the reason (shown by `dcm-processor plan` and
+     * in the dashboard's event view). */
     DCMP_SKIP = 1,
     /* Either: the call failed. Give the reason with host->set_error(); the
      * job ends failed (its dependents stay blocked), a callback counts as
@@ -98,7 +101,8 @@ typedef struct dcmp_host {
         __attribute__((format(printf, 3, 4)));
 
     /* Sets the call's result, a JSON text (copied). For a callback it is the
-     * object injected into added_params[jobName]; it must be a JSON object.
+     * object injected into added_params[jobName] when it returns DCMP_OK (with
+     * DCMP_SKIP or DCMP_ERROR it is dropped); it must be a JSON object.
      * For a worker it is stored with the job as its result. Returns 0, or -1
      * (with nothing set) when the text is not valid JSON of the right kind or
      * larger than 1 MiB. The last successful call wins. */

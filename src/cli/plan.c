@@ -42,6 +42,8 @@ static void print_text(const char *event_path, const dcmp_plan *p)
         printf("%s\n", j->ndeps ? "" : "-");
         if (inj_text)
             printf("     injected: %s\n", inj_text);
+        /* what the worker receives: jobName, headers, params, added_params */
+        printf("     kwargs: %s\n", j->kwargs);
         free(inj_text);
     }
     if (p->nreports > 0) {
@@ -143,7 +145,7 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     if (dcmp_plan_make(&in, &plan, err) < 0) {
         fprintf(stderr, "dcm-processor plan: %s\n", err);
     } else if (json) {
-        char *text = dcmp_plan_json(&plan);
+        char *text = dcmp_plan_json_with(&plan, 1);
         cJSON *tree = text ? cJSON_Parse(text) : NULL;
         char *pretty = tree ? cJSON_Print(tree) : NULL;
         if (pretty) {

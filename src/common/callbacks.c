@@ -69,8 +69,7 @@ static char *added_before(const char *added, const dcmp_plan_call *calls, int up
     if (a == NULL)
         return NULL;
     for (i = 0; i < upto; i++)
-        if (calls[i].inject)
-            dcmp_plan_inject(a, calls[i].job_name, calls[i].inject);
+        dcmp_plan_inject(a, calls[i].job_name, calls[i].rc == 1, calls[i].inject);
     text = cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
     return text;
@@ -87,12 +86,20 @@ int dcmp_callbacks_batch(void *arg, const char *headers, const char *added_param
     if (outs == NULL)
         return dcmp_seterr(err, "out of memory");
     while (from < n) {
+        if (c->tick && c->tick(c->tick_arg)) {
+            /* the planner's budget is spent, or it stops: nothing more is started */
+            for (i = from; i < n; i++) {
+                calls[i].rc = -1;
+                snprintf(calls[i].err, sizeof calls[i].err, "stopped before it ran");
+            }
+            break;
+        }
         if (from > 0 && (added = added_before(added_params, calls, from)) == NULL) {
             free(outs);
             return dcmp_seterr(err, "out of memory");
         }
         k = dcmp_pool_calls(&c->pool, headers, added ? added : added_params, calls + from, n - from,
-                            c->timeout, outs + from, &restart);
+                            c->timeout, c->tick, c->tick_arg, outs + from, &restart);
         free(added);
         added = NULL;
         if (k < 0) {

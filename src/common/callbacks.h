@@ -10,6 +10,11 @@
 typedef struct dcmp_callbacks {
     dcmp_pool pool;  /* the executor; its root is REGISTRY */
     int64_t timeout; /* seconds a callback may take (CALLBACK_TIMEOUT) */
+    /* NULL, or asked about once a second while a callback runs, and before each batch: when
+     * it returns nonzero the callback running is ended and the batch's calls left fail as
+     * "stopped" (the caller's budget is spent, or it is stopping) */
+    dcmp_executor_tick tick;
+    void *tick_arg;
 } dcmp_callbacks;
 
 /* Prepares a runner whose callbacks resolve under `registry`. Strings are borrowed. */

@@ -366,7 +366,11 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_sname[] = {"SCHEDULER_NAME", NULL};
     static const char *const k_token[] = {"WEBHOOK_TOKEN", NULL};
     static const char *const k_body[] = {"SCHEDULER_MAX_BODY", NULL};
+    static const char *const k_mtoken[] = {"METRICS_TOKEN", NULL};
+    static const char *const k_rate[] = {"WEBHOOK_RATE", NULL};
     static const char *const k_seen[] = {"EVENT_DEDUP_TTL", NULL};
+    static const char *const k_takes[] = {"EVENT_MAX_TAKES", NULL};
+    static const char *const k_plantime[] = {"PLAN_TIMEOUT", NULL};
     static const char *const k_ourl[] = {"ORTHANC_REST_URL", NULL};
     static const char *const k_ouser[] = {"ORTHANC_REST_USERNAME", "ORTHANC_REST_USER", NULL};
     static const char *const k_opass[] = {"ORTHANC_REST_PASSWORD", NULL};
@@ -384,6 +388,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_dro[] = {"DASHBOARD_READONLY", NULL};
     static const char *const k_dsample[] = {"DASHBOARD_SAMPLE_INTERVAL", NULL};
     static const char *const k_dpub[] = {"DASHBOARD_PUBLISHED", NULL};
+    static const char *const k_dhosts[] = {"DASHBOARD_HOSTS", NULL};
+    static const char *const k_dfail[] = {"DASHBOARD_LOGIN_FAILURES", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -427,8 +433,12 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_sname, "scheduler", cfg->scheduler_name, sizeof cfg->scheduler_name, err) <
             0 ||
         get_str(&env, k_token, "", cfg->webhook_token, sizeof cfg->webhook_token, err) < 0 ||
+        get_str(&env, k_mtoken, "", cfg->metrics_token, sizeof cfg->metrics_token, err) < 0 ||
+        get_int(&env, k_rate, 200, 0, 1000000, &cfg->webhook_rate, err) < 0 ||
         get_int(&env, k_body, 8 << 20, 1024, 1 << 30, &cfg->max_body, err) < 0 ||
         get_duration(&env, k_seen, 30 * 86400, &cfg->seen_ttl, err) < 0 ||
+        get_int(&env, k_takes, 3, 1, 1000, &cfg->event_max_takes, err) < 0 ||
+        get_duration(&env, k_plantime, 1800, &cfg->plan_timeout, err) < 0 ||
         get_str(&env, k_ourl, "", cfg->orthanc_url, sizeof cfg->orthanc_url, err) < 0 ||
         get_str(&env, k_ouser, "", cfg->orthanc_user, sizeof cfg->orthanc_user, err) < 0 ||
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||
@@ -450,7 +460,9 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_bool(&env, k_dro, 0, &cfg->dashboard_readonly, err) < 0 ||
         get_duration(&env, k_dsample, 10, &cfg->dashboard_sample, err) < 0 ||
         get_str(&env, k_dpub, "", cfg->dashboard_published, sizeof cfg->dashboard_published, err) <
-            0)
+            0 ||
+        get_str(&env, k_dhosts, "", cfg->dashboard_hosts, sizeof cfg->dashboard_hosts, err) < 0 ||
+        get_int(&env, k_dfail, 10, 0, 1000000, &cfg->dashboard_login_failures, err) < 0)
         goto out;
     if (cfg->dashboard_sample > 600) {
         dcmp_seterr(err, "DASHBOARD_SAMPLE_INTERVAL: at most 600s (the chart shows one hour)");

@@ -71,8 +71,15 @@ typedef struct dcmp_config {
     char scheduler_bind[64];    /* SCHEDULER_BIND: address the scheduler listens on, 127.0.0.1 */
     char scheduler_name[64];    /* SCHEDULER_NAME: this scheduler's processing list, "scheduler" */
     char webhook_token[256];    /* WEBHOOK_TOKEN: when set, webhooks need "Bearer <token>" */
+    char metrics_token[256];    /* METRICS_TOKEN: when set, GET /metrics needs "Bearer <it>" (the
+                                 * webhook token works too); "" = the webhook token's rule */
+    int64_t webhook_rate;       /* WEBHOOK_RATE: webhook posts a second per client address,
+                                 * 10 s of them at once; 0 = no limit; default 200 */
     int64_t max_body;           /* SCHEDULER_MAX_BODY: bytes of a webhook body, default 8 MiB */
     int64_t seen_ttl;           /* EVENT_DEDUP_TTL: how long a series version is remembered, 30d */
+    int64_t event_max_takes;    /* EVENT_MAX_TAKES: an event taken this often without being
+                                 * finished is failed (quarantined), default 3 */
+    int64_t plan_timeout;       /* PLAN_TIMEOUT: seconds planning one event may take, 30 min */
     char orthanc_url[512];      /* ORTHANC_REST_URL: where series are fetched from; "" = never */
     char orthanc_user[256];     /* ORTHANC_REST_USERNAME */
     char orthanc_password[256]; /* ORTHANC_REST_PASSWORD */
@@ -93,6 +100,10 @@ typedef struct dcmp_config {
     char dashboard_published[64]; /* DASHBOARD_PUBLISHED: in a container, the host address its
                                    * port is published on (docker-compose.yml passes
                                    * BIND_ADDRESS); "" = not in a container */
+    char dashboard_hosts[1024];   /* DASHBOARD_HOSTS: more names (or addresses) browsers may
+                                   * reach it by, blank or comma separated */
+    int64_t dashboard_login_failures; /* DASHBOARD_LOGIN_FAILURES: wrong logins a minute per
+                                       * client address before 429; 0 = no limit; default 10 */
 } dcmp_config;
 
 /*

@@ -627,6 +627,23 @@ bool before(bool has, Sint32 number, const char *name, const candidate &c)
     return strcmp(name, c.name.c_str()) < 0;
 }
 
+/* Makes the instance read up to InstanceNumber, file `name`, the series' best candidate for
+ * its first instance when it comes before it. */
+void consider(loaded &instance, const char *name, candidate &best)
+{
+    DcmElement *el = NULL;
+    Sint32 number = 0;
+    bool has = instance.ff.getDataset()->findAndGetElement(DCM_InstanceNumber, el).good() &&
+               el->getLengthField() <= 64 && el->getSint32(number).good();
+
+    if (before(has, number, name, best)) {
+        best.found = true;
+        best.has_number = has;
+        best.number = has ? number : 0;
+        best.name = name;
+    }
+}
+
 int series_first(const char *dir, char *path, size_t size, char *err)
 {
     DIR *d;
@@ -643,8 +660,6 @@ int series_first(const char *dir, char *path, size_t size, char *err)
         struct stat st;
         std::string file;
         char ferr[DCMP_ERR_LEN] = "";
-        bool has = false;
-        Sint32 number = 0;
 
         errno = 0; /* readdir's only way to tell an error from the end */
         if ((de = readdir(d)) == NULL) {
@@ -654,7 +669,8 @@ int series_first(const char *dir, char *path, size_t size, char *err)
         }
         if (de->d_name[0] == '.')
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+        /* a symbolic link is never followed: it may lead out of DATA */
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
         if (++nfiles > DCMP_DICOM_MAX_FILES)
             return dcmp_seterr(err, "%s: more than %d files", dir, DCMP_DICOM_MAX_FILES);
@@ -666,15 +682,7 @@ int series_first(const char *dir, char *path, size_t size, char *err)
                 first_error = ferr;
             continue;
         }
-        DcmElement *el = NULL;
-        has = instance.ff.getDataset()->findAndGetElement(DCM_InstanceNumber, el).good() &&
-              el->getLengthField() <= 64 && el->getSint32(number).good();
-        if (before(has, number, de->d_name, best)) {
-            best.found = true;
-            best.has_number = has;
-            best.number = has ? number : 0;
-            best.name = de->d_name;
-        }
+        consider(instance, de->d_name, best);
     }
     close_d.reset();
     if (!best.found) {
@@ -687,6 +695,105 @@ int series_first(const char *dir, char *path, size_t size, char *err)
         return dcmp_seterr(err, "%s: the path of %s is longer than %zu bytes", dir,
                            best.name.c_str(), size);
     return 0;
+}
+
+/* An open regular file read through the link /proc/self/fd/N, which names the file the
+ * descriptor holds, whatever its name points to now. */
+struct opened {
+    int fd;
+    char path[64];
+    opened() : fd(-1), path()
+    {
+    }
+    ~opened()
+    {
+        if (fd >= 0)
+            close(fd);
+    }
+};
+
+/* Opens dir's entry `name` (relative to dfd) without following a symbolic link, as a regular
+ * file. Returns 0, or -1 with err naming it. */
+int open_entry(int dfd, const char *dir, const char *name, opened &f, char *err)
+{
+    struct stat st;
+
+    f.fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (f.fd < 0)
+        return dcmp_seterr(err, "%s/%s: %s", dir, name,
+                           errno == ELOOP ? "a symbolic link (not followed)" : strerror(errno));
+    if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return dcmp_seterr(err, "%s/%s: not a regular file", dir, name);
+    snprintf(f.path, sizeof f.path, "/proc/self/fd/%d", f.fd);
+    return 0;
+}
+
+int series_check(int dfd, const char *dir, const char *uid, long expected, cJSON **out, char *err)
+{
+    DIR *d;
+    struct dirent *de;
+    candidate best = {false, false, 0, std::string()};
+    size_t nfiles = 0;
+    int fd2;
+
+    setup_dcmtk();
+    if ((fd2 = dup(dfd)) < 0 || (d = fdopendir(fd2)) == NULL) {
+        if (fd2 >= 0)
+            close(fd2);
+        return dcmp_seterr(err, "%s: %s", dir, strerror(errno));
+    }
+    std::unique_ptr<DIR, int (*)(DIR *)> close_d(d, closedir); /* also on exceptions */
+    rewinddir(d);
+    for (;;) {
+        struct stat st;
+        std::string file;
+
+        errno = 0;
+        if ((de = readdir(d)) == NULL) {
+            if (errno != 0)
+                return dcmp_seterr(err, "%s: %s", dir, strerror(errno));
+            break;
+        }
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return dcmp_seterr(err, "%s/%s: %s", dir, de->d_name, strerror(errno));
+        /* the services' workers take every entry of the folder: anything but a file of the
+         * series (a link, a folder, a device) means it is not the series' folder */
+        if (!S_ISREG(st.st_mode))
+            return dcmp_seterr(err, "%s/%s: %s, not a file of the series", dir, de->d_name,
+                               S_ISLNK(st.st_mode)   ? "a symbolic link"
+                               : S_ISDIR(st.st_mode) ? "a folder"
+                                                     : "not a regular file");
+        if (de->d_name[0] == '.')
+            continue;
+        if (++nfiles > DCMP_DICOM_MAX_FILES || (long)nfiles > expected)
+            return dcmp_seterr(err, "%s: more files than the series' %ld instance(s)", dir,
+                               expected);
+        opened f;
+        if (open_entry(dfd, dir, de->d_name, f, err) != 0)
+            return -1;
+        file = std::string(dir) + "/" + de->d_name;
+        loaded instance;
+        source src = {file.c_str(), f.path, NULL, 0};
+        if (load(src, after_instance_number, instance, err) != 0)
+            return -1;
+        OFString value;
+        if (instance.ff.getDataset()->findAndGetOFString(DCM_SeriesInstanceUID, value).bad() ||
+            value != uid)
+            return dcmp_seterr(err, "%s: SeriesInstanceUID %.80s, not the series' %.80s",
+                               file.c_str(), value.c_str(), uid);
+        consider(instance, de->d_name, best);
+    }
+    if ((long)nfiles != expected)
+        return dcmp_seterr(err, "%s: %zu file(s), not the series' %ld instance(s)", dir, nfiles,
+                           expected);
+    opened f;
+    if (open_entry(dfd, dir, best.name.c_str(), f, err) != 0)
+        return -1;
+    std::string file = std::string(dir) + "/" + best.name;
+    source src = {file.c_str(), f.path, NULL, 0};
+    return header(src, out, err);
 }
 
 } /* namespace */
@@ -741,4 +848,17 @@ extern "C" int dcmp_dicom_series_header(const char *dir, cJSON **out, char *err)
     if (dcmp_dicom_series_first(dir, path, sizeof path, err) != 0)
         return -1;
     return dcmp_dicom_read_header(path, out, err);
+}
+
+extern "C" int dcmp_dicom_series_check(int dirfd, const char *dir, const char *series_uid,
+                                       long instances, cJSON **out, char *err)
+{
+    *out = NULL;
+    try {
+        return series_check(dirfd, dir, series_uid, instances, out, err);
+    } catch (const std::bad_alloc &) {
+        return dcmp_seterr(err, "%s: out of memory", dir);
+    } catch (...) {
+        return dcmp_seterr(err, "%s: unexpected exception in the DICOM reader", dir);
+    }
 }

@@ -64,7 +64,8 @@ int dcmp_dicom_parse_header(const void *data, size_t len, cJSON **out, char *err
 
 /*
  * Finds the first instance of a series folder: among the regular files directly in dir
- * (names starting with '.' are ignored; symbolic links are followed), the DICOM file with the
+ * (names starting with '.' are ignored; symbolic links are passed over, never followed), the
+ * DICOM file with the
  * lowest InstanceNumber (0020,0013); files without one come after all that have one; ties are
  * broken by strcmp order of the name. Each file is read only up to InstanceNumber. Files that
  * are not DICOM or cannot be read are passed over. Writes "dir/name" to path[size].
@@ -79,6 +80,19 @@ int dcmp_dicom_series_first(const char *dir, char *path, size_t size, char *err)
  * object (free with cJSON_Delete), or -1 with *out NULL and err naming the folder or the file.
  */
 int dcmp_dicom_series_header(const char *dir, cJSON **out, char *err);
+
+/*
+ * The header of a series folder that must hold exactly the series' instances: dirfd (an open
+ * folder, borrowed; dir names it in messages) holds `instances` regular files (names starting
+ * with '.' are not counted), each a DICOM file whose SeriesInstanceUID is series_uid, and
+ * nothing else (no symbolic link, folder or other entry, whatever its name); no link is
+ * followed (files are opened with O_NOFOLLOW and read through their descriptor). The header
+ * is then dcmp_dicom_read_header's of the first instance (the order of
+ * dcmp_dicom_series_first). Returns 0 with *out a new object (free with cJSON_Delete), or -1
+ * with *out NULL and err saying which entry is not the series'.
+ */
+int dcmp_dicom_series_check(int dirfd, const char *dir, const char *series_uid, long instances,
+                            cJSON **out, char *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,18 @@
 
 #define DURATION_MAX ((int64_t)10 * 366 * 86400)
 
+/* The seconds of a unit letter, any case (as RQ reads it: the letter lowered), or 0. */
+static int64_t unit_seconds(char c)
+{
+    switch (tolower((unsigned char)c)) {
+    case 's': return 1;
+    case 'm': return 60;
+    case 'h': return 3600;
+    case 'd': return 86400;
+    default: return 0;
+    }
+}
+
 int dcmp_duration_parse(const char *text, int64_t *seconds, char *err)
 {
     const char *p = text;
@@ -30,6 +42,9 @@ int dcmp_duration_parse(const char *text, int64_t *seconds, char *err)
             return 0;
         }
     }
+    /* a sign, as Python's int() takes it: "+5" is 5 */
+    if (*p == '+')
+        p++;
     if (!isdigit((unsigned char)*p))
         return dcmp_seterr(err,
                            "bad duration \"%s\": expected a number of seconds or N followed "
@@ -39,25 +54,10 @@ int dcmp_duration_parse(const char *text, int64_t *seconds, char *err)
     n = strtoll(p, &end, 10);
     if (errno != 0)
         return dcmp_seterr(err, "bad duration \"%s\": number out of range", text);
-    switch (*end) {
-    case 's':
-        unit = 1;
+    while (isspace((unsigned char)*end))
         end++;
-        break;
-    case 'm':
-        unit = 60;
-        end++;
-        break;
-    case 'h':
-        unit = 3600;
-        end++;
-        break;
-    case 'd':
-        unit = 86400;
-        end++;
-        break;
-    default: break;
-    }
+    if (*end != '\0' && unit_seconds(*end) != 0)
+        unit = unit_seconds(*end++);
     while (isspace((unsigned char)*end))
         end++;
     if (*end != '\0')
@@ -76,18 +76,27 @@ int dcmp_duration_parse(const char *text, int64_t *seconds, char *err)
 
 int dcmp_duration_from_number(double value, int64_t *seconds, char *err)
 {
-    if (value == -1.0) {
+    double whole;
+
+    if (!isfinite(value))
+        return dcmp_seterr(err, "bad duration %g: not a number of seconds", value);
+    /* cut to whole seconds, as RQ's int(): 2.9 is 2, -1.5 is -1 */
+    whole = trunc(value);
+    if (whole == -1.0) {
         *seconds = DCMP_DURATION_NONE;
         return 0;
     }
-    if (!isfinite(value) || value != floor(value))
-        return dcmp_seterr(err, "bad duration %g: must be a whole number of seconds", value);
-    if (value <= 0)
+    if (whole <= 0 && whole != value)
+        return dcmp_seterr(err,
+                           "bad duration %g: cut to whole seconds it is %g: must be greater "
+                           "than zero (or -1 for no limit)",
+                           value, whole);
+    if (whole <= 0)
         return dcmp_seterr(err, "bad duration %g: must be greater than zero (or -1 for no limit)",
                            value);
-    if (value > (double)DURATION_MAX)
+    if (whole > (double)DURATION_MAX)
         return dcmp_seterr(err, "bad duration %g: more than 10 years", value);
-    *seconds = (int64_t)value;
+    *seconds = (int64_t)whole;
     return 0;
 }
 

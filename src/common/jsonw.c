@@ -63,26 +63,83 @@ static const char escape[256] = {
     [0x17] = 'u',  [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',
     [0x1d] = 'u',  [0x1e] = 'u', [0x1f] = 'u'};
 
+size_t dcmp_jsonw_utf8(const unsigned char *p, size_t n)
+{
+    size_t k, i;
+    uint32_t cp;
+
+    if (n == 0)
+        return 0;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        k = 2;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        k = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        k = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0; /* a continuation byte, an overlong lead (c0, c1) or past U+10FFFF */
+    }
+    if (n < k)
+        return 0;
+    for (i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0; /* overlong, past U+10FFFF, or a UTF-16 surrogate */
+    return k;
+}
+
+/* U+FFFD REPLACEMENT CHARACTER, for each byte that is not part of valid UTF-8. */
+static const char replacement[] = "\xef\xbf\xbd";
+
 void dcmp_jsonw_str(dcmp_jsonw *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p, *run;
-    size_t extra = 2, n;
+    const unsigned char *p, *run, *end;
+    size_t extra = 2, n, k;
     char *o;
 
-    for (p = (const unsigned char *)s; *p; p++)
-        if (escape[*p])
+    n = strlen(s);
+    end = (const unsigned char *)s + n;
+    for (p = (const unsigned char *)s; p < end; p++) {
+        if (*p >= 0x80) {
+            if ((k = dcmp_jsonw_utf8(p, (size_t)(end - p))) == 0)
+                extra += 2; /* one byte becomes three */
+            else
+                p += k - 1;
+        } else if (escape[*p]) {
             extra += escape[*p] == 'u' ? 5 : 1;
-    n = (size_t)(p - (const unsigned char *)s);
+        }
+    }
     if (room(w, n + extra) < 0)
         return;
     o = w->buf + w->len;
     *o++ = '"';
-    if (extra == 2) { /* nothing to escape: one copy */
+    if (extra == 2) { /* nothing to escape or replace: one copy */
         memcpy(o, s, n);
         o += n;
     } else {
-        for (p = run = (const unsigned char *)s; *p; p++) {
+        for (p = run = (const unsigned char *)s; p < end; p++) {
+            if (*p >= 0x80) {
+                if ((k = dcmp_jsonw_utf8(p, (size_t)(end - p))) > 0) {
+                    p += k - 1;
+                    continue;
+                }
+                memcpy(o, run, (size_t)(p - run));
+                o += p - run;
+                run = p + 1;
+                memcpy(o, replacement, 3);
+                o += 3;
+                continue;
+            }
             if (!escape[*p])
                 continue;
             memcpy(o, run, (size_t)(p - run));
@@ -102,6 +159,42 @@ void dcmp_jsonw_str(dcmp_jsonw *w, const char *s)
     }
     *o++ = '"';
     w->len = (size_t)(o - w->buf);
+}
+
+char *dcmp_jsonw_valid_utf8(char *text)
+{
+    const unsigned char *p, *end;
+    size_t n, bad = 0, k;
+    char *out, *o;
+
+    if (text == NULL)
+        return NULL;
+    n = strlen(text);
+    end = (const unsigned char *)text + n;
+    for (p = (const unsigned char *)text; p < end; p += k)
+        if ((k = dcmp_jsonw_utf8(p, (size_t)(end - p))) == 0) {
+            bad++;
+            k = 1;
+        }
+    if (bad == 0)
+        return text;
+    if ((out = malloc(n + 2 * bad + 1)) == NULL) {
+        free(text);
+        return NULL;
+    }
+    for (o = out, p = (const unsigned char *)text; p < end; p += k) {
+        if ((k = dcmp_jsonw_utf8(p, (size_t)(end - p))) == 0) {
+            memcpy(o, replacement, 3);
+            o += 3;
+            k = 1;
+        } else {
+            memcpy(o, p, k);
+            o += k;
+        }
+    }
+    *o = '\0';
+    free(text);
+    return out;
 }
 
 void dcmp_jsonw_int(dcmp_jsonw *w, int64_t v)

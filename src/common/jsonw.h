@@ -24,8 +24,20 @@ void dcmp_jsonw_raw(dcmp_jsonw *w, const char *s, size_t n);
 void dcmp_jsonw_lit(dcmp_jsonw *w, const char *s);
 
 /* Appends s as a JSON string, quoted and escaped as cJSON does (\" \\ \b \f \n \r \t, other
- * bytes below 0x20 as \u00xx, every other byte as it is). */
+ * bytes below 0x20 as \u00xx, valid UTF-8 as it is), except that each byte that is not part of
+ * valid UTF-8 becomes U+FFFD: the text written is always valid UTF-8 (cJSON copies such bytes,
+ * and a client's JSON parser then refuses the whole answer). */
 void dcmp_jsonw_str(dcmp_jsonw *w, const char *s);
+
+/* The length (1 to 4) of the valid UTF-8 sequence at p[0..n), or 0 when p does not start one
+ * (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short). */
+size_t dcmp_jsonw_utf8(const unsigned char *p, size_t n);
+
+/* JSON text made elsewhere (cJSON_PrintUnformatted), made valid UTF-8 as dcmp_jsonw_str makes
+ * its strings: takes text (may be NULL), returns it, or a new copy with each invalid byte
+ * replaced by U+FFFD (text freed), or NULL when out of memory (text freed). Invalid bytes can
+ * only be inside strings (the rest of JSON is ASCII), so the result is still the same JSON. */
+char *dcmp_jsonw_valid_utf8(char *text);
 
 /* Appends an integer as cJSON prints the same number held as a double. */
 void dcmp_jsonw_int(dcmp_jsonw *w, int64_t v);

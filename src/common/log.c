@@ -1,6 +1,8 @@
-/* log.c -- logging to stderr with time, program and level; fatal exits. */
+/* log.c -- logging to stderr with time, program and level, one escaped line per message,
+ * optionally rate-limited per call site; fatal exits. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 
 static char log_program[64] = "dcmp";
 static int log_min = DCMP_INFO;
+
+#define LOG_LIMIT_SITES 32 /* call sites dcmp_log_limited counts apart */
 
 void dcmp_log_init(const char *program, const char *level)
 {
@@ -29,10 +33,68 @@ void dcmp_log_init(const char *program, const char *level)
         log_min = DCMP_INFO;
 }
 
+/* Length of the UTF-8 sequence at p (NUL-terminated) when it is valid and printable: 1 for
+ * ASCII other than controls and DEL, 2 to 4 for a valid sequence that is not a C1 control
+ * (U+0080..U+009F, which some terminals obey); 0 for anything to escape. */
+static size_t printable(const unsigned char *p)
+{
+    size_t k, i;
+    unsigned cp;
+
+    if (p[0] < 0x80)
+        return p[0] >= 0x20 && p[0] != 0x7f;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        k = 2, cp = p[0] & 0x1fu;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        k = 3, cp = p[0] & 0x0fu;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        k = 4, cp = p[0] & 0x07u;
+    else
+        return 0;
+    for (i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if (cp < 0xa0 || (k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k;
+}
+
+/* Copies msg into out[size] with every control character (newlines and terminal escape codes
+ * included) and every byte that is not valid UTF-8 written as \xNN: a message made from
+ * request data stays one line and cannot drive the terminal. Cut to fit. */
+static void escape_into(char *out, size_t size, const char *msg)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)msg;
+    size_t o = 0, k;
+
+    while (*p) {
+        if ((k = printable(p)) > 0) {
+            if (o + k >= size)
+                break;
+            memcpy(out + o, p, k);
+            o += k;
+            p += k;
+            continue;
+        }
+        if (o + 4 >= size)
+            break;
+        out[o++] = '\\';
+        out[o++] = 'x';
+        out[o++] = hex[*p >> 4];
+        out[o++] = hex[*p & 15];
+        p++;
+    }
+    out[o] = '\0';
+}
+
 static void log_line(int level, const char *fmt, va_list ap)
 {
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    char stamp[32], line[4096];
+    char stamp[32], msg[2048], line[4096];
     struct timeval tv;
     struct tm tm;
     int n;
@@ -44,7 +106,8 @@ static void log_line(int level, const char *fmt, va_list ap)
                  log_program, (int)getpid(), names[level]);
     if (n < 0 || (size_t)n >= sizeof line)
         n = 0;
-    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    escape_into(line + n, sizeof line - (size_t)n - 1, msg);
     n = (int)strlen(line);
     line[n++] = '\n';
     /* One write per line, so lines of concurrent processes do not interleave. */
@@ -57,6 +120,65 @@ void dcmp_log(int level, const char *fmt, ...)
     va_list ap;
 
     if (level < log_min || level < DCMP_DEBUG || level > DCMP_ERROR_LEVEL)
+        return;
+    va_start(ap, fmt);
+    log_line(level, fmt, ap);
+    va_end(ap);
+}
+
+/* One call site's budget for the current second (dcmp_log_limited). */
+typedef struct site {
+    const char *fmt; /* the call site, by its format string; NULL: free */
+    time_t second;   /* the second counted */
+    long lines;      /* lines printed in it */
+    long dropped;    /* lines not printed since the last report */
+} site;
+
+static site sites[LOG_LIMIT_SITES];
+static pthread_mutex_t sites_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Prints a line through log_line with arguments given here. */
+static void log_args(int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_line(level, fmt, ap);
+    va_end(ap);
+}
+
+void dcmp_log_limited(int level, const char *fmt, ...)
+{
+    struct timespec now;
+    long dropped = 0;
+    site *s = NULL;
+    va_list ap;
+    int i, ok;
+
+    if (level < log_min || level < DCMP_DEBUG || level > DCMP_ERROR_LEVEL)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&sites_lock);
+    for (i = 0; i < LOG_LIMIT_SITES && s == NULL; i++)
+        if (sites[i].fmt == fmt || sites[i].fmt == NULL)
+            s = &sites[i];
+    if (s == NULL) /* more call sites than slots: they share the last one */
+        s = &sites[LOG_LIMIT_SITES - 1];
+    if (s->fmt != fmt || s->second != now.tv_sec) {
+        dropped = s->dropped;
+        s->fmt = fmt;
+        s->second = now.tv_sec;
+        s->lines = 0;
+        s->dropped = 0;
+    }
+    ok = s->lines++ < DCMP_LOG_LIMIT;
+    if (!ok)
+        s->dropped++;
+    pthread_mutex_unlock(&sites_lock);
+    if (dropped > 0)
+        log_args(DCMP_WARN, "%ld more line(s) like \"%s\" not logged (over %d a second)", dropped,
+                 fmt, DCMP_LOG_LIMIT);
+    if (!ok)
         return;
     va_start(ap, fmt);
     log_line(level, fmt, ap);

@@ -1,4 +1,5 @@
-/* log.h -- logging to stderr with time, program and level; fatal exits. */
+/* log.h -- logging to stderr with time, program and level, one escaped line per message,
+ * optionally rate-limited per call site; fatal exits. */
 #ifndef DCMP_LOG_H
 #define DCMP_LOG_H
 
@@ -12,8 +13,19 @@ enum { DCMP_DEBUG, DCMP_INFO, DCMP_WARN, DCMP_ERROR_LEVEL };
  * (from the string "debug", "info", "warn" or "error"; NULL keeps info). */
 void dcmp_log_init(const char *program, const char *level);
 
-/* Prints one line: "2026-11-25T16:30:01.123Z dcmp-worker[123] INFO text". */
+/* Prints one line: "2026-11-25T16:30:01.123Z dcmp-worker[123] INFO text". In the text, control
+ * characters (newlines, terminal escape codes, C1 controls) and bytes that are not valid UTF-8
+ * are written as \xNN, so text from a request can neither forge a line nor reach a terminal
+ * as a command. A message is cut at 2 KiB. */
 void dcmp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define DCMP_LOG_LIMIT 10 /* lines a second per call site of dcmp_log_limited */
+
+/* dcmp_log for lines that requests cause (one per webhook): at most DCMP_LOG_LIMIT lines a
+ * second from each call site (told apart by fmt); the lines over it are counted, and the count
+ * is logged ("N more line(s) like ... not logged") before the site's next line in a later
+ * second. fmt must be a literal (its address names the site). */
+void dcmp_log_limited(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define dcmp_log_debug(...) dcmp_log(DCMP_DEBUG, __VA_ARGS__)
 #define dcmp_log_info(...)  dcmp_log(DCMP_INFO, __VA_ARGS__)

@@ -31,6 +31,7 @@ typedef struct entry {
     double sort;
     int group, seq; /* seq: position in collection order (stable sorting) */
     int state, answer, kept, dropped;
+    int cycle; /* 1 + the number of its dependsOn cycle, else 0 */
     int job;
     char source[SOURCE_LEN];
     char reason[REASON_LEN];
@@ -364,18 +365,26 @@ static void collect_registry(planner *p)
     }
 }
 
-/* A later entry with the jobName of an earlier valid one is a duplicate. */
+/* Whether e holds its jobName: it has the required jobName, worker and callback (read in that
+ * order, so a callback means all three), whatever else made it invalid, as the original, which
+ * read an entry's name before anything else of it. */
+static int holds_name(const entry *e)
+{
+    return e->callback != NULL && e->state != E_DUPLICATE;
+}
+
+/* A later entry with the jobName of an earlier one that holds it is a duplicate. */
 static void mark_duplicates(planner *p)
 {
     int i, k;
 
     for (i = 0; i < p->n; i++) {
         entry *e = &p->entries[i];
-        if (e->state != E_VALID && e->state != E_DISABLED)
-            continue;
+        if (!holds_name(e) || e->state == E_INVALID)
+            continue; /* an invalid entry is reported as such already */
         for (k = 0; k < i; k++) {
             entry *o = &p->entries[k];
-            if ((o->state == E_VALID || o->state == E_DISABLED) && strcmp(o->name, e->name) == 0) {
+            if (holds_name(o) && strcmp(o->name, e->name) == 0) {
                 e->state = E_DUPLICATE;
                 snprintf(e->reason, sizeof e->reason, "jobName already used by %s", o->source);
                 report(p, "%s: jobName \"%s\" already used by %s: entry skipped", e->source,
@@ -443,28 +452,34 @@ static char *print_or_null(const cJSON *v)
     return v ? cJSON_PrintUnformatted(v) : strdup("null");
 }
 
-int dcmp_plan_inject(cJSON *added, const char *job_name, const char *inject)
+int dcmp_plan_inject(cJSON *added, const char *job_name, int yes, const char *inject)
 {
-    cJSON *obj = cJSON_Parse(inject);
+    cJSON *obj;
+    int rc = 0;
 
-    if (!cJSON_IsObject(obj)) {
+    if (!yes)
+        return 0;
+    obj = inject && inject[0] ? cJSON_Parse(inject) : NULL;
+    if (inject && inject[0] && !cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
-        return -1;
+        obj = NULL;
+        rc = -1;
     }
+    if (obj == NULL && (obj = cJSON_CreateObject()) == NULL)
+        return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(added, job_name);
     cJSON_AddItemToObject(added, job_name, obj);
-    return 0;
+    return rc;
 }
 
-/* Takes in one callback's answer: its injection into added, and the entry's answer. */
+/* Takes in one callback's answer: its injection into added (only a yes stores one), and the
+ * entry's answer. */
 static void answered(planner *p, entry *e, int rc, char *inject, const char *err, cJSON *added)
 {
-    if (inject) {
-        if (dcmp_plan_inject(added, e->name, inject) < 0)
-            report(p, "%s: callback %s injected something that is not a JSON object: ignored",
-                   e->source, e->callback);
-        free(inject);
-    }
+    if (dcmp_plan_inject(added, e->name, rc == 1, inject) < 0)
+        report(p, "%s: callback %s injected something that is not a JSON object: {} stored",
+               e->source, e->callback);
+    free(inject);
     if (rc == 1) {
         e->answer = A_RUN;
     } else if (rc == 0) {
@@ -560,26 +575,43 @@ static void run_callbacks(planner *p, entry **order, int n, const char *headers,
 
 /* ---- dependencies ---- */
 
+/* The entry a dependsOn name means: the one holding the name, else an entry with that name
+ * skipped at load for lacking a worker or callback (so a drop can say why), else NULL. */
 static entry *find(planner *p, const char *name)
 {
+    entry *named = NULL;
     int i;
 
-    for (i = 0; i < p->n; i++)
-        if (p->entries[i].name && p->entries[i].state != E_INVALID &&
-            p->entries[i].state != E_DUPLICATE && strcmp(p->entries[i].name, name) == 0)
-            return &p->entries[i];
-    return NULL;
+    for (i = 0; i < p->n; i++) {
+        entry *e = &p->entries[i];
+        if (e->name == NULL || strcmp(e->name, name) != 0)
+            continue;
+        if (holds_name(e))
+            return e;
+        if (named == NULL && e->state == E_INVALID)
+            named = e;
+    }
+    return named;
 }
 
-static const char *why_not(const entry *t)
+/* Why t, a dependency, was not kept: "which " + this. */
+static const char *why_not(const entry *t, char *buf, size_t size)
 {
-    if (t->state == E_DISABLED)
-        return "is disabled";
-    if (t->answer == A_SKIP)
-        return "was skipped by its callback";
-    if (t->answer == A_ERROR)
-        return "had a callback error";
-    return "was not scheduled";
+    if (t->state == E_INVALID)
+        snprintf(buf, size, "was skipped at load (%.2048s)", t->reason);
+    else if (t->state == E_DISABLED)
+        snprintf(buf, size, "is disabled");
+    else if (t->answer == A_SKIP)
+        snprintf(buf, size, "was skipped by its callback");
+    else if (t->answer == A_ERROR)
+        snprintf(buf, size, "had a callback error");
+    else if (t->cycle)
+        snprintf(buf, size, "is in a dependsOn cycle");
+    else if (t->dropped)
+        snprintf(buf, size, "was dropped (%.2048s)", t->reason);
+    else
+        snprintf(buf, size, "was not scheduled");
+    return buf;
 }
 
 static void drop(planner *p, entry *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -595,13 +627,112 @@ static void drop(planner *p, entry *e, const char *fmt, ...)
     report(p, "%s: %s: not scheduled", e->source, e->reason);
 }
 
+/* Whether e's callback said run and its fate is not known yet. */
+static int undecided(const entry *e)
+{
+    return e->state == E_VALID && e->answer == A_RUN && !e->kept && !e->dropped;
+}
+
+/* Whether e keeps waiting on t: t is another job of e's group, still undecided. */
+static int pending(const entry *e, const entry *t)
+{
+    return t && t != e && t->group == e->group && undecided(t);
+}
+
+/* Tarjan's strongly connected components over the undecided jobs of one group; the arrays
+ * are indexed like p->entries. */
+typedef struct scc {
+    planner *p;
+    int *index, *low, *stack, *onstack;
+    int next, top;
+} scc;
+
+static void scc_visit(scc *c, int v)
+{
+    entry *e = &c->p->entries[v];
+    int k;
+
+    c->index[v] = c->low[v] = c->next++;
+    c->stack[c->top++] = v;
+    c->onstack[v] = 1;
+    for (k = 0; k < e->ndeps; k++) {
+        entry *t = find(c->p, e->deps[k]);
+        int w;
+        if (!pending(e, t))
+            continue;
+        w = (int)(t - c->p->entries);
+        if (c->index[w] < 0) {
+            scc_visit(c, w);
+            if (c->low[w] < c->low[v])
+                c->low[v] = c->low[w];
+        } else if (c->onstack[w] && c->index[w] < c->low[v]) {
+            c->low[v] = c->index[w];
+        }
+    }
+    if (c->low[v] == c->index[v]) {
+        int w, size = 0, first = c->top;
+        do {
+            w = c->stack[--first];
+            size++;
+        } while (w != v);
+        /* a component of more than one job is a cycle (numbered v + 1); a lone job only
+         * waits on one */
+        while (c->top > first) {
+            w = c->stack[--c->top];
+            c->onstack[w] = 0;
+            c->p->entries[w].cycle = size > 1 ? v + 1 : 0;
+        }
+    }
+}
+
+/* Drops the members of dependsOn cycles among the undecided jobs of a group, naming a member
+ * of the same cycle; the jobs that only wait on a cycle are left to the next passes, which
+ * drop them saying so. Recursion depth is at most PLAN_MAX_ENTRIES. */
+static void drop_cycles(planner *p, entry **order, int n, int group)
+{
+    int *mem = calloc((size_t)(4 * (p->n ? p->n : 1)), sizeof *mem);
+    scc c = {p, NULL, NULL, NULL, NULL, 0, 0};
+    int i, k;
+
+    if (mem == NULL) {
+        p->oom = 1;
+        return;
+    }
+    c.index = mem;
+    c.low = mem + p->n;
+    c.stack = mem + 2 * p->n;
+    c.onstack = mem + 3 * p->n;
+    for (i = 0; i < p->n; i++)
+        c.index[i] = -1;
+    for (i = 0; i < n; i++) {
+        int v = (int)(order[i] - p->entries);
+        if (order[i]->group == group && undecided(order[i]) && c.index[v] < 0)
+            scc_visit(&c, v);
+    }
+    for (i = 0; i < n; i++) {
+        entry *e = order[i];
+        if (e->group != group || !e->cycle || e->dropped)
+            continue;
+        for (k = 0; k < e->ndeps; k++) {
+            entry *t = find(p, e->deps[k]);
+            if (t && t != e && t->cycle == e->cycle) {
+                drop(p, e, "dependsOn forms a cycle (through \"%s\")", t->name);
+                break;
+            }
+        }
+    }
+    free(mem);
+}
+
 /*
  * Keeps, pass after pass, the accepted jobs of one group whose dependencies are all kept;
- * kept[] receives them in the order they were kept (dependencies first).
+ * kept[] receives them in the order they were kept (dependencies first). When jobs are left
+ * waiting, the cycles among them are dropped and the passes go on.
  */
 static void prune_group(planner *p, entry **order, int n, int group, entry **kept, int *nkept)
 {
-    int i, k, changed = 1;
+    char why[REASON_LEN];
+    int i, k, changed = 1, cycles = 0;
 
     while (changed) {
         changed = 0;
@@ -619,17 +750,17 @@ static void prune_group(planner *p, entry **order, int n, int group, entry **kep
                 } else if (t == e) {
                     drop(p, e, "dependsOn names the job itself");
                     ok = 0;
+                } else if (t->state == E_INVALID) {
+                    drop(p, e, "dependsOn \"%s\", which %s", t->name, why_not(t, why, sizeof why));
+                    ok = 0;
                 } else if (t->group > group) {
                     drop(p, e, "dependsOn names \"%s\" of %s, which is planned after %s", t->name,
                          group_names[t->group], group_names[group]);
                     ok = 0;
-                } else if (t->group < group && !t->kept) {
-                    drop(p, e, "dependsOn \"%s\", which %s", t->name, why_not(t));
-                    ok = 0;
                 } else if (!t->kept) {
-                    if (t->state != E_VALID || t->answer != A_RUN || t->dropped) {
-                        drop(p, e, "dependsOn \"%s\", which %s", t->name, why_not(t));
-                    }
+                    if (!pending(e, t))
+                        drop(p, e, "dependsOn \"%s\", which %s", t->name,
+                             why_not(t, why, sizeof why));
                     ok = 0;
                 }
             }
@@ -641,13 +772,19 @@ static void prune_group(planner *p, entry **order, int n, int group, entry **kep
                 changed = 1; /* a drop can decide the fate of others */
             }
         }
+        if (!changed && !cycles) {
+            /* what still waits is in a cycle or waits on one: the cycles go first, then the
+             * passes drop what waited on them */
+            cycles = 1;
+            for (i = 0; i < n && !changed; i++)
+                changed = order[i]->group == group && undecided(order[i]);
+            if (changed)
+                drop_cycles(p, order, n, group);
+        }
     }
-    for (i = 0; i < n; i++) {
-        entry *e = order[i];
-        if (e->group == group && e->state == E_VALID && e->answer == A_RUN && !e->kept &&
-            !e->dropped)
-            drop(p, e, "dependsOn forms a cycle (through \"%s\")", e->deps[0]);
-    }
+    for (i = 0; i < n; i++) /* none is left after the cycles went; kept safe all the same */
+        if (order[i]->group == group && undecided(order[i]))
+            drop(p, order[i], "dependsOn could not be resolved");
 }
 
 /* ---- the graph ---- */
@@ -800,9 +937,11 @@ int dcmp_plan_make(const dcmp_plan_input *in, dcmp_plan *out, char *err)
     if (in->system && !cJSON_IsObject(in->system))
         report(&p, "%s: the system settings must be an object: ignored",
                in->system_path ? in->system_path : "settings.json");
+    /* the system settings' names are reserved first (pre, then post), as the original read
+     * them: a registry entry reusing one is the duplicate, never the system job */
     collect_system(&p, DCMP_GROUP_PRE);
-    collect_registry(&p);
     collect_system(&p, DCMP_GROUP_POST);
+    collect_registry(&p);
     mark_duplicates(&p);
     order = calloc((size_t)(p.n ? p.n : 1), sizeof *order);
     kept = calloc((size_t)(p.n ? p.n : 1), sizeof *kept);
@@ -882,6 +1021,11 @@ static void key(dcmp_jsonw *w, const char *name, int first)
 
 char *dcmp_plan_json(const dcmp_plan *plan)
 {
+    return dcmp_plan_json_with(plan, 0);
+}
+
+char *dcmp_plan_json_with(const dcmp_plan *plan, int kwargs)
+{
     dcmp_jsonw w;
     int i, k;
 
@@ -923,7 +1067,13 @@ char *dcmp_plan_json(const dcmp_plan *plan)
                 dcmp_jsonw_lit(&w, ",");
             dcmp_jsonw_str(&w, plan->jobs[j->deps[k]].id);
         }
-        dcmp_jsonw_lit(&w, "]}");
+        dcmp_jsonw_lit(&w, "]");
+        if (kwargs) {
+            /* a text dcmp_plan_kwargs wrote from cJSON prints: valid JSON */
+            key(&w, "kwargs", 0);
+            dcmp_jsonw_lit(&w, j->kwargs);
+        }
+        dcmp_jsonw_lit(&w, "}");
     }
     dcmp_jsonw_lit(&w, "],\"decisions\":[");
     for (i = 0; i < plan->ndecisions; i++) {

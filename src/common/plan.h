@@ -23,8 +23,9 @@ typedef struct dcmp_plan_file {
  * Runs one callback. `callback` is the entry's dotted callback name; the JSON
  * texts are the call's inputs. Returns 1 (schedule the job), 0 (do not), or
  * -1 with the reason in err[DCMP_ERR_LEN]. May set *inject to a new JSON
- * object text (free with free), which becomes added_params[job_name] whatever
- * it returns.
+ * object text (free with free). Only a 1 stores added_params[job_name]: the
+ * injected object, or {} when there is none (dcmp_plan_inject); with 0 or -1
+ * what it injected is dropped.
  */
 typedef int (*dcmp_plan_callback)(void *arg, const char *job_name, const char *callback,
                                   const char *headers, const char *params, const char *added_params,
@@ -114,6 +115,10 @@ void dcmp_plan_free(dcmp_plan *plan);
  */
 char *dcmp_plan_json(const dcmp_plan *plan);
 
+/* The same; with kwargs 1 each job also carries "kwargs": the object its worker receives
+ * (jobName, headers, params, added_params), as `dcm-processor plan` shows it. */
+char *dcmp_plan_json_with(const dcmp_plan *plan, int kwargs);
+
 /* The kwargs of a call, as workers and callbacks receive them:
  * {"jobName","headers","params","added_params"} from the JSON texts given. New string (free)
  * or NULL when out of memory. */
@@ -121,12 +126,14 @@ char *dcmp_plan_kwargs(const char *job_name, const char *headers, const char *pa
                        const char *added_params);
 
 /*
- * Stores what callback `job_name` injected (JSON text) as added[job_name], replacing what was
- * there, when it is a JSON object. The one rule for injections, used by the planner and by
- * whoever runs a batch of callbacks. Returns 0, or -1 when it is not a JSON object (added is
- * left as it was; the planner reports it).
+ * The one rule for injections, as the original: only a callback that says yes (`yes` 1)
+ * stores added[job_name] (replacing what was there): what it injected (JSON text) when that
+ * is a JSON object, else {} (none injected: inject NULL or ""). A no or an error (`yes` 0)
+ * stores nothing, whatever it injected. Used by the planner and by whoever runs a batch of
+ * callbacks. Returns 0, or -1 when a yes injected something that is not a JSON object ({} is
+ * stored; the planner reports it) or out of memory.
  */
-int dcmp_plan_inject(cJSON *added, const char *job_name, const char *inject);
+int dcmp_plan_inject(cJSON *added, const char *job_name, int yes, const char *inject);
 
 /* The job specs for dcmp_job_encode_graph; specs[i] borrows from plan and
  * dep_ids (which must hold njobs * DCMP_DEPS_MAX pointers). */

@@ -243,8 +243,8 @@ static void serve_calls(served *sv, char *payload, size_t len)
         loaded_one(sv, loaded);
         report(text);
         free(text);
-        if (code != DCMP_ERROR && result && result[0] && p < end) {
-            dcmp_plan_inject(added, name, result);
+        if (code == DCMP_OK && p < end) { /* only a yes stores: its object, or {} */
+            dcmp_plan_inject(added, name, 1, result);
             if (added_text != fields[1])
                 free(added_text);
             if ((added_text = cJSON_PrintUnformatted(added)) == NULL)
@@ -716,8 +716,8 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
 }
 
 int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
-                    const dcmp_plan_call *calls, int n, int64_t timeout,
-                    dcmp_executor_outcome *outs, int *restart)
+                    const dcmp_plan_call *calls, int n, int64_t timeout, dcmp_executor_tick tick,
+                    void *tick_arg, dcmp_executor_outcome *outs, int *restart)
 {
     const char **parts;
     int64_t deadline;
@@ -767,7 +767,7 @@ int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
         char *report;
         int64_t start = dcmp_clock_mono_ms();
         deadline = timeout > 0 ? start + timeout * 1000 : INT64_MAX;
-        if (read_report(p, deadline, timeout, NULL, NULL, &cut, &report, &outs[k]) < 0) {
+        if (read_report(p, deadline, timeout, tick, tick_arg, &cut, &report, &outs[k]) < 0) {
             outs[k].ms = dcmp_clock_mono_ms() - start;
             if (outs[k].result == NULL)
                 outs[k].result = strdup("");

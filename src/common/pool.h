@@ -49,12 +49,14 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
  * (free their result): outs[i] as dcmp_pool_run's outcome of call i. When k < n: *restart is 1
  * and the executor asked to be replaced before call k (its library changed; send calls k.. to
  * a new one), or outs[k - 1] failed without a report (crashed, timed out: the executor was
- * killed; the next call starts a new one). Returns -1 when no executor could be started
- * (outs[0].error says why).
+ * killed; the next call starts a new one). tick (may be NULL) is called about once a second
+ * while a call runs: when it returns nonzero the executor is killed and that call fails as
+ * stopped (DCMP_EXEC_STOPPED). Returns -1 when no executor could be started (outs[0].error
+ * says why).
  */
 int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
-                    const dcmp_plan_call *calls, int n, int64_t timeout,
-                    dcmp_executor_outcome *outs, int *restart);
+                    const dcmp_plan_call *calls, int n, int64_t timeout, dcmp_executor_tick tick,
+                    void *tick_arg, dcmp_executor_outcome *outs, int *restart);
 
 /* Ends the executor (and its process group). */
 void dcmp_pool_stop(dcmp_pool *p);

@@ -12,7 +12,8 @@
 extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
     dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
     dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[], dcmp_lua_cancel[],
-    dcmp_lua_delete[], dcmp_lua_event_accept[], dcmp_lua_event_done[], dcmp_lua_finish_fetch[];
+    dcmp_lua_delete[], dcmp_lua_event_accept[], dcmp_lua_event_done[], dcmp_lua_finish_fetch[],
+    dcmp_lua_event_take[], dcmp_lua_event_claim[];
 
 enum script {
     S_ENQUEUE,
@@ -31,6 +32,7 @@ enum script {
     S_EVENT_ACCEPT,
     S_EVENT_DONE,
     S_FINISH_FETCH,
+    S_EVENT_TAKE,
     S_COUNT
 };
 
@@ -39,10 +41,11 @@ static const char *const script_body[S_COUNT] = {
     dcmp_lua_giveback,   dcmp_lua_heartbeat,    dcmp_lua_recover,    dcmp_lua_reap,
     dcmp_lua_unregister, dcmp_lua_promote,      dcmp_lua_requeue,    dcmp_lua_cancel,
     dcmp_lua_delete,     dcmp_lua_event_accept, dcmp_lua_event_done, dcmp_lua_finish_fetch,
+    dcmp_lua_event_take,
 };
 
 #define QUEUE_CMD_TIMEOUT_MS 10000
-#define QUEUE_MAX_ARGS       (3 + 5 * DCMP_QUEUE_EVENT_BATCH)
+#define QUEUE_MAX_ARGS       (4 + 5 * DCMP_QUEUE_EVENT_BATCH)
 
 struct dcmp_queue {
     redisContext *ctx; /* NULL while disconnected */
@@ -50,6 +53,7 @@ struct dcmp_queue {
     int port;
     char password[256];
     int64_t ttl_finished, ttl_failed, max_crashes, heartbeat_ttl_ms;
+    int64_t event_max_takes; /* takes of an unfinished event before it is quarantined */
     int connect_timeout_ms;
     int err;
     char errstr[DCMP_ERR_LEN];
@@ -77,6 +81,7 @@ dcmp_queue *dcmp_queue_new(const dcmp_queue_opts *o)
     q->ttl_finished = o->ttl_finished > 0 ? o->ttl_finished : 86400;
     q->ttl_failed = o->ttl_failed > 0 ? o->ttl_failed : 30 * 86400;
     q->max_crashes = o->max_crashes > 0 ? o->max_crashes : 3;
+    q->event_max_takes = o->event_max_takes > 0 ? o->event_max_takes : 3;
     q->heartbeat_ttl_ms = o->heartbeat_ttl_ms > 0 ? o->heartbeat_ttl_ms : 5000;
     q->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 2000;
     for (i = 0; i < S_COUNT; i++) {
@@ -102,6 +107,7 @@ dcmp_queue *dcmp_queue_from_config(const dcmp_config *cfg)
     o.ttl_finished = cfg->ttl_finished;
     o.ttl_failed = cfg->ttl_failed;
     o.max_crashes = cfg->max_crashes;
+    o.event_max_takes = cfg->event_max_takes;
     o.heartbeat_ttl_ms = cfg->heartbeat_ttl_ms;
     return dcmp_queue_new(&o);
 }
@@ -622,24 +628,63 @@ int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, c
                             const char *body, size_t body_len, int64_t seen_ttl,
                             char dup_id[DCMP_ID_LEN])
 {
+    return dcmp_queue_event_accept_from(q, "webhook", id, series, version, body, body_len, seen_ttl,
+                                        dup_id);
+}
+
+/* Reads a {word, text} answer of the event scripts: returns r or NULL (freed, error set). */
+static redisReply *pair_reply(dcmp_queue *q, redisReply *r, const char *what)
+{
+    if (r &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)) {
+        freeReplyObject(r);
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s: unexpected reply", what);
+        return NULL;
+    }
+    return r;
+}
+
+int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *id,
+                                 const char *series, const char *version, const char *body,
+                                 size_t body_len, int64_t seen_ttl, char dup_id[DCMP_ID_LEN])
+{
     char ttl[32];
-    const char *args[5] = {id, series, version, body, ttl};
-    size_t lens[5] = {strlen(id), strlen(series), strlen(version), body_len, 0};
+    const char *args[6] = {id, series, version, body, ttl, origin};
+    size_t lens[6] = {strlen(id), strlen(series), strlen(version), body_len, 0, strlen(origin)};
     redisReply *r;
     int rc;
 
     snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
     lens[4] = strlen(ttl);
-    if ((r = run(q, S_EVENT_ACCEPT, 5, args, lens)) == NULL)
+    if ((r = pair_reply(q, run(q, S_EVENT_ACCEPT, 6, args, lens), "event_accept")) == NULL)
         return -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_accept: unexpected reply");
-    }
     rc = strcmp(r->element[0]->str, "accepted") == 0;
     if (!rc && dup_id)
         dcmp_strlcpy(dup_id, r->element[1]->str, DCMP_ID_LEN);
+    freeReplyObject(r);
+    return rc;
+}
+
+int dcmp_queue_event_claim(dcmp_queue *q, const char *id, const char *series, const char *version,
+                           int stable, int64_t seen_ttl, char other[DCMP_ID_LEN])
+{
+    char ttl[32];
+    const char *args[5] = {id, series, version, ttl, stable ? "1" : "0"};
+    size_t lens[5] = {strlen(id), strlen(series), strlen(version), 0, 1};
+    redisReply *r;
+    int rc;
+
+    snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
+    lens[3] = strlen(ttl);
+    r = pair_reply(q, dcmp_queue_script(q, dcmp_lua_event_claim, 5, args, lens), "event_claim");
+    if (r == NULL)
+        return -1;
+    rc = strcmp(r->element[0]->str, "claimed") == 0     ? 1
+         : strcmp(r->element[0]->str, "duplicate") == 0 ? 0
+                                                        : 2;
+    if (other)
+        dcmp_strlcpy(other, rc == 0 ? r->element[1]->str : "", DCMP_ID_LEN);
     freeReplyObject(r);
     return rc;
 }
@@ -652,10 +697,11 @@ static void processing_key(char *key, size_t size, const char *scheduler)
 int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
                           char id[DCMP_ID_LEN], char **body, int64_t *received)
 {
-    char proc[DCMP_WORKER_LEN + 32], secs[32], key[DCMP_ID_LEN + 16];
+    char proc[DCMP_WORKER_LEN + 32], secs[32], max[24], ttl[24];
     const char *argv[4] = {"BRPOPLPUSH", "dcmp:inbox", proc, secs};
-    const char *get[4] = {"HMGET", key, "body", "received"};
+    const char *take[4] = {proc, id, max, ttl};
     redisReply *r;
+    int quarantined;
 
     *body = NULL;
     processing_key(proc, sizeof proc, scheduler);
@@ -679,28 +725,32 @@ int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
     }
     memcpy(id, r->str, r->len + 1);
     freeReplyObject(r);
-    snprintf(key, sizeof key, "dcmp:event:%s", id);
-    if ((r = command(q, 4, get, NULL)) == NULL)
+    snprintf(max, sizeof max, "%lld", (long long)q->event_max_takes);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_failed);
+    if ((r = run(q, S_EVENT_TAKE, 4, take, NULL)) == NULL)
         return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-        if (r->element[0]->type == REDIS_REPLY_STRING)
-            *body = strndup(r->element[0]->str, r->element[0]->len);
-        if (received)
-            *received = r->element[1]->type == REDIS_REPLY_STRING
-                            ? strtoll(r->element[1]->str, NULL, 10)
-                            : 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_take: unexpected reply");
     }
+    quarantined = r->element[2]->len > 0;
+    *body = quarantined ? strndup(r->element[2]->str, r->element[2]->len)
+                        : strndup(r->element[0]->str, r->element[0]->len);
+    if (received)
+        *received = strtoll(r->element[1]->str, NULL, 10);
     freeReplyObject(r);
     if (*body == NULL)
-        *body = strdup("");
-    return *body ? 1 : dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory");
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory");
+    return quarantined ? 2 : 1;
 }
 
-/* event_done.lua's arguments: args[3 + 5 * DCMP_QUEUE_EVENT_BATCH] pointing into the three
+/* event_done.lua's arguments: args[4 + 5 * DCMP_QUEUE_EVENT_BATCH] pointing into the three
  * buffers and done[]. Returns the count, or -1 (q->err) for a bad batch size. */
 static int finish_args(dcmp_queue *q, const char *scheduler, const dcmp_queue_event_result *done,
                        int n, int take, const char **args, char proc[DCMP_WORKER_LEN + 32],
-                       char ttl[32], char ntake[16])
+                       char ttl[32], char ntake[16], char max[24])
 {
     int i;
 
@@ -710,17 +760,19 @@ static int finish_args(dcmp_queue *q, const char *scheduler, const dcmp_queue_ev
     processing_key(proc, DCMP_WORKER_LEN + 32, scheduler);
     snprintf(ttl, 32, "%lld", (long long)q->ttl_failed);
     snprintf(ntake, 16, "%d", take);
+    snprintf(max, 24, "%lld", (long long)q->event_max_takes);
     args[0] = proc;
     args[1] = ttl;
     args[2] = ntake;
+    args[3] = max;
     for (i = 0; i < n; i++) {
-        args[3 + 5 * i] = done[i].id;
-        args[4 + 5 * i] = done[i].graph ? done[i].graph : "";
-        args[5 + 5 * i] = done[i].plan ? done[i].plan : "{}";
-        args[6 + 5 * i] = done[i].state;
-        args[7 + 5 * i] = done[i].error ? done[i].error : "";
+        args[4 + 5 * i] = done[i].id;
+        args[5 + 5 * i] = done[i].graph ? done[i].graph : "";
+        args[6 + 5 * i] = done[i].plan ? done[i].plan : "{}";
+        args[7 + 5 * i] = done[i].state;
+        args[8 + 5 * i] = done[i].error ? done[i].error : "";
     }
-    return 3 + 5 * n;
+    return 4 + 5 * n;
 }
 
 /* Reads event_done.lua's answer r (freed here) into done[n] and next[take]. */
@@ -731,8 +783,8 @@ static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *d
     int i;
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 + 2 * (size_t)n ||
-        (r->elements - 1 - 2 * (size_t)n) % 3 != 0 ||
-        (r->elements - 1 - 2 * (size_t)n) / 3 > (size_t)take) {
+        (r->elements - 1 - 2 * (size_t)n) % 4 != 0 ||
+        (r->elements - 1 - 2 * (size_t)n) / 4 > (size_t)take) {
         freeReplyObject(r);
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_done: unexpected reply");
     }
@@ -742,15 +794,19 @@ static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *d
         snprintf(done[i].refused, sizeof done[i].refused, "%s",
                  why->type == REDIS_REPLY_STRING ? why->str : "");
     }
-    for (at = 1 + 2 * (size_t)n; at + 2 < r->elements; at += 3) {
+    for (at = 1 + 2 * (size_t)n; at + 3 < r->elements; at += 4) {
         const redisReply *id = r->element[at], *body = r->element[at + 1],
-                         *rcv = r->element[at + 2];
+                         *rcv = r->element[at + 2], *why = r->element[at + 3];
         dcmp_queue_event *e = &next[*nnext];
         if (id->type != REDIS_REPLY_STRING || id->len >= DCMP_ID_LEN ||
-            body->type != REDIS_REPLY_STRING || rcv->type != REDIS_REPLY_STRING)
+            body->type != REDIS_REPLY_STRING || rcv->type != REDIS_REPLY_STRING ||
+            why->type != REDIS_REPLY_STRING)
             continue; /* cannot happen; the event stays in the list, planned after a restart */
         memcpy(e->id, id->str, id->len + 1);
         e->received = strtoll(rcv->str, NULL, 10);
+        e->quarantined = why->len > 0;
+        if (e->quarantined)
+            body = why;
         if ((e->body = strndup(body->str, body->len)) == NULL) {
             freeReplyObject(r);
             return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory");
@@ -764,13 +820,13 @@ static int finish_reply(dcmp_queue *q, redisReply *r, dcmp_queue_event_result *d
 int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
                             int n, int take, dcmp_queue_event *next, int *nnext)
 {
-    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
-    const char *args[3 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16], max[24];
+    const char *args[4 + 5 * DCMP_QUEUE_EVENT_BATCH];
     redisReply *r;
     int nargs;
 
     *nnext = 0;
-    if ((nargs = finish_args(q, scheduler, done, n, take, args, proc, ttl, ntake)) < 0)
+    if ((nargs = finish_args(q, scheduler, done, n, take, args, proc, ttl, ntake, max)) < 0)
         return -1;
     if ((r = run(q, S_EVENT_DONE, nargs, args, NULL)) == NULL)
         return -1;
@@ -780,11 +836,11 @@ int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_eve
 int dcmp_queue_event_finish_send(dcmp_queue *q, const char *scheduler,
                                  const dcmp_queue_event_result *done, int n, int take)
 {
-    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16];
-    const char *argv[6 + 5 * DCMP_QUEUE_EVENT_BATCH];
+    char proc[DCMP_WORKER_LEN + 32], ttl[32], ntake[16], max[24];
+    const char *argv[7 + 5 * DCMP_QUEUE_EVENT_BATCH];
     int nargs, written = 0;
 
-    if ((nargs = finish_args(q, scheduler, done, n, take, argv + 3, proc, ttl, ntake)) < 0)
+    if ((nargs = finish_args(q, scheduler, done, n, take, argv + 3, proc, ttl, ntake, max)) < 0)
         return -1;
     if (dcmp_queue_connect(q) < 0)
         return -1;

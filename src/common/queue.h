@@ -38,6 +38,7 @@ typedef struct dcmp_queue_opts {
     int64_t ttl_failed;       /* seconds a failed or canceled job is kept */
     int64_t max_crashes;      /* worker deaths before a job fails for good */
     int64_t heartbeat_ttl_ms; /* a worker silent this long is dead */
+    int64_t event_max_takes;  /* takes of an event never finished before it is quarantined (3) */
     int connect_timeout_ms;   /* default 2000 when 0 */
 } dcmp_queue_opts;
 
@@ -124,15 +125,34 @@ int dcmp_queue_ping(dcmp_queue *q);
 /* ---- events (the scheduler's durable inbox) ---- */
 
 /* Stores a received event (body: the webhook's JSON) and queues it for planning, unless
- * the same series version (series + version key) was accepted within seen_ttl seconds.
- * Returns 1 (accepted), 0 (a duplicate: dup_id gets the first event's id) or -1. */
+ * that series version (series + version key) was claimed within seen_ttl seconds
+ * (dcmp_queue_event_claim). Returns 1 (accepted), 0 (a duplicate: dup_id gets the claiming
+ * event's id) or -1. The event's origin is "webhook": it claims nothing. */
 int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, const char *version,
                             const char *body, size_t body_len, int64_t seen_ttl,
                             char dup_id[DCMP_ID_LEN]);
 
+/* dcmp_queue_event_accept with the event's origin recorded. "arrival" and "catch-up" (the
+ * scheduler's own threads, which read the version from Orthanc) also claim the version when
+ * accepted, and event_claim trusts them to call a series stable. */
+int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *id,
+                                 const char *series, const char *version, const char *body,
+                                 size_t body_len, int64_t seen_ttl, char dup_id[DCMP_ID_LEN]);
+
+/* A planner claims the series version it is about to plan, as Orthanc reported it (its
+ * LastUpdate; stable: Orthanc calls the series stable), and records it as the event's
+ * version. Returns 1 (claimed by this event, now or before), 0 (claimed by another event
+ * within seen_ttl seconds: other[] gets its id), 2 (not stable and the event came from a
+ * webhook: not claimed), or -1. */
+int dcmp_queue_event_claim(dcmp_queue *q, const char *id, const char *series, const char *version,
+                           int stable, int64_t seen_ttl, char other[DCMP_ID_LEN]);
+
 /* Moves the next event to plan into the scheduler's processing list, blocking up to
  * timeout_ms. Returns 1 with id, *body (new: free it) and *received (ms since the epoch;
- * may be NULL) set, 0 on timeout, or -1. */
+ * may be NULL) set, 0 on timeout, or -1. Every take is counted in the event's record until the
+ * event is finished or put back: an event taken event_max_takes times already (a scheduler
+ * killed, crashed or hung on it each time) is recorded failed instead, off the processing list,
+ * and 2 is returned with id and *body (new) set to the reason. */
 int dcmp_queue_event_take(dcmp_queue *q, const char *scheduler, int timeout_ms,
                           char id[DCMP_ID_LEN], char **body, int64_t *received);
 
@@ -151,6 +171,8 @@ typedef struct dcmp_queue_event {
     char id[DCMP_ID_LEN];
     char *body;       /* new: free it */
     int64_t received; /* ms since the epoch, 0 when unknown */
+    int quarantined;  /* 1: taken too often, recorded failed at the take (not to be planned);
+                       * body is then the reason */
 } dcmp_queue_event;
 
 /* One event a planner finished: what it planned, and what Redis did with it. */
@@ -166,10 +188,11 @@ typedef struct dcmp_queue_event_result {
 /*
  * Finishes n events (0..DCMP_QUEUE_EVENT_BATCH) as dcmp_queue_event_done does each, and takes
  * up to `take` next events from the inbox into the processing list (next[] filled, *nnext of
- * them: free their bodies), all in one step, so a planner makes one round trip per batch. An
- * event in state "back" returns to the inbox (at its end). Safe to repeat after a lost reply:
- * events already finished are left alone (-2). Returns 0 (each done[i].jobs set), or -1
- * (nothing done, nothing taken).
+ * them: free their bodies; taken as by dcmp_queue_event_take, so one may be quarantined: not
+ * to plan), all in one step, so a planner makes one round trip per batch. An event in state
+ * "back" returns to the inbox (at its end); finishing or putting back resets its take count. Safe
+ * to repeat after a lost reply: events already finished are left alone (-2). Returns 0 (each
+ * done[i].jobs set), or -1 (nothing done, nothing taken).
  */
 int dcmp_queue_event_finish(dcmp_queue *q, const char *scheduler, dcmp_queue_event_result *done,
                             int n, int take, dcmp_queue_event *next, int *nnext);

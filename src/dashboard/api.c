@@ -431,9 +431,12 @@ void api_metrics(call *k, reply *r)
         "dcmp_dashboard_refused_total{reason=\"auth\"} %ld\n"
         "dcmp_dashboard_refused_total{reason=\"csrf\"} %ld\n"
         "dcmp_dashboard_refused_total{reason=\"origin\"} %ld\n"
-        "dcmp_dashboard_refused_total{reason=\"readonly\"} %ld\n",
+        "dcmp_dashboard_refused_total{reason=\"readonly\"} %ld\n"
+        "dcmp_dashboard_refused_total{reason=\"host\"} %ld\n"
+        "dcmp_dashboard_refused_total{reason=\"login_throttled\"} %ld\n",
         atomic_load(&m->refused_auth), atomic_load(&m->refused_csrf),
-        atomic_load(&m->refused_origin), atomic_load(&m->refused_readonly));
+        atomic_load(&m->refused_origin), atomic_load(&m->refused_readonly),
+        atomic_load(&m->refused_host), atomic_load(&m->refused_throttled));
     out(&t,
         "# HELP dcmp_dashboard_actions_total Actions answered, by outcome.\n"
         "# TYPE dcmp_dashboard_actions_total counter\n"

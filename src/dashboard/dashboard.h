@@ -10,6 +10,7 @@
 #include "config.h"
 #include "queue.h"
 #include "request.h"
+#include "throttle.h"
 
 #define DASHBOARD_HTTP_THREADS 4 /* each with its own Redis connection */
 #define DASHBOARD_CSRF_LEN     64
@@ -18,6 +19,7 @@
 typedef struct dashboard_metrics {
     atomic_long requests[6]; /* by status class: [1] 1xx ... [5] 5xx */
     atomic_long refused_auth, refused_csrf, refused_origin, refused_readonly;
+    atomic_long refused_host, refused_throttled;
     atomic_long actions, action_errors;
 } dashboard_metrics;
 
@@ -26,7 +28,11 @@ typedef struct dashboard {
     int auth;                          /* DASHBOARD_USER and DASHBOARD_PASSWORD are set */
     char bind[64];                     /* the address listened on (loopback without auth) */
     char csrf[DASHBOARD_CSRF_LEN + 1]; /* this process's token, required on every POST */
-    char *page;                        /* owned: index.html with the page's settings */
+    char hosts[REQUEST_MAX_HOSTS][REQUEST_HOST_LEN]; /* the names a Host header may give */
+    int nhosts;
+    int any_address;       /* listening on every address: any address literal is a Host too */
+    dcmp_throttle *logins; /* owned: failed logins per client address; NULL = no limit */
+    char *page;            /* owned: index.html with the page's settings */
     size_t page_len;
     dcmp_queue *redis[DASHBOARD_HTTP_THREADS]; /* owned: one per HTTP thread */
     atomic_int redis_next;                     /* hands them out */
@@ -64,6 +70,11 @@ void reply_error(reply *r, unsigned status, const char *fmt, ...)
 /* The error of a failed queue call: 404 (no such job), 409 (its state), 503 (Redis down), or
  * 500, with the queue's message. */
 void reply_queue_error(reply *r, dcmp_queue *q);
+
+/* http.c: the names the dashboard answers to (d->hosts): localhost, 127.0.0.1, [::1], the
+ * address it listens on and the one it is published on when not 0.0.0.0, and DASHBOARD_HOSTS.
+ * Returns 0, or -1 with err naming a bad DASHBOARD_HOSTS entry. */
+int http_hosts(dashboard *d, char *err);
 
 /* http.c: builds the page and starts listening (DASHBOARD_HTTP_THREADS threads). */
 int http_start(dashboard *d, char *err);

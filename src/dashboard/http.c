@@ -1,5 +1,6 @@
-/* http.c -- dcmp-dashboard's HTTP side: the Basic login, the checks of every action (POST only,
- * read-only mode, Origin, CSRF token), the route table, the page and its files. */
+/* http.c -- dcmp-dashboard's HTTP side: the Host check, the Basic login and its throttle, the
+ * checks of every action (POST only, read-only mode, Origin, CSRF token), the route table, the
+ * page and its files. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -7,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "clock.h"
 #include "dashboard.h"
+#include "jsonw.h"
+#include "listen.h"
 #include "log.h"
 
 /* The page and its files, embedded from src/dashboard/assets/ (cmake/embed_files.cmake). */
@@ -18,6 +23,15 @@ extern const unsigned long dashboard_asset_index_html_len, dashboard_asset_app_j
     dashboard_asset_style_css_len, dashboard_asset_favicon_svg_len;
 
 #define HTTP_CONFIG_MARK "{{CONFIG}}"
+
+/* The listener's caps (docs/dashboard.md): a browser opens about 6 connections to a server,
+ * and several people behind one proxy share an address. */
+#define HTTP_CONNECTIONS  256
+#define HTTP_PER_ADDRESS  32
+#define HTTP_IDLE_TIMEOUT 10 /* s: the page asks every 3 s while it is shown */
+#define HTTP_MEMORY       (64 * 1024)
+#define HTTP_FILES_SPARE  64
+#define HTTP_LOGIN_PERIOD 60000 /* ms: DASHBOARD_LOGIN_FAILURES counts a minute */
 
 /* Served as they are. */
 static const struct {
@@ -76,7 +90,8 @@ typedef struct pending {
 
 void reply_json(reply *r, unsigned status, cJSON *o)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    /* stored bytes that are not UTF-8 (old records) become U+FFFD: the answer stays JSON */
+    char *text = o ? dcmp_jsonw_valid_utf8(cJSON_PrintUnformatted(o)) : NULL;
 
     cJSON_Delete(o);
     free(r->body);
@@ -154,15 +169,13 @@ static void peer(struct MHD_Connection *c, char *out, size_t size)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-    dcmp_strlcpy(out, "?", size);
-    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out,
-                  (socklen_t)size);
+    dcmp_listen_addr(ci ? ci->client_addr : NULL, out, size);
 }
 
-/* Sends r (its body handed to MHD) with the headers every answer carries. */
+/* Sends r (its body handed to MHD) with the headers every answer carries; header and value:
+ * one more (NULL: none). */
 static enum MHD_Result send_reply(dashboard *d, struct MHD_Connection *c, reply *r,
-                                  const char *allow, int challenge)
+                                  const char *header, const char *value, int challenge)
 {
     struct MHD_Response *resp;
     enum MHD_Result rc;
@@ -186,8 +199,8 @@ static enum MHD_Result send_reply(dashboard *d, struct MHD_Connection *c, reply 
                                 "default-src 'none'; script-src 'self'; style-src 'self'; "
                                 "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
                                 "form-action 'none'; frame-ancestors 'none'");
-    if (allow)
-        MHD_add_response_header(resp, "Allow", allow);
+    if (header)
+        MHD_add_response_header(resp, header, value);
     if (challenge)
         MHD_add_response_header(resp, "WWW-Authenticate",
                                 "Basic realm=\"dcm-processor dashboard\", charset=\"UTF-8\"");
@@ -198,9 +211,11 @@ static enum MHD_Result send_reply(dashboard *d, struct MHD_Connection *c, reply 
     return rc;
 }
 
+/* Refuses with {"error": why}; header and value: one more header (NULL: none). A 429 is
+ * logged by its throttle, once a minute per client. */
 static enum MHD_Result refuse(dashboard *d, struct MHD_Connection *c, unsigned status,
-                              atomic_long *counter, const char *allow, int challenge,
-                              const char *why)
+                              atomic_long *counter, const char *header, const char *value,
+                              int challenge, const char *why)
 {
     char addr[64];
     reply r = {0};
@@ -208,10 +223,10 @@ static enum MHD_Result refuse(dashboard *d, struct MHD_Connection *c, unsigned s
     if (counter)
         atomic_fetch_add(counter, 1);
     peer(c, addr, sizeof addr);
-    if (status != 404)
+    if (status != 404 && status != 429)
         dcmp_log_warn("refused %u to %s: %s", status, addr, why);
     reply_error(&r, status, "%s", why);
-    return send_reply(d, c, &r, allow, challenge);
+    return send_reply(d, c, &r, header, value, challenge);
 }
 
 /* This HTTP thread's Redis connection: each thread of MHD's pool takes one the first time it
@@ -241,23 +256,48 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* The login, when one is configured. Returns 1 when the request may go on. */
-static int logged_in(dashboard *d, struct MHD_Connection *c, pending *p)
+/* The login, when one is configured. Returns 1 when the request may go on, 0 when it lacks
+ * the right credentials, -1 when its address gave DASHBOARD_LOGIN_FAILURES wrong ones within
+ * the last minute (retry[24]: the seconds until it may try again). */
+static int logged_in(dashboard *d, struct MHD_Connection *c, pending *p, char *retry)
 {
-    char user[REQUEST_CRED_LEN], pass[REQUEST_CRED_LEN];
+    char user[REQUEST_CRED_LEN], pass[REQUEST_CRED_LEN], addr[64];
+    dcmp_throttle_verdict v;
     const char *h;
     int ok;
 
     if (!d->auth)
         return 1;
+    peer(c, addr, sizeof addr);
+    if (d->logins) {
+        /* checked before the password: a guess while refused tells nothing */
+        v = dcmp_throttle_check(d->logins, addr, dcmp_clock_mono_ms());
+        if (!v.allowed) {
+            if (v.log)
+                dcmp_log_warn("logins from %s refused (429) for %llds: more than "
+                              "DASHBOARD_LOGIN_FAILURES=%lld wrong ones a minute; its next "
+                              "refusals this minute are not logged",
+                              addr, (long long)(v.retry_ms + 999) / 1000,
+                              (long long)d->cfg->dashboard_login_failures);
+            snprintf(retry, 24, "%lld", (long long)(v.retry_ms + 999) / 1000);
+            return -1;
+        }
+    }
     h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (h == NULL || request_basic_auth(h, user, pass) < 0)
-        return 0;
-    /* both compared, whatever the first gives: the time says nothing about which was wrong */
-    ok = request_secret_eq(user, d->cfg->dashboard_user);
-    ok &= request_secret_eq(pass, d->cfg->dashboard_password);
+    if (h == NULL)
+        return 0; /* a browser's first request: not a failed login */
+    if (request_basic_auth(h, user, pass) < 0) {
+        ok = 0;
+    } else {
+        /* both compared, whatever the first gives: the time says nothing about which was
+         * wrong */
+        ok = request_secret_eq(user, d->cfg->dashboard_user);
+        ok &= request_secret_eq(pass, d->cfg->dashboard_password);
+    }
     if (ok)
         dcmp_strlcpy(p->user, user, sizeof p->user);
+    else if (d->logins)
+        dcmp_throttle_take(d->logins, addr, dcmp_clock_mono_ms());
     return ok;
 }
 
@@ -307,7 +347,7 @@ static enum MHD_Result dispatch(dashboard *d, struct MHD_Connection *c, pending 
         dcmp_log_info("action %s by %s%s%s: %u", p->url, p->user[0] ? p->user : "",
                       p->user[0] ? "@" : "", addr, r.status);
     }
-    return send_reply(d, c, &r, NULL, 0);
+    return send_reply(d, c, &r, NULL, NULL, 0);
 }
 
 /* Finds the route of url and method; *allow gets the methods the path takes when another. */
@@ -344,9 +384,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     dashboard *d = cls;
     pending *p = *con_cls;
     const struct route *route;
-    char allow[64];
+    char allow[64], retry[24], why_host[REQUEST_HOST_LEN + 128];
     atomic_long *counter;
-    const char *why, *cl;
+    const char *why, *cl, *host;
+    int login;
 
     (void)version;
     (void)upload;
@@ -355,32 +396,50 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         *con_cls = p;
         if (strlen(url) > REQUEST_MAX_URL)
-            return refuse(d, c, 414, NULL, NULL, 0, "path longer than 2048 bytes");
+            return refuse(d, c, 414, NULL, NULL, NULL, 0, "path longer than 2048 bytes");
         dcmp_strlcpy(p->url, url, sizeof p->url);
-        if (strcmp(url, "/health") != 0 && !logged_in(d, c, p))
-            return refuse(d, c, 401, &d->m.refused_auth, NULL, 1,
+        host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        /* before the login: a page of another site must not even make the browser ask for it */
+        if (strcmp(url, "/health") != 0 &&
+            !request_host_ok(host, d->hosts, d->nhosts, d->any_address)) {
+            size_t i, n = snprintf(why_host, sizeof why_host, "Host \"%.128s", host ? host : "");
+            for (i = 6; i < n && i < sizeof why_host; i++)
+                if ((unsigned char)why_host[i] < 0x20 || (unsigned char)why_host[i] >= 0x7f ||
+                    why_host[i] == '"')
+                    why_host[i] = '?'; /* it goes into the log */
+            snprintf(why_host + strlen(why_host), sizeof why_host - strlen(why_host),
+                     "\" is not a name of this dashboard (add it to DASHBOARD_HOSTS)");
+            return refuse(d, c, 421, &d->m.refused_host, NULL, NULL, 0, why_host);
+        }
+        if (strcmp(url, "/health") != 0 && (login = logged_in(d, c, p, retry)) != 1) {
+            if (login < 0)
+                return refuse(d, c, 429, &d->m.refused_throttled, "Retry-After", retry, 0,
+                              "too many failed logins from this address (DASHBOARD_LOGIN_"
+                              "FAILURES): try again later");
+            return refuse(d, c, 401, &d->m.refused_auth, NULL, NULL, 1,
                           "authentication required (HTTP Basic: DASHBOARD_USER, "
                           "DASHBOARD_PASSWORD)");
+        }
         if ((route = find_route(url, method, p, allow, sizeof allow)) == NULL) {
             if (allow[0])
-                return refuse(d, c, 405, NULL, allow, 0, "method not allowed here");
-            return refuse(d, c, 404, NULL, NULL, 0, "no such path");
+                return refuse(d, c, 405, NULL, "Allow", allow, 0, "method not allowed here");
+            return refuse(d, c, 404, NULL, NULL, NULL, 0, "no such path");
         }
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, p);
         if (p->too_many_params)
-            return refuse(d, c, 400, NULL, NULL, 0, "too many query parameters (at most 16)");
+            return refuse(d, c, 400, NULL, NULL, NULL, 0, "too many query parameters (at most 16)");
         if (strcmp(method, "POST") != 0) {
             p->route = route;
             return dispatch(d, c, p);
         }
         if (d->cfg->dashboard_readonly)
-            return refuse(d, c, 403, &d->m.refused_readonly, NULL, 0,
+            return refuse(d, c, 403, &d->m.refused_readonly, NULL, NULL, 0,
                           "read-only dashboard (DASHBOARD_READONLY=1): actions are refused");
         if ((why = csrf_problem(d, c, &counter)) != NULL)
-            return refuse(d, c, 403, counter, NULL, 0, why);
+            return refuse(d, c, 403, counter, NULL, NULL, 0, why);
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoll(cl, NULL, 10) > REQUEST_MAX_BODY)
-            return refuse(d, c, 413, NULL, NULL, 0, "body larger than 4096 bytes");
+            return refuse(d, c, 413, NULL, NULL, NULL, 0, "body larger than 4096 bytes");
         p->route = route; /* accepted: it runs once the body, if any, has been read */
         return MHD_YES;
     }
@@ -395,7 +454,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (p->body_len > REQUEST_MAX_BODY)
-        return refuse(d, c, 413, NULL, NULL, 0, "body larger than 4096 bytes");
+        return refuse(d, c, 413, NULL, NULL, NULL, 0, "body larger than 4096 bytes");
     return dispatch(d, c, p);
 }
 
@@ -464,9 +523,48 @@ static int build_page(dashboard *d, char *err)
     return 0;
 }
 
+/* Adds name to d->hosts when it is an address of its own (not 0.0.0.0, not there yet). */
+static void add_host(dashboard *d, const char *name)
+{
+    int i;
+
+    if (name[0] == '\0' || strcmp(name, "0.0.0.0") == 0 || d->nhosts >= REQUEST_MAX_HOSTS)
+        return;
+    for (i = 0; i < d->nhosts; i++)
+        if (strcmp(d->hosts[i], name) == 0)
+            return;
+    dcmp_strlcpy(d->hosts[d->nhosts++], name, REQUEST_HOST_LEN);
+}
+
+int http_hosts(dashboard *d, char *err)
+{
+    char extra[REQUEST_MAX_HOSTS][REQUEST_HOST_LEN];
+    const char *published = d->cfg->dashboard_published;
+    int n, i;
+
+    if ((n = request_hosts_parse(d->cfg->dashboard_hosts, extra, REQUEST_MAX_HOSTS - 5, err)) < 0)
+        return -1;
+    d->nhosts = 0;
+    add_host(d, "localhost");
+    add_host(d, "127.0.0.1");
+    add_host(d, "[::1]");
+    add_host(d, d->bind);
+    add_host(d, published);
+    for (i = 0; i < n; i++)
+        add_host(d, extra[i]);
+    /* on every address of a machine (or a container published on every one), the addresses
+     * a browser may type are not known here; an address cannot be rebound, a name can */
+    d->any_address = strcmp(d->bind, "0.0.0.0") == 0 &&
+                     (published[0] == '\0' || strcmp(published, "0.0.0.0") == 0);
+    return 0;
+}
+
 int http_start(dashboard *d, char *err)
 {
     struct sockaddr_in addr;
+    uint64_t seed = 0;
+    long files;
+    unsigned limit;
 
     if (build_page(d, err) < 0)
         return -1;
@@ -475,16 +573,31 @@ int http_start(dashboard *d, char *err)
     addr.sin_port = htons((uint16_t)d->cfg->dashboard_port);
     if (inet_pton(AF_INET, d->bind, &addr.sin_addr) != 1)
         return dcmp_seterr(err, "DASHBOARD_BIND=\"%s\": not an IPv4 address", d->bind);
+    if (d->auth && d->cfg->dashboard_login_failures > 0) {
+        if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+            return dcmp_seterr(err, "no randomness for the DASHBOARD_LOGIN_FAILURES table");
+        d->logins = dcmp_throttle_new(d->cfg->dashboard_login_failures, HTTP_LOGIN_PERIOD,
+                                      d->cfg->dashboard_login_failures, HTTP_LOGIN_PERIOD, seed);
+        if (d->logins == NULL)
+            return dcmp_seterr(err, "DASHBOARD_LOGIN_FAILURES=%lld: cannot make its table",
+                               (long long)d->cfg->dashboard_login_failures);
+    }
+    files = dcmp_listen_files(HTTP_CONNECTIONS + HTTP_FILES_SPARE);
+    limit = files >= HTTP_CONNECTIONS + HTTP_FILES_SPARE ? HTTP_CONNECTIONS : (unsigned)(files / 2);
     d->http = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)d->cfg->dashboard_port, NULL,
-        NULL, handle, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)65536, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)DASHBOARD_HTTP_THREADS,
-        MHD_OPTION_END);
-    if (d->http == NULL)
+        NULL, handle, d, MHD_OPTION_EXTERNAL_LOGGER, dcmp_listen_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed, d,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)DASHBOARD_HTTP_THREADS, MHD_OPTION_END);
+    if (d->http == NULL) {
+        dcmp_throttle_free(d->logins);
+        d->logins = NULL;
         return dcmp_seterr(err, "cannot listen on %s:%lld (in use?)", d->bind,
                            (long long)d->cfg->dashboard_port);
+    }
     return 0;
 }
 
@@ -495,4 +608,6 @@ void http_stop(dashboard *d)
     d->http = NULL;
     free(d->page);
     d->page = NULL;
+    dcmp_throttle_free(d->logins);
+    d->logins = NULL;
 }

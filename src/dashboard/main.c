@@ -30,6 +30,19 @@ static int is_loopback(const char *addr)
     return inet_pton(AF_INET, addr, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+/* The names the dashboard answers to, for --check and the log. */
+static void hosts_text(const dashboard *d, char *out, size_t size)
+{
+    size_t used = 0;
+    int i;
+
+    out[0] = '\0';
+    for (i = 0; i < d->nhosts && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? " " : "", d->hosts[i]);
+    if (d->any_address && used < size)
+        snprintf(out + used, size - used, " (and any address)");
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"env", required_argument, NULL, 'e'},
@@ -37,7 +50,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *env = NULL;
-    char err[DCMP_ERR_LEN], a[DCMP_ID_LEN], b[DCMP_ID_LEN];
+    char err[DCMP_ERR_LEN], a[DCMP_ID_LEN], b[DCMP_ID_LEN], hosts[1024];
     struct timespec nap = {0, 100 * 1000000L};
     struct sigaction sa;
     dcmp_config cfg;
@@ -85,14 +98,17 @@ int main(int argc, char **argv)
                       cfg.dashboard_bind);
         dcmp_strlcpy(d.bind, "127.0.0.1", sizeof d.bind);
     }
+    if (http_hosts(&d, err) < 0)
+        dcmp_fatal("%s", err);
+    hosts_text(&d, hosts, sizeof hosts);
     if (check) {
         printf("settings: %s\nredis: %s:%d\nlisten: %s:%lld\nlogin: %s\nactions: %s\n"
-               "chart sample: every %llds\n",
+               "chart sample: every %llds\nhosts: %s\n",
                cfg.env_file[0] ? cfg.env_file : "(none)", cfg.redis_host, cfg.redis_port, d.bind,
                (long long)cfg.dashboard_port,
                d.auth ? "HTTP Basic (DASHBOARD_USER)" : "none (loopback only)",
                cfg.dashboard_readonly ? "off (DASHBOARD_READONLY)" : "on",
-               (long long)cfg.dashboard_sample);
+               (long long)cfg.dashboard_sample, hosts);
         return 0;
     }
     /* the CSRF token: 256 random bits, new with every start (a reload of the page takes it) */
@@ -117,10 +133,10 @@ int main(int argc, char **argv)
 
     if (http_start(&d, err) < 0)
         dcmp_fatal("%s", err);
-    dcmp_log_info("listening on http://%s:%lld/; redis %s:%d; login %s; actions %s", d.bind,
-                  (long long)cfg.dashboard_port, cfg.redis_host, cfg.redis_port,
+    dcmp_log_info("listening on http://%s:%lld/; redis %s:%d; login %s; actions %s; hosts %s",
+                  d.bind, (long long)cfg.dashboard_port, cfg.redis_host, cfg.redis_port,
                   d.auth ? "required" : "none (loopback only)",
-                  cfg.dashboard_readonly ? "off (read-only)" : "on");
+                  cfg.dashboard_readonly ? "off (read-only)" : "on", hosts);
     if (pthread_create(&sampler, NULL, sampler_main, &d) == 0)
         have_sampler = 1;
     else

@@ -2,6 +2,7 @@
  * query parameters, the Basic login, Origin and Referer. Pure (no I/O): fuzzed and unit tested. */
 #include "request.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -150,6 +151,102 @@ int request_same_origin(const char *url, const char *host)
     hlen = strlen(host);
     /* the authority ends the URL (Origin) or is followed by a path (Referer) */
     return strncmp(p, host, hlen) == 0 && (p[hlen] == '\0' || p[hlen] == '/');
+}
+
+/* Whether text[0, len) is a DNS name, an IPv4 address or a bracketed IPv6 address. */
+static int host_name(const char *text, size_t len)
+{
+    char tmp[REQUEST_HOST_LEN];
+    struct in6_addr a6;
+    size_t i;
+
+    if (len == 0 || len >= sizeof tmp)
+        return 0;
+    if (text[0] == '[') {
+        if (len < 3 || text[len - 1] != ']')
+            return 0;
+        memcpy(tmp, text + 1, len - 2);
+        tmp[len - 2] = '\0';
+        return inet_pton(AF_INET6, tmp, &a6) == 1;
+    }
+    for (i = 0; i < len; i++)
+        if (!isalnum((unsigned char)text[i]) && text[i] != '-' && text[i] != '.')
+            return 0;
+    return text[0] != '.' && text[0] != '-';
+}
+
+int request_hosts_parse(const char *list, char names[][REQUEST_HOST_LEN], int max, char *err)
+{
+    const char *p = list;
+    int n = 0;
+    size_t len, i;
+
+    while (*p) {
+        p += strspn(p, " \t,");
+        if ((len = strcspn(p, " \t,")) == 0)
+            break;
+        if (!host_name(p, len))
+            return dcmp_seterr(err,
+                               "DASHBOARD_HOSTS: \"%.*s\" is not a host name, an IPv4 address or "
+                               "an [IPv6] address (give no port)",
+                               (int)(len > 80 ? 80 : len), p);
+        if (n >= max)
+            return dcmp_seterr(err, "DASHBOARD_HOSTS: more than %d names", max);
+        for (i = 0; i < len; i++)
+            names[n][i] = (char)tolower((unsigned char)p[i]);
+        names[n][len] = '\0';
+        n++;
+        p += len;
+    }
+    return n;
+}
+
+int request_host_ok(const char *host, char names[][REQUEST_HOST_LEN], int n, int any_address)
+{
+    char name[REQUEST_HOST_LEN];
+    struct in_addr a4;
+    const char *port, *c;
+    size_t len;
+    int i;
+
+    if (host == NULL)
+        return 0;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (close == NULL)
+            return 0;
+        len = (size_t)(close - host) + 1;
+    } else {
+        len = strcspn(host, ":");
+    }
+    port = host + len;
+    if (*port == ':') {
+        long v = 0;
+        if (port[1] == '\0' || strlen(port + 1) > 5)
+            return 0;
+        for (c = port + 1; *c; c++) {
+            if (!isdigit((unsigned char)*c))
+                return 0;
+            v = v * 10 + (*c - '0');
+        }
+        if (v < 1 || v > 65535)
+            return 0;
+    } else if (*port != '\0') {
+        return 0;
+    }
+    if (!host_name(host, len))
+        return 0;
+    for (i = 0; i < (int)len; i++)
+        name[i] = (char)tolower((unsigned char)host[i]);
+    name[len] = '\0';
+    for (i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    if (!any_address)
+        return 0;
+    if (name[0] == '[')
+        return 1; /* host_name checked it is an IPv6 address */
+    return inet_pton(AF_INET, name, &a4) == 1;
 }
 
 int request_check_keys(const request_param *params, int n, const char *const *allowed, char *err)

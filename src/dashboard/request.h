@@ -14,6 +14,8 @@
 #define REQUEST_SEGMENT_LEN 128  /* one {} segment of a path: an id or a queue name */
 #define REQUEST_MAX_CAPS    2
 #define REQUEST_CRED_LEN    256 /* user and password of a Basic login */
+#define REQUEST_HOST_LEN    256 /* one name of the dashboard (a DNS name is at most 253) */
+#define REQUEST_MAX_HOSTS   32  /* names of the dashboard: DASHBOARD_HOSTS and the built-in */
 
 /* A query parameter as received (borrowed strings). */
 typedef struct request_param {
@@ -47,6 +49,22 @@ int request_basic_auth(const char *header, char user[REQUEST_CRED_LEN],
  * it does, 0 when it does not or cannot be read.
  */
 int request_same_origin(const char *origin_or_referer, const char *host);
+
+/*
+ * Reads DASHBOARD_HOSTS (`list`: names separated by blanks or commas, each a DNS name, an IPv4
+ * address or an IPv6 address in brackets, without a port) into names[max], lower-cased.
+ * Returns the count, or -1 with err naming the entry that is not a name.
+ */
+int request_hosts_parse(const char *list, char names[][REQUEST_HOST_LEN], int max, char *err);
+
+/*
+ * Whether a request's Host header names this dashboard (DNS rebinding: a page of another
+ * site that had its name point here sends that name): its host part is one of names[n]
+ * (compared without case), or, with any_address, any IPv4 address or [IPv6] address (an
+ * address typed in the browser cannot be rebound); a :port may follow (1 to 65535). NULL, "",
+ * or anything else gives 0. Pure.
+ */
+int request_host_ok(const char *host, char names[][REQUEST_HOST_LEN], int n, int any_address);
 
 /*
  * Checks the keys of params: each must be one of allowed (NULL-terminated) and given once.

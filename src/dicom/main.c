@@ -3,11 +3,14 @@
  * and reads /changes, so that the scheduler itself links neither library, and a file that
  * crashes DCMTK ends this process, not the scheduler. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dcmp/service.h"
 #include "dicom.h"
@@ -125,14 +128,70 @@ static char *fetch(helper *h, const cJSON *kw)
     }
 }
 
-/* header {dcmpath}: the header of the series folder DATA/dcmpath (its first instance). */
+/* Opens DATA/dcmpath as a folder, one component at a time, following no symbolic link (a
+ * link anywhere below DATA, or a component "." or "..", is refused). Returns the descriptor,
+ * or -1 with err. */
+static int open_below_data(const helper *h, const char *dcmpath, char *err)
+{
+    char part[PATH_MAX];
+    const char *p = dcmpath, *slash;
+    struct stat st;
+    int fd, next;
+
+    if ((fd = open(h->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return dcmp_seterr(err, "DATA %s: %s", h->data_dir, strerror(errno));
+    while (*p) {
+        size_t n;
+        slash = strchr(p, '/');
+        n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || n >= sizeof part || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.')) {
+            close(fd);
+            return dcmp_seterr(err, "dcmpath %s: not a plain relative path", dcmpath);
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0) {
+            /* a link gives ENOTDIR with O_DIRECTORY, ELOOP without: tell it by its type */
+            int e = errno,
+                link = fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+            close(fd);
+            return dcmp_seterr(err, "dcmpath %s: %s: %s", dcmpath, part,
+                               link ? "a symbolic link (not followed)" : strerror(e));
+        }
+        close(fd);
+        fd = next;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return fd;
+}
+
+/* header {dcmpath[, seriesUid, instances]}: the header of the series folder DATA/dcmpath (its
+ * first instance), reached without following a link. With seriesUid, the folder must hold
+ * exactly the series' `instances` files (dcmp_dicom_series_check), else the request fails. */
 static char *header(helper *h, const cJSON *kw)
 {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(kw, "instances");
+    const char *dcmpath = str(kw, "dcmpath"), *uid = str(kw, "seriesUid");
     char err[DCMP_ERR_LEN], dir[2 * PATH_MAX], *text, *r;
     cJSON *hd = NULL;
+    int fd, rc;
 
-    snprintf(dir, sizeof dir, "%s/%s", h->data_dir, str(kw, "dcmpath"));
-    if (dcmp_dicom_series_header(dir, &hd, err) < 0)
+    if (*dcmpath == '\0' || *dcmpath == '/')
+        return failed("dcmpath: empty or absolute", 0);
+    if ((fd = open_below_data(h, dcmpath, err)) < 0)
+        return failed(err, 0);
+    snprintf(dir, sizeof dir, "%s/%s", h->data_dir, dcmpath);
+    if (*uid)
+        rc = dcmp_dicom_series_check(fd, dir, uid, cJSON_IsNumber(n) ? (long)n->valuedouble : 0,
+                                     &hd, err);
+    else
+        rc = dcmp_dicom_series_header(dir, &hd, err);
+    close(fd);
+    if (rc < 0)
         return failed(err, 0);
     text = cJSON_PrintUnformatted(hd);
     cJSON_Delete(hd);

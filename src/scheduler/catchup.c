@@ -2,8 +2,8 @@
  * number handled and turns every StableSeries into an event, so a series whose webhook was
  * lost (the scheduler down, a network failure) is planned anyway; and a series that got a
  * NewSeries but never a StableSeries (Orthanc stopped before StableAge) once its LastUpdate
- * is CATCHUP_STABLE_AFTER old. With the Lua script's filters (MIN_INSTANCES,
- * SUPPORTED_MODALITY, the pipeline's own results). Its own thread. */
+ * is CATCHUP_STABLE_AFTER old. The pipeline's own results are left out, as by the Lua script;
+ * the planner decides the rest from Orthanc (series.c). Its own thread. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,56 +39,33 @@ static const char *short_tag(const cJSON *tags, const char *key)
 }
 
 /*
- * Why the series `info` (Orthanc's /series/{id}) is not to be processed, as the Lua script
- * decides for the webhook. Returns 2 for a result the pipeline stored back (its first instance
- * carries the private ActionSource (0405,1005) = dcm-processor under the creator DCM-PROCESSOR;
- * without this guard every stored result would be planned again at the next scan): no event
- * at all. Returns 1 for fewer instances than MIN_INSTANCES or a modality not in
- * SUPPORTED_MODALITY: an event recorded as ignored with the reason. Writes the reason; returns
- * 0 when the series is to be processed.
+ * 1 when the series `info` (Orthanc's /series/{id}) is a result the pipeline stored back (its
+ * first instance carries the private ActionSource (0405,1005) = dcm-processor under the
+ * creator DCM-PROCESSOR): as the Lua script, no event at all, else every stored result would
+ * be planned again at the next scan. 0 otherwise. MIN_INSTANCES and SUPPORTED_MODALITY are the
+ * planner's to apply, from what Orthanc says when it plans (series.c).
  */
-static int not_processed(scheduler *s, helper *o, const char *series, const cJSON *info, char *why,
-                         size_t size)
+static int a_result(helper *o, const char *series, const cJSON *info)
 {
-    const cJSON *inst = cJSON_GetObjectItemCaseSensitive(info, "Instances");
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(info, "MainDicomTags");
-    const cJSON *first = cJSON_GetArrayItem(inst, 0);
-    const cJSON *mod = cJSON_GetObjectItemCaseSensitive(tags, "Modality");
-    const char *modality = cJSON_IsString(mod) ? mod->valuestring : "";
-    int n = cJSON_GetArraySize(inst);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "Instances"), 0);
     char path[160], err[DCMP_ERR_LEN];
     const char *creator, *source;
     cJSON *short_tags = NULL;
-    int rc = 0;
+    int rc;
 
-    /* the pipeline's own results first: they are never even recorded */
-    if (cJSON_IsString(first) && orthanc_id(first->valuestring)) {
-        snprintf(path, sizeof path, "/instances/%s/tags?short", first->valuestring);
-        if (helper_get(o, path, &short_tags, err) != 0) {
-            dcmp_log_warn("catch-up: series %s: %s (taken as not a result)", series, err);
-        } else {
-            creator = short_tag(short_tags, "0405,0010");
-            source = short_tag(short_tags, "0405,1005");
-            if (creator && source && strncmp(creator, "DCM-PROCESSOR", 13) == 0 &&
-                strncmp(source, "dcm-processor", 13) == 0) {
-                snprintf(why, size, "a result of the pipeline (ActionSource dcm-processor)");
-                rc = 2;
-            }
-            cJSON_Delete(short_tags);
-            if (rc)
-                return rc;
-        }
+    if (!cJSON_IsString(first) || !orthanc_id(first->valuestring))
+        return 0;
+    snprintf(path, sizeof path, "/instances/%s/tags?short", first->valuestring);
+    if (helper_get(o, path, &short_tags, err) != 0) {
+        dcmp_log_warn("catch-up: series %s: %s (taken as not a result)", series, err);
+        return 0;
     }
-    if (n < s->cfg->min_instances) {
-        snprintf(why, size, "%d instance(s), fewer than MIN_INSTANCES=%lld", n,
-                 (long long)s->cfg->min_instances);
-        return 1;
-    }
-    if (!dcmp_config_modality_ok(s->cfg, modality)) {
-        snprintf(why, size, "modality %s is not in SUPPORTED_MODALITY", modality);
-        return 1;
-    }
-    return 0;
+    creator = short_tag(short_tags, "0405,0010");
+    source = short_tag(short_tags, "0405,1005");
+    rc = creator && source && strncmp(creator, "DCM-PROCESSOR", 13) == 0 &&
+         strncmp(source, "dcm-processor", 13) == 0;
+    cJSON_Delete(short_tags);
+    return rc;
 }
 
 /* Accepts one series as an event from its /series/{id} answer (info), with the body and
@@ -98,15 +75,17 @@ static int not_processed(scheduler *s, helper *o, const char *series, const cJSO
 static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *series,
                        const cJSON *info, int unstable, const char *source)
 {
-    char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], why[160], path[128], *body;
+    char err[DCMP_ERR_LEN], id[DCMP_ID_LEN], dup[DCMP_ID_LEN], path[128], *body;
     const cJSON *lu, *study, *patient;
     cJSON *sinfo = NULL;
     dcmp_webhook w;
     cJSON *b;
-    int rc, filtered;
+    int rc;
 
-    if ((filtered = not_processed(s, o, series, info, why, sizeof why)) == 2) {
-        dcmp_log_info("catch-up: series %s: %s: not processed", series, why);
+    if (a_result(o, series, info)) {
+        dcmp_log_info("%s: series %s: a result of the pipeline (ActionSource dcm-processor): "
+                      "not processed",
+                      source, series);
         return 0;
     }
     lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
@@ -127,8 +106,6 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
     if (cJSON_IsString(lu))
         cJSON_AddStringToObject(b, "LastUpdate", lu->valuestring);
     cJSON_AddStringToObject(b, "source", source);
-    if (filtered)
-        cJSON_AddStringToObject(b, "ignoredBecause", why);
     if (unstable)
         cJSON_AddTrueToObject(b, "noStableSeries");
     body = cJSON_PrintUnformatted(b);
@@ -140,8 +117,10 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
         return 0;
     }
     dcmp_webhook_free(&w);
-    rc = dcmp_queue_event_accept(q, id, w.series, w.version, body, strlen(body), s->cfg->seen_ttl,
-                                 dup);
+    /* the origin lets the planner plan a series the watch found still before Orthanc calls
+     * it stable; the body's LastUpdate only lets the intake skip a version planned already */
+    rc = dcmp_queue_event_accept_from(q, source, id, w.series, w.version, body, strlen(body),
+                                      s->cfg->seen_ttl, dup);
     free(body);
     if (rc < 0)
         return -1;
@@ -315,6 +294,8 @@ void *catchup_main(void *arg)
     if ((q = dcmp_queue_from_config(cfg)) == NULL)
         return NULL;
     helper_init(&o, cfg, s->dicom_program);
+    o.tick = scheduler_stopping; /* a request to Orthanc ends at a stop */
+    o.tick_arg = s;
     while (!*s->stop) {
         int64_t next = dcmp_clock_mono_ms() + cfg->catchup_interval * 1000;
         scan(s, &o, q);

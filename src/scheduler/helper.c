@@ -39,7 +39,7 @@ static int request(helper *h, const char *what, const char *kwargs, int64_t time
     job.func = (char *)what;
     job.kwargs = (char *)kwargs;
     job.timeout = timeout;
-    if (dcmp_pool_run(&h->pool, &job, NULL, NULL, &o) < 0) {
+    if (dcmp_pool_run(&h->pool, &job, h->tick, h->tick_arg, &o) < 0) {
         free(o.result);
         return dcmp_seterr(why, "%s", o.error); /* no helper could start: later */
     }
@@ -148,15 +148,22 @@ int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int 
     return rc;
 }
 
-int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why)
+int helper_header(helper *h, const char *dcmpath, const char *series_uid, int instances,
+                  cJSON **out, char *why)
 {
     dcmp_jsonw w;
     int rc;
 
     *out = NULL;
-    dcmp_jsonw_init(&w, 2 * PATH_MAX);
+    dcmp_jsonw_init(&w, 3 * PATH_MAX);
     dcmp_jsonw_lit(&w, "{\"dcmpath\":");
     dcmp_jsonw_str(&w, dcmpath);
+    if (series_uid && series_uid[0]) {
+        dcmp_jsonw_lit(&w, ",\"seriesUid\":");
+        dcmp_jsonw_str(&w, series_uid);
+        dcmp_jsonw_lit(&w, ",\"instances\":");
+        dcmp_jsonw_int(&w, instances);
+    }
     if ((rc = ask_json(h, "header", &w, HELPER_HEADER_TIMEOUT, out, why)) != 0)
         return rc;
     if (!cJSON_IsObject(*out)) {

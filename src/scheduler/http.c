@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "clock.h"
+#include "listen.h"
 #include "scheduler.h"
 #include "webhook.h"
 
@@ -20,6 +23,18 @@ const double latency_bounds[LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.02
  * so a smaller buffer only means more, smaller reads of a large body). */
 #define HTTP_CONNECTION_MEMORY (8 * 1024)
 
+/* The listener's caps (docs/scheduler.md). Orthanc posts one webhook at a time from one
+ * address, so a client address gets HTTP_PER_ADDRESS connections (more are closed at once);
+ * the total is HTTP_CONNECTIONS, or what the open-file limit leaves beside HTTP_FILES_SPARE
+ * (Redis, the helpers' pipes, files). A connection idle for HTTP_IDLE_TIMEOUT s is closed: a
+ * client that opens connections and says nothing holds its share that long at most. */
+#define HTTP_CONNECTIONS  1024
+#define HTTP_PER_ADDRESS  64
+#define HTTP_IDLE_TIMEOUT 10
+#define HTTP_FILES_SPARE  256
+#define HTTP_RATE_BURST_S 10    /* a client may post 10 s worth of WEBHOOK_RATE at once */
+#define HTTP_RATE_LOG_MS  60000 /* a throttled client is logged once a minute */
+
 /* One request's state. */
 typedef struct request {
     char *body;
@@ -27,8 +42,9 @@ typedef struct request {
     int too_big;
 } request;
 
+/* Sends text; header: one more header's name and value (NULL: none). */
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
-                                 const char *text, const char *allow)
+                                 const char *text, const char *header, const char *value)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -37,8 +53,8 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
-    if (allow)
-        MHD_add_response_header(r, "Allow", allow);
+    if (header)
+        MHD_add_response_header(r, header, value);
     rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
@@ -60,7 +76,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, ...)
     }
     va_end(ap);
     text = o ? cJSON_PrintUnformatted(o) : NULL;
-    rc = send_text(c, status, "application/json", text ? text : "{}", NULL);
+    rc = send_text(c, status, "application/json", text ? text : "{}", NULL, NULL);
     free(text);
     cJSON_Delete(o);
     return rc;
@@ -74,14 +90,14 @@ static enum MHD_Result send_event(struct MHD_Connection *c, unsigned code, const
     char text[64 + DCMP_ID_LEN];
 
     snprintf(text, sizeof text, "{\"status\":\"%s\",\"event\":\"%s\"}", status, id);
-    return send_text(c, code, "application/json", text, NULL);
+    return send_text(c, code, "application/json", text, NULL, NULL);
 }
 
 static enum MHD_Result reject(scheduler *s, struct MHD_Connection *c, unsigned status,
                               const char *why)
 {
     atomic_fetch_add(&s->m.rejected, 1);
-    dcmp_log_warn("webhook refused (%u): %s", status, why);
+    dcmp_log_limited(DCMP_WARN, "webhook refused (%u): %s", status, why);
     return send_json(c, status, "error", why, (const char *)NULL);
 }
 
@@ -96,14 +112,64 @@ static int same_secret(const char *a, const char *b)
     return d == 0;
 }
 
+/* Whether the request carries "Bearer <token>" for one of the tokens that are set (both
+ * compared always). */
+static int bearer(struct MHD_Connection *c, const char *token, const char *other)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    int ok;
+
+    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+        return 0;
+    ok = token[0] != '\0' && same_secret(h + 7, token);
+    ok |= other[0] != '\0' && same_secret(h + 7, other);
+    return ok;
+}
+
+/* A webhook needs WEBHOOK_TOKEN when it is set. */
 static int authorized(scheduler *s, struct MHD_Connection *c)
 {
-    const char *h;
+    return s->cfg->webhook_token[0] == '\0' || bearer(c, s->cfg->webhook_token, "");
+}
 
-    if (s->cfg->webhook_token[0] == '\0')
+/* /metrics needs METRICS_TOKEN or WEBHOOK_TOKEN when either is set (a scraper is given the
+ * metrics token, which cannot post webhooks). */
+static int may_read_metrics(scheduler *s, struct MHD_Connection *c)
+{
+    const dcmp_config *cfg = s->cfg;
+
+    return (cfg->metrics_token[0] == '\0' && cfg->webhook_token[0] == '\0') ||
+           bearer(c, cfg->metrics_token, cfg->webhook_token);
+}
+
+/* WEBHOOK_RATE: takes one of the client's tokens. Returns 1 when the post may go on, else
+ * answers 429 with Retry-After (logged once a minute per client) and returns 0. */
+static int within_rate(scheduler *s, struct MHD_Connection *c, enum MHD_Result *answer)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char addr[64], wait[32], text[160];
+    dcmp_throttle_verdict v;
+
+    if (s->rate == NULL)
         return 1;
-    h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    return h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, s->cfg->webhook_token);
+    dcmp_listen_addr(ci ? ci->client_addr : NULL, addr, sizeof addr);
+    v = dcmp_throttle_take(s->rate, addr, dcmp_clock_mono_ms());
+    if (v.allowed)
+        return 1;
+    atomic_fetch_add(&s->m.throttled, 1);
+    if (v.log)
+        dcmp_log_warn("webhooks from %s refused (429): more than WEBHOOK_RATE=%lld a second; "
+                      "its next refusals this minute are not logged",
+                      addr, (long long)s->cfg->webhook_rate);
+    snprintf(wait, sizeof wait, "%lld", (long long)((v.retry_ms + 999) / 1000));
+    snprintf(text, sizeof text,
+             "{\"error\":\"too many webhooks from this address (WEBHOOK_RATE=%lld a second): "
+             "retry in %s s\"}",
+             (long long)s->cfg->webhook_rate, wait);
+    *answer =
+        send_text(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json", text, "Retry-After", wait);
+    return 0;
 }
 
 /* This HTTP thread's Redis connection: each thread of MHD's pool takes one the first time it
@@ -125,28 +191,33 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
 
     if (req->too_big)
         return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
-    /* checked here; the planner builds the event's data from the stored body */
+    /* checked here (bounded, linear); only what the planner builds the event's data from is
+     * stored, not the whole body (Orthanc's series listing, anything nested) */
     if (dcmp_webhook_check(req->body ? req->body : "", req->len, &w, err) < 0)
         return reject(s, c, MHD_HTTP_BAD_REQUEST, err);
-    if (dcmp_job_new_id(id) < 0)
+    if (dcmp_job_new_id(id) < 0) {
+        dcmp_webhook_free(&w);
         return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "error", "no randomness",
                          (const char *)NULL);
-    rc = dcmp_queue_event_accept(intake(s), id, w.series, w.version, req->body, req->len,
+    }
+    rc = dcmp_queue_event_accept(intake(s), id, w.series, w.version, w.kept, strlen(w.kept),
                                  s->cfg->seen_ttl, dup);
+    dcmp_webhook_free(&w);
     if (rc < 0) {
         atomic_fetch_add(&s->m.unavailable, 1);
-        dcmp_log_error("webhook for series %s not stored: %s", w.series,
-                       dcmp_queue_errstr(intake(s)));
+        dcmp_log_limited(DCMP_ERROR_LEVEL, "webhook for series %s not stored: %s", w.series,
+                         dcmp_queue_errstr(intake(s)));
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "error",
                          "redis unavailable: the event was not stored", (const char *)NULL);
     }
     if (rc == 0) {
         atomic_fetch_add(&s->m.duplicates, 1);
-        dcmp_log_info("series %s version %s: duplicate of event %s", w.series, w.version, dup);
+        dcmp_log_limited(DCMP_INFO, "series %s version %s: duplicate of event %s", w.series,
+                         w.version, dup);
         return send_event(c, MHD_HTTP_OK, "duplicate", dup);
     }
     atomic_fetch_add(&s->m.accepted, 1);
-    dcmp_log_info("series %s version %s: event %s accepted", w.series, w.version, id);
+    dcmp_log_limited(DCMP_INFO, "series %s version %s: event %s accepted", w.series, w.version, id);
     return send_event(c, MHD_HTTP_ACCEPTED, "accepted", id);
 }
 
@@ -190,10 +261,24 @@ static enum MHD_Result series_arriving(scheduler *s, struct MHD_Connection *c, r
 
 static enum MHD_Result health(scheduler *s, struct MHD_Connection *c)
 {
+    char why[DCMP_ERR_LEN + 96];
+    int failures = atomic_load(&s->plan_failures);
+
     if (dcmp_queue_ping(intake(s)) < 0)
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis",
                          dcmp_queue_errstr(intake(s)), (const char *)NULL);
-    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", (const char *)NULL);
+    if (failures >= HEALTH_PLAN_FAILURES) {
+        /* Redis answers, but the planner cannot plan (settings or DATA unusable, Orthanc
+         * down, every event failing): say so, with the last reason */
+        pthread_mutex_lock(&s->health_lock);
+        snprintf(why, sizeof why, "%d event(s) in a row not planned; last: %s", failures,
+                 s->plan_error);
+        pthread_mutex_unlock(&s->health_lock);
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "status", "degraded", "redis", "ok",
+                         "planner", why, (const char *)NULL);
+    }
+    return send_json(c, MHD_HTTP_OK, "status", "ok", "redis", "ok", "planner", "ok",
+                     (const char *)NULL);
 }
 
 static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
@@ -207,7 +292,10 @@ static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
         {"events_accepted_total", "Events stored as new.", offsetof(metrics, accepted)},
         {"events_duplicate_total", "Webhooks for a series version already accepted.",
          offsetof(metrics, duplicates)},
-        {"events_rejected_total", "Webhooks refused with 4xx.", offsetof(metrics, rejected)},
+        {"events_rejected_total", "Webhooks refused with 400, 401 or 413.",
+         offsetof(metrics, rejected)},
+        {"events_throttled_total", "Webhooks refused with 429 (WEBHOOK_RATE).",
+         offsetof(metrics, throttled)},
         {"events_unavailable_total", "Webhooks answered 503 (Redis down).",
          offsetof(metrics, unavailable)},
         {"events_planned_total", "Events planned with jobs.", offsetof(metrics, planned)},
@@ -244,7 +332,7 @@ static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
         (double)atomic_load(&s->m.latency_sum_us) / 1e6);
     OUT("dcmp_scheduler_enqueue_latency_seconds_count %ld\n", atomic_load(&s->m.latency_count));
 #undef OUT
-    return send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4", text, NULL);
+    return send_text(c, MHD_HTTP_OK, "text/plain; version=0.0.4", text, NULL, NULL);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -263,7 +351,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *con_cls = req;
         if ((strcmp(url, "/stable-series") == 0 || strcmp(url, "/series-arriving") == 0) &&
             is_post) {
+            enum MHD_Result answer;
             atomic_fetch_add(&s->m.received, 1);
+            if (!within_rate(s, c, &answer))
+                return answer;
             if (!authorized(s, c))
                 return reject(s, c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
             cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -298,20 +389,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(url, "/stable-series") == 0) {
         if (!is_post)
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
-                             "{\"error\":\"use POST\"}", "POST");
+                             "{\"error\":\"use POST\"}", "Allow", "POST");
         return stable_series(s, c, req);
     }
     if (strcmp(url, "/series-arriving") == 0) {
         if (!is_post)
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
-                             "{\"error\":\"use POST\"}", "POST");
+                             "{\"error\":\"use POST\"}", "Allow", "POST");
         return series_arriving(s, c, req);
     }
     if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0) {
         if (!is_get)
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
-                             "{\"error\":\"use GET\"}", "GET");
-        return url[1] == 'h' ? health(s, c) : metrics_text(s, c);
+                             "{\"error\":\"use GET\"}", "Allow", "GET");
+        if (url[1] == 'h')
+            return health(s, c);
+        if (!may_read_metrics(s, c))
+            return send_json(c, MHD_HTTP_UNAUTHORIZED, "error",
+                             "missing or wrong bearer token (METRICS_TOKEN or WEBHOOK_TOKEN)",
+                             (const char *)NULL);
+        return metrics_text(s, c);
     }
     return send_json(c, MHD_HTTP_NOT_FOUND, "error", "no such path", (const char *)NULL);
 }
@@ -334,6 +431,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 int http_start(scheduler *s, char *err)
 {
     struct sockaddr_in addr;
+    uint64_t seed = 0;
+    long files;
+    unsigned limit;
 
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -341,17 +441,38 @@ int http_start(scheduler *s, char *err)
     if (inet_pton(AF_INET, s->cfg->scheduler_bind, &addr.sin_addr) != 1)
         return dcmp_seterr(err, "SCHEDULER_BIND=\"%s\": not an IPv4 address",
                            s->cfg->scheduler_bind);
+    if (s->cfg->webhook_rate > 0) {
+        if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+            return dcmp_seterr(err, "no randomness for the WEBHOOK_RATE table");
+        s->rate =
+            dcmp_throttle_new(s->cfg->webhook_rate, 1000, s->cfg->webhook_rate * HTTP_RATE_BURST_S,
+                              HTTP_RATE_LOG_MS, seed);
+        if (s->rate == NULL)
+            return dcmp_seterr(err, "WEBHOOK_RATE=%lld: cannot make its table",
+                               (long long)s->cfg->webhook_rate);
+    }
+    files = dcmp_listen_files(HTTP_CONNECTIONS + HTTP_FILES_SPARE);
+    limit = files - HTTP_FILES_SPARE >= HTTP_CONNECTIONS ? HTTP_CONNECTIONS
+            : files > 2 * HTTP_FILES_SPARE               ? (unsigned)(files - HTTP_FILES_SPARE)
+                                                         : (unsigned)(files / 2);
+    if (limit < HTTP_CONNECTIONS)
+        dcmp_log_warn("open files limited to %ld (ulimit -n): at most %u connections at once",
+                      files, limit);
     s->http = MHD_start_daemon(
         /* AUTO: epoll on Linux (was select, one call per request) */
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)s->cfg->scheduler_port, NULL,
-        NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)SCHEDULER_HTTP_THREADS, MHD_OPTION_END);
-    if (s->http == NULL)
+        NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, dcmp_listen_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SCHEDULER_HTTP_THREADS, MHD_OPTION_END);
+    if (s->http == NULL) {
+        dcmp_throttle_free(s->rate);
+        s->rate = NULL;
         return dcmp_seterr(err, "cannot listen on %s:%lld (in use?)", s->cfg->scheduler_bind,
                            (long long)s->cfg->scheduler_port);
+    }
     return 0;
 }
 
@@ -360,4 +481,6 @@ void http_stop(scheduler *s)
     if (s->http)
         MHD_stop_daemon(s->http);
     s->http = NULL;
+    dcmp_throttle_free(s->rate);
+    s->rate = NULL;
 }

@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "perms.h"
@@ -16,6 +19,12 @@ static void on_stop(int sig)
 {
     (void)sig;
     stop_requests = 1;
+}
+
+/* Joins t, waiting until `by` (CLOCK_REALTIME) at most. Returns 0, or -1 when it still runs. */
+static int join_by(pthread_t t, const struct timespec *by)
+{
+    return pthread_timedjoin_np(t, NULL, by) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -31,7 +40,8 @@ int main(int argc, char **argv)
     scheduler s;
     pthread_t catchup, watcher, threads[SCHEDULER_MAX_PLANNERS];
     planner planners[SCHEDULER_MAX_PLANNERS];
-    int c, i, check = 0, have_catchup = 0, have_watcher = 0;
+    struct timespec by;
+    int c, i, check = 0, have_catchup = 0, have_watcher = 0, busy = 0;
 
     while ((c = getopt_long(argc, argv, "e:ch", opts, NULL)) != -1) {
         switch (c) {
@@ -70,6 +80,7 @@ int main(int argc, char **argv)
     s.dicom_program = dicom;
     s.stop = &stop_requests;
     pthread_mutex_init(&s.watch_lock, NULL);
+    pthread_mutex_init(&s.health_lock, NULL);
     if (cfg.orthanc_url[0]) {
         /* a bad ORTHANC_REST_URL stops the start, as a bad setting does */
         helper h;
@@ -85,13 +96,15 @@ int main(int argc, char **argv)
         planners[i].s = &s;
         planners[i].index = i;
         planner_name(&cfg, i, planners[i].name, sizeof planners[i].name);
-        if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL)
+        if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL ||
+            (planners[i].seen = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
         dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
         if ((planners[i].settings = dcmp_settings_cache_new(cfg.settings, cfg.registry,
                                                             DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
             dcmp_fatal("out of memory");
         helper_init(&planners[i].dicom, &cfg, dicom);
+        planner_ticks(&planners[i]);
     }
     /* what planners of an earlier run with more of them had taken goes back to the inbox */
     for (i = (int)cfg.planners; i < SCHEDULER_MAX_PLANNERS; i++) {
@@ -116,22 +129,37 @@ int main(int argc, char **argv)
     if (cfg.orthanc_url[0] && cfg.early_stable &&
         pthread_create(&watcher, NULL, watch_main, &s) == 0)
         have_watcher = 1;
-    for (i = 1; i < cfg.planners; i++)
+    for (i = 0; i < cfg.planners; i++)
         if (pthread_create(&threads[i], NULL, planner_main, &planners[i]) != 0)
             dcmp_fatal("cannot start planning thread %d", i);
-    planner_main(&planners[0]);
-    for (i = 1; i < cfg.planners; i++)
-        pthread_join(threads[i], NULL);
-    http_stop(&s);
+    while (!stop_requests)
+        dcmp_clock_sleep_ms(100);
+    /* The threads see the stop within about a second: a helper request or a callback is ended
+     * by its tick, a take waits one second at most. Whatever still runs after the grace (a
+     * Redis that does not answer) is left: the events it holds stay in its processing list,
+     * planned again after the restart, as after a kill. */
+    dcmp_log_info("stopping");
+    clock_gettime(CLOCK_REALTIME, &by);
+    by.tv_sec += SCHEDULER_STOP_GRACE;
+    for (i = 0; i < cfg.planners; i++)
+        busy += join_by(threads[i], &by) < 0;
     if (have_catchup)
-        pthread_join(catchup, NULL);
+        busy += join_by(catchup, &by) < 0;
     if (have_watcher)
-        pthread_join(watcher, NULL);
+        busy += join_by(watcher, &by) < 0;
+    if (busy) {
+        dcmp_log_warn("stopped: %d thread(s) still busy after %d s (their events are planned "
+                      "again after the restart)",
+                      busy, SCHEDULER_STOP_GRACE);
+        _exit(0);
+    }
+    http_stop(&s);
     for (i = 0; i < cfg.planners; i++) {
         dcmp_callbacks_stop(&planners[i].callbacks);
         dcmp_settings_cache_free(planners[i].settings);
         helper_stop(&planners[i].dicom);
         dcmp_queue_free(planners[i].q);
+        dcmp_queue_free(planners[i].seen);
     }
     for (i = 0; i < SCHEDULER_HTTP_THREADS; i++)
         dcmp_queue_free(s.intake[i]);

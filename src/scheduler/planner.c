@@ -38,13 +38,14 @@ static int dcmpath_ok(const char *p)
 
 /*
  * Replaces w->data by the series' DICOM header plus the event's keys, when there are files:
- * the body's dcmpath when that folder exists under DATA (the original's Lua script wrote the
- * files itself), else the series fetched from Orthanc (ORTHANC_REST_URL). Without either, the
+ * the body's dcmpath when that folder exists under DATA and, with Orthanc's facts f, holds
+ * exactly the series' instances (reached without following a link: helper_header), else the
+ * series fetched from Orthanc (ORTHANC_REST_URL) into DATA/dicom/<series>. Without either, the
  * body's tags stay the header. The fetch and the header are dcmp-dicom's work (helper.c).
  * Returns 0; 1 when the event fails for good (reason says why: a corrupt file, a series
  * Orthanc does not have, the helper crashed on it); -1 when it must wait (Orthanc down).
  */
-static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
+static int header_from_files(planner *pl, dcmp_webhook *w, const series_facts *f, char *reason)
 {
     static const char *const keys[] = {"seriesId", "studyId", "patientId"};
     const scheduler *s = pl->s;
@@ -58,24 +59,39 @@ static int header_from_files(planner *pl, dcmp_webhook *w, char *reason)
     dcmpath[0] = '\0';
     if (cJSON_IsString(dp) && dcmpath_ok(dp->valuestring)) {
         snprintf(dir, sizeof dir, "%s/%s", s->cfg->data, dp->valuestring);
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-            snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            /* the body's folder is taken only when it holds the series' instances */
+            rc = helper_header(&pl->dicom, dp->valuestring, f ? f->uid : NULL, f ? f->instances : 0,
+                               &header, reason);
+            if (rc < 0 || (rc > 0 && !s->cfg->orthanc_url[0]))
+                return rc;
+            if (rc == 0)
+                snprintf(dcmpath, sizeof dcmpath, "%s", dp->valuestring);
+            else
+                dcmp_log_warn("series %s: dcmpath %s refused (%s): fetching the series from "
+                              "Orthanc",
+                              w->series, dp->valuestring, reason);
+        }
     }
     if (dcmpath[0] == '\0' && s->cfg->orthanc_url[0]) {
         if ((rc = helper_fetch(&pl->dicom, w->series, dcmpath, sizeof dcmpath, &n, reason)) != 0)
             return rc;
         dcmp_log_info("series %s: %d instance(s) fetched into %s", w->series, n, dcmpath);
+        if ((rc = helper_header(&pl->dicom, dcmpath, NULL, 0, &header, reason)) != 0)
+            return rc;
     }
     if (dcmpath[0] == '\0')
         return 0;
-    if ((rc = helper_header(&pl->dicom, dcmpath, &header, reason)) != 0)
-        return rc;
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->data, keys[i]);
         if (v) {
             cJSON_DeleteItemFromObjectCaseSensitive(header, keys[i]);
             cJSON_AddItemToObject(header, keys[i], cJSON_Duplicate(v, 1));
         }
+    }
+    if (f && f->study[0]) { /* Orthanc's, not the body's */
+        cJSON_DeleteItemFromObjectCaseSensitive(header, "studyId");
+        cJSON_AddStringToObject(header, "studyId", f->study);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(header, "dcmpath");
     cJSON_AddStringToObject(header, "dcmpath", dcmpath);
@@ -92,6 +108,7 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
     const dcmp_settings_files *reg;
     const cJSON *system;
     dcmp_plan_input in;
+    series_facts facts;
     dcmp_webhook w;
     dcmp_plan p;
     int i, rc = -1;
@@ -102,20 +119,19 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         out->plan = strdup("{}");
         return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
     }
-    {
-        /* a series Orthanc's script or the catch-up leaves out (fewer than MIN_INSTANCES, a
-         * modality not in SUPPORTED_MODALITY): recorded as ignored with the reason, so the
-         * dashboard can say why nothing ran; nothing fetched or planned */
-        const cJSON *why = cJSON_GetObjectItemCaseSensitive(w.data, "ignoredBecause");
-        if (cJSON_IsString(why)) {
-            out->state = "ignored";
-            snprintf(out->error, sizeof out->error, "%s", why->valuestring);
-            out->plan = strdup("{}");
-            rc = 0;
-            goto out;
-        }
+    /* duplicate, ignored, unknown: decided from Orthanc's answer, not the body (series.c) */
+    switch (pl->s->cfg->orthanc_url[0]
+                ? series_decide(pl, id, w.series, &facts, &out->state, out->error)
+                : series_decide_body(pl, id, &w, &out->state, out->error)) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    case 1:
+        out->plan = strdup("{}");
+        rc = 0; /* recorded with the reason, not retried */
+        goto out;
+    default: break;
     }
-    switch (header_from_files(pl, &w, out->error)) {
+    out->state = "failed";
+    switch (header_from_files(pl, &w, pl->s->cfg->orthanc_url[0] ? &facts : NULL, out->error)) {
     case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
     case 1:
         out->plan = strdup("{}");
@@ -167,6 +183,56 @@ out:
     return rc;
 }
 
+int scheduler_stopping(void *arg)
+{
+    const scheduler *s = arg;
+
+    return *s->stop != 0;
+}
+
+/* The helper's and the callbacks' tick while an event is planned: ends what runs when the
+ * scheduler stops or the event's budget (PLAN_TIMEOUT) is spent, and says which in pl->cut. */
+static int planner_tick(void *arg)
+{
+    planner *pl = arg;
+
+    if (*pl->s->stop)
+        pl->cut = PLAN_CUT_STOP;
+    else if (pl->deadline_ms > 0 && dcmp_clock_mono_ms() >= pl->deadline_ms)
+        pl->cut = PLAN_CUT_BUDGET;
+    return pl->cut != PLAN_CUT_NONE;
+}
+
+void planner_ticks(planner *pl)
+{
+    pl->dicom.tick = planner_tick;
+    pl->dicom.tick_arg = pl;
+    pl->callbacks.tick = planner_tick;
+    pl->callbacks.tick_arg = pl;
+}
+
+/* Counts an event that could not be planned for /health (why: the reason), or one that was. */
+static void health(scheduler *s, const char *why)
+{
+    if (why == NULL) {
+        atomic_store(&s->plan_failures, 0);
+        return;
+    }
+    pthread_mutex_lock(&s->health_lock);
+    snprintf(s->plan_error, sizeof s->plan_error, "%s", why);
+    pthread_mutex_unlock(&s->health_lock);
+    atomic_fetch_add(&s->plan_failures, 1);
+}
+
+/* An event the take quarantined (taken too often without being finished): already recorded
+ * failed in Redis; counted and logged here. */
+static void quarantined(scheduler *s, const char *id, const char *why)
+{
+    atomic_fetch_add(&s->m.failed, 1);
+    health(s, why);
+    dcmp_log_error("event %s: failed: %s", id, why);
+}
+
 static void observe_latency(scheduler *s, int64_t received_ms)
 {
     double secs = (double)(dcmp_clock_wall_ms() - received_ms) / 1000.0;
@@ -202,10 +268,13 @@ static void count(scheduler *s, const dcmp_queue_event *e, const dcmp_queue_even
     if (strcmp(state, "planned") == 0) {
         atomic_fetch_add(&s->m.planned, 1);
         observe_latency(s, e->received);
+        health(s, NULL);
     } else if (strcmp(state, "ignored") == 0) {
         atomic_fetch_add(&s->m.ignored, 1);
+        health(s, NULL);
     } else {
         atomic_fetch_add(&s->m.failed, 1);
+        health(s, error);
     }
     dcmp_log_info("event %s: %s%s%s", e->id, state, error[0] ? ": " : "", error);
 }
@@ -220,30 +289,75 @@ typedef struct batch {
     int wait;    /* an event must wait (state "back"): pause 5 s after it is finished */
 } batch;
 
+/* Plans one event of b within its budget; a stop puts it back. */
+static void plan_one(planner *pl, batch *b, int i)
+{
+    const dcmp_config *cfg = pl->s->cfg;
+    outcome *out = &b->out[i];
+    char err[DCMP_ERR_LEN];
+    int rc;
+
+    memset(&b->res[i], 0, sizeof b->res[i]);
+    b->res[i].id = b->ev[i].id;
+    if (b->ev[i].quarantined) {
+        /* recorded failed by the take, off the processing list: finishing it does nothing */
+        quarantined(pl->s, b->ev[i].id, b->ev[i].body);
+        memset(out, 0, sizeof *out);
+        out->state = "failed";
+        out->plan = strdup("{}");
+        b->res[i].state = "failed";
+        return;
+    }
+    if (*pl->s->stop) {
+        b->res[i].state = "back"; /* taken, not begun: waits in the inbox for the restart */
+        return;
+    }
+    pl->cut = PLAN_CUT_NONE;
+    pl->deadline_ms = dcmp_clock_mono_ms() + cfg->plan_timeout * 1000;
+    rc = plan_event(pl, b->ev[i].id, b->ev[i].body, out, err);
+    pl->deadline_ms = 0;
+    if (pl->cut == PLAN_CUT_STOP || rc < 0) {
+        if (rc == 0) {
+            free(out->graph);
+            free(out->plan);
+        }
+        b->res[i].state = "back";
+        if (pl->cut == PLAN_CUT_STOP) {
+            /* what it was doing was ended: planned again after the restart, not counted as a
+             * take that never finished */
+            dcmp_log_info("event %s: the scheduler stops: back to the inbox", b->ev[i].id);
+            return;
+        }
+        /* Settings unreadable or Orthanc down: the event goes back and waits. */
+        dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", b->ev[i].id, err);
+        health(pl->s, err);
+        b->wait = 1;
+        return;
+    }
+    if (pl->cut == PLAN_CUT_BUDGET) {
+        /* a helper request or a callback was ended: whatever was planned is incomplete */
+        free(out->graph);
+        out->graph = NULL;
+        out->state = "failed";
+        snprintf(out->error, sizeof out->error,
+                 "planning took longer than PLAN_TIMEOUT (%llds): stopped, nothing enqueued",
+                 (long long)cfg->plan_timeout);
+    }
+    atomic_fetch_add(&pl->s->m.callback_errors, out->callback_errors);
+    b->res[i].graph = out->graph;
+    b->res[i].plan = out->plan;
+    b->res[i].state = out->state;
+    b->res[i].error = out->error;
+}
+
 /* Plans every event of b. */
 static void plan_all(planner *pl, batch *b)
 {
     int i;
 
     b->wait = 0;
-    for (i = 0; i < b->n; i++) {
-        char err[DCMP_ERR_LEN];
-        memset(&b->res[i], 0, sizeof b->res[i]);
-        b->res[i].id = b->ev[i].id;
-        if (plan_event(pl, b->ev[i].id, b->ev[i].body, &b->out[i], err) < 0) {
-            /* Settings unreadable or Orthanc down: the event goes back and waits. */
-            dcmp_log_error("event %s: %s: it stays in the inbox; retrying in 5 s", b->ev[i].id,
-                           err);
-            b->res[i].state = "back";
-            b->wait = 1;
-            continue;
-        }
-        atomic_fetch_add(&pl->s->m.callback_errors, b->out[i].callback_errors);
-        b->res[i].graph = b->out[i].graph;
-        b->res[i].plan = b->out[i].plan;
-        b->res[i].state = b->out[i].state;
-        b->res[i].error = b->out[i].error;
-    }
+    for (i = 0; i < b->n; i++)
+        plan_one(pl, b, i);
     b->planned = 1;
 }
 
@@ -372,7 +486,8 @@ static void plan_stream(planner *pl, batch *cur, batch *sent, batch *next)
                 return;
             }
             drop(s, sent, 1);
-            dcmp_clock_sleep_ms(5000);
+            for (int k = 0; k < 50 && !*s->stop; k++)
+                dcmp_clock_sleep_ms(100);
         }
         if (*s->stop && sent->n == 0)
             break;
@@ -424,6 +539,12 @@ void *planner_main(void *arg)
             continue;
         }
         delay = 100;
+        if (rc == 2) {
+            quarantined(s, cur->ev[0].id, body);
+            free(body);
+            continue;
+        }
+        cur->ev[0].quarantined = 0;
         if (rc == 0) {
             /* nothing for a second: helpers idle for a minute give their memory back */
             dcmp_pool_stop_idle(&pl->callbacks.pool, HELPER_IDLE_MS);

@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "queue.h"
 #include "settings_cache.h"
+#include "throttle.h"
 
 #define LATENCY_BUCKETS 9
 
@@ -32,6 +33,7 @@ typedef struct metrics {
     atomic_long caught_up; /* events made by the catch-up (their webhook was lost) */
     atomic_long arriving;  /* series Orthanc's script said are arriving */
     atomic_long early;     /* events made by the arrival watch, before Orthanc's webhook */
+    atomic_long throttled; /* webhooks refused with 429 (WEBHOOK_RATE) */
     atomic_long latency[LATENCY_BUCKETS + 1]; /* received -> enqueued, cumulative buckets */
     atomic_long latency_count;
     atomic_llong latency_sum_us;
@@ -58,9 +60,13 @@ typedef struct scheduler {
     dcmp_queue *intake[SCHEDULER_HTTP_THREADS]; /* one Redis connection per HTTP thread */
     atomic_int intake_next;                     /* hands out the connections */
     struct MHD_Daemon *http;
+    dcmp_throttle *rate;         /* owned: webhook posts per client address; NULL = no limit */
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT */
     metrics m;
-    pthread_mutex_t watch_lock; /* guards the arrival watch below */
+    atomic_int plan_failures;      /* events in a row that could not be planned (see health) */
+    pthread_mutex_t health_lock;   /* guards plan_error */
+    char plan_error[DCMP_ERR_LEN]; /* why the last of them could not */
+    pthread_mutex_t watch_lock;    /* guards the arrival watch below */
     watched watch[WATCH_MAX];
     int nwatch;
 } scheduler;
@@ -75,10 +81,22 @@ typedef struct scheduler {
  * its memory back while nothing arrives, and starts a new one with the next event. */
 #define HELPER_IDLE_MS 60000
 
+/* /health answers 503 once this many events in a row could not be planned (each went back to
+ * the inbox to wait, failed, or was quarantined), until one is planned again. */
+#define HEALTH_PLAN_FAILURES 3
+
+/* Seconds the planners, the catch-up and the watch get to end after SIGTERM before the process
+ * exits anyway (what they had taken stays in their processing list: planned after a restart). */
+#define SCHEDULER_STOP_GRACE 5
+
 /* One thread's dcmp-dicom helper: Orthanc's REST API and DICOM headers, out of the daemon. */
 typedef struct helper {
     dcmp_pool pool;
     const dcmp_config *cfg; /* borrowed: ORTHANC_REST_*, DATA */
+    /* NULL, or asked about once a second while a request runs: nonzero ends the request (the
+     * helper is killed; the request fails as stopped). Set after helper_init. */
+    dcmp_executor_tick tick;
+    void *tick_arg;
 } helper;
 
 /* One row of Orthanc's /changes, as the helper checked it. */
@@ -95,9 +113,17 @@ typedef struct planner {
     dcmp_callbacks callbacks;
     dcmp_settings_cache *settings; /* this thread's parsed settings files */
     helper dicom;                  /* started with the first event that has files */
-    char name[96];                 /* names its processing list: SCHEDULER_NAME[.N] */
-    int index;                     /* N */
+    dcmp_queue *seen;    /* claims series versions (series.c) while q has steps in flight */
+    char name[96];       /* names its processing list: SCHEDULER_NAME[.N] */
+    int index;           /* N */
+    int64_t deadline_ms; /* monotonic ms the event being planned must be done by; 0: none */
+    int cut;             /* why the tick ended the event's helper or callback: PLAN_CUT_* */
 } planner;
+
+enum { PLAN_CUT_NONE, PLAN_CUT_BUDGET, PLAN_CUT_STOP };
+
+/* A dcmp_executor_tick for threads that only stop with the scheduler (arg: the scheduler). */
+int scheduler_stopping(void *arg);
 
 extern const double latency_bounds[LATENCY_BUCKETS];
 
@@ -118,8 +144,11 @@ int helper_check(helper *h, char *why);
 /* Downloads the series into DATA/dicom/<series> (dcmp_orthanc_fetch_series): dcmpath and *n
  * (instances) filled. */
 int helper_fetch(helper *h, const char *series, char *dcmpath, size_t size, int *n, char *why);
-/* The header of the series folder DATA/dcmpath (dcmp_dicom_series_header): *out new. */
-int helper_header(helper *h, const char *dcmpath, cJSON **out, char *why);
+/* The header of the series folder DATA/dcmpath, reached without following a link: with
+ * series_uid, the folder must hold exactly the series' `instances` files
+ * (dcmp_dicom_series_check), else any series folder (dcmp_dicom_series_header). *out new. */
+int helper_header(helper *h, const char *dcmpath, const char *series_uid, int instances,
+                  cJSON **out, char *why);
 /* Orthanc's JSON answer to GET path: *out new. */
 int helper_get(helper *h, const char *path, cJSON **out, char *why);
 /* Orthanc's answer to GET path as text, into text[size] (too long: fails for good). */
@@ -133,8 +162,8 @@ void *catchup_main(void *arg);
 
 /*
  * Accepts the series `info` (Orthanc's /series/{id}) as an event, as a webhook would have
- * made it (so Orthanc's own webhook for the same LastUpdate is a duplicate), unless the Lua
- * script's filters leave it out; `source` goes into the body ("catch-up", "arrival").
+ * made it, unless it is a result of the pipeline; `source` ("catch-up", "arrival") goes into
+ * the body and is the event's origin (the planner trusts these to call a series stable).
  * Returns 0, or -1 when Redis failed.
  */
 int catchup_accept(scheduler *s, helper *o, dcmp_queue *q, const char *series, const cJSON *info,
@@ -147,8 +176,49 @@ int watch_add(scheduler *s, const char *id);
 /* The arrival watch thread (ORTHANC_REST_URL set, EARLY_STABLE on); arg: the scheduler. */
 void *watch_main(void *arg);
 
+/* What Orthanc says of a series (GET /series/{id}): what decides its planning. */
+typedef struct series_facts {
+    char last_update[40]; /* LastUpdate: the version planned once */
+    char uid[65];         /* MainDicomTags.SeriesInstanceUID */
+    char study[65];       /* ParentStudy */
+    char modality[65];    /* MainDicomTags.Modality ("" when none) */
+    int instances;        /* how many instances Orthanc has */
+    int stable;           /* IsStable */
+} series_facts;
+
+/* Asks Orthanc for series `id` (one GET /series/{id}). Returns as the helper's requests: 0
+ * (f filled), 1 for good (a series Orthanc does not have: why says so), -1 for now. */
+int series_look(helper *h, const char *id, series_facts *f, char *why);
+
+/* 1 with why[size] when MIN_INSTANCES or SUPPORTED_MODALITY leave the series out, else 0. */
+int series_ignored(const dcmp_config *cfg, const series_facts *f, char *why, size_t size);
+
+/*
+ * Decides event `id` for `series` from what Orthanc says of it (f filled): a series Orthanc does
+ * not have fails (nothing claimed: a later real arrival is planned); a version another event
+ * claimed is a duplicate, a webhook for a series Orthanc does not call stable yet only adds it
+ * to the arrival watch, a series MIN_INSTANCES or SUPPORTED_MODALITY leave out is ignored
+ * (*state "ignored" or "failed", why[DCMP_ERR_LEN] the reason: returns 1). Returns 0 when
+ * the event plans the series (its version claimed), -1 when it must wait (Orthanc or Redis
+ * does not answer; why says so).
+ */
+int series_decide(planner *pl, const char *id, const char *series, series_facts *f,
+                  const char **state, char *why);
+
+struct dcmp_webhook;
+
+/* Without ORTHANC_REST_URL the body is all there is (a test, a benchmark, a site without
+ * files): its version is claimed as series_decide claims Orthanc's, and its ignoredBecause is
+ * the reason to ignore it. Returns as series_decide. */
+int series_decide_body(planner *pl, const char *id, const struct dcmp_webhook *w,
+                       const char **state, char *why);
+
 /* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
 void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);
+
+/* Gives the planner's helper and callbacks the tick that ends them at a stop or when an
+ * event's PLAN_TIMEOUT is spent. */
+void planner_ticks(planner *pl);
 
 /* Plans events from the inbox until *s->stop (a thread entry; arg: a planner). */
 void *planner_main(void *arg);

@@ -115,6 +115,8 @@ void *watch_main(void *arg)
     if ((q = dcmp_queue_from_config(s->cfg)) == NULL)
         return NULL;
     helper_init(&o, s->cfg, s->dicom_program);
+    o.tick = scheduler_stopping; /* a request to Orthanc ends at a stop */
+    o.tick_arg = s;
     while (!*s->stop) {
         int64_t now = dcmp_clock_mono_ms();
 

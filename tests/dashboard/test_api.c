@@ -9,18 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "browse.h"
 #include "dash.h"
+#include "flood.h"
 #include "harness.h"
 #include "jobs.h"
+#include "jsonw.h"
 
 static fixture f;
 static jobs_states st;
 static dash d;
 static dash_reply *rep; /* large: allocated once */
 static char ev[DCMP_ID_LEN], ev_jobs[2][DCMP_ID_LEN];
+static flood fl;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static const char *field(const cJSON *o, const char *key)
 {
@@ -286,6 +300,36 @@ static void test_events(void)
     cJSON_Delete(o);
 }
 
+/* Old records may hold bytes that are not UTF-8 (stored before the intake refused them): the
+ * API replaces each with U+FFFD, so what it serves is always valid UTF-8 JSON. */
+static void test_invalid_utf8_record(void)
+{
+    char key[DCMP_ID_LEN + 16], path[128], *old = NULL;
+    const char *set[4] = {"HSET", key, "error", "bad \xff\xfe byte"};
+    struct redisReply *r;
+    const unsigned char *p;
+    cJSON *o;
+
+    snprintf(key, sizeof key, "dcmp:event:%s", ev);
+    CHECK(dcmp_queue_event_field(f.q, ev, "error", &old) >= 0);
+    CHECK((r = dcmp_queue_command(f.q, 4, set, NULL)) != NULL);
+    freeReplyObject(r);
+    snprintf(path, sizeof path, "/api/events/%s", ev);
+    CHECK(dash_http(&d, "GET", path, NULL, NULL, rep) == 200);
+    CHECK_CONTAINS(rep->body, "\"error\":\"bad \xef\xbf\xbd\xef\xbf\xbd byte\"");
+    for (p = (const unsigned char *)rep->body; *p;) {
+        size_t k = dcmp_jsonw_utf8(p, strlen((const char *)p));
+        CHECK(k > 0);
+        p += k ? k : 1;
+    }
+    o = get("/api/events?page=1&perPage=5", 200);
+    cJSON_Delete(o);
+    set[3] = old ? old : "";
+    CHECK((r = dcmp_queue_command(f.q, 4, set, NULL)) != NULL);
+    freeReplyObject(r);
+    free(old);
+}
+
 static void test_page_history_names_metrics(void)
 {
     cJSON *o;
@@ -349,6 +393,40 @@ static void test_csrf(void)
     CHECK(dash_http(&d, "GET", "/metrics", NULL, NULL, rep) == 200);
     CHECK_CONTAINS(rep->body, "dcmp_dashboard_refused_total{reason=\"csrf\"} 2\n");
     CHECK_CONTAINS(rep->body, "dcmp_dashboard_refused_total{reason=\"origin\"} 2\n");
+}
+
+/* DNS rebinding: a page of evil.example whose name now points here sends Host and Origin of
+ * evil.example; the pair agrees, but the Host is not this dashboard's: refused (421), nothing
+ * done, nothing read. The dashboard's own names pass (the actions below). */
+static void test_rebinding(void)
+{
+    char path[128], token[200], state[16];
+    const char *forged[] = {token, "Host: evil.example:8080", "Origin: http://evil.example:8080",
+                            NULL};
+    const char *forged_get[] = {"Host: evil.example", NULL};
+    const char *own[] = {"Host: localhost:1234", NULL};
+    const char *own6[] = {"Host: [::1]", NULL};
+    const char *address[] = {"Host: 192.0.2.1:8080", NULL};
+
+    snprintf(path, sizeof path, "/api/jobs/%s/requeue", st.failed);
+    snprintf(token, sizeof token, "X-CSRF-Token: %s", d.csrf);
+    CHECK(dash_http(&d, "POST", path, forged, NULL, rep) == 421);
+    CHECK_CONTAINS(rep->body, "Host \\\"evil.example:8080\\\" is not a name of this dashboard");
+    CHECK(fixture_state(&f, st.failed, state) == 0);
+    CHECK_STR(state, "failed");
+    CHECK(dash_http(&d, "GET", "/api/jobs?state=failed&queue=default", forged_get, NULL, rep) ==
+          421);
+    CHECK(strstr(rep->body, st.failed) == NULL);
+    CHECK(dash_http(&d, "GET", "/", forged_get, NULL, rep) == 421);
+    CHECK(strstr(rep->body, "csrf") == NULL);
+    CHECK(dash_http(&d, "GET", "/api/queues", own, NULL, rep) == 200);
+    CHECK(dash_http(&d, "GET", "/api/queues", own6, NULL, rep) == 200);
+    /* listening on loopback: another address is not one of its names either */
+    CHECK(dash_http(&d, "GET", "/api/queues", address, NULL, rep) == 421);
+    CHECK(dash_http(&d, "GET", "/health", forged_get, NULL, rep) == 200);
+    CHECK(dash_log_has(&d, "refused 421 to 127.0.0.1: Host \"evil.example:8080\""));
+    CHECK(dash_http(&d, "GET", "/metrics", NULL, NULL, rep) == 200);
+    CHECK_CONTAINS(rep->body, "dcmp_dashboard_refused_total{reason=\"host\"} 4\n");
 }
 
 static void test_actions(void)
@@ -474,6 +552,89 @@ static void test_login(void)
     CHECK(dash_stop(&a) == 0);
 }
 
+/* DASHBOARD_LOGIN_FAILURES=3: three wrong logins from an address, then 429 with Retry-After
+ * for it (the right password too), logged once; another address is not affected. A login on
+ * every address answers to any address typed, and to the names of DASHBOARD_HOSTS. */
+static void test_login_throttle(void)
+{
+    const char *env[] = {"DASHBOARD_USER=admin",
+                         "DASHBOARD_PASSWORD=pw",
+                         "DASHBOARD_BIND=0.0.0.0",
+                         "DASHBOARD_LOGIN_FAILURES=3",
+                         "DASHBOARD_HOSTS=dash.example.org",
+                         NULL};
+    const char *named[] = {"Host: DASH.example.org:443", NULL};
+    const char *address[] = {"Host: 192.0.2.1:8080", NULL};
+    const char *other[] = {"Host: other.example.org", NULL};
+    dash a;
+    int i;
+
+    if (dash_start(&f, &a, env, "admin:pw") < 0) {
+        CHECK(0);
+        return;
+    }
+    CHECK(dash_http(&a, "GET", "/api/queues", named, "admin:pw", rep) == 200);
+    CHECK(dash_http(&a, "GET", "/api/queues", address, "admin:pw", rep) == 200);
+    CHECK(dash_http(&a, "GET", "/api/queues", other, "admin:pw", rep) == 421);
+    for (i = 0; i < 5; i++) /* no credentials: a browser's first request, not a failure */
+        CHECK(dash_http(&a, "GET", "/api/queues", NULL, NULL, rep) == 401);
+    for (i = 0; i < 3; i++)
+        CHECK(dash_http(&a, "GET", "/api/queues", NULL, "admin:guess", rep) == 401);
+    for (i = 0; i < 5; i++) {
+        CHECK(dash_http(&a, "GET", "/api/queues", NULL, "admin:guess", rep) == 429);
+        CHECK(dash_http(&a, "GET", "/api/queues", NULL, "admin:pw", rep) == 429);
+    }
+    CHECK_CONTAINS(rep->headers, "Retry-After: ");
+    CHECK(atoi(strstr(rep->headers, "Retry-After: ") + 13) > 0 &&
+          atoi(strstr(rep->headers, "Retry-After: ") + 13) <= 20);
+    CHECK_CONTAINS(rep->body, "too many failed logins");
+    CHECK(dash_http(&a, "GET", "/health", NULL, NULL, rep) == 200);
+    /* another address logs in */
+    a.source = "127.0.0.2";
+    CHECK(dash_http(&a, "GET", "/api/queues", NULL, "admin:pw", rep) == 200);
+    CHECK(dash_http(&a, "GET", "/metrics", NULL, "admin:pw", rep) == 200);
+    CHECK_CONTAINS(rep->body, "dcmp_dashboard_refused_total{reason=\"login_throttled\"} 10\n");
+    a.source = NULL;
+    CHECK(dash_log_has(&a, "logins from 127.0.0.1 refused (429)"));
+    CHECK(dash_stop(&a) == 0);
+    {
+        /* once per minute: the ten refusals made one line */
+        FILE *fp = fopen(a.log, "r");
+        char line[4096];
+        int n = 0;
+        while (fp && fgets(line, sizeof line, fp))
+            n += strstr(line, "refused (429)") != NULL;
+        if (fp)
+            fclose(fp);
+        CHECK(n == 1);
+    }
+}
+
+/* 2,000 idle connections from another address for 20 s: the page's requests from this one are
+ * answered within a few seconds all along and right after. */
+static void test_idle_flood(void)
+{
+    double end, worst = 0, t0;
+    int posts = 0, ok = 0;
+
+    CHECK(flood_open(&fl, "127.0.0.2", d.port, 2000) == 2000);
+    CHECK(flood_closed_by_server(&fl, 1000) >= 2000 - 32);
+    for (end = now_s() + 20; now_s() < end; usleep(500000)) {
+        t0 = now_s();
+        posts++;
+        ok += dash_http(&d, "GET", "/api/queues", NULL, NULL, rep) == 200;
+        if (now_s() - t0 > worst)
+            worst = now_s() - t0;
+    }
+    fprintf(stderr, "  during the flood: %d of %d requests answered 200, slowest %.3f s\n", ok,
+            posts, worst);
+    CHECK(posts >= 20 && ok == posts && worst < 3.0);
+    flood_close(&fl);
+    t0 = now_s();
+    CHECK(dash_http(&d, "GET", "/api/queues", NULL, NULL, rep) == 200);
+    CHECK(now_s() - t0 < 3.0);
+}
+
 static void test_readonly(void)
 {
     const char *env[] = {"DASHBOARD_READONLY=1", NULL};
@@ -517,6 +678,8 @@ static void test_startup(void)
     const char *open_bind[] = {"DASHBOARD_BIND=0.0.0.0", NULL};
     const char *half[] = {"DASHBOARD_USER=admin", NULL};
     const char *bad[] = {"DASHBOARD_READONLY=perhaps", NULL};
+    const char *hosts[] = {"DASHBOARD_HOSTS=Dash.Example.org, [2001:db8::1]", NULL};
+    const char *bad_hosts[] = {"DASHBOARD_HOSTS=dash.example.org:8080", NULL};
     char out[4096];
 
     CHECK(run_dashboard(NULL, out, sizeof out) == 0);
@@ -529,6 +692,10 @@ static void test_startup(void)
     CHECK_CONTAINS(out, "DASHBOARD_USER and DASHBOARD_PASSWORD go together");
     CHECK(run_dashboard(bad, out, sizeof out) == 1);
     CHECK_CONTAINS(out, "DASHBOARD_READONLY");
+    CHECK(run_dashboard(hosts, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "hosts: localhost 127.0.0.1 [::1] dash.example.org [2001:db8::1]\n");
+    CHECK(run_dashboard(bad_hosts, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "DASHBOARD_HOSTS: \"dash.example.org:8080\"");
 }
 
 /* Redis down: /health and the API say so (503), the dashboard lives on and recovers. */
@@ -579,11 +746,15 @@ int main(void)
     RUN(test_not_found_and_methods);
     RUN(test_job_detail);
     RUN(test_events);
+    RUN(test_invalid_utf8_record);
     RUN(test_page_history_names_metrics);
     RUN(test_csrf);
+    RUN(test_rebinding);
     RUN(test_actions);
     RUN(test_requeue_failed_with_worker);
     RUN(test_login);
+    RUN(test_login_throttle);
+    RUN(test_idle_flood);
     RUN(test_readonly);
     RUN(test_startup);
     RUN(test_redis_down);

@@ -87,6 +87,52 @@ static void test_origin(void)
     CHECK(request_same_origin("http://127.0.0.1:8080", NULL) == 0);
 }
 
+/* DNS rebinding: only the dashboard's own names pass, with any port; addresses only when it
+ * listens on every address. */
+static void test_hosts(void)
+{
+    char names[REQUEST_MAX_HOSTS][REQUEST_HOST_LEN], err[DCMP_ERR_LEN];
+    int n;
+
+    n = request_hosts_parse("localhost 127.0.0.1,[::1]  Dash.Example.org,10.1.2.3", names,
+                            REQUEST_MAX_HOSTS, err);
+    CHECK(n == 5);
+    CHECK_STR(names[3], "dash.example.org");
+    CHECK(request_host_ok("localhost:8080", names, n, 0));
+    CHECK(request_host_ok("LOCALHOST:8080", names, n, 0));
+    CHECK(request_host_ok("127.0.0.1:1", names, n, 0));
+    CHECK(request_host_ok("[::1]:8080", names, n, 0));
+    CHECK(request_host_ok("dash.example.org", names, n, 0));
+    CHECK(request_host_ok("10.1.2.3:65535", names, n, 0));
+    CHECK(!request_host_ok("evil.example", names, n, 0));
+    CHECK(!request_host_ok("evil.example:8080", names, n, 1));
+    CHECK(!request_host_ok("dash.example.org.evil.example", names, n, 0));
+    CHECK(!request_host_ok("localhost.", names, n, 0));
+    CHECK(!request_host_ok("localhost:", names, n, 0));
+    CHECK(!request_host_ok("localhost:0", names, n, 0));
+    CHECK(!request_host_ok("localhost:65536", names, n, 0));
+    CHECK(!request_host_ok("localhost:80x", names, n, 0));
+    CHECK(!request_host_ok("localhost:8080:1", names, n, 0));
+    CHECK(!request_host_ok("user@localhost", names, n, 0));
+    CHECK(!request_host_ok("", names, n, 1));
+    CHECK(!request_host_ok(NULL, names, n, 1));
+    CHECK(!request_host_ok("[::1", names, n, 1));
+    /* an address typed in the browser: only when the dashboard listens on every address */
+    CHECK(!request_host_ok("192.0.2.7:8080", names, n, 0));
+    CHECK(request_host_ok("192.0.2.7:8080", names, n, 1));
+    CHECK(request_host_ok("[2001:db8::7]:8080", names, n, 1));
+    CHECK(!request_host_ok("[2001:db8::zz]:8080", names, n, 1));
+    CHECK(!request_host_ok("999.0.2.7", names, n, 1));
+    /* a name with a port, an unbracketed IPv6 address, junk: refused at start, named */
+    CHECK(request_hosts_parse("ok.example bad.example:8080", names, REQUEST_MAX_HOSTS, err) < 0);
+    CHECK_CONTAINS(err, "\"bad.example:8080\"");
+    CHECK(request_hosts_parse("::1", names, REQUEST_MAX_HOSTS, err) < 0);
+    CHECK(request_hosts_parse("a/b", names, REQUEST_MAX_HOSTS, err) < 0);
+    CHECK(request_hosts_parse("a b c", names, 2, err) < 0);
+    CHECK_CONTAINS(err, "more than 2");
+    CHECK(request_hosts_parse("  ", names, 2, err) == 0);
+}
+
 static void test_params(void)
 {
     char err[DCMP_ERR_LEN];
@@ -136,6 +182,7 @@ int main(void)
     RUN(test_secret);
     RUN(test_basic);
     RUN(test_origin);
+    RUN(test_hosts);
     RUN(test_params);
     return HARNESS_RESULT();
 }

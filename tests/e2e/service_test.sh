@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # service_test.sh -- service.sh through its command line, without a running stack: install from a
 # folder of prebuilt libraries, from sources, from a git repository (file:// URL and a .git
-# path, at a tag); a service that does not validate is refused and nothing changes; backup,
+# path, at a tag); the shipped services from a clean checkout with the original's one command;
+# a service that does not validate is refused and nothing changes; backup,
 # remove -b and install from the backup; list; bad names and paths refused with a message.
 # Usage: tests/e2e/service_test.sh   Environment: DCMP_BIN (dcm-processor), DCMP_TEST_MODULES
 # (the test libraries: testmods.so, testcb.so)
@@ -81,6 +82,35 @@ check "list shows its job" bash -c "./service.sh list | grep -E '^mysvc +yes +ye
 check "its callback writes under DATA/mysvc, not temp's folder" bash -c \
   "strings '$BASEDIR/registry/mysvc/mysvc.so' | grep -q '^mysvc/%s.pdf' && ! strings '$BASEDIR/registry/mysvc/mysvc.so' | grep -q '^temp/'"
 
+# the shipped services, as the original's README says (./service.sh install dcm2nii -p
+# services/dcm2nii), from a clean checkout: the tracked files of this one (with their changes)
+# and nothing built, so each service builds on its own through cmake/DcmpService.cmake
+co="$tmp/checkout"
+mkdir -p "$co"
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  git -C "$root" ls-files -z --cached --others --exclude-standard |
+    (cd "$root" && tar --null -T - -cf -) | tar -x -C "$co"
+  check "the clean checkout has no build" test ! -e "$co/build" -a -f "$co/cmake/DcmpService.cmake"
+  cp "$co/services/settings.json" "$BASEDIR/settings.json" # what init.sh writes first
+  for svc in base dcm2nii temp; do
+    check "install $svc -p services/$svc from a clean checkout" \
+      bash -c "cd '$co' && ./service.sh install $svc -p services/$svc"
+    check "validate $svc" bash -c "cd '$co' && ./service.sh validate $svc | tail -n 1 | grep -qx valid"
+  done
+  check "base's parts are in place" test -f "$BASEDIR/registry/base/base.so" -a \
+    -f "$BASEDIR/modules/base/dicomAnonymizer/dicomAnonymizer.so" -a \
+    -f "$BASEDIR/modules/base/dicomAnonymizer/config/dicom-anonymizer.script" -a \
+    -f "$BASEDIR/modules/base/storageManager/storageManager.so" -a \
+    -f "$BASEDIR/modules/base/systemcleaner/systemcleaner.so"
+  check "dcm2nii's parts are in place" test -f "$BASEDIR/registry/dcm2nii/dcm2nii.so" -a \
+    -f "$BASEDIR/registry/dcm2nii/settings.json" -a -f "$BASEDIR/modules/dcm2nii/dcm2nii.so"
+  check "only the descriptor is exported" bash -c \
+    "[ \"\$(nm -D --defined-only '$BASEDIR/modules/dcm2nii/dcm2nii.so' | awk '\$2 ~ /[TDBR]/ {print \$3}')\" = dcmp_module_descriptor ]"
+  rm -rf "$BASEDIR/settings.json"
+else
+  say "skip the shipped services from a clean checkout: $root is not a git checkout"
+fi
+
 # git: a repository with the prebuilt service, tagged
 repo="$tmp/repo"
 mkdir -p "$repo"
@@ -107,6 +137,19 @@ check "install from the backup" ./service.sh install pre -p "$tmp/backups2/pre"
 check "back in place" ./service.sh validate pre
 
 refuses "a bad service name" "1 to 64 letters" ./service.sh install '../x' -p "$pre"
+# names that look like options or are not plain: refused, saying which rule; nothing installed
+refuses "a name that looks like an option" "looks like an option" ./service.sh install --foo -p "$pre"
+refuses "a name starting with -" "looks like an option" ./service.sh install -x -p "$pre"
+refuses "a dotted name" '"." is not allowed' ./service.sh install my.svc -p "$pre"
+refuses "a name with a slash" '"/" is not allowed' ./service.sh remove a/b
+refuses "a name with a space" '" " is not allowed' ./service.sh install 'a b' -p "$pre"
+refuses "a name with a non-ASCII letter" 'is not allowed' ./service.sh install 'caf'$'\xc3\xa9' -p "$pre"
+refuses "an empty name" "is empty" ./service.sh install '' -p "$pre"
+refuses "a name of 65 characters" "longer than 64" ./service.sh install "$(printf 'a%.0s' {1..65})" -p "$pre"
+check "--help where the name goes prints the usage" bash -c "./service.sh install --help -p '$pre' | grep -q '^Usage: service.sh install NAME'"
+check "-h where the name goes prints the usage" bash -c "./service.sh remove -h | grep -q '^Usage: service.sh install NAME'"
+check "--help after the name prints the usage" bash -c "./service.sh install pre --help | grep -q '^Usage: service.sh'"
+check "nothing was installed under an option's name" bash -c "! ls -A '$BASEDIR/registry' '$BASEDIR/modules' | grep -qE '^-|help|my\.svc'"
 refuses "a missing folder" "is not a folder" ./service.sh install x -p "$tmp/nothing"
 refuses "a folder without registry/ and module/" "must hold registry/ and module/" ./service.sh install x -p "$tmp"
 refuses "remove of a service not installed" "is not installed" ./service.sh remove nothere

@@ -1,6 +1,7 @@
 /* fuzz_request.c -- libFuzzer target: dcmp-dashboard's reading of outside input (request.c)
  * takes any bytes without crashing: the input is used as a path against every route pattern,
- * as an Authorization header, as an Origin, and split at '&' and '=' into query parameters. */
+ * as an Authorization header, as an Origin, as a Host header and a DASHBOARD_HOSTS list, and
+ * split at '&' and '=' into query parameters. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const patterns[] = {"/", "/api/jobs/{}", "/api/jobs/{}/requeue",
                                            "/api/queues/{}/empty", "/{}/{}"};
     char caps[REQUEST_MAX_CAPS][REQUEST_SEGMENT_LEN], user[REQUEST_CRED_LEN],
-        pass[REQUEST_CRED_LEN], err[DCMP_ERR_LEN];
+        pass[REQUEST_CRED_LEN], err[DCMP_ERR_LEN], hosts[REQUEST_MAX_HOSTS][REQUEST_HOST_LEN];
     request_param params[REQUEST_MAX_PARAMS + 2];
     dcmp_browse_filter f;
     int64_t page, per;
@@ -31,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     request_basic_auth(text, user, pass);
     request_secret_eq(text, "expected-secret");
     request_same_origin(text, "127.0.0.1:8080");
+    n = request_hosts_parse(text, hosts, REQUEST_MAX_HOSTS, err);
+    request_host_ok(text, hosts, n < 0 ? 0 : n, 1);
+    n = 0;
     for (p = strtok_r(text, "&", &save); p && n < REQUEST_MAX_PARAMS + 2;
          p = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(p, '=');

@@ -1269,6 +1269,516 @@ static void test_arrival_watch(void)
     end_sched(&f, sched);
 }
 
+/* ---- what a webhook's body may decide: nothing but a look (issue 17, findings 2 and 3) ---- */
+
+/* POSTs body to the scheduler's /stable-series. Returns the HTTP status (0: no answer); the
+ * event id the answer names goes to id[DCMP_ID_LEN] ("" when none). */
+static long post_event(const char *body, char *id)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char url[96], *text = NULL;
+    const char *e;
+    long status = 0;
+
+    id[0] = '\0';
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/stable-series", sched_port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (text && (e = strstr(text, "\"event\":\"")) != NULL)
+        snprintf(id, DCMP_ID_LEN, "%.32s", e + 9);
+    free(text);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* Orthanc's id of the series whose SeriesInstanceUID is uid, into sid[DCMP_ORTHANC_ID_LEN]
+ * ("" when Orthanc has none). */
+static void series_by_uid(const char *uid, char *sid)
+{
+    char err[DCMP_ERR_LEN];
+    cJSON *list = NULL;
+    const cJSON *it;
+
+    sid[0] = '\0';
+    if (dcmp_orthanc_get_json(o, "/series?expand", &list, err) != 0)
+        return;
+    cJSON_ArrayForEach(it, list)
+    {
+        const char *u = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(it, "MainDicomTags"), "SeriesInstanceUID"));
+        if (u && strcmp(u, uid) == 0)
+            snprintf(sid, DCMP_ORTHANC_ID_LEN, "%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(it, "ID")));
+    }
+    cJSON_Delete(list);
+}
+
+/* The SeriesInstanceUID of synthetic series `v` (send_series with variant v). */
+static void variant_uid(int v, char *uid, size_t size)
+{
+    snprintf(uid, size, "%s.%d.%d2", UID_ROOT, (int)getpid(), v);
+}
+
+/* DELETE path on Orthanc; returns the HTTP status. */
+static long orthanc_delete(const char *path)
+{
+    CURL *c = curl_easy_init();
+    char url[256], *text = NULL;
+    long status = 0;
+
+    snprintf(url, sizeof url, "%s%s", base_url, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+    curl_easy_setopt(c, CURLOPT_USERPWD, "test:secret");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, grow);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &text);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    free(text);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* Sets the catch-up's position to Orthanc's last change, so that a scheduler on f's Redis
+ * plans only what the test posts or sends from now on. */
+static void skip_old_changes(fixture *f)
+{
+    char err[DCMP_ERR_LEN];
+    cJSON *ch = NULL;
+    const cJSON *last;
+
+    CHECK(dcmp_orthanc_get_json(o, "/changes?last", &ch, err) == 0);
+    last = cJSON_GetObjectItem(ch, "Last");
+    CHECK(cJSON_IsNumber(last) && dcmp_queue_catchup_set(f->q, (int64_t)last->valuedouble) == 0);
+    cJSON_Delete(ch);
+}
+
+/* Waits (up to 10 s) for the scheduler's /health. */
+static void wait_sched_up(void)
+{
+    char url[96], *t = NULL;
+    int i;
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", sched_port);
+    for (i = 0; i < 200 && (t = http_get_text(url)) == NULL; i++)
+        nap_ms(50);
+    CHECK(t != NULL);
+    free(t);
+}
+
+/* One event record, as the test reads it. */
+typedef struct ev_row {
+    char id[DCMP_ID_LEN];
+    char state[16];
+    char version[48];
+    char error[512];
+} ev_row;
+
+/* The events of series sid (their records' `series`), at most max; returns how many. */
+static int series_events(fixture *f, redisContext *rc, const char *sid, ev_row *rows, int max)
+{
+    redisReply *r = redisCommand(rc, "ZRANGE dcmp:events 0 -1"), *h;
+    size_t k;
+    int n = 0;
+
+    for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements && n < max; k++) {
+        h = redisCommand(rc, "HMGET dcmp:event:%s series state version error", r->element[k]->str);
+        if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 4 &&
+            h->element[0]->type == REDIS_REPLY_STRING && strcmp(h->element[0]->str, sid) == 0) {
+            snprintf(rows[n].id, sizeof rows[n].id, "%s", r->element[k]->str);
+            snprintf(rows[n].state, sizeof rows[n].state, "%s",
+                     h->element[1]->type == REDIS_REPLY_STRING ? h->element[1]->str : "");
+            snprintf(rows[n].version, sizeof rows[n].version, "%s",
+                     h->element[2]->type == REDIS_REPLY_STRING ? h->element[2]->str : "");
+            snprintf(rows[n].error, sizeof rows[n].error, "%s",
+                     h->element[3]->type == REDIS_REPLY_STRING ? h->element[3]->str : "");
+            n++;
+        }
+        if (h)
+            freeReplyObject(h);
+    }
+    if (r)
+        freeReplyObject(r);
+    (void)f;
+    return n;
+}
+
+/* Waits (up to 30 s) until every event of sid has left "received" and `planned` of them are
+ * planned (or more); returns how many events there are (rows filled). */
+static int wait_series_settled(fixture *f, redisContext *rc, const char *sid, int planned,
+                               ev_row *rows, int max)
+{
+    int n = 0, i, k, busy, done;
+
+    for (i = 0; i < 600; i++) {
+        n = series_events(f, rc, sid, rows, max);
+        for (k = busy = done = 0; k < n; k++) {
+            busy += strcmp(rows[k].state, "received") == 0;
+            done += strcmp(rows[k].state, "planned") == 0;
+        }
+        if (!busy && done >= planned)
+            break;
+        nap_ms(50);
+    }
+    return n;
+}
+
+/* Lines of DATA/record.log (one per job testmods.record ran). */
+static int recorded_jobs(fixture *f)
+{
+    char *t = fixture_read_data(f, "record.log"), *p;
+    int n = 0;
+
+    for (p = t; p && *p; p++)
+        n += *p == '\n';
+    free(t);
+    return n;
+}
+
+static atomic_int forge_stop, forge_posted;
+static char forge_sid[DCMP_ORTHANC_ID_LEN];
+
+/* A forged webhook for forge_sid: a guessed LastUpdate (Orthanc's UTC time text, from `at`
+ * seconds from now), a reason to ignore it and a dcmpath. */
+static void forged_body(char *body, size_t size, int at)
+{
+    char stamp[32];
+    time_t t = time(NULL) + at;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    snprintf(body, size,
+             "{\"seriesId\":\"%s\",\"LastUpdate\":\"%s\",\"ignoredBecause\":\"forged\","
+             "\"dcmpath\":\"elsewhere\",\"tags\":{\"Modality\":\"CT\"}}",
+             forge_sid, stamp);
+}
+
+/* Posts forged webhooks for forge_sid every 40 ms (guesses from 2 s ago to 3 s ahead) until
+ * forge_stop. */
+static void *forge(void *arg)
+{
+    char body[512], id[DCMP_ID_LEN];
+    int k = 0;
+
+    (void)arg;
+    while (!atomic_load(&forge_stop)) {
+        forged_body(body, sizeof body, k++ % 6 - 2);
+        if (post_event(body, id) == 202)
+            atomic_fetch_add(&forge_posted, 1);
+        nap_ms(40);
+    }
+    return NULL;
+}
+
+/* Forged webhooks posted for a series id before the series is in Orthanc, and all the while it
+ * arrives and becomes stable (guessed LastUpdates, "ignoredBecause", a dcmpath), sent with
+ * storescu: the forged events before it fail (Orthanc has no such series) and mark nothing;
+ * the series is still planned exactly once, at Orthanc's LastUpdate, from its own files, and
+ * its job runs once; every other event of it is a duplicate or was still arriving. */
+static void test_forged_webhooks(void)
+{
+    char uid[96], err[DCMP_ERR_LEN] = "", body[512], id[DCMP_ID_LEN], want[160], path[128];
+    char before[8][DCMP_ID_LEN], *plan = NULL;
+    static ev_row rows[512];
+    cJSON *info = NULL;
+    redisContext *rc;
+    redisReply *r;
+    pthread_t th;
+    pid_t sched;
+    fixture f;
+    int n, i, k, planned = 0, nbefore = 0;
+
+    /* the series is sent once to learn its Orthanc id (a hash of its UIDs), then deleted */
+    variant = 5;
+    variant_uid(variant, uid, sizeof uid);
+    CHECK(send_series() == 0);
+    series_by_uid(uid, forge_sid);
+    CHECK(forge_sid[0] != '\0');
+    nap_ms(2500); /* Orthanc's webhook for it fails: no scheduler listens yet */
+    snprintf(path, sizeof path, "/series/%s", forge_sid);
+    CHECK(orthanc_delete(path) == 200);
+    if (fixture_start(&f) < 0) {
+        CHECK(!"a Redis");
+        return;
+    }
+    fixture_worker(&f, "default", NULL);
+    skip_old_changes(&f);
+    sched = start_sched(&f, "EARLY_STABLE=0", NULL);
+    CHECK(sched > 0);
+    wait_sched_up();
+    rc = redisConnect("127.0.0.1", f.port);
+
+    /* before it arrives: every guess is accepted as a look, and fails as unknown */
+    for (k = -1; k < 7; k++) {
+        forged_body(body, sizeof body, k);
+        CHECK(post_event(body, id) == 202);
+        snprintf(before[nbefore++], DCMP_ID_LEN, "%s", id);
+    }
+    for (i = 0; i < nbefore; i++) {
+        char *state = wait_event_settled(&f, before[i]), *e = NULL;
+        CHECK(state && strcmp(state, "failed") == 0);
+        CHECK(dcmp_queue_event_field(f.q, before[i], "error", &e) == 1);
+        CHECK_CONTAINS(e, "Orthanc has no series");
+        free(e);
+        free(state);
+    }
+    r = redisCommand(rc, "KEYS dcmp:seen:%s:*", forge_sid);
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+    if (r)
+        freeReplyObject(r);
+
+    /* while it arrives and after: forged webhooks every 40 ms */
+    atomic_store(&forge_stop, 0);
+    CHECK(pthread_create(&th, NULL, forge, NULL) == 0);
+    nap_ms(200);
+    CHECK(send_series() == 0);
+    nap_ms(4000); /* StableAge 1 s: Orthanc's own webhook comes in about 2 s */
+    atomic_store(&forge_stop, 1);
+    pthread_join(th, NULL);
+    CHECK(atomic_load(&forge_posted) > 20);
+
+    n = wait_series_settled(&f, rc, forge_sid, 1, rows, (int)(sizeof rows / sizeof rows[0]));
+    snprintf(path, sizeof path, "/series/%s", forge_sid);
+    CHECK(dcmp_orthanc_get_json(o, path, &info, err) == 0);
+    for (i = 0; i < n; i++) {
+        if (strcmp(rows[i].state, "planned") == 0) {
+            planned++;
+            /* Orthanc's LastUpdate is the version planned, whatever the body said */
+            CHECK_STR(rows[i].version,
+                      cJSON_GetStringValue(cJSON_GetObjectItem(info, "LastUpdate")));
+            snprintf(id, sizeof id, "%s", rows[i].id);
+        } else {
+            /* no body's reason is taken: each other event is unknown, a duplicate, or was
+             * still arriving */
+            CHECK(strstr(rows[i].error, "forged") == NULL);
+            CHECK(strstr(rows[i].error, "Orthanc has no series") ||
+                  strstr(rows[i].error, "duplicate of event") ||
+                  strstr(rows[i].error, "stable yet"));
+            if (harness_failed)
+                fprintf(stderr, "event %s: %s: %s\n", rows[i].id, rows[i].state, rows[i].error);
+        }
+    }
+    CHECK(planned == 1);
+    if (planned == 1 && dcmp_queue_event_field(f.q, id, "plan", &plan) == 1) {
+        cJSON *p = cJSON_Parse(plan);
+        const cJSON *h = cJSON_GetObjectItem(p, "headers");
+        const cJSON *j = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "jobs"), 0);
+        snprintf(want, sizeof want, "DCMP-TEST-%d", (int)getpid());
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "PatientID")), want);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "SeriesInstanceUID")), uid);
+        snprintf(want, sizeof want, "dicom/%s", forge_sid);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "dcmpath")), want);
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "id")) &&
+              fixture_wait_state(&f, cJSON_GetObjectItem(j, "id")->valuestring, "finished",
+                                 20000) == 0);
+        cJSON_Delete(p);
+    }
+    CHECK(recorded_jobs(&f) == 1);
+    free(plan);
+    cJSON_Delete(info);
+    redisFree(rc);
+    end_sched(&f, sched);
+}
+
+/* Copies the files of folder `from` (their names given) into DATA/`to`; returns 0 or -1. */
+static int copy_files(const char *from, const char *const *names, int n, const char *to_dir)
+{
+    char src[PATH_MAX], dst[PATH_MAX + 64], buf[65536];
+    int i;
+
+    if (mkdir(to_dir, 0755) != 0 && errno != EEXIST)
+        return -1;
+    for (i = 0; i < n; i++) {
+        FILE *in, *out;
+        size_t len;
+        snprintf(src, sizeof src, "%s/%s", from, names[i]);
+        snprintf(dst, sizeof dst, "%s/%s", to_dir, names[i]);
+        if ((in = fopen(src, "rb")) == NULL)
+            return -1;
+        if ((out = fopen(dst, "wb")) == NULL) {
+            fclose(in);
+            return -1;
+        }
+        while ((len = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, len, out);
+        fclose(in);
+        if (fclose(out) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The synthetic series `v`'s five files, written again (the same UIDs) into DATA/`to`. */
+static int variant_files(int v, const char *to_dir)
+{
+    static const char *const names[NSLICES] = {"s0.dcm", "s1.dcm", "s2.dcm", "s3.dcm", "s4.dcm"};
+    char in[PATH_MAX], study[80], ser[80], frame[80];
+    int i, keep = variant;
+
+    variant = v;
+    snprintf(in, sizeof in, "%s/in", dir);
+    snprintf(study, sizeof study, "%s.%d.%d1", UID_ROOT, (int)getpid(), v);
+    snprintf(ser, sizeof ser, "%s.%d.%d2", UID_ROOT, (int)getpid(), v);
+    snprintf(frame, sizeof frame, "%s.%d.%d3", UID_ROOT, (int)getpid(), v);
+    for (i = 0; i < NSLICES; i++)
+        if (make_slice(i, study, ser, frame) < 0) {
+            variant = keep;
+            return -1;
+        }
+    variant = keep;
+    return copy_files(in, names, NSLICES, to_dir);
+}
+
+/* What a folder holds, to tell it was not touched: each entry's name, size and mtime. */
+static void folder_print(const char *path, char *out, size_t size)
+{
+    struct dirent **list = NULL;
+    size_t used = 0;
+    int n, i;
+
+    out[0] = '\0';
+    n = scandir(path, &list, NULL, alphasort);
+    for (i = 0; i < n; i++) {
+        char p[PATH_MAX + 256];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", path, list[i]->d_name);
+        if (strcmp(list[i]->d_name, "..") != 0 && lstat(p, &st) == 0 && used < size)
+            used += (size_t)snprintf(out + used, size - used, "%s:%lld:%lld.%09ld\n",
+                                     list[i]->d_name, (long long)st.st_size,
+                                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* A planned event's header value `key` (a new string), or NULL. */
+static char *planned_header(fixture *f, const char *id, const char *key)
+{
+    char *plan = NULL, *v = NULL;
+    cJSON *p;
+
+    if (dcmp_queue_event_field(f->q, id, "plan", &plan) != 1)
+        return NULL;
+    p = cJSON_Parse(plan);
+    if (cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "headers"), key)))
+        v = strdup(
+            cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "headers"), key)));
+    cJSON_Delete(p);
+    free(plan);
+    return v;
+}
+
+/* Webhooks whose dcmpath names a folder that is not the series': another series' files, a
+ * symbolic link to /etc, one instance short. Each series is fetched from Orthanc instead and
+ * planned from its own files; the other folders are left exactly as they were. A dcmpath
+ * holding exactly the series' own instances is taken as it is (no fetch). */
+static void test_dcmpath_checked(void)
+{
+    static const char *const ct5n[] = {"2062", "2392", "2693", "3023"}; /* 4 of its 5 */
+    struct {
+        char sid[DCMP_ORTHANC_ID_LEN];
+        const char *dcmpath; /* posted */
+        const char *want;    /* the plan's dcmpath: NULL = dicom/<sid> (fetched) */
+        char id[DCMP_ID_LEN];
+    } c[4] = {{"", "other", NULL, ""},
+              {"", "etc-link", NULL, ""},
+              {"", "half", NULL, ""},
+              {"", "mine", "mine", ""}};
+    char uid[96], p[PATH_MAX + 64], other_before[4096], other_after[4096], body[512], want[128];
+    char *v, *log;
+    pid_t sched;
+    fixture f;
+    int i;
+
+    if (fixture_start(&f) < 0) {
+        CHECK(!"a Redis");
+        return;
+    }
+    /* the series: synthetic 0 and 5, the pydicom CT; 1's files make "other" */
+    variant_uid(0, uid, sizeof uid);
+    series_by_uid(uid, c[0].sid);
+    variant_uid(1, uid, sizeof uid);
+    series_by_uid(uid, c[1].sid);
+    series_by_uid("1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.6", c[2].sid);
+    variant_uid(5, uid, sizeof uid);
+    series_by_uid(uid, c[3].sid);
+    for (i = 0; i < 4; i++)
+        CHECK(c[i].sid[0] != '\0');
+    CHECK(mkdir(f.data, 0755) == 0 || errno == EEXIST);
+    snprintf(p, sizeof p, "%s/other", f.data);
+    CHECK(variant_files(1, p) == 0);
+    snprintf(p, sizeof p, "%s/other/notes.txt", f.data);
+    CHECK(write_text(p, "not a series\n") == 0);
+    snprintf(p, sizeof p, "%s/etc-link", f.data);
+    CHECK(symlink("/etc", p) == 0);
+    snprintf(p, sizeof p, "%s/half", f.data);
+    CHECK(copy_files(PYDICOM_CT5N, ct5n, 4, p) == 0);
+    snprintf(p, sizeof p, "%s/mine", f.data);
+    CHECK(variant_files(5, p) == 0);
+    snprintf(p, sizeof p, "%s/other", f.data);
+    folder_print(p, other_before, sizeof other_before);
+
+    fixture_worker(&f, "default", NULL);
+    skip_old_changes(&f);
+    sched = start_sched(&f, "EARLY_STABLE=0", NULL);
+    CHECK(sched > 0);
+    wait_sched_up();
+    for (i = 0; i < 4; i++) {
+        snprintf(body, sizeof body, "{\"seriesId\":\"%s\",\"LastUpdate\":\"1\",\"dcmpath\":\"%s\"}",
+                 c[i].sid, c[i].dcmpath);
+        CHECK(post_event(body, c[i].id) == 202);
+    }
+    for (i = 0; i < 4; i++) {
+        char *state = wait_event_settled(&f, c[i].id);
+        CHECK(state && strcmp(state, "planned") == 0);
+        free(state);
+        snprintf(want, sizeof want, "dicom/%s", c[i].sid);
+        v = planned_header(&f, c[i].id, "dcmpath");
+        CHECK_STR(v, c[i].want ? c[i].want : want);
+        free(v);
+        /* the header is the series' own (its first instance's) */
+        v = planned_header(&f, c[i].id, "SeriesInstanceUID");
+        if (i == 2)
+            CHECK_STR(v, "1.3.6.1.4.1.5962.1.1.0.0.0.1194734704.16302.0.6");
+        else
+            CHECK(v && strstr(v, UID_ROOT) == v);
+        free(v);
+    }
+    /* "mine" was taken as it is: nothing fetched for that series */
+    snprintf(p, sizeof p, "%s/dicom/%s", f.data, c[3].sid);
+    CHECK(access(p, F_OK) != 0);
+    /* every job ran; "other" is as it was */
+    CHECK(fixture_wait_count(&f, "default", "finished", 4, 20000) == 0);
+    snprintf(p, sizeof p, "%s/other", f.data);
+    folder_print(p, other_after, sizeof other_after);
+    CHECK_STR(other_after, other_before);
+    snprintf(p, sizeof p, "%s/scheduler.log", f.dir);
+    {
+        char *text = malloc(1 << 20);
+        CHECK(text && read_text(p, text, 1 << 20) > 0);
+        if (text) {
+            CHECK_CONTAINS(text, "dcmpath other refused");
+            CHECK_CONTAINS(text, "not the series'");
+            CHECK_CONTAINS(text, "dcmpath etc-link refused (dcmpath etc-link: etc-link: a "
+                                 "symbolic link (not followed))");
+            CHECK_CONTAINS(text, "dcmpath half refused");
+        }
+        log = text;
+    }
+    free(log);
+    end_sched(&f, sched);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -1312,6 +1822,8 @@ int main(void)
             RUN(test_bad_id);
             RUN(test_changes);
             RUN(test_scheduler_catchup);
+            RUN(test_forged_webhooks);
+            RUN(test_dcmpath_checked);
             RUN(test_unstable_series);
             RUN(test_arrival_watch);
         }

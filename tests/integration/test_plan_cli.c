@@ -106,7 +106,7 @@ static void setup(void)
             "worker: ct.w.run\n"
             "callback: ct.cb.modality\n"
             "priority: high\n"
-            "timeout: 30m\n"
+            "timeout: 30M\n" /* RQ reads the unit in either case */
             "params:\n"
             "  threshold: 0.5\n"
             "  labels: [liver, spleen]\n");
@@ -122,6 +122,18 @@ static void setup(void)
     service("picky", "settings.json",
             "{\"jobName\":\"picky\",\"worker\":\"s.w\",\"callback\":\"picky.cb.nowhy\"}");
     service("broken", "settings.json", "{\"jobName\": \"broken\",\n  \"worker\": }\n");
+    /* an installed service reusing a post service's name, and one with RQ's timeout forms */
+    service("takeover", "settings.json",
+            "{\"jobName\":\"store\",\"worker\":\"t.w\",\"callback\":\"takeover.cb.yes\"}");
+    service("rq", "settings.json",
+            "[{\"jobName\":\"rq1\",\"worker\":\"r.w\",\"callback\":\"rq.cb.modality\","
+            "\"timeout\":\"10S\",\"params\":{\"p\":[1,2]}},"
+            "{\"jobName\":\"rq2\",\"worker\":\"r.w\",\"callback\":\"rq.cb.yes\","
+            "\"timeout\":2.9},"
+            "{\"jobName\":\"rq3\",\"worker\":\"r.w\",\"callback\":\"rq.cb.yes\","
+            "\"timeout\":0},"
+            "{\"jobName\":\"rq4\",\"worker\":\"r.w\",\"callback\":\"rq.cb.yes\","
+            "\"dependsOn\":\"rq3\"}]");
     CHECK(write_file("event.json", "{\"PatientID\":\"P1\",\"Modality\":\"CT\",\"seriesId\":"
                                    "\"s-1\",\"StudyDate\":\"20260101\"}") == 0);
 }
@@ -143,17 +155,46 @@ static void test_plan_json(void)
     }
     jobs = cJSON_GetObjectItem(o, "jobs");
     decisions = cJSON_GetObjectItem(o, "decisions");
-    CHECK(cJSON_GetArraySize(jobs) == 3);
+    CHECK(cJSON_GetArraySize(jobs) == 5);
     CHECK_STR(field(cJSON_GetArrayItem(jobs, 0), "jobName"), "anon");
     CHECK_STR(field(cJSON_GetArrayItem(jobs, 1), "jobName"), "ct");
-    CHECK_STR(field(cJSON_GetArrayItem(jobs, 2), "jobName"), "store");
+    CHECK_STR(field(cJSON_GetArrayItem(jobs, 2), "jobName"), "rq1");
+    CHECK_STR(field(cJSON_GetArrayItem(jobs, 3), "jobName"), "rq2");
+    CHECK_STR(field(cJSON_GetArrayItem(jobs, 4), "jobName"), "store");
+    /* timeouts as RQ reads them; 0 skips the entry at load, and its dependent says so */
+    CHECK(cJSON_GetObjectItem(find_by(jobs, "jobName", "rq1"), "timeout")->valuedouble == 10);
+    CHECK(cJSON_GetObjectItem(find_by(jobs, "jobName", "rq2"), "timeout")->valuedouble == 2);
+    CHECK_STR(field(find_by(decisions, "jobName", "rq3"), "decision"), "invalid");
+    CHECK_STR(field(find_by(decisions, "jobName", "rq4"), "decision"), "dropped");
+    CHECK_CONTAINS(field(find_by(decisions, "jobName", "rq4"), "reason"),
+                   "dependsOn \"rq3\", which was skipped at load (timeout: bad duration 0");
+    /* the installed "store" is the duplicate: the post service keeps its name and place */
+    CHECK_STR(field(find_by(jobs, "jobName", "store"), "group"), "postServices");
+    CHECK_CONTAINS(out, "registry/takeover/settings.json (store): jobName \\\"store\\\" already "
+                        "used by ");
+    /* each job's kwargs, as its worker receives them */
+    {
+        const cJSON *kw = cJSON_GetObjectItem(find_by(jobs, "jobName", "rq1"), "kwargs");
+        char *params = cJSON_PrintUnformatted(cJSON_GetObjectItem(kw, "params"));
+        char *headers = cJSON_PrintUnformatted(cJSON_GetObjectItem(kw, "headers"));
+        char *added = cJSON_PrintUnformatted(cJSON_GetObjectItem(kw, "added_params"));
+        char *all = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "added_params"));
+        CHECK_STR(field(kw, "jobName"), "rq1");
+        CHECK_STR(params, "{\"p\":[1,2]}");
+        CHECK_STR(headers, "{\"PatientID\":\"P1\",\"Modality\":\"CT\",\"seriesId\":\"s-1\"}");
+        CHECK_STR(added, all);
+        free(params);
+        free(headers);
+        free(added);
+        free(all);
+    }
     ct = find_by(jobs, "jobName", "ct");
     CHECK_STR(field(ct, "queue"), "high");
     CHECK(cJSON_GetObjectItem(ct, "timeout") &&
           cJSON_GetObjectItem(ct, "timeout")->valuedouble == 1800);
     store = find_by(jobs, "jobName", "store");
     deps = cJSON_GetObjectItem(store, "dependsOn");
-    CHECK(cJSON_GetArraySize(deps) == 2);
+    CHECK(cJSON_GetArraySize(deps) == 4); /* anon, ct, rq1, rq2 */
     CHECK_STR(field(find_by(decisions, "jobName", "shy"), "decision"), "skipped");
     CHECK_STR(field(find_by(decisions, "jobName", "shy"), "reason"), "");
     /* a skip with the callback's reason (set_error before DCMP_SKIP) */
@@ -166,7 +207,8 @@ static void test_plan_json(void)
     CHECK_CONTAINS(field(find_by(decisions, "jobName", "slow"), "reason"), "timed out after 1s");
     CHECK_STR(field(find_by(decisions, "jobName", "dep"), "decision"), "dropped");
     CHECK_CONTAINS(out, "registry/broken/settings.json:2:");
-    /* headers picked by headerFields; injections: anon's seen by store, shy's kept */
+    /* headers picked by headerFields; injections: anon's seen by store; a no stores nothing
+     * (shy injected {"why":"not wanted"}), a bare yes stores {} (ct) */
     CHECK_CONTAINS(out, "\"headers\":");
     {
         char *h = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "headers"));
@@ -176,7 +218,11 @@ static void test_plan_json(void)
     {
         const cJSON *added = cJSON_GetObjectItem(o, "added_params");
         CHECK_STR(field(cJSON_GetObjectItem(added, "anon"), "by"), "anon");
-        CHECK_STR(field(cJSON_GetObjectItem(added, "shy"), "why"), "not wanted");
+        CHECK(cJSON_GetObjectItem(added, "shy") == NULL);
+        CHECK(cJSON_GetObjectItem(added, "picky") == NULL);
+        CHECK(cJSON_GetObjectItem(added, "crashy") == NULL);
+        CHECK(cJSON_IsObject(cJSON_GetObjectItem(added, "ct")) &&
+              cJSON_GetArraySize(cJSON_GetObjectItem(added, "ct")) == 0);
         CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(added, "store"), "saw"),
                                   "anon") != NULL);
     }
@@ -193,6 +239,9 @@ static void test_plan_text(void)
     CHECK_CONTAINS(out, "jobs (in enqueue order):");
     CHECK_CONTAINS(out, "2. ct  (worker ct.w.run, queue high, timeout 30m)");
     CHECK_CONTAINS(out, "after: anon, ct");
+    CHECK_CONTAINS(out, "     kwargs: {\"jobName\":\"ct\",\"headers\":{\"PatientID\":\"P1\","
+                        "\"Modality\":\"CT\",\"seriesId\":\"s-1\"},\"params\":{\"threshold\":0.5,"
+                        "\"labels\":[\"liver\",\"spleen\"]},\"added_params\":{\"anon\":");
     CHECK_CONTAINS(out, "reports:");
 }
 

@@ -173,19 +173,84 @@ static void test_user_table(void)
     free(v);
 }
 
-/* A file CTP would quarantine fails the job, naming the file and the rule; nothing changes. */
+/* Writes DATA/rel/name from dcmdump text with DCMTK's dump2dcm. */
+static void make_dump(const char *rel, const char *name, const char *dump)
+{
+    char dir[PATH_MAX * 2], txt[PATH_MAX * 3], dcm[PATH_MAX * 3];
+
+    snprintf(dir, sizeof dir, "%s/%s", f.data, rel);
+    {
+        char *argv[] = {"mkdir", "-p", dir, NULL};
+        CHECK(st_run(argv, NULL) == 0);
+    }
+    snprintf(txt, sizeof txt, "%s/dump.txt", f.dir);
+    snprintf(dcm, sizeof dcm, "%s/%s", dir, name);
+    CHECK(st_write(txt, dump) == 0);
+    {
+        char *argv[] = {"dump2dcm", "-q", "+te", txt, dcm, NULL};
+        CHECK(st_run(argv, NULL) == 0);
+    }
+}
+
+/* A CT image of study 1.2.3.77 (dump2dcm text) whose patient lines are `patient`. */
+static void make_image(const char *rel, const char *name, int k, const char *patient)
+{
+    char dump[2048];
+
+    snprintf(dump, sizeof dump,
+             "(0002,0002) UI =CTImageStorage\n(0002,0003) UI [1.2.3.77.1.%d]\n"
+             "(0002,0010) UI =LittleEndianExplicit\n(0008,0016) UI =CTImageStorage\n"
+             "(0008,0018) UI [1.2.3.77.1.%d]\n(0008,0020) DA [20260101]\n"
+             "(0008,0060) CS [CT]\n%s(0020,000d) UI [1.2.3.77]\n(0020,000e) UI [1.2.3.77.2]\n"
+             "(0020,0013) IS [%d]\n",
+             k, k, patient, k);
+    make_dump(rel, name, dump);
+}
+
+/* A series whose PatientID is empty in one file and missing in another: both get the pseudonym
+ * of the empty PatientID (the original looked it up like any other), the log says so. */
+static void test_no_patientid(void)
+{
+    char path[PATH_MAX * 2], expect[33], *v;
+    dcmp_job job;
+    int i;
+
+    make_image("dicom/noid", "a.dcm", 1, "(0010,0010) PN [Doe^Jane]\n(0010,0020) LO []\n");
+    make_image("dicom/noid", "b.dcm", 2, "(0010,0010) PN [Doe^Jane]\n");
+    CHECK(run_job("dicom/noid", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_STR(job.error, "");
+    CHECK_CONTAINS(job.log, "2 of 2 files have no PatientID (empty or missing): they get the "
+                            "pseudonym of the empty PatientID");
+    CHECK_CONTAINS(job.log, "anonymized 2 files in place");
+    dcmp_job_clear(&job);
+    CHECK(pn_make(SECRET, "", expect) == 0);
+    for (i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/dicom/noid/%s", f.data, i ? "b.dcm" : "a.dcm");
+        CHECK_STR((v = value(path, 0x00100020)), expect); /* created by @always() when missing */
+        free(v);
+        CHECK_STR((v = value(path, 0x00100010)), expect);
+        free(v);
+    }
+}
+
+/* A file CTP would quarantine under the script fails the job, naming the file and the rule;
+ * nothing changes. */
 static void test_quarantine(void)
 {
     char path[PATH_MAX * 2], orig[PATH_MAX], *a, *b;
     size_t la, lb;
     dcmp_job job;
 
+    snprintf(path, sizeof path, "%s/sr.script", config);
+    CHECK(st_write(path, "<script><e en=\"T\" t=\"00100020\">@lookup(this,ptid)</e>"
+                         "<e en=\"T\" t=\"00080060\" n=\"Modality\">"
+                         "@if(this,equals,SR){@quarantine()}{@keep()}</e></script>") == 0);
     make_series("dicom/s5", 1);
-    CHECK(run_job("dicom/s5", NULL, "default", &job) == 0);
+    CHECK(run_job("dicom/s5", "{\"script\":\"sr.script\"}", "default", &job) == 0);
     CHECK_STR(job.state, "failed");
     CHECK_CONTAINS(job.error, "1 of 6 files not anonymized, the series is left as received");
-    CHECK_CONTAINS(job.error, "sr.dcm: quarantined by <e t=\"00100010\" n=\"PatientName\">");
-    CHECK_CONTAINS(job.error, "missing key (ptid/)");
+    CHECK_CONTAINS(job.error, "sr.dcm: quarantined by <e t=\"00080060\" n=\"Modality\">");
     dcmp_job_clear(&job);
     snprintf(path, sizeof path, "%s/dicom/s5/IM2062.dcm", f.data);
     snprintf(orig, sizeof orig, PYDICOM "/dicomdirtests/98892001/CT5N/2062");
@@ -196,6 +261,48 @@ static void test_quarantine(void)
     free(b);
     snprintf(path, sizeof path, "%s/dicom/s5.anonymizing", f.data);
     CHECK(!st_exists(path));
+}
+
+/* Tables where the original kept them (the service's config/: psudonyms.csv, hash_table.csv)
+ * are read too, the ANONYMIZER_TABLES folder winning, and what they gave is copied there; a
+ * script in the tables folder wins over the shipped one. */
+static void test_original_tables(void)
+{
+    char path[PATH_MAX * 2], expect[33], *v, *table;
+    dcmp_job job;
+
+    snprintf(path, sizeof path, "%s/psudonyms.csv", config);
+    CHECK(st_write(path, "PatientID,Pseudonym\nOLD-1,USER-OLD-1\n") == 0);
+    snprintf(path, sizeof path, "%s/hash_table.csv", config);
+    CHECK(st_write(path, "PatientID,Pseudonym\nOLD-1,HASH-OLD-1\n,LEGACY-EMPTY\n") == 0);
+    snprintf(path, sizeof path, "%s/dicom-anonymizer.script", tables);
+    CHECK(st_write(path, "<script><e en=\"T\" t=\"00100020\">@always()@lookup(this,ptid)</e>"
+                         "<e en=\"T\" t=\"00080060\">SITE</e></script>") == 0);
+    make_image("dicom/orig", "a.dcm", 1, "(0010,0020) LO [OLD-1]\n");
+    make_image("dicom/orig", "b.dcm", 2, "");
+    CHECK(run_job("dicom/orig", NULL, "default", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_STR(job.error, "");
+    CHECK_CONTAINS(job.log, "/anonymizer/dicom-anonymizer.script");
+    CHECK_CONTAINS(job.log, "/anonymizer/hash_table.csv; 1 from the original's place ");
+    CHECK_CONTAINS(job.log, "/dicomAnonymizer/config/psudonyms.csv (copied to hash_table.csv)");
+    CHECK_CONTAINS(job.result, "\"newPseudonyms\":0");
+    dcmp_job_clear(&job);
+    snprintf(path, sizeof path, "%s/dicom/orig/a.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), "USER-OLD-1"); /* config/'s user table first */
+    free(v);
+    CHECK_STR((v = value(path, 0x00080060)), "SITE"); /* the site's script */
+    free(v);
+    CHECK(pn_make(SECRET, "", expect) == 0);
+    snprintf(path, sizeof path, "%s/dicom/orig/b.dcm", f.data);
+    CHECK_STR((v = value(path, 0x00100020)), expect); /* ANONYMIZER_TABLES wins */
+    free(v);
+    snprintf(path, sizeof path, "%s/hash_table.csv", tables);
+    table = st_slurp(path, NULL);
+    CHECK(table != NULL && strstr(table, "\nOLD-1,USER-OLD-1\n") != NULL);
+    free(table);
+    snprintf(path, sizeof path, "%s/dicom-anonymizer.script", tables);
+    unlink(path);
 }
 
 static void test_refusals(void)
@@ -247,8 +354,10 @@ int main(void)
     RUN(test_in_place);
     RUN(test_stable);
     RUN(test_user_table);
+    RUN(test_no_patientid);
     RUN(test_quarantine);
     RUN(test_refusals);
+    RUN(test_original_tables);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }

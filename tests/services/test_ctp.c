@@ -160,25 +160,64 @@ static void test_dates(void)
     CHECK_STR(ev("@hashdate(this,StudyID)", 0x00080020), "@remove()");
 }
 
+static const char *inc(const char *date, int32_t days)
+{
+    static char out[256];
+    ctp_buf b = {0};
+
+    snprintf(out, sizeof out, "%s",
+             ctp_date_increment(date, strlen(date), days, &b) < 0 ? "(throws)" : b.data);
+    ctp_buf_free(&b);
+    return out;
+}
+
+static const char *mod(const char *date, int32_t y, int32_t m, int32_t d)
+{
+    static char out[256];
+    ctp_buf b = {0};
+
+    snprintf(out, sizeof out, "%s",
+             ctp_date_modify(date, strlen(date), y, m, d, &b) < 0 ? "(throws)" : b.data);
+    ctp_buf_free(&b);
+    return out;
+}
+
+/* The rules of the CTP the original shipped (util.jar's DateUtil); tests/vectors/dates holds
+ * what the jar itself made of many more values. */
 static void test_dates_direct(void)
 {
-    ctp_buf b = {0};
-    long day;
+    long long v;
 
-    CHECK(ctp_date_increment("00030101", 8, 0, &b) == 0); /* "00" years read as "19" */
-    CHECK_STR(b.data, "19030101");
-    b.len = 0;
-    CHECK(ctp_date_increment("2003.05.05", 10, 1, &b) == 0); /* separators: CTP keeps [8..] */
-    CHECK_STR(b.data, "2003050605");
-    b.len = 0;
-    CHECK(ctp_date_increment("20001231", 8, 1, &b) == 0);
-    CHECK_STR(b.data, "20010101");
-    b.len = 0;
-    CHECK(ctp_date_increment("15821015", 8, -1, &b) == 0); /* the Julian calendar before */
-    CHECK_STR(b.data, "15821004");
-    CHECK(ctp_date_day("2003050", 7, &day) < 0);
-    CHECK(ctp_date_day("200305051", 9, &day) < 0);
-    ctp_buf_free(&b);
+    CHECK_STR(inc("00030101", 0), "19030101"); /* "00" years read as "19" */
+    CHECK_STR(inc("20001231", 1), "20010101");
+    CHECK_STR(inc("15821015", -1), "15821004");  /* the Julian calendar before */
+    CHECK_STR(inc("1993.04.30", 1), "(throws)"); /* '.' and '/' are not dropped */
+    CHECK_STR(inc("1993/04/30", 1), "(throws)");
+    CHECK_STR(inc("1993-04-30", 1), "1993-05-01");         /* '-' dropped, and written back */
+    CHECK_STR(inc("19930430123045", 1), "19930501123045"); /* a DT: the time is kept */
+    CHECK_STR(inc("19930430253045", 1), "19930502253045"); /* hour 25 carries a day */
+    CHECK_STR(inc("199304301", 1), "(throws)");            /* HHmm needs 4 digits */
+    CHECK_STR(inc("1993043012304", 1), "1993050112304");   /* seconds "4" */
+    CHECK_STR(inc("1993", 1), "(throws)");
+    CHECK_STR(inc("19930430T12:30", 1), "19930501T12:30"); /* 'T' and ':' dropped */
+    CHECK_STR(mod("19930430", -1, 1, 1), "19930101");
+    CHECK_STR(mod("19930430253000", 2000, 1, 1), "20000102253000"); /* time carries after */
+    CHECK_STR(mod("19930430253000", -1, 1, 1), "19930101253000");   /* normalized before */
+    CHECK_STR(mod("1993-04-30", -1, 1, 1), "1993-01-01");
+    CHECK(ctp_date_parse_long("+12", 3, INT32_MIN, INT32_MAX, &v) == 0 && v == 12);
+    CHECK(ctp_date_parse_long("2147483648", 10, INT32_MIN, INT32_MAX, &v) < 0);
+    CHECK(ctp_date_parse_long(" 1", 2, INT32_MIN, INT32_MAX, &v) < 0);
+    /* what dcm4che stores in DA, TM, DT (else CTP keeps the old value) */
+    CHECK(ctp_date_vr_accepts("DA", "19930430"));
+    CHECK(ctp_date_vr_accepts("DA", "19930430123045")); /* the day read from index 6 */
+    CHECK(!ctp_date_vr_accepts("DA", "1993-04-30"));
+    CHECK(!ctp_date_vr_accepts("DA", "19930430\\1993"));
+    CHECK(ctp_date_vr_accepts("TM", "1230"));
+    CHECK(ctp_date_vr_accepts("TM", "12:30:45.5"));
+    CHECK(!ctp_date_vr_accepts("TM", "12"));
+    CHECK(ctp_date_vr_accepts("DT", "19930430123045.5+0100"));
+    CHECK(!ctp_date_vr_accepts("DT", "1993043"));
+    CHECK(ctp_date_vr_accepts("LO", "anything"));
 }
 
 static void test_lookup(void)

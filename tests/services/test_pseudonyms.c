@@ -44,7 +44,8 @@ static void test_csv(void)
     CHECK_STR(csv("A\n", "A"), "!t.csv:1: a row needs two fields, PatientID,Pseudonym");
     CHECK_STR(csv("A,one\n\"B,two\n", "A"), "!t.csv:2: a quoted field is not closed");
     CHECK_STR(csv("\"A\"x,one\n", "A"), "!t.csv:1: text after a closing quote");
-    CHECK_STR(csv("A,\n", "A"), "!t.csv:1: an empty PatientID or pseudonym");
+    CHECK_STR(csv("A,\n", "A"), "!t.csv:1: an empty pseudonym");
+    CHECK_STR(csv("PatientID,Pseudonym\n,EMPTY\nA,B\n", ""), "EMPTY"); /* no PatientID */
     CHECK(pn_csv_row(row, sizeof row, "A,1", "x \"y\"") > 0);
     CHECK_STR(row, "\"A,1\",\"x \"\"y\"\"\"\n");
     CHECK(pn_csv_row(row, sizeof row, "plain", "p") > 0);
@@ -82,11 +83,11 @@ static void test_order(void)
 {
     const char *ids[] = {"U1", "H1", "NEW"};
     char *out[3], err[PN_ERR_LEN], made[33];
-    int created;
+    int created, from[3];
 
     write_file("psudonyms.csv", "PatientID,Pseudonym\nU1,user-one\n");
     write_file("hash_table.csv", "PatientID,Pseudonym\nH1,hashed-one\nU1,not-this\n");
-    CHECK(pn_assign(dir, SECRET, ids, 3, out, &created, err) == 0);
+    CHECK(pn_assign(dir, NULL, SECRET, ids, 3, out, from, &created, err) == 0);
     CHECK(pn_make(SECRET, "NEW", made) == 0);
     CHECK_STR(out[0], "user-one");
     CHECK_STR(out[1], "hashed-one");
@@ -96,12 +97,12 @@ static void test_order(void)
         free(out[i]);
     /* pseudonyms.csv (correctly spelt) wins over the misspelt one */
     write_file("pseudonyms.csv", "U1,right-spelling\n");
-    CHECK(pn_assign(dir, SECRET, ids, 1, out, &created, err) == 0);
+    CHECK(pn_assign(dir, NULL, SECRET, ids, 1, out, from, &created, err) == 0);
     CHECK_STR(out[0], "right-spelling");
     CHECK(created == 0);
     free(out[0]);
     write_file("pseudonyms.csv", "U1\n");
-    CHECK(pn_assign(dir, SECRET, ids, 1, out, &created, err) < 0);
+    CHECK(pn_assign(dir, NULL, SECRET, ids, 1, out, from, &created, err) < 0);
     CHECK_CONTAINS(err, "pseudonyms.csv:1: a row needs two fields");
     unlink("pseudonyms.csv");
 }
@@ -120,12 +121,12 @@ static void test_concurrent(void)
         if ((pids[i] = fork()) == 0) {
             const char *ids[20];
             char names[20][16], *out[20], err[PN_ERR_LEN];
-            int created, k;
+            int created, k, from[20];
             for (k = 0; k < 20; k++) {
                 snprintf(names[k], sizeof names[k], "P%02d", (k + i * 3) % 20);
                 ids[k] = names[k];
             }
-            _exit(pn_assign(sub, SECRET, ids, 20, out, &created, err) == 0 ? 0 : 1);
+            _exit(pn_assign(sub, NULL, SECRET, ids, 20, out, from, &created, err) == 0 ? 0 : 1);
         }
     }
     for (i = 0; i < 8; i++) {

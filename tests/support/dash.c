@@ -2,7 +2,6 @@
  * requests to it (libcurl). */
 #include "dash.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,67 +14,14 @@
 
 extern char **environ;
 
-static size_t collect_body(char *p, size_t size, size_t n, void *arg)
-{
-    dash_reply *r = arg;
-    size_t k = size * n;
-
-    if (r->len + k >= sizeof r->body)
-        k = sizeof r->body - r->len - 1;
-    memcpy(r->body + r->len, p, k);
-    r->len += k;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t collect_header(char *p, size_t size, size_t n, void *arg)
-{
-    dash_reply *r = arg;
-    size_t used = strlen(r->headers), k = size * n;
-
-    if (used + k < sizeof r->headers) {
-        memcpy(r->headers + used, p, k);
-        r->headers[used + k] = '\0';
-    }
-    return size * n;
-}
-
 long dash_http(dash *d, const char *method, const char *path, const char *const *headers,
                const char *basic, dash_reply *r)
 {
-    char url[4096];
-    struct curl_slist *h = NULL;
-    CURL *c = curl_easy_init();
-    int i;
+    http_request q = {d->port, method, path, headers, NULL, basic, d->source, 30};
 
-    r->status = -1;
-    r->len = 0;
-    r->body[0] = r->headers[0] = '\0';
-    if (c == NULL)
-        return -1;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", d->port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "POST") == 0)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    h = curl_slist_append(h, "Expect:");
-    for (i = 0; headers && headers[i]; i++)
-        h = curl_slist_append(h, headers[i]);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (basic) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERPWD, basic);
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r->status;
+        q.body = "";
+    return http_do(&q, r);
 }
 
 cJSON *dash_json(dash *d, const char *path, const char *basic, long *status)

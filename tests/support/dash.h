@@ -6,23 +6,18 @@
 #include <cjson/cJSON.h>
 #include <sys/types.h>
 
+#include "http.h"
 #include "redis.h"
-
-#define DASH_REPLY_MAX (1 << 20)
 
 typedef struct dash {
     pid_t pid;
     int port;
     char log[PATH_MAX + 32]; /* its stderr: f->dir/dashboard-PORT.log */
     char csrf[128];          /* the page's token, read by dash_start */
+    const char *source;      /* the loopback address requests come from; NULL: the system's */
 } dash;
 
-typedef struct dash_reply {
-    long status;
-    char body[DASH_REPLY_MAX];
-    size_t len;
-    char headers[8192];
-} dash_reply;
+typedef http_reply dash_reply;
 
 /* Starts $DCMP_DASHBOARD_BIN against f's Redis with extra "K=V" environment entries
  * (NULL-terminated, may be NULL), waits until /health answers and reads the CSRF token from

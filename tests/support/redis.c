@@ -53,6 +53,7 @@ static pid_t spawn_logged(char *const argv[], char *const envp[], const char *lo
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* not the test's sockets */
     rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
@@ -60,6 +61,41 @@ static pid_t spawn_logged(char *const argv[], char *const envp[], const char *lo
         return -1;
     }
     return pid;
+}
+
+pid_t fixture_scheduler(fixture *f, int port, const char *base, const char *const *extra,
+                        const char *log)
+{
+    char sport[64], redis[64], reg[PATH_MAX + 32], set[PATH_MAX + 32], data[PATH_MAX + 32];
+    char *bin = getenv("DCMP_SCHEDULER_BIN"), *argv[] = {bin, NULL}, *envp[48];
+    int n = 0, i;
+
+    if (bin == NULL) {
+        fprintf(stderr, "fixture: DCMP_SCHEDULER_BIN is not set\n");
+        return -1;
+    }
+    snprintf(sport, sizeof sport, "SCHEDULER_PORT=%d", port);
+    snprintf(redis, sizeof redis, "REDIS_PORT=%d", f->port);
+    snprintf(reg, sizeof reg, "REGISTRY=%s/registry", base);
+    snprintf(set, sizeof set, "SETTINGS=%s/settings.json", base);
+    snprintf(data, sizeof data, "DATA=%s", f->data);
+    /* extra first: the environment's first entry of a name is the one read */
+    for (i = 0; extra && extra[i] && n < 16; i++)
+        envp[n++] = (char *)extra[i];
+    envp[n++] = sport;
+    envp[n++] = redis;
+    envp[n++] = reg;
+    envp[n++] = set;
+    envp[n++] = data;
+    envp[n++] = "REDIS_HOST=127.0.0.1";
+    envp[n++] = "DCMP_ENV=";
+    envp[n++] = "PATH=/usr/bin:/bin";
+    for (i = 0; environ[i] && n < 47; i++) /* the sanitizers' settings */
+        if (strncmp(environ[i], "ASAN_", 5) == 0 || strncmp(environ[i], "UBSAN_", 6) == 0 ||
+            strncmp(environ[i], "LSAN_", 5) == 0)
+            envp[n++] = environ[i];
+    envp[n] = NULL;
+    return spawn_logged(argv, envp, log);
 }
 
 static int start_redis(fixture *f)

@@ -50,6 +50,13 @@ int fixture_redis_restart(fixture *f);
  * (NULL-terminated, may be NULL). Its log goes to DIR/worker-N.log. */
 pid_t fixture_worker(fixture *f, const char *queues, const char *const *env);
 
+/* Starts $DCMP_SCHEDULER_BIN on 127.0.0.1:port against f's Redis: REGISTRY base/registry,
+ * SETTINGS base/settings.json, DATA f->data, no .env, and the extra "K=V" entries
+ * (NULL-terminated, at most 16, may be NULL; they win over the ones above). Its output is
+ * appended to log. Returns its pid, or -1. */
+pid_t fixture_scheduler(fixture *f, int port, const char *base, const char *const *extra,
+                        const char *log);
+
 /* Sends sig to a worker and waits for it (SIGKILL: no cleanup at all). */
 void fixture_worker_stop(fixture *f, pid_t pid, int sig);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "dicom.h"
@@ -642,6 +643,65 @@ static void test_series_first(void)
     CHECK_CONTAINS(err, "a.txt: not a DICOM file");
 }
 
+/* dcmp_dicom_series_check on dir (opened here) with the series' UID and count. */
+static int check_series(const char *dir, const char *uid, long n, cJSON **h, char *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
+
+    CHECK(fd >= 0);
+    rc = dcmp_dicom_series_check(fd, dir, uid, n, h, err);
+    close(fd);
+    return rc;
+}
+
+/* A folder is the series' only when it holds exactly its instances and nothing else. */
+static void test_series_check(void)
+{
+    static const char *const names[] = {"c.dcm", "a.dcm", "b.dcm"}; /* numbered 3, 1, 2 */
+    char dir[256], path[512], link[512], err[DCMP_ERR_LEN] = "";
+    cJSON *h = NULL;
+    int i;
+
+    if (!have_dump2dcm)
+        return;
+    make_dir(dir, sizeof dir, "checked");
+    for (i = 0; i < 3; i++)
+        slice_in(dir, names[i], (i + 2) % 3 + 1);
+    CHECK(check_series(dir, SERIES_UID, 3, &h, err) == 0);
+    CHECK_STR(str(h, "InstanceNumber"), "1");
+    cJSON_Delete(h);
+    /* another series' UID, another count */
+    CHECK(check_series(dir, "1.2.3.4", 3, &h, err) == -1);
+    CHECK(h == NULL);
+    CHECK_CONTAINS(err, "not the series' 1.2.3.4");
+    CHECK(check_series(dir, SERIES_UID, 4, &h, err) == -1);
+    CHECK_CONTAINS(err, "3 file(s), not the series' 4 instance(s)");
+    CHECK(check_series(dir, SERIES_UID, 2, &h, err) == -1);
+    CHECK_CONTAINS(err, "more files than the series' 2 instance(s)");
+    /* a file that is not DICOM among them */
+    CHECK(write_bytes(tmp_path(path, sizeof path, "checked/notes.txt"), "notes\n", 6) == 0);
+    CHECK(check_series(dir, SERIES_UID, 4, &h, err) == -1);
+    CHECK_CONTAINS(err, "notes.txt: not a DICOM file");
+    CHECK(unlink(path) == 0);
+    /* a link, even a hidden one, even to a file of the series: never followed */
+    snprintf(path, sizeof path, "%s/a.dcm", dir);
+    snprintf(link, sizeof link, "%s/.d.dcm", dir);
+    CHECK(symlink(path, link) == 0);
+    CHECK(check_series(dir, SERIES_UID, 3, &h, err) == -1);
+    CHECK_CONTAINS(err, ".d.dcm: a symbolic link, not a file of the series");
+    CHECK(unlink(link) == 0);
+    snprintf(link, sizeof link, "%s/passwd", dir);
+    CHECK(symlink("/etc/passwd", link) == 0);
+    CHECK(check_series(dir, SERIES_UID, 4, &h, err) == -1);
+    CHECK_CONTAINS(err, "passwd: a symbolic link");
+    CHECK(unlink(link) == 0);
+    /* a sub-folder */
+    snprintf(path, sizeof path, "%s/sub", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    CHECK(check_series(dir, SERIES_UID, 3, &h, err) == -1);
+    CHECK_CONTAINS(err, "sub: a folder");
+}
+
 /* Real third-party files: Debian's python3-pydicom test files (scripts/packages/test.txt
  * installs them; missing files fail the test). */
 static void test_pydicom_files(void)
@@ -697,6 +757,7 @@ int main(void)
     RUN(test_bare_dataset);
     RUN(test_errors);
     RUN(test_series_first);
+    RUN(test_series_check);
     RUN(test_pydicom_files);
     CHECK(nftw(tmp_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
     return HARNESS_RESULT();

@@ -51,6 +51,21 @@ static void test_parse_units(void)
     parses_to("007", 7);
 }
 
+/* As RQ reads a string: the unit letter in either case, a digit string is seconds, a sign
+ * and blanks as Python's int() takes them. */
+static void test_parse_as_rq(void)
+{
+    parses_to("10S", 10);
+    parses_to("30M", 1800);
+    parses_to("1H", 3600);
+    parses_to("2D", 172800);
+    parses_to("90", 90);
+    parses_to("+5", 5);
+    parses_to("+5m", 300);
+    parses_to("10 s", 10);
+    parses_to(" 10 M ", 600);
+}
+
 static void test_parse_blanks(void)
 {
     parses_to(" 2h ", 7200);
@@ -78,16 +93,17 @@ static void test_parse_errors(void)
     rejects("abc", NULL);
     rejects("1.5h", NULL);
     rejects("10x", NULL);
-    rejects("10 s", NULL);
     rejects("-5", NULL);
     rejects("-0", NULL);
     rejects("-1s", NULL);
     rejects("-1h", NULL);
-    rejects("+5", NULL);
     rejects("1h30m", NULL);
     rejects("h", NULL);
     rejects("1hh", NULL);
-    rejects("1H", NULL);
+    rejects("1.5", NULL);
+    rejects("2.9s", NULL);
+    rejects("+-5", NULL);
+    rejects("5 5", NULL);
     rejects("0x10", NULL);
     rejects("1e3", NULL);
 }
@@ -151,6 +167,19 @@ static void test_from_number(void)
     CHECK(got == 316224000);
 }
 
+/* A float is cut to whole seconds, as RQ's int(): 2.9 is 2 s; -1.5 is -1 (no limit). */
+static void test_from_number_cut(void)
+{
+    char err[DCMP_ERR_LEN];
+    int64_t got = 0;
+
+    CHECK(dcmp_duration_from_number(2.9, &got, err) == 0 && got == 2);
+    CHECK(dcmp_duration_from_number(1.5, &got, err) == 0 && got == 1);
+    CHECK(dcmp_duration_from_number(90.99, &got, err) == 0 && got == 90);
+    CHECK(dcmp_duration_from_number(-1.5, &got, err) == 0 && got == DCMP_DURATION_NONE);
+    CHECK(dcmp_duration_from_number(316224000.7, &got, err) == 0 && got == 316224000);
+}
+
 static void from_number_rejects(double value, const char *reason)
 {
     char err[DCMP_ERR_LEN] = "";
@@ -169,18 +198,19 @@ static void test_from_number_errors(void)
 
     from_number_rejects(0.0, "greater than zero");
     from_number_rejects(-0.0, "greater than zero");
-    from_number_rejects(1.5, "whole number");
-    from_number_rejects(0.5, "whole number");
-    from_number_rejects(-0.5, "whole number");
+    from_number_rejects(0.5, "cut to whole seconds it is 0");
+    from_number_rejects(0.999, "cut to whole seconds it is 0");
+    from_number_rejects(-0.5, "greater than zero");
     from_number_rejects(-2.0, "greater than zero");
-    from_number_rejects(NAN, "whole number");
-    from_number_rejects(INFINITY, "whole number");
-    from_number_rejects(-INFINITY, "whole number");
+    from_number_rejects(-2.5, "greater than zero");
+    from_number_rejects(NAN, "not a number");
+    from_number_rejects(INFINITY, "not a number");
+    from_number_rejects(-INFINITY, "not a number");
     from_number_rejects(316224001.0, "10 years");
     from_number_rejects(1e300, "10 years");
     /* the value is named in the message */
-    dcmp_duration_from_number(1.5, &(int64_t){0}, err);
-    CHECK_CONTAINS(err, "1.5");
+    dcmp_duration_from_number(0.5, &(int64_t){0}, err);
+    CHECK_CONTAINS(err, "0.5");
 }
 
 static void formats_as(int64_t seconds, const char *want)
@@ -249,6 +279,7 @@ static void test_format_small_buffer(void)
 int main(void)
 {
     RUN(test_parse_units);
+    RUN(test_parse_as_rq);
     RUN(test_parse_blanks);
     RUN(test_parse_no_limit);
     RUN(test_parse_errors);
@@ -256,6 +287,7 @@ int main(void)
     RUN(test_parse_cap);
     RUN(test_parse_no_limit_trailing);
     RUN(test_from_number);
+    RUN(test_from_number_cut);
     RUN(test_from_number_errors);
     RUN(test_format);
     RUN(test_format_round_trip);

@@ -1,5 +1,6 @@
 /* test_jsonw.c -- the direct JSON writer prints what cJSON_PrintUnformatted prints for the same
- * values: every byte in strings, integers on both sides of the int and double limits. */
+ * values: every byte in strings, integers on both sides of the int and double limits; invalid
+ * UTF-8 (which cJSON copies) becomes U+FFFD, so what it writes is always valid UTF-8. */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdint.h>
@@ -15,14 +16,14 @@ static void test_strings(void)
                              "plain",
                              "quote \" backslash \\ slash /",
                              "tab\tnl\ncr\rbs\bff\f",
-                             "caf\xc3\xa9 \xe2\x82\xac \xff\xfe",
+                             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf",
                              NULL};
-    char all[256];
+    char all[128];
     int i;
 
-    for (i = 1; i < 256; i++)
+    for (i = 1; i < 128; i++)
         all[i - 1] = (char)i;
-    all[255] = '\0';
+    all[127] = '\0';
     for (i = 0; i < 6; i++) {
         const char *s = i < 5 ? samples[i] : all;
         cJSON *v = cJSON_CreateString(s);
@@ -35,6 +36,68 @@ static void test_strings(void)
         free(got);
         free(want);
         cJSON_Delete(v);
+    }
+}
+
+/* Bytes that are not UTF-8 become U+FFFD, one each; the rest is written as cJSON would. */
+static void test_invalid_utf8(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"\xff\xfe", "\"\xef\xbf\xbd\xef\xbf\xbd\""},
+        {"a\x80"
+         "b",
+         "\"a\xef\xbf\xbd"
+         "b\""},                                                      /* stray continuation */
+        {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                 /* overlong '/' */
+        {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* a surrogate */
+        {"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+        {"\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\""},        /* cut short */
+        {"\n\xe9t\xc3\xa9", "\"\\n\xef\xbf\xbdt\xc3\xa9\""}, /* Latin-1 beside UTF-8 */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dcmp_jsonw w;
+        char *got;
+        dcmp_jsonw_init(&w, 1 << 10);
+        dcmp_jsonw_str(&w, cases[i].in);
+        got = dcmp_jsonw_finish(&w);
+        CHECK_STR(got, cases[i].out);
+        free(got);
+    }
+    /* every byte value: the result is valid UTF-8 */
+    {
+        char all[256], *got;
+        const unsigned char *p;
+        dcmp_jsonw w;
+        for (i = 1; i < 256; i++)
+            all[i - 1] = (char)i;
+        all[255] = '\0';
+        dcmp_jsonw_init(&w, 1 << 12);
+        dcmp_jsonw_str(&w, all);
+        got = dcmp_jsonw_finish(&w);
+        CHECK(got != NULL);
+        for (p = (const unsigned char *)got; p && *p;) {
+            size_t k = dcmp_jsonw_utf8(p, strlen((const char *)p));
+            CHECK(k > 0);
+            p += k ? k : 1;
+        }
+        free(got);
+    }
+    /* text printed by cJSON from stored bytes (what the dashboard serves) */
+    {
+        cJSON *o = cJSON_CreateObject();
+        char *text;
+        cJSON_AddStringToObject(o, "error", "bad \xff here");
+        text = dcmp_jsonw_valid_utf8(cJSON_PrintUnformatted(o));
+        CHECK_STR(text, "{\"error\":\"bad \xef\xbf\xbd here\"}");
+        free(text);
+        cJSON_Delete(o);
+        text = dcmp_jsonw_valid_utf8(strdup("{\"ok\":\"caf\xc3\xa9\"}"));
+        CHECK_STR(text, "{\"ok\":\"caf\xc3\xa9\"}");
+        free(text);
     }
 }
 
@@ -90,6 +153,7 @@ static void test_cap(void)
 int main(void)
 {
     RUN(test_strings);
+    RUN(test_invalid_utf8);
     RUN(test_integers);
     RUN(test_cap);
     return HARNESS_RESULT();

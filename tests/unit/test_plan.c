@@ -88,6 +88,21 @@ static int plan(dcmp_plan *out, fake *f, const char *system, const char *const *
     return rc;
 }
 
+/* Plans with one registry file at `path` holding the NULL-terminated entries as a list. */
+static int plan_entries(dcmp_plan *out, fake *f, const char *system, const char *path,
+                        const char *const *entries)
+{
+    char list[4096];
+    const char *files[] = {path, list, NULL};
+    size_t used = (size_t)snprintf(list, sizeof list, "[");
+
+    for (int i = 0; entries[i] && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "", entries[i]);
+    CHECK(used + 1 < sizeof list);
+    snprintf(list + used, sizeof list - used, "]");
+    return plan(out, f, system, files, NULL);
+}
+
 static int job_index(const dcmp_plan *p, const char *name)
 {
     for (int i = 0; i < p->njobs; i++)
@@ -142,6 +157,9 @@ static void dump_reports(const dcmp_plan *p)
 }
 
 #define ENTRY(name) "{\"jobName\":\"" name "\",\"worker\":\"m." name "\",\"callback\":\"c.cb\"}"
+/* An entry with more fields: WITH("x", "\"timeout\":0") */
+#define WITH(name, fields) \
+    "{\"jobName\":\"" name "\",\"worker\":\"a.w\",\"callback\":\"a.c\"," fields "}"
 
 /* pre, registry and post: order, implicit dependencies, kwargs. */
 static void test_groups_and_implicit_deps(void)
@@ -173,7 +191,8 @@ static void test_groups_and_implicit_deps(void)
     CHECK_STR(deps, "anon,seg,nii"); /* post jobs do not depend on each other implicitly */
     CHECK_STR(p.headers, "{\"PatientID\":\"007\",\"Modality\":\"CT\"}");
     CHECK_STR(p.jobs[1].kwargs, "{\"jobName\":\"seg\",\"headers\":{\"PatientID\":\"007\","
-                                "\"Modality\":\"CT\"},\"params\":{\"k\":1},\"added_params\":{}}");
+                                "\"Modality\":\"CT\"},\"params\":{\"k\":1},\"added_params\":"
+                                "{\"anon\":{},\"seg\":{},\"nii\":{},\"store\":{},\"clean\":{}}}");
     CHECK_CONTAINS(p.jobs[0].kwargs, "\"params\":null"); /* params absent: null */
     CHECK_STR(p.jobs[1].worker, "seg.worker");
     CHECK_STR(p.jobs[1].queue, "default");
@@ -314,7 +333,9 @@ static void test_sort_positions(void)
 }
 
 /* Callbacks: false skips, an error counts as false and is reported, injections reach later
- * callbacks and every job's kwargs (the final dict, including skipped jobs' injections). */
+ * callbacks and every job's kwargs (the final dict, including the injections of jobs dropped
+ * later). Only a yes stores added_params[jobName]: its object, or {} when it injected none or
+ * something that is not an object; a no or an error stores nothing, whatever it injected. */
 static void test_callbacks(void)
 {
     const char *sys = "{\"preServices\":[" ENTRY("pre") "]}";
@@ -325,7 +346,7 @@ static void test_callbacks(void)
         NULL};
     const answer answers[] = {{"pre", 1, "{\"p\":1}"},
                               {"no", 0, "{\"n\":2}"},
-                              {"err", -1, NULL},
+                              {"err", -1, "{\"e\":3}"},
                               {"yes", 1, "[1]"},
                               {NULL, 0, NULL}};
     dcmp_plan p;
@@ -339,11 +360,16 @@ static void test_callbacks(void)
     CHECK_STR(decided(&p, "err"), "error");
     CHECK(decision(&p, "err") && strstr(decision(&p, "err")->reason, "it broke") != NULL);
     CHECK(reported(&p, "(err): callback c.cb: it broke", NULL));
-    CHECK(reported(&p, "(yes): callback c.cb injected something that is not a JSON object", NULL));
+    CHECK(reported(&p, "(yes): callback c.cb injected something that is not a JSON object",
+                   "{} stored"));
     CHECK_STR(f.seen_added[0], "{}");
     CHECK_STR(f.seen_added[1], "{\"pre\":{\"p\":1}}");
-    CHECK_STR(p.added_params, "{\"pre\":{\"p\":1},\"no\":{\"n\":2}}");
-    CHECK_CONTAINS(p.jobs[0].kwargs, "\"added_params\":{\"pre\":{\"p\":1},\"no\":{\"n\":2}}");
+    CHECK_STR(f.seen_added[2], "{\"pre\":{\"p\":1}}"); /* no's injection is not stored */
+    CHECK_STR(f.seen_added[3], "{\"pre\":{\"p\":1},\"needsno\":{}}");
+    CHECK_STR(f.seen_added[4], "{\"pre\":{\"p\":1},\"needsno\":{}}"); /* nor an error's */
+    CHECK_STR(p.added_params, "{\"pre\":{\"p\":1},\"needsno\":{},\"yes\":{}}");
+    CHECK_CONTAINS(p.jobs[0].kwargs,
+                   "\"added_params\":{\"pre\":{\"p\":1},\"needsno\":{},\"yes\":{}}");
     dcmp_plan_free(&p);
 }
 
@@ -372,7 +398,7 @@ static void test_dependencies(void)
     deps_of(&p, "c", deps, sizeof deps);
     CHECK_STR(deps, "b");
     CHECK(reported(&p, "(x): dependsOn names \"ghost\", which is no known job", NULL));
-    CHECK(reported(&p, "(y): dependsOn \"x\", which was not scheduled", NULL));
+    CHECK(reported(&p, "(y): dependsOn \"x\", which was dropped (dependsOn names \"ghost\"", NULL));
     CHECK(reported(&p, "(p): dependsOn forms a cycle", NULL));
     CHECK(reported(&p, "(q): dependsOn forms a cycle", NULL));
     CHECK(reported(&p, "(e): dependsOn names \"\", which is no known job", NULL));
@@ -476,7 +502,7 @@ static void test_events_independent(void)
     CHECK_STR(p.added_params, "{\"a\":{\"from\":\"first\"}}");
     dcmp_plan_free(&p);
     plan(&p, &f2, NULL, files, NULL);
-    CHECK_STR(p.added_params, "{}");
+    CHECK_STR(p.added_params, "{\"a\":{}}"); /* a bare yes: {} */
     CHECK_STR(f2.seen_added[0], "{}");
     dcmp_plan_free(&p);
 }
@@ -500,6 +526,20 @@ static void test_json_and_specs(void)
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "jobs")) == 2);
     CHECK_CONTAINS(json, "\"dependsOn\":[\"a\"]");
     CHECK_CONTAINS(json, "\"decision\":\"scheduled\"");
+    CHECK(strstr(json, "\"kwargs\"") == NULL); /* the event record's form: no kwargs */
+    cJSON_Delete(o);
+    free(json);
+    /* dcm-processor plan's form: each job with the kwargs its worker receives */
+    json = dcmp_plan_json_with(&p, 1);
+    o = json ? cJSON_Parse(json) : NULL;
+    CHECK(o != NULL);
+    {
+        const cJSON *kw =
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "jobs"), 1), "kwargs");
+        char *text = kw ? cJSON_PrintUnformatted(kw) : NULL;
+        CHECK_STR(text, p.jobs[1].kwargs);
+        free(text);
+    }
     cJSON_Delete(o);
     free(json);
     dcmp_plan_specs(&p, specs, dep_ids);
@@ -507,6 +547,149 @@ static void test_json_and_specs(void)
     graph = dcmp_job_encode_graph("ev", specs, p.njobs, err);
     CHECK(graph != NULL);
     free(graph);
+    dcmp_plan_free(&p);
+}
+
+/* The system settings' names are reserved first: a registry entry reusing a pre or a post
+ * name is the duplicate, reported and skipped, whatever the collection order; the system job
+ * keeps its group (a post job still runs after every registry job). Also when the system
+ * entry is itself skipped at load: the name stays the system's. */
+static void test_reserved_names(void)
+{
+    const char *sys = "{\"preServices\":[" ENTRY("anon") "],\"postServices\":[" ENTRY(
+        "store") ",{\"jobName\":\"clean\",\"worker\":\"a.w\",\"callback\":\"a.c\","
+                 "\"timeout\":0}]}";
+    const char *files[] = {"r/a/settings.json", "[" ENTRY("store") "," ENTRY("seg") "]",
+                           "r/b/settings.json", "[" ENTRY("anon") "," ENTRY("clean") "]", NULL};
+    char deps[128];
+    dcmp_plan p;
+    fake f = {0};
+    int i, dups = 0;
+
+    plan(&p, &f, sys, files, NULL);
+    CHECK(p.njobs == 3);
+    CHECK(p.jobs[job_index(&p, "anon")].group == DCMP_GROUP_PRE);
+    CHECK(p.jobs[job_index(&p, "store")].group == DCMP_GROUP_POST);
+    CHECK(job_index(&p, "clean") < 0);
+    deps_of(&p, "store", deps, sizeof deps);
+    CHECK_STR(deps, "anon,seg");
+    CHECK(reported(&p,
+                   "r/a/settings.json: entry 1 (store): jobName \"store\" already used by "
+                   "settings.json: postServices[0]",
+                   NULL));
+    CHECK(reported(&p,
+                   "r/b/settings.json: entry 1 (anon): jobName \"anon\" already used by "
+                   "settings.json: preServices[0]",
+                   NULL));
+    CHECK(reported(&p,
+                   "r/b/settings.json: entry 2 (clean): jobName \"clean\" already used by "
+                   "settings.json: postServices[1]",
+                   NULL));
+    for (i = 0; i < p.ndecisions; i++)
+        if (strstr(p.decisions[i].source, "r/") == p.decisions[i].source &&
+            strcmp(p.decisions[i].job_name, "seg") != 0) {
+            CHECK_STR(p.decisions[i].decision, "duplicate");
+            dups++;
+        }
+    CHECK(dups == 3);
+    CHECK(f.calls == 3); /* anon, seg, store: a duplicate's callback never runs */
+    dcmp_plan_free(&p);
+}
+
+/* Timeouts as RQ reads them: a float cut to whole seconds, a digit string is seconds, the
+ * unit in either case; missing or null 1 h; -1 no limit; 0 (also after the cut) or a bad
+ * string skips the entry at load, reported. */
+static void test_timeouts_as_rq(void)
+{
+    static const char *const entries[] = {
+        WITH("f", "\"timeout\":2.9"),
+        WITH("digits", "\"timeout\":\"90\""),
+        WITH("upper", "\"timeout\":\"10S\""),
+        WITH("mins", "\"timeout\":\"30M\""),
+        WITH("none", "\"timeout\":\"-1\""),
+        WITH("nul", "\"timeout\":null"),
+        WITH("half", "\"timeout\":0.5"),
+        WITH("zero", "\"timeout\":\"0\""),
+        WITH("frac", "\"timeout\":\"1.5h\""),
+        ENTRY("missing"),
+        NULL,
+    };
+    dcmp_plan p;
+    fake f = {0};
+
+    plan_entries(&p, &f, NULL, "r/t/settings.json", entries);
+    CHECK(p.njobs == 7);
+    CHECK(p.jobs[job_index(&p, "f")].timeout == 2);
+    CHECK(p.jobs[job_index(&p, "digits")].timeout == 90);
+    CHECK(p.jobs[job_index(&p, "upper")].timeout == 10);
+    CHECK(p.jobs[job_index(&p, "mins")].timeout == 1800);
+    CHECK(p.jobs[job_index(&p, "none")].timeout == -1);
+    CHECK(p.jobs[job_index(&p, "nul")].timeout == 3600);
+    CHECK(p.jobs[job_index(&p, "missing")].timeout == 3600);
+    CHECK_STR(decided(&p, "half"), "invalid");
+    CHECK(reported(&p, "(half): timeout: bad duration 0.5: cut to whole seconds it is 0",
+                   "entry skipped"));
+    CHECK_STR(decided(&p, "zero"), "invalid");
+    CHECK(reported(&p, "(zero): timeout: bad duration \"0\"", "greater than zero"));
+    CHECK_STR(decided(&p, "frac"), "invalid");
+    CHECK(reported(&p, "(frac): timeout: bad duration \"1.5h\"", NULL));
+    dcmp_plan_free(&p);
+}
+
+/* Drop reasons name the real cause: a dependency skipped at load (bad timeout, no worker)
+ * says so and why, also across groups; a job that only waits on a cycle says that, while the
+ * members of the cycle (of two or three) say they form one. */
+static void test_drop_reasons(void)
+{
+    const char *sys = "{\"preServices\":[" WITH("prebad", "\"timeout\":\"soon\"") "]}";
+    static const char *const entries[] = {
+        WITH("bad", "\"timeout\":0"),
+        WITH("usesbad", "\"dependsOn\":\"bad\""),
+        "{\"jobName\":\"nw\",\"callback\":\"a.c\"}",
+        WITH("usesnw", "\"dependsOn\":\"nw\""),
+        WITH("usespre", "\"dependsOn\":\"prebad\""),
+        WITH("r", "\"dependsOn\":\"p\""),
+        WITH("p", "\"dependsOn\":\"q\""),
+        WITH("q", "\"dependsOn\":\"p\""),
+        WITH("s", "\"dependsOn\":[\"r\"]"),
+        WITH("c1", "\"dependsOn\":\"c3\""),
+        WITH("c2", "\"dependsOn\":\"c1\""),
+        WITH("c3", "\"dependsOn\":[\"c2\",\"p\"]"),
+        ENTRY("fine"),
+        NULL,
+    };
+    dcmp_plan p;
+    fake f = {0};
+
+    plan_entries(&p, &f, sys, "r/s/settings.json", entries);
+    CHECK(p.njobs == 1 && job_index(&p, "fine") == 0);
+    CHECK(reported(&p,
+                   "(usesbad): dependsOn \"bad\", which was skipped at load (timeout: bad "
+                   "duration 0: must be greater than zero",
+                   NULL));
+    CHECK(reported(&p, "(usesnw): dependsOn \"nw\", which was skipped at load (worker: missing)",
+                   NULL));
+    CHECK(reported(&p,
+                   "(usespre): dependsOn \"prebad\", which was skipped at load (timeout: "
+                   "bad duration \"soon\"",
+                   NULL));
+    CHECK(reported(&p, "(p): dependsOn forms a cycle (through \"q\")", NULL));
+    CHECK(reported(&p, "(q): dependsOn forms a cycle (through \"p\")", NULL));
+    CHECK(reported(&p, "(r): dependsOn \"p\", which is in a dependsOn cycle", NULL));
+    CHECK(reported(&p,
+                   "(s): dependsOn \"r\", which was dropped (dependsOn \"p\", which is in a "
+                   "dependsOn cycle)",
+                   NULL));
+    CHECK(!reported(&p, "(r): dependsOn forms a cycle", NULL));
+    CHECK(!reported(&p, "(s): dependsOn forms a cycle", NULL));
+    CHECK(reported(&p, "(c1): dependsOn forms a cycle (through \"c3\")", NULL));
+    CHECK(reported(&p, "(c2): dependsOn forms a cycle (through \"c1\")", NULL));
+    CHECK(reported(&p, "(c3): dependsOn forms a cycle (through \"c2\")", NULL));
+    CHECK(!reported(&p, "no known job", NULL));
+    CHECK_STR(decided(&p, "usesbad"), "dropped");
+    CHECK_STR(decided(&p, "r"), "dropped");
+    if (harness_failed)
+        dump_reports(&p);
     dcmp_plan_free(&p);
 }
 
@@ -538,5 +721,8 @@ int main(void)
     RUN(test_events_independent);
     RUN(test_json_and_specs);
     RUN(test_empty);
+    RUN(test_reserved_names);
+    RUN(test_timeouts_as_rq);
+    RUN(test_drop_reasons);
     return HARNESS_RESULT();
 }

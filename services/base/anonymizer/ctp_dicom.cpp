@@ -418,6 +418,8 @@ void put(job &j, DcmDataset *ds, const action &a)
             ds->insert(new DcmSequenceOfItems(DcmTag(k, EVR_SQ)), OFTrue);
         return;
     }
+    if (!priv && !v.empty() && !ctp_date_vr_accepts(DcmVR(a.vr).getValidVRName(), v.c_str()))
+        return; /* dcm4che refuses a DA, TM or DT value it cannot parse */
     if (j.rd.latin1 && (text_vr(a.vr) || priv))
         v = utf8_to_latin1(v);
     if (priv && !v.empty()) {

@@ -323,8 +323,8 @@ typedef struct date_job {
     ctp_buf *b;
     int first;
     int modify;
-    long inc;
-    int y, m, d;
+    int32_t inc;
+    int32_t y, m, d;
 } date_job;
 
 static int date_one(const char *v, size_t n, void *arg)
@@ -375,7 +375,7 @@ static void fn_hashdate(ctp_eval *ev, const fncall *fn, uint32_t this_tag, ctp_b
         goto done;
     }
     n = strlen(h);
-    j.inc = -(strtol(h + (n > 4 ? n - 4 : 0), NULL, 10) % 3650);
+    j.inc = (int32_t) - (strtol(h + (n > 4 ? n - 4 : 0), NULL, 10) % 3650);
     dates(out, date, &j);
 done:
     free(date);
@@ -386,48 +386,58 @@ static void fn_incrementdate(ctp_eval *ev, const fncall *fn, uint32_t this_tag, 
 {
     char *date = contents_null(ev, fn->args[0], this_tag);
     date_job j = {0};
+    long long inc;
     span p;
 
     if (date == NULL) {
         ctp_buf_adds(out, "@remove()");
         return;
     }
-    /* Long.parseLong of the parameter as written (untrimmed), else "@empty()". */
+    /* Long.parseLong of the parameter as written (untrimmed), else "@empty()"; then cut to
+     * an int as CTP's (int) cast does */
     if (strlen(date) < 8 || fn->nargs < 2 || param(ev->script, fn->args[1], &p) < 0 ||
-        parse_int(p, &j.inc) < 0)
+        ctp_date_parse_long(p.p, p.n, INT64_MIN, INT64_MAX, &inc) < 0) {
         ctp_buf_adds(out, "@empty()");
-    else
+    } else {
+        j.inc = (int32_t)(uint32_t)(unsigned long long)inc;
         dates(out, date, &j);
+    }
     free(date);
 }
 
-/* modifydate's field: an integer, or -1 ("*" or anything else: keep the field). */
-static int field(const ctp_script *s, span a)
+/* modifydate's field: Integer.parseInt of the trimmed parameter, -1 when that fails ("*":
+ * keep the field; any negative number keeps it too); -2 for an undefined parameter. */
+static int64_t field(const ctp_script *s, span a)
 {
+    long long v;
     span p;
-    long v;
 
     if (param(s, a, &p) < 0)
         return -2;
     ctp_trim(&p.p, &p.n);
-    return parse_int(p, &v) < 0 ? -1 : (int)v;
+    return ctp_date_parse_long(p.p, p.n, INT32_MIN, INT32_MAX, &v) < 0 ? -1 : v;
 }
 
 static void fn_modifydate(ctp_eval *ev, const fncall *fn, uint32_t this_tag, ctp_buf *out)
 {
     char *date = contents_null(ev, fn->args[0], this_tag);
     date_job j = {0};
+    int64_t y, m, d;
 
     if (date == NULL) {
         ctp_buf_adds(out, "@remove()");
         return;
     }
     j.modify = 1;
-    if (strlen(date) < 8 || fn->nargs < 4 || (j.y = field(ev->script, fn->args[1])) < -1 ||
-        (j.m = field(ev->script, fn->args[2])) < -1 || (j.d = field(ev->script, fn->args[3])) < -1)
+    if (strlen(date) < 8 || fn->nargs < 4 || (y = field(ev->script, fn->args[1])) == -2 ||
+        (m = field(ev->script, fn->args[2])) == -2 || (d = field(ev->script, fn->args[3])) == -2) {
         ctp_buf_adds(out, "@empty()");
-    else
+    } else {
+        j.y = (int32_t)y;
+        j.m = (int32_t)m;
+        j.d = (int32_t)d;
         dates(out, date, &j);
+    }
     free(date);
 }
 

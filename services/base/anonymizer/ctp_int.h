@@ -130,17 +130,25 @@ int ctp_check_script(const ctp_script *s, const char *cmd, char err[CTP_ERR_LEN]
  * out must hold 40 bytes. Returns 0, -1 on failure. */
 int ctp_md5_decimal(const char *s, size_t n, char out[40]);
 
-/* A date in DICOM form "YYYYMMDD" as CTP reads it (non-digits dropped, exactly 8 digits, a
- * year "00xx" read as "19xx") to a day number; month and day may overflow (lenient).
- * Returns 0 and *day, -1 when CTP would throw. */
-int ctp_date_day(const char *date, size_t n, long *day);
+/* Java's Long.parseLong of s[0..n) (a sign, ASCII digits), accepted only within lo..hi as
+ * Integer.parseInt is within the int range. Returns 0 and *out, -1 when Java throws. */
+int ctp_date_parse_long(const char *s, size_t n, long long lo, long long hi, long long *out);
 
-/* Adds `inc` days to a DICOM date as AnonymizerFunctions.incrementDate (anything after the
- * 8th character is kept). Appends to b; returns 0, -1 when CTP would throw. */
-int ctp_date_increment(const char *date, size_t n, long inc, ctp_buf *b);
+/* AnonymizerFunctions.incrementDate of one value, as the CTP the original shipped: the value
+ * is read by DateUtil.getCalendar ('@' ':' 'T' '-' and blanks dropped, a year "00xx" read as
+ * "19xx", yyyyMMdd, then HHmm and float seconds that carry into the date), moved by inc days
+ * and written yyyyMMdd (yyyy-MM-dd when the value has a '-') followed by the value's own
+ * characters after the 8th (10th). Appends to b; returns 0, -1 when CTP would throw. */
+int ctp_date_increment(const char *date, size_t n, int32_t inc, ctp_buf *b);
 
-/* Sets the year, month and day fields (-1: keep) as AnonymizerFunctions.modifyDate. */
-int ctp_date_modify(const char *date, size_t n, int y, int m, int d, ctp_buf *b);
+/* AnonymizerFunctions.modifyDate of one value: the year, month and day set (a negative one
+ * keeps the field), lenient; written as ctp_date_increment. */
+int ctp_date_modify(const char *date, size_t n, int32_t y, int32_t m, int32_t d, ctp_buf *b);
+
+/* True when dcm4che 1.4 stores `value` (values separated by '\') in an element of VR `vr`:
+ * DA, TM and DT values must parse as its DAFormat, TMFormat and DTFormat; every other VR
+ * accepts anything. CTP leaves the element as it was when the store is refused. */
+int ctp_date_vr_accepts(const char *vr, const char *value);
 
 /* AnonymizerFunctions.hashUID: prefix + "." + decimal MD5 of uid, cut at 64 characters. */
 int ctp_hashuid(const char *prefix, size_t plen, const char *uid, size_t ulen, ctp_buf *b);

@@ -363,3 +363,26 @@ local function finish_job(w, id, result, log, ttl)
   trim_registry(q, 'finished', t, ttl)
   return 'ok'
 end
+
+-- A planner takes event id into its processing list `proc` (moved there already): counts the
+-- take in the record ('takes'), and returns {body, received ms, ''}; or, when the event was
+-- taken `max` times already without being finished (the scheduler was killed, crashed or hung
+-- while planning it each time: a poison event), records it failed with the reason, takes it
+-- off `proc` (so it never blocks the inbox again) and returns {'', '0', reason}. Finishing an
+-- event, or putting it back to wait, ends the count (event_done.lua).
+local function take_event(proc, id, max, ttl)
+  local key = P .. 'event:' .. id
+  if redis.call('EXISTS', key) == 0 then return {'', '0', ''} end
+  local n = redis.call('HINCRBY', key, 'takes', 1)
+  if max > 0 and n > max then
+    local why = 'taken ' .. S(n - 1) .. ' times without being finished (the scheduler ' ..
+      'stopped, crashed or hung while planning it each time): quarantined, not planned'
+    redis.call('HSET', key, 'state', 'failed', 'error', why, 'plan', '{}', 'planned',
+      S(now_ms()), 'jobs', '0')
+    redis.call('EXPIRE', key, ttl)
+    redis.call('LREM', proc, 0, id)
+    return {'', '0', why}
+  end
+  local h = redis.call('HMGET', key, 'body', 'received')
+  return {h[1] or '', h[2] or '0', ''}
+end

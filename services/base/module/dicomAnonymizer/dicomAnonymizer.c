@@ -76,17 +76,55 @@ static int exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-/* The script: params.script (a name in config/ or an absolute path), else config/ default. */
-static int script_path(const cJSON *params, const char *config, char out[PATH_MAX])
+/* The script: params.script (a name or an absolute path), else dicom-anonymizer.script; a name
+ * is looked up in the tables folder first (a site's own script there outlives a reinstall of
+ * the service and a read-only MODULES), then in the service's config/. */
+static int script_path(const cJSON *params, const char *tables, const char *config,
+                       char out[PATH_MAX])
 {
     const char *name = svc_json_str(params, "script");
     int n;
 
     if (name == NULL || name[0] == '\0')
         name = SCRIPT_NAME;
-    n = name[0] == '/' ? snprintf(out, PATH_MAX, "%s", name)
-                       : snprintf(out, PATH_MAX, "%s/%s", config, name);
+    if (name[0] == '/')
+        n = snprintf(out, PATH_MAX, "%s", name);
+    else if ((n = snprintf(out, PATH_MAX, "%s/%s", tables, name)) < PATH_MAX && !exists(out))
+        n = snprintf(out, PATH_MAX, "%s/%s", config, name);
     return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* Logs where the pseudonyms came from, one count per table. */
+static void log_sources(const dcmp_call *call, const char *tables, const char *config,
+                        const int *from, size_t n)
+{
+    size_t count[PN_FROM_NEW + 1] = {0}, i;
+    char line[PATH_MAX * 3];
+    int used = 0;
+
+    for (i = 0; i < n; i++)
+        count[from[i]]++;
+    line[0] = '\0';
+    if (count[PN_FROM_USER])
+        used += snprintf(line + used, sizeof line - (size_t)used, "; %zu from %s/pseudonyms.csv",
+                         count[PN_FROM_USER], tables);
+    if (count[PN_FROM_HASH] && used < (int)sizeof line)
+        used += snprintf(line + used, sizeof line - (size_t)used, "; %zu from %s/hash_table.csv",
+                         count[PN_FROM_HASH], tables);
+    if (count[PN_FROM_LEGACY_USER] && used < (int)sizeof line)
+        used += snprintf(line + used, sizeof line - (size_t)used,
+                         "; %zu from the original's place %s/psudonyms.csv (copied to "
+                         "hash_table.csv)",
+                         count[PN_FROM_LEGACY_USER], config);
+    if (count[PN_FROM_LEGACY_HASH] && used < (int)sizeof line)
+        used += snprintf(line + used, sizeof line - (size_t)used,
+                         "; %zu from the original's place %s/hash_table.csv (copied to "
+                         "hash_table.csv)",
+                         count[PN_FROM_LEGACY_HASH], config);
+    if (count[PN_FROM_NEW] && used < (int)sizeof line)
+        snprintf(line + used, sizeof line - (size_t)used, "; %zu new in %s/hash_table.csv",
+                 count[PN_FROM_NEW], tables);
+    call->host->log(call, DCMP_LOG_INFO, "pseudonyms: %s", line + 2);
 }
 
 /* Finishes or undoes a swap a killed run left: DIR.original beside DIR. */
@@ -133,7 +171,8 @@ static int32_t worker(const dcmp_call *call)
     ctp_lut *lut = NULL;
     files list = {0};
     char **ids = NULL, **pseudo = NULL;
-    size_t nids = 0, i, failed = 0, skipped = 0;
+    int *from = NULL;
+    size_t nids = 0, i, failed = 0, skipped = 0, noid = 0;
     int32_t rc = DCMP_ERROR;
     int created = 0;
     time_t now = time(NULL);
@@ -177,7 +216,12 @@ static int32_t worker(const dcmp_call *call)
         rc = svc_fail(call, "cannot find the service's own folder");
         goto done;
     }
-    if (script_path(params, config, script_file) < 0 ||
+    if (tables_dir(call, tables) < 0) {
+        rc = svc_fail(call, "pseudonym tables: cannot make the folder %s: %s", tables,
+                      strerror(errno));
+        goto done;
+    }
+    if (script_path(params, tables, config, script_file) < 0 ||
         ctp_script_load(script_file, &script, cerr) < 0) {
         rc = svc_fail(call, "anonymizer script: %s", cerr);
         goto done;
@@ -197,7 +241,8 @@ static int32_t worker(const dcmp_call *call)
     }
     qsort(list.path, list.n, sizeof *list.path, cmp_str);
 
-    /* pseudonyms for every PatientID of the series (an empty one gets none: @lookup fails) */
+    /* pseudonyms for every PatientID of the series; as the original, a file whose PatientID is
+     * empty or missing is looked up under the empty id, which gets a pseudonym like any other */
     if ((ids = calloc(list.n, sizeof *ids)) == NULL ||
         (pseudo = calloc(list.n, sizeof *pseudo)) == NULL || (lut = ctp_lut_new()) == NULL) {
         rc = svc_fail(call, "out of memory");
@@ -212,8 +257,12 @@ static int32_t worker(const dcmp_call *call)
             goto done;
         }
         if (id == NULL || id[0] == '\0') {
+            noid++;
             free(id);
-            continue;
+            if ((id = strdup("")) == NULL) {
+                rc = svc_fail(call, "out of memory");
+                goto done;
+            }
         }
         for (k = 0; k < nids && strcmp(ids[k], id) != 0; k++)
             ;
@@ -222,16 +271,17 @@ static int32_t worker(const dcmp_call *call)
         else
             ids[nids++] = id;
     }
-    if (nids > 0 && tables_dir(call, tables) < 0) {
-        rc = svc_fail(call, "pseudonym tables: cannot make the folder %s: %s", tables,
-                      strerror(errno));
+    /* the original kept its tables in config/: read there too, ours win */
+    if ((from = calloc(list.n, sizeof *from)) == NULL) {
+        rc = svc_fail(call, "out of memory");
         goto done;
     }
-    if (nids > 0 &&
-        pn_assign(tables, secret, (const char *const *)ids, nids, pseudo, &created, err) < 0) {
+    if (pn_assign(tables, strcmp(tables, config) == 0 ? NULL : config, secret,
+                  (const char *const *)ids, nids, pseudo, from, &created, err) < 0) {
         rc = svc_fail(call, "pseudonyms: %s", err);
         goto done;
     }
+    log_sources(call, tables, config, from, nids);
     for (i = 0; i < nids; i++) {
         char key[PN_FIELD_MAX + 8];
         snprintf(key, sizeof key, "ptid/%s", ids[i]);
@@ -240,6 +290,11 @@ static int32_t worker(const dcmp_call *call)
             goto done;
         }
     }
+    if (noid > 0)
+        call->host->log(call, DCMP_LOG_WARN,
+                        "%zu of %zu files have no PatientID (empty or missing): they get the "
+                        "pseudonym of the empty PatientID",
+                        noid, list.n);
     call->host->log(call, DCMP_LOG_INFO, "%zu files, %zu patient%s (%d new pseudonym%s), script %s",
                     list.n, nids, nids == 1 ? "" : "s", created, created == 1 ? "" : "s",
                     script_file);
@@ -316,6 +371,7 @@ done:
     }
     free(ids);
     free(pseudo);
+    free(from);
     files_free(&list);
     ctp_lut_free(lut);
     ctp_script_free(script);

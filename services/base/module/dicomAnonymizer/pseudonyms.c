@@ -110,10 +110,9 @@ int pn_parse_csv(ctp_lut *t, const char *text, size_t len, const char *name, cha
             } else if (first && strcasecmp(field[0], "PatientID") == 0 &&
                        strcasecmp(field[1], "Pseudonym") == 0) {
                 /* the header */
-            } else if (field[0][0] == '\0' || field[1][0] == '\0') {
-                return snprintf(err, PN_ERR_LEN, "%s:%d: an empty PatientID or pseudonym", name,
-                                row_line),
-                       -1;
+            } else if (field[1][0] == '\0') {
+                /* an empty PatientID is a key like any other (files without one) */
+                return snprintf(err, PN_ERR_LEN, "%s:%d: an empty pseudonym", name, row_line), -1;
             } else if (ctp_lut_set(t, field[0], field[1]) < 0) {
                 return snprintf(err, PN_ERR_LEN, "out of memory"), -1;
             }
@@ -230,28 +229,43 @@ static int write_all(int fd, const char *s, size_t n)
     return 0;
 }
 
-int pn_assign(const char *dir, const char *secret, const char *const *ids, size_t n, char **out,
-              int *created, char err[PN_ERR_LEN])
+/* A folder's user table: pseudonyms.csv, else the original's misspelt psudonyms.csv. */
+static int load_user(ctp_lut *t, const char *dir, char *err)
+{
+    char path[4096];
+    int r;
+
+    snprintf(path, sizeof path, "%s/pseudonyms.csv", dir);
+    if ((r = pn_load_csv(t, path, err)) != 0)
+        return r;
+    snprintf(path, sizeof path, "%s/psudonyms.csv", dir);
+    return pn_load_csv(t, path, err);
+}
+
+int pn_assign(const char *dir, const char *legacy, const char *secret, const char *const *ids,
+              size_t n, char **out, int *from, int *created, char err[PN_ERR_LEN])
 {
     char path[4096], row[2 * PN_FIELD_MAX * 2 + 8];
-    ctp_lut *user = ctp_lut_new(), *hashed = ctp_lut_new();
+    ctp_lut *user = ctp_lut_new(), *hashed = ctp_lut_new(), *luser = ctp_lut_new(),
+            *lhash = ctp_lut_new();
     size_t i, len;
-    int rc = -1, fd = -1, r;
+    int rc = -1, fd = -1, wrote = 0;
     char *text = NULL;
 
     *created = 0;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         out[i] = NULL;
-    if (user == NULL || hashed == NULL) {
+        from[i] = PN_FROM_NEW;
+    }
+    if (user == NULL || hashed == NULL || luser == NULL || lhash == NULL) {
         snprintf(err, PN_ERR_LEN, "out of memory");
         goto done;
     }
-    snprintf(path, sizeof path, "%s/pseudonyms.csv", dir);
-    if ((r = pn_load_csv(user, path, err)) < 0)
+    if (load_user(user, dir, err) < 0)
         goto done;
-    if (r == 0) {
-        snprintf(path, sizeof path, "%s/psudonyms.csv", dir); /* the original's spelling */
-        if (pn_load_csv(user, path, err) < 0)
+    if (legacy != NULL) {
+        snprintf(path, sizeof path, "%s/hash_table.csv", legacy);
+        if (load_user(luser, legacy, err) < 0 || pn_load_csv(lhash, path, err) < 0)
             goto done;
     }
     for (i = 0; i < n; i++) {
@@ -260,6 +274,8 @@ int pn_assign(const char *dir, const char *secret, const char *const *ids, size_
             snprintf(err, PN_ERR_LEN, "out of memory");
             goto done;
         }
+        if (p != NULL)
+            from[i] = PN_FROM_USER;
     }
     for (i = 0; i < n && out[i] != NULL; i++)
         ;
@@ -289,22 +305,33 @@ int pn_assign(const char *dir, const char *secret, const char *const *ids, size_
 
         if (out[i] != NULL)
             continue;
-        if ((p = ctp_lut_get(hashed, ids[i])) == NULL) {
-            if (pn_make(secret, ids[i], made) < 0) {
+        if ((p = ctp_lut_get(hashed, ids[i])) != NULL) {
+            from[i] = PN_FROM_HASH;
+        } else {
+            /* the original's config/ tables, else a new pseudonym: either is appended here,
+             * so that it outlives the module's folder */
+            if ((p = ctp_lut_get(luser, ids[i])) != NULL) {
+                from[i] = PN_FROM_LEGACY_USER;
+            } else if ((p = ctp_lut_get(lhash, ids[i])) != NULL) {
+                from[i] = PN_FROM_LEGACY_HASH;
+            } else if (pn_make(secret, ids[i], made) < 0) {
                 snprintf(err, PN_ERR_LEN, "HMAC-SHA-256 failed");
                 goto done;
+            } else {
+                p = made;
+                (*created)++;
             }
-            if ((k = pn_csv_row(row, sizeof row, ids[i], made)) < 0) {
+            if ((k = pn_csv_row(row, sizeof row, ids[i], p)) < 0) {
                 snprintf(err, PN_ERR_LEN, "a PatientID longer than %d bytes", PN_FIELD_MAX);
                 goto done;
             }
-            if ((len == 0 && *created == 0 && write_all(fd, "PatientID,Pseudonym\n", 20) < 0) ||
+            if ((len == 0 && wrote == 0 && write_all(fd, "PatientID,Pseudonym\n", 20) < 0) ||
                 (lseek(fd, 0, SEEK_END) < 0) || write_all(fd, row, (size_t)k) < 0 ||
-                ctp_lut_set(hashed, ids[i], made) < 0) {
+                ctp_lut_set(hashed, ids[i], p) < 0) {
                 snprintf(err, PN_ERR_LEN, "%s: cannot append: %s", path, strerror(errno));
                 goto done;
             }
-            (*created)++;
+            wrote++;
             p = ctp_lut_get(hashed, ids[i]);
         }
         if ((out[i] = strdup(p)) == NULL) {
@@ -312,7 +339,7 @@ int pn_assign(const char *dir, const char *secret, const char *const *ids, size_
             goto done;
         }
     }
-    if (*created > 0 && fsync(fd) < 0) {
+    if (wrote > 0 && fsync(fd) < 0) {
         snprintf(err, PN_ERR_LEN, "%s: fsync: %s", path, strerror(errno));
         goto done;
     }
@@ -323,6 +350,8 @@ done:
     free(text);
     ctp_lut_free(user);
     ctp_lut_free(hashed);
+    ctp_lut_free(luser);
+    ctp_lut_free(lhash);
     if (rc < 0)
         for (i = 0; i < n; i++) {
             free(out[i]);
