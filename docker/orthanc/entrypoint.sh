@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # entrypoint.sh -- starts Orthanc in the stack's Orthanc image: writes its configuration from the
-# environment (scripts/native/orthanc-config.sh: AET, StableAge, login, DicomModalities, the
-# private DCM-PROCESSOR dictionary, the Lua script) into /run/orthanc, hands the storage to the
+# environment (scripts/native/orthanc-config.sh: AET, StableAge, login, DicomModalities and the
+# senders ORTHANC_ALLOWED_MODALITIES allows, the private DCM-PROCESSOR dictionary, the Lua
+# script) into /run/orthanc, hands the storage to the
 # orthanc user and runs Orthanc as that user. Inside the container Orthanc always listens on
 # 8042 (HTTP) and 4242 (DICOM); docker-compose.yml publishes them on the host's ports. It logs
 # to stderr (docker logs).
