@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "confine.h"
 #include "dcmp/service.h"
 #include "log.h"
 #include "plan.h"
@@ -138,6 +139,7 @@ typedef struct served {
     lib_id libs[EXEC_LIBS];
     int nlibs;
     int full; /* too many libraries to watch: the next frame is answered "restart" */
+    dcmp_confine_limits limits; /* DCMP_JOB_LIMITS */
 } served;
 
 /* Writes a report frame; the caller is gone when it cannot be written. */
@@ -183,15 +185,24 @@ static int split(char *payload, size_t len, char **fields, int max)
     return k;
 }
 
-/* A job frame: id NUL name NUL func NUL kwargs. */
+/* After a job or a callback: nothing it started outlives it (this process is their subreaper,
+ * so even a process that left its session is a descendant), and none is left a zombie. */
+static void end_of_call(void)
+{
+    dcmp_confine_kill_descendants(getpid(), 50);
+    dcmp_confine_reap();
+}
+
+/* A job frame: id NUL name NUL func NUL kwargs NUL scoped (the variables this job alone gets,
+ * "NAME=VALUE\n" lines, dcmp_confine_scoped). */
 static void serve_job(served *sv, char *payload, size_t len)
 {
-    char loaded[PATH_MAX], *fields[4], *text;
+    char loaded[PATH_MAX], *fields[5], *text;
     dcmp_executor_input in;
     dcmp_resolved r;
     dcmp_job job;
 
-    if (split(payload, len, fields, 4) != 4)
+    if (split(payload, len, fields, 5) != 5)
         _exit(72);
     memset(&job, 0, sizeof job);
     dcmp_strlcpy(job.id, fields[0], sizeof job.id);
@@ -199,7 +210,11 @@ static void serve_job(served *sv, char *payload, size_t len)
     job.func = fields[2];
     job.kwargs = fields[3];
     restart_if_needed(sv, job.func, &r, &in);
+    dcmp_confine_apply_scoped(fields[4], 1);
+    dcmp_confine_job_cpu(&sv->limits);
     text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, in.resolved, in.found, loaded);
+    dcmp_confine_apply_scoped(fields[4], 0);
+    end_of_call();
     loaded_one(sv, loaded);
     report(text);
     free(text);
@@ -239,7 +254,9 @@ static void serve_calls(served *sv, char *payload, size_t len)
         in.added_params = added_text;
         in.modules = sv->modules;
         in.data_dir = sv->data_dir;
+        dcmp_confine_job_cpu(&sv->limits);
         text = dcmp_executor_call(&in, loaded, &code, &result);
+        end_of_call();
         loaded_one(sv, loaded);
         report(text);
         free(text);
@@ -275,12 +292,13 @@ static char *next_frame(uint32_t *len)
 void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
 {
     for (;;) {
-        char *fields[4], *payload, *text;
+        char *fields[5], *payload, *text;
         uint32_t len;
         dcmp_job job;
 
         payload = next_frame(&len);
-        if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 4) != 4)
+        /* the fifth field (variables for service code) is not for a helper program */
+        if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 5) != 5)
             _exit(72);
         memset(&job, 0, sizeof job);
         dcmp_strlcpy(job.id, fields[0], sizeof job.id);
@@ -297,9 +315,16 @@ void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
 void dcmp_pool_executor_main(const char *modules, const char *data_dir)
 {
     static served sv;
+    char err[DCMP_ERR_LEN];
 
     sv.modules = modules;
     sv.data_dir = data_dir;
+    if (dcmp_confine_limits_from_env(&sv.limits, err) < 0 ||
+        dcmp_confine_enter(&sv.limits, err) < 0) {
+        /* said in the log of the job that finds this executor ended */
+        fprintf(stderr, "dcmp-executor: %s\n", err);
+        _exit(73);
+    }
     for (;;) {
         uint32_t len;
         char *payload = next_frame(&len);
@@ -334,12 +359,15 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-/* Kills the executor's whole group and reaps it; *status (may be NULL) gets its status. */
+/* Kills the executor, everything its jobs started (its descendants first, while it still
+ * holds them: it is their subreaper) and its whole group, and reaps it; *status (may be NULL)
+ * gets its status. */
 static void kill_executor(dcmp_pool *p, int *status)
 {
     int st = 0;
 
     if (p->pid > 0) {
+        dcmp_confine_kill_descendants(p->pid, 50);
         kill(-p->pid, SIGKILL);
         while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
             ;
@@ -423,7 +451,7 @@ static int lift(int fd)
 static int spawn(dcmp_pool *p, char *err)
 {
     int cmdp[2] = {-1, -1}, resp[2] = {-1, -1}, logfd = -1, devnull = -1, rc;
-    char prog[PATH_MAX], *argv[4];
+    char prog[PATH_MAX], *argv[4], **envp = environ;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t all, none;
@@ -471,7 +499,13 @@ static int spawn(dcmp_pool *p, char *err)
     argv[1] = (char *)p->modules;
     argv[2] = (char *)(p->data_dir ? p->data_dir : "");
     argv[3] = NULL;
-    rc = posix_spawn(&pid, prog, &fa, &at, argv, environ);
+    /* service code sees only the allow-listed variables: not the passwords of the daemon */
+    if (p->program == NULL && (envp = dcmp_confine_env(environ, p->confine)) == NULL)
+        rc = ENOMEM;
+    else
+        rc = posix_spawn(&pid, prog, &fa, &at, argv, envp);
+    if (envp != environ)
+        dcmp_confine_free_env(envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
@@ -645,6 +679,9 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
                 read_log(p, *cut, out);
                 kill_executor(p, &status);
                 dcmp_executor_describe_exit(status, out);
+                if (WIFSIGNALED(status) && p->confine)
+                    dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error,
+                                         sizeof out->error);
                 free(body);
                 return -1;
             }
@@ -660,14 +697,20 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
 static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
                     dcmp_executor_outcome *out)
 {
-    const char *parts[4] = {job->id, job->name, job->func, job->kwargs};
+    char scoped[DCMP_CONFINE_SCOPED_MAX];
+    const char *parts[5] = {job->id, job->name, job->func, job->kwargs, scoped};
     int64_t deadline;
     char *report;
     int cut = 0;
 
+    /* only executors of dcmp-executor run service code; a helper program gets none */
+    if (p->program != NULL)
+        scoped[0] = '\0';
+    else
+        dcmp_confine_scoped(job->func, scoped, sizeof scoped);
     if (ftruncate(p->logfd, 0) < 0)
         cut = 1;
-    if (send_frame(p, FRAME_JOB, parts, 4, 0, out) < 0)
+    if (send_frame(p, FRAME_JOB, parts, 5, 0, out) < 0)
         return 0;
     deadline = job->timeout > 0 ? dcmp_clock_mono_ms() + job->timeout * 1000 : INT64_MAX;
     if (read_report(p, deadline, job->timeout, tick, tick_arg, &cut, &report, out) < 0)

@@ -52,6 +52,11 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
     if (w->use_pool && dcmp_pool_executor(exe, sizeof exe, err) < 0)
         return -1;
     dcmp_pool_init(&w->pool, cfg->modules, cfg->data, (long)cfg->recycle);
+    w->confine.extra = cfg->job_env;
+    w->confine.limits.memory = cfg->job_memory;
+    w->confine.limits.cpu = cfg->job_cpu;
+    w->confine.limits.files = cfg->job_files;
+    w->pool.confine = &w->confine;
     return 0;
 }
 
@@ -235,8 +240,9 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
                   job->queue, (long long)job->attempts);
-    rc = w->use_pool ? dcmp_pool_run(&w->pool, job, tick, w, &o)
-                     : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o);
+    rc = w->use_pool
+             ? dcmp_pool_run(&w->pool, job, tick, w, &o)
+             : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, &w->confine, tick, w, &o);
     if (rc < 0) {
         /* No child: the job did not run. Give it back and slow down. */
         dcmp_log_error("job %s: %s", job->id, o.error);
