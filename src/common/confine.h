@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
+
 #define DCMP_CONFINE_ENV_MAX    256               /* variables a job's environment holds at most */
 #define DCMP_CONFINE_SCOPED_MAX 4096              /* bytes of the variables given to one job only */
 #define DCMP_CONFINE_LIMITS_ENV "DCMP_JOB_LIMITS" /* how an executor learns its limits */
@@ -22,6 +24,7 @@ typedef struct dcmp_confine_limits {
 typedef struct dcmp_confine {
     const char *extra; /* JOB_ENV: more variable names every job gets, blank separated */
     dcmp_confine_limits limits;
+    dcmp_cgroup *cgroup; /* where each job process gets a cgroup; NULL: none (subreaper only) */
 } dcmp_confine;
 
 /*

@@ -389,6 +389,7 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
 {
     int logp[2] = {-1, -1}, resp[2] = {-1, -1}, status = 0, log_open, res_open, exited = 0;
     int pidfd;
+    char cgroup[PATH_MAX];
     int64_t start = dcmp_clock_mono_ms(), deadline, next_tick;
     buf report = {0};
     tail *t = calloc(1, sizeof *t);
@@ -400,13 +401,19 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
         snprintf(out->error, sizeof out->error, "cannot make pipes: %s", strerror(errno));
         goto fail_early;
     }
+    if (confine == NULL || dcmp_cgroup_new(confine->cgroup, cgroup) < 0)
+        cgroup[0] = '\0';
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
         snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
+        dcmp_cgroup_end(cgroup);
         goto fail_early;
     }
     if (pid == 0) {
+        /* in the job's cgroup before anything else: what it starts cannot leave it */
+        if (cgroup[0] != '\0' && dcmp_cgroup_enter(cgroup, 0) < 0)
+            _exit(74);
         dcmp_executor_child_setup();
         logp[1] = dcmp_executor_lift_fd(logp[1]);
         resp[1] = dcmp_executor_lift_fd(resp[1]);
@@ -489,8 +496,10 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
     }
     if (pidfd >= 0)
         close(pidfd);
-    /* Nothing of the job's process group outlives the job. */
+    /* Nothing of the job's process group, nor of its cgroup (a job whose process crashed
+     * leaves its descendants to init: only the cgroup still finds them), outlives the job. */
     kill(-pid, SIGKILL);
+    dcmp_cgroup_end(cgroup);
     if (!exited)
         waitpid(pid, &status, 0);
     if (log_open)

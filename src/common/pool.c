@@ -368,6 +368,8 @@ static void kill_executor(dcmp_pool *p, int *status)
 
     if (p->pid > 0) {
         dcmp_confine_kill_descendants(p->pid, 50);
+        dcmp_cgroup_end(p->cgroup); /* whatever escaped the descendants' walk */
+        p->cgroup[0] = '\0';
         kill(-p->pid, SIGKILL);
         while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
             ;
@@ -512,6 +514,14 @@ static int spawn(dcmp_pool *p, char *err)
         dcmp_seterr(err, "cannot start an executor: %s: %s", prog, strerror(rc));
         goto fail;
     }
+    /* into a cgroup of its own before it gets any job: nothing a job starts can leave it */
+    if (p->program == NULL && p->confine && p->confine->cgroup &&
+        dcmp_cgroup_new(p->confine->cgroup, p->cgroup) == 0 &&
+        dcmp_cgroup_enter(p->cgroup, pid) < 0) {
+        dcmp_log_warn("cannot move the executor into %s: %s", p->cgroup, strerror(errno));
+        dcmp_cgroup_end(p->cgroup);
+        p->cgroup[0] = '\0';
+    }
     close(cmdp[0]);
     close(resp[1]);
     close(devnull);
@@ -597,6 +607,17 @@ static int send_frame(dcmp_pool *p, char kind, const char *const *parts, int n, 
     return 0;
 }
 
+/* Whether the executor has ended (left a zombie, not reaped: its pid stays its own until
+ * kill_executor reaps it). */
+static int executor_ended(const dcmp_pool *p)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    return p->pid > 0 && waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == p->pid;
+}
+
 /*
  * Reads the executor's next report, waiting until `deadline` (monotonic ms; INT64_MAX: none)
  * and calling tick about once a second. Returns 0 with *report (new: free it), or -1 with out
@@ -639,6 +660,18 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
                 free(body);
                 return -1;
             }
+        }
+        /* The executor ended while a process it started still holds the report pipe open
+         * (no end of file comes): the job crashed it all the same. */
+        if (executor_ended(p)) {
+            read_log(p, *cut, out);
+            kill_executor(p, &status);
+            dcmp_executor_describe_exit(status, out);
+            if (WIFSIGNALED(status) && p->confine)
+                dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error,
+                                     sizeof out->error);
+            free(body);
+            return -1;
         }
         wait_ms = (next_tick < deadline ? next_tick : deadline) - now;
         if (poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)

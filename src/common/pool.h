@@ -2,6 +2,7 @@
 #ifndef DCMP_POOL_H
 #define DCMP_POOL_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -32,7 +33,8 @@ typedef struct dcmp_pool {
     const char *program; /* the program started; NULL: dcmp-executor (dcmp_pool_executor) */
     /* dcmp-executor's environment and limits (borrowed; NULL: the allow-list, no limits) */
     const struct dcmp_confine *confine;
-    int64_t used_ms; /* monotonic ms when it last finished a job */
+    char cgroup[PATH_MAX]; /* the executor's cgroup (confine->cgroup), "" when none */
+    int64_t used_ms;       /* monotonic ms when it last finished a job */
 } dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */

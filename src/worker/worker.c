@@ -57,12 +57,15 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
     w->confine.limits.cpu = cfg->job_cpu;
     w->confine.limits.files = cfg->job_files;
     w->pool.confine = &w->confine;
+    if (dcmp_cgroup_init(&w->cgroup, "worker") == 0)
+        w->confine.cgroup = &w->cgroup;
     return 0;
 }
 
 void worker_free(worker *w)
 {
     dcmp_pool_stop(&w->pool);
+    dcmp_cgroup_free(&w->cgroup);
     dcmp_queue_free(w->q);
     w->q = NULL;
 }
@@ -277,6 +280,13 @@ int worker_run(worker *w)
         return 1;
     dcmp_log_info("worker %s serving %s (redis %s:%d, modules %s, executor %s)", w->name, queues,
                   w->cfg->redis_host, w->cfg->redis_port, w->cfg->modules, w->cfg->executor);
+    /* how what a job starts is found and killed (docs/job-engine.md) */
+    if (w->confine.cgroup)
+        dcmp_log_info("jobs are contained by a cgroup each, under %s", w->cgroup.base);
+    else
+        dcmp_log_info("jobs are contained as descendants of their process (subreaper): no "
+                      "cgroup, %s",
+                      w->cgroup.why);
     while (!stopping(w)) {
         int got;
 

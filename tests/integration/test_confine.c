@@ -2,6 +2,7 @@
  * the job's timeout and when the worker stops, the environment holds no daemon password, and
  * a job touching 4 GiB under JOB_MEMORY_LIMIT fails alone with a clear error. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,56 @@ static void test_stop_kills_grandchild(void)
         kill(pid, SIGKILL);
 }
 
+/* Whether the first worker put its jobs in cgroups (it says so in its log at start). */
+static int worker_uses_cgroups(void)
+{
+    char path[PATH_MAX + 32], buf[8192];
+    FILE *fp;
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/worker-0.log", f.dir);
+    if ((fp = fopen(path, "r")) == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return strstr(buf, "jobs are contained by a cgroup each") != NULL;
+}
+
+/* A job whose process crashes leaves its grandchild to init: only a cgroup finds it then.
+ * Where the worker can make cgroups (root here; not as the Docker image's user), the
+ * grandchild is in the job's cgroup and dies with it. */
+static void test_crash_with_cgroup(void)
+{
+    char id[DCMP_ID_LEN], error[4096], log[4096], path[64], cg[512] = "";
+    FILE *fp;
+    pid_t pid;
+
+    if (!worker_uses_cgroups()) {
+        printf("  (skipped: the worker cannot make cgroups here; see its log)\n");
+        return;
+    }
+    enqueue_one("confinemods.orphan", "default", "{\"file\":\"crash.pid\",\"then\":\"crash\"}", 60,
+                id);
+    CHECK((pid = orphan_pid("crash.pid")) > 0);
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    if (pid > 0 && (fp = fopen(path, "r")) != NULL) {
+        size_t n = fread(cg, 1, sizeof cg - 1, fp);
+        cg[n] = '\0';
+        fclose(fp);
+    }
+    job_text(id, "failed", error, log, sizeof error);
+    CHECK_CONTAINS(error, "crashed: signal 11");
+    /* when it was read before the job ended: its cgroup is the worker's job cgroup */
+    if (cg[0] != '\0' && alive(pid))
+        CHECK_CONTAINS(cg, "/dcmp-worker-");
+    if (pid > 0)
+        CHECK(gone_within(pid, 3000));
+    if (pid > 0 && alive(pid))
+        kill(pid, SIGKILL);
+    still_serves("default");
+}
+
 /* Service code sees the allow-listed variables and JOB_ENV's, never a daemon's password. */
 static void test_environment(void)
 {
@@ -219,6 +270,7 @@ int main(void)
     RUN(test_environment);
     RUN(test_timeout_kills_grandchild);
     RUN(test_stop_kills_grandchild);
+    RUN(test_crash_with_cgroup);
     RUN(test_memory_limit);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();

@@ -1,6 +1,7 @@
 /* confinemods.c -- service functions that try to escape their job: a grandchild that leaves its
  * session, a look at the environment, a 4 GiB allocation. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,11 @@ static void json_string(const char *json, const char *key, const char *dflt, cha
 }
 
 /* Starts `setsid sleep 1000` as a grandchild (its parent ends at once, so it is an orphan in
- * a session of its own), writes its pid to DATA/<params.file>, then hangs. */
+ * a session of its own), writes its pid to DATA/<params.file>, then hangs, or crashes 2 s
+ * later when params.then is "crash". */
 static int32_t orphan(const dcmp_call *call)
 {
-    char file[256], path[4096], line[32];
+    char file[256], path[4096], line[32], then[16];
     int fds[2], fd;
     pid_t child, grandchild = 0;
 
@@ -70,7 +72,12 @@ static int32_t orphan(const dcmp_call *call)
         return DCMP_ERROR;
     }
     close(fd);
-    call->host->log(call, DCMP_LOG_INFO, "grandchild %ld started; hanging", (long)grandchild);
+    json_string(call->params, "then", "hang", then, sizeof then);
+    call->host->log(call, DCMP_LOG_INFO, "grandchild %ld started; %s", (long)grandchild, then);
+    if (strcmp(then, "crash") == 0) {
+        sleep(2); /* the test sees the grandchild alive first */
+        raise(SIGSEGV);
+    }
     for (;;)
         pause();
 }
