@@ -52,6 +52,14 @@ local function stored_by_pipeline(request_origin, username, stored)
   return login == '' or username == login
 end
 
+-- An instance's metadata item, '' when it has none (an instance stored before a login was
+-- configured has no HttpUsername: the REST call fails, which must not abort the callback).
+local function metadata_of(instance, name)
+  local ok, value = pcall(RestApiGet, '/instances/' .. instance .. '/metadata/' .. name)
+  if not ok or value == nil then return '' end
+  return value
+end
+
 -- Instances the pipeline sent back carry the private tag ActionSource = dcm-processor
 -- (creator DCM-PROCESSOR, group 0405) and were stored through REST: they are not processed
 -- again (the original's loop guard). The same block on an instance that came otherwise does
@@ -61,12 +69,10 @@ local function from_pipeline(instance)
   if string.find(tags, 'dcm%-processor') == nil or string.find(tags, '0405,') == nil then
     return false
   end
-  local origin = RestApiGet('/instances/' .. instance .. '/metadata/Origin')
+  local origin = metadata_of(instance, 'Origin')
   -- the user of a REST store is kept in the metadata HttpUsername (1.10.1: only when set)
   local user = ''
-  if setting('ORTHANC_REST_USERNAME', '') ~= '' then
-    user = RestApiGet('/instances/' .. instance .. '/metadata/HttpUsername') or ''
-  end
+  if setting('ORTHANC_REST_USERNAME', '') ~= '' then user = metadata_of(instance, 'HttpUsername') end
   return stored_by_pipeline(origin, user, origin)
 end
 
