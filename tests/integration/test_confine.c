@@ -1,6 +1,7 @@
 /* test_confine.c -- what a job cannot keep or see: a grandchild that left its session dies at
  * the job's timeout and when the worker stops, the environment holds no daemon password, and
- * a job touching 4 GiB under JOB_MEMORY_LIMIT fails alone with a clear error. */
+ * a job touching 4 GiB under JOB_MEMORY_LIMIT, or spinning past JOB_CPU_LIMIT, fails alone with
+ * a clear error. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -229,6 +230,23 @@ static void test_memory_limit(void)
     still_serves("default");
 }
 
+/* JOB_CPU_LIMIT=1s, counted per job: two jobs of 600 ms CPU each pass in one executor, a job
+ * that never stops fails with the limit named, the worker goes on. */
+static void test_cpu_limit(void)
+{
+    char id[DCMP_ID_LEN], error[4096], log[4096];
+
+    enqueue_one("confinemods.spin", "cpuq", "{\"ms\":\"600\"}", 60, id);
+    CHECK(fixture_wait_state(&f, id, "finished", 30000) == 0);
+    enqueue_one("confinemods.spin", "cpuq", "{\"ms\":\"600\"}", 60, id);
+    CHECK(fixture_wait_state(&f, id, "finished", 30000) == 0);
+    enqueue_one("confinemods.spin", "cpuq", NULL, 30, id);
+    job_text(id, "failed", error, log, sizeof error);
+    CHECK_CONTAINS(error, "crashed: signal 24");
+    CHECK_CONTAINS(error, "the job used its CPU time limit (JOB_CPU_LIMIT=1s)");
+    still_serves("cpuq");
+}
+
 int main(void)
 {
     const char *env[] = {"REDIS_PSWD=" REDIS_SECRET,
@@ -241,6 +259,7 @@ int main(void)
                          "WORKER_STOP_GRACE=1",
                          UNDER_ASAN ? "JOB_FILES_LIMIT=0" : "JOB_MEMORY_LIMIT=1G",
                          NULL};
+    const char *cpu_env[] = {"REDIS_PSWD=" REDIS_SECRET, "JOB_CPU_LIMIT=1s", NULL};
     char out[256];
     char *config[] = {"/usr/bin/redis-cli", "-p",         NULL, "CONFIG", "SET",
                       "requirepass",        REDIS_SECRET, NULL};
@@ -267,11 +286,13 @@ int main(void)
     }
     fixture_worker(&f, "default", env);
     stop_worker = fixture_worker(&f, "stopq", env);
+    fixture_worker(&f, "cpuq", cpu_env);
     RUN(test_environment);
     RUN(test_timeout_kills_grandchild);
     RUN(test_stop_kills_grandchild);
     RUN(test_crash_with_cgroup);
     RUN(test_memory_limit);
+    RUN(test_cpu_limit);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }

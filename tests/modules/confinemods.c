@@ -1,5 +1,5 @@
 /* confinemods.c -- service functions that try to escape their job: a grandchild that leaves its
- * session, a look at the environment, a 4 GiB allocation. */
+ * session, a look at the environment, a 4 GiB allocation, CPU time burnt. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,6 +99,34 @@ static int32_t env(const dcmp_call *call)
     return DCMP_OK;
 }
 
+/* CPU time this process used, in ms. */
+static long cpu_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* Burns params.ms milliseconds of CPU time (params.ms "0" or absent: without end). */
+static int32_t spin(const dcmp_call *call)
+{
+    char ms_text[32];
+    long ms, until;
+    volatile unsigned long x = 0;
+    int i;
+
+    json_string(call->params, "ms", "0", ms_text, sizeof ms_text);
+    ms = strtol(ms_text, NULL, 10);
+    until = cpu_ms() + ms;
+    for (;;) {
+        for (i = 0; i < 100000; i++)
+            x += (unsigned long)i;
+        if (ms > 0 && cpu_ms() >= until)
+            return DCMP_OK;
+    }
+}
+
 /* Touches 4 GiB as careless code would: no check of what malloc returned. */
 static int32_t hog(const dcmp_call *call)
 {
@@ -111,4 +139,5 @@ static int32_t hog(const dcmp_call *call)
     return DCMP_OK;
 }
 
-DCMP_MODULE("confinemods", "1.0.0", DCMP_FUNCTION(orphan), DCMP_FUNCTION(env), DCMP_FUNCTION(hog));
+DCMP_MODULE("confinemods", "1.0.0", DCMP_FUNCTION(orphan), DCMP_FUNCTION(env), DCMP_FUNCTION(hog),
+            DCMP_FUNCTION(spin));
