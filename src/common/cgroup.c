@@ -28,47 +28,42 @@ static int write_file(const char *path, const char *text)
     return ok ? 0 : -1;
 }
 
-/* Where the unified hierarchy is mounted (the first cgroup2 line of mountinfo). */
-static int cgroup2_mount(char *out, size_t size)
+/* Reads path line by line until pick takes one (returns 0: it filled out). Returns 0 or -1. */
+static int pick_line(const char *path, int (*pick)(char *line, char *out, size_t size), char *out,
+                     size_t size)
 {
     char line[4096];
-    FILE *fp = fopen("/proc/self/mountinfo", "re");
+    FILE *fp = fopen(path, "re");
     int found = -1;
 
     if (fp == NULL)
         return -1;
     while (found < 0 && fgets(line, sizeof line, fp) != NULL) {
-        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPER */
-        char root[1024], point[1024], *dash = strstr(line, " - ");
-        if (dash == NULL || strncmp(dash + 3, "cgroup2 ", 8) != 0 ||
-            sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) != 2)
-            continue;
-        /* a mount of the hierarchy's root (a container's namespaced view is one too) */
-        if (strcmp(root, "/") == 0 && snprintf(out, size, "%s", point) < (int)size)
-            found = 0;
+        line[strcspn(line, "\n")] = '\0';
+        found = pick(line, out, size);
     }
     fclose(fp);
     return found;
 }
 
-/* This process' cgroup v2 path (the "0::" line of /proc/self/cgroup). */
-static int own_cgroup(char *out, size_t size)
+/* A mountinfo line of the unified hierarchy's root (a container's namespaced view is one too):
+ * its mount point. ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPER */
+static int cgroup2_mount(char *line, char *out, size_t size)
 {
-    char line[4096];
-    FILE *fp = fopen("/proc/self/cgroup", "re");
-    int found = -1;
+    char root[1024], point[1024], *dash = strstr(line, " - ");
 
-    if (fp == NULL)
+    if (dash == NULL || strncmp(dash + 3, "cgroup2 ", 8) != 0 ||
+        sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) != 2 || strcmp(root, "/") != 0)
         return -1;
-    while (found < 0 && fgets(line, sizeof line, fp) != NULL) {
-        if (strncmp(line, "0::", 3) != 0)
-            continue;
-        line[strcspn(line, "\n")] = '\0';
-        if (snprintf(out, size, "%s", line + 3) < (int)size)
-            found = 0;
-    }
-    fclose(fp);
-    return found;
+    return snprintf(out, size, "%s", point) < (int)size ? 0 : -1;
+}
+
+/* The "0::PATH" line of /proc/self/cgroup: this process' cgroup v2. */
+static int own_cgroup(char *line, char *out, size_t size)
+{
+    if (strncmp(line, "0::", 3) != 0)
+        return -1;
+    return snprintf(out, size, "%s", line + 3) < (int)size ? 0 : -1;
 }
 
 /* Ends what a process that died without cleaning up (SIGKILL) left under dir: the cgroups
@@ -110,11 +105,11 @@ int dcmp_cgroup_init(dcmp_cgroup *g, const char *name)
     char mount[PATH_MAX], own[PATH_MAX], probe[PATH_MAX + 32];
 
     memset(g, 0, sizeof *g);
-    if (cgroup2_mount(mount, sizeof mount) < 0) {
+    if (pick_line("/proc/self/mountinfo", cgroup2_mount, mount, sizeof mount) < 0) {
         snprintf(g->why, sizeof g->why, "no cgroup2 hierarchy is mounted");
         return -1;
     }
-    if (own_cgroup(own, sizeof own) < 0) {
+    if (pick_line("/proc/self/cgroup", own_cgroup, own, sizeof own) < 0) {
         snprintf(g->why, sizeof g->why, "/proc/self/cgroup names no cgroup v2");
         return -1;
     }

@@ -233,26 +233,33 @@ void dcmp_confine_job_cpu(const dcmp_confine_limits *l)
     setrlimit(RLIMIT_CPU, &r);
 }
 
-/* The parent of process `pid` from /proc/PID/stat (after the command's closing parenthesis,
- * which may itself hold parentheses); -1 when it is gone or a zombie (dead already). */
-static pid_t parent_of(pid_t pid)
+const char *dcmp_confine_proc_stat(pid_t pid, char *buf, size_t size)
 {
-    char path[64], buf[512], state;
+    char path[64];
     const char *rparen;
-    long ppid;
     ssize_t n;
     int fd;
 
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (pid <= 0 || size < 2 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
-        return -1;
+        return NULL;
     buf[n] = '\0';
-    if ((rparen = strrchr(buf, ')')) == NULL || sscanf(rparen + 1, " %c %ld", &state, &ppid) != 2 ||
-        state == 'Z' || state == 'X')
+    return (rparen = strrchr(buf, ')')) == NULL ? NULL : rparen + 1;
+}
+
+/* The parent of process `pid`; -1 when it is gone or a zombie (dead already). */
+static pid_t parent_of(pid_t pid)
+{
+    char buf[512], state;
+    const char *fields = dcmp_confine_proc_stat(pid, buf, sizeof buf);
+    long ppid;
+
+    if (fields == NULL || sscanf(fields, " %c %ld", &state, &ppid) != 2 || state == 'Z' ||
+        state == 'X')
         return -1;
     return (pid_t)ppid;
 }

@@ -76,6 +76,11 @@ void dcmp_confine_job_cpu(const dcmp_confine_limits *l);
  */
 int dcmp_confine_kill_descendants(pid_t root, int rounds);
 
+/* Reads /proc/PID/stat into buf (size bytes) and returns where the fields after the command
+ * name begin (state ppid pgrp ...: the name is in parentheses and may hold blanks and
+ * parentheses), or NULL when the process is gone. */
+const char *dcmp_confine_proc_stat(pid_t pid, char *buf, size_t size);
+
 /* Reaps every ended child of this process without waiting. */
 void dcmp_confine_reap(void);
 

@@ -618,6 +618,19 @@ static int executor_ended(const dcmp_pool *p)
            si.si_pid == p->pid;
 }
 
+/* The executor ended during a job: out gets its log, how it ended and the limit that may
+ * explain it; it is reaped, with everything it left. */
+static void executor_died(dcmp_pool *p, int cut, dcmp_executor_outcome *out)
+{
+    int status = 0;
+
+    read_log(p, cut, out);
+    kill_executor(p, &status);
+    dcmp_executor_describe_exit(status, out);
+    if (WIFSIGNALED(status) && p->confine)
+        dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error, sizeof out->error);
+}
+
 /*
  * Reads the executor's next report, waiting until `deadline` (monotonic ms; INT64_MAX: none)
  * and calling tick about once a second. Returns 0 with *report (new: free it), or -1 with out
@@ -630,7 +643,6 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
     int64_t next_tick = dcmp_clock_mono_ms() + 1000;
     size_t want = 0, have = 0, hdr_have = 0;
     char *body = NULL, hdr[4];
-    int status = 0;
 
     *report = NULL;
     for (;;) {
@@ -664,12 +676,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
         /* The executor ended while a process it started still holds the report pipe open
          * (no end of file comes): the job crashed it all the same. */
         if (executor_ended(p)) {
-            read_log(p, *cut, out);
-            kill_executor(p, &status);
-            dcmp_executor_describe_exit(status, out);
-            if (WIFSIGNALED(status) && p->confine)
-                dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error,
-                                     sizeof out->error);
+            executor_died(p, *cut, out);
             free(body);
             return -1;
         }
@@ -709,12 +716,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
             }
             if (n == 0) {
                 /* The executor died: the job crashed it. */
-                read_log(p, *cut, out);
-                kill_executor(p, &status);
-                dcmp_executor_describe_exit(status, out);
-                if (WIFSIGNALED(status) && p->confine)
-                    dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error,
-                                         sizeof out->error);
+                executor_died(p, *cut, out);
                 free(body);
                 return -1;
             }

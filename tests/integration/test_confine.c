@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "harness.h"
 #include "redis.h"
 
@@ -32,18 +33,10 @@ static pid_t stop_worker; /* serves queue "stopq" only */
 /* Whether process pid lives (a zombie does not). */
 static int alive(pid_t pid)
 {
-    char path[64], buf[512], *rparen;
-    FILE *fp;
-    size_t n;
+    char buf[512];
+    const char *fields = dcmp_confine_proc_stat(pid, buf, sizeof buf);
 
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if ((fp = fopen(path, "r")) == NULL)
-        return 0;
-    n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    rparen = strrchr(buf, ')');
-    return rparen != NULL && rparen[1] == ' ' && rparen[2] != 'Z' && rparen[2] != 'X';
+    return fields != NULL && fields[0] == ' ' && fields[1] != 'Z' && fields[1] != 'X';
 }
 
 /* Waits until the orphan's pid file exists and names a living process; returns it, or -1. */
