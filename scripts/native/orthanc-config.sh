@@ -78,7 +78,10 @@ dest_entries=()
 for m in ${DICOM_MODALITIES:-}; do
   [[ "$m" =~ ^([A-Za-z0-9_-]{1,64})=([A-Za-z0-9_.-]{1,16})@([A-Za-z0-9_.:-]{1,253}):([0-9]{1,5})$ ]] ||
     dcmp_die "DICOM_MODALITIES entry \"$m\": expected NAME=AET@HOST:PORT"
-  dest_entries+=("$(dcmp_json_str "${BASH_REMATCH[1]}"): {\"AET\": $(dcmp_json_str "${BASH_REMATCH[2]}"), \"Host\": $(dcmp_json_str "${BASH_REMATCH[3]}"), \"Port\": ${BASH_REMATCH[4]}")
+  entry="$(dcmp_json_str "${BASH_REMATCH[1]}"): {\"AET\": $(dcmp_json_str "${BASH_REMATCH[2]}"), \"Host\": $(dcmp_json_str "${BASH_REMATCH[3]}"), \"Port\": ${BASH_REMATCH[4]}"
+  [[ ! "$m" =~ ^sender-[0-9]+= ]] ||
+    dcmp_die "DICOM_MODALITIES entry \"$m\": the names sender-N are ORTHANC_ALLOWED_MODALITIES' own"
+  dest_entries+=("$entry")
 done
 
 # ORTHANC_ALLOWED_MODALITIES="CT1@10.0.0.7 PACS_AET@10.0.0.5": the nodes that may C-STORE; with

@@ -183,5 +183,9 @@ export ORTHANC_ALLOWED_MODALITIES="SCANNER@scanner.example"
 check "a host name in ORTHANC_ALLOWED_MODALITIES is refused, named" \
   bash -c "bash '$root/scripts/native/orthanc-config.sh' '$tmp/bad' 2>&1 | grep -q 'SCANNER@scanner.example'"
 
+export ORTHANC_ALLOWED_MODALITIES="SCANNER@127.0.0.1" DICOM_MODALITIES="sender-1=X@127.0.0.1:104"
+check "a destination named like an allowed sender (sender-N) is refused, named" \
+  bash -c "bash '$root/scripts/native/orthanc-config.sh' '$tmp/bad' 2>&1 | grep -q 'sender-1=X'"
+
 [ $failures -eq 0 ] && say "passed" || say "$failures check(s) failed"
 [ $failures -eq 0 ]
