@@ -411,9 +411,10 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
         goto fail_early;
     }
     if (pid == 0) {
-        /* in the job's cgroup before anything else: what it starts cannot leave it */
-        if (cgroup[0] != '\0' && dcmp_cgroup_enter(cgroup, 0) < 0)
-            _exit(74);
+        /* in the job's cgroup before anything else: what it starts cannot leave it (should
+         * the move fail, the subreaper below still holds what the job starts) */
+        if (cgroup[0] != '\0')
+            (void)dcmp_cgroup_enter(cgroup, 0);
         dcmp_executor_child_setup();
         logp[1] = dcmp_executor_lift_fd(logp[1]);
         resp[1] = dcmp_executor_lift_fd(resp[1]);

@@ -643,6 +643,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
     int64_t next_tick = dcmp_clock_mono_ms() + 1000;
     size_t want = 0, have = 0, hdr_have = 0;
     char *body = NULL, hdr[4];
+    int ended = 0; /* the executor ended (a zombie): what is in the pipe is all there is */
 
     *report = NULL;
     for (;;) {
@@ -673,14 +674,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
                 return -1;
             }
         }
-        /* The executor ended while a process it started still holds the report pipe open
-         * (no end of file comes): the job crashed it all the same. */
-        if (executor_ended(p)) {
-            executor_died(p, *cut, out);
-            free(body);
-            return -1;
-        }
-        wait_ms = (next_tick < deadline ? next_tick : deadline) - now;
+        wait_ms = ended ? 0 : (next_tick < deadline ? next_tick : deadline) - now;
         if (poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)
             continue;
         for (;;) {
@@ -724,6 +718,16 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
                 continue;
             break; /* EAGAIN: wait for more */
         }
+        /* Everything it wrote is read (reports of calls before its end included), and the
+         * executor ended while a process it started still holds the report pipe open (no end
+         * of file comes): the job crashed it all the same. */
+        if (ended) {
+            executor_died(p, *cut, out);
+            free(body);
+            return -1;
+        }
+        /* seen ended: one more pass reads what it wrote between the last read and its end */
+        ended = executor_ended(p);
     }
 }
 
