@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "job.h"
 #include "loader.h"
 #include "queue.h"
@@ -133,23 +134,14 @@ static int64_t children_cpu_us(void)
 /* CPU time (user + system, us) of a process from /proc, -1 when unknown. */
 static int64_t proc_cpu_us(pid_t pid)
 {
-    char path[64], buf[1024], *p;
+    char buf[1024];
+    const char *p = dcmp_confine_proc_stat(pid, buf, sizeof buf);
     unsigned long long ut, st;
-    ssize_t n;
-    int fd;
 
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    if (pid <= 0 || (fd = open(path, O_RDONLY)) < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    /* Fields after the command name, which is in parentheses and may hold blanks:
-     * state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-    if ((p = strrchr(buf, ')')) == NULL ||
-        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    /* Fields after the command name: state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime */
+    if (p == NULL ||
+        sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (int64_t)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
 }

@@ -15,6 +15,12 @@
 -- Results the pipeline stores back carry the private block DCM-PROCESSOR (group 0405, named in
 -- the configuration's Dictionary): when their ActionDestination names one of Orthanc's
 -- DicomModalities, they are forwarded there (an asynchronous Orthanc job); otherwise they stay.
+-- What counts as the pipeline's is decided by how the instance reached Orthanc, never by its
+-- tags alone (anyone can write the block into a file): it must have been stored through the
+-- REST API (metadata Origin "RestApi", as storageManager uploads), and, when Orthanc has a
+-- login (ORTHANC_REST_USERNAME), by that user. An instance with the block that came by C-STORE
+-- (DicomProtocol), from Lua or a plugin, or from another REST user is an ordinary arrival:
+-- planned like any other series, never forwarded.
 -- Facts this relies on (../shared/ORTHANC.md): while HttpPost waits, Orthanc's REST API waits
 -- too, so the scheduler answers at once and HttpTimeout must stay small; HttpPost returns nil
 -- on a network error and "" on HTTP >= 300; DumpJson mangles values, so the series and tags
@@ -35,11 +41,39 @@ local function modality_allowed(modality)
   return false
 end
 
+-- True when an instance stored with this origin was stored by the pipeline: through the REST
+-- API, by the configured login when there is one. `origin` is Orthanc's origin table of the
+-- store (RequestOrigin, Username), `stored` the instance's metadata Origin: both must say
+-- RestApi, since a REST upload of an instance already stored (by C-STORE) reports a RestApi
+-- request for the file that came first.
+local function stored_by_pipeline(request_origin, username, stored)
+  if request_origin ~= 'RestApi' or stored ~= 'RestApi' then return false end
+  local login = setting('ORTHANC_REST_USERNAME', '')
+  return login == '' or username == login
+end
+
+-- An instance's metadata item, '' when it has none (an instance stored before a login was
+-- configured has no HttpUsername: the REST call fails, which must not abort the callback).
+local function metadata_of(instance, name)
+  local ok, value = pcall(RestApiGet, '/instances/' .. instance .. '/metadata/' .. name)
+  if not ok or value == nil then return '' end
+  return value
+end
+
 -- Instances the pipeline sent back carry the private tag ActionSource = dcm-processor
--- (creator DCM-PROCESSOR, group 0405): they are not processed again (the original's loop guard).
+-- (creator DCM-PROCESSOR, group 0405) and were stored through REST: they are not processed
+-- again (the original's loop guard). The same block on an instance that came otherwise does
+-- not keep its series from being processed.
 local function from_pipeline(instance)
   local tags = RestApiGet('/instances/' .. instance .. '/tags?short')
-  return string.find(tags, 'dcm%-processor') ~= nil and string.find(tags, '0405,') ~= nil
+  if string.find(tags, 'dcm%-processor') == nil or string.find(tags, '0405,') == nil then
+    return false
+  end
+  local origin = metadata_of(instance, 'Origin')
+  -- the user of a REST store is kept in the metadata HttpUsername (1.10.1: only when set)
+  local user = ''
+  if setting('ORTHANC_REST_USERNAME', '') ~= '' then user = metadata_of(instance, 'HttpUsername') end
+  return stored_by_pipeline(origin, user, origin)
 end
 
 -- POSTs body to the scheduler's path; true when it answered with a 2xx (HttpPost: nil on a
@@ -107,7 +141,18 @@ end
 -- Announces a series' first instance to the scheduler, and forwards a result of the pipeline
 -- to the modality its ActionDestination names.
 function OnStoredInstance(instanceId, tags, metadata, origin)
-  if tags['ActionSource'] ~= 'dcm-processor' then
+  local marked = tags['ActionSource'] == 'dcm-processor'
+  if marked and not stored_by_pipeline(origin['RequestOrigin'], origin['Username'],
+                                       metadata['Origin']) then
+    -- the block alone proves nothing: an instance sent by C-STORE (or by another REST user)
+    -- is an arrival like any other, never forwarded
+    print('dcm-processor: instance ' .. instanceId .. ' carries the DCM-PROCESSOR block but was ' ..
+          'stored by ' .. tostring(origin['RequestOrigin']) .. ' from ' ..
+          tostring(origin['RemoteAet'] or origin['Username'] or '?') .. '@' ..
+          tostring(origin['RemoteIp'] or '?') .. ', not by the pipeline: not forwarded')
+    marked = false
+  end
+  if not marked then
     -- keyed by SeriesInstanceUID (in the instance's tags): Orthanc's series id is asked for
     -- once per series, not for every instance
     local uid = tags['SeriesInstanceUID']

@@ -2,9 +2,9 @@
 # entrypoint.sh -- starts Orthanc in the stack's Orthanc image, as the user docker-compose.yml
 # names (BASEDIR's owner: the storage in BASEDIR/orthanc is its own in both modes): writes its
 # configuration from the environment (scripts/native/orthanc-config.sh: AET, StableAge, login,
-# DicomModalities, the private DCM-PROCESSOR dictionary, the Lua script) and the health check's
-# curl configuration (the login, read from a file, never on a command line) into
-# /tmp/dcmp-orthanc, owner-only. Inside the container Orthanc always listens on 8042 (HTTP) and
+# DicomModalities and the senders ORTHANC_ALLOWED_MODALITIES allows, the private DCM-PROCESSOR
+# dictionary, the Lua script) and the health check's curl configuration (the login, read from a
+# file, never on a command line) into /tmp/dcmp-orthanc, owner-only. Inside the container Orthanc always listens on 8042 (HTTP) and
 # 4242 (DICOM); docker-compose.yml publishes them on the host's ports. It logs to stderr.
 set -euo pipefail
 umask 077

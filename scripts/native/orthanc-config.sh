@@ -17,6 +17,11 @@
 #                                                        calls from its own container)
 #   DICOM_MODALITIES                                     where results may be forwarded: blank
 #                                                        separated NAME=AET@HOST:PORT entries
+#   ORTHANC_ALLOWED_MODALITIES                           when set, the only DICOM nodes whose
+#                                                        C-STORE is accepted: blank separated
+#                                                        AET@IP entries (the sender's AE title
+#                                                        and IP address, both checked); empty:
+#                                                        any node may store (Orthanc's default)
 #   ORTHANC_STORAGE                                      storage folder (default DIR/storage)
 # Orthanc 1.10.1 always binds 0.0.0.0 (HttpBindAddresses comes with 1.12.10); with
 # RemoteAccessAllowed false it answers HTTP from loopback only, but its DICOM port is open.
@@ -69,11 +74,36 @@ esac
 # DICOM_MODALITIES="PACS=PACS_AET@10.0.0.5:104 ARCHIVE=ARCH@archive:11112": the DICOM nodes
 # results may be forwarded to (a stored result names one in its ActionDestination tag).
 modalities=""
+dest_entries=()
 for m in ${DICOM_MODALITIES:-}; do
   [[ "$m" =~ ^([A-Za-z0-9_-]{1,64})=([A-Za-z0-9_.-]{1,16})@([A-Za-z0-9_.:-]{1,253}):([0-9]{1,5})$ ]] ||
     dcmp_die "DICOM_MODALITIES entry \"$m\": expected NAME=AET@HOST:PORT"
+  entry="$(dcmp_json_str "${BASH_REMATCH[1]}"): {\"AET\": $(dcmp_json_str "${BASH_REMATCH[2]}"), \"Host\": $(dcmp_json_str "${BASH_REMATCH[3]}"), \"Port\": ${BASH_REMATCH[4]}"
+  [[ ! "$m" =~ ^sender-[0-9]+= ]] ||
+    dcmp_die "DICOM_MODALITIES entry \"$m\": the names sender-N are ORTHANC_ALLOWED_MODALITIES' own"
+  dest_entries+=("$entry")
+done
+
+# ORTHANC_ALLOWED_MODALITIES="CT1@10.0.0.7 PACS_AET@10.0.0.5": the nodes that may C-STORE; with
+# any listed, Orthanc refuses a store from every other AE title or address (DicomAlwaysAllowStore
+# false, DicomCheckModalityHost true). Each becomes a DicomModalities entry "sender-N" that may
+# only store and echo; the destinations above may then no longer store unless listed here too.
+always_store=true
+check_host=false
+allow_dest=""
+n=0
+for m in ${ORTHANC_ALLOWED_MODALITIES:-}; do
+  [[ "$m" =~ ^([A-Za-z0-9_.-]{1,16})@([0-9A-Fa-f.:]{2,45})$ ]] ||
+    dcmp_die "ORTHANC_ALLOWED_MODALITIES entry \"$m\": expected AET@IP (an IP address: Orthanc compares it with the sender's)"
+  n=$((n + 1))
+  always_store=false check_host=true allow_dest=', "AllowStore": false'
   [ -z "$modalities" ] || modalities+=", "
-  modalities+="$(dcmp_json_str "${BASH_REMATCH[1]}"): [$(dcmp_json_str "${BASH_REMATCH[2]}"), $(dcmp_json_str "${BASH_REMATCH[3]}"), ${BASH_REMATCH[4]}]"
+  modalities+="\"sender-$n\": {\"AET\": $(dcmp_json_str "${BASH_REMATCH[1]}"), \"Host\": $(dcmp_json_str "${BASH_REMATCH[2]}"), \"Port\": 104, \"AllowStore\": true, \"AllowEcho\": true, \"AllowFind\": false, \"AllowFindWorklist\": false, \"AllowMove\": false, \"AllowGet\": false, \"AllowStorageCommitment\": false}"
+done
+
+for e in "${dest_entries[@]}"; do
+  [ -z "$modalities" ] || modalities+=", "
+  modalities+="$e$allow_dest}"
 done
 
 mkdir -p "$dir" "$storage/storage" "$storage/index"
@@ -109,6 +139,8 @@ tmp="$dir/orthanc.json.tmp"
   "DicomAet": $(dcmp_json_str "$aet"),
   "DicomPort": $dicom,
   "DicomCheckCalledAet": false,
+  "DicomAlwaysAllowStore": $always_store,
+  "DicomCheckModalityHost": $check_host,
   "StableAge": $stable,
   "LuaScripts": [$(dcmp_json_str "$dir/dcm-processor.lua")],
   "ExecuteLuaEnabled": false,

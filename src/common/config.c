@@ -287,6 +287,37 @@ static int get_duration(const dcmp_env *env, const char *const *names, int64_t d
     return 0;
 }
 
+/* A size in bytes: digits with an optional K, M, G or T (powers of 1024); absent, "" or 0 =
+ * none (0). At least 16 MiB when set: less cannot even load a library. */
+static int get_size(const dcmp_env *env, const char *const *names, int64_t *out, char *err)
+{
+    const char *v = dcmp_config_lookup(env, names);
+    char *end;
+    long long n;
+    int shift = 0;
+
+    *out = 0;
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (*end != '\0' && end[1] == '\0') {
+        const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*end));
+        if (u != NULL) {
+            shift = 10 * (int)(u - units + 1);
+            end++;
+        }
+    }
+    if (errno || end == v || *end != '\0' || n < 0 || n > (1LL << (62 - shift)) ||
+        (n > 0 && (n << shift) < (16LL << 20)))
+        return dcmp_seterr(err,
+                           "%s=\"%s\": expected a size such as 512M or 4G (at least 16M), or 0 "
+                           "for none",
+                           names[0], v);
+    *out = (int64_t)n << shift;
+    return 0;
+}
+
 /* 1/0 from 1, true, yes, on / 0, false, no, off (any case); absent or "" = dflt. */
 static int get_bool(const dcmp_env *env, const char *const *names, int dflt, int *out, char *err)
 {
@@ -360,6 +391,10 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_exec[] = {"WORKER_EXECUTOR", NULL};
     static const char *const k_recycle[] = {"WORKER_RECYCLE", NULL};
     static const char *const k_settings[] = {"SETTINGS", NULL};
+    static const char *const k_jenv[] = {"JOB_ENV", NULL};
+    static const char *const k_jmem[] = {"JOB_MEMORY_LIMIT", NULL};
+    static const char *const k_jcpu[] = {"JOB_CPU_LIMIT", NULL};
+    static const char *const k_jfiles[] = {"JOB_FILES_LIMIT", NULL};
     static const char *const k_cbtime[] = {"CALLBACK_TIMEOUT", NULL};
     static const char *const k_sport[] = {"SCHEDULER_PORT", NULL};
     static const char *const k_sbind[] = {"SCHEDULER_BIND", NULL};
@@ -425,6 +460,10 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_int(&env, k_grace, 8, 0, 86400, &cfg->stop_grace, err) < 0 ||
         get_str(&env, k_exec, "pool", cfg->executor, sizeof cfg->executor, err) < 0 ||
         get_int(&env, k_recycle, 1000, 1, 1000000000, &cfg->recycle, err) < 0 ||
+        get_str(&env, k_jenv, "", cfg->job_env, sizeof cfg->job_env, err) < 0 ||
+        get_size(&env, k_jmem, &cfg->job_memory, err) < 0 ||
+        get_duration(&env, k_jcpu, 0, &cfg->job_cpu, err) < 0 ||
+        get_int(&env, k_jfiles, 0, 0, 1 << 20, &cfg->job_files, err) < 0 ||
         get_duration(&env, k_cbtime, 10, &cfg->callback_timeout, err) < 0 ||
         settings_path(&env, k_settings, cfg, err) < 0 ||
         get_int(&env, k_sport, 5000, 1, 65535, &cfg->scheduler_port, err) < 0 ||
@@ -464,6 +503,12 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_dhosts, "", cfg->dashboard_hosts, sizeof cfg->dashboard_hosts, err) < 0 ||
         get_int(&env, k_dfail, 10, 0, 1000000, &cfg->dashboard_login_failures, err) < 0)
         goto out;
+    if (cfg->job_files > 0 && cfg->job_files < 16) {
+        /* fewer cannot even hold the executor's own pipes and a library */
+        dcmp_seterr(err, "JOB_FILES_LIMIT=%lld: at least 16, or 0 for none",
+                    (long long)cfg->job_files);
+        goto out;
+    }
     if (cfg->dashboard_sample > 600) {
         dcmp_seterr(err, "DASHBOARD_SAMPLE_INTERVAL: at most 600s (the chart shows one hour)");
         goto out;

@@ -66,6 +66,10 @@ typedef struct dcmp_config {
     int64_t stop_grace; /* WORKER_STOP_GRACE: seconds a job may finish after SIGTERM, default 8 */
     char executor[8];   /* WORKER_EXECUTOR: "pool" (default) or "fork" (a child per job) */
     int64_t recycle;    /* WORKER_RECYCLE: jobs a pool executor runs before it is replaced */
+    char job_env[1024]; /* JOB_ENV: more variable names every job's environment gets */
+    int64_t job_memory; /* JOB_MEMORY_LIMIT: bytes of address space per job, 0 = none */
+    int64_t job_cpu;    /* JOB_CPU_LIMIT: seconds of CPU time per job, 0 = none */
+    int64_t job_files;  /* JOB_FILES_LIMIT: open descriptors per job, 0 = none */
     int64_t callback_timeout;   /* CALLBACK_TIMEOUT: seconds a callback may take, default 10 */
     int64_t scheduler_port;     /* SCHEDULER_PORT, default 5000 (the original's) */
     char scheduler_bind[64];    /* SCHEDULER_BIND: address the scheduler listens on, 127.0.0.1 */

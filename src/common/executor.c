@@ -17,6 +17,7 @@
 
 #include "dcmp/service.h"
 #include "clock.h"
+#include "confine.h"
 #include "jsonw.h"
 #include "loader.h"
 
@@ -202,11 +203,36 @@ char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char 
     return text;
 }
 
-static void __attribute__((noreturn))
-child_main(const dcmp_job *job, const char *modules, const char *data_dir)
-{
-    char loaded[PATH_MAX], *text = dcmp_executor_invoke(job, modules, data_dir, NULL, 0, loaded);
+extern char **environ;
 
+/* The fork child becomes a job's process: the allow-listed environment plus the variables of
+ * this job's service, the limits, a subreaper of what it starts. */
+static void child_confine(const dcmp_job *job, const dcmp_confine *c)
+{
+    const dcmp_confine_limits none = {0, 0, 0}, *l = c ? &c->limits : &none;
+    char scoped[DCMP_CONFINE_SCOPED_MAX], err[DCMP_ERR_LEN], **env;
+
+    dcmp_confine_scoped(job->func, scoped, sizeof scoped);
+    if ((env = dcmp_confine_env(environ, c)) == NULL)
+        _exit(70);
+    environ = env; /* the worker's own array stays in this copy's memory, unreferenced */
+    dcmp_confine_apply_scoped(scoped, 1);
+    if (dcmp_confine_enter(l, err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        _exit(73);
+    }
+    dcmp_confine_job_cpu(l);
+}
+
+static void __attribute__((noreturn))
+child_main(const dcmp_job *job, const char *modules, const char *data_dir, const dcmp_confine *c)
+{
+    char loaded[PATH_MAX], *text;
+
+    child_confine(job, c);
+    text = dcmp_executor_invoke(job, modules, data_dir, NULL, 0, loaded);
+    /* nothing the job started outlives it (they are this process' descendants: subreaper) */
+    dcmp_confine_kill_descendants(getpid(), 50);
     write_all(RESULT_FD, text, strlen(text));
     /* No dlclose or free: the process ends here, and a library's destructors
      * must not run twice (the parent never loaded it). */
@@ -358,10 +384,12 @@ void dcmp_executor_describe_exit(int status, dcmp_executor_outcome *out)
 }
 
 int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
-                      dcmp_executor_tick tick, void *tick_arg, dcmp_executor_outcome *out)
+                      const dcmp_confine *confine, dcmp_executor_tick tick, void *tick_arg,
+                      dcmp_executor_outcome *out)
 {
     int logp[2] = {-1, -1}, resp[2] = {-1, -1}, status = 0, log_open, res_open, exited = 0;
     int pidfd;
+    char cgroup[PATH_MAX];
     int64_t start = dcmp_clock_mono_ms(), deadline, next_tick;
     buf report = {0};
     tail *t = calloc(1, sizeof *t);
@@ -373,13 +401,20 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
         snprintf(out->error, sizeof out->error, "cannot make pipes: %s", strerror(errno));
         goto fail_early;
     }
+    if (confine == NULL || dcmp_cgroup_new(confine->cgroup, cgroup) < 0)
+        cgroup[0] = '\0';
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
         snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
+        dcmp_cgroup_end(cgroup);
         goto fail_early;
     }
     if (pid == 0) {
+        /* in the job's cgroup before anything else: what it starts cannot leave it (should
+         * the move fail, the subreaper below still holds what the job starts) */
+        if (cgroup[0] != '\0')
+            (void)dcmp_cgroup_enter(cgroup, 0);
         dcmp_executor_child_setup();
         logp[1] = dcmp_executor_lift_fd(logp[1]);
         resp[1] = dcmp_executor_lift_fd(resp[1]);
@@ -387,7 +422,7 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
             dup2(logp[1], STDERR_FILENO) < 0 || dup2(resp[1], RESULT_FD) < 0)
             _exit(71);
         closefrom(RESULT_FD + 1); /* the Redis socket and the pipes' other ends */
-        child_main(job, modules, data_dir);
+        child_main(job, modules, data_dir, confine);
     }
     setpgid(pid, pid); /* also in the child: whichever runs first */
     close(logp[1]);
@@ -418,6 +453,7 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
             break;
         }
         if (now >= deadline) {
+            dcmp_confine_kill_descendants(pid, 50);
             kill(-pid, SIGKILL);
             out->status = DCMP_EXEC_TIMEOUT;
             snprintf(out->error, sizeof out->error, "timed out after %llds: killed",
@@ -427,6 +463,7 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
         if (now >= next_tick) {
             next_tick = now + 1000;
             if (tick && tick(tick_arg)) {
+                dcmp_confine_kill_descendants(pid, 50);
                 kill(-pid, SIGKILL);
                 out->status = DCMP_EXEC_STOPPED;
                 snprintf(out->error, sizeof out->error, "the worker stopped while the job ran");
@@ -460,8 +497,10 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
     }
     if (pidfd >= 0)
         close(pidfd);
-    /* Nothing of the job's process group outlives the job. */
+    /* Nothing of the job's process group, nor of its cgroup (a job whose process crashed
+     * leaves its descendants to init: only the cgroup still finds them), outlives the job. */
     kill(-pid, SIGKILL);
+    dcmp_cgroup_end(cgroup);
     if (!exited)
         waitpid(pid, &status, 0);
     if (log_open)
@@ -472,6 +511,8 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
     if (out->status != DCMP_EXEC_TIMEOUT && out->status != DCMP_EXEC_STOPPED) {
         if (WIFSIGNALED(status) || report.len == 0)
             dcmp_executor_describe_exit(status, out);
+        if (WIFSIGNALED(status) && confine)
+            dcmp_confine_explain(WTERMSIG(status), &confine->limits, out->error, sizeof out->error);
         else
             dcmp_executor_decode(report.data, report.over, out);
     }

@@ -8,6 +8,8 @@
 #include "job.h"
 #include "resolve.h"
 
+struct dcmp_confine; /* confine.h */
+
 #define DCMP_EXECUTOR_LOG_TAIL   4096      /* bytes of the job's log kept with the job */
 #define DCMP_EXECUTOR_RESULT_MAX (1 << 20) /* largest result JSON a job may set */
 
@@ -35,13 +37,16 @@ typedef int (*dcmp_executor_tick)(void *arg);
 /*
  * Runs `job` under `modules` (where its dotted function is resolved) with
  * `data_dir` passed to the function. The child runs in its own process
- * group; at the job's timeout, or when tick asks, the whole group gets
- * SIGKILL, and so does anything of the group left when the child ends.
+ * group, with the environment and limits of `confine` (borrowed; NULL: the
+ * allow-list, no limits; confine.h), as the subreaper of what it starts; at
+ * the job's timeout, or when tick asks, every descendant and the whole group
+ * get SIGKILL, and the child kills its descendants when the job ends.
  * Fills *out (free out->result). Returns 0, or -1 when no child could be
  * started (out->error says why; the job was not run).
  */
 int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data_dir,
-                      dcmp_executor_tick tick, void *tick_arg, dcmp_executor_outcome *out);
+                      const struct dcmp_confine *confine, dcmp_executor_tick tick, void *tick_arg,
+                      dcmp_executor_outcome *out);
 
 /*
  * Runs `job` in this process: parses its kwargs, loads its library (left

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "confine.h"
 #include "dcmp/service.h"
 #include "log.h"
 #include "plan.h"
@@ -138,6 +139,7 @@ typedef struct served {
     lib_id libs[EXEC_LIBS];
     int nlibs;
     int full; /* too many libraries to watch: the next frame is answered "restart" */
+    dcmp_confine_limits limits; /* DCMP_JOB_LIMITS */
 } served;
 
 /* Writes a report frame; the caller is gone when it cannot be written. */
@@ -183,15 +185,24 @@ static int split(char *payload, size_t len, char **fields, int max)
     return k;
 }
 
-/* A job frame: id NUL name NUL func NUL kwargs. */
+/* After a job or a callback: nothing it started outlives it (this process is their subreaper,
+ * so even a process that left its session is a descendant), and none is left a zombie. */
+static void end_of_call(void)
+{
+    dcmp_confine_kill_descendants(getpid(), 50);
+    dcmp_confine_reap();
+}
+
+/* A job frame: id NUL name NUL func NUL kwargs NUL scoped (the variables this job alone gets,
+ * "NAME=VALUE\n" lines, dcmp_confine_scoped). */
 static void serve_job(served *sv, char *payload, size_t len)
 {
-    char loaded[PATH_MAX], *fields[4], *text;
+    char loaded[PATH_MAX], *fields[5], *text;
     dcmp_executor_input in;
     dcmp_resolved r;
     dcmp_job job;
 
-    if (split(payload, len, fields, 4) != 4)
+    if (split(payload, len, fields, 5) != 5)
         _exit(72);
     memset(&job, 0, sizeof job);
     dcmp_strlcpy(job.id, fields[0], sizeof job.id);
@@ -199,7 +210,11 @@ static void serve_job(served *sv, char *payload, size_t len)
     job.func = fields[2];
     job.kwargs = fields[3];
     restart_if_needed(sv, job.func, &r, &in);
+    dcmp_confine_apply_scoped(fields[4], 1);
+    dcmp_confine_job_cpu(&sv->limits);
     text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, in.resolved, in.found, loaded);
+    dcmp_confine_apply_scoped(fields[4], 0);
+    end_of_call();
     loaded_one(sv, loaded);
     report(text);
     free(text);
@@ -239,7 +254,9 @@ static void serve_calls(served *sv, char *payload, size_t len)
         in.added_params = added_text;
         in.modules = sv->modules;
         in.data_dir = sv->data_dir;
+        dcmp_confine_job_cpu(&sv->limits);
         text = dcmp_executor_call(&in, loaded, &code, &result);
+        end_of_call();
         loaded_one(sv, loaded);
         report(text);
         free(text);
@@ -275,12 +292,13 @@ static char *next_frame(uint32_t *len)
 void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
 {
     for (;;) {
-        char *fields[4], *payload, *text;
+        char *fields[5], *payload, *text;
         uint32_t len;
         dcmp_job job;
 
         payload = next_frame(&len);
-        if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 4) != 4)
+        /* the fifth field (variables for service code) is not for a helper program */
+        if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 5) != 5)
             _exit(72);
         memset(&job, 0, sizeof job);
         dcmp_strlcpy(job.id, fields[0], sizeof job.id);
@@ -297,9 +315,16 @@ void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
 void dcmp_pool_executor_main(const char *modules, const char *data_dir)
 {
     static served sv;
+    char err[DCMP_ERR_LEN];
 
     sv.modules = modules;
     sv.data_dir = data_dir;
+    if (dcmp_confine_limits_from_env(&sv.limits, err) < 0 ||
+        dcmp_confine_enter(&sv.limits, err) < 0) {
+        /* said in the log of the job that finds this executor ended */
+        fprintf(stderr, "dcmp-executor: %s\n", err);
+        _exit(73);
+    }
     for (;;) {
         uint32_t len;
         char *payload = next_frame(&len);
@@ -334,12 +359,17 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-/* Kills the executor's whole group and reaps it; *status (may be NULL) gets its status. */
+/* Kills the executor, everything its jobs started (its descendants first, while it still
+ * holds them: it is their subreaper) and its whole group, and reaps it; *status (may be NULL)
+ * gets its status. */
 static void kill_executor(dcmp_pool *p, int *status)
 {
     int st = 0;
 
     if (p->pid > 0) {
+        dcmp_confine_kill_descendants(p->pid, 50);
+        dcmp_cgroup_end(p->cgroup); /* whatever escaped the descendants' walk */
+        p->cgroup[0] = '\0';
         kill(-p->pid, SIGKILL);
         while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
             ;
@@ -423,7 +453,7 @@ static int lift(int fd)
 static int spawn(dcmp_pool *p, char *err)
 {
     int cmdp[2] = {-1, -1}, resp[2] = {-1, -1}, logfd = -1, devnull = -1, rc;
-    char prog[PATH_MAX], *argv[4];
+    char prog[PATH_MAX], *argv[4], **envp = environ;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t all, none;
@@ -471,12 +501,26 @@ static int spawn(dcmp_pool *p, char *err)
     argv[1] = (char *)p->modules;
     argv[2] = (char *)(p->data_dir ? p->data_dir : "");
     argv[3] = NULL;
-    rc = posix_spawn(&pid, prog, &fa, &at, argv, environ);
+    /* service code sees only the allow-listed variables: not the passwords of the daemon */
+    if (p->program == NULL && (envp = dcmp_confine_env(environ, p->confine)) == NULL)
+        rc = ENOMEM;
+    else
+        rc = posix_spawn(&pid, prog, &fa, &at, argv, envp);
+    if (envp != environ)
+        dcmp_confine_free_env(envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
         dcmp_seterr(err, "cannot start an executor: %s: %s", prog, strerror(rc));
         goto fail;
+    }
+    /* into a cgroup of its own before it gets any job: nothing a job starts can leave it */
+    if (p->program == NULL && p->confine && p->confine->cgroup &&
+        dcmp_cgroup_new(p->confine->cgroup, p->cgroup) == 0 &&
+        dcmp_cgroup_enter(p->cgroup, pid) < 0) {
+        dcmp_log_warn("cannot move the executor into %s: %s", p->cgroup, strerror(errno));
+        dcmp_cgroup_end(p->cgroup);
+        p->cgroup[0] = '\0';
     }
     close(cmdp[0]);
     close(resp[1]);
@@ -563,6 +607,30 @@ static int send_frame(dcmp_pool *p, char kind, const char *const *parts, int n, 
     return 0;
 }
 
+/* Whether the executor has ended (left a zombie, not reaped: its pid stays its own until
+ * kill_executor reaps it). */
+static int executor_ended(const dcmp_pool *p)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    return p->pid > 0 && waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == p->pid;
+}
+
+/* The executor ended during a job: out gets its log, how it ended and the limit that may
+ * explain it; it is reaped, with everything it left. */
+static void executor_died(dcmp_pool *p, int cut, dcmp_executor_outcome *out)
+{
+    int status = 0;
+
+    read_log(p, cut, out);
+    kill_executor(p, &status);
+    dcmp_executor_describe_exit(status, out);
+    if (WIFSIGNALED(status) && p->confine)
+        dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error, sizeof out->error);
+}
+
 /*
  * Reads the executor's next report, waiting until `deadline` (monotonic ms; INT64_MAX: none)
  * and calling tick about once a second. Returns 0 with *report (new: free it), or -1 with out
@@ -575,7 +643,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
     int64_t next_tick = dcmp_clock_mono_ms() + 1000;
     size_t want = 0, have = 0, hdr_have = 0;
     char *body = NULL, hdr[4];
-    int status = 0;
+    int ended = 0; /* the executor ended (a zombie): what is in the pipe is all there is */
 
     *report = NULL;
     for (;;) {
@@ -606,7 +674,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
                 return -1;
             }
         }
-        wait_ms = (next_tick < deadline ? next_tick : deadline) - now;
+        wait_ms = ended ? 0 : (next_tick < deadline ? next_tick : deadline) - now;
         if (poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)
             continue;
         for (;;) {
@@ -642,9 +710,7 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
             }
             if (n == 0) {
                 /* The executor died: the job crashed it. */
-                read_log(p, *cut, out);
-                kill_executor(p, &status);
-                dcmp_executor_describe_exit(status, out);
+                executor_died(p, *cut, out);
                 free(body);
                 return -1;
             }
@@ -652,6 +718,16 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
                 continue;
             break; /* EAGAIN: wait for more */
         }
+        /* Everything it wrote is read (reports of calls before its end included), and the
+         * executor ended while a process it started still holds the report pipe open (no end
+         * of file comes): the job crashed it all the same. */
+        if (ended) {
+            executor_died(p, *cut, out);
+            free(body);
+            return -1;
+        }
+        /* seen ended: one more pass reads what it wrote between the last read and its end */
+        ended = executor_ended(p);
     }
 }
 
@@ -660,14 +736,20 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
 static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
                     dcmp_executor_outcome *out)
 {
-    const char *parts[4] = {job->id, job->name, job->func, job->kwargs};
+    char scoped[DCMP_CONFINE_SCOPED_MAX];
+    const char *parts[5] = {job->id, job->name, job->func, job->kwargs, scoped};
     int64_t deadline;
     char *report;
     int cut = 0;
 
+    /* only executors of dcmp-executor run service code; a helper program gets none */
+    if (p->program != NULL)
+        scoped[0] = '\0';
+    else
+        dcmp_confine_scoped(job->func, scoped, sizeof scoped);
     if (ftruncate(p->logfd, 0) < 0)
         cut = 1;
-    if (send_frame(p, FRAME_JOB, parts, 4, 0, out) < 0)
+    if (send_frame(p, FRAME_JOB, parts, 5, 0, out) < 0)
         return 0;
     deadline = job->timeout > 0 ? dcmp_clock_mono_ms() + job->timeout * 1000 : INT64_MAX;
     if (read_report(p, deadline, job->timeout, tick, tick_arg, &cut, &report, out) < 0)

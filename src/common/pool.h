@@ -2,6 +2,7 @@
 #ifndef DCMP_POOL_H
 #define DCMP_POOL_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,7 +31,10 @@ typedef struct dcmp_pool {
     const char *modules;
     const char *data_dir;
     const char *program; /* the program started; NULL: dcmp-executor (dcmp_pool_executor) */
-    int64_t used_ms;     /* monotonic ms when it last finished a job */
+    /* dcmp-executor's environment and limits (borrowed; NULL: the allow-list, no limits) */
+    const struct dcmp_confine *confine;
+    char cgroup[PATH_MAX]; /* the executor's cgroup (confine->cgroup), "" when none */
+    int64_t used_ms;       /* monotonic ms when it last finished a job */
 } dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */

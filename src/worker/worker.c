@@ -52,12 +52,20 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
     if (w->use_pool && dcmp_pool_executor(exe, sizeof exe, err) < 0)
         return -1;
     dcmp_pool_init(&w->pool, cfg->modules, cfg->data, (long)cfg->recycle);
+    w->confine.extra = cfg->job_env;
+    w->confine.limits.memory = cfg->job_memory;
+    w->confine.limits.cpu = cfg->job_cpu;
+    w->confine.limits.files = cfg->job_files;
+    w->pool.confine = &w->confine;
+    if (dcmp_cgroup_init(&w->cgroup, "worker") == 0)
+        w->confine.cgroup = &w->cgroup;
     return 0;
 }
 
 void worker_free(worker *w)
 {
     dcmp_pool_stop(&w->pool);
+    dcmp_cgroup_free(&w->cgroup);
     dcmp_queue_free(w->q);
     w->q = NULL;
 }
@@ -235,8 +243,9 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
                   job->queue, (long long)job->attempts);
-    rc = w->use_pool ? dcmp_pool_run(&w->pool, job, tick, w, &o)
-                     : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, tick, w, &o);
+    rc = w->use_pool
+             ? dcmp_pool_run(&w->pool, job, tick, w, &o)
+             : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, &w->confine, tick, w, &o);
     if (rc < 0) {
         /* No child: the job did not run. Give it back and slow down. */
         dcmp_log_error("job %s: %s", job->id, o.error);
@@ -271,6 +280,13 @@ int worker_run(worker *w)
         return 1;
     dcmp_log_info("worker %s serving %s (redis %s:%d, modules %s, executor %s)", w->name, queues,
                   w->cfg->redis_host, w->cfg->redis_port, w->cfg->modules, w->cfg->executor);
+    /* how what a job starts is found and killed (docs/job-engine.md) */
+    if (w->confine.cgroup)
+        dcmp_log_info("jobs are contained by a cgroup each, under %s", w->cgroup.base);
+    else
+        dcmp_log_info("jobs are contained as descendants of their process (subreaper): no "
+                      "cgroup, %s",
+                      w->cgroup.why);
     while (!stopping(w)) {
         int got;
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "confine.h"
 #include "job.h"
 #include "pool.h"
 #include "queue.h"
@@ -30,6 +31,8 @@ typedef struct worker {
     long done, failed;
     int use_pool;           /* WORKER_EXECUTOR=pool */
     dcmp_pool pool;         /* the long-lived executor, when use_pool */
+    dcmp_confine confine;   /* every job's environment and limits (JOB_ENV, JOB_*_LIMIT) */
+    dcmp_cgroup cgroup;     /* the folder of the job processes' cgroups, when usable */
     int scripts_on;         /* run MODULES/<service>/script.sh (not with --no-scripts) */
     int64_t next_scan;      /* monotonic ms of the next look for new or changed scripts */
     worker_scripts scripts; /* the scripts run so far */

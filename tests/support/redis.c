@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
+
 extern char **environ;
 
 static void nap_ms(int ms)
@@ -397,24 +399,14 @@ long fixture_rss_kb(pid_t pid)
  * for; may be NULL). Returns 0 or -1. */
 static int proc_stat(pid_t pid, long *ppid, long long *cpu_us, long long *reaped_us)
 {
-    char path[64], buf[1024], *p;
+    char buf[1024];
+    const char *p = dcmp_confine_proc_stat(pid, buf, sizeof buf);
     unsigned long long ut, st, cut, cst;
-    ssize_t n;
-    int fd;
 
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    /* after the command name, which is in parentheses and may hold blanks: state ppid pgrp
-     * session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime */
-    if ((p = strrchr(buf, ')')) == NULL ||
-        sscanf(p + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid, &ut,
-               &st, &cut, &cst) != 5)
+    /* after the command name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+     * cmajflt utime stime cutime cstime */
+    if (p == NULL || sscanf(p, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+                            ppid, &ut, &st, &cut, &cst) != 5)
         return -1;
     *cpu_us = (long long)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
     if (reaped_us)

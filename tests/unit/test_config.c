@@ -29,6 +29,10 @@ static const char *const all_vars[] = {"DCMP_ENV",
                                        "WORKER_MAX_CRASHES",
                                        "WORKER_TTL",
                                        "WORKER_STOP_GRACE",
+                                       "JOB_ENV",
+                                       "JOB_MEMORY_LIMIT",
+                                       "JOB_CPU_LIMIT",
+                                       "JOB_FILES_LIMIT",
                                        "DASHBOARD_PORT",
                                        "DASHBOARD_BIND",
                                        "DASHBOARD_USER",
@@ -688,11 +692,43 @@ static void test_load_bad_values(void)
     load_rejects("WORKER_TTL", "-1", "positive");
     load_rejects("WORKER_TTL", "abc", "bad duration");
     load_rejects("WORKER_TTL", "1.5s", "bad duration");
+    load_rejects("JOB_MEMORY_LIMIT", "8M", "at least 16M");
+    load_rejects("JOB_MEMORY_LIMIT", "4X", "such as 512M");
+    load_rejects("JOB_MEMORY_LIMIT", "-1", NULL);
+    load_rejects("JOB_MEMORY_LIMIT", "99999999999T", NULL);
+    load_rejects("JOB_CPU_LIMIT", "abc", "bad duration");
+    load_rejects("JOB_FILES_LIMIT", "3", "at least 16");
 
     memset(host, 'h', sizeof host - 1);
     host[sizeof host - 1] = '\0';
     load_rejects("REDIS_HOST", host, "longer than");
     load_rejects("LOG_LEVEL", "a-level-name-that-is-too-long", "longer than");
+}
+
+/* The jobs' limits and extra variables: none by default, sizes with units. */
+static void test_load_job_limits(void)
+{
+    char err[DCMP_ERR_LEN] = "";
+    dcmp_config cfg;
+
+    clear_environment();
+    setenv("DCMP_ENV", "", 1);
+    CHECK(dcmp_config_load(&cfg, NULL, err) == 0);
+    CHECK(cfg.job_memory == 0 && cfg.job_cpu == 0 && cfg.job_files == 0);
+    CHECK_STR(cfg.job_env, "");
+    setenv("JOB_MEMORY_LIMIT", "4G", 1);
+    setenv("JOB_CPU_LIMIT", "10m", 1);
+    setenv("JOB_FILES_LIMIT", "256", 1);
+    setenv("JOB_ENV", "SITE_A SITE_B", 1);
+    CHECK(dcmp_config_load(&cfg, NULL, err) == 0);
+    CHECK(cfg.job_memory == (int64_t)4 << 30);
+    CHECK(cfg.job_cpu == 600);
+    CHECK(cfg.job_files == 256);
+    CHECK_STR(cfg.job_env, "SITE_A SITE_B");
+    setenv("JOB_MEMORY_LIMIT", "536870912", 1);
+    CHECK(dcmp_config_load(&cfg, NULL, err) == 0);
+    CHECK(cfg.job_memory == 512 << 20);
+    clear_environment();
 }
 
 /* The dashboard's settings: defaults (loopback, no login, actions on), values, and refusals. */
@@ -910,6 +946,7 @@ int main(void)
     RUN(test_load_aliases);
     RUN(test_load_environment_overrides);
     RUN(test_load_bad_values);
+    RUN(test_load_job_limits);
     RUN(test_load_bad_file);
     RUN(test_load_dashboard);
     RUN(test_load_dot_env);
