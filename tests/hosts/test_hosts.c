@@ -283,7 +283,7 @@ static void test_two_hosts(void)
     stop_workers();
 }
 
-/* Host a is cut off (link down) for 6 s, past WORKER_TTL (2 s), while it runs a 15 s job:
+/* Host a is cut off (link down) for 6 s, past WORKER_TTL (2 s), while it runs a 20 s job:
  * host b reaps it and runs the job again; a kills its copy and does not report it (one run
  * marker); the job's dependents run once; a serves again once restored. */
 static void test_partition(void)
@@ -293,7 +293,7 @@ static void test_partition(void)
     int first = f.nworkers;
     dcmp_job job;
 
-    CHECK(fixture_enqueue(&f, slow, 3, "{\"ms\":15000}", 120, &ids[0]) == 0);
+    CHECK(fixture_enqueue(&f, slow, 3, "{\"ms\":20000}", 120, &ids[0]) == 0);
     CHECK(host_worker(0, "part", NULL) > 0);
     CHECK(fixture_wait_state(&f, ids[0], "started", 20000) == 0);
     CHECK(host_worker(1, "part", NULL) > 0);
