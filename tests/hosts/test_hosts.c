@@ -94,11 +94,35 @@ static void on_signal(int sig)
     _exit(1);
 }
 
+/* A third octet X for 10.251.X.0/30 that no address of the root namespace uses (another host,
+ * or another run of this test at the same time), tried from one our pid gives; -1 if none. */
+static int free_subnet(void)
+{
+    char out[PATH_MAX + 32], net[32], *text;
+    int k, x, used;
+
+    snprintf(out, sizeof out, "%s/addr.out", f.dir);
+    for (k = 0; k < 240; k++) {
+        /* runs started at once have pids close together: two octets apart each */
+        x = 10 + (int)((2 * (getpid() % 120) + k) % 240);
+        snprintf(net, sizeof net, "10.251.%d.0/24", x);
+        char *show[] = {"ip", "-o", "-4", "addr", "show", "to", net, NULL};
+        if (run_to(show, out) < 0)
+            return -1;
+        text = fixture_read_data(&f, "../addr.out");
+        used = text == NULL || text[0] != '\0';
+        free(text);
+        if (!used)
+            return x;
+    }
+    return -1;
+}
+
 /* Host i: namespace ns[i] with lo and veth "<veth[i]>h" at host_ip[i]/30, its peer veth[i] in
- * the root namespace at root_ip[i]/30 (where Redis listens). 10.251.X.0/30, X from our pid. */
+ * the root namespace at root_ip[i]/30 (where Redis listens), in 10.251.X.0/30 with X free. */
 static int make_host(int i)
 {
-    int x = 10 + 2 * (int)(getpid() % 120) + i;
+    int x = free_subnet();
     char peer[20], cidr_root[32], cidr_host[32];
 
     snprintf(ns[i], sizeof ns[i], "dcmp-t%d-%c", (int)getpid(), 'a' + i);
@@ -117,6 +141,10 @@ static int make_host(int i)
     char *up_host[] = {"ip", "-n", ns[i], "link", "set", peer, "up", NULL};
     char *up_lo[] = {"ip", "-n", ns[i], "link", "set", "lo", "up", NULL};
 
+    if (x < 0) {
+        fprintf(stderr, "no free 10.251.X.0/24 for host %d\n", i);
+        return -1;
+    }
     if (run(add_ns) < 0)
         return -1;
     made[i] = 1;
