@@ -94,7 +94,8 @@ int dcmp_queue_finish_fetch(dcmp_queue *q, const char *worker, const char *id, c
                             const char *log, char outcome[16], const char *const *queues, int n,
                             dcmp_job *next);
 
-/* Registers the worker or renews its heartbeat (ttl from opts). */
+/* Registers the worker or renews its heartbeat (ttl from opts). birth_ms 0: the registration
+ * is stamped with Redis' clock (what a worker passes: its host's clock may be off). */
 int dcmp_queue_heartbeat(dcmp_queue *q, const char *worker, const char *queues, long pid,
                          const char *host, int64_t birth_ms);
 /* Puts back the jobs of the worker's processing list other than `current`

@@ -47,7 +47,8 @@ int worker_init(worker *w, const dcmp_config *cfg, const char *queues, const cha
     }
     if ((w->q = dcmp_queue_from_config(cfg)) == NULL)
         return dcmp_seterr(err, "out of memory");
-    w->birth_ms = dcmp_clock_wall_ms();
+    /* 0: Redis stamps the registration with its own clock (a host's clock may be off) */
+    w->birth_ms = 0;
     w->use_pool = strcmp(cfg->executor, "pool") == 0;
     if (w->use_pool && dcmp_pool_executor(exe, sizeof exe, err) < 0)
         return -1;
@@ -82,7 +83,7 @@ static int stopping(worker *w)
 /* Registers (heartbeat) and puts back stale entries of our processing list. */
 static int announce(worker *w)
 {
-    int64_t back = 0;
+    int64_t back = 0, sent = dcmp_clock_mono_ms();
     char joined[1024];
     int i;
     size_t used = 0;
@@ -93,6 +94,8 @@ static int announce(worker *w)
                                  w->queues[i]);
     if (dcmp_queue_heartbeat(w->q, w->name, joined, (long)getpid(), w->host, w->birth_ms) < 0)
         return -1;
+    /* the lease runs from when this beat was sent: Redis set its TTL later than that */
+    w->beat_ok = sent;
     if (dcmp_queue_recover(w->q, w->name, w->current, &back) < 0)
         return -1;
     if (back > 0)
@@ -159,13 +162,35 @@ static void maintain(worker *w)
                       (long long)counts[0], (long long)counts[1], (long long)counts[2]);
 }
 
+/* True once no heartbeat has reached Redis for WORKER_TTL (this host's monotonic clock): the
+ * reaper may have given the running job to another worker, so it must not run on here. */
+static int lease_lost(worker *w)
+{
+    int64_t silent = dcmp_clock_mono_ms() - w->beat_ok;
+
+    if (silent <= w->cfg->heartbeat_ttl_ms)
+        return 0;
+    dcmp_log_error("job %s: no heartbeat reached redis %s:%d for %lld ms (WORKER_TTL %lld ms): "
+                   "this worker counts as dead and the job may run elsewhere; killing it, its "
+                   "end is not reported",
+                   w->current, w->cfg->redis_host, w->cfg->redis_port, (long long)silent,
+                   (long long)w->cfg->heartbeat_ttl_ms);
+    w->cut_off = 1;
+    return 1;
+}
+
 /* Called by the executor once a second while a job runs. */
 static int tick(void *arg)
 {
     worker *w = arg;
 
+    /* before and after the heartbeat: a beat to a cut-off Redis blocks until it times out */
+    if (lease_lost(w))
+        return 1;
     if (dcmp_queue_connected(w->q) || dcmp_queue_connect(w->q) == 0)
         maintain(w);
+    if (lease_lost(w))
+        return 1;
     if (!stopping(w))
         return 0;
     if (*w->stop >= 2)
@@ -238,7 +263,7 @@ static int report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *o
 static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
 {
     dcmp_executor_outcome o;
-    int rc, got;
+    int rc, got, cut;
 
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
@@ -246,7 +271,13 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
     rc = w->use_pool
              ? dcmp_pool_run(&w->pool, job, tick, w, &o)
              : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, &w->confine, tick, w, &o);
-    if (rc < 0) {
+    cut = w->cut_off;
+    w->cut_off = 0;
+    if (cut && o.status == DCMP_EXEC_STOPPED) {
+        /* Killed for a lost lease: no report. Left in our processing list, it is put back by
+         * the reaper, or by dcmp_queue_recover when this worker registers again first. */
+        got = 0;
+    } else if (rc < 0) {
         /* No child: the job did not run. Give it back and slow down. */
         dcmp_log_error("job %s: %s", job->id, o.error);
         o.status = DCMP_EXEC_STOPPED;

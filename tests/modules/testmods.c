@@ -93,14 +93,19 @@ static int32_t flaky(const dcmp_call *call)
     return DCMP_OK;
 }
 
-/* Appends "jobName jobId pid\n" to DATA/<params.file or record.log> (O_APPEND: one
- * write per line, so lines of concurrent jobs stay whole) and sets a result. */
+/* After params.ms milliseconds (default 0), appends "jobName jobId pid\n" to DATA/record.log
+ * (O_APPEND: one write per line, so lines of concurrent jobs stay whole) and sets a result
+ * naming the pid (which run's result was kept). */
 static int32_t record(const dcmp_call *call)
 {
     char path[4096], line[512], result[256];
     const char *file = "record.log";
+    long ms = json_number(call->params, "ms", 0);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     int fd, n;
 
+    if (ms > 0)
+        nanosleep(&ts, NULL);
     snprintf(path, sizeof path, "%s/%s", call->data_dir, file);
     n = snprintf(line, sizeof line, "%s %s %ld\n", call->job_name, call->job_id, (long)getpid());
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -111,7 +116,8 @@ static int32_t record(const dcmp_call *call)
         return DCMP_ERROR;
     }
     close(fd);
-    snprintf(result, sizeof result, "{\"recorded\":\"%s\"}", call->job_name);
+    snprintf(result, sizeof result, "{\"recorded\":\"%s\",\"pid\":%ld}", call->job_name,
+             (long)getpid());
     call->host->set_result(call, result);
     printf("recorded %s\n", call->job_name);
     return DCMP_OK;

@@ -174,9 +174,12 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
 {
     const char *bin = getenv("DCMP_WORKER_BIN"), *mods = getenv("DCMP_TEST_MODULES");
     char port[64], modules[PATH_MAX + 16], data[PATH_MAX + 32], ttl[64], log[PATH_MAX + 32];
-    char exec[64];
+    char exec[64], host[128], pass[300];
     char *envp[64], *argv[] = {(char *)bin, "--queues", (char *)queues,
                                f->scripts ? NULL : "--no-scripts", NULL};
+    char *in_ns[] = {"ip",        "netns",    "exec",         (char *)f->netns,
+                     (char *)bin, "--queues", (char *)queues, f->scripts ? NULL : "--no-scripts",
+                     NULL};
     int n = 0, i;
     pid_t pid;
 
@@ -188,7 +191,12 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
     snprintf(modules, sizeof modules, "MODULES=%s", f->modules ? f->modules : mods);
     snprintf(data, sizeof data, "DATA=%s", f->data);
     snprintf(ttl, sizeof ttl, "WORKER_TTL=%s", f->worker_ttl ? f->worker_ttl : "2s");
-    envp[n++] = "REDIS_HOST=127.0.0.1";
+    snprintf(host, sizeof host, "REDIS_HOST=%s", f->redis_host ? f->redis_host : "127.0.0.1");
+    envp[n++] = host;
+    if (f->password) {
+        snprintf(pass, sizeof pass, "REDIS_PASSWORD=%s", f->password);
+        envp[n++] = pass;
+    }
     envp[n++] = port;
     envp[n++] = modules;
     envp[n++] = data;
@@ -208,7 +216,7 @@ pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
         envp[n++] = (char *)extra[i];
     envp[n] = NULL;
     snprintf(log, sizeof log, "%s/worker-%d.log", f->dir, f->nworkers);
-    if ((pid = spawn_logged(argv, envp, log)) > 0)
+    if ((pid = spawn_logged(f->netns ? in_ns : argv, envp, log)) > 0)
         f->workers[f->nworkers++] = pid;
     return pid;
 }

@@ -22,6 +22,9 @@ typedef struct fixture {
     const char *worker_ttl; /* WORKER_TTL given to workers, default "2s" */
     const char *modules;    /* MODULES given to workers, default $DCMP_TEST_MODULES */
     int scripts;            /* run MODULES/<service>/script.sh at start (default: no) */
+    const char *netns;      /* run workers in this network namespace (ip netns exec), or NULL */
+    const char *redis_host; /* REDIS_HOST given to workers, default 127.0.0.1 */
+    const char *password;   /* REDIS_PASSWORD given to workers, or NULL */
 } fixture;
 
 /* Starts redis-server (AOF on, fsync always) on a free loopback port in a new
