@@ -3,7 +3,7 @@
 # the stack's .env the way the daemons do (environment wins), the stack's folders, pid files.
 # Sourced, never run: `. scripts/native/common.sh`. Defines functions and DCMP_* variables only.
 #
-# .env syntax (as src/common/config.c): KEY=VALUE lines, `#` comments, optional `export `;
+# .env syntax (as src/util/config.c): KEY=VALUE lines, `#` comments, optional `export `;
 # '...' taken as is; "..." or bare values expand ${NAME} and $NAME from the environment, then
 # from earlier keys of the file; a bare value ends at " #". A variable already in the
 # process environment overrides the file. Nothing is ever eval'ed.
@@ -34,7 +34,7 @@ dcmp_expand() {
       out+="${BASH_REMATCH[1]}"
       name="${BASH_REMATCH[3]}${BASH_REMATCH[4]}"
       rest="${BASH_REMATCH[5]}"
-      # the environment overrides the file here too (as src/common/config.c)
+      # the environment overrides the file here too (as src/util/config.c)
       if [ -n "${DCMP_PRESET[$name]-}" ]; then
         out+="${!name-}"
       elif [[ -v "DCMP_FILEVAL[$name]" ]]; then

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-/* The scripts, embedded from src/common/lua/ at build time (lua_scripts.c). */
+/* The scripts, embedded from src/queue/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
     dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
     dcmp_lua_unregister[], dcmp_lua_promote[], dcmp_lua_requeue[], dcmp_lua_cancel[],

@@ -10,7 +10,7 @@
 #include "log.h"
 
 /*
- * Every transition is one Lua script run by Redis (see src/common/lua/), so a
+ * Every transition is one Lua script run by Redis (see src/queue/lua/), so a
  * crash of any client leaves no half state, and a job is in exactly one
  * place at every instant: its queue list, the processing list of the worker
  * running it, or a state registry. Scripts are loaded by SHA and loaded again
@@ -244,7 +244,7 @@ struct redisReply;
 struct redisReply *dcmp_queue_command(dcmp_queue *q, int argc, const char **argv,
                                       const size_t *lens);
 
-/* Runs a Lua script of src/common/lua/ given by its embedded text (`body`: a dcmp_lua_NAME
+/* Runs a Lua script of src/queue/lua/ given by its embedded text (`body`: a dcmp_lua_NAME
  * array, which must outlive q; common.lua is prepended) with EVALSHA, loading it on first use
  * and again after NOSCRIPT. At most DCMP_QUEUE_EXTRA_SCRIPTS distinct scripts per handle. Returns
  * the reply (free with freeReplyObject) or NULL with the error set; an error reply becomes NULL

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The scripts, embedded from src/common/lua/ at build time (lua_scripts.c). */
+/* The scripts, embedded from src/queue/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_browse_queues[], dcmp_lua_browse_workers[], dcmp_lua_browse_jobs[],
     dcmp_lua_browse_job[], dcmp_lua_browse_events[], dcmp_lua_requeue_failed[], dcmp_lua_empty[],
     dcmp_lua_sample[];

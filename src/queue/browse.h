@@ -11,7 +11,7 @@
 
 /*
  * Used by dcmp-dashboard and `dcm-processor status`. Every function is one Lua script run by
- * Redis (src/common/lua/browse_*.lua, requeue_failed.lua, empty.lua, sample.lua), so a page
+ * Redis (src/queue/lua/browse_*.lua, requeue_failed.lua, empty.lua, sample.lua), so a page
  * is one round trip, and none walks every job: counts are ZCARD/LLEN of the state registries,
  * pages are ranges of them, and the name and series filters use the indexes written at
  * enqueue (common.lua, index_job). Every result is capped (the DCMP_BROWSE_* limits below).
