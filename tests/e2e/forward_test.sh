@@ -13,18 +13,8 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/scripts/native/common.sh" # dcmp_pick_port
 
-say() { echo "forward_test: $*"; }
-failures=0
-check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
-  local what="$1"
-  shift
-  if "$@"; then
-    say "ok   $what"
-  else
-    say "FAIL $what"
-    failures=$((failures + 1))
-  fi
-}
+test_name="forward_test"
+. "$root/tests/e2e/check.sh" # say, check, $failures
 not() { ! "$@"; }
 for p in Orthanc storescu storescp dump2dcm curl; do
   command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] || { say "FAIL $p is not installed"; exit 1; }

@@ -32,18 +32,8 @@ case "$mode" in native|docker) ;; *) echo "usage: stack_test.sh native|docker" >
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-say() { echo "stack_test[$mode]: $*"; }
-failures=0
-check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
-  local what="$1"
-  shift
-  if "$@"; then
-    say "ok   $what"
-  else
-    say "FAIL $what"
-    failures=$((failures + 1))
-  fi
-}
+test_name="stack_test[$mode]"
+. "$root/tests/e2e/check.sh" # say, check, $failures
 
 if [ "$mode" = docker ]; then
   if ! command -v docker >/dev/null || ! timeout 20 docker info >/dev/null 2>&1; then
