@@ -15,6 +15,7 @@ void dcmp_callbacks_init(dcmp_callbacks *c, const char *registry, const char *da
 {
     memset(c, 0, sizeof *c);
     dcmp_pool_init(&c->pool, registry, data_dir, 1000);
+    c->pool.callbacks = 1;
     c->timeout = timeout > 0 ? timeout : 10;
 }
 

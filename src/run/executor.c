@@ -19,17 +19,15 @@
 #include "clock.h"
 #include "confine.h"
 #include "jsonw.h"
-#include "loader.h"
+#include "runner.h"
 
-#define RESULT_FD    3
-#define LINE_MAX_LEN 4096
+#define RESULT_FD 3
 
 /* ---- the child ---- */
 
-static char *child_result;
-static char child_error[DCMP_ERR_LEN];
+static char *child_result; /* the last call's result, kept until the next call */
 
-static void write_all(int fd, const char *buf, size_t len)
+void dcmp_executor_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -41,53 +39,6 @@ static void write_all(int fd, const char *buf, size_t len)
         len -= (size_t)n;
     }
 }
-
-static void host_log(const dcmp_call *call, int32_t level, const char *fmt, ...)
-{
-    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    char line[LINE_MAX_LEN + 32];
-    va_list ap;
-    int n;
-
-    (void)call;
-    if (level < 0 || level > 3)
-        level = DCMP_LOG_INFO;
-    n = snprintf(line, sizeof line, "%s ", names[level]);
-    va_start(ap, fmt);
-    vsnprintf(line + n, LINE_MAX_LEN, fmt, ap);
-    va_end(ap);
-    n = (int)strlen(line);
-    line[n++] = '\n';
-    fflush(stdout);
-    write_all(STDOUT_FILENO, line, (size_t)n);
-}
-
-static int32_t host_set_result(const dcmp_call *call, const char *json)
-{
-    cJSON *v;
-    size_t len;
-
-    (void)call;
-    if (json == NULL || (len = strlen(json)) > DCMP_EXECUTOR_RESULT_MAX)
-        return -1;
-    if ((v = cJSON_Parse(json)) == NULL)
-        return -1;
-    cJSON_Delete(v);
-    free(child_result);
-    child_result = strdup(json);
-    return child_result ? 0 : -1;
-}
-
-static int32_t host_set_error(const dcmp_call *call, const char *message)
-{
-    (void)call;
-    dcmp_strlcpy(child_error, message ? message : "", sizeof child_error);
-    return 0;
-}
-
-static const dcmp_host child_host = {
-    DCMP_ABI_VERSION, (uint32_t)sizeof(dcmp_host), host_log, host_set_result, host_set_error,
-};
 
 /* Prints member `name` of kwargs as JSON text; `dflt` when absent. */
 static char *kwarg(const cJSON *kw, const char *name, const char *dflt)
@@ -123,53 +74,38 @@ char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], i
                          const char **result)
 {
     char err[DCMP_ERR_LEN];
-    dcmp_loaded lib;
-    dcmp_call call;
+    const dcmp_runner *runner;
     int32_t rc;
 
     loaded[0] = '\0';
     free(child_result);
     child_result = NULL;
-    child_error[0] = '\0';
     if (code)
         *code = DCMP_ERROR;
     if (result)
         *result = NULL;
-    if ((in->resolved ? dcmp_loader_open_found(in->resolved, in->found, &lib, err)
-                      : dcmp_loader_open(in->modules, in->func, &lib, err)) < 0)
+    if ((runner = dcmp_runner_pick(in, err, sizeof err)) == NULL)
         return report_text(DCMP_ERROR, err, NULL);
-    memcpy(loaded, lib.path, PATH_MAX);
-    memset(&call, 0, sizeof call);
-    call.abi_version = DCMP_ABI_VERSION;
-    call.size = (uint32_t)sizeof call;
-    call.job_name = in->job_name;
-    call.job_id = in->job_id;
-    call.headers = in->headers;
-    call.params = in->params;
-    call.added_params = in->added_params;
-    call.data_dir = in->data_dir;
-    call.host = &child_host;
-    rc = lib.fn(&call);
+    err[0] = '\0';
+    rc = runner->run(in, loaded, &child_result, err, sizeof err);
     fflush(NULL);
-    if (rc == DCMP_ERROR && child_error[0] == '\0')
-        snprintf(child_error, sizeof child_error, "%s returned an error and gave no message",
-                 in->func);
+    if (rc == DCMP_ERROR && err[0] == '\0')
+        snprintf(err, sizeof err, "%s returned an error and gave no message", in->func);
     else if (rc != DCMP_OK && rc != DCMP_SKIP && rc != DCMP_ERROR) {
-        snprintf(child_error, sizeof child_error, "%s: unknown return code %d", in->func, (int)rc);
+        snprintf(err, sizeof err, "%s: unknown return code %d", in->func, (int)rc);
         rc = DCMP_ERROR;
     }
     if (code)
         *code = rc;
     if (result)
         *result = child_result;
-    /* The library stays loaded: a process that runs jobs keeps it for the next one (a
-     * fork child ends right after; a pool executor restarts when the file changes). */
     /* an error says what failed; a skip may say why (a callback's reason not to run) */
-    return report_text(rc, rc == DCMP_OK ? "" : child_error, child_result);
+    return report_text(rc, rc == DCMP_OK ? "" : err, child_result);
 }
 
 char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                           const dcmp_resolved *resolved, int found, char loaded[PATH_MAX])
+                           const dcmp_resolved *resolved, int found, int callback,
+                           char loaded[PATH_MAX])
 {
     dcmp_executor_input in;
     char *headers, *params, *added, *text;
@@ -196,6 +132,7 @@ char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char 
     in.data_dir = data_dir;
     in.resolved = resolved;
     in.found = found;
+    in.callback = callback;
     text = dcmp_executor_call(&in, loaded, NULL, NULL);
     free(headers);
     free(params);
@@ -230,10 +167,10 @@ child_main(const dcmp_job *job, const char *modules, const char *data_dir, const
     char loaded[PATH_MAX], *text;
 
     child_confine(job, c);
-    text = dcmp_executor_invoke(job, modules, data_dir, NULL, 0, loaded);
+    text = dcmp_executor_invoke(job, modules, data_dir, NULL, 0, 0, loaded);
     /* nothing the job started outlives it (they are this process' descendants: subreaper) */
     dcmp_confine_kill_descendants(getpid(), 50);
-    write_all(RESULT_FD, text, strlen(text));
+    dcmp_executor_write_all(RESULT_FD, text, strlen(text));
     /* No dlclose or free: the process ends here, and a library's destructors
      * must not run twice (the parent never loaded it). */
     _exit(0);
@@ -513,7 +450,7 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
             dcmp_executor_describe_exit(status, out);
         if (WIFSIGNALED(status) && confine)
             dcmp_confine_explain(WTERMSIG(status), &confine->limits, out->error, sizeof out->error);
-        else
+        else if (report.len > 0) /* an exit without a report keeps its status in the error */
             dcmp_executor_decode(report.data, report.over, out);
     }
     if (out->result == NULL)

@@ -53,11 +53,13 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
  * loaded), calls the function. Returns the report as JSON text
  * {"status","error","result"} (new: free it). `loaded` gets the library's
  * path, "" when none was loaded. resolved: job->func already resolved under
- * modules, candidate `found` existing (NULL: resolved here). For a process made
+ * modules, candidate `found` existing (NULL: resolved here). callback: the job is a
+ * scheduler's callback framed as a job (dcmp_executor_input's callback). For a process made
  * to run jobs (a fork child, a pool executor), never for the worker itself.
  */
 char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
-                           const dcmp_resolved *resolved, int found, char loaded[PATH_MAX]);
+                           const dcmp_resolved *resolved, int found, int callback,
+                           char loaded[PATH_MAX]);
 
 /* One call of a service function in this process. */
 typedef struct dcmp_executor_input {
@@ -67,6 +69,7 @@ typedef struct dcmp_executor_input {
     const char *modules, *data_dir;
     const dcmp_resolved *resolved; /* func already resolved (NULL: resolve it here) */
     int found;                     /* with resolved: its candidate that exists */
+    int callback;                  /* a scheduler's callback, not a worker (runners read it) */
 } dcmp_executor_input;
 
 /*
@@ -78,6 +81,9 @@ typedef struct dcmp_executor_input {
  */
 char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], int32_t *code,
                          const char **result);
+
+/* Writes all of buf to fd (a pipe), retrying after signals; gives up when fd is gone. */
+void dcmp_executor_write_all(int fd, const char *buf, size_t len);
 
 /* Fills out->status, out->error and out->result from a report (NULL: none). */
 void dcmp_executor_decode(const char *report, int over, dcmp_executor_outcome *out);

@@ -34,6 +34,7 @@ extern char **environ;
 #define EXEC_LIBS      64          /* libraries an executor tracks before it asks to be replaced */
 #define RESTART_REPORT "restart"   /* the executor's answer when it must be replaced first */
 #define FRAME_JOB      'J'         /* a frame's first byte: one job */
+#define FRAME_CALLBACK 'K'         /* a frame's first byte: one callback, framed as a job */
 #define FRAME_CALLS    'C'         /* a frame's first byte: a batch of callbacks */
 
 /* ---- frames: a 4-byte length, then the bytes ---- */
@@ -195,7 +196,7 @@ static void end_of_call(void)
 
 /* A job frame: id NUL name NUL func NUL kwargs NUL scoped (the variables this job alone gets,
  * "NAME=VALUE\n" lines, dcmp_confine_scoped). */
-static void serve_job(served *sv, char *payload, size_t len)
+static void serve_job(served *sv, char *payload, size_t len, int callback)
 {
     char loaded[PATH_MAX], *fields[5], *text;
     dcmp_executor_input in;
@@ -212,7 +213,8 @@ static void serve_job(served *sv, char *payload, size_t len)
     restart_if_needed(sv, job.func, &r, &in);
     dcmp_confine_apply_scoped(fields[4], 1);
     dcmp_confine_job_cpu(&sv->limits);
-    text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, in.resolved, in.found, loaded);
+    text = dcmp_executor_invoke(&job, sv->modules, sv->data_dir, in.resolved, in.found, callback,
+                                loaded);
     dcmp_confine_apply_scoped(fields[4], 0);
     end_of_call();
     loaded_one(sv, loaded);
@@ -247,6 +249,7 @@ static void serve_calls(served *sv, char *payload, size_t len)
         memset(&in, 0, sizeof in);
         restart_if_needed(sv, callback, &r, &in);
         in.job_id = "";
+        in.callback = 1;
         in.job_name = name;
         in.func = callback;
         in.headers = fields[0];
@@ -330,8 +333,8 @@ void dcmp_pool_executor_main(const char *modules, const char *data_dir)
         char *payload = next_frame(&len);
 
         /* the first byte says what the frame holds */
-        if (payload[0] == FRAME_JOB)
-            serve_job(&sv, payload + 1, len - 1);
+        if (payload[0] == FRAME_JOB || payload[0] == FRAME_CALLBACK)
+            serve_job(&sv, payload + 1, len - 1, payload[0] == FRAME_CALLBACK);
         else if (payload[0] == FRAME_CALLS)
             serve_calls(&sv, payload + 1, len - 1);
         else
@@ -749,7 +752,7 @@ static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, 
         dcmp_confine_scoped(job->func, scoped, sizeof scoped);
     if (ftruncate(p->logfd, 0) < 0)
         cut = 1;
-    if (send_frame(p, FRAME_JOB, parts, 5, 0, out) < 0)
+    if (send_frame(p, p->callbacks ? FRAME_CALLBACK : FRAME_JOB, parts, 5, 0, out) < 0)
         return 0;
     deadline = job->timeout > 0 ? dcmp_clock_mono_ms() + job->timeout * 1000 : INT64_MAX;
     if (read_report(p, deadline, job->timeout, tick, tick_arg, &cut, &report, out) < 0)

@@ -35,6 +35,7 @@ typedef struct dcmp_pool {
     const struct dcmp_confine *confine;
     char cgroup[PATH_MAX]; /* the executor's cgroup (confine->cgroup), "" when none */
     int64_t used_ms;       /* monotonic ms when it last finished a job */
+    int callbacks; /* its jobs are callbacks (dcmp_callbacks_init sets it): runners read it */
 } dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */

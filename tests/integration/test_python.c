@@ -1,0 +1,239 @@
+/* test_python.c -- Python workers run by the real worker beside C ones: kwargs in, result
+ * stored, exceptions with their traceback, print() in the log, crashes and hangs ending their
+ * job only, a changed module imported afresh, and a name of neither kind. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "redis.h"
+
+static fixture f;
+static char modules[PATH_MAX + 16];
+
+static const char service_init[] = "from .main import worker, boom, talk, leave, segv, hang\n";
+
+static const char service_main[] =
+    "import ctypes, os, time\n"
+    "\n"
+    "def worker(jobName, headers, params, added_params, **kwargs):\n"
+    "    return {'jobName': jobName, 'headers': headers, 'params': params,\n"
+    "            'added': added_params, 'env': [os.environ.get(k) for k in\n"
+    "            ('DATA', 'MODULES', 'ORTHANC_REST_URL')]}\n"
+    "\n"
+    "def boom(**kwargs):\n"
+    "    raise ValueError('bad input 42')\n"
+    "\n"
+    "def talk(**kwargs):\n"
+    "    print('hello from python')\n"
+    "\n"
+    "def leave(**kwargs):\n"
+    "    print('leaving now')\n"
+    "    os._exit(3)\n"
+    "\n"
+    "def segv(**kwargs):\n"
+    "    print('about to crash')\n"
+    "    ctypes.string_at(0)\n"
+    "\n"
+    "def hang(**kwargs):\n"
+    "    print('hanging')\n"
+    "    time.sleep(600)\n";
+
+static void write_file(const char *path, const char *text)
+{
+    char tmp[PATH_MAX + 8];
+    FILE *fp;
+
+    /* written aside and renamed in, as an install does: a new file, never a half-written one */
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    fp = fopen(tmp, "w");
+    CHECK(fp != NULL);
+    if (fp == NULL)
+        return;
+    fputs(text, fp);
+    fclose(fp);
+    CHECK(rename(tmp, path) == 0);
+}
+
+/* Runs jobs (specs as fixture_enqueue's) and waits for the last one to be `state`; returns it
+ * in *job (clear it) or -1. */
+static int run_jobs(const char *const *specs, int n, const char *params, int64_t timeout,
+                    const char *state, dcmp_job *job)
+{
+    char ids[4][DCMP_ID_LEN];
+
+    if (fixture_enqueue(&f, specs, n, params, timeout, ids) < 0)
+        return -1;
+    if (fixture_wait_state(&f, ids[n - 1], state, 30000) < 0) {
+        fprintf(stderr, "job %s not %s\n", specs[n - 1], state);
+        return -1;
+    }
+    return dcmp_queue_job(f.q, ids[n - 1], job) == 1 ? 0 : -1;
+}
+
+/* Runs func alone, checks it ends `state` with error and log containing what is given, then
+ * that the worker still serves both kinds. */
+static void expect(const char *func, int64_t timeout, const char *state, const char *error,
+                   const char *log)
+{
+    char spec[256];
+    const char *specs[1] = {spec};
+    dcmp_job job;
+
+    snprintf(spec, sizeof spec, "job|%s|default|", func);
+    if (run_jobs(specs, 1, NULL, timeout, state, &job) < 0) {
+        CHECK(!"job did not end as expected");
+        return;
+    }
+    if (error)
+        CHECK_CONTAINS(job.error, error);
+    else
+        CHECK_STR(job.error, "");
+    if (log)
+        CHECK_CONTAINS(job.log, log);
+    dcmp_job_clear(&job);
+    snprintf(spec, sizeof spec, "after|pysvc.talk|default|");
+    CHECK(run_jobs(specs, 1, NULL, 60, "finished", &job) == 0);
+    dcmp_job_clear(&job);
+    snprintf(spec, sizeof spec, "after|testmods.noop|default|");
+    CHECK(run_jobs(specs, 1, NULL, 60, "finished", &job) == 0);
+    dcmp_job_clear(&job);
+}
+
+/* A C job then a Python job that depends on it, in one graph: the Python function gets the
+ * original's keywords and the containers' environment, and its return value is the result. */
+static void test_graph(void)
+{
+    const char *specs[2] = {"cjob|testmods.noop|default|", "pyjob|pysvc.worker|default|0"};
+    char want[PATH_MAX + 64];
+    dcmp_job job;
+
+    if (run_jobs(specs, 2, "{\"size\":[1,2],\"label\":\"ü\"}", 60, "finished", &job) < 0) {
+        CHECK(!"graph did not finish");
+        return;
+    }
+    CHECK_STR(job.error, "");
+    CHECK_CONTAINS(job.result, "\"jobName\":\"pyjob\"");
+    CHECK_CONTAINS(job.result, "\"params\":{\"size\":[1,2],\"label\":\"ü\"}");
+    CHECK_CONTAINS(job.result, "\"headers\":{");
+    CHECK_CONTAINS(job.result, "\"added\":{");
+    snprintf(want, sizeof want, "\"env\":[\"%s\",\"%s\",", f.data, modules);
+    CHECK_CONTAINS(job.result, want);
+    dcmp_job_clear(&job);
+}
+
+static void test_exception(void)
+{
+    expect("pysvc.boom", 60, "failed", "ValueError: bad input 42", NULL);
+    expect("pysvc.boom", 60, "failed", "in boom", NULL); /* the traceback's frame */
+}
+
+static void test_print(void)
+{
+    expect("pysvc.talk", 60, "finished", NULL, "hello from python");
+}
+
+static void test_exit(void)
+{
+    expect("pysvc.leave", 60, "failed", "status 3", "leaving now");
+}
+
+static void test_segfault(void)
+{
+    expect("pysvc.segv", 60, "failed", "crashed: signal 11", "about to crash");
+}
+
+static void test_timeout(void)
+{
+    expect("pysvc.hang", 1, "failed", "timed out after 1s", "hanging");
+}
+
+/* Neither a library nor a module: the error names the candidates of both kinds. */
+static void test_neither(void)
+{
+    expect("zz.w", 60, "failed", "/zz.so", NULL);
+    expect("zz.w", 60, "failed", "/libzz.so", NULL);
+    expect("zz.w", 60, "failed", "no module zz under MODULES", NULL);
+    expect("zz.w", 60, "failed", "/zz.py", NULL);
+}
+
+/* Reads member "v" and "pid" of a finished job's result. */
+static int version_of(const char *func, long *pid)
+{
+    char spec[256];
+    const char *specs[1] = {spec};
+    dcmp_job job;
+    cJSON *o;
+    int v = -1;
+
+    snprintf(spec, sizeof spec, "ver|%s|default|", func);
+    if (run_jobs(specs, 1, NULL, 60, "finished", &job) < 0)
+        return -1;
+    if ((o = cJSON_Parse(job.result)) != NULL) {
+        const cJSON *jv = cJSON_GetObjectItemCaseSensitive(o, "v");
+        const cJSON *jp = cJSON_GetObjectItemCaseSensitive(o, "pid");
+        if (cJSON_IsNumber(jv) && cJSON_IsNumber(jp)) {
+            v = jv->valueint;
+            *pid = (long)jp->valuedouble;
+        }
+        cJSON_Delete(o);
+    }
+    dcmp_job_clear(&job);
+    return v;
+}
+
+/* A module rewritten on disk (a reinstall) is imported afresh, the worker not restarted; the
+ * pool's executor reloads it in the same process. */
+static void test_changed(void)
+{
+    char dir[PATH_MAX + 32], path[PATH_MAX + 64];
+    const char *mode = getenv("DCMP_TEST_EXECUTOR");
+    long pid1 = 0, pid2 = 0;
+
+    snprintf(dir, sizeof dir, "%s/pyver", modules);
+    CHECK(mkdir(dir, 0700) == 0);
+    snprintf(path, sizeof path, "%s/__init__.py", dir);
+    write_file(path, "import os\ndef worker(**kw):\n    return {'v': 1, 'pid': os.getpid()}\n");
+    CHECK(version_of("pyver.worker", &pid1) == 1);
+    write_file(path, "import os\ndef worker(**kw):\n    return {'v': 2, 'pid': os.getpid()}\n");
+    CHECK(version_of("pyver.worker", &pid2) == 2);
+    if (mode && strcmp(mode, "pool") == 0)
+        CHECK(pid1 == pid2 && pid1 > 0);
+    else
+        CHECK(pid1 != pid2 && pid1 > 0 && pid2 > 0);
+}
+
+int main(void)
+{
+    const char *mods = getenv("DCMP_TEST_MODULES");
+    char path[PATH_MAX + 64], target[PATH_MAX + 32];
+
+    if (mods == NULL || fixture_start(&f) < 0)
+        return 1;
+    snprintf(modules, sizeof modules, "%s/mods", f.dir);
+    snprintf(path, sizeof path, "%s/pysvc", modules);
+    if (mkdir(modules, 0700) < 0 || mkdir(path, 0700) < 0)
+        return 1;
+    snprintf(path, sizeof path, "%s/pysvc/__init__.py", modules);
+    write_file(path, service_init);
+    snprintf(path, sizeof path, "%s/pysvc/main.py", modules);
+    write_file(path, service_main);
+    snprintf(target, sizeof target, "%s/testmods.so", mods);
+    snprintf(path, sizeof path, "%s/testmods.so", modules);
+    CHECK(symlink(target, path) == 0);
+    f.modules = modules;
+    fixture_worker(&f, "default", NULL);
+    RUN(test_graph);
+    RUN(test_exception);
+    RUN(test_print);
+    RUN(test_exit);
+    RUN(test_segfault);
+    RUN(test_timeout);
+    RUN(test_neither);
+    RUN(test_changed);
+    fixture_stop(&f, harness_failed);
+    return HARNESS_RESULT();
+}
