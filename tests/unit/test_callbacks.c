@@ -97,6 +97,8 @@ static void test_batch_equals_one_by_one(void)
     CHECK_CONTAINS(b, "timed out after 1s");
     CHECK_CONTAINS(b, "callback refused");
     CHECK_CONTAINS(b, "nowhere");
+    /* a callback with no library is not run as a Python worker: Python callbacks come later */
+    CHECK_CONTAINS(b, "Python module: Python callbacks are not run yet");
     /* z ran after two executors were replaced, and saw what the calls before injected: only
      * the yeses (no's injection, the errors' nothing are not stored) */
     o = cJSON_Parse(b);
