@@ -351,6 +351,7 @@ static void test_late_report(void)
     long last_pid = 0;
     char *log, want[64];
     dcmp_job job;
+    int marks;
     pid_t a;
 
     CHECK(fixture_enqueue(&f, graph, 3, "{\"ms\":1500}", 120, &ids[0]) == 0);
@@ -362,16 +363,28 @@ static void test_late_report(void)
     kill(a, SIGCONT);
     CHECK(fixture_wait_count(&f, "late", "finished", 3, 60000) == 0);
     nap_ms(1000);
-    check_once(0, 3, "late", ids[0]);
     log = fixture_read_data(&f, "record.log");
-    CHECK(markers(log, ids[0], &last_pid) == 2);
+    marks = markers(log, ids[0], &last_pid);
     free(log);
+    /* Frozen once Redis marked the job started, worker a had either forked the job, which ran
+     * to its end meanwhile (two run markers: a's late report must be fenced), or not yet (a slow
+     * start, as under the sanitizers): then, woken, it finds its lease gone and kills the job
+     * before it ends, reporting nothing (one marker). Both are safe; each is checked. */
+    fprintf(stderr, "late: the frozen worker's copy %s\n",
+            marks == 2 ? "ran to its end, its report fenced" : "was killed on waking, unreported");
+    if (marks == 2) {
+        check_once(0, 3, "late", ids[0]);
+        CHECK(worker_log_has(first, "was given to another worker meanwhile", NULL));
+    } else {
+        CHECK(marks == 1);
+        check_once(0, 3, "late", NULL);
+        CHECK(worker_log_has(first, "its end is not reported", NULL));
+    }
     CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
     snprintf(want, sizeof want, "\"pid\":%ld}", last_pid);
     CHECK_CONTAINS(job.result, want);
     CHECK(job.attempts == 2);
     dcmp_job_clear(&job);
-    CHECK(worker_log_has(first, "was given to another worker meanwhile", NULL));
     stop_workers();
 }
 
@@ -421,6 +434,14 @@ static void test_clock_shift(void)
     int64_t t0, t1, v[8], shifted = 0;
     int i, n, out_of_range = 0;
 
+#if defined(__SANITIZE_ADDRESS__)
+    /* a preloaded shim would come before AddressSanitizer's runtime, which refuses to start so
+     * (and the shim itself is instrumented): the plain build runs this test */
+    (void)shim, (void)env, (void)date, (void)births, (void)port, (void)t0, (void)t1, (void)v;
+    (void)shifted, (void)i, (void)n, (void)out_of_range;
+    fprintf(stderr, "test_clock_shift: skipped under AddressSanitizer (LD_PRELOAD shim)\n");
+    return;
+#endif
     CHECK(shim != NULL);
     if (shim == NULL)
         return;
