@@ -175,14 +175,19 @@ static void test_rate(void)
 {
     answer *a = ans;
     int i, ok = 0, throttled = 0;
+    double t0, secs;
 
     start_scheduler("WEBHOOK_RATE=5");
+    t0 = now_s();
     for (i = 0; i < 70; i++) {
         long st = webhook("127.0.0.1", a);
         ok += st == 202;
         throttled += st == 429;
     }
-    CHECK(ok >= 50 && ok <= 52); /* 50, and what came back while posting */
+    secs = now_s() - t0;
+    /* the burst of 50, and the 5 a second that came back while posting (a loaded machine posts
+     * slower: the bound follows the time the posts took) */
+    CHECK(ok >= 50 && ok <= 50 + 5 * ((int)secs + 1));
     CHECK(throttled == 70 - ok);
     CHECK(webhook("127.0.0.1", a) == 429);
     CHECK_CONTAINS(a->headers, "Retry-After: 1\r\n");
@@ -197,11 +202,12 @@ static void test_rate(void)
     stop_scheduler();
 
     /* the default (200 a second, 2,000 at once): Orthanc posting one after the other as fast
-     * as it can, 2,500 series, is never refused */
+     * as it can is not refused while within the burst, however fast this machine posts (the
+     * bucket starts full: 2,500 posted in under 2.5 s by an idle machine would pass it) */
     start_scheduler(NULL);
-    for (i = 0, ok = 0; i < 2500; i++)
+    for (i = 0, ok = 0; i < 2000; i++)
         ok += webhook("127.0.0.1", a) == 202;
-    CHECK(ok == 2500);
+    CHECK(ok == 2000);
     stop_scheduler();
 }
 
