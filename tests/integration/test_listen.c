@@ -157,7 +157,9 @@ static void test_idle_flood_same_address(void)
     CHECK(flood_open(&fl, "127.0.0.1", http_port, 2000) == 2000);
     CHECK(flood_closed_by_server(&fl, 1000) >= 2000 - 64);
     webhook("127.0.0.1", a);
-    CHECK(a->status == -1 && a->seconds < 1.0);
+    /* refused at once: far from the 10 s idle timeout it would otherwise wait for (the bound is
+     * loose for a loaded machine) */
+    CHECK(a->status == -1 && a->seconds < 5.0);
     /* the flood's connections say nothing: closed after the 10 s idle timeout */
     CHECK(flood_closed_by_server(&fl, 11000) == 2000);
     CHECK(webhook("127.0.0.1", a) == 202 && a->seconds < 3.0);
