@@ -96,6 +96,7 @@ say "BASEDIR $BASEDIR; ports redis $REDIS_PORT, orthanc $ORTHANC_HTTP_PORT/$ORTH
 finish() {
   local rc=$?
   [ -z "${ps_pid:-}" ] || touch "$tmp/ps.stop"
+  [ -z "${attack_pid:-}" ] || touch "$tmp/attack.stop"
   [ -z "${scp_pid:-}" ] || kill -TERM "$scp_pid" 2>/dev/null
   if [ "${stack_up:-0}" = 1 ]; then
     ./run.sh down "--$mode" >"$tmp/down-at-exit.log" 2>&1 || true
@@ -239,6 +240,16 @@ check "service.sh list shows it" bash -c "./service.sh list | grep -q '^probe .*
 check "service.sh validate probe" ./service.sh validate probe
 
 # ---- a real CT series from pydicom ----
+# Natively, a hostile local client attacks the HTTP daemons meanwhile (tests/e2e/attack.py,
+# from 127.0.0.2): a 400,000-key webhook body, a forged Host at the dashboard, and 200 idle
+# connections held to each daemon until the series is done. (With Docker every host client
+# reaches the daemons through docker-proxy's one address; test_listen covers the limits.)
+if [ "$mode" = native ]; then
+  ATTACK_TOKEN="$WEBHOOK_TOKEN" ATTACK_DASH_LOGIN="$DASHBOARD_USER:$DASHBOARD_PASSWORD" \
+    python3 tests/e2e/attack.py "$SCHEDULER_PORT" "$DASHBOARD_PORT" 200 "$tmp/attack.stop" \
+    "$tmp/attack.txt" &
+  attack_pid=$!
+fi
 storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ct5n"/* ||
   say "FAIL storescu of CT5N"
 sid="$(series_id "$(uid_of "$ct5n/2062")")"
@@ -288,6 +299,14 @@ else
   say "FAIL CT5N was not processed within 90 s"
   failures=$((failures + 1))
   dump_logs
+fi
+if [ -n "${attack_pid:-}" ]; then
+  touch "$tmp/attack.stop"
+  wait "$attack_pid"
+  check "attack: the 400,000-key webhook body refused (400)" grep -qx "hostile 400" "$tmp/attack.txt"
+  check "attack: the dashboard refused a forged Host (421)" grep -qx "forged 421" "$tmp/attack.txt"
+  check "attack: idle connections were held while CT5N was planned and run" \
+    test "$(sed -n 's/^opened //p' "$tmp/attack.txt")" -ge 400
 fi
 
 # ---- a generated multi-slice CT series ----
