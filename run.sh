@@ -111,11 +111,12 @@ owner_mode() { stat -c 'uid %u (%U), mode %a' -- "$1" 2>/dev/null || echo "unrea
 # user, BASEDIR's owner, who runs the daemons (natively the caller, so the caller must be that
 # user or root; with Docker every container runs as it), and its folders must be usable by that
 # user; otherwise run.sh stops here naming the entry, its owner and mode and the fix, before
-# anything starts. Then whatever others can read under BASEDIR is made owner-only (it holds
-# patient data and secrets): one walk of the tree, said when it changed anything. Sets
-# basedir_uid and basedir_gid.
+# anything starts. Whatever others can read under BASEDIR is made owner-only (it holds patient
+# data and secrets), said when it changed anything. Both in one walk of the tree (Orthanc's
+# storage may hold millions of files): entries made owner-only before a foreign one stops the
+# walk stay so, which is harmless. Sets basedir_uid and basedir_gid.
 basedir_check() {
-  local me bad n fix
+  local me bad n fix walk
   me="$(id -u)"
   mkdir -p -- "$BASEDIR" || dcmp_die "cannot make BASEDIR $BASEDIR"
   basedir_uid="$(stat -c %u -- "$BASEDIR")" basedir_gid="$(stat -c %g -- "$BASEDIR")"
@@ -126,13 +127,18 @@ basedir_check() {
   if [ "$mode" = native ] && [ "$me" != "$basedir_uid" ]; then
     dcmp_die "BASEDIR $BASEDIR: $(owner_mode "$BASEDIR"); native daemons run as you (uid $me) and would make files its owner cannot read: run run.sh as that user (e.g. sudo -u '#$basedir_uid' ./run.sh --native), or with Docker (the containers run as the owner)"
   fi
-  bad="$(find "$BASEDIR" \( ! -uid "$basedir_uid" -o \( -type d ! -perm -u=rwx \) \) -print -quit 2>&1 | head -n 1)"
+  # one line "bad PATH" for the first foreign entry (then the walk stops), "open" for each
+  # entry made owner-only; find's own errors (a folder it cannot read) after them
+  walk="$(find "$BASEDIR" \( ! -uid "$basedir_uid" -o \( -type d ! -perm -u=rwx \) \) \
+    -printf 'bad %p\n' -quit -o -perm /077 ! -type l -printf 'open\n' -exec chmod go-rwx -- {} + 2>&1)" || true
+  bad="$(grep -v -m 1 '^open$' <<<"$walk" || true)"
   if [ -n "$bad" ]; then
-    [ -e "$bad" ] ||
+    [ "${bad#bad }" != "$bad" ] ||
       dcmp_die "BASEDIR $BASEDIR: cannot read all of it ($bad): the stack's daemons need every folder in it. Fix: $fix"
+    bad="${bad#bad }"
     dcmp_die "$bad: $(owner_mode "$bad"); the stack's daemons run as BASEDIR's owner (uid $basedir_uid) and need to own every file and folder in it (rwx on folders). Fix: $fix"
   fi
-  n="$(find "$BASEDIR" -perm /077 ! -type l -print -exec chmod go-rwx -- {} + | wc -l)"
+  n="$(grep -c '^open$' <<<"$walk" || true)"
   [ "$n" -eq 0 ] ||
     dcmp_say "made $n file(s) and folder(s) under $BASEDIR owner-only (they were readable by others)"
 }
