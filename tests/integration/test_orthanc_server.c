@@ -1784,7 +1784,7 @@ int main(void)
     const char *tmp = getenv("TMPDIR");
     char err[DCMP_ERR_LEN] = "";
     long start = now_ms();
-    int rc;
+    int rc, attempt, started = -1;
 
     snprintf(dir, sizeof dir, "%s/dcmp-orthanc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(dir) == NULL) {
@@ -1792,13 +1792,17 @@ int main(void)
         return 1;
     }
     snprintf(data, sizeof data, "%s/data", dir); /* created by the first fetch */
-    http_port = fixture_free_port();
-    do
-        dicom_port = fixture_free_port();
-    while (dicom_port == http_port);
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
-    {
+    /* Ports from bind(0) lie in the kernel's ephemeral range: one may be taken by another
+     * connection before Orthanc binds it (seen in CI: "The TCP port of the HTTP server is ...
+     * already in use"). Orthanc then exits at start: pick new ports, three times at most. */
+    for (attempt = 0; attempt < 3; attempt++) {
         char p[16];
+
+        http_port = fixture_free_port();
+        do
+            dicom_port = fixture_free_port();
+        while (dicom_port == http_port);
+        snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
         do
             sched_port = fixture_free_port();
         while (sched_port == http_port || sched_port == dicom_port);
@@ -1806,10 +1810,14 @@ int main(void)
         setenv("SCHEDULER_PORT", p, 1); /* read by dcm-processor.lua inside Orthanc */
         setenv("SCHEDULER_HOST", "127.0.0.1", 1);
         setenv("MIN_INSTANCES", "4", 1);
+        o = dcmp_orthanc_new(base_url, "test", "secret", err);
+        if (o == NULL || (started = start_orthanc()) == 0)
+            break;
+        dcmp_orthanc_free(o);
+        o = NULL;
     }
-    o = dcmp_orthanc_new(base_url, "test", "secret", err);
     CHECK(o != NULL);
-    if (o == NULL || start_orthanc() < 0 || send_series() < 0) {
+    if (o == NULL || started < 0 || send_series() < 0) {
         CHECK(!"Orthanc and a series to fetch");
     } else {
         RUN(test_find_series);
