@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "clock.h"
 #include "netns.h"
 #include "redis.h"
@@ -34,48 +35,12 @@ static fixture f;
 static netns_host host[2];
 static const char *const worker_env[] = {"LOG_LEVEL=warn", NULL};
 
-static void cleanup(void)
-{
-    int i;
-
-    for (i = 0; i < f.nworkers; i++)
-        if (f.workers[i] > 0)
-            fixture_worker_stop(&f, f.workers[i], SIGKILL);
-    f.nworkers = 0;
-    for (i = 0; i < 2; i++)
-        netns_host_remove(&host[i], f.dir);
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cleanup();
-    if (f.redis > 0)
-        kill(f.redis, SIGKILL);
-    _exit(1);
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "bench_hosts: %s\n", what);
-    cleanup();
+    netns_teardown();
     fixture_stop(&f, 1);
     exit(1);
-}
-
-static long arg_long(const char *s, const char *what, long lo, long hi)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "bench_hosts: %s must be a number from %ld to %ld, not '%s'\n", what, lo,
-                hi, s);
-        exit(2);
-    }
-    return v;
 }
 
 static void sleep_us(long us)
@@ -281,13 +246,13 @@ int main(int argc, char **argv)
 
     for (i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--jobs") == 0)
-            jobs = arg_long(argv[i + 1], "--jobs", 1, 1000000);
+            jobs = args_long(argv[i + 1], "--jobs", 1, 1000000);
         else if (strcmp(argv[i], "--runs") == 0)
-            runs = arg_long(argv[i + 1], "--runs", 1, 100000);
+            runs = args_long(argv[i + 1], "--runs", 1, 100000);
         else if (strcmp(argv[i], "--rounds") == 0)
-            rounds = arg_long(argv[i + 1], "--rounds", 1, MAX_ROUNDS);
+            rounds = args_long(argv[i + 1], "--rounds", 1, MAX_ROUNDS);
         else if (strcmp(argv[i], "--workers") == 0)
-            workers = arg_long(argv[i + 1], "--workers", 2, FIXTURE_MAX_WORKERS);
+            workers = args_long(argv[i + 1], "--workers", 2, FIXTURE_MAX_WORKERS);
         else
             break;
     }
@@ -303,9 +268,7 @@ int main(int argc, char **argv)
     setenv("DCMP_TEST_EXECUTOR", getenv("WORKER_EXECUTOR") ? getenv("WORKER_EXECUTOR") : "pool", 1);
     if (fixture_start(&f) < 0)
         return 1;
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGHUP, on_signal);
+    netns_guard(&f, host, 2);
     if (netns_host_make(&host[0], f.dir, 0) < 0 || netns_host_make(&host[1], f.dir, 1) < 0)
         die("cannot make the namespace hosts");
     snprintf(binds, sizeof binds, "%s %s", host[0].root_ip, host[1].root_ip);
@@ -331,7 +294,7 @@ int main(int argc, char **argv)
     ping[0] = quantile(pings[0], rounds, 0.5);
     ping[1] = quantile(pings[1], rounds, 0.5);
     loadavg(load[1]);
-    cleanup();
+    netns_teardown();
     fixture_stop(&f, 0);
 
     printf("Throughput, no-op jobs, %s executor: %ld queued first, then %ld workers started;\n"

@@ -41,31 +41,6 @@ static int run(char *const argv[])
     return netns_run(f.dir, argv, NULL);
 }
 
-/* Kills the workers and Redis by pid, then removes the namespaces and their veth pairs. */
-static void cleanup(void)
-{
-    int i;
-
-    for (i = 0; i < f.nworkers; i++)
-        if (f.workers[i] > 0) {
-            kill(f.workers[i], SIGCONT);
-            kill(f.workers[i], SIGKILL);
-            waitpid(f.workers[i], NULL, 0);
-            f.workers[i] = -1;
-        }
-    for (i = 0; i < 2; i++)
-        netns_host_remove(&host[i], f.dir);
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cleanup();
-    if (f.redis > 0)
-        kill(f.redis, SIGKILL);
-    _exit(1);
-}
-
 /* Cuts host i off (its link down) or restores it. */
 static int link_set(int i, const char *state)
 {
@@ -501,9 +476,7 @@ int main(void)
     }
     if (fixture_start(&f) < 0)
         return 1;
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGHUP, on_signal);
+    netns_guard(&f, host, 2);
     if (run(probe) < 0) {
         fprintf(stderr, "skipped: ip netns does not work here (see %s/commands.log)\n", f.dir);
         fixture_stop(&f, 0);
@@ -512,7 +485,7 @@ int main(void)
     if (netns_host_make(&host[0], f.dir, 0) < 0 || netns_host_make(&host[1], f.dir, 1) < 0 ||
         open_redis() < 0) {
         fprintf(stderr, "cannot set up the hosts or Redis on them\n");
-        cleanup();
+        netns_teardown();
         fixture_stop(&f, 1);
         return 1;
     }
@@ -523,7 +496,7 @@ int main(void)
     RUN(test_partition);
     RUN(test_late_report);
     RUN(test_clock_shift);
-    cleanup();
+    netns_teardown();
     fixture_stop(&f, harness_failed);
     rc = HARNESS_RESULT();
     return rc;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "redis.h"
+
 extern char **environ;
+
+static fixture *guarded;
+static netns_host *guarded_hosts;
+static int nguarded;
 
 int netns_run(const char *dir, char *const argv[], const char *out)
 {
@@ -152,4 +159,40 @@ void netns_host_remove(netns_host *h, const char *dir)
     netns_run(dir, del_link, NULL);
     netns_run(dir, del_ns, NULL);
     h->made = 0;
+}
+
+void netns_teardown(void)
+{
+    int i;
+
+    for (i = 0; guarded && i < guarded->nworkers; i++)
+        if (guarded->workers[i] > 0) {
+            kill(guarded->workers[i], SIGCONT);
+            kill(guarded->workers[i], SIGKILL);
+            waitpid(guarded->workers[i], NULL, 0);
+            guarded->workers[i] = -1;
+        }
+    if (guarded)
+        guarded->nworkers = 0;
+    for (i = 0; i < nguarded; i++)
+        netns_host_remove(&guarded_hosts[i], guarded->dir);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    netns_teardown();
+    if (guarded && guarded->redis > 0)
+        kill(guarded->redis, SIGKILL);
+    _exit(1);
+}
+
+void netns_guard(struct fixture *f, netns_host *hosts, int n)
+{
+    guarded = f;
+    guarded_hosts = hosts;
+    nguarded = n;
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGHUP, on_signal);
 }

@@ -34,4 +34,14 @@ int netns_host_pids(const netns_host *h, const char *dir, long *pids, int max);
 /* Removes the veth pair and the namespace (when made). */
 void netns_host_remove(netns_host *h, const char *dir);
 
+struct fixture;
+
+/* Remembers f and hosts[n] (borrowed until the process ends) for netns_teardown, and makes
+ * SIGTERM, SIGINT and SIGHUP tear down, kill f's Redis and exit with status 1. */
+void netns_guard(struct fixture *f, netns_host *hosts, int n);
+
+/* SIGKILLs the workers of the guarded fixture (after a SIGCONT: a frozen one too) and waits for
+ * them, then removes the guarded hosts. */
+void netns_teardown(void);
+
 #endif
