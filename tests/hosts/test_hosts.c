@@ -208,9 +208,10 @@ static void test_two_hosts(void)
 
 /* Host a is cut off (link down) for 6 s, past WORKER_TTL (2 s), while its two workers run a 20 s
  * job and a 2.5 s one: host b reaps them and runs both jobs again. a kills its copy of the long
- * job and does not report it (one run marker). The short one ends during the cut; its report,
- * sent once the link is back, comes late and is fenced (or a kills its process first): either
- * way the result kept is b's run's, and every dependent runs once. a serves again once restored. */
+ * job and does not report it (one run marker). The short one ends during the cut, while a's
+ * heartbeat is blocked on the dead link; a then finds its lease gone and drops the end
+ * unreported (a report sent anyway would be fenced: test_late_report). Either way the result
+ * kept is the rerun's, and every dependent runs once. a serves again once restored. */
 static void test_partition(void)
 {
     const char *slow[] = {"slow|testmods.record|part|", "d1|testmods.record|part|0",
