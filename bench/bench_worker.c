@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "confine.h"
 #include "job.h"
 #include "loader.h"
@@ -87,18 +88,6 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
-}
-
-static long parse_long(const char *s, const char *what, long lo, long hi)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        die("%s: \"%s\" is not a number from %ld to %ld", what, s, lo, hi);
-    return v;
 }
 
 /* VmRSS of a process and its direct children (a pool worker's executor), in kB. */
@@ -587,14 +576,14 @@ int main(int argc, char **argv)
     b.runs = 200;
     while ((c = getopt_long(argc, argv, "p:w:m:d:n:r:o:R:l:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': b.port = (int)parse_long(optarg, "--port", 1, 65535); break;
+        case 'p': b.port = (int)args_long(optarg, "--port", 1, 65535); break;
         case 'w': b.worker_bin = optarg; break;
         case 'm': b.modules = optarg; break;
         case 'd': b.dir = optarg; break;
-        case 'n': b.jobs = parse_long(optarg, "--jobs", 1, 1000000); break;
-        case 'r': b.runs = parse_long(optarg, "--runs", 1, 100000); break;
+        case 'n': b.jobs = args_long(optarg, "--jobs", 1, 1000000); break;
+        case 'r': b.runs = args_long(optarg, "--runs", 1, 100000); break;
         case 'o': only = optarg; break;
-        case 'R': b.redis = (pid_t)parse_long(optarg, "--redis-pid", 1, INT_MAX); break;
+        case 'R': b.redis = (pid_t)args_long(optarg, "--redis-pid", 1, INT_MAX); break;
         case 'l': b.label = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

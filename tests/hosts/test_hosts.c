@@ -1,11 +1,10 @@
 /* test_hosts.c -- workers on two hosts made of Linux network namespaces (veth pairs, addresses
- * of their own, Redis with a password across them): 2,000 jobs drained by both; one host cut
- * off mid-job for longer than WORKER_TTL; one host frozen until its report comes late; one
- * host whose wall clock is 10 minutes ahead. Needs root (ip netns); skips otherwise. */
+ * of their own, Redis with a password across them): 2,000 jobs drained by both; one host's
+ * processes SIGKILLed at random; one host cut off mid-job for longer than WORKER_TTL; one host
+ * frozen until its report comes late; one host whose wall clock is 10 minutes ahead. Needs
+ * root (ip netns); skips otherwise. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 
 #include "clock.h"
 #include "harness.h"
+#include "netns.h"
 #include "redis.h"
 
 #define MANY     2000
@@ -21,12 +21,9 @@
 #define PASSWORD "hosts-test-6d1f0c"
 #define SKIP     77
 
-extern char **environ;
-
 static fixture f;
 static char ids[MANY + 64][DCMP_ID_LEN];
-static char ns[2][32], veth[2][16], root_ip[2][20], host_ip[2][20];
-static int made[2];
+static netns_host host[2];
 
 static void nap_ms(int ms)
 {
@@ -34,151 +31,29 @@ static void nap_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs argv (found on PATH), its output appended to `out` (default DIR/commands.log).
- * Returns 0 when it exits with status 0. */
 static int run_to(char *const argv[], const char *out)
 {
-    char log[PATH_MAX + 32];
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int st = 0, rc;
-
-    snprintf(log, sizeof log, "%s/commands.log", f.dir);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out ? out : log,
-                                     O_WRONLY | O_CREAT | (out ? O_TRUNC : O_APPEND), 0644);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return -1;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+    return netns_run(f.dir, argv, out);
 }
 
 static int run(char *const argv[])
 {
-    return run_to(argv, NULL);
-}
-
-/* Kills the workers and Redis by pid, then removes the namespaces and their veth pairs. */
-static void cleanup(void)
-{
-    int i;
-
-    for (i = 0; i < f.nworkers; i++)
-        if (f.workers[i] > 0) {
-            kill(f.workers[i], SIGCONT);
-            kill(f.workers[i], SIGKILL);
-            waitpid(f.workers[i], NULL, 0);
-            f.workers[i] = -1;
-        }
-    for (i = 0; i < 2; i++) {
-        if (!made[i])
-            continue;
-        char *del_link[] = {"ip", "link", "del", veth[i], NULL};
-        char *del_ns[] = {"ip", "netns", "del", ns[i], NULL};
-        run(del_link);
-        run(del_ns);
-        made[i] = 0;
-    }
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cleanup();
-    if (f.redis > 0)
-        kill(f.redis, SIGKILL);
-    _exit(1);
-}
-
-/* A third octet X for 10.251.X.0/30 that no address of the root namespace uses (another host,
- * or another run of this test at the same time), tried from one our pid gives; -1 if none. */
-static int free_subnet(void)
-{
-    char out[PATH_MAX + 32], net[32], *text;
-    int k, x, used;
-
-    snprintf(out, sizeof out, "%s/addr.out", f.dir);
-    for (k = 0; k < 240; k++) {
-        /* runs started at once have pids close together: two octets apart each */
-        x = 10 + (int)((2 * (getpid() % 120) + k) % 240);
-        snprintf(net, sizeof net, "10.251.%d.0/24", x);
-        char *show[] = {"ip", "-o", "-4", "addr", "show", "to", net, NULL};
-        if (run_to(show, out) < 0)
-            return -1;
-        text = fixture_read_data(&f, "../addr.out");
-        used = text == NULL || text[0] != '\0';
-        free(text);
-        if (!used)
-            return x;
-    }
-    return -1;
-}
-
-/* Host i: namespace ns[i] with lo and veth "<veth[i]>h" at host_ip[i]/30, its peer veth[i] in
- * the root namespace at root_ip[i]/30 (where Redis listens), in 10.251.X.0/30 with X free. */
-static int make_host(int i)
-{
-    int x = free_subnet();
-    char peer[20], cidr_root[32], cidr_host[32];
-
-    snprintf(ns[i], sizeof ns[i], "dcmp-t%d-%c", (int)getpid(), 'a' + i);
-    snprintf(veth[i], sizeof veth[i], "dv%d%c", (int)(getpid() % 10000000), 'a' + i);
-    snprintf(peer, sizeof peer, "%.13sh", veth[i]);
-    snprintf(root_ip[i], sizeof root_ip[i], "10.251.%d.1", x);
-    snprintf(host_ip[i], sizeof host_ip[i], "10.251.%d.2", x);
-    snprintf(cidr_root, sizeof cidr_root, "%s/30", root_ip[i]);
-    snprintf(cidr_host, sizeof cidr_host, "%s/30", host_ip[i]);
-    char *add_ns[] = {"ip", "netns", "add", ns[i], NULL};
-    char *add_link[] = {"ip", "link", "add", veth[i], "type", "veth", "peer", "name", peer, NULL};
-    char *move[] = {"ip", "link", "set", peer, "netns", ns[i], NULL};
-    char *addr_root[] = {"ip", "addr", "add", cidr_root, "dev", veth[i], NULL};
-    char *up_root[] = {"ip", "link", "set", veth[i], "up", NULL};
-    char *addr_host[] = {"ip", "-n", ns[i], "addr", "add", cidr_host, "dev", peer, NULL};
-    char *up_host[] = {"ip", "-n", ns[i], "link", "set", peer, "up", NULL};
-    char *up_lo[] = {"ip", "-n", ns[i], "link", "set", "lo", "up", NULL};
-
-    if (x < 0) {
-        fprintf(stderr, "no free 10.251.X.0/24 for host %d\n", i);
-        return -1;
-    }
-    if (run(add_ns) < 0)
-        return -1;
-    made[i] = 1;
-    if (run(add_link) < 0 || run(move) < 0 || run(addr_root) < 0 || run(up_root) < 0 ||
-        run(addr_host) < 0 || run(up_host) < 0 || run(up_lo) < 0) {
-        fprintf(stderr, "host %s: cannot set up its veth (see %s/commands.log)\n", ns[i], f.dir);
-        return -1;
-    }
-    return 0;
+    return netns_run(f.dir, argv, NULL);
 }
 
 /* Cuts host i off (its link down) or restores it. */
 static int link_set(int i, const char *state)
 {
-    char *argv[] = {"ip", "link", "set", veth[i], (char *)state, NULL};
-    return run(argv);
+    return netns_host_link(&host[i], f.dir, state);
 }
 
 /* Redis listens on both root ends too, with a password; the test's client uses it. */
 static int open_redis(void)
 {
-    char port[16], binds[96];
-    char *bind[] = {"redis-cli", "-p", port, "CONFIG", "SET", "bind", binds, NULL};
-    char *pass[] = {"redis-cli", "-p", port, "CONFIG", "SET", "requirepass", PASSWORD, NULL};
+    char binds[64];
 
-    snprintf(port, sizeof port, "%d", f.port);
-    snprintf(binds, sizeof binds, "127.0.0.1 %s %s", root_ip[0], root_ip[1]);
-    if (run(bind) < 0 || run(pass) < 0)
-        return -1;
-    dcmp_queue_free(f.q);
-    dcmp_queue_opts o = {
-        .host = "127.0.0.1", .port = f.port, .password = PASSWORD, .heartbeat_ttl_ms = 2000};
-    f.q = dcmp_queue_new(&o);
-    return f.q && dcmp_queue_connect(f.q) == 0 ? 0 : -1;
+    snprintf(binds, sizeof binds, "%s %s", host[0].root_ip, host[1].root_ip);
+    return fixture_redis_open(&f, binds, PASSWORD);
 }
 
 /* A worker of `queue` on host i (its Redis is the root end of the host's veth). */
@@ -186,8 +61,8 @@ static pid_t host_worker(int i, const char *queue, const char *const *env)
 {
     pid_t pid;
 
-    f.netns = ns[i];
-    f.redis_host = root_ip[i];
+    f.netns = host[i].ns;
+    f.redis_host = host[i].root_ip;
     pid = fixture_worker(&f, queue, env);
     f.netns = NULL;
     f.redis_host = NULL;
@@ -215,44 +90,57 @@ static int enqueue(int from, int n, const char *queue, const char *params)
     return 0;
 }
 
-/* How many lines of DATA/record.log name id; *last_pid gets the pid of the last one. */
-static int markers(const char *log, const char *id, long *last_pid)
+/* How many lines of DATA/record.log name id; *first_pid and *last_pid (either may be NULL) get
+ * the pids of the first and the last one. */
+static int markers(const char *log, const char *id, long *first_pid, long *last_pid)
 {
     const char *p = log;
     int n = 0;
 
     while (log && (p = strstr(p, id)) != NULL) {
-        n++;
         p += strlen(id);
+        if (n++ == 0 && first_pid)
+            *first_pid = strtol(p, NULL, 10);
         if (last_pid)
             *last_pid = strtol(p, NULL, 10);
     }
     return n;
 }
 
-/* Every job of ids[from..from+n) finished, with exactly one run marker (except `twice`, which
- * ran on both hosts), and the finished registry of `queue` holds exactly n. Returns the number
- * of distinct workers that ran them. */
-static int check_once(int from, int n, const char *queue, const char *twice)
+/* Every job of ids[from..from+n) finished, with exactly one run marker, and the finished
+ * registry of `queue` holds exactly n. Two markers are allowed for `twice` (which ran on both
+ * hosts); with `reaped`, a job the reaper took from a dead worker (its `crashes` count) may have
+ * one marker more per time (its worker was killed after the run, before the report), and then
+ * the result kept is the last run's. *rerun gets how many jobs ran more than once (may be NULL).
+ * Returns the number of distinct workers that ran them. */
+static int check_runs(int from, int n, const char *queue, const char *twice, int reaped, int *rerun)
 {
     char *log = fixture_read_data(&f, "record.log");
-    char workers[8][DCMP_WORKER_LEN];
-    int i, k, nw = 0, bad_marks = 0, unfinished = 0;
+    char workers[8][DCMP_WORKER_LEN], want[64];
+    int i, k, nw = 0, bad_marks = 0, unfinished = 0, reruns = 0;
     int64_t finished = -1;
 
     CHECK(log != NULL);
     for (i = from; log && i < from + n; i++) {
         dcmp_job job;
-        int want = twice && strcmp(ids[i], twice) == 0 ? 2 : 1;
+        long last = 0;
+        int marks = markers(log, ids[i], NULL, &last), allowed;
 
-        if (markers(log, ids[i], NULL) != want)
-            bad_marks++;
         if (dcmp_queue_job(f.q, ids[i], &job) != 1) {
             unfinished++;
             continue;
         }
+        allowed = twice && strcmp(ids[i], twice) == 0 ? 2 : 1;
+        if (reaped)
+            allowed += (int)job.crashes;
+        if (marks < 1 || marks > allowed || (twice == NULL && !reaped && marks != 1))
+            bad_marks++;
         if (strcmp(job.state, "finished") != 0)
             unfinished++;
+        snprintf(want, sizeof want, "\"pid\":%ld}", last);
+        if (marks > 1 && reaped && (job.result == NULL || strstr(job.result, want) == NULL))
+            bad_marks++;
+        reruns += marks > 1;
         for (k = 0; k < nw && strcmp(workers[k], job.worker) != 0; k++)
             ;
         if (k == nw && nw < 8)
@@ -262,14 +150,21 @@ static int check_once(int from, int n, const char *queue, const char *twice)
     CHECK(dcmp_queue_count(f.q, queue, "finished", &finished) == 0);
     if (bad_marks || unfinished || finished != n)
         fprintf(stderr,
-                "%s: %d job(s) without exactly one run marker, %d not finished, %lld in "
-                "the finished registry (want %d)\n",
+                "%s: %d job(s) with a wrong count of run markers or result, %d not finished, "
+                "%lld in the finished registry (want %d)\n",
                 queue, bad_marks, unfinished, (long long)finished, n);
     CHECK(bad_marks == 0);
     CHECK(unfinished == 0);
     CHECK(finished == n);
+    if (rerun)
+        *rerun = reruns;
     free(log);
     return nw;
+}
+
+static int check_once(int from, int n, const char *queue, const char *twice)
+{
+    return check_runs(from, n, queue, twice, 0, NULL);
 }
 
 static void stop_workers(void)
@@ -311,32 +206,124 @@ static void test_two_hosts(void)
     stop_workers();
 }
 
-/* Host a is cut off (link down) for 6 s, past WORKER_TTL (2 s), while it runs a 20 s job:
- * host b reaps it and runs the job again; a kills its copy and does not report it (one run
- * marker); the job's dependents run once; a serves again once restored. */
+/* Host a is cut off (link down) for 6 s, past WORKER_TTL (2 s), while its two workers run a 20 s
+ * job and a 2.5 s one: host b reaps them and runs both jobs again. a kills its copy of the long
+ * job and does not report it (one run marker). The short one ends during the cut, while a's
+ * heartbeat is blocked on the dead link; a then finds its lease gone and drops the end
+ * unreported (a report sent anyway would be fenced: test_late_report). Either way the result
+ * kept is the rerun's, and every dependent runs once. a serves again once restored. */
 static void test_partition(void)
 {
     const char *slow[] = {"slow|testmods.record|part|", "d1|testmods.record|part|0",
                           "d2|testmods.record|part|0"};
-    int first = f.nworkers;
+    const char *late[] = {"late|testmods.record|part|", "l1|testmods.record|part|0",
+                          "l2|testmods.record|part|0"};
+    int first = f.nworkers, marks;
+    long late_pid = 0, last_pid = 0;
+    char *log, want[64];
     dcmp_job job;
 
     CHECK(fixture_enqueue(&f, slow, 3, "{\"ms\":20000}", 120, &ids[0]) == 0);
     CHECK(host_worker(0, "part", NULL) > 0);
     CHECK(fixture_wait_state(&f, ids[0], "started", 20000) == 0);
-    CHECK(host_worker(1, "part", NULL) > 0);
-    CHECK(enqueue(3, 400, "part", NULL) == 0);
-    nap_ms(500);
+    CHECK(fixture_enqueue(&f, late, 3, "{\"ms\":2500}", 120, &ids[3]) == 0);
+    CHECK(host_worker(0, "part", NULL) > 0);
+    CHECK(fixture_wait_state(&f, ids[3], "started", 20000) == 0);
     CHECK(link_set(0, "down") == 0);
+    CHECK(host_worker(1, "part", NULL) > 0);
+    CHECK(enqueue(6, 400, "part", NULL) == 0);
     nap_ms(6000);
     CHECK(link_set(0, "up") == 0);
-    CHECK(fixture_wait_count(&f, "part", "finished", 403, 120000) == 0);
-    check_once(0, 403, "part", NULL);
+    CHECK(fixture_wait_count(&f, "part", "finished", 406, 120000) == 0);
+    log = fixture_read_data(&f, "record.log");
+    marks = markers(log, ids[3], &late_pid, &last_pid);
+    free(log);
+    fprintf(stderr, "partition: host a's copy of the 2.5 s job %s\n",
+            marks == 2 ? "ran to its end during the cut, its end not recorded"
+                       : "was killed before its end");
+    CHECK(marks == 1 || marks == 2);
+    check_once(0, 406, "part", marks == 2 ? ids[3] : NULL);
     CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
     CHECK(job.attempts == 2);
     dcmp_job_clear(&job);
+    CHECK(dcmp_queue_job(f.q, ids[3], &job) == 1);
+    CHECK(job.attempts == 2);
+    snprintf(want, sizeof want, "\"pid\":%ld}", last_pid);
+    CHECK_CONTAINS(job.result, want);
+    dcmp_job_clear(&job);
     /* killed, then serving again once restored */
     CHECK(worker_log_has(first, "killing it, its end is not reported", "finished in"));
+    CHECK(worker_log_has(first + 1, "was given to another worker meanwhile", NULL) ||
+          worker_log_has(first + 1, "its end is not reported", NULL));
+    stop_workers();
+}
+
+#define KILLS 4
+
+/* SIGKILLs every process of host i until none is left (a job's process forked while the
+ * worker was being listed shows up in the next listing), as when the host dies. Returns how
+ * many, -1 on error. */
+static int kill_host(int i)
+{
+    long pids[NETNS_MAX_PIDS];
+    int n, k, total = 0, round;
+
+    for (round = 0; round < 100; round++) {
+        if ((n = netns_host_pids(&host[i], f.dir, pids, NETNS_MAX_PIDS)) <= 0)
+            return n < 0 ? -1 : total;
+        for (k = 0; k < n; k++)
+            kill((pid_t)pids[k], SIGKILL);
+        total += n;
+        nap_ms(20);
+    }
+    return -1;
+}
+
+/* Host a's processes (its two workers, their executors and jobs) are SIGKILLed at random times
+ * while both hosts drain 1,000 jobs, and two workers start there again after each kill, as
+ * after a reboot. The reaper puts the dead workers' jobs back: every job finishes once in the
+ * registries, none fails, each dependent runs once, and a job runs again only when the reaper
+ * took it from a dead worker (its crashes count: killed after its run marker, before its report),
+ * the result kept being the last run's. */
+static void test_sigkill(void)
+{
+    unsigned seed = (unsigned)getpid() ^ (unsigned)dcmp_clock_wall_ms();
+    int kills = 0, rerun = 0, i, k, n;
+    int64_t done = 0, failed = -1;
+    pid_t a[2];
+
+    fprintf(stderr, "sigkill: seed %u\n", seed);
+    srand(seed);
+    CHECK(enqueue(0, 1000, "kill", "{\"ms\":20}") == 0);
+    for (i = 0; i < 2; i++) {
+        CHECK((a[i] = host_worker(0, "kill", NULL)) > 0);
+        CHECK(host_worker(1, "kill", NULL) > 0);
+    }
+    for (k = 0; k < KILLS; k++) {
+        nap_ms(300 + rand() % 1200);
+        CHECK(dcmp_queue_count(f.q, "kill", "finished", &done) == 0);
+        if (done >= 1000)
+            break;
+        n = kill_host(0);
+        CHECK(n >= 2);
+        for (i = 0; i < 2; i++) {
+            fixture_worker_stop(&f, a[i], SIGKILL);
+            CHECK((a[i] = host_worker(0, "kill", NULL)) > 0);
+        }
+        kills++;
+        fprintf(stderr, "sigkill: host a's %d processes killed with %lld jobs finished\n", n,
+                (long long)done);
+    }
+    /* 1,000 jobs of 20 ms over four workers take 5 s at least; the kills come within 6 s */
+    CHECK(kills >= 2);
+    CHECK(fixture_wait_count(&f, "kill", "finished", 1000, 240000) == 0);
+    CHECK(check_runs(0, 1000, "kill", NULL, 1, &rerun) >= 2);
+    CHECK(dcmp_queue_count(f.q, "kill", "failed", &failed) == 0);
+    CHECK(failed == 0);
+    fprintf(stderr,
+            "sigkill: %d kills; %d job(s) ran again after a kill between their end and "
+            "their report\n",
+            kills, rerun);
     stop_workers();
 }
 
@@ -364,7 +351,7 @@ static void test_late_report(void)
     CHECK(fixture_wait_count(&f, "late", "finished", 3, 60000) == 0);
     nap_ms(1000);
     log = fixture_read_data(&f, "record.log");
-    marks = markers(log, ids[0], &last_pid);
+    marks = markers(log, ids[0], NULL, &last_pid);
     free(log);
     /* Frozen once Redis marked the job started, worker a had either forked the job, which ran
      * to its end meanwhile (two run markers: a's late report must be fenced), or not yet (a slow
@@ -490,28 +477,27 @@ int main(void)
     }
     if (fixture_start(&f) < 0)
         return 1;
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGHUP, on_signal);
+    netns_guard(&f, host, 2);
     if (run(probe) < 0) {
         fprintf(stderr, "skipped: ip netns does not work here (see %s/commands.log)\n", f.dir);
         fixture_stop(&f, 0);
         return SKIP;
     }
-    f.password = PASSWORD;
-    if (make_host(0) < 0 || make_host(1) < 0 || open_redis() < 0) {
+    if (netns_host_make(&host[0], f.dir, 0) < 0 || netns_host_make(&host[1], f.dir, 1) < 0 ||
+        open_redis() < 0) {
         fprintf(stderr, "cannot set up the hosts or Redis on them\n");
-        cleanup();
+        netns_teardown();
         fixture_stop(&f, 1);
         return 1;
     }
-    fprintf(stderr, "hosts %s (%s) and %s (%s), redis on %s and %s port %d\n", ns[0], host_ip[0],
-            ns[1], host_ip[1], root_ip[0], root_ip[1], f.port);
+    fprintf(stderr, "hosts %s (%s) and %s (%s), redis on %s and %s port %d\n", host[0].ns,
+            host[0].host_ip, host[1].ns, host[1].host_ip, host[0].root_ip, host[1].root_ip, f.port);
     RUN(test_two_hosts);
+    RUN(test_sigkill);
     RUN(test_partition);
     RUN(test_late_report);
     RUN(test_clock_shift);
-    cleanup();
+    netns_teardown();
     fixture_stop(&f, harness_failed);
     rc = HARNESS_RESULT();
     return rc;

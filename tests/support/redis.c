@@ -170,6 +170,55 @@ int fixture_redis_restart(fixture *f)
     return start_redis(f);
 }
 
+int fixture_redis_config(fixture *f, const char *name, const char *value)
+{
+    char port[16], log[PATH_MAX + 32], auth[300];
+    char *argv[] = {"redis-cli", "-p", port, "CONFIG", "SET", (char *)name, (char *)value, NULL};
+    char *envp[256];
+    int status = 0, n = 0, i;
+    pid_t pid;
+
+    snprintf(port, sizeof port, "%d", f->port);
+    snprintf(log, sizeof log, "%s/redis-cli.log", f->dir);
+    /* the password in redis-cli's environment, not on its command line */
+    if (f->password) {
+        snprintf(auth, sizeof auth, "REDISCLI_AUTH=%s", f->password);
+        envp[n++] = auth;
+    }
+    for (i = 0; environ[i] && n < 255; i++)
+        envp[n++] = environ[i];
+    envp[n] = NULL;
+    if ((pid = spawn_logged(argv, envp, log)) < 0)
+        return -1;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "fixture: CONFIG SET %s failed (see %s)\n", name, log);
+        return -1;
+    }
+    return 0;
+}
+
+int fixture_redis_open(fixture *f, const char *binds, const char *password)
+{
+    char all[512];
+
+    snprintf(all, sizeof all, "127.0.0.1 %s", binds);
+    if (fixture_redis_config(f, "bind", all) < 0 ||
+        fixture_redis_config(f, "requirepass", password) < 0)
+        return -1;
+    f->password = password;
+    dcmp_queue_free(f->q);
+    dcmp_queue_opts o = {
+        .host = "127.0.0.1", .port = f->port, .password = password, .heartbeat_ttl_ms = 2000};
+    f->q = dcmp_queue_new(&o);
+    if (f->q == NULL || dcmp_queue_connect(f->q) < 0) {
+        fprintf(stderr, "fixture: redis on port %d refuses the new password\n", f->port);
+        return -1;
+    }
+    return 0;
+}
+
 pid_t fixture_worker(fixture *f, const char *queues, const char *const *extra)
 {
     const char *bin = getenv("DCMP_WORKER_BIN"), *mods = getenv("DCMP_TEST_MODULES");

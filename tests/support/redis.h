@@ -9,7 +9,7 @@
 #include "job.h"
 #include "queue.h"
 
-#define FIXTURE_MAX_WORKERS 16
+#define FIXTURE_MAX_WORKERS 32
 
 typedef struct fixture {
     char dir[PATH_MAX];       /* temp dir: redis data, logs, DATA */
@@ -48,6 +48,15 @@ int fixture_children(pid_t parent, long *rss_kb, long long *cpu_us);
 
 /* Stops redis (SIGTERM, waits) and starts it again on the same port and data. */
 int fixture_redis_restart(fixture *f);
+
+/* CONFIG SET name value on f's Redis (with f->password when set), through redis-cli, whose
+ * output goes to DIR/redis-cli.log. Returns 0 or -1 (message printed). */
+int fixture_redis_config(fixture *f, const char *name, const char *value);
+
+/* Makes f's Redis listen also on `binds` (addresses split by spaces; 127.0.0.1 stays) and
+ * require `password` (borrowed: it must outlive f), which f->q and the workers started
+ * afterwards use. Returns 0 or -1 (message printed). */
+int fixture_redis_open(fixture *f, const char *binds, const char *password);
 
 /* Starts a dcmp-worker serving `queues` with extra "K=V" environment entries
  * (NULL-terminated, may be NULL). Its log goes to DIR/worker-N.log. */
