@@ -93,10 +93,12 @@ new_work() { [ -n "$work" ] || work="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-service.X
 
 stack_mode() { cat "$DCMP_RUN/mode" 2>/dev/null || echo none; }
 
-cli_bin() {
-  local b="${DCMP_BIN:-$DCMP_ROOT/build/bin}/dcm-processor"
+# built_bin PROGRAM: the path of a program of this checkout's build (DCMP_BIN, else build/bin,
+# else build-test/bin); fails when it is not built.
+built_bin() {
+  local b="${DCMP_BIN:-$DCMP_ROOT/build/bin}/$1"
   [ -x "$b" ] && { printf '%s' "$b"; return 0; }
-  b="$DCMP_ROOT/build-test/bin/dcm-processor"
+  b="$DCMP_ROOT/build-test/bin/$1"
   [ -x "$b" ] && { printf '%s' "$b"; return 0; }
   return 1
 }
@@ -120,17 +122,9 @@ run_validate() {
       -e DCMP_ENV= -e SETTINGS=/validate/settings.json \
       "$image" validate "$svc" --registry /validate/registry --modules /validate/modules
   else
-    cli="$(cli_bin)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"
+    cli="$(built_bin dcm-processor)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"
     DCMP_ENV= SETTINGS="$set" "$cli" validate "$svc" --registry "$reg" --modules "$mods"
   fi
-}
-
-venv_bin() {
-  local b="${DCMP_BIN:-$DCMP_ROOT/build/bin}/dcmp-venv"
-  [ -x "$b" ] && { printf '%s' "$b"; return 0; }
-  b="$DCMP_ROOT/build-test/bin/dcmp-venv"
-  [ -x "$b" ] && { printf '%s' "$b"; return 0; }
-  return 1
 }
 
 # make_venv STAGED_MODULE: the virtual environment of a Python service, MODULES/.venvs/NAME,
@@ -143,7 +137,7 @@ make_venv() {
     dcmp_say "$name has a requirements.txt: the worker makes its virtual environment when it starts (restart the stack's worker)"
     return 0
   fi
-  prog="$(venv_bin)" || dcmp_die "dcmp-venv is not built (build/bin): run ./build.sh --native"
+  prog="$(built_bin dcmp-venv)" || dcmp_die "dcmp-venv is not built (build/bin): run ./build.sh --native"
   dcmp_say "making the virtual environment of $name (pip's output: $log)"
   mkdir -p "$MODULES/.venvs" "$LOGS"
   dcmp_basedir_own flat "$MODULES/.venvs"
