@@ -218,8 +218,8 @@ docker_main() {
       [ "$DCMP_UID" != 0 ] ||
         dcmp_say "the containers run as root (uid 0), the owner of $BASEDIR: give BASEDIR to a service user (chown -R USER: $BASEDIR) to run them unprivileged"
       # every bind mount's source made here (Docker would make a missing one root's)
-      mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
-      dcmp_basedir_own flat "$REGISTRY" "$MODULES" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
+      mkdir -p "$REGISTRY" "$MODULES" "$MODULES/.venvs" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
+      dcmp_basedir_own flat "$REGISTRY" "$MODULES" "$MODULES/.venvs" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
       "$DCMP_ROOT/scripts/base-image.sh" || dcmp_die "no base image to build from (above)"
       # a stack not running yet needs all its published ports free, checked before anything
       if [ -z "$(compose ps -q 2>/dev/null)" ]; then

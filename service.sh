@@ -19,8 +19,13 @@
 #              registry/ or module/ (the libraries they build land in that folder). The
 #              service is validated before anything is replaced (--no-validate skips that;
 #              --settings FILE: against those system settings, not SETTINGS), then swapped in:
-#              module first, registry last.
-#   remove     deletes REGISTRY/NAME then MODULES/NAME, after a backup into BACKUP/NAME when -b
+#              module first, registry last. A module/ with a requirements.txt (a Python
+#              service) gets its virtual environment MODULES/.venvs/NAME first, made by pip with
+#              your own pip configuration (pip.conf, PIP_INDEX_URL, PIP_FIND_LINKS), its output
+#              in LOGS/venv-NAME.log: when pip fails, nothing is replaced (docs/python.md). With
+#              the Docker stack, the worker makes it when it starts instead.
+#   remove     deletes REGISTRY/NAME, MODULES/NAME and MODULES/.venvs/NAME, after a backup into
+#              BACKUP/NAME when -b
 #   backup     copies the service to BACKUP/NAME/{registry,module}: install it again with
 #              service.sh install NAME -p BACKUP/NAME
 #   list       one line per installed service: its parts and its jobs
@@ -88,10 +93,12 @@ new_work() { [ -n "$work" ] || work="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-service.X
 
 stack_mode() { cat "$DCMP_RUN/mode" 2>/dev/null || echo none; }
 
-cli_bin() {
-  local b="${DCMP_BIN:-$DCMP_ROOT/build/bin}/dcm-processor"
+# built_bin PROGRAM: the path of a program of this checkout's build (DCMP_BIN, else build/bin,
+# else build-test/bin); fails when it is not built.
+built_bin() {
+  local b="${DCMP_BIN:-$DCMP_ROOT/build/bin}/$1"
   [ -x "$b" ] && { printf '%s' "$b"; return 0; }
-  b="$DCMP_ROOT/build-test/bin/dcm-processor"
+  b="$DCMP_ROOT/build-test/bin/$1"
   [ -x "$b" ] && { printf '%s' "$b"; return 0; }
   return 1
 }
@@ -115,9 +122,28 @@ run_validate() {
       -e DCMP_ENV= -e SETTINGS=/validate/settings.json \
       "$image" validate "$svc" --registry /validate/registry --modules /validate/modules
   else
-    cli="$(cli_bin)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"
+    cli="$(built_bin dcm-processor)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"
     DCMP_ENV= SETTINGS="$set" "$cli" validate "$svc" --registry "$reg" --modules "$mods"
   fi
+}
+
+# make_venv STAGED_MODULE: the virtual environment of a Python service, MODULES/.venvs/NAME,
+# from STAGED_MODULE/requirements.txt. dcmp-venv builds it beside the one there and swaps it in
+# only when pip succeeded; a failure ends the install with pip's message, nothing replaced.
+make_venv() {
+  local staged="$1" prog venv="$MODULES/.venvs/$name" log="$LOGS/venv-$name.log"
+  [ -f "$staged/requirements.txt" ] || return 0
+  if [ "$(stack_mode)" = docker ]; then
+    dcmp_say "$name has a requirements.txt: the worker makes its virtual environment when it starts (restart the stack's worker)"
+    return 0
+  fi
+  prog="$(built_bin dcmp-venv)" || dcmp_die "dcmp-venv is not built (build/bin): run ./build.sh --native"
+  dcmp_say "making the virtual environment of $name (pip's output: $log)"
+  mkdir -p "$MODULES/.venvs" "$LOGS"
+  dcmp_basedir_own flat "$MODULES/.venvs"
+  "$prog" "$staged" "$venv" "$log" ||
+    dcmp_die "the virtual environment of $name could not be made (pip's message above): nothing was installed"
+  dcmp_basedir_own deep "$venv"
 }
 
 need_build_tools() {
@@ -221,6 +247,8 @@ do_install() {
   fi
   mkdir -p "$REGISTRY" "$MODULES"
   dcmp_basedir_own flat "$REGISTRY" "$MODULES"
+  # the environment first: the module's code never runs without the packages it asks for
+  make_venv "$stage_mod"
   # Swapped in by rename, worker code first: the scheduler never plans a job whose worker
   # library is not there yet, and a worker never loads half a library.
   swap_in "$stage_mod" "$MODULES/$name"
@@ -264,7 +292,7 @@ do_remove() {
   [ -z "$backup" ] || copy_out "$backup"
   # registry first: no new job of it is planned once its worker code is gone
   rm -rf --one-file-system "$REGISTRY/$name"
-  rm -rf --one-file-system "$MODULES/$name"
+  rm -rf --one-file-system "$MODULES/$name" "$MODULES/.venvs/$name"
   dcmp_say "removed $name"
 }
 

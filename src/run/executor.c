@@ -76,6 +76,7 @@ char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], i
     char err[DCMP_ERR_LEN];
     const dcmp_runner *runner;
     int32_t rc;
+    int elsewhere;
 
     loaded[0] = '\0';
     free(child_result);
@@ -84,8 +85,12 @@ char *dcmp_executor_call(const dcmp_executor_input *in, char loaded[PATH_MAX], i
         *code = DCMP_ERROR;
     if (result)
         *result = NULL;
-    if ((runner = dcmp_runner_pick(in, err, sizeof err)) == NULL)
-        return report_text(DCMP_ERROR, err, NULL);
+    if ((runner = dcmp_runner_pick(in, &elsewhere, err, sizeof err)) == NULL) {
+        char *text = elsewhere ? strdup(DCMP_EXECUTOR_RESTART) : report_text(DCMP_ERROR, err, NULL);
+        if (text == NULL)
+            _exit(70);
+        return text;
+    }
     err[0] = '\0';
     rc = runner->run(in, loaded, &child_result, err, sizeof err);
     fflush(NULL);

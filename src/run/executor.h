@@ -72,9 +72,15 @@ typedef struct dcmp_executor_input {
     int callback;                  /* a scheduler's callback, not a worker (runners read it) */
 } dcmp_executor_input;
 
+/* The report of a call this process cannot make but a new one can (a job that needs another
+ * Python environment, runner.h's DCMP_RUNNER_ELSEWHERE): the pool's executor answers it, ends,
+ * and the job runs in a new executor. */
+#define DCMP_EXECUTOR_RESTART "restart"
+
 /*
  * Calls in->func in this process with the given JSON texts as its inputs, as
- * dcmp_executor_invoke does for a job's kwargs. Returns the report (new: free it); `loaded` as
+ * dcmp_executor_invoke does for a job's kwargs. Returns the report (new: free it), or
+ * DCMP_EXECUTOR_RESTART (new) when only a new process can run it; `loaded` as
  * for dcmp_executor_invoke. *code (may be NULL) gets what the function returned (DCMP_ERROR
  * when it could not be called), *result (may be NULL) what it set with set_result (NULL when
  * nothing; borrowed until the next call). Everything in `in` is borrowed.

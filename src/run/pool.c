@@ -32,10 +32,10 @@ extern char **environ;
 #define FRAME_MAX      (16u << 20) /* largest job or report frame */
 #define LOG_CAP        (8 << 20)   /* the log memfd is emptied past this while a job runs */
 #define EXEC_LIBS      64          /* libraries an executor tracks before it asks to be replaced */
-#define RESTART_REPORT "restart"   /* the executor's answer when it must be replaced first */
-#define FRAME_JOB      'J'         /* a frame's first byte: one job */
-#define FRAME_CALLBACK 'K'         /* a frame's first byte: one callback, framed as a job */
-#define FRAME_CALLS    'C'         /* a frame's first byte: a batch of callbacks */
+#define RESTART_REPORT DCMP_EXECUTOR_RESTART /* its answer when it must be replaced first */
+#define FRAME_JOB      'J'                   /* a frame's first byte: one job */
+#define FRAME_CALLBACK 'K' /* a frame's first byte: one callback, framed as a job */
+#define FRAME_CALLS    'C' /* a frame's first byte: a batch of callbacks */
 
 /* ---- frames: a 4-byte length, then the bytes ---- */
 
@@ -219,6 +219,8 @@ static void serve_job(served *sv, char *payload, size_t len, int callback)
     end_of_call();
     loaded_one(sv, loaded);
     report(text);
+    if (strcmp(text, RESTART_REPORT) == 0)
+        _exit(0); /* the job needs another environment: a new executor runs it */
     free(text);
 }
 
@@ -262,6 +264,8 @@ static void serve_calls(served *sv, char *payload, size_t len)
         end_of_call();
         loaded_one(sv, loaded);
         report(text);
+        if (strcmp(text, RESTART_REPORT) == 0)
+            _exit(0); /* calls k.. go to a new executor */
         free(text);
         if (code == DCMP_OK && p < end) { /* only a yes stores: its object, or {} */
             dcmp_plan_inject(added, name, 1, result);
@@ -782,10 +786,12 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
         }
         if (run_once(p, job, tick, tick_arg, out) == 0)
             break;
-        /* its library changed since the executor loaded it: once more, in a new one (also
-         * asked when the executor holds too many libraries to watch) */
-        dcmp_log_info("job %s: the library of %s changed: starting a new executor", job->id,
-                      job->func);
+        /* its library changed since the executor loaded it, or it needs another Python
+         * environment: once more, in a new one (also asked when the executor holds too many
+         * libraries to watch) */
+        dcmp_log_info("job %s: %s runs in another Python environment, or its library "
+                      "changed: starting a new executor",
+                      job->id, job->func);
     }
     if (tries == 2) {
         out->status = DCMP_EXEC_FAILED;

@@ -8,20 +8,23 @@ static const dcmp_runner *const runners[] = {&dcmp_runner_c, &dcmp_runner_python
 
 #define NRUNNERS (sizeof runners / sizeof runners[0])
 
-const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, char *err, size_t errlen)
+const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, int *elsewhere, char *err,
+                                    size_t errlen)
 {
     char tried[DCMP_ERR_LEN];
     size_t used;
     unsigned i;
     int n;
 
+    *elsewhere = 0;
     n = snprintf(err, errlen, "no service code for \"%s\":", in->func);
     used = n < 0 ? 0 : (size_t)n;
     for (i = 0; i < NRUNNERS; i++) {
         int rc = runners[i]->resolve(in, tried, sizeof tried);
         if (rc == 1)
             return runners[i];
-        if (rc < 0) {
+        if (rc < 0 || rc == DCMP_RUNNER_ELSEWHERE) {
+            *elsewhere = rc == DCMP_RUNNER_ELSEWHERE;
             dcmp_strlcpy(err, tried, errlen);
             return NULL;
         }

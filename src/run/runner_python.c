@@ -1,21 +1,25 @@
 /* runner_python.c -- the Python runner: a worker function of a module under MODULES, run by
- * libdcmp_python.so (docs/python.md), which is dlopen()ed on the first Python name only. */
+ * libdcmp_python.so (docs/python.md), which is dlopen()ed on the first Python name only, in
+ * the service's virtual environment when it has one (one per process). */
 #include "runner.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dcmp/service.h"
 #include "jsonw.h"
 #include "python/python_runner.h"
+#include "venv.h"
 
 #define LIBRARY "libdcmp_python.so"
 
 static const dcmp_python_table *py;    /* the started runner, NULL until the first Python name */
 static int ran;                        /* a name was resolved since it started: reload first */
 static char unavailable[DCMP_ERR_LEN]; /* why it could not be started ("" when not tried) */
+static char environment[PATH_MAX];     /* the venv it was started (or tried) with, "": none */
 
 /* The runner library's one place: beside libdcmp.so, in the same lib folder (the build tree's
  * build/lib, an installation's lib). */
@@ -35,8 +39,8 @@ static int library_path(char *path, size_t size, char *err)
 }
 
 /* Loads the library, checks its table and starts the interpreter with MODULES as the
- * workers' root (the system's Python). Returns 0, or -1 with err. */
-static int start(const char *modules, char *err)
+ * workers' root, in venv (NULL: the system's Python). Returns 0, or -1 with err. */
+static int start(const char *modules, const char *venv, char *err)
 {
     char path[PATH_MAX], why[DCMP_PYTHON_ERROR_MAX];
     const dcmp_python_table *t;
@@ -55,15 +59,24 @@ static int start(const char *modules, char *err)
         return dcmp_seterr(err, "%s: table version %u size %u, this host needs version %u size %zu",
                            path, (unsigned)t->version, (unsigned)t->size,
                            (unsigned)DCMP_PYTHON_RUNNER_VERSION, sizeof *t);
-    if (t->init(NULL, modules, NULL, why, sizeof why) < 0)
+    if (t->init(venv, modules, NULL, why, sizeof why) < 0)
         return dcmp_seterr(err, "%s: %s", path, why);
     py = t;
     return 0;
 }
 
+/* Whether the environment venv is made (its pyvenv.cfg is there). */
+static int made(const char *venv)
+{
+    char cfg[PATH_MAX];
+
+    return snprintf(cfg, sizeof cfg, "%s/pyvenv.cfg", venv) < (int)sizeof cfg &&
+           access(cfg, R_OK) == 0;
+}
+
 static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
 {
-    char why[DCMP_ERR_LEN];
+    char why[DCMP_ERR_LEN], venv[PATH_MAX];
     int rc;
 
     /* callbacks run from REGISTRY with their own answer: a later step (docs/python.md) */
@@ -71,13 +84,31 @@ static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
         dcmp_strlcpy(err, "Python callbacks are not run yet", errlen);
         return 0;
     }
+    /* one interpreter per process, in the environment of the first Python name it runs */
+    if (dcmp_venv_of(in->modules, in->func, venv, why) < 0)
+        venv[0] = '\0'; /* not a service's name: the runner's resolve says why */
+    if ((py != NULL || unavailable[0] != '\0') && strcmp(venv, environment) != 0) {
+        snprintf(err, errlen, "python: %s runs in %s, this process in %s", in->func,
+                 venv[0] ? venv : "the system's Python",
+                 environment[0] ? environment : "the system's Python");
+        return DCMP_RUNNER_ELSEWHERE;
+    }
+    if (venv[0] != '\0' && !made(venv)) {
+        snprintf(err, errlen,
+                 "python: %s: its service has a requirements.txt but no virtual environment "
+                 "%s (made by service.sh install, or by dcmp-worker when it starts)",
+                 in->func, venv);
+        return -1;
+    }
     if (py == NULL) {
         /* tried once per process: a failed start is not retried for every job */
-        if (unavailable[0] == '\0')
-            (void)start(in->modules, unavailable);
+        if (unavailable[0] == '\0') {
+            dcmp_strlcpy(environment, venv, sizeof environment);
+            (void)start(in->modules, venv[0] ? venv : NULL, unavailable);
+        }
         if (py == NULL) {
             snprintf(err, errlen, "no Python runner (%s)", unavailable);
-            return 0;
+            return venv[0] ? -1 : 0; /* a service with an environment is Python's */
         }
     } else if (ran && py->reload(why, sizeof why) < 0) {
         /* a module changed on disk is imported afresh by the next resolve */

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "perms.h"
+#include "venvs.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requests;
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* before any job: a Python service's environment, when missing (docs/python.md) */
+    (void)worker_venvs_make(cfg.modules, cfg.logs, NULL, NULL, 0);
     if (scripts) {
         w.scripts_on = 1;
         worker_run_scripts(&w);

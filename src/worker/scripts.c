@@ -46,14 +46,10 @@ static void log_lines(const char *path, char *buf, size_t *len, int flush)
     *len -= start;
 }
 
-/* Runs one script.sh with /bin/sh in its folder, logging its output line by line, and calls
- * beat(arg) about every beat_ms while it runs (the worker's heartbeat: a script that installs
- * packages may take minutes). */
-static void run_one(const char *dir, const char *path, void (*beat)(void *), void *arg,
-                    int64_t beat_ms)
+int worker_scripts_exec(const char *dir, char *const *argv, const char *path, void (*beat)(void *),
+                        void *arg, int64_t beat_ms)
 {
     posix_spawn_file_actions_t fa;
-    char *argv[] = {"sh", (char *)path, NULL};
     char line[SCRIPTS_LINE_MAX + 1];
     size_t llen = 0;
     int p[2], status = 0;
@@ -62,18 +58,18 @@ static void run_one(const char *dir, const char *path, void (*beat)(void *), voi
 
     if (pipe2(p, O_CLOEXEC) < 0) {
         dcmp_log_error("%s: pipe: %s", path, strerror(errno));
-        return;
+        return -1;
     }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
     posix_spawn_file_actions_addchdir_np(&fa, dir);
-    if ((errno = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ)) != 0) {
-        dcmp_log_error("%s: cannot start: %s", path, strerror(errno));
+    if ((errno = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ)) != 0) {
+        dcmp_log_error("%s: cannot start %s: %s", path, argv[0], strerror(errno));
         posix_spawn_file_actions_destroy(&fa);
         close(p[0]);
         close(p[1]);
-        return;
+        return -1;
     }
     posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
@@ -105,11 +101,13 @@ static void run_one(const char *dir, const char *path, void (*beat)(void *), voi
     close(p[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         dcmp_log_info("%s: done", path);
-    else
-        dcmp_log_warn("%s: ended with %s %d", path, WIFEXITED(status) ? "status" : "signal",
-                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return 0;
+    }
+    dcmp_log_warn("%s: ended with %s %d", path, WIFEXITED(status) ? "status" : "signal",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return -1;
 }
 
 /* The entry of `name`, or NULL. */
@@ -179,7 +177,10 @@ void worker_scripts_run(worker_scripts *s, const char *modules, void (*beat)(voi
         e->ino = st.st_ino;
         e->size = st.st_size;
         e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        run_one(dir, path, beat, arg, beat_ms);
+        {
+            char *argv[] = {"/bin/sh", path, NULL};
+            (void)worker_scripts_exec(dir, argv, path, beat, arg, beat_ms);
+        }
         free(names[i]);
     }
     free(names);

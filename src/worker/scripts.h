@@ -35,4 +35,13 @@ typedef struct worker_scripts {
 void worker_scripts_run(worker_scripts *s, const char *modules, void (*beat)(void *), void *arg,
                         int64_t beat_ms);
 
+/*
+ * Runs argv (argv[0] a path; borrowed) in the folder dir with the worker's environment,
+ * logging each line of its output as "LABEL: line", and calls beat(arg) every beat_ms while it
+ * runs (beat may be NULL: a script that installs packages may take minutes). Returns 0 when it
+ * exited with status 0, -1 otherwise (logged).
+ */
+int worker_scripts_exec(const char *dir, char *const *argv, const char *label, void (*beat)(void *),
+                        void *arg, int64_t beat_ms);
+
 #endif
