@@ -102,6 +102,22 @@ static long parse_long(const char *s, const char *what, long lo, long hi)
     return v;
 }
 
+/* The first child of pid (a pool worker has one executor), 0 when none. */
+static pid_t first_child(pid_t pid)
+{
+    char path[96];
+    long child = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid, (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    if (fscanf(f, "%ld", &child) != 1)
+        child = 0;
+    fclose(f);
+    return (pid_t)child;
+}
+
 /* VmRSS of a process's direct children (a pool worker's executor), in kB: their sum into
  * *sum, the largest into *max; 0 when it has none, -1 when it cannot be read. */
 static int children_rss_kb(pid_t pid, long *sum, long *max)
@@ -437,8 +453,15 @@ static void latency(bench *b, const char *what, int len, long *rss_idle)
     if (len == 1) { /* after jobs ran: with WORKER_EXECUTOR=pool its executor is alive */
         long sum, max;
         printf("M|%s|worker + its executor, idle after jobs|%ld\n", b->label, family_rss_kb(pid));
-        if (children_rss_kb(pid, &sum, &max) == 0 && max > 0)
+        if (children_rss_kb(pid, &sum, &max) == 0 && max > 0) {
+            pid_t exe = first_child(pid);
             printf("M|%s|executor alone (dcmp-executor), idle after jobs|%ld\n", b->label, max);
+            /* the files' part (libpython's code...) is shared with every process mapping them */
+            printf("M|%s|  of which anonymous (RssAnon: heap, objects)|%ld\n", b->label,
+                   fixture_status_kb(exe, "RssAnon"));
+            printf("M|%s|  of which files (RssFile: libraries' code, shared)|%ld\n", b->label,
+                   fixture_status_kb(exe, "RssFile"));
+        }
     }
     for (i = 0; i < b->runs; i++) {
         sleep_us(3000); /* the worker is back in its blocking wait */
