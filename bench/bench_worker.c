@@ -45,7 +45,8 @@ typedef struct bench {
     const char *label; /* the system's name in the output, e.g. "dcmp-pool" */
     int port;
     const char *worker_bin; /* borrowed from argv */
-    const char *modules;    /* where testmods.so is */
+    const char *modules;    /* MODULES: where testmods.so (or func's module) is */
+    const char *func;       /* the jobs' dotted function, testmods.noop by default */
     const char *dir;        /* DATA and the workers' logs */
     long jobs;              /* throughput: jobs per phase */
     long runs;              /* latency: runs per measurement */
@@ -90,23 +91,54 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
     exit(1);
 }
 
-/* VmRSS of a process and its direct children (a pool worker's executor), in kB. */
-static long family_rss_kb(pid_t pid)
+/* The first child of pid (a pool worker has one executor), 0 when none. */
+static pid_t first_child(pid_t pid)
 {
     char path[96];
-    long kb = fixture_rss_kb(pid), child;
+    long child = 0;
     FILE *f;
 
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid, (long)pid);
-    if (kb < 0 || (f = fopen(path, "r")) == NULL)
-        return kb;
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    if (fscanf(f, "%ld", &child) != 1)
+        child = 0;
+    fclose(f);
+    return (pid_t)child;
+}
+
+/* VmRSS of a process's direct children (a pool worker's executor), in kB: their sum into
+ * *sum, the largest into *max; 0 when it has none, -1 when it cannot be read. */
+static int children_rss_kb(pid_t pid, long *sum, long *max)
+{
+    char path[96];
+    long child;
+    FILE *f;
+
+    *sum = 0;
+    *max = 0;
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid, (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
     while (fscanf(f, "%ld", &child) == 1) {
         long c = fixture_rss_kb((pid_t)child);
-        if (c > 0)
-            kb += c;
+        if (c > 0) {
+            *sum += c;
+            *max = c > *max ? c : *max;
+        }
     }
     fclose(f);
-    return kb;
+    return 0;
+}
+
+/* VmRSS of a process and its direct children, in kB. */
+static long family_rss_kb(pid_t pid)
+{
+    long kb = fixture_rss_kb(pid), sum, max;
+
+    if (kb < 0 || children_rss_kb(pid, &sum, &max) < 0)
+        return kb;
+    return kb + sum;
 }
 
 /* CPU time (user + system, us) of this process's reaped children. */
@@ -210,7 +242,7 @@ static void enqueue(bench *b, const char *queue, int n, int chain, char (*ids)[D
         memset(&specs[i], 0, sizeof specs[i]);
         specs[i].id = ids[i];
         specs[i].name = "noop";
-        specs[i].func = "testmods.noop";
+        specs[i].func = b->func;
         specs[i].queue = queue;
         specs[i].kwargs = kwargs;
         specs[i].timeout = JOB_TIMEOUT_S;
@@ -244,13 +276,19 @@ static int64_t finished(bench *b, const char *queue)
 static int64_t wait_finished(bench *b, const char *queue, int64_t target, int64_t poll_us,
                              const pid_t *pids, int npids, long *rss_max)
 {
-    int64_t start = now_us(), next_rss = start, t;
+    int64_t start = now_us(), next_rss = start, next_failed = start, t, nfailed = 0;
     int i;
 
     for (;;) {
         t = now_us();
         if (finished(b, queue) >= target)
             return now_us();
+        if (t >= next_failed) { /* a failed job never finishes: say so at once */
+            next_failed = t + 10000;
+            if (dcmp_queue_count(b->q, queue, "failed", &nfailed) == 0 && nfailed > 0)
+                die("%s: %lld job(s) failed (is --func %s a no-op?); see the logs in %s", queue,
+                    (long long)nfailed, b->func, b->dir);
+        }
         if (t - start > WAIT_LIMIT_US)
             die("%s: %lld of %lld jobs finished after %lld s; see the logs in %s", queue,
                 (long long)finished(b, queue), (long long)target,
@@ -401,8 +439,19 @@ static void latency(bench *b, const char *what, int len, long *rss_idle)
     wait_finished(b, queue, base, 1000, NULL, 0, NULL);
     sleep_us(100000);
     *rss_idle = fixture_rss_kb(pid);
-    if (len == 1) /* after jobs ran: with WORKER_EXECUTOR=pool its executor is alive */
+    if (len == 1) { /* after jobs ran: with WORKER_EXECUTOR=pool its executor is alive */
+        long sum, max;
         printf("M|%s|worker + its executor, idle after jobs|%ld\n", b->label, family_rss_kb(pid));
+        if (children_rss_kb(pid, &sum, &max) == 0 && max > 0) {
+            pid_t exe = first_child(pid);
+            printf("M|%s|executor alone (dcmp-executor), idle after jobs|%ld\n", b->label, max);
+            /* the files' part (libpython's code...) is shared with every process mapping them */
+            printf("M|%s|  of which anonymous (RssAnon: heap, objects)|%ld\n", b->label,
+                   fixture_status_kb(exe, "RssAnon"));
+            printf("M|%s|  of which files (RssFile: libraries' code, shared)|%ld\n", b->label,
+                   fixture_status_kb(exe, "RssFile"));
+        }
+    }
     for (i = 0; i < b->runs; i++) {
         sleep_us(3000); /* the worker is back in its blocking wait */
         t0 = now_us();
@@ -542,28 +591,43 @@ static void breakdown_fork(bench *b)
     dcmp_loader_close(&pre);
 }
 
+/* Whether `what` is in the comma-separated list `only` ("" means everything). */
+static int wanted(const char *only, const char *what)
+{
+    size_t n = strlen(what);
+    const char *p = only;
+
+    if (*only == '\0')
+        return 1;
+    while ((p = strstr(p, what)) != NULL) {
+        if ((p == only || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_worker --port PORT --worker PATH --modules DIR --dir DIR\n"
-               "                    [--jobs N (4000)] [--runs N (200)] [--only WHAT]\n"
-               "                    [--redis-pid PID (to count its CPU time)]\n"
-               "WHAT: burst, steady, latency, breakdown (default: all). Needs a redis-server\n"
-               "on 127.0.0.1:PORT; DIR gets the workers' logs and is their DATA.\n");
+    fprintf(f,
+            "usage: bench_worker --port PORT --worker PATH --modules DIR --dir DIR\n"
+            "                    [--jobs N (4000)] [--runs N (200)] [--only WHAT[,WHAT]]\n"
+            "                    [--func DOTTED (testmods.noop)] [--label NAME (dcmp)]\n"
+            "                    [--redis-pid PID (to count its CPU time)]\n"
+            "WHAT: burst, steady, latency, breakdown (default: all; breakdown times\n"
+            "testmods.noop whatever --func says). Needs a redis-server on 127.0.0.1:PORT;\n"
+            "DIR gets the workers' logs and is their DATA; DIR of --modules is their MODULES.\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
-                                         {"worker", required_argument, NULL, 'w'},
-                                         {"modules", required_argument, NULL, 'm'},
-                                         {"dir", required_argument, NULL, 'd'},
-                                         {"jobs", required_argument, NULL, 'n'},
-                                         {"runs", required_argument, NULL, 'r'},
-                                         {"only", required_argument, NULL, 'o'},
-                                         {"redis-pid", required_argument, NULL, 'R'},
-                                         {"label", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'},    {"worker", required_argument, NULL, 'w'},
+        {"modules", required_argument, NULL, 'm'}, {"dir", required_argument, NULL, 'd'},
+        {"jobs", required_argument, NULL, 'n'},    {"runs", required_argument, NULL, 'r'},
+        {"only", required_argument, NULL, 'o'},    {"redis-pid", required_argument, NULL, 'R'},
+        {"label", required_argument, NULL, 'l'},   {"func", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *only = "";
     long rss_idle = -1, rss_busy = -1, rss_lat = -1;
     dcmp_queue_opts o = {0};
@@ -573,8 +637,9 @@ int main(int argc, char **argv)
     memset(&b, 0, sizeof b);
     b.jobs = 4000;
     b.label = "dcmp";
+    b.func = "testmods.noop";
     b.runs = 200;
-    while ((c = getopt_long(argc, argv, "p:w:m:d:n:r:o:R:l:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:w:m:d:n:r:o:R:l:f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.port = (int)args_long(optarg, "--port", 1, 65535); break;
         case 'w': b.worker_bin = optarg; break;
@@ -585,6 +650,7 @@ int main(int argc, char **argv)
         case 'o': only = optarg; break;
         case 'R': b.redis = (pid_t)args_long(optarg, "--redis-pid", 1, INT_MAX); break;
         case 'l': b.label = optarg; break;
+        case 'f': b.func = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -599,17 +665,17 @@ int main(int argc, char **argv)
     if ((b.q = dcmp_queue_new(&o)) == NULL || dcmp_queue_connect(b.q) < 0)
         die("redis 127.0.0.1:%d: %s", b.port, b.q ? dcmp_queue_errstr(b.q) : "out of memory");
 
-    if (!*only || strcmp(only, "burst") == 0) {
+    if (wanted(only, "burst")) {
         fprintf(stderr, "dcmp: throughput, burst, 1 and 2 workers, %ld jobs each\n", b.jobs);
         throughput_burst(&b, 1, &rss_busy);
         throughput_burst(&b, 2, &rss_busy);
     }
-    if (!*only || strcmp(only, "steady") == 0) {
+    if (wanted(only, "steady")) {
         fprintf(stderr, "dcmp: throughput, steady state, 1 and 2 workers\n");
         throughput_steady(&b, 1, &rss_idle, &rss_busy);
         throughput_steady(&b, 2, &rss_idle, &rss_busy);
     }
-    if (!*only || strcmp(only, "latency") == 0) {
+    if (wanted(only, "latency")) {
         fprintf(stderr, "dcmp: latency, %ld runs each\n", b.runs);
         latency(&b, "single", 1, &rss_lat);
         latency(&b, "chain3", 3, &rss_lat);
@@ -621,7 +687,7 @@ int main(int argc, char **argv)
     if (rss_busy >= 0)
         printf("M|%s|worker running jobs (max sampled every 10 ms)|%ld\n", b.label, rss_busy);
     fflush(stdout);
-    if (!*only || strcmp(only, "breakdown") == 0) {
+    if (wanted(only, "breakdown")) {
         fprintf(stderr, "dcmp: where the time of one job goes\n");
         breakdown_redis(&b);
         breakdown_fork(&b);

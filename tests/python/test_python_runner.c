@@ -266,6 +266,20 @@ static void test_worker(void)
     CHECK_CONTAINS(err, "the call's arguments are not a JSON object");
     CHECK(py->call(DCMP_PYTHON_WORKER, "kw.worker", "{", &result, err, sizeof err) == DCMP_ERROR);
     CHECK_CONTAINS(err, "not valid JSON: JSONDecodeError");
+    /* read as json.loads reads it, whitespace, what follows and a BOM included */
+    CHECK(py->call(DCMP_PYTHON_WORKER, "kw.worker", " \n{\"a\": 1} \t", &result, err, sizeof err) ==
+          DCMP_OK);
+    CHECK_STR(result, "[\"a\"]");
+    free(result);
+    CHECK(py->call(DCMP_PYTHON_WORKER, "kw.worker", "{} {}", &result, err, sizeof err) ==
+          DCMP_ERROR);
+    CHECK_CONTAINS(err, "not valid JSON: JSONDecodeError: Extra data");
+    CHECK(py->call(DCMP_PYTHON_WORKER, "kw.worker", "\xef\xbb\xbf{}", &result, err, sizeof err) ==
+          DCMP_ERROR);
+    CHECK_CONTAINS(err, "not valid JSON: JSONDecodeError: Unexpected UTF-8 BOM");
+    CHECK(py->call(DCMP_PYTHON_WORKER, "kw.worker", "{\"a\": NaN}", &result, err, sizeof err) ==
+          DCMP_OK);
+    free(result);
     CHECK(py->call(DCMP_PYTHON_WORKER, "nosuch.worker", kwargs, &result, err, sizeof err) ==
           DCMP_ERROR);
     CHECK_CONTAINS(err, "no module nosuch");

@@ -429,10 +429,10 @@ void fixture_stop(fixture *f, int failed)
         nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
-long fixture_rss_kb(pid_t pid)
+long fixture_status_kb(pid_t pid, const char *field)
 {
     char path[64], line[256];
+    size_t n = strlen(field);
     long kb = -1;
     FILE *f;
 
@@ -440,16 +440,22 @@ long fixture_rss_kb(pid_t pid)
     if ((f = fopen(path, "r")) == NULL)
         return -1;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
             char *end;
             errno = 0;
-            kb = strtol(line + 6, &end, 10);
-            if (errno != 0 || end == line + 6)
+            kb = strtol(line + n + 1, &end, 10);
+            if (errno != 0 || end == line + n + 1)
                 kb = -1;
             break;
         }
     fclose(f);
     return kb;
+}
+
+/* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
+long fixture_rss_kb(pid_t pid)
+{
+    return fixture_status_kb(pid, "VmRSS");
 }
 
 /* From /proc/PID/stat: *ppid, *cpu_us (its own), *reaped_us (of the children it waited

@@ -37,6 +37,9 @@ int fixture_free_port(void);
 /* VmRSS of a process in kB, -1 when it cannot be read (the process ended). */
 long fixture_rss_kb(pid_t pid);
 
+/* A field in kB of /proc/PID/status ("VmRSS", "RssAnon"), -1 when it cannot be read. */
+long fixture_status_kb(pid_t pid, const char *field);
+
 /* CPU time (user + system, all threads, in clock ticks turned into us) a process used so far,
  * -1 when it cannot be read. */
 long long fixture_cpu_us(pid_t pid);

@@ -187,6 +187,22 @@ static int exists_under(const char *root, const char *top, char *err, size_t err
     return found;
 }
 
+/* The module mod (a new reference) when it is in sys.modules already; NULL otherwise, with
+ * an exception only when sys.modules could not be read. PyImport_ImportModule would find it
+ * too, but through builtins.__import__ and importlib's Python code: about 15,000
+ * instructions per call, most of a no-op job's cost (docs/performance.md). Called from C at
+ * top level, never inside an import, so a module found here is fully initialized. */
+static PyObject *imported(const char *mod)
+{
+    PyObject *name = PyUnicode_FromString(mod), *m;
+
+    if (name == NULL)
+        return NULL;
+    m = PyImport_GetModule(name);
+    Py_DECREF(name);
+    return m;
+}
+
 /* Splits and checks dotted into module (a.b), attribute (fn) and first part (a). */
 static int split(const char *dotted, char *mod, char *attr, char *top, char *err, size_t errlen)
 {
@@ -283,7 +299,8 @@ int dcmp_python_import_find(int kind, const char *dotted, PyObject **fn, char *e
     } else if (watched(kind, top) == nservices) {
         watch(kind, top); /* imported by another service's import */
     }
-    if (path_first(root) < 0 || (m = PyImport_ImportModule(mod)) == NULL) {
+    if ((m = imported(mod)) == NULL &&
+        (PyErr_Occurred() || path_first(root) < 0 || (m = PyImport_ImportModule(mod)) == NULL)) {
         dcmp_python_exc_summary(why, sizeof why);
         candidates(root, mod, files, sizeof files);
         snprintf(err, errlen, "python: %s: importing %s (%s) failed: %s", dotted, mod, files, why);

@@ -6,21 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Owned for the process's life (the interpreter is never finalized). */
-static PyObject *loads_fn, *dumps_fn, *dumps_kw;
+/* Owned for the process's life (the interpreter is never finalized). scan_once is json.loads'
+ * own scanner (json.decoder._default_decoder.scan_once: the C one of _json when present). */
+static PyObject *loads_fn, *dumps_fn, *dumps_kw, *scan_once;
 
 int dcmp_python_json_init(char *err, size_t errlen)
 {
-    PyObject *mod = PyImport_ImportModule("json");
+    PyObject *mod = PyImport_ImportModule("json"), *decoder = NULL;
 
     if (mod != NULL) {
         loads_fn = PyObject_GetAttrString(mod, "loads");
         dumps_fn = PyObject_GetAttrString(mod, "dumps");
+        decoder = PyObject_GetAttrString(mod, "_default_decoder");
     }
+    if (decoder != NULL)
+        scan_once = PyObject_GetAttrString(decoder, "scan_once");
     dumps_kw = Py_BuildValue("{s:O,s:O,s:(ss)}", "allow_nan", Py_False, "ensure_ascii", Py_False,
                              "separators", ",", ":");
+    Py_XDECREF(decoder);
     Py_XDECREF(mod);
-    if (loads_fn == NULL || dumps_fn == NULL || dumps_kw == NULL) {
+    if (loads_fn == NULL || dumps_fn == NULL || scan_once == NULL || dumps_kw == NULL) {
         char why[512];
 
         dcmp_python_exc_summary(why, sizeof why);
@@ -30,10 +35,36 @@ int dcmp_python_json_init(char *err, size_t errlen)
     return 0;
 }
 
+/* The scanner alone on the whole of str: the value when it spans all of it (then it is what
+ * json.loads gives: json.loads skips whitespace around one scan_once from 0 and refuses what
+ * follows), else NULL with no exception: json.loads decides. Skips json.loads' Python frames
+ * and regular expressions: about 10,000 instructions of the 16,000 a job's kwargs took. */
+static PyObject *scan_whole(PyObject *str)
+{
+    PyObject *zero = PyLong_FromLong(0), *pair = NULL, *obj = NULL, *end;
+    Py_ssize_t at;
+
+    if (zero != NULL)
+        pair = PyObject_CallFunctionObjArgs(scan_once, str, zero, NULL);
+    Py_XDECREF(zero);
+    if (pair != NULL && PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 &&
+        PyLong_Check(end = PyTuple_GET_ITEM(pair, 1)) &&
+        (at = PyLong_AsSsize_t(end)) == PyUnicode_GET_LENGTH(str)) {
+        obj = PyTuple_GET_ITEM(pair, 0);
+        Py_INCREF(obj);
+    }
+    Py_XDECREF(pair);
+    PyErr_Clear();
+    return obj;
+}
+
 PyObject *dcmp_python_json_load(const char *text, char *err, size_t errlen)
 {
-    PyObject *obj = PyObject_CallFunction(loads_fn, "s", text);
+    PyObject *str = PyUnicode_FromString(text), *obj = NULL;
 
+    if (str != NULL && (obj = scan_whole(str)) == NULL)
+        obj = PyObject_CallOneArg(loads_fn, str);
+    Py_XDECREF(str);
     if (obj == NULL) {
         char why[512];
 

@@ -120,12 +120,17 @@ static int32_t runner_resolve(int32_t kind, const char *dotted, char *err, size_
 static void flush_stdio(void)
 {
     static const char *const names[] = {"stdout", "stderr"};
+    static PyObject *flush; /* the method's name, interned once for the process's life */
     PyObject *stream, *r;
     size_t i;
 
+    if (flush == NULL && (flush = PyUnicode_InternFromString("flush")) == NULL) {
+        PyErr_Clear();
+        return;
+    }
     for (i = 0; i < 2; i++) {
         stream = PySys_GetObject(names[i]); /* borrowed; None when closed by the code */
-        r = stream && stream != Py_None ? PyObject_CallMethod(stream, "flush", NULL) : NULL;
+        r = stream && stream != Py_None ? PyObject_CallMethodNoArgs(stream, flush) : NULL;
         Py_XDECREF(r);
     }
     PyErr_Clear();
@@ -175,6 +180,7 @@ static int32_t runner_call(int32_t kind, const char *dotted, const char *kwargs,
     PyObject *fn = NULL, *kw = NULL, *args = NULL, *ret = NULL;
     char why[512];
     int32_t rc = DCMP_ERROR;
+    int flushed = 0;
 
     *result = NULL;
     err[0] = '\0';
@@ -203,7 +209,8 @@ static int32_t runner_call(int32_t kind, const char *dotted, const char *kwargs,
         dcmp_python_exc_traceback(err, errlen); /* SystemExit too: the process stays */
         goto out;
     }
-    flush_stdio(); /* before a line of ours about the result */
+    flush_stdio(); /* before a line of ours about the result; once per call (they cost) */
+    flushed = 1;
     if (kind == DCMP_PYTHON_WORKER) {
         worker_result(dotted, ret, result);
         rc = DCMP_OK;
@@ -216,7 +223,8 @@ out:
     Py_XDECREF(kw);
     Py_XDECREF(fn);
     PyErr_Clear();
-    flush_stdio();
+    if (!flushed)
+        flush_stdio();
     return rc;
 }
 
