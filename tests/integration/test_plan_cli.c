@@ -237,7 +237,7 @@ static void test_plan_text(void)
     snprintf(event, sizeof event, "%s/event.json", base);
     CHECK(run_plan(args, out, sizeof out) == 0);
     CHECK_CONTAINS(out, "jobs (in enqueue order):");
-    CHECK_CONTAINS(out, "2. ct  (worker ct.w.run, queue high, timeout 30m)");
+    CHECK_CONTAINS(out, "2. ct  (trigger series, worker ct.w.run, queue high, timeout 30m)");
     CHECK_CONTAINS(out, "after: anon, ct");
     CHECK_CONTAINS(out, "     kwargs: {\"jobName\":\"ct\",\"headers\":{\"PatientID\":\"P1\","
                         "\"Modality\":\"CT\",\"seriesId\":\"s-1\"},\"params\":{\"threshold\":0.5,"
@@ -345,6 +345,62 @@ static void test_validate(void)
     CHECK_CONTAINS(out, "service absent: no settings.json, settings.yaml or settings.yml");
 }
 
+/* --level: a study event plans the study-level entries (trigger "study") with the series list
+ * in the headers; a series event shows them as other-level; a bad level is a usage error. */
+static void test_plan_levels(void)
+{
+    char dir[PATH_MAX + 64], lib[PATH_MAX + 96], src[PATH_MAX + 64], reg[PATH_MAX + 32];
+    char event[PATH_MAX + 32], out[65536];
+    const char *study[] = {event, "--registry", reg, "--level", "study", "--json", NULL};
+    const char *series[] = {event, "--registry", reg, NULL};
+    const char *bad[] = {event, "--level", "exam", NULL};
+    cJSON *o;
+
+    snprintf(reg, sizeof reg, "%s/levels", base);
+    snprintf(dir, sizeof dir, "%s/report", reg);
+    CHECK(mkdir(reg, 0755) == 0 && mkdir(dir, 0755) == 0);
+    snprintf(lib, sizeof lib, "%s/cb.so", dir);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, lib) == 0);
+    CHECK(write_file("levels/report/settings.json",
+                     "[{\"jobName\":\"report\",\"worker\":\"r.w\",\"callback\":\"report.cb.yes\","
+                     "\"trigger\":\"study\",\"requires\":[{\"Modality\":\"CT\"}]},"
+                     "{\"jobName\":\"seg\",\"worker\":\"s.w\",\"callback\":\"report.cb.yes\"}]") ==
+          0);
+    CHECK(write_file("study.json",
+                     "{\"PatientID\":\"P1\",\"studyId\":\"st-1\",\"series\":[{\"seriesId\":"
+                     "\"s-1\",\"Modality\":\"CT\"}]}") == 0);
+    snprintf(event, sizeof event, "%s/study.json", base);
+
+    CHECK(run_plan(study, out, sizeof out) == 0);
+    o = cJSON_Parse(out);
+    CHECK(o != NULL);
+    {
+        const cJSON *jobs = cJSON_GetObjectItem(o, "jobs"), *j = find_by(jobs, "jobName", "report");
+        const cJSON *d = find_by(cJSON_GetObjectItem(o, "decisions"), "jobName", "seg");
+        char *h = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "headers"));
+        CHECK(cJSON_GetArraySize(jobs) == 1); /* no anon, store or seg: they run per series */
+        CHECK_STR(field(j, "trigger"), "study");
+        CHECK_STR(field(d, "decision"), "other-level");
+        CHECK_STR(
+            field(find_by(cJSON_GetObjectItem(o, "decisions"), "jobName", "anon"), "decision"),
+            "other-level");
+        CHECK_STR(h, "{\"PatientID\":\"P1\",\"series\":[{\"seriesId\":\"s-1\",\"Modality\":"
+                     "\"CT\"}]}");
+        free(h);
+    }
+    cJSON_Delete(o);
+
+    CHECK(run_plan(series, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "other-level  study    report");
+    CHECK_CONTAINS(out, "trigger \"study\": planned from study events, not from this series "
+                        "event");
+    CHECK_CONTAINS(out, "scheduled    series   seg");
+
+    CHECK(run_plan(bad, out, sizeof out) == 2);
+    CHECK_CONTAINS(out, "--level \"exam\": must be series, study or patient");
+}
+
 int main(void)
 {
     if (fixture_start(&f) < 0)
@@ -354,6 +410,7 @@ int main(void)
     RUN(test_plan_text);
     RUN(test_plan_webhook_body);
     RUN(test_plan_errors);
+    RUN(test_plan_levels);
     RUN(test_validate);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
