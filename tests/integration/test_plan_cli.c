@@ -291,6 +291,8 @@ static void test_validate(void)
     const char *absent[] = {"absent", NULL};
     const char *bad[] = {"badnames", "--modules", modules, NULL};
     const char *byfile[] = {path, "--modules", modules, NULL};
+    const char *study[] = {"study", "--modules", modules, NULL};
+    const char *mixed[] = {"mixed", "--modules", modules, NULL};
 
     snprintf(modules, sizeof modules, "%s", getenv("DCMP_TEST_MODULES"));
     service("ct2", "settings.json",
@@ -314,6 +316,27 @@ static void test_validate(void)
     CHECK_CONTAINS(out, "error  entry 2 (b2): callback nowhere.cb.yes: ");
     CHECK_CONTAINS(out, "nowhere");
     CHECK_CONTAINS(out, "timeout");
+    CHECK_CONTAINS(out, "\ninvalid\n");
+
+    /* each entry is judged at its own level: a study entry after another is no note; a
+     * dependsOn across levels is an error */
+    service("study", "settings.json",
+            "[{\"jobName\":\"st\",\"worker\":\"testmods.noop\",\"callback\":\"study.cb.yes\","
+            "\"trigger\":\"study\",\"requires\":{\"Modality\":\"MR\"}},"
+            "{\"jobName\":\"st2\",\"worker\":\"testmods.noop\",\"callback\":\"study.cb.yes\","
+            "\"trigger\":\"study\",\"dependsOn\":\"st\"}]");
+    CHECK(run_cli("validate", study, out, sizeof out) == 0);
+    CHECK(strstr(out, "note") == NULL && strstr(out, "other-level") == NULL);
+    CHECK_CONTAINS(out, "ok     entry 2 (st2): callback study.cb.yes -> ");
+    CHECK_CONTAINS(out, "\nvalid\n");
+    service("mixed", "settings.json",
+            "[{\"jobName\":\"mst\",\"worker\":\"testmods.noop\",\"callback\":\"mixed.cb.yes\","
+            "\"trigger\":\"study\"},"
+            "{\"jobName\":\"mse\",\"worker\":\"testmods.noop\",\"callback\":\"mixed.cb.yes\","
+            "\"dependsOn\":\"mst\"}]");
+    CHECK(run_cli("validate", mixed, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "entry 2 (mse): invalid: dependsOn: names \"mst\", which runs per study, "
+                        "while this entry runs per series");
     CHECK_CONTAINS(out, "\ninvalid\n");
 
     /* a settings file given by path */
