@@ -28,20 +28,26 @@ static int write_file(const char *rel, const char *text)
     return fclose(fp);
 }
 
-/* BASEDIR/registry/<svc>/ with a cb.so (the test callbacks) and optionally settings. */
-static void service(const char *svc, const char *file, const char *text)
+/* BASEDIR/<reg>/<svc>/ with a cb.so (the test callbacks) and optionally settings. */
+static void service_in(const char *reg, const char *svc, const char *file, const char *text)
 {
     char dir[PATH_MAX + 64], lib[PATH_MAX + 96], src[PATH_MAX + 64], rel[256];
 
-    snprintf(dir, sizeof dir, "%s/registry/%s", base, svc);
+    snprintf(dir, sizeof dir, "%s/%s/%s", base, reg, svc);
     CHECK(mkdir(dir, 0755) == 0);
     snprintf(lib, sizeof lib, "%s/cb.so", dir);
     snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
     CHECK(symlink(src, lib) == 0);
     if (file) {
-        snprintf(rel, sizeof rel, "registry/%s/%s", svc, file);
+        snprintf(rel, sizeof rel, "%s/%s/%s", reg, svc, file);
         CHECK(write_file(rel, text) == 0);
     }
+}
+
+/* BASEDIR/registry/<svc>/, as service_in. */
+static void service(const char *svc, const char *file, const char *text)
+{
+    service_in("registry", svc, file, text);
 }
 
 /* Runs dcm-processor CMD with args; output (stdout + stderr) into out. Returns the status. */
@@ -372,24 +378,18 @@ static void test_validate(void)
  * in the headers; a series event shows them as other-level; a bad level is a usage error. */
 static void test_plan_levels(void)
 {
-    char dir[PATH_MAX + 64], lib[PATH_MAX + 96], src[PATH_MAX + 64], reg[PATH_MAX + 32];
-    char event[PATH_MAX + 32], out[65536];
+    char reg[PATH_MAX + 32], event[PATH_MAX + 32], out[65536];
     const char *study[] = {event, "--registry", reg, "--level", "study", "--json", NULL};
     const char *series[] = {event, "--registry", reg, NULL};
     const char *bad[] = {event, "--level", "exam", NULL};
     cJSON *o;
 
     snprintf(reg, sizeof reg, "%s/levels", base);
-    snprintf(dir, sizeof dir, "%s/report", reg);
-    CHECK(mkdir(reg, 0755) == 0 && mkdir(dir, 0755) == 0);
-    snprintf(lib, sizeof lib, "%s/cb.so", dir);
-    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
-    CHECK(symlink(src, lib) == 0);
-    CHECK(write_file("levels/report/settings.json",
-                     "[{\"jobName\":\"report\",\"worker\":\"r.w\",\"callback\":\"report.cb.yes\","
-                     "\"trigger\":\"study\",\"requires\":[{\"Modality\":\"CT\"}]},"
-                     "{\"jobName\":\"seg\",\"worker\":\"s.w\",\"callback\":\"report.cb.yes\"}]") ==
-          0);
+    CHECK(mkdir(reg, 0755) == 0);
+    service_in("levels", "report", "settings.json",
+               "[{\"jobName\":\"report\",\"worker\":\"r.w\",\"callback\":\"report.cb.yes\","
+               "\"trigger\":\"study\",\"requires\":[{\"Modality\":\"CT\"}]},"
+               "{\"jobName\":\"seg\",\"worker\":\"s.w\",\"callback\":\"report.cb.yes\"}]");
     CHECK(write_file("study.json",
                      "{\"PatientID\":\"P1\",\"studyId\":\"st-1\",\"series\":[{\"seriesId\":"
                      "\"s-1\",\"Modality\":\"CT\"}]}") == 0);

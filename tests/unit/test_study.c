@@ -6,20 +6,7 @@
 #include "harness.h"
 #include "study.h"
 #include "trigger.h"
-
-/* The trigger of an entry text (which must be valid). */
-static cJSON *entry_of(const char *text, dcmp_trigger *t)
-{
-    cJSON *e = cJSON_Parse(text);
-    const char *field = NULL;
-    char why[DCMP_ERR_LEN] = "";
-
-    CHECK(e != NULL);
-    CHECK(dcmp_trigger_read(e, t, &field, why) == 0);
-    if (why[0])
-        fprintf(stderr, "  %s: %s\n", field, why);
-    return e;
-}
+#include "trigger_entry.h"
 
 /* A study of up to 4 series: T1, T2, FLAIR, DWI (SeriesNumbers 4, 2, 3, 1). */
 typedef struct study {

@@ -5,6 +5,7 @@
 #include "glob.h"
 #include "harness.h"
 #include "trigger.h"
+#include "trigger_entry.h"
 
 static void test_glob(void)
 {
@@ -49,20 +50,6 @@ static void test_hostile_globs(void)
     /* and a match found among them */
     value[sizeof value - 2] = 'b';
     CHECK(dcmp_glob_match(patterns[0], value, NULL));
-}
-
-/* The trigger of an entry text (which must be valid). */
-static cJSON *entry_of(const char *text, dcmp_trigger *t)
-{
-    cJSON *e = cJSON_Parse(text);
-    const char *field = NULL;
-    char why[DCMP_ERR_LEN] = "";
-
-    CHECK(e != NULL);
-    CHECK(dcmp_trigger_read(e, t, &field, why) == 0);
-    if (why[0])
-        fprintf(stderr, "  %s: %s\n", field, why);
-    return e;
 }
 
 static void test_trigger_read_and_match(void)
