@@ -56,8 +56,9 @@ static int pattern_ok(const cJSON *p)
     return cJSON_IsString(p) && strlen(p->valuestring) <= DCMP_GLOB_PATTERN_MAX;
 }
 
-/* Checks one condition object; why names it ("condition 2: SeriesDescription: ..."). */
-static int check_condition(const cJSON *cond, int index, char *why)
+/* Checks one condition object, adding its patterns to *npatterns; why names it ("condition 2:
+ * SeriesDescription: ..."). */
+static int check_condition(const cJSON *cond, int index, int *npatterns, char *why)
 {
     const cJSON *f, *alt;
     int nfields = 0;
@@ -75,6 +76,10 @@ static int check_condition(const cJSON *cond, int index, char *why)
                                DCMP_TRIGGER_MAX_FIELDS);
         if (f->string == NULL || f->string[0] == '\0')
             return dcmp_seterr(why, "condition %d: a field name is empty", index);
+        *npatterns += cJSON_IsArray(f) ? cJSON_GetArraySize(f) : 1;
+        if (*npatterns > DCMP_TRIGGER_MAX_PATTERNS)
+            return dcmp_seterr(why, "condition %d: %s: more than %d patterns in all", index,
+                               f->string, DCMP_TRIGGER_MAX_PATTERNS);
         if (pattern_ok(f))
             continue;
         if (cJSON_IsArray(f) && f->child != NULL) {
@@ -100,11 +105,11 @@ static int check_condition(const cJSON *cond, int index, char *why)
 static int read_requires(const cJSON *v, dcmp_trigger *t, const char **field, char *why)
 {
     const cJSON *c;
-    int i = 0;
+    int i = 0, npatterns = 0;
 
     *field = "requires";
     if (cJSON_IsObject(v)) { /* one condition given alone: a list of one */
-        if (check_condition(v, 1, why) < 0)
+        if (check_condition(v, 1, &npatterns, why) < 0)
             return -1;
         t->requires = v;
         t->nrequires = 1;
@@ -117,7 +122,7 @@ static int read_requires(const cJSON *v, dcmp_trigger *t, const char **field, ch
     {
         if (++i > DCMP_TRIGGER_MAX_REQUIRES)
             return dcmp_seterr(why, "more than %d conditions", DCMP_TRIGGER_MAX_REQUIRES);
-        if (check_condition(c, i, why) < 0)
+        if (check_condition(c, i, &npatterns, why) < 0)
             return -1;
     }
     t->requires = i ? v : NULL;
@@ -195,7 +200,8 @@ static int pattern_matches(const cJSON *pattern, const cJSON *value)
                d == pattern->valuedouble;
     }
     if (cJSON_IsString(value))
-        return dcmp_glob_match(pattern->valuestring, value->valuestring, NULL);
+        return strlen(value->valuestring) <= DCMP_TRIGGER_VALUE_MAX &&
+               dcmp_glob_match(pattern->valuestring, value->valuestring, NULL);
     if (!cJSON_IsNumber(value))
         return 0;
     if (value->valuedouble == floor(value->valuedouble) && fabs(value->valuedouble) < 1e15)

@@ -21,6 +21,8 @@ enum { DCMP_RERUN_NEW_SERIES, DCMP_RERUN_NEVER };
 #define DCMP_TRIGGER_MAX_FIELDS       16   /* header fields in one condition */
 #define DCMP_TRIGGER_MAX_ALTERNATIVES 32   /* patterns in one list of alternatives */
 #define DCMP_TRIGGER_MAX_VALUES       64   /* items of a multi-valued field looked at */
+#define DCMP_TRIGGER_MAX_PATTERNS     128  /* patterns in all of `requires` */
+#define DCMP_TRIGGER_VALUE_MAX        4096 /* bytes of a string value a pattern is matched to */
 #define DCMP_TRIGGER_COMPLETE_DEFAULT 3600 /* completeTimeout when absent: 1 h */
 
 typedef struct dcmp_trigger {
@@ -39,7 +41,8 @@ typedef struct dcmp_trigger {
  * `requires` (a condition object or a list of at most DCMP_TRIGGER_MAX_REQUIRES: each maps
  * 1 to DCMP_TRIGGER_MAX_FIELDS header field names to a pattern string of at most
  * DCMP_GLOB_PATTERN_MAX bytes (glob.h; without wildcards an equality), a number, or a
- * non-empty list of at most DCMP_TRIGGER_MAX_ALTERNATIVES of them), `completeTimeout` (a
+ * non-empty list of at most DCMP_TRIGGER_MAX_ALTERNATIVES of them; at most
+ * DCMP_TRIGGER_MAX_PATTERNS patterns in all), `completeTimeout` (a
  * duration as `timeout`, no -1; default 1 h), `onTimeout` ("drop", the default, or "plan")
  * and `rerun` ("new-series", the default, or "never"). Fills *t (borrowing from entry).
  * Returns 0, or -1 with *field the key at fault and why[DCMP_ERR_LEN] the reason.
@@ -49,7 +52,8 @@ int dcmp_trigger_read(const cJSON *entry, dcmp_trigger *t, const char **field, c
 /*
  * Whether a series' header fields (an object: DICOM keywords to strings, numbers or lists of
  * them) meet condition `cond` (0-based) of t->requires: every field of the condition is
- * present and one of its patterns matches the value (a string by dcmp_glob_match; a number
+ * present and one of its patterns matches the value (a string of at most
+ * DCMP_TRIGGER_VALUE_MAX bytes by dcmp_glob_match, a longer one never; a number
  * equal to a number, or to a string that reads as that number; for a list, any of its first
  * DCMP_TRIGGER_MAX_VALUES items). Pure. Returns 1 or 0.
  */

@@ -1,5 +1,6 @@
 /* test_trigger.c -- unit tests of entry triggers: globs (hostile ones too), reading `trigger`,
  * `requires`, `completeTimeout`, `onTimeout`, `rerun`, and matching series to conditions. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "glob.h"
@@ -94,10 +95,54 @@ static void test_trigger_read_and_match(void)
     cJSON_Delete(s4);
 }
 
+/* The caps: patterns in all of requires, and the length of a value matched. */
+static void test_caps(void)
+{
+    char text[8192], why[DCMP_ERR_LEN] = "";
+    const char *field = NULL;
+    size_t used = (size_t)snprintf(text, sizeof text, "{\"trigger\":\"study\",\"requires\":[");
+    dcmp_trigger t;
+    cJSON *e, *fields, *big;
+    char *value;
+    int c, a;
+
+    for (c = 0; c < 5; c++) { /* 5 conditions of 30 alternatives: 150 patterns */
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s{\"SeriesDescription\":[",
+                                 c ? "," : "");
+        for (a = 0; a < 30; a++)
+            used +=
+                (size_t)snprintf(text + used, sizeof text - used, "%s\"*s%d*\"", a ? "," : "", a);
+        used += (size_t)snprintf(text + used, sizeof text - used, "]}");
+    }
+    snprintf(text + used, sizeof text - used, "]}");
+    CHECK(used + 3 < sizeof text);
+    e = cJSON_Parse(text);
+    CHECK(dcmp_trigger_read(e, &t, &field, why) == -1);
+    CHECK_STR(field, "requires");
+    CHECK_CONTAINS(why, "condition 5: SeriesDescription: more than 128 patterns in all");
+    cJSON_Delete(e);
+
+    e = entry_of("{\"trigger\":\"study\",\"requires\":{\"SeriesDescription\":\"*\"}}", &t);
+    value = malloc(DCMP_TRIGGER_VALUE_MAX + 2);
+    fields = cJSON_CreateObject();
+    memset(value, 'x', DCMP_TRIGGER_VALUE_MAX);
+    value[DCMP_TRIGGER_VALUE_MAX] = '\0';
+    big = cJSON_AddStringToObject(fields, "SeriesDescription", value);
+    CHECK(big != NULL && dcmp_trigger_matches(&t, 0, fields)); /* at the cap: matched */
+    value[DCMP_TRIGGER_VALUE_MAX] = 'x';
+    value[DCMP_TRIGGER_VALUE_MAX + 1] = '\0';
+    cJSON_ReplaceItemInObject(fields, "SeriesDescription", cJSON_CreateString(value));
+    CHECK(!dcmp_trigger_matches(&t, 0, fields)); /* over it: never */
+    free(value);
+    cJSON_Delete(fields);
+    cJSON_Delete(e);
+}
+
 int main(void)
 {
     RUN(test_glob);
     RUN(test_hostile_globs);
     RUN(test_trigger_read_and_match);
+    RUN(test_caps);
     return HARNESS_RESULT();
 }
