@@ -159,6 +159,10 @@ int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t n
     int i, nnew = 0, nwait = 0, first_wait = -1, nunmet;
 
     memset(out, 0, sizeof *out);
+    /* at most versions x series x their series comparisons: bounded by the two caps */
+    if (v->nplanned < 0 || v->nplanned > DCMP_STUDY_MAX_VERSIONS)
+        return dcmp_seterr(err, "%d versions decided before: at most %d are looked at", v->nplanned,
+                           DCMP_STUDY_MAX_VERSIONS);
     if (dcmp_study_key(v->series, v->nseries, out->version, err) < 0)
         return -1;
     if (v->nseries == 0)

@@ -9,8 +9,9 @@
 #include "log.h"
 #include "trigger.h"
 
-#define DCMP_STUDY_MAX_SERIES  1024 /* series of one study looked at; more is an error */
-#define DCMP_STUDY_VERSION_LEN 17   /* 16 hex digits and the NUL */
+#define DCMP_STUDY_MAX_SERIES   1024 /* series of one study looked at; more is an error */
+#define DCMP_STUDY_VERSION_LEN  17   /* 16 hex digits and the NUL */
+#define DCMP_STUDY_MAX_VERSIONS 64   /* versions decided before that one decision looks at */
 
 /* One series of the study, as the scheduler knows it. All borrowed. */
 typedef struct dcmp_study_series {
@@ -79,7 +80,8 @@ int dcmp_study_key(const dcmp_study_series *series, int n, char key[DCMP_STUDY_V
  *   ready, as above); without: PLAN when the study is stable;
  * - else at the first arrival + completeTimeout: without `requires` PLAN; with it PLAN or DROP
  *   as onTimeout says, the reason naming the unmet conditions; before that WAIT until then.
- * Fills *out. Returns 0, or -1 with err (bad input: see dcmp_study_key).
+ * Fills *out. Returns 0, or -1 with err (bad input: see dcmp_study_key; more than
+ * DCMP_STUDY_MAX_VERSIONS versions decided before).
  */
 int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t now,
                       dcmp_study_verdict *out, char *err);

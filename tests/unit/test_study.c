@@ -219,6 +219,10 @@ static void test_bad_views(void)
     st.v.nseries = DCMP_STUDY_MAX_SERIES + 1;
     CHECK(dcmp_study_decide(&t, &st.v, 0, &out, err) == -1);
     CHECK_CONTAINS(err, "at most 1024");
+    st.v.nseries = 1;
+    st.v.nplanned = DCMP_STUDY_MAX_VERSIONS + 1;
+    CHECK(dcmp_study_decide(&t, &st.v, 0, &out, err) == -1);
+    CHECK_CONTAINS(err, "65 versions decided before: at most 64");
     study_free(&st);
     cJSON_Delete(e);
 }
