@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "plan.h"
 #include "settings.h"
+#include "trigger.h"
 #include "webhook.h"
 
 static void print_text(const char *event_path, const dcmp_plan *p)
@@ -20,8 +21,8 @@ static void print_text(const char *event_path, const dcmp_plan *p)
     printf("event: %s\nheaders: %s\n\ndecisions (in callback order):\n", event_path, p->headers);
     for (i = 0; i < p->ndecisions; i++) {
         const dcmp_plan_decision *d = &p->decisions[i];
-        printf("  %-9s  %-24s  %s%s%s\n", d->decision, d->job_name[0] ? d->job_name : "-",
-               d->source, d->reason[0] ? ": " : "", d->reason);
+        printf("  %-11s  %-7s  %-24s  %s%s%s\n", d->decision, dcmp_trigger_levels[d->level],
+               d->job_name[0] ? d->job_name : "-", d->source, d->reason[0] ? ": " : "", d->reason);
     }
     printf("\njobs (in enqueue order):\n");
     if (p->njobs == 0)
@@ -31,8 +32,8 @@ static void print_text(const char *event_path, const dcmp_plan *p)
         const cJSON *inj = added ? cJSON_GetObjectItemCaseSensitive(added, j->name) : NULL;
         char timeout[32], *inj_text = inj ? cJSON_PrintUnformatted(inj) : NULL;
         dcmp_duration_format(j->timeout, timeout, sizeof timeout);
-        printf("  %d. %s  (worker %s, queue %s, timeout %s", i + 1, j->name, j->worker, j->queue,
-               timeout);
+        printf("  %d. %s  (trigger %s, worker %s, queue %s, timeout %s", i + 1, j->name,
+               dcmp_trigger_levels[j->level], j->worker, j->queue, timeout);
         if (j->retry_max > 0)
             printf(", retry %lld every %llds", (long long)j->retry_max,
                    (long long)j->retry_interval);
@@ -77,11 +78,12 @@ static int from_webhook(cJSON **event, char *err)
 
 int cli_plan(const dcmp_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"registry", required_argument, NULL, 'r'},
-                                         {"settings", required_argument, NULL, 's'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"registry", required_argument, NULL, 'r'}, {"settings", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},           {"level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const char usage[] = "usage: dcm-processor plan EVENT.json [--registry DIR] "
+                                "[--settings FILE] [--level series|study|patient] [--json]\n";
     const char *registry = cfg->registry, *settings = cfg->settings;
     dcmp_settings_files reg = {0};
     cJSON *system = NULL, *event = NULL;
@@ -89,24 +91,32 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     dcmp_plan_input in;
     dcmp_plan plan;
     char err[DCMP_ERR_LEN];
-    int json = 0, c, rc = 1;
+    int json = 0, level = DCMP_LEVEL_SERIES, c, rc = 1;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:s:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:s:jl:h", opts, NULL)) != -1) {
         switch (c) {
         case 'r': registry = optarg; break;
         case 's': settings = optarg; break;
         case 'j': json = 1; break;
-        case 'h':
-            printf("usage: dcm-processor plan EVENT.json [--registry DIR] [--settings FILE] "
-                   "[--json]\n");
-            return 0;
+        case 'l':
+            for (level = 0; level < DCMP_LEVELS; level++)
+                if (strcmp(optarg, dcmp_trigger_levels[level]) == 0)
+                    break;
+            if (level == DCMP_LEVELS) {
+                fprintf(stderr,
+                        "dcm-processor plan: --level \"%s\": must be series, study or "
+                        "patient\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h': printf("%s", usage); return 0;
         default: return 2;
         }
     }
     if (optind + 1 != argc) {
-        fprintf(stderr, "usage: dcm-processor plan EVENT.json [--registry DIR] [--settings FILE] "
-                        "[--json]\n");
+        fprintf(stderr, "%s", usage);
         return 2;
     }
     if (dcmp_settings_load(argv[optind], &event, err) < 0) {
@@ -142,6 +152,7 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     in.default_queue = cfg->default_priority;
     in.batch = dcmp_callbacks_batch;
     in.callback_arg = &cbs;
+    in.level = level;
     if (dcmp_plan_make(&in, &plan, err) < 0) {
         fprintf(stderr, "dcm-processor plan: %s\n", err);
     } else if (json) {

@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "plan.h"
 #include "settings.h"
+#include "trigger.h"
 
 int cli_validate(const dcmp_config *cfg, int argc, char **argv);
 
@@ -227,7 +228,7 @@ int cli_validate(const dcmp_config *cfg, int argc, char **argv)
     dcmp_plan_file file;
     dcmp_plan_input in;
     dcmp_plan plan;
-    int c, i, bad = 0, index = 0, have_plan = 0;
+    int c, i, level, bad = 0, index = 0;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:m:h", opts, NULL)) != -1) {
@@ -275,13 +276,20 @@ int cli_validate(const dcmp_config *cfg, int argc, char **argv)
     in.data = data;
     in.default_queue = cfg->default_priority;
     in.callback = yes_callback;
-    if (data == NULL || dcmp_plan_make(&in, &plan, err) < 0) {
-        printf("  error  %s\n", data ? err : "out of memory");
-        bad++;
-    } else {
-        have_plan = 1;
+    /* each entry is judged in a plan of its own trigger's level (a study entry's dependsOn
+     * are study entries), and its decision shown once: from that plan */
+    for (level = 0; level < DCMP_LEVELS; level++) {
+        in.level = level;
+        if (data == NULL || dcmp_plan_make(&in, &plan, err) < 0) {
+            printf("  error  %s\n", data ? err : "out of memory");
+            dcmp_plan_free(&plan);
+            bad++;
+            break;
+        }
         for (i = 0; i < plan.ndecisions; i++) {
             const dcmp_plan_decision *d = &plan.decisions[i];
+            if (d->level != level || strcmp(d->decision, "other-level") == 0)
+                continue;
             if (strcmp(d->decision, "invalid") == 0 || strcmp(d->decision, "duplicate") == 0) {
                 printf("  error  %s: %s: %s\n", d->source, d->decision, d->reason);
                 bad++;
@@ -292,6 +300,7 @@ int cli_validate(const dcmp_config *cfg, int argc, char **argv)
                        d->reason[0] ? ": " : "", d->reason);
             }
         }
+        dcmp_plan_free(&plan);
     }
     if (cJSON_IsArray(root)) {
         cJSON_ArrayForEach(entry, root)
@@ -303,8 +312,6 @@ int cli_validate(const dcmp_config *cfg, int argc, char **argv)
     } else if (cJSON_IsObject(root)) {
         bad += check_entry(cfg, registry, modules, root, 1);
     }
-    if (have_plan)
-        dcmp_plan_free(&plan);
     cJSON_Delete(data);
     cJSON_Delete(root);
     printf("%s\n", bad ? "invalid" : "valid");

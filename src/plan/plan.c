@@ -13,12 +13,13 @@
 
 #include "duration.h"
 #include "jsonw.h"
+#include "trigger.h"
 
 #define PLAN_MAX_ENTRIES 1024
 #define SOURCE_LEN       (PATH_MAX + 64)
 #define REASON_LEN       (SOURCE_LEN + DCMP_ERR_LEN + 64)
 
-enum { E_VALID, E_INVALID, E_DISABLED, E_DUPLICATE };
+enum { E_VALID, E_INVALID, E_DISABLED, E_DUPLICATE, E_OTHER_LEVEL };
 enum { A_NONE, A_RUN, A_SKIP, A_ERROR };
 
 typedef struct entry {
@@ -30,6 +31,7 @@ typedef struct entry {
     int64_t timeout, retry_max, retry_interval;
     double sort;
     int group, seq; /* seq: position in collection order (stable sorting) */
+    int level;      /* DCMP_LEVEL_*: its trigger */
     int state, answer, kept, dropped;
     int cycle; /* 1 + the number of its dependsOn cycle, else 0 */
     int job;
@@ -235,6 +237,23 @@ static void read_sort(planner *p, entry *e)
     report(p, "%s: sortPosition: must be a number; using %g", e->source, e->sort);
 }
 
+static void read_trigger(planner *p, entry *e)
+{
+    char why[DCMP_ERR_LEN];
+    const char *field;
+    dcmp_trigger t;
+
+    if (e->state != E_VALID)
+        return;
+    if (dcmp_trigger_read(e->obj, &t, &field, why) < 0)
+        invalid(p, e, field, why);
+    else if (e->group != DCMP_GROUP_REGISTRY && t.level != DCMP_LEVEL_SERIES)
+        invalid(p, e, "trigger",
+                "preServices and postServices run per series: only \"series\" is allowed");
+    else
+        e->level = t.level;
+}
+
 static void read_entry(planner *p, entry *e)
 {
     const cJSON *dis;
@@ -262,6 +281,7 @@ static void read_entry(planner *p, entry *e)
                       DCMP_DEFAULT_TIMEOUT, 1, &e->timeout);
     read_retry(p, e);
     read_sort(p, e);
+    read_trigger(p, e);
     e->params = cJSON_GetObjectItemCaseSensitive(e->obj, "params");
     if (e->state == E_VALID && cJSON_IsTrue(dis)) {
         e->state = E_DISABLED;
@@ -395,6 +415,44 @@ static void mark_duplicates(planner *p)
     }
 }
 
+static entry *find(planner *p, const char *name);
+
+/*
+ * A dependsOn across levels (a study job naming a series job, or the reverse) cannot be met:
+ * the two run from different events. The entry is skipped at load, saying so. Then the
+ * entries of another level than the event's are set aside ("other-level").
+ */
+static void check_levels(planner *p)
+{
+    int i, k;
+
+    for (i = 0; i < p->n; i++) {
+        entry *e = &p->entries[i];
+        for (k = 0; k < e->ndeps && e->state == E_VALID; k++) {
+            const entry *t = find(p, e->deps[k]);
+            char why[DCMP_ERR_LEN];
+            if (t == NULL || (t->state != E_VALID && t->state != E_DISABLED) ||
+                t->level == e->level)
+                continue;
+            snprintf(why, sizeof why,
+                     "names \"%s\", which runs per %s, while this entry runs per %s: a "
+                     "dependsOn stays within one level",
+                     t->name, dcmp_trigger_levels[t->level], dcmp_trigger_levels[e->level]);
+            invalid(p, e, "dependsOn", why);
+        }
+    }
+    for (i = 0; i < p->n; i++) {
+        entry *e = &p->entries[i];
+        if (e->state != E_VALID || e->level == p->in->level)
+            continue;
+        e->state = E_OTHER_LEVEL;
+        snprintf(e->reason, sizeof e->reason,
+                 "trigger \"%s\": planned from %s events, not from this %s event",
+                 dcmp_trigger_levels[e->level], dcmp_trigger_levels[e->level],
+                 dcmp_trigger_levels[p->in->level]);
+    }
+}
+
 /* Callback order: by group, then sortPosition, then the order entries were read. */
 static int by_order(const void *a, const void *b)
 {
@@ -409,7 +467,7 @@ static int by_order(const void *a, const void *b)
 
 /* ---- headers, callbacks ---- */
 
-static cJSON *select_headers(planner *p)
+static cJSON *select_fields(planner *p)
 {
     const char *path = p->in->system_path ? p->in->system_path : "settings.json";
     const cJSON *sys = p->in->system, *fields, *f, *full;
@@ -443,6 +501,28 @@ static cJSON *select_headers(planner *p)
         if ((copy = cJSON_Duplicate(v, 1)) == NULL)
             break;
         cJSON_AddItemToObject(h, f->valuestring, copy);
+    }
+    return h;
+}
+
+/* The headers: the headerFields picked from the event's data and, for a study or patient
+ * event, its list of series (of studies) whatever headerFields says: what such a job is for. */
+static cJSON *select_headers(planner *p)
+{
+    static const char *const lists[DCMP_LEVELS] = {NULL, "series", "studies"};
+    const char *name = lists[p->in->level];
+    cJSON *h = select_fields(p), *copy;
+    const cJSON *v;
+
+    if (h == NULL || name == NULL || cJSON_GetObjectItemCaseSensitive(h, name))
+        return h;
+    v = p->in->data ? cJSON_GetObjectItemCaseSensitive(p->in->data, name) : NULL;
+    if (v == NULL)
+        return h;
+    if ((copy = cJSON_Duplicate(v, 1)) == NULL || !cJSON_AddItemToObject(h, name, copy)) {
+        cJSON_Delete(copy);
+        cJSON_Delete(h);
+        return NULL;
     }
     return h;
 }
@@ -855,6 +935,7 @@ static int build_jobs(planner *p, entry **kept, int nkept, const char *headers, 
         if (!j->deps || !j->name || !j->worker || !j->queue || !j->kwargs)
             return dcmp_seterr(err, "out of memory planning job %s", e->name);
         j->group = e->group;
+        j->level = e->level;
         j->timeout = e->timeout;
         j->retry_max = e->retry_max;
         j->retry_interval = e->retry_interval;
@@ -901,6 +982,7 @@ static int add_decisions(planner *p, entry **order, int n)
         entry *e = order[i];
         dcmp_plan_decision *d = &out->decisions[out->ndecisions++];
         d->group = e->group;
+        d->level = e->level;
         d->job = e->job;
         d->job_name = strdup(e->name ? e->name : "");
         d->source = strdup(e->source);
@@ -910,6 +992,8 @@ static int add_decisions(planner *p, entry **order, int n)
             d->decision = "disabled";
         else if (e->state == E_DUPLICATE)
             d->decision = "duplicate";
+        else if (e->state == E_OTHER_LEVEL)
+            d->decision = "other-level";
         else if (e->answer == A_SKIP)
             d->decision = "skipped";
         else if (e->answer == A_ERROR)
@@ -934,6 +1018,8 @@ int dcmp_plan_make(const dcmp_plan_input *in, dcmp_plan *out, char *err)
     int i, g, nkept = 0, rc = -1;
 
     memset(out, 0, sizeof *out);
+    if (in->level < 0 || in->level >= DCMP_LEVELS)
+        return dcmp_seterr(err, "event level %d: must be series, study or patient", in->level);
     if (in->system && !cJSON_IsObject(in->system))
         report(&p, "%s: the system settings must be an object: ignored",
                in->system_path ? in->system_path : "settings.json");
@@ -943,6 +1029,7 @@ int dcmp_plan_make(const dcmp_plan_input *in, dcmp_plan *out, char *err)
     collect_system(&p, DCMP_GROUP_POST);
     collect_registry(&p);
     mark_duplicates(&p);
+    check_levels(&p);
     order = calloc((size_t)(p.n ? p.n : 1), sizeof *order);
     kept = calloc((size_t)(p.n ? p.n : 1), sizeof *kept);
     headers = select_headers(&p);
@@ -1049,6 +1136,8 @@ char *dcmp_plan_json_with(const dcmp_plan *plan, int kwargs)
         dcmp_jsonw_str(&w, j->worker);
         key(&w, "queue", 0);
         dcmp_jsonw_str(&w, j->queue);
+        key(&w, "trigger", 0);
+        dcmp_jsonw_str(&w, dcmp_trigger_levels[j->level]);
         key(&w, "timeout", 0);
         dcmp_jsonw_int(&w, j->timeout);
         dcmp_jsonw_lit(&w, ",\"retry\":{\"max\":");
@@ -1085,6 +1174,8 @@ char *dcmp_plan_json_with(const dcmp_plan *plan, int kwargs)
         dcmp_jsonw_str(&w, d->source);
         key(&w, "group", 0);
         dcmp_jsonw_str(&w, group_names[d->group]);
+        key(&w, "trigger", 0);
+        dcmp_jsonw_str(&w, dcmp_trigger_levels[d->level]);
         key(&w, "decision", 0);
         dcmp_jsonw_str(&w, d->decision);
         key(&w, "reason", 0);

@@ -59,6 +59,8 @@ typedef struct dcmp_plan_input {
     dcmp_plan_callback callback; /* one call at a time; NULL: every job is scheduled */
     dcmp_plan_batch batch;       /* when set, used instead: all of an event's calls at once */
     void *callback_arg;          /* given to either */
+    int level; /* the event's level, DCMP_LEVEL_* (trigger.h): only entries whose `trigger`
+                * names it are planned; 0 (series) for a stable-series event */
 } dcmp_plan_input;
 
 /* What became of one entry. */
@@ -66,8 +68,10 @@ typedef struct dcmp_plan_decision {
     char *job_name; /* owned; "" when the entry had none */
     char *source;   /* owned: "FILE: entry N" or "FILE: preServices[N]" */
     int group;      /* DCMP_GROUP_* */
+    int level;      /* its `trigger`, DCMP_LEVEL_* (series when it could not be read) */
     /* "scheduled", "skipped" (callback false), "error" (callback error), "dropped"
-     * (a dependency was not scheduled), "invalid", "disabled" or "duplicate" */
+     * (a dependency was not scheduled), "invalid", "disabled", "duplicate" or "other-level"
+     * (its trigger is not the event's level: planned from another event) */
     const char *decision;
     char *reason; /* owned; "" for scheduled and skipped */
     int job;      /* index into jobs when scheduled, else -1 */
@@ -81,6 +85,7 @@ typedef struct dcmp_plan_job {
     char *queue;  /* owned */
     char *kwargs; /* owned: {"jobName","headers","params","added_params"} */
     int group;
+    int level; /* DCMP_LEVEL_*: the event's */
     int64_t timeout, retry_max, retry_interval;
     int ndeps;
     int *deps; /* owned: indexes into jobs, all smaller than this job's */
@@ -109,8 +114,8 @@ void dcmp_plan_free(dcmp_plan *plan);
 
 /*
  * The plan as JSON: {"headers","added_params","jobs":[{"id","jobName","worker",
- * "queue","timeout","retry":{"max","interval"},"dependsOn":[jobName...],
- * "dependsOnIds":[id...]}],"decisions":[{"jobName","source","group",
+ * "queue","trigger","timeout","retry":{"max","interval"},"dependsOn":[jobName...],
+ * "dependsOnIds":[id...]}],"decisions":[{"jobName","source","group","trigger",
  * "decision","reason","jobId"}],"reports":[...]}. New string (free) or NULL.
  */
 char *dcmp_plan_json(const dcmp_plan *plan);

@@ -173,6 +173,11 @@ static void test_events(void)
                    ids_a[2], NULL) == 0);
     CHECK(cdp_true(&b, "document.querySelector('#decisions').textContent.includes('signal 11')"));
     CHECK(cdp_true(&b, "!!document.querySelector('#decisions tr[data-decision=\"skipped\"]')"));
+    /* a study-level service on a series event: says at which level it runs */
+    CHECK(cdp_true(&b, "document.querySelector('#decisions tr[data-decision=\"other-level\"]')"
+                       ".textContent.includes('runs per study')"));
+    CHECK(cdp_true(&b, "document.querySelector('#decisions tr[data-decision=\"other-level\"]')"
+                       ".textContent.includes('registry (study)')"));
     shot("event", 0);
 }
 
@@ -304,12 +309,16 @@ int main(void)
 {
     const char *jobs_a[] = {"anon|testmods.noop|default|", "seg|testmods.flaky|default|0",
                             "report|testmods.noop|default|1", "qc|testmods.noop|low|0"};
-    const char *extra = "{\"jobName\":\"ctonly\",\"source\":\"registry/ctonly/settings.json\","
-                        "\"group\":\"registry\",\"decision\":\"skipped\",\"reason\":\"the "
-                        "callback said no (modality MR)\",\"jobId\":null},{\"jobName\":"
-                        "\"legacy\",\"source\":\"registry/legacy/settings.json\",\"group\":"
-                        "\"registry\",\"decision\":\"error\",\"reason\":\"crashed: signal 11 "
-                        "(Segmentation fault)\",\"jobId\":null}";
+    const char *extra =
+        "{\"jobName\":\"ctonly\",\"source\":\"registry/ctonly/settings.json\","
+        "\"group\":\"registry\",\"decision\":\"skipped\",\"reason\":\"the "
+        "callback said no (modality MR)\",\"jobId\":null},{\"jobName\":"
+        "\"legacy\",\"source\":\"registry/legacy/settings.json\",\"group\":"
+        "\"registry\",\"decision\":\"error\",\"reason\":\"crashed: signal 11 "
+        "(Segmentation fault)\",\"jobId\":null},{\"jobName\":\"tumour\",\"source\":"
+        "\"registry/tumour/settings.json\",\"group\":\"registry\",\"trigger\":"
+        "\"study\",\"decision\":\"other-level\",\"reason\":\"trigger \\\"study\\\": "
+        "planned from study events, not from this series event\",\"jobId\":null}";
     const char *env[] = {"DASHBOARD_SAMPLE_INTERVAL=1s", NULL};
     const char *dir = getenv("DCMP_ARTIFACTS");
     int started;

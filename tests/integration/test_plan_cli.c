@@ -28,20 +28,26 @@ static int write_file(const char *rel, const char *text)
     return fclose(fp);
 }
 
-/* BASEDIR/registry/<svc>/ with a cb.so (the test callbacks) and optionally settings. */
-static void service(const char *svc, const char *file, const char *text)
+/* BASEDIR/<reg>/<svc>/ with a cb.so (the test callbacks) and optionally settings. */
+static void service_in(const char *reg, const char *svc, const char *file, const char *text)
 {
     char dir[PATH_MAX + 64], lib[PATH_MAX + 96], src[PATH_MAX + 64], rel[256];
 
-    snprintf(dir, sizeof dir, "%s/registry/%s", base, svc);
+    snprintf(dir, sizeof dir, "%s/%s/%s", base, reg, svc);
     CHECK(mkdir(dir, 0755) == 0);
     snprintf(lib, sizeof lib, "%s/cb.so", dir);
     snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
     CHECK(symlink(src, lib) == 0);
     if (file) {
-        snprintf(rel, sizeof rel, "registry/%s/%s", svc, file);
+        snprintf(rel, sizeof rel, "%s/%s/%s", reg, svc, file);
         CHECK(write_file(rel, text) == 0);
     }
+}
+
+/* BASEDIR/registry/<svc>/, as service_in. */
+static void service(const char *svc, const char *file, const char *text)
+{
+    service_in("registry", svc, file, text);
 }
 
 /* Runs dcm-processor CMD with args; output (stdout + stderr) into out. Returns the status. */
@@ -237,7 +243,7 @@ static void test_plan_text(void)
     snprintf(event, sizeof event, "%s/event.json", base);
     CHECK(run_plan(args, out, sizeof out) == 0);
     CHECK_CONTAINS(out, "jobs (in enqueue order):");
-    CHECK_CONTAINS(out, "2. ct  (worker ct.w.run, queue high, timeout 30m)");
+    CHECK_CONTAINS(out, "2. ct  (trigger series, worker ct.w.run, queue high, timeout 30m)");
     CHECK_CONTAINS(out, "after: anon, ct");
     CHECK_CONTAINS(out, "     kwargs: {\"jobName\":\"ct\",\"headers\":{\"PatientID\":\"P1\","
                         "\"Modality\":\"CT\",\"seriesId\":\"s-1\"},\"params\":{\"threshold\":0.5,"
@@ -291,6 +297,8 @@ static void test_validate(void)
     const char *absent[] = {"absent", NULL};
     const char *bad[] = {"badnames", "--modules", modules, NULL};
     const char *byfile[] = {path, "--modules", modules, NULL};
+    const char *study[] = {"study", "--modules", modules, NULL};
+    const char *mixed[] = {"mixed", "--modules", modules, NULL};
 
     snprintf(modules, sizeof modules, "%s", getenv("DCMP_TEST_MODULES"));
     service("ct2", "settings.json",
@@ -314,6 +322,27 @@ static void test_validate(void)
     CHECK_CONTAINS(out, "error  entry 2 (b2): callback nowhere.cb.yes: ");
     CHECK_CONTAINS(out, "nowhere");
     CHECK_CONTAINS(out, "timeout");
+    CHECK_CONTAINS(out, "\ninvalid\n");
+
+    /* each entry is judged at its own level: a study entry after another is no note; a
+     * dependsOn across levels is an error */
+    service("study", "settings.json",
+            "[{\"jobName\":\"st\",\"worker\":\"testmods.noop\",\"callback\":\"study.cb.yes\","
+            "\"trigger\":\"study\",\"requires\":{\"Modality\":\"MR\"}},"
+            "{\"jobName\":\"st2\",\"worker\":\"testmods.noop\",\"callback\":\"study.cb.yes\","
+            "\"trigger\":\"study\",\"dependsOn\":\"st\"}]");
+    CHECK(run_cli("validate", study, out, sizeof out) == 0);
+    CHECK(strstr(out, "note") == NULL && strstr(out, "other-level") == NULL);
+    CHECK_CONTAINS(out, "ok     entry 2 (st2): callback study.cb.yes -> ");
+    CHECK_CONTAINS(out, "\nvalid\n");
+    service("mixed", "settings.json",
+            "[{\"jobName\":\"mst\",\"worker\":\"testmods.noop\",\"callback\":\"mixed.cb.yes\","
+            "\"trigger\":\"study\"},"
+            "{\"jobName\":\"mse\",\"worker\":\"testmods.noop\",\"callback\":\"mixed.cb.yes\","
+            "\"dependsOn\":\"mst\"}]");
+    CHECK(run_cli("validate", mixed, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "entry 2 (mse): invalid: dependsOn: names \"mst\", which runs per study, "
+                        "while this entry runs per series");
     CHECK_CONTAINS(out, "\ninvalid\n");
 
     /* a settings file given by path */
@@ -345,6 +374,56 @@ static void test_validate(void)
     CHECK_CONTAINS(out, "service absent: no settings.json, settings.yaml or settings.yml");
 }
 
+/* --level: a study event plans the study-level entries (trigger "study") with the series list
+ * in the headers; a series event shows them as other-level; a bad level is a usage error. */
+static void test_plan_levels(void)
+{
+    char reg[PATH_MAX + 32], event[PATH_MAX + 32], out[65536];
+    const char *study[] = {event, "--registry", reg, "--level", "study", "--json", NULL};
+    const char *series[] = {event, "--registry", reg, NULL};
+    const char *bad[] = {event, "--level", "exam", NULL};
+    cJSON *o;
+
+    snprintf(reg, sizeof reg, "%s/levels", base);
+    CHECK(mkdir(reg, 0755) == 0);
+    service_in("levels", "report", "settings.json",
+               "[{\"jobName\":\"report\",\"worker\":\"r.w\",\"callback\":\"report.cb.yes\","
+               "\"trigger\":\"study\",\"requires\":[{\"Modality\":\"CT\"}]},"
+               "{\"jobName\":\"seg\",\"worker\":\"s.w\",\"callback\":\"report.cb.yes\"}]");
+    CHECK(write_file("study.json",
+                     "{\"PatientID\":\"P1\",\"studyId\":\"st-1\",\"series\":[{\"seriesId\":"
+                     "\"s-1\",\"Modality\":\"CT\"}]}") == 0);
+    snprintf(event, sizeof event, "%s/study.json", base);
+
+    CHECK(run_plan(study, out, sizeof out) == 0);
+    o = cJSON_Parse(out);
+    CHECK(o != NULL);
+    {
+        const cJSON *jobs = cJSON_GetObjectItem(o, "jobs"), *j = find_by(jobs, "jobName", "report");
+        const cJSON *d = find_by(cJSON_GetObjectItem(o, "decisions"), "jobName", "seg");
+        char *h = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "headers"));
+        CHECK(cJSON_GetArraySize(jobs) == 1); /* no anon, store or seg: they run per series */
+        CHECK_STR(field(j, "trigger"), "study");
+        CHECK_STR(field(d, "decision"), "other-level");
+        CHECK_STR(
+            field(find_by(cJSON_GetObjectItem(o, "decisions"), "jobName", "anon"), "decision"),
+            "other-level");
+        CHECK_STR(h, "{\"PatientID\":\"P1\",\"series\":[{\"seriesId\":\"s-1\",\"Modality\":"
+                     "\"CT\"}]}");
+        free(h);
+    }
+    cJSON_Delete(o);
+
+    CHECK(run_plan(series, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "other-level  study    report");
+    CHECK_CONTAINS(out, "trigger \"study\": planned from study events, not from this series "
+                        "event");
+    CHECK_CONTAINS(out, "scheduled    series   seg");
+
+    CHECK(run_plan(bad, out, sizeof out) == 2);
+    CHECK_CONTAINS(out, "--level \"exam\": must be series, study or patient");
+}
+
 int main(void)
 {
     if (fixture_start(&f) < 0)
@@ -354,6 +433,7 @@ int main(void)
     RUN(test_plan_text);
     RUN(test_plan_webhook_body);
     RUN(test_plan_errors);
+    RUN(test_plan_levels);
     RUN(test_validate);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();

@@ -4,6 +4,7 @@
 
 #include "harness.h"
 #include "plan.h"
+#include "trigger.h"
 
 /* What the fake callback answers for one jobName. */
 typedef struct answer {
@@ -44,6 +45,9 @@ static int fake_callback(void *arg, const char *job_name, const char *callback, 
     return 1;
 }
 
+/* The level of the events plan() makes (DCMP_LEVEL_*); tests that change it set it back. */
+static int event_level;
+
 /* Plans with a system settings text, up to 4 registry texts (NULL-terminated pairs of path,
  * text; a text of "!" is a file that failed to load) and event data. */
 static int plan(dcmp_plan *out, fake *f, const char *system, const char *const *files,
@@ -79,6 +83,7 @@ static int plan(dcmp_plan *out, fake *f, const char *system, const char *const *
     in.default_queue = "default";
     in.callback = fake_callback;
     in.callback_arg = f;
+    in.level = event_level;
     rc = dcmp_plan_make(&in, out, err);
     CHECK(rc == 0);
     for (int i = 0; i < 4; i++)
@@ -705,6 +710,136 @@ static void test_empty(void)
     dcmp_plan_free(&p);
 }
 
+/* trigger: entries of each level are planned from events of that level; pre and post stay
+ * series-level; a dependsOn across levels is skipped at load; bad trigger keys name the key. */
+static void test_levels(void)
+{
+    const char *sys = "{\"headerFields\":[\"StudyDate\",\"Modality\"],"
+                      "\"preServices\":[" ENTRY("anon") "]}";
+    const char *files[] = {
+        "registry/r/settings.json",
+        "[" ENTRY("seg") "," WITH("report", "\"trigger\":\"study\"") "," WITH(
+            "bad",
+            "\"trigger\":\"study\",\"dependsOn\":\"seg\"") "," WITH("r2",
+                                                                    "\"trigger\":\"study\","
+                                                                    "\"dependsOn\":\"report\","
+                                                                    "\"requires\":[{"
+                                                                    "\"Modality\":[\"MR\","
+                                                                    "\"CT\"]}],"
+                                                                    "\"completeTimeout\":"
+                                                                    "\"2h\",\"onTimeout\":"
+                                                                    "\"plan\",\"rerun\":"
+                                                                    "\"never\"") "," WITH("afte"
+                                                                                          "r",
+                                                                                          "\"de"
+                                                                                          "pend"
+                                                                                          "sOn"
+                                                                                          "\":"
+                                                                                          "\"ba"
+                                                                                          "d\"") "]",
+        NULL};
+    const char *study = "{\"StudyDate\":\"20260101\",\"series\":[{\"SeriesInstanceUID\":"
+                        "\"1.2\",\"Modality\":\"MR\"}]}";
+    char deps[256], *json;
+    fake f = {0};
+    dcmp_plan p;
+
+    /* a series event: the study jobs wait for their own events */
+    plan(&p, &f, sys, files, "{\"StudyDate\":\"20260101\",\"Modality\":\"MR\"}");
+    CHECK_STR(decided(&p, "anon"), "scheduled");
+    CHECK_STR(decided(&p, "seg"), "scheduled");
+    CHECK_STR(decided(&p, "report"), "other-level");
+    CHECK_CONTAINS(decision(&p, "report")->reason, "trigger \"study\": planned from study events");
+    CHECK(decision(&p, "report")->level == DCMP_LEVEL_STUDY);
+    CHECK_STR(decided(&p, "r2"), "other-level");
+    CHECK_STR(decided(&p, "bad"), "invalid");
+    CHECK(reported(&p,
+                   "entry 3 (bad): dependsOn: names \"seg\", which runs per series, while "
+                   "this entry runs per study",
+                   "entry skipped"));
+    CHECK_STR(decided(&p, "after"), "dropped"); /* a series job on the skipped one */
+    /* anon, seg and after ran their callbacks: after is dropped for its dependency */
+    CHECK(p.njobs == 2 && f.calls == 3);
+    json = dcmp_plan_json(&p);
+    CHECK_CONTAINS(json, "\"jobName\":\"report\",\"source\":\"registry/r/settings.json: "
+                         "entry 2 (report)\",\"group\":\"registry\",\"trigger\":\"study\","
+                         "\"decision\":\"other-level\"");
+    CHECK_CONTAINS(json, "\"queue\":\"default\",\"trigger\":\"series\"");
+    free(json);
+    dcmp_plan_free(&p);
+
+    /* a study event: only study entries, without the series-level pre group; the headers
+     * carry the series list */
+    memset(&f, 0, sizeof f);
+    event_level = DCMP_LEVEL_STUDY;
+    plan(&p, &f, sys, files, study);
+    event_level = DCMP_LEVEL_SERIES;
+    CHECK_STR(decided(&p, "anon"), "other-level");
+    CHECK_STR(decided(&p, "seg"), "other-level");
+    CHECK_STR(decided(&p, "report"), "scheduled");
+    CHECK_STR(decided(&p, "r2"), "scheduled");
+    CHECK(p.njobs == 2 && f.calls == 2);
+    deps_of(&p, "r2", deps, sizeof deps);
+    CHECK_STR(deps, "report");
+    deps_of(&p, "report", deps, sizeof deps);
+    CHECK_STR(deps, "");
+    CHECK_STR(p.headers, "{\"StudyDate\":\"20260101\",\"series\":[{\"SeriesInstanceUID\":"
+                         "\"1.2\",\"Modality\":\"MR\"}]}");
+    CHECK(p.jobs[0].level == DCMP_LEVEL_STUDY);
+    dcmp_plan_free(&p);
+}
+
+/* Each bad trigger key skips its entry, naming the entry and the key. */
+static void test_trigger_errors(void)
+{
+    static const struct {
+        const char *entry, *says;
+    } cases[] = {
+        {WITH("t", "\"trigger\":\"exam\""), "(t): trigger: must be \"series\", \"study\" or "},
+        {WITH("t", "\"trigger\":3"), "(t): trigger: must be"},
+        {WITH("t", "\"requires\":[]"), "(t): requires: only for an entry with trigger \"study\""},
+        {WITH("t", "\"rerun\":\"never\""), "(t): rerun: only for an entry with trigger"},
+        {WITH("t", "\"trigger\":\"study\",\"requires\":\"T1\""),
+         "(t): requires: must be a list of conditions"},
+        {WITH("t", "\"trigger\":\"study\",\"requires\":[{}]"),
+         "(t): requires: condition 1: must be an object of header fields"},
+        {WITH("t", "\"trigger\":\"study\",\"requires\":[{\"Modality\":\"MR\"},"
+                   "{\"SeriesDescription\":{\"x\":1}}]"),
+         "(t): requires: condition 2: SeriesDescription: must be a pattern string"},
+        {WITH("t", "\"trigger\":\"study\",\"requires\":[{\"Modality\":[]}]"),
+         "(t): requires: condition 1: Modality: must be"},
+        {WITH("t", "\"trigger\":\"study\",\"completeTimeout\":0"), "(t): completeTimeout: "},
+        {WITH("t", "\"trigger\":\"study\",\"completeTimeout\":-1"),
+         "(t): completeTimeout: -1 (no limit) is not allowed"},
+        {WITH("t", "\"trigger\":\"patient\",\"onTimeout\":\"maybe\""),
+         "(t): onTimeout: must be \"drop\" (the default) or \"plan\""},
+        {WITH("t", "\"trigger\":\"study\",\"rerun\":\"always\""),
+         "(t): rerun: must be \"new-series\" (the default) or \"never\""},
+    };
+    const char *sys = "{\"preServices\":[" WITH("pre", "\"trigger\":\"study\"") "]}";
+    fake f = {0};
+    dcmp_plan p;
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *entries[] = {cases[i].entry, NULL};
+        plan_entries(&p, &f, NULL, "registry/t/settings.json", entries);
+        CHECK_STR(decided(&p, "t"), "invalid");
+        CHECK(reported(&p, cases[i].says, "entry skipped"));
+        if (!reported(&p, cases[i].says, "entry skipped")) {
+            fprintf(stderr, "  case %zu: expected \"%s\"\n", i, cases[i].says);
+            dump_reports(&p);
+        }
+        dcmp_plan_free(&p);
+    }
+    plan(&p, &f, sys, NULL, NULL);
+    CHECK_STR(decided(&p, "pre"), "invalid");
+    CHECK(reported(&p,
+                   "settings.json: preServices[0] (pre): trigger: preServices and "
+                   "postServices run per series",
+                   NULL));
+    dcmp_plan_free(&p);
+}
+
 int main(void)
 {
     RUN(test_groups_and_implicit_deps);
@@ -724,5 +859,7 @@ int main(void)
     RUN(test_reserved_names);
     RUN(test_timeouts_as_rq);
     RUN(test_drop_reasons);
+    RUN(test_levels);
+    RUN(test_trigger_errors);
     return HARNESS_RESULT();
 }

@@ -593,7 +593,13 @@
     return s.length > 17 ? s.slice(0, 17) + '…' : s;
   }
 
-  const DECISION_WORDS = {scheduled: 'ran', skipped: 'skipped by callback', error: 'callback error', dropped: 'dropped', invalid: 'invalid settings', disabled: 'disabled', duplicate: 'duplicate name'};
+  const DECISION_WORDS = {scheduled: 'ran', skipped: 'skipped by callback', error: 'callback error', dropped: 'dropped', invalid: 'invalid settings', disabled: 'disabled', duplicate: 'duplicate name', 'other-level': 'other level'};
+
+  // An entry planned from another kind of event says which: "runs per study".
+  function decisionWords(d) {
+    if (d.decision === 'other-level' && d.trigger) return 'runs per ' + d.trigger;
+    return DECISION_WORDS[d.decision] || d.decision;
+  }
 
   function decisionChips(decisions) {
     if (!decisions || !decisions.length) return h('span', {class: 'muted', text: 'no service'});
@@ -631,8 +637,8 @@
         h('thead', {}, h('tr', {}, ['Service', 'Group', 'Decision', 'Reason', 'Job'].map((t) => h('th', {text: t})))),
         h('tbody', {}, decisions.map((d) => h('tr', {data: {decision: d.decision, service: d.jobName}},
           h('td', {}, h('strong', {text: d.jobName}), h('div', {class: 'muted', text: d.source || ''})),
-          h('td', {text: d.group || ''}),
-          h('td', {}, h('span', {class: 'chip ' + d.decision, text: DECISION_WORDS[d.decision] || d.decision})),
+          h('td', {text: (d.group || '') + (d.trigger && d.trigger !== 'series' ? ' (' + d.trigger + ')' : '')}),
+          h('td', {}, h('span', {class: 'chip ' + d.decision, text: decisionWords(d)})),
           h('td', {text: d.reason || ''}),
           h('td', {}, d.jobId ? [stateBadge(stateOf[d.jobId] || 'expired'), ' ', link('#/job/' + enc(d.jobId), 'open')] : h('span', {class: 'muted', text: '—'})))))) :
         h('div', {class: 'empty', text: 'No decision recorded.'}),

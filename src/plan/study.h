@@ -1,0 +1,112 @@
+/* study.h -- when a study-level entry runs: completion, timeout, versions and reruns, and the
+ * data its job receives (docs/planning.md, "Study and patient triggers"). Pure: no I/O. */
+#ifndef DCMP_STUDY_H
+#define DCMP_STUDY_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "trigger.h"
+
+#define DCMP_STUDY_MAX_SERIES   1024 /* series of one study looked at; more is an error */
+#define DCMP_STUDY_VERSION_LEN  17   /* 16 hex digits and the NUL */
+#define DCMP_STUDY_MAX_VERSIONS 64   /* versions decided before that one decision looks at */
+
+/* One series of the study, as the scheduler knows it. All borrowed. */
+typedef struct dcmp_study_series {
+    const char *id;          /* Orthanc's series id: the subfolder name, [0-9a-f-] */
+    const char *uid;         /* SeriesInstanceUID */
+    const char *dcmpath;     /* the folder under DATA its series pipeline read ("dicom/ID") */
+    const cJSON *fields;     /* its header fields (DICOM keywords), an object */
+    int64_t instances;       /* its instance count */
+    const char *last_update; /* Orthanc's LastUpdate of it, "" when not known */
+    int64_t arrived;         /* when its first event came (epoch seconds) */
+    int stable;              /* its stable-series event came */
+    int planned;             /* its series event finished planning */
+    int ended;               /* every job of its series event ended (any end) */
+} dcmp_study_series;
+
+/* A version of the study decided before for this entry: planned, or dropped at its
+ * completeTimeout. All borrowed. */
+typedef struct dcmp_study_version {
+    const char *key;         /* its content key (dcmp_study_key) */
+    const char *const *uids; /* the SeriesInstanceUIDs it held */
+    int nuids;
+} dcmp_study_version;
+
+typedef struct dcmp_study_view {
+    const dcmp_study_series *series; /* every known series of the study, any order */
+    int nseries;
+    int stable; /* Orthanc said the study is stable since its last new instance */
+    const dcmp_study_version *planned; /* versions decided (planned or dropped) before for the
+                                        * entry, oldest first */
+    int nplanned;
+} dcmp_study_view;
+
+enum {
+    DCMP_STUDY_WAIT, /* not yet: decide again at wait_until, or on news when it is 0 */
+    DCMP_STUDY_PLAN, /* plan the entry now with this content */
+    DCMP_STUDY_DROP, /* requires unmet at completeTimeout and onTimeout "drop": never plan it */
+    DCMP_STUDY_DONE  /* nothing to do: this content (or this study, rerun "never") was planned */
+};
+extern const char *const dcmp_study_decisions[4]; /* "wait", "plan", "drop", "done" */
+
+typedef struct dcmp_study_verdict {
+    int decision;                         /* DCMP_STUDY_* */
+    int64_t wait_until;                   /* with WAIT: epoch seconds, or 0 (until news) */
+    int timed_out;                        /* completeTimeout had passed */
+    char version[DCMP_STUDY_VERSION_LEN]; /* the content key of the series known now */
+    char reason[DCMP_ERR_LEN];            /* why, in words, for the event record */
+} dcmp_study_verdict;
+
+/*
+ * The content key of a set of series: 16 hex digits of a 64-bit FNV-1a hash over the series
+ * sorted by SeriesInstanceUID, each as (uid, instance count, last update). The same series with
+ * the same instances give the same key in any order; a new series or instance a new one.
+ * Returns 0, or -1 with err (more than DCMP_STUDY_MAX_SERIES, a series without uid).
+ */
+int dcmp_study_key(const dcmp_study_series *series, int n, char key[DCMP_STUDY_VERSION_LEN],
+                   char *err);
+
+/*
+ * Decides for one study-level entry (t) and one study (v) at time now (epoch seconds):
+ * - nothing is planned while any known series is not stable, not planned or its jobs have not
+ *   ended (the study job reads what the series pipelines left): WAIT, wait_until 0;
+ * - the content decided before: DONE; a study decided before with other content: DONE when
+ *   rerun is "never" or no series is new (only instance counts changed), else the new content
+ *   is judged as below with the timeout counted from the first new series' arrival;
+ * - with `requires`: PLAN as soon as every condition is matched by a known series (all of them
+ *   ready, as above); without: PLAN when the study is stable;
+ * - else at the first arrival + completeTimeout: without `requires` PLAN; with it PLAN or DROP
+ *   as onTimeout says, the reason naming the unmet conditions; before that WAIT until then.
+ * Fills *out. Returns 0, or -1 with err (bad input: see dcmp_study_key; more than
+ * DCMP_STUDY_MAX_VERSIONS versions decided before).
+ */
+int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t now,
+                      dcmp_study_verdict *out, char *err);
+
+/*
+ * The event data a study job is planned from: a copy of study_fields (the study's own header
+ * fields: StudyInstanceUID, StudyDate, PatientID, studyId, patientId, ...), "dcmpath": the
+ * study folder "studies/<study_id>/<version>" under DATA, and "series": one object per series
+ * ordered by SeriesNumber then SeriesInstanceUID, with seriesId, SeriesInstanceUID, Modality,
+ * SeriesDescription, SeriesNumber (those present in its fields), "instances" and "dcmpath":
+ * "studies/<study_id>/<version>/<series id>", the link to the series' folder that
+ * dcmp_study_links lists. study_id and every series id must be [0-9A-Za-z.-] (Orthanc ids,
+ * UIDs). Returns a new object (free with cJSON_Delete), or NULL with err.
+ */
+cJSON *dcmp_study_data(const cJSON *study_fields, const char *study_id, const char *version,
+                       const dcmp_study_series *series, int n, char *err);
+
+/*
+ * The symbolic links that make the study folder, for whoever writes it: for series i,
+ * links[i] = "studies/<study_id>/<version>/<id>" (relative to DATA) and targets[i] =
+ * "../../../<dcmpath>" (relative to the link, so DATA can be mounted anywhere). The buffers are
+ * size bytes each. Returns 0, or -1 with err (a bad id or dcmpath: absolute, with "..", too
+ * long).
+ */
+int dcmp_study_link(const char *study_id, const char *version, const dcmp_study_series *s,
+                    char *link, char *target, size_t size, char *err);
+
+#endif
