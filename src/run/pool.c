@@ -229,6 +229,7 @@ static void serve_job(served *sv, char *payload, size_t len, int callback)
  */
 static void serve_calls(served *sv, char *payload, size_t len)
 {
+    static uint64_t batches;
     char loaded[PATH_MAX], *fields[2], *added_text, *text, *p, *end = payload + len;
     dcmp_executor_input in;
     dcmp_resolved r;
@@ -238,6 +239,7 @@ static void serve_calls(served *sv, char *payload, size_t len)
         _exit(72);
     added_text = fields[1];
     p = fields[1] + strlen(fields[1]) + 1;
+    batches++;
     while (p < end) {
         const char *name = p, *callback, *params, *result;
         int32_t code;
@@ -250,6 +252,7 @@ static void serve_calls(served *sv, char *payload, size_t len)
         restart_if_needed(sv, callback, &r, &in);
         in.job_id = "";
         in.callback = 1;
+        in.batch = batches;
         in.job_name = name;
         in.func = callback;
         in.headers = fields[0];

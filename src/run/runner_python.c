@@ -3,6 +3,7 @@
  * Python name only. */
 #include "runner.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 static const dcmp_python_table *py;    /* the started runner, NULL until the first Python name */
 static int kind;                       /* what it was started for: DCMP_PYTHON_WORKER/CALLBACK */
 static int ran;                        /* a name was resolved since it started: reload first */
+static uint64_t reloaded;              /* the batch of calls reload() last ran for */
 static char unavailable[DCMP_ERR_LEN]; /* why it could not be started ("" when not tried) */
 
 /* The kind of function a call is: a scheduler's callback (from REGISTRY, its answer read as
@@ -74,11 +76,45 @@ static int start(const dcmp_executor_input *in, char *err)
     return 0;
 }
 
+/* Whether in->modules may hold a Python module for in->func's first part: an entry of that
+ * name (a package, a namespace folder) or one starting with it and a dot (a .py file, an
+ * extension module). 1 when in doubt: the interpreter's finder decides then. An executor
+ * that meets only C names (or a missing one) never starts the interpreter. */
+static int may_hold(const dcmp_executor_input *in)
+{
+    size_t first = strcspn(in->func, ".");
+    char path[PATH_MAX];
+    struct dirent *de;
+    struct stat st;
+    DIR *d;
+    int n, found = 0;
+
+    n = snprintf(path, sizeof path, "%s/%.*s", in->modules, (int)first, in->func);
+    if (n < 0 || (size_t)n >= sizeof path || lstat(path, &st) == 0 ||
+        (d = opendir(in->modules)) == NULL)
+        return 1;
+    while (!found && (de = readdir(d)) != NULL)
+        found = strncmp(de->d_name, in->func, first) == 0 && de->d_name[first] == '.';
+    closedir(d);
+    return found;
+}
+
 static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
 {
     char why[DCMP_ERR_LEN];
     int rc;
 
+    if (py == NULL && !may_hold(in)) {
+        /* the library's words for it (python_import.c), without starting the interpreter */
+        size_t first = strcspn(in->func, ".");
+        char abs[PATH_MAX];
+        const char *root = realpath(in->modules, abs) ? abs : in->modules;
+        snprintf(err, errlen,
+                 "python: %s: no module %.*s under %s %s (tried %s/%.*s/ and %s/%.*s.py)", in->func,
+                 (int)first, in->func, in->callback ? "REGISTRY" : "MODULES", root, root,
+                 (int)first, in->func, root, (int)first, in->func);
+        return 0;
+    }
     if (py == NULL) {
         /* tried once per process: a failed start is not retried for every job */
         if (unavailable[0] == '\0')
@@ -87,10 +123,15 @@ static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
             snprintf(err, errlen, "no Python runner (%s)", unavailable);
             return 0;
         }
-    } else if (ran && py->reload(why, sizeof why) < 0) {
-        /* a module changed on disk is imported afresh by the next resolve */
-        snprintf(err, errlen, "python: reloading changed services: %s", why);
-        return -1;
+    } else if (ran && (in->batch == 0 || in->batch != reloaded)) {
+        /* a module changed on disk is imported afresh by the next resolve: looked for before
+         * each job, and once for the callbacks of one event (one walk of every imported
+         * service's files, not one per callback) */
+        reloaded = in->batch;
+        if (py->reload(why, sizeof why) < 0) {
+            snprintf(err, errlen, "python: reloading changed services: %s", why);
+            return -1;
+        }
     }
     /* one root per process, as the original's scheduler and RQ workers were apart: the pool
      * gives an executor only callbacks (dcmp_pool.callbacks) or only jobs */
