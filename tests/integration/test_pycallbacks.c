@@ -55,22 +55,6 @@ static void nap_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Writes aside and renames in, as an install does: never a half-written file. */
-static void write_file(const char *path, const char *text)
-{
-    char tmp[PATH_MAX + 8];
-    FILE *fp;
-
-    snprintf(tmp, sizeof tmp, "%s.new", path);
-    fp = fopen(tmp, "w");
-    CHECK(fp != NULL);
-    if (fp == NULL)
-        return;
-    fputs(text, fp);
-    fclose(fp);
-    CHECK(rename(tmp, path) == 0);
-}
-
 static void service(const char *svc, const char *code)
 {
     char path[PATH_MAX + 96];
@@ -78,7 +62,7 @@ static void service(const char *svc, const char *code)
     snprintf(path, sizeof path, "%s/registry/%s", base, svc);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/registry/%s/__init__.py", base, svc);
-    write_file(path, code);
+    CHECK(fixture_write_new(path, code) == 0);
     snprintf(path, sizeof path, "%s/registry/%s/settings.json", base, svc);
     if (access(path, F_OK) != 0) {
         char settings[256];
@@ -86,7 +70,7 @@ static void service(const char *svc, const char *code)
                  "{\"jobName\":\"%s\",\"worker\":\"w.worker\",\"callback\":\"%s.callback\","
                  "\"params\":{\"n\":%d}}",
                  svc, svc, (int)strlen(svc));
-        write_file(path, settings);
+        CHECK(fixture_write_new(path, settings) == 0);
     }
 }
 
@@ -177,7 +161,7 @@ static void setup(void)
     snprintf(path, sizeof path, "%s/registry", base);
     CHECK(mkdir(base, 0755) == 0 && mkdir(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/settings.json", base);
-    write_file(path, "{\"headerFields\":[\"PatientID\",\"Modality\"]}");
+    CHECK(fixture_write_new(path, "{\"headerFields\":[\"PatientID\",\"Modality\"]}") == 0);
     for (i = 0; i < NSERVICES; i++)
         service(services[i].svc, services[i].code);
     http_port = fixture_free_port();
