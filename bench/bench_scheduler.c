@@ -3,7 +3,7 @@
  *
  * usage: bench_scheduler --port REDIS_PORT --scheduler BIN --modules DIR --dir TMP
  *                        [--events N] [--clients K] [--redis-pid PID] [--dicom SERIES_DIR]
- *                        [--orthanc URL --orthanc-series ID]
+ *                        [--orthanc URL --orthanc-series ID] [--python]
  * Starts the scheduler (its HTTP port free on loopback) with a registry of three services in
  * TMP: "a" (no dependency), "b" (depends on a), "c" (depends on a and b), each with a callback
  * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
@@ -15,7 +15,9 @@
  * lines say "from files". With --orthanc, the scheduler has ORTHANC_REST_URL and every
  * webhook names Orthanc's series ID (with its own LastUpdate): each event costs the planner
  * its decision from Orthanc (GET /series/{id} by dcmp-dicom, and the claim in Redis); the
- * first is planned, the others are duplicates. Prints lines for bench/run.sh:
+ * first is planned, the others are duplicates. With --python, the three callbacks are Python
+ * (REGISTRY/<svc>/__init__.py's `callback`, returning True, run by the embedded interpreter in
+ * the same executor) and the lines say "Python callbacks". Prints lines for bench/run.sh:
  *   S|what|value|unit
  */
 #include <arpa/inet.h>
@@ -48,6 +50,7 @@ typedef struct bench {
     const char *scheduler, *modules, *dir, *dicom;
     const char *orthanc, *series; /* --orthanc URL, --orthanc-series ID */
     const char *tag;              /* "" or " (headers from files)" in the lines printed */
+    int python;                   /* --python: the callbacks are Python functions */
     double *latency_ms;           /* one per event */
     int failures;
     pthread_mutex_t lock;
@@ -117,13 +120,21 @@ static void service(const char *name, const char *deps)
     snprintf(dir, sizeof dir, "%s/sched/registry/%s", b.dir, name);
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         die("mkdir");
-    snprintf(path, sizeof path, "%s/cb.so", dir);
-    snprintf(src, sizeof src, "%s/testcb.so", b.modules);
-    if (symlink(src, path) < 0 && errno != EEXIST)
-        die("symlink");
+    if (b.python) {
+        /* the original's form: a callback saying yes, by keyword */
+        snprintf(path, sizeof path, "%s/__init__.py", dir);
+        write_file(path, "def callback(jobName, headers, params, added_params, **kwargs):\n"
+                         "    return True\n");
+    } else {
+        snprintf(path, sizeof path, "%s/cb.so", dir);
+        snprintf(src, sizeof src, "%s/testcb.so", b.modules);
+        if (symlink(src, path) < 0 && errno != EEXIST)
+            die("symlink");
+    }
     snprintf(text, sizeof text,
-             "{\"jobName\":\"%s\",\"worker\":\"testmods.noop\",\"callback\":\"%s.cb.yes\"%s%s}",
-             name, name, deps ? ",\"dependsOn\":" : "", deps ? deps : "");
+             "{\"jobName\":\"%s\",\"worker\":\"testmods.noop\",\"callback\":\"%s.%s\"%s%s}", name,
+             name, b.python ? "callback" : "cb.yes", deps ? ",\"dependsOn\":" : "",
+             deps ? deps : "");
     snprintf(path, sizeof path, "%s/settings.json", dir);
     write_file(path, text);
 }
@@ -236,6 +247,7 @@ int main(int argc, char **argv)
                                          {"dicom", required_argument, NULL, 'D'},
                                          {"orthanc", required_argument, NULL, 'O'},
                                          {"orthanc-series", required_argument, NULL, 'S'},
+                                         {"python", no_argument, NULL, 'P'},
                                          {NULL, 0, NULL, 0}};
     char path[4096], env_port[64], env_redis[64], env_reg[4200], env_set[4200], env_data[4200];
     char env_planners[64] = "DCMP_BENCH=1"; /* SCHEDULER_PLANNERS when set, else a filler */
@@ -257,7 +269,7 @@ int main(int argc, char **argv)
     b.events = 5000;
     b.clients = 4;
     pthread_mutex_init(&b.lock, NULL);
-    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:D:O:S:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:m:d:n:c:R:D:O:S:P", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.redis_port = (int)strtol(optarg, NULL, 10); break;
         case 's': b.scheduler = optarg; break;
@@ -269,6 +281,7 @@ int main(int argc, char **argv)
         case 'D': b.dicom = optarg; break;
         case 'O': b.orthanc = optarg; break;
         case 'S': b.series = optarg; break;
+        case 'P': b.python = 1; break;
         default: return 2;
         }
     }
@@ -301,6 +314,8 @@ int main(int argc, char **argv)
         snprintf(env_orthanc, sizeof env_orthanc, "ORTHANC_REST_URL=%s", b.orthanc);
         b.tag = " (each looked up in Orthanc, all but one duplicates)";
     }
+    if (b.python)
+        b.tag = " (Python callbacks)";
     service("a", NULL);
     service("b", "\"a\"");
     service("c", "[\"a\",\"b\"]");

@@ -99,7 +99,7 @@ table() {
         }
         if (ns) {
             print ""
-            print "dcmp-scheduler (issue 3: 5,000 events/s planned, p99 < 5 ms, idle RSS < 8 MB)"
+            print "dcmp-scheduler (issue 3: 5,000 events/s planned, p99 < 5 ms, idle RSS < 8 MB; issue 12: 2,000 events/s with Python callbacks)"
             for (i = 1; i <= ns; i++) {
                 split(sc[i], f, "|")
                 printf "  %-84s %8s %s\n", f[2], f[3], f[4]
@@ -189,6 +189,13 @@ if [ $ONLY_PYTHON = 0 ]; then
     "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
         --modules "$MODULES" --dir "$TMP" --events "${EVENTS:-5000}" --clients 4 \
         --redis-pid "$REDIS_PID" >>"$RAW"
+    # The same with the three callbacks in Python (the embedded interpreter in the callback
+    # executor), in its own temp dir and on a flushed Redis.
+    redis-cli -p "$PORT" FLUSHALL >/dev/null
+    mkdir -p "$TMP/python"
+    "$BUILD/bin/bench_scheduler" --port "$PORT" --scheduler "$BUILD/bin/dcmp-scheduler" \
+        --modules "$MODULES" --dir "$TMP/python" --events "${EVENTS:-5000}" --clients 4 \
+        --redis-pid "$REDIS_PID" --python >>"$RAW"
     # The same with every header read from a real 5-slice CT by dcmp-dicom (python3-pydicom's),
     # in its own temp dir and on a flushed Redis.
     CT5N=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N

@@ -231,6 +231,7 @@ static void serve_job(served *sv, char *payload, size_t len, int callback)
  */
 static void serve_calls(served *sv, char *payload, size_t len)
 {
+    static uint64_t batches;
     char loaded[PATH_MAX], *fields[2], *added_text, *text, *p, *end = payload + len;
     dcmp_executor_input in;
     dcmp_resolved r;
@@ -240,6 +241,7 @@ static void serve_calls(served *sv, char *payload, size_t len)
         _exit(72);
     added_text = fields[1];
     p = fields[1] + strlen(fields[1]) + 1;
+    batches++;
     while (p < end) {
         const char *name = p, *callback, *params, *result;
         int32_t code;
@@ -252,6 +254,7 @@ static void serve_calls(served *sv, char *payload, size_t len)
         restart_if_needed(sv, callback, &r, &in);
         in.job_id = "";
         in.callback = 1;
+        in.batch = batches;
         in.job_name = name;
         in.func = callback;
         in.headers = fields[0];
@@ -509,7 +512,8 @@ static int spawn(dcmp_pool *p, char *err)
     argv[2] = (char *)(p->data_dir ? p->data_dir : "");
     argv[3] = NULL;
     /* service code sees only the allow-listed variables: not the passwords of the daemon */
-    if (p->program == NULL && (envp = dcmp_confine_env(environ, p->confine)) == NULL)
+    if (p->program == NULL &&
+        (envp = dcmp_confine_env_root(environ, p->confine, p->callbacks, p->modules)) == NULL)
         rc = ENOMEM;
     else
         rc = posix_spawn(&pid, prog, &fa, &at, argv, envp);

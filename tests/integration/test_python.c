@@ -42,22 +42,6 @@ static const char service_main[] =
     "    print('hanging')\n"
     "    time.sleep(600)\n";
 
-static void write_file(const char *path, const char *text)
-{
-    char tmp[PATH_MAX + 8];
-    FILE *fp;
-
-    /* written aside and renamed in, as an install does: a new file, never a half-written one */
-    snprintf(tmp, sizeof tmp, "%s.new", path);
-    fp = fopen(tmp, "w");
-    CHECK(fp != NULL);
-    if (fp == NULL)
-        return;
-    fputs(text, fp);
-    fclose(fp);
-    CHECK(rename(tmp, path) == 0);
-}
-
 /* Runs jobs (specs as fixture_enqueue's) and waits for the last one to be `state`; returns it
  * in *job (clear it) or -1. */
 static int run_jobs(const char *const *specs, int n, const char *params, int64_t timeout,
@@ -196,9 +180,13 @@ static void test_changed(void)
     snprintf(dir, sizeof dir, "%s/pyver", modules);
     CHECK(mkdir(dir, 0700) == 0);
     snprintf(path, sizeof path, "%s/__init__.py", dir);
-    write_file(path, "import os\ndef worker(**kw):\n    return {'v': 1, 'pid': os.getpid()}\n");
+    CHECK(fixture_write_new(
+              path, "import os\ndef worker(**kw):\n    return {'v': 1, 'pid': os.getpid()}\n") ==
+          0);
     CHECK(version_of("pyver.worker", &pid1) == 1);
-    write_file(path, "import os\ndef worker(**kw):\n    return {'v': 2, 'pid': os.getpid()}\n");
+    CHECK(fixture_write_new(
+              path, "import os\ndef worker(**kw):\n    return {'v': 2, 'pid': os.getpid()}\n") ==
+          0);
     CHECK(version_of("pyver.worker", &pid2) == 2);
     if (mode && strcmp(mode, "pool") == 0)
         CHECK(pid1 == pid2 && pid1 > 0);
@@ -218,9 +206,9 @@ int main(void)
     if (mkdir(modules, 0700) < 0 || mkdir(path, 0700) < 0)
         return 1;
     snprintf(path, sizeof path, "%s/pysvc/__init__.py", modules);
-    write_file(path, service_init);
+    CHECK(fixture_write_new(path, service_init) == 0);
     snprintf(path, sizeof path, "%s/pysvc/main.py", modules);
-    write_file(path, service_main);
+    CHECK(fixture_write_new(path, service_main) == 0);
     snprintf(target, sizeof target, "%s/testmods.so", mods);
     snprintf(path, sizeof path, "%s/testmods.so", modules);
     CHECK(symlink(target, path) == 0);

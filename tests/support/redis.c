@@ -371,6 +371,26 @@ int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *para
     return rc;
 }
 
+int fixture_write_new(const char *path, const char *text)
+{
+    char tmp[PATH_MAX + 8];
+    FILE *fp;
+
+    int bad;
+
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    if ((fp = fopen(tmp, "w")) == NULL) {
+        fprintf(stderr, "fixture: cannot write %s\n", tmp);
+        return -1;
+    }
+    bad = fputs(text, fp) < 0;
+    if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
+        fprintf(stderr, "fixture: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 char *fixture_read_data(fixture *f, const char *name)
 {
     char path[PATH_MAX + 256], *buf;

@@ -97,6 +97,10 @@ int fixture_enqueue(fixture *f, const char *const *jobs, int n, const char *para
  */
 int fixture_run(fixture *f, char *const *argv, char *const *envp, char *out, size_t size);
 
+/* Writes text to path as an install does: into path.new, then renamed over path (a new
+ * file, never a half-written one). Returns 0, or -1 (reported on stderr). */
+int fixture_write_new(const char *path, const char *text);
+
 /* Reads DATA/<name> into a new string (free it) or NULL. */
 char *fixture_read_data(fixture *f, const char *name);
 

@@ -63,6 +63,22 @@ static char *plan_text(const cJSON *system, const cJSON *data, int batch, dcmp_c
     return text;
 }
 
+/* Whether process pid has libpython mapped. */
+static int maps_python(pid_t pid)
+{
+    char path[64], line[1024];
+    int found = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    if ((fp = fopen(path, "r")) == NULL)
+        return -1;
+    while (!found && fgets(line, sizeof line, fp))
+        found = strstr(line, "libpython") != NULL;
+    fclose(fp);
+    return found;
+}
+
 static void test_batch_equals_one_by_one(void)
 {
     static const char *const injected[] = {"a", "b", "c", "d"};
@@ -97,8 +113,9 @@ static void test_batch_equals_one_by_one(void)
     CHECK_CONTAINS(b, "timed out after 1s");
     CHECK_CONTAINS(b, "callback refused");
     CHECK_CONTAINS(b, "nowhere");
-    /* a callback with no library is not run as a Python worker: Python callbacks come later */
-    CHECK_CONTAINS(b, "Python module: Python callbacks are not run yet");
+    /* a callback of neither kind: the candidates of both, Python's under REGISTRY */
+    CHECK_CONTAINS(b, "C library: cannot find the library of \\\"nowhere.cb.yes\\\"");
+    CHECK_CONTAINS(b, "Python module: python: nowhere.cb.yes: no module nowhere under REGISTRY");
     /* z ran after two executors were replaced, and saw what the calls before injected: only
      * the yeses (no's injection, the errors' nothing are not stored) */
     o = cJSON_Parse(b);
@@ -117,6 +134,9 @@ static void test_batch_equals_one_by_one(void)
     CHECK_STR(b, a);
     free(a);
     free(b);
+    /* only C callbacks and a name of neither kind: the interpreter was never started */
+    CHECK(all.pool.pid > 0);
+    CHECK(!maps_python(all.pool.pid));
     dcmp_callbacks_stop(&one);
     dcmp_callbacks_stop(&all);
     cJSON_Delete(sys);
