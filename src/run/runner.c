@@ -40,8 +40,9 @@ const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, int *elsewher
 
 int dcmp_runner_describe(const dcmp_executor_input *in, char *out, size_t outlen)
 {
-    const dcmp_runner *r = dcmp_runner_pick(in, out, outlen);
     char what[DCMP_ERR_LEN];
+    int elsewhere; /* a fresh process (validate's child) has no interpreter started elsewhere */
+    const dcmp_runner *r = dcmp_runner_pick(in, &elsewhere, out, outlen);
 
     if (r == NULL)
         return -1;

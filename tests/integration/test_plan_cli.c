@@ -481,10 +481,10 @@ static void test_python_names(void)
 
     /* plan runs the Python callbacks for real: a yes with its injection, a failed import */
     CHECK(run_plan(event, out, sizeof out) == 0);
-    CHECK_CONTAINS(out, "  scheduled  pysvc ");
-    CHECK_CONTAINS(out, "  scheduled  pyc ");
+    CHECK_CONTAINS(out, "  scheduled    series   pysvc ");
+    CHECK_CONTAINS(out, "  scheduled    series   pyc ");
     CHECK_CONTAINS(out, "injected: {\"seen\":\"P1\"}");
-    CHECK_CONTAINS(out, "  error      pb1 ");
+    CHECK_CONTAINS(out, "  error        series   pb1 ");
     CHECK_CONTAINS(out, "callback pybad.callback: python: pybad.callback: importing pybad");
 }
 
