@@ -7,7 +7,8 @@
 # Usage: run.sh [up] [--docker|--native|--swarm] [--scale worker=N] [--env FILE]
 #        run.sh down [--docker|--native|--swarm] [--env FILE]
 #        run.sh status [--docker|--native|--swarm] [--env FILE]
-#        run.sh worker [up|down|status] --redis HOST:PORT [--native] [--scale worker=N] [--env FILE]
+#        run.sh worker [up|down|status] --redis HOST:PORT [--native|--docker] [--scale worker=N]
+#                      [--env FILE]
 #   up (default)      start what is not running, wait until every part is healthy, print the
 #                     URLs; safe to run again. On a running stack --scale only adds or removes
 #                     workers; without --scale a running stack keeps its worker count (else 1).
@@ -17,7 +18,8 @@
 #   worker            a worker-only host: only workers, against the central Redis at
 #                     --redis HOST:PORT (password from REDIS_PSWD or REDIS_PSWD_FILE in the
 #                     settings), its Orthanc (ORTHANC_REST_URL, else http://HOST:ORTHANC_HTTP_PORT)
-#                     and the shared DATA and MODULES; named WORKER_HOST_NAME-worker-N
+#                     and the shared DATA and MODULES; named WORKER_HOST_NAME-worker-N natively;
+#                     with Docker (chosen as for a stack) only the compose file's worker service
 #   --env FILE        the settings (default: $DCMP_ENV when set, else .env beside run.sh);
 #                     variables in the environment override the file (two stacks side by side)
 # Native mode: daemons from $DCMP_BIN (default build/bin, built with ./build.sh --native when
@@ -67,9 +69,7 @@ done
 if [ "$role" = worker ]; then
   case "$mode" in
     swarm) dcmp_die "run.sh worker --swarm: a swarm places its workers itself (label the node: docs/scale.md)" 2 ;;
-    docker) dcmp_die "run.sh worker --docker: not built yet; run the worker host natively (--native)" 2 ;;
   esac
-  mode=native
   [ "$action" != up ] || [ -n "$redis_arg" ] || dcmp_die "run.sh worker needs --redis HOST:PORT (the central Redis)" 2
 elif [ -n "$redis_arg" ]; then
   dcmp_die "--redis is for a worker-only host: run.sh worker --redis HOST:PORT" 2
@@ -202,6 +202,7 @@ docker_wait() {
   while :; do
     pending=""
     for svc in redis_server orthanc scheduler worker dashboard; do
+      [ "$svc" != worker ] || [ "${scale:-1}" != 0 ] || continue
       mapfile -t ids < <(compose ps -q "$svc" 2>/dev/null)
       [ ${#ids[@]} -gt 0 ] || { pending="$svc (no container)"; continue; }
       for id in "${ids[@]}"; do
@@ -648,7 +649,7 @@ native_main() {
 # and this host's worker name prefix. Exported for the workers run.sh starts.
 worker_host_env() {
   local rhost pass
-  [ -n "$redis_arg" ] || redis_arg="$(sed -n 's/^native //p' "$DCMP_RUN/worker-host" 2>/dev/null || true)"
+  [ -n "$redis_arg" ] || redis_arg="$(awk '{print $2; exit}' "$DCMP_RUN/worker-host" 2>/dev/null || true)"
   [ -n "$redis_arg" ] || redis_arg=127.0.0.1:0 # down/status of a host that never started
   if ! [[ "$redis_arg" =~ ^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})$ ]] ||
     [ "${BASH_REMATCH[2]}" -gt 65535 ]; then
@@ -677,9 +678,82 @@ worker_host_env() {
     dcmp_die "WORKER_HOST_NAME=$worker_prefix: 1 to 40 letters, digits, _ . - (the prefix of this host's worker names)"
 }
 
+# worker_host_docker: the compose file's worker service alone (--no-deps), on the host's network
+# (docker/worker-host.yml), pointed at the central Redis and Orthanc (WORKER_REDIS_HOST,
+# WORKER_REDIS_PORT, WORKER_ORTHANC_URL), with this host's BASEDIR layout (data/ and modules/ the
+# shared mount). Each worker is named WORKER_HOST_NAME-<8 random hex> (docker/worker-host.yml).
+wcompose() { compose -f "$DCMP_ROOT/docker-compose.yml" -f "$DCMP_ROOT/docker/worker-host.yml" "$@"; }
+worker_host_docker() {
+  export WORKER_REDIS_HOST="$REDIS_HOST" WORKER_REDIS_PORT="$REDIS_PORT" WORKER_ORTHANC_URL="$ORTHANC_REST_URL"
+  export WORKER_HOST_NAME="$worker_prefix"
+  case "$action" in
+    status)
+      wcompose ps worker
+      [ -n "$(wcompose ps -q worker 2>/dev/null)" ] || exit 3
+      exit 0 ;;
+    down)
+      wcompose down
+      rm -f "$DCMP_RUN/worker-host"
+      return 0 ;;
+  esac
+  worker_host_checks
+  docker_prepare
+  redis_ok ||
+    dcmp_die "the central Redis at $redis_arg does not answer PING with the password of the settings (is it published beyond loopback? REDIS_BIND in the central .env)"
+  local current want id deadline=$((SECONDS + timeout_s)) live
+  current="$(wcompose ps -q worker 2>/dev/null | wc -l)"
+  want="${scale:-$current}"
+  [ "$want" -gt 0 ] || want=1
+  echo "docker $redis_arg" >"$DCMP_RUN/worker-host"
+  dcmp_basedir_own flat "$DCMP_RUN/worker-host"
+  wcompose up -d --build --no-deps --scale "worker=$want" worker ||
+    dcmp_die "docker compose up worker failed (above)"
+  # as many of this host's workers registered in the central Redis as containers, heartbeats fresh
+  while :; do
+    live=0
+    for id in $(rcli smembers dcmp:workers 2>/dev/null); do
+      [ "${id#"$worker_prefix"-}" != "$id" ] && [ "$(rcli exists "dcmp:worker:$id:hb")" = 1 ] &&
+        live=$((live + 1))
+    done
+    [ "$live" -lt "$want" ] || break
+    if [ $SECONDS -ge $deadline ]; then
+      docker_show_failed
+      dcmp_die "$live of $want worker container(s) registered in Redis $redis_arg after ${timeout_s}s (logs above; more: docker compose logs worker)"
+    fi
+    sleep 1
+  done
+  dcmp_say "worker host up: $want worker container(s) against Redis $redis_arg, Orthanc $ORTHANC_REST_URL, DATA $DATA"
+}
+
+# worker_host_checks: what a worker host needs before its workers start.
+worker_host_checks() {
+  [ ! -e "$DCMP_RUN/mode" ] ||
+    dcmp_die "BASEDIR $BASEDIR holds a whole stack ($DCMP_RUN/mode): a worker host needs a BASEDIR of its own (DATA and MODULES may point elsewhere)"
+  [ -d "$MODULES" ] ||
+    dcmp_die "MODULES=$MODULES: no such folder; a worker host needs the central stack's installed services (the same MODULES, e.g. on the shared mount)"
+  { [ -d "$DATA" ] && [ -w "$DATA" ]; } ||
+    dcmp_die "DATA=$DATA: not a folder this user can write; a worker host needs the central stack's DATA on a shared mount (docs/scale.md)"
+  [ -n "${ANONYMIZER_SECRET:-}" ] ||
+    dcmp_say "warning: no ANONYMIZER_SECRET in the settings: the anonymizer's jobs fail on this host (copy it from the central .env)"
+}
+
 worker_host_main() {
+  local f recorded
+  recorded="$(awk '{print $1; exit}' "$DCMP_RUN/worker-host" 2>/dev/null || true)"
+  if [ "$mode" = auto ]; then
+    case "$recorded" in
+      docker|native) mode="$recorded" ;;
+      *) if docker_available; then mode=docker; else mode=native; fi ;;
+    esac
+  elif [ "$action" = up ] && [ -n "$recorded" ] && [ "$recorded" != "$mode" ]; then
+    dcmp_die "this host's workers run in $recorded mode: run.sh worker down first to switch to $mode"
+  fi
+  if [ "$mode" = docker ]; then
+    worker_host_env
+    worker_host_docker
+    return
+  fi
   native_env
-  local f
   case "$action" in
     status)
       local rc=3 pid
@@ -700,20 +774,14 @@ worker_host_main() {
       rm -f "$DCMP_RUN/worker-host"
       return 0 ;;
   esac
-  [ ! -e "$DCMP_RUN/mode" ] ||
-    dcmp_die "BASEDIR $BASEDIR holds a whole stack ($DCMP_RUN/mode): a worker host needs a BASEDIR of its own (DATA and MODULES may point elsewhere)"
-  [ -d "$MODULES" ] ||
-    dcmp_die "MODULES=$MODULES: no such folder; a worker host needs the central stack's installed services (the same MODULES, e.g. on the shared mount)"
-  { [ -d "$DATA" ] && [ -w "$DATA" ]; } ||
-    dcmp_die "DATA=$DATA: not a folder this user can write; a worker host needs the central stack's DATA on a shared mount (docs/scale.md)"
-  [ -n "${ANONYMIZER_SECRET:-}" ] ||
-    dcmp_say "warning: no ANONYMIZER_SECRET in the settings: the anonymizer's jobs fail on this host (copy it from the central .env)"
+  worker_host_checks
   need_binaries
   basedir_check
   mkdir -p "$logs" "$DCMP_RUN"
   redis_ok ||
     dcmp_die "the central Redis at $redis_arg does not answer PING with the password of the settings (is it listening beyond loopback? REDIS_BIND in the central .env)"
   echo "native $redis_arg" >"$DCMP_RUN/worker-host"
+  dcmp_basedir_own flat "$DCMP_RUN/worker-host"
   local current want
   current="$(workers_running)"
   want="${scale:-$current}"

@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
 # worker_host_test.sh -- a worker-only host (run.sh worker --redis HOST:PORT) drains the jobs of
-# a running native stack, through the real interfaces: run.sh brings the central stack up with
+# a running stack, natively or with Docker, through the real interfaces: run.sh brings the
+# central stack up with
 # no worker of its own (--scale worker=0) in a temp BASEDIR on free loopback ports; storescu
 # sends python3-pydicom's CT5N series, whose jobs wait in Redis; a second BASEDIR with settings
 # of its own (the central Redis' password in a REDIS_PSWD_FILE, Orthanc's login, the
 # anonymizer's secret, DATA and MODULES pointing at the central stack's: the shared mount)
 # starts two workers with `run.sh worker --redis 127.0.0.1:PORT`, which run every job; then
-# `run.sh worker down` stops them. Also: Redis listens on loopback only by default, and a
-# REDIS_BIND beyond loopback without a password is refused before anything starts. (The
-# namespace hosts of tests/hosts cover Redis reached over a real link.)
+# `run.sh worker down` stops them. Natively also: Redis listens on loopback only by default, and
+# a REDIS_BIND beyond loopback without a password is refused before anything starts. With
+# Docker the central stack publishes Redis and Orthanc on the docker0 bridge's address
+# (REDIS_BIND, ORTHANC_BIND: beyond loopback), the worker host's BASEDIR has data/ and modules/
+# as links to the central ones (the shared mount), and `run.sh worker --docker` runs the worker
+# containers on the host's network. (The namespace hosts of tests/hosts cover a real link.)
 #
-# Usage: tests/e2e/worker_host_test.sh
-# Environment: DCMP_BIN (the programs; default build/bin), DCMP_KEEP=1 (keep the temp folder).
-# Exit status: 0 passed, 1 failed.
+# Usage: tests/e2e/worker_host_test.sh native|docker
+# Environment: DCMP_BIN (the programs; default build/bin), DCMP_REQUIRE_DOCKER=1 (docker: fail
+# instead of skipping when no engine answers), DCMP_KEEP=1 (keep the temp folder).
+# Exit status: 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
+mode="${1:-}"
+case "$mode" in native|docker) ;; *) echo "usage: worker_host_test.sh native|docker" >&2; exit 2 ;; esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root" || exit 1
-test_name=worker_host_test
+test_name="worker_host_test[$mode]"
 . "$root/tests/e2e/check.sh" # say, check, $failures
+raddr=127.0.0.1 # where the central Redis and Orthanc are reached
+if [ "$mode" = docker ]; then
+  if ! command -v docker >/dev/null || ! timeout 20 docker info >/dev/null 2>&1; then
+    if [ "${DCMP_REQUIRE_DOCKER:-0}" = 1 ]; then
+      say "FAIL no Docker engine answers 'docker info' and DCMP_REQUIRE_DOCKER=1"
+      exit 1
+    fi
+    say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
+    exit 77
+  fi
+  raddr="$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')"
+  [ -n "$raddr" ] || { say "FAIL no address of Docker's default bridge"; exit 1; }
+fi
 for p in storescu redis-cli curl ss; do
   command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
 done
@@ -34,14 +54,17 @@ central="$tmp/central" hostb="$tmp/hostb"
 mkdir -m 700 "$central" "$hostb"
 (umask 077 && cp .env.example "$tmp/central.env" && cp .env.example "$tmp/open.env")
 # cen ARGS...: run.sh of the central stack; hb ARGS...: run.sh of the worker host
-cen() { BASEDIR="$central" DCMP_ENV="$tmp/central.env" ./run.sh "$@"; }
-hb() { BASEDIR="$hostb" DCMP_ENV="$tmp/host.env" ./run.sh "$@"; }
-rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@"; }
+cen() {
+  BASEDIR="$central" DCMP_ENV="$tmp/central.env" COMPOSE_PROJECT_NAME="dcmpwhc$$" \
+    REDIS_BIND="$raddr" ORTHANC_BIND="$raddr" ./run.sh "$@"
+}
+hb() { BASEDIR="$hostb" DCMP_ENV="$tmp/host.env" COMPOSE_PROJECT_NAME="dcmpwhh$$" ./run.sh "$@"; }
+rcli() { redis-cli -h "$raddr" -p "$REDIS_PORT" --no-auth-warning "$@"; }
 
 finish() {
   local rc=$?
   hb worker down >"$tmp/down-at-exit.log" 2>&1 || true
-  cen down --native >>"$tmp/down-at-exit.log" 2>&1 || true
+  cen down >>"$tmp/down-at-exit.log" 2>&1 || true
   if [ $failures -gt 0 ] || [ "${DCMP_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
     say "kept $tmp (logs: $central/logs, $hostb/logs)"
   else
@@ -61,27 +84,29 @@ wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.5 s
 }
 
 # ---- beyond loopback only with a password, said before anything starts ----
-BASEDIR="$tmp/open" DCMP_ENV="$tmp/open.env" REDIS_BIND=0.0.0.0 REDIS_PSWD='' \
-  ./run.sh --native >"$tmp/open.log" 2>&1
-check "REDIS_BIND=0.0.0.0 without a password refused (exit 2), named" \
-  test $? = 2 -a -n "$(grep 'REDIS_BIND=0.0.0.0 opens Redis' "$tmp/open.log")"
-check "nothing started for it" test ! -e "$tmp/open/run/redis.pid"
+if [ "$mode" = native ]; then
+  BASEDIR="$tmp/open" DCMP_ENV="$tmp/open.env" REDIS_BIND=0.0.0.0 REDIS_PSWD='' \
+    ./run.sh --native >"$tmp/open.log" 2>&1
+  check "REDIS_BIND=0.0.0.0 without a password refused (exit 2), named" \
+    test $? = 2 -a -n "$(grep 'REDIS_BIND=0.0.0.0 opens Redis' "$tmp/open.log")"
+  check "nothing started for it" test ! -e "$tmp/open/run/redis.pid"
+fi
 
 # ---- the central stack, no worker of its own ----
-if ! cen --native --scale worker=0 >"$tmp/central.log" 2>&1; then
+if ! cen "--$mode" --scale worker=0 >"$tmp/central.log" 2>&1; then
   cat "$tmp/central.log"
   say "FAIL the central stack did not come up"
   exit 1
 fi
 export REDISCLI_AUTH
 REDISCLI_AUTH="$(sed -n 's/^REDIS_PSWD=//p' "$tmp/central.env" | tail -n 1)"
-check "the central Redis listens on loopback only (REDIS_BIND defaults to BIND_ADDRESS)" \
-  test "$(ss -Hltn "sport = :$REDIS_PORT" | awk '{print $4}' | sort -u)" = "127.0.0.1:$REDIS_PORT"
+check "the central Redis listens on $raddr only (REDIS_BIND)" \
+  test "$(ss -Hltn "sport = :$REDIS_PORT" | awk '{print $4}' | sort -u)" = "$raddr:$REDIS_PORT"
 check "no worker registered centrally" test -z "$(rcli smembers dcmp:workers)"
 
 # jobs queued: the list of every queue that has jobs waiting
 queued() { rcli --scan --pattern 'dcmp:queue:*' | while read -r k; do rcli llen "$k"; done | awk '{n+=$1} END {exit !(n>0)}'; }
-storescu -aec ORTHANC 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ct5n"/* || say "FAIL storescu of CT5N"
+storescu -aec ORTHANC "$raddr" "$ORTHANC_DICOM_PORT" "$ct5n"/* || say "FAIL storescu of CT5N"
 check "CT5N's jobs wait in Redis (no worker runs them)" wait_for 60 queued
 
 # ---- the worker host: its own BASEDIR, the central stack's DATA and MODULES ----
@@ -90,21 +115,37 @@ check "CT5N's jobs wait in Redis (no worker runs them)" wait_for 60 queued
   printf '%s\n' "$REDISCLI_AUTH" >"$tmp/redis.pass"
   {
     echo "BASEDIR=$hostb"
-    echo "DATA=$central/data"
-    echo "MODULES=$central/modules"
+    if [ "$mode" = native ]; then
+      echo "DATA=$central/data"
+      echo "MODULES=$central/modules"
+    fi
     echo "REDIS_PSWD_FILE=$tmp/redis.pass"
     echo "WORKER_HOST_NAME=hostb"
     grep -E '^(ORTHANC_REST_USERNAME|ORTHANC_REST_PASSWORD|ANONYMIZER_SECRET)=' "$tmp/central.env"
   } >"$tmp/host.env"
 )
+# with Docker the BASEDIR layout is mounted: DATA a link to the shared folder (Docker mounts
+# where it points), MODULES a copy (the same versions: a link inside the mounted BASEDIR would
+# point nowhere in the container)
+if [ "$mode" = docker ]; then
+  ln -s "$central/data" "$hostb/data"
+  cp -a "$central/modules" "$hostb/modules"
+fi
 check "run.sh worker without --redis: usage error" bash -c "BASEDIR='$hostb' DCMP_ENV='$tmp/host.env' ./run.sh worker >/dev/null 2>&1; test \$? = 2"
-if ! hb worker --redis "127.0.0.1:$REDIS_PORT" --scale worker=2 >"$tmp/host.log" 2>&1; then
+if ! hb worker "--$mode" --redis "$raddr:$REDIS_PORT" --scale worker=2 >"$tmp/host.log" 2>&1; then
   cat "$tmp/host.log"
   say "FAIL run.sh worker did not start"
   exit 1
 fi
-check "run.sh worker registered hostb-worker-1 and -2 in the central Redis" \
-  test "$(rcli smembers dcmp:workers | sort | tr '\n' ' ')" = "hostb-worker-1 hostb-worker-2 "
+hosts_workers() { rcli smembers dcmp:workers | grep '^hostb-' | sort; }
+if [ "$mode" = native ]; then
+  check "run.sh worker registered hostb-worker-1 and -2 in the central Redis" \
+    test "$(hosts_workers | tr '\n' ' ')" = "hostb-worker-1 hostb-worker-2 "
+else
+  check "run.sh worker registered two hostb-XXXXXXXX workers in the central Redis" \
+    test "$(hosts_workers | grep -c '^hostb-[0-9a-f]\{8\}$')" = 2
+fi
+check "no other worker in the central Redis" test "$(rcli scard dcmp:workers)" = 2
 check "run.sh worker status" hb worker status
 
 count() { # count STATE: jobs in that state's registries, over every queue
@@ -115,8 +156,11 @@ drained() {
     [ "$(count scheduled)" = 0 ] && [ "$(count finished)" -gt 0 ]
 }
 check "the worker host ran every job of the series" wait_for 120 drained
+if [ "$failures" -gt 0 ] && [ "$mode" = docker ]; then
+  for c in $(docker ps -aq --filter "label=com.docker.compose.project=dcmpwhh$$"); do docker logs --tail 15 "$c"; done
+fi
 processed=0
-for w in hostb-worker-1 hostb-worker-2; do
+for w in $(hosts_workers); do
   n="$(rcli hget "dcmp:worker:$w" processed)"
   processed=$((processed + ${n:-0}))
 done
@@ -134,6 +178,9 @@ for f in "$hostb"/run/worker-*.pid; do
   dcmp_pid_alive "$f" "$DCMP_BIN/dcmp-worker" >/dev/null && left=$((left + 1))
 done
 check "no worker process left" test "$left" = 0
+if [ "$mode" = docker ]; then
+  check "no worker container left" test -z "$(docker ps -aq --filter "label=com.docker.compose.project=dcmpwhh$$")"
+fi
 check "the central Redis still answers" test "$(rcli ping)" = PONG
 
 [ "$failures" -eq 0 ] || { tail -n 20 "$hostb"/logs/*.log; exit 1; }
