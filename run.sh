@@ -99,7 +99,9 @@ elif [ "$mode" = auto ] && [ -z "$running_mode" ] && [ "$action" != up ]; then
   [ "$action" = status ] && exit 3
   exit 0
 fi
-if [ "$mode" = auto ]; then
+if [ "$role" = worker ]; then
+  : # worker_host_main chooses: the mode its workers run in, else as for a stack
+elif [ "$mode" = auto ]; then
   if [ -n "$running_mode" ]; then
     # the stack of this BASEDIR keeps its mode: --scale on a native stack adds native workers
     mode="$running_mode" why="the stack in $BASEDIR runs so"

@@ -17,16 +17,8 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root" || exit 1
 test_name=swarm_test
-. "$root/tests/e2e/check.sh" # say, check, $failures
-
-if ! command -v docker >/dev/null || ! timeout 20 docker info >/dev/null 2>&1; then
-  if [ "${DCMP_REQUIRE_DOCKER:-0}" = 1 ]; then
-    say "FAIL no Docker engine answers 'docker info' and DCMP_REQUIRE_DOCKER=1"
-    exit 1
-  fi
-  say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
-  exit 77
-fi
+. "$root/tests/e2e/check.sh" # say, check, $failures, wait_for, need_docker
+need_docker
 for p in storescu curl; do
   command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
 done
@@ -63,16 +55,6 @@ finish() {
   fi
 }
 trap finish EXIT
-
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.5 s
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  return 1
-}
 
 # ---- a swarm manager: made here only when the engine is in no swarm ----
 state="$(docker info -f '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')"

@@ -24,17 +24,10 @@ case "$mode" in native|docker) ;; *) echo "usage: worker_host_test.sh native|doc
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root" || exit 1
 test_name="worker_host_test[$mode]"
-. "$root/tests/e2e/check.sh" # say, check, $failures
+. "$root/tests/e2e/check.sh" # say, check, $failures, wait_for, need_docker
 raddr=127.0.0.1 # where the central Redis and Orthanc are reached
 if [ "$mode" = docker ]; then
-  if ! command -v docker >/dev/null || ! timeout 20 docker info >/dev/null 2>&1; then
-    if [ "${DCMP_REQUIRE_DOCKER:-0}" = 1 ]; then
-      say "FAIL no Docker engine answers 'docker info' and DCMP_REQUIRE_DOCKER=1"
-      exit 1
-    fi
-    say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
-    exit 77
-  fi
+  need_docker
   raddr="$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')"
   [ -n "$raddr" ] || { say "FAIL no address of Docker's default bridge"; exit 1; }
 fi
@@ -72,16 +65,6 @@ finish() {
   fi
 }
 trap finish EXIT
-
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.5 s
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  return 1
-}
 
 # ---- beyond loopback only with a password, said before anything starts ----
 if [ "$mode" = native ]; then
