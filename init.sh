@@ -49,7 +49,7 @@ trap '[ -z "$work" ] || rm -rf --one-file-system "$work"' EXIT
 built_services() {
   local mode bin image id
   mode="$(cat "$DCMP_RUN/mode" 2>/dev/null || true)"
-  if [ "$mode" = docker ]; then
+  if [ "$mode" = docker ] || [ "$mode" = swarm ]; then
     image="dcm-processor/worker:${DCMP_IMAGE_TAG:-latest}"
     work="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-init.XXXXXX")"
     id="$(docker create "$image" 2>/dev/null)" ||

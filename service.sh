@@ -112,7 +112,7 @@ validate_settings() { printf '%s' "${settings_for:-$SETTINGS}"; }
 run_validate() {
   local reg="$1" mods="$2" svc="$3" cli image set mount=()
   set="$(validate_settings)"
-  if [ "$(stack_mode)" = docker ]; then
+  if [ "$(stack_mode)" = docker ] || [ "$(stack_mode)" = swarm ]; then
     image="dcm-processor/worker:${DCMP_IMAGE_TAG:-latest}"
     docker image inspect "$image" >/dev/null 2>&1 ||
       dcmp_die "the stack runs with Docker but the image $image is missing: run ./build.sh"

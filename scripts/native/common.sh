@@ -166,6 +166,9 @@ dcmp_settings() {
   export SCHEDULER_PORT="${SCHEDULER_PORT:-5000}"
   export DASHBOARD_PORT="${DASHBOARD_PORT:-8080}"
   export BIND_ADDRESS="${BIND_ADDRESS:-127.0.0.1}"
+  # Redis and Orthanc listen beyond BIND_ADDRESS only when the settings say so (worker hosts)
+  export REDIS_BIND="${REDIS_BIND:-$BIND_ADDRESS}"
+  export ORTHANC_BIND="${ORTHANC_BIND:-$BIND_ADDRESS}"
   local p
   for p in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
     [[ "${!p}" =~ ^[0-9]+$ ]] && [ "${!p}" -ge 1 ] && [ "${!p}" -le 65535 ] ||

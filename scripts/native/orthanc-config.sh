@@ -9,7 +9,7 @@
 #   ORTHANC_HTTP_PORT, ORTHANC_DICOM_PORT, ORTHANC_AET    HTTP and DICOM ports, the AE title
 #   STABLE_AGE                                           seconds (>= 1; 0 would mean 60 to Orthanc)
 #   ORTHANC_REST_USERNAME, ORTHANC_REST_PASSWORD         when both set: HTTP basic auth required
-#   BIND_ADDRESS                                         not loopback + a login: remote HTTP allowed
+#   ORTHANC_BIND (else BIND_ADDRESS)                     not loopback + a login: remote HTTP allowed
 #   ORTHANC_HTTP_TIMEOUT                                 Orthanc's HttpTimeout (default 5 s): the
 #                                                        REST API waits while the webhook waits
 #   ORTHANC_REMOTE_ACCESS                                true: HTTP from other hosts too (the
@@ -43,7 +43,7 @@ stable="${STABLE_AGE:-5}"
 timeout="${ORTHANC_HTTP_TIMEOUT:-5}"
 user="${ORTHANC_REST_USERNAME:-}"
 pass="${ORTHANC_REST_PASSWORD:-}"
-bind="${BIND_ADDRESS:-127.0.0.1}"
+bind="${ORTHANC_BIND:-${BIND_ADDRESS:-127.0.0.1}}"
 remote_env="${ORTHANC_REMOTE_ACCESS:-}"
 storage="${ORTHANC_STORAGE:-$dir}"
 

@@ -1,5 +1,5 @@
-# check.sh -- the end-to-end scripts' report helpers, sourced: say, and check, which counts
-# failures in $failures. The sourcing script sets test_name first.
+# check.sh -- the end-to-end scripts' helpers, sourced: say; check, which counts failures in
+# $failures; wait_for; need_docker. The sourcing script sets test_name first.
 failures=0
 say() { echo "$test_name: $*"; }
 check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
@@ -11,4 +11,25 @@ check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
     say "FAIL $what"
     failures=$((failures + 1))
   fi
+}
+# wait_for SECONDS CMD...: polls CMD every 0.5 s
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while [ $SECONDS -lt $deadline ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  return 1
+}
+# need_docker: returns when a Docker engine answers; otherwise exits 77 (skipped), or 1 when
+# DCMP_REQUIRE_DOCKER=1 (CI)
+need_docker() {
+  command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1 && return 0
+  if [ "${DCMP_REQUIRE_DOCKER:-0}" = 1 ]; then
+    say "FAIL no Docker engine answers 'docker info' and DCMP_REQUIRE_DOCKER=1"
+    exit 1
+  fi
+  say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
+  exit 77
 }

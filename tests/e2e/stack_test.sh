@@ -35,16 +35,7 @@ cd "$root"
 test_name="stack_test[$mode]"
 . "$root/tests/e2e/check.sh" # say, check, $failures
 
-if [ "$mode" = docker ]; then
-  if ! command -v docker >/dev/null || ! timeout 20 docker info >/dev/null 2>&1; then
-    if [ "${DCMP_REQUIRE_DOCKER:-0}" = 1 ]; then
-      say "FAIL no Docker engine answers 'docker info' and DCMP_REQUIRE_DOCKER=1"
-      exit 1
-    fi
-    say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
-    exit 77
-  fi
-fi
+[ "$mode" != docker ] || need_docker
 for p in storescu dump2dcm redis-cli curl python3; do
   command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
 done
@@ -133,17 +124,6 @@ owner_only() {
 
 # json FILE EXPR: prints the value of a Python expression over the JSON document `d`
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# wait_for SECONDS CMD...: polls CMD every 0.5 s
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  return 1
-}
 
 # The Orthanc id of the series with this SeriesInstanceUID.
 series_id() {
