@@ -1,0 +1,112 @@
+/* test_pytemp.c -- the Python template service: its worker, run by a real dcmp-worker through
+ * the Python runner, reads CT5N with pydicom and writes the NIfTI its callback named. */
+#include <nifti2_io.h>
+
+#include "harness.h"
+#include "svc_test.h"
+
+#define CT5N "/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N"
+
+static fixture f;
+
+/* Runs pytemp.worker on the series at DATA/<rel>, with `added` as added_params. */
+static int run(const char *rel, const char *added, dcmp_job *job)
+{
+    char id[DCMP_ID_LEN], headers[256];
+
+    snprintf(headers, sizeof headers, "{\"dcmpath\":\"%s\",\"seriesId\":\"s1\"}", rel);
+    if (st_enqueue(&f, "pytempJob", "pytemp.worker", "default", headers, "{\"modality\":\"\"}",
+                   added, 120, id) < 0)
+        return -1;
+    return st_wait(&f, id, job, 60000);
+}
+
+static void test_convert(void)
+{
+    const char *names[] = {"3353", "2062", "2693", "2392", "3023"}; /* not in slice order */
+    char dir[PATH_MAX * 2], out[PATH_MAX * 2];
+    nifti_image *nim;
+    dcmp_job job;
+    int i;
+
+    snprintf(dir, sizeof dir, "%s/dicom/s1", f.data);
+    {
+        char *argv[] = {"mkdir", "-p", dir, NULL};
+        CHECK(st_run(argv, NULL) == 0);
+    }
+    for (i = 0; i < 5; i++) {
+        char src[PATH_MAX], dst[PATH_MAX * 3];
+        snprintf(src, sizeof src, CT5N "/%s", names[i]);
+        snprintf(dst, sizeof dst, "%s/%d.dcm", dir, i);
+        CHECK(st_copy(src, dst) == 0);
+    }
+    CHECK(run("dicom/s1", "{\"pytempJob\":{\"output\":\"pytemp/s1.nii.gz\"}}", &job) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_CONTAINS(job.log, "wrote pytemp/s1.nii.gz: 5 slices of 16x16"); /* its print() */
+    CHECK_STR(job.result,
+              "{\"output\":\"pytemp/s1.nii.gz\",\"shape\":[16,16,5],\"dtype\":\"int16\"}");
+    dcmp_job_clear(&job);
+    snprintf(out, sizeof out, "%s/pytemp/s1.nii.gz", f.data);
+    nim = nifti_image_read(out, 1);
+    CHECK(nim != NULL && nim->nx == 16 && nim->ny == 16 && nim->nz == 5);
+    if (nim == NULL)
+        return;
+    CHECK(nim->datatype == NIFTI_TYPE_INT16 && nim->sform_code == 1);
+    /* DICOM's LPS turned into RAS: x and y negated; slices 2.5 mm apart, from the lowest z */
+    CHECK(nim->sto_xyz.m[0][0] < -0.488 && nim->sto_xyz.m[0][0] > -0.489);
+    CHECK(nim->sto_xyz.m[0][3] > 72.19 && nim->sto_xyz.m[0][3] < 72.21);
+    CHECK(nim->sto_xyz.m[1][3] > 142.99 && nim->sto_xyz.m[1][3] < 143.01);
+    CHECK(nim->sto_xyz.m[2][2] > 2.49 && nim->sto_xyz.m[2][2] < 2.51);
+    CHECK(nim->sto_xyz.m[2][3] > -1.24 && nim->sto_xyz.m[2][3] < -1.23);
+    /* the first voxel of each slice, in Hounsfield units, as pydicom reads CT5N */
+    {
+        const short *v = nim->data, want[5] = {-33, 10, -49, -26, -50};
+        for (i = 0; i < 5; i++)
+            CHECK(v[i * 256] == want[i]);
+    }
+    nifti_image_free(nim);
+}
+
+static void test_failures(void)
+{
+    dcmp_job job;
+
+    /* no callback ran: the worker says what it missed, as a Python exception with its type */
+    CHECK(run("dicom/s1", "{}", &job) == 0);
+    CHECK_STR(job.state, "failed");
+    CHECK_CONTAINS(job.error, "ValueError: added_params['pytempJob'] has no output");
+    dcmp_job_clear(&job);
+    /* a path that leads out of DATA is refused, not written */
+    CHECK(run("dicom/s1", "{\"pytempJob\":{\"output\":\"../escaped.nii.gz\"}}", &job) == 0);
+    CHECK_STR(job.state, "failed");
+    CHECK_CONTAINS(job.error, "'../escaped.nii.gz' is not a path inside DATA");
+    dcmp_job_clear(&job);
+    /* a folder without DICOM images */
+    CHECK(run("pytemp", "{\"pytempJob\":{\"output\":\"pytemp/x.nii.gz\"}}", &job) == 0);
+    CHECK_STR(job.state, "failed");
+    CHECK_CONTAINS(job.error, "no DICOM image with a position in it");
+    CHECK_CONTAINS(job.log, "skipped s1.nii.gz: not a DICOM file");
+    dcmp_job_clear(&job);
+}
+
+int main(void)
+{
+    const char *services = getenv("DCMP_SERVICES_DIR");
+    char root[PATH_MAX], link[PATH_MAX * 2], target[PATH_MAX];
+
+    if (services == NULL || fixture_start(&f) < 0)
+        return 1;
+    /* MODULES/pytemp as service.sh installs it: the folder module/, as it is */
+    snprintf(root, sizeof root, "%s/mods", f.dir);
+    mkdir(root, 0755);
+    snprintf(link, sizeof link, "%s/pytemp", root);
+    snprintf(target, sizeof target, "%s/pytemp/module", services);
+    if (symlink(target, link) < 0)
+        return 1;
+    f.modules = strdup(root);
+    fixture_worker(&f, "default", NULL);
+    RUN(test_convert);
+    RUN(test_failures);
+    fixture_stop(&f, harness_failed);
+    return HARNESS_RESULT();
+}
