@@ -100,15 +100,24 @@ static int allowed_entry(const char *entry, const dcmp_confine *c)
 
 char **dcmp_confine_env(char *const *env, const dcmp_confine *c)
 {
-    char **out = calloc(DCMP_CONFINE_ENV_MAX + 2, sizeof *out), line[128];
+    return dcmp_confine_env_root(env, c, 0, NULL);
+}
+
+char **dcmp_confine_env_root(char *const *env, const dcmp_confine *c, int callbacks,
+                             const char *root)
+{
+    char **out = calloc(DCMP_CONFINE_ENV_MAX + 3, sizeof *out), line[128];
     const dcmp_confine_limits none = {0, 0, 0}, *l = c ? &c->limits : &none;
+    /* the original set PYTHONPATH=REGISTRY for callbacks and ran `rq worker --path MODULES` */
+    const char *root_name = callbacks ? "REGISTRY" : "MODULES";
+    size_t rlen;
     int n = 0, i;
 
     if (out == NULL)
         return NULL;
     for (i = 0; env && env[i] && n < DCMP_CONFINE_ENV_MAX; i++) {
         if (matches(env[i], DCMP_CONFINE_LIMITS_ENV, strlen(DCMP_CONFINE_LIMITS_ENV)) ||
-            !allowed_entry(env[i], c))
+            (root && matches(env[i], root_name, strlen(root_name))) || !allowed_entry(env[i], c))
             continue;
         if ((out[n++] = strdup(env[i])) == NULL)
             goto oom;
@@ -117,6 +126,12 @@ char **dcmp_confine_env(char *const *env, const dcmp_confine *c)
              l->memory, l->cpu, l->files);
     if ((out[n++] = strdup(line)) == NULL)
         goto oom;
+    if (root) {
+        rlen = strlen(root_name) + strlen(root) + 2;
+        if ((out[n] = malloc(rlen)) == NULL)
+            goto oom;
+        snprintf(out[n++], rlen, "%s=%s", root_name, root);
+    }
     out[n] = NULL;
     return out;
 oom:

@@ -37,6 +37,15 @@ typedef struct dcmp_confine {
  */
 char **dcmp_confine_env(char *const *env, const dcmp_confine *c);
 
+/*
+ * dcmp_confine_env for a process that runs the service code found under `root` (borrowed; NULL:
+ * as dcmp_confine_env): it also gets the root under the name the original's containers gave
+ * it, REGISTRY for a scheduler's callbacks (callbacks nonzero), MODULES for workers, in place
+ * of any such variable of `env`.
+ */
+char **dcmp_confine_env_root(char *const *env, const dcmp_confine *c, int callbacks,
+                             const char *root);
+
 /* Frees what dcmp_confine_env returned (NULL is fine). */
 void dcmp_confine_free_env(char **env);
 

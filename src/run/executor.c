@@ -144,13 +144,13 @@ extern char **environ;
 
 /* The fork child becomes a job's process: the allow-listed environment plus the variables of
  * this job's service, the limits, a subreaper of what it starts. */
-static void child_confine(const dcmp_job *job, const dcmp_confine *c)
+static void child_confine(const dcmp_job *job, const char *modules, const dcmp_confine *c)
 {
     const dcmp_confine_limits none = {0, 0, 0}, *l = c ? &c->limits : &none;
     char scoped[DCMP_CONFINE_SCOPED_MAX], err[DCMP_ERR_LEN], **env;
 
     dcmp_confine_scoped(job->func, scoped, sizeof scoped);
-    if ((env = dcmp_confine_env(environ, c)) == NULL)
+    if ((env = dcmp_confine_env_root(environ, c, 0, modules)) == NULL)
         _exit(70);
     environ = env; /* the worker's own array stays in this copy's memory, unreferenced */
     dcmp_confine_apply_scoped(scoped, 1);
@@ -166,7 +166,7 @@ child_main(const dcmp_job *job, const char *modules, const char *data_dir, const
 {
     char loaded[PATH_MAX], *text;
 
-    child_confine(job, c);
+    child_confine(job, modules, c);
     text = dcmp_executor_invoke(job, modules, data_dir, NULL, 0, 0, loaded);
     /* nothing the job started outlives it (they are this process' descendants: subreaper) */
     dcmp_confine_kill_descendants(getpid(), 50);

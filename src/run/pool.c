@@ -505,7 +505,8 @@ static int spawn(dcmp_pool *p, char *err)
     argv[2] = (char *)(p->data_dir ? p->data_dir : "");
     argv[3] = NULL;
     /* service code sees only the allow-listed variables: not the passwords of the daemon */
-    if (p->program == NULL && (envp = dcmp_confine_env(environ, p->confine)) == NULL)
+    if (p->program == NULL &&
+        (envp = dcmp_confine_env_root(environ, p->confine, p->callbacks, p->modules)) == NULL)
         rc = ENOMEM;
     else
         rc = posix_spawn(&pid, prog, &fa, &at, argv, envp);

@@ -1,5 +1,6 @@
-/* runner_python.c -- the Python runner: a worker function of a module under MODULES, run by
- * libdcmp_python.so (docs/python.md), which is dlopen()ed on the first Python name only. */
+/* runner_python.c -- the Python runner: a worker of a module under MODULES, or a callback of a
+ * module under REGISTRY, run by libdcmp_python.so (docs/python.md), dlopen()ed on the first
+ * Python name only. */
 #include "runner.h"
 
 #include <dlfcn.h>
@@ -14,8 +15,16 @@
 #define LIBRARY "libdcmp_python.so"
 
 static const dcmp_python_table *py;    /* the started runner, NULL until the first Python name */
+static int kind;                       /* what it was started for: DCMP_PYTHON_WORKER/CALLBACK */
 static int ran;                        /* a name was resolved since it started: reload first */
 static char unavailable[DCMP_ERR_LEN]; /* why it could not be started ("" when not tried) */
+
+/* The kind of function a call is: a scheduler's callback (from REGISTRY, its answer read as
+ * the original read it) or a worker (from MODULES). */
+static int kind_of(const dcmp_executor_input *in)
+{
+    return in->callback ? DCMP_PYTHON_CALLBACK : DCMP_PYTHON_WORKER;
+}
 
 /* The runner library's one place: beside libdcmp.so, in the same lib folder (the build tree's
  * build/lib, an installation's lib). */
@@ -34,9 +43,10 @@ static int library_path(char *path, size_t size, char *err)
     return 0;
 }
 
-/* Loads the library, checks its table and starts the interpreter with MODULES as the
- * workers' root (the system's Python). Returns 0, or -1 with err. */
-static int start(const char *modules, char *err)
+/* Loads the library, checks its table and starts the interpreter (the system's Python) with
+ * in->modules as the root of in's kind: MODULES for workers, REGISTRY for callbacks (the
+ * callback executor's root). Returns 0, or -1 with err. */
+static int start(const dcmp_executor_input *in, char *err)
 {
     char path[PATH_MAX], why[DCMP_PYTHON_ERROR_MAX];
     const dcmp_python_table *t;
@@ -55,7 +65,9 @@ static int start(const char *modules, char *err)
         return dcmp_seterr(err, "%s: table version %u size %u, this host needs version %u size %zu",
                            path, (unsigned)t->version, (unsigned)t->size,
                            (unsigned)DCMP_PYTHON_RUNNER_VERSION, sizeof *t);
-    if (t->init(NULL, modules, NULL, why, sizeof why) < 0)
+    kind = kind_of(in);
+    if (t->init(NULL, kind == DCMP_PYTHON_WORKER ? in->modules : NULL,
+                kind == DCMP_PYTHON_CALLBACK ? in->modules : NULL, why, sizeof why) < 0)
         return dcmp_seterr(err, "%s: %s", path, why);
     py = t;
     return 0;
@@ -66,15 +78,10 @@ static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
     char why[DCMP_ERR_LEN];
     int rc;
 
-    /* callbacks run from REGISTRY with their own answer: a later step (docs/python.md) */
-    if (in->callback) {
-        dcmp_strlcpy(err, "Python callbacks are not run yet", errlen);
-        return 0;
-    }
     if (py == NULL) {
         /* tried once per process: a failed start is not retried for every job */
         if (unavailable[0] == '\0')
-            (void)start(in->modules, unavailable);
+            (void)start(in, unavailable);
         if (py == NULL) {
             snprintf(err, errlen, "no Python runner (%s)", unavailable);
             return 0;
@@ -84,8 +91,15 @@ static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
         snprintf(err, errlen, "python: reloading changed services: %s", why);
         return -1;
     }
+    /* one root per process, as the original's scheduler and RQ workers were apart: the pool
+     * gives an executor only callbacks (dcmp_pool.callbacks) or only jobs */
+    if (kind_of(in) != kind) {
+        snprintf(err, errlen, "python: %s: this process runs Python %s only", in->func,
+                 kind == DCMP_PYTHON_CALLBACK ? "callbacks" : "workers");
+        return -1;
+    }
     ran = 1;
-    rc = py->resolve(DCMP_PYTHON_WORKER, in->func, err, errlen);
+    rc = py->resolve(kind, in->func, err, errlen);
     return rc > 0 ? 1 : rc;
 }
 
@@ -114,7 +128,7 @@ static int32_t py_run(const dcmp_executor_input *in, char loaded[PATH_MAX], char
                  (unsigned)DCMP_PYTHON_KWARGS_MAX);
         return DCMP_ERROR;
     }
-    rc = py->call(DCMP_PYTHON_WORKER, in->func, kwargs, result, err, errlen);
+    rc = py->call(kind, in->func, kwargs, result, err, errlen);
     free(kwargs);
     return rc;
 }

@@ -97,8 +97,9 @@ static void test_batch_equals_one_by_one(void)
     CHECK_CONTAINS(b, "timed out after 1s");
     CHECK_CONTAINS(b, "callback refused");
     CHECK_CONTAINS(b, "nowhere");
-    /* a callback with no library is not run as a Python worker: Python callbacks come later */
-    CHECK_CONTAINS(b, "Python module: Python callbacks are not run yet");
+    /* a callback of neither kind: the candidates of both, Python's under REGISTRY */
+    CHECK_CONTAINS(b, "C library: cannot find the library of \\\"nowhere.cb.yes\\\"");
+    CHECK_CONTAINS(b, "Python module: python: nowhere.cb.yes: no module nowhere under REGISTRY");
     /* z ran after two executors were replaced, and saw what the calls before injected: only
      * the yeses (no's injection, the errors' nothing are not stored) */
     o = cJSON_Parse(b);

@@ -35,6 +35,7 @@ static void test_allow_list(void)
     char *daemon[] = {"PATH=/usr/bin",
                       "LC_ALL=C.UTF-8",
                       "DATA=/base/data",
+                      "MODULES=/daemon/modules",
                       "ORTHANC_REST_PASSWORD=o",
                       "REDIS_PSWD=r",
                       "REDIS_PASSWORD=r",
@@ -74,6 +75,18 @@ static void test_allow_list(void)
     env = dcmp_confine_env(daemon, NULL);
     CHECK(!has_name(env, "SITE_A"));
     CHECK(has(env, "DCMP_JOB_LIMITS=0 0 0"));
+    dcmp_confine_free_env(env);
+
+    /* the root of the service code, by the name the original's containers gave it */
+    env = dcmp_confine_env_root(daemon, NULL, 1, "/srv/registry");
+    CHECK(has(env, "REGISTRY=/srv/registry"));
+    CHECK(has(env, "DATA=/base/data"));
+    CHECK(!has_name(env, "REDIS_PSWD"));
+    dcmp_confine_free_env(env);
+    env = dcmp_confine_env_root(daemon, NULL, 0, "/srv/modules");
+    CHECK(has(env, "MODULES=/srv/modules"));
+    CHECK(!has(env, "MODULES=/daemon/modules")); /* replaced, not twice */
+    CHECK(!has_name(env, "REGISTRY"));
     dcmp_confine_free_env(env);
 }
 
