@@ -1,19 +1,31 @@
 /* validate.c -- dcm-processor validate: checks one service before it runs: its settings file
- * against the planner's rules, and every named worker and callback function resolvable, loadable
- * and present in its library's descriptor. What service.sh install and validate run. */
+ * against the planner's rules, and every named worker and callback function resolvable and
+ * loadable (a C library, or a Python module) as the executor would. What service.sh install and
+ * validate run. */
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "executor.h"
 #include "loader.h"
 #include "plan.h"
+#include "runner.h"
 #include "settings.h"
 
 int cli_validate(const dcmp_config *cfg, int argc, char **argv);
+
+#define CHECK_TIMEOUT_MS 60000 /* a library constructor or a module import that never ends */
 
 #define USAGE \
     "usage: dcm-processor validate SERVICE|SETTINGS_FILE [--registry DIR] [--modules DIR]\n"
@@ -43,21 +55,110 @@ static int service_file(const char *registry, const char *name, char *out, size_
     return -1;
 }
 
-/* Loads `dotted` under `root`, prints the outcome. Returns 0 when the function is there. */
+/* Reads what the checking child writes on fd until it closes it (at most size - 1 bytes, kept
+ * NUL-ended in buf) or the time is up. Returns 0, or -1 when the time ran out. */
+static int read_child(int fd, char *buf, size_t size, int ms)
+{
+    int64_t deadline = dcmp_clock_mono_ms() + ms;
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int64_t left = deadline - dcmp_clock_mono_ms();
+        ssize_t n;
+        if (left <= 0)
+            return -1;
+        if (poll(&p, 1, (int)left) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (p.revents == 0)
+            continue;
+        n = read(fd, buf + used, size - 1 - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        used += (size_t)n;
+        buf[used] = '\0';
+        if (used == size - 1)
+            return 0;
+    }
+}
+
+/* In the child: finds `dotted` under root as the executor would (C library first, then a
+ * Python module; a callback from REGISTRY), loads or imports it without calling it, writes
+ * "0" or "1" and what was found or why not on fd. Never returns. */
+static void __attribute__((noreturn))
+describe_child(int fd, int callback, const char *root, const char *dotted)
+{
+    char out[DCMP_ERR_LEN];
+    dcmp_executor_input in;
+    int rc;
+
+    /* what service code prints when it is loaded stays off validate's own lines */
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    memset(&in, 0, sizeof in);
+    in.job_id = "";
+    in.job_name = "";
+    in.func = dotted;
+    in.modules = root;
+    in.callback = callback;
+    rc = dcmp_runner_describe(&in, out, sizeof out);
+    dcmp_executor_write_all(fd, rc == 0 ? "0" : "1", 1);
+    dcmp_executor_write_all(fd, out, strlen(out));
+    _exit(0);
+}
+
+/*
+ * Checks that `dotted` can be called from `root` as a worker or a callback (`what`), in a
+ * child process: a library's constructors, a module's import (and Python's one kind per
+ * process), a crash or a hang stay there. Prints the outcome. Returns 0 when the function is
+ * there.
+ */
 static int check_function(const char *what, const char *root, const char *job, const char *dotted)
 {
-    dcmp_loaded l;
-    char err[DCMP_ERR_LEN];
+    char text[DCMP_ERR_LEN + 2];
+    int fd[2], status = 0, late;
+    pid_t pid;
 
-    memset(&l, 0, sizeof l);
-    if (dcmp_loader_open(root, dotted, &l, err) < 0) {
-        printf("  error  %s: %s %s: %s\n", job, what, dotted, err);
+    fflush(stdout);
+    if (pipe2(fd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+        printf("  error  %s: %s %s: cannot start a process to check it: %s\n", job, what, dotted,
+               strerror(errno));
         return -1;
     }
-    printf("  ok     %s: %s %s -> %s (%s %s)\n", job, what, dotted, l.path,
-           l.module->name ? l.module->name : "?", l.module->version ? l.module->version : "?");
-    dcmp_loader_close(&l);
-    return 0;
+    if (pid == 0) {
+        close(fd[0]);
+        describe_child(fd[1], strcmp(what, "callback") == 0, root, dotted);
+    }
+    close(fd[1]);
+    late = read_child(fd[0], text, sizeof text, CHECK_TIMEOUT_MS) < 0;
+    close(fd[0]);
+    if (late)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (late) {
+        printf("  error  %s: %s %s: loading it took over %d s\n", job, what, dotted,
+               CHECK_TIMEOUT_MS / 1000);
+        return -1;
+    }
+    if (text[0] == '0') {
+        printf("  ok     %s: %s %s -> %s\n", job, what, dotted, text + 1);
+        return 0;
+    }
+    if (text[0] == '1')
+        printf("  error  %s: %s %s: %s\n", job, what, dotted, text + 1);
+    else if (WIFSIGNALED(status))
+        printf("  error  %s: %s %s: loading it crashed: signal %d (%s)\n", job, what, dotted,
+               WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        printf("  error  %s: %s %s: loading it ended the process (status %d)\n", job, what, dotted,
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return -1;
 }
 
 /* Checks the worker and callback names of one entry. Returns the number of problems. */
@@ -211,8 +312,8 @@ static int validate_libraries(const dcmp_config *cfg, const char *registry, cons
 /*
  * dcm-processor validate: prints one line per check and returns 0 when the service is valid,
  * 1 when something is wrong (each problem printed, naming the file, the entry and the name),
- * 2 for a usage error. Loading a library runs its constructors in this process: validate only
- * what you mean to install.
+ * 2 for a usage error. Each function is loaded or imported in a child process (a library's
+ * constructors, a module's top level run there): validate only what you mean to install.
  */
 int cli_validate(const dcmp_config *cfg, int argc, char **argv)
 {

@@ -34,3 +34,18 @@ const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, char *err, si
     }
     return NULL;
 }
+
+int dcmp_runner_describe(const dcmp_executor_input *in, char *out, size_t outlen)
+{
+    const dcmp_runner *r = dcmp_runner_pick(in, out, outlen);
+    char what[DCMP_ERR_LEN];
+
+    if (r == NULL)
+        return -1;
+    if (r->describe(in, what, sizeof what) < 0) {
+        dcmp_strlcpy(out, what, outlen);
+        return -1;
+    }
+    snprintf(out, outlen, "%s %s", r->kind, what);
+    return 0;
+}

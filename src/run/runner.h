@@ -31,6 +31,13 @@ typedef struct dcmp_runner {
      */
     int32_t (*run)(const dcmp_executor_input *in, char loaded[PATH_MAX], char **result, char *err,
                    size_t errlen);
+    /*
+     * For dcm-processor validate, after resolve said 1: makes sure in->func could be called
+     * (a library loaded, its descriptor checked and the function in it; a module imported and
+     * the name a function) without calling it. Returns 0 with out saying what was found (a
+     * file, and a library's name and version), or -1 with out saying what is wrong.
+     */
+    int (*describe)(const dcmp_executor_input *in, char *out, size_t outlen);
 } dcmp_runner;
 
 extern const dcmp_runner dcmp_runner_c;      /* runner_c.c */
@@ -42,5 +49,13 @@ extern const dcmp_runner dcmp_runner_python; /* runner_python.c */
  * every runner tried.
  */
 const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, char *err, size_t errlen);
+
+/*
+ * Picks the runner of in->func and has it describe the function (see describe). Returns 0
+ * with out ("C library PATH (NAME VERSION)", "Python module FILE"), or -1 with out: why no
+ * runner has it (every candidate of every kind), or why it cannot be called. Loads or imports
+ * service code in this process: call it in a process made for that.
+ */
+int dcmp_runner_describe(const dcmp_executor_input *in, char *out, size_t outlen);
 
 #endif

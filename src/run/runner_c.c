@@ -122,4 +122,22 @@ static int32_t c_run(const dcmp_executor_input *in, char loaded[PATH_MAX], char 
     return rc;
 }
 
-const dcmp_runner dcmp_runner_c = {"C library", c_resolve, c_run};
+/* Loads the library resolve found, as run would, and looks the function up in its
+ * descriptor; unloads it again. */
+static int c_describe(const dcmp_executor_input *in, char *out, size_t outlen)
+{
+    char why[DCMP_ERR_LEN];
+    dcmp_loaded lib;
+
+    if (dcmp_loader_open_found(in->resolved ? in->resolved : &found_here,
+                               in->resolved ? in->found : found_index, &lib, why) < 0) {
+        dcmp_strlcpy(out, why, outlen);
+        return -1;
+    }
+    snprintf(out, outlen, "%s (%s %s)", lib.path, lib.module->name ? lib.module->name : "?",
+             lib.module->version ? lib.module->version : "?");
+    dcmp_loader_close(&lib);
+    return 0;
+}
+
+const dcmp_runner dcmp_runner_c = {"C library", c_resolve, c_run, c_describe};

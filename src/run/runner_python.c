@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dcmp/service.h"
 #include "jsonw.h"
@@ -133,4 +134,23 @@ static int32_t py_run(const dcmp_executor_input *in, char loaded[PATH_MAX], char
     return rc;
 }
 
-const dcmp_runner dcmp_runner_python = {"Python module", py_resolve, py_run};
+/* resolve imported the module and found a callable: names the file of its first part, as
+ * the original's import found it (a package's __init__.py, or a single file). */
+static int py_describe(const dcmp_executor_input *in, char *out, size_t outlen)
+{
+    size_t first = strcspn(in->func, ".");
+    struct stat st;
+    int n;
+
+    n = snprintf(out, outlen, "%s/%.*s/__init__.py", in->modules, (int)first, in->func);
+    if (n >= 0 && (size_t)n < outlen && stat(out, &st) == 0)
+        return 0;
+    n = snprintf(out, outlen, "%s/%.*s.py", in->modules, (int)first, in->func);
+    if (n >= 0 && (size_t)n < outlen && stat(out, &st) == 0)
+        return 0;
+    /* a folder without __init__.py: a namespace package */
+    snprintf(out, outlen, "%s/%.*s/", in->modules, (int)first, in->func);
+    return 0;
+}
+
+const dcmp_runner dcmp_runner_python = {"Python module", py_resolve, py_run, py_describe};

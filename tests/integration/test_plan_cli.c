@@ -1,5 +1,6 @@
-/* test_plan_cli.c -- dcm-processor plan: real settings files (JSON and YAML), real callback
- * libraries run isolated (a crashing and a hanging one among them), the plan printed. */
+/* test_plan_cli.c -- dcm-processor plan and validate: real settings files (JSON and YAML), real
+ * callback libraries and Python modules run isolated (a crashing and a hanging one among
+ * them), the plan printed, every named function checked. */
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -345,6 +346,69 @@ static void test_validate(void)
     CHECK_CONTAINS(out, "service absent: no settings.json, settings.yaml or settings.yml");
 }
 
+/* Python names, in validate and plan: a worker from MODULES and a callback from REGISTRY of
+ * one service named alike in both roots (the original's layout), C tried first, and each
+ * failure named: a missing attribute, a failed import, a name of neither kind. */
+static void test_python_names(void)
+{
+    char out[16384], modules[PATH_MAX + 32], want[PATH_MAX + 160], path[PATH_MAX + 32];
+    const char *good[] = {"pysvc", "--modules", modules, NULL};
+    const char *bad[] = {"pybad", "--modules", modules, NULL};
+    const char *event[] = {path, NULL};
+
+    snprintf(path, sizeof path, "%s/event.json", base);
+    snprintf(modules, sizeof modules, "%s/pymods", base);
+    CHECK(mkdir(modules, 0755) == 0);
+    CHECK(write_file("pymods/pysvc.py", "def worker(**kwargs):\n    return None\n") == 0);
+    service("pysvc", "settings.json",
+            "[{\"jobName\":\"pysvc\",\"worker\":\"pysvc.worker\","
+            "\"callback\":\"pysvc.callback\"},"
+            "{\"jobName\":\"pyc\",\"worker\":\"pysvc.worker\",\"callback\":\"pysvc.cb.yes\"}]");
+    /* a module beside the library of pysvc.cb.yes (cb.so, testcb's yes): the library wins */
+    CHECK(write_file("registry/pysvc/cb.py", "def yes(**kwargs):\n    return False\n") == 0);
+    CHECK(write_file("registry/pysvc/__init__.py",
+                     "def callback(headers, **kwargs):\n"
+                     "    return headers['Modality'] == 'CT', {'seen': headers['PatientID']}\n") ==
+          0);
+    CHECK(run_cli("validate", good, out, sizeof out) == 0);
+    snprintf(want, sizeof want,
+             "ok     entry 1 (pysvc): worker pysvc.worker -> Python module %s/pysvc.py", modules);
+    CHECK_CONTAINS(out, want);
+    snprintf(want, sizeof want,
+             "ok     entry 1 (pysvc): callback pysvc.callback -> Python module "
+             "%s/registry/pysvc/__init__.py",
+             base);
+    CHECK_CONTAINS(out, want);
+    CHECK_CONTAINS(out, "ok     entry 2 (pyc): callback pysvc.cb.yes -> C library ");
+    CHECK_CONTAINS(out, "\nvalid\n");
+
+    service("pybad", "settings.json",
+            "[{\"jobName\":\"pb1\",\"worker\":\"pysvc.nope\",\"callback\":\"pybad.callback\"},"
+            "{\"jobName\":\"pb2\",\"worker\":\"zz.w\",\"callback\":\"pysvc.callback\"}]");
+    CHECK(write_file("registry/pybad/__init__.py", "import nosuchmodule_x\n") == 0);
+    CHECK(run_cli("validate", bad, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "error  entry 1 (pb1): worker pysvc.nope: ");
+    CHECK_CONTAINS(out, "has no attribute nope");
+    CHECK_CONTAINS(out, "error  entry 1 (pb1): callback pybad.callback: ");
+    CHECK_CONTAINS(out, "ModuleNotFoundError: No module named 'nosuchmodule_x'");
+    /* neither kind: every candidate of both */
+    CHECK_CONTAINS(out, "error  entry 2 (pb2): worker zz.w: no service code for \"zz.w\": C "
+                        "library: ");
+    CHECK_CONTAINS(out, "/zz.so");
+    CHECK_CONTAINS(out, "/libzz.so");
+    CHECK_CONTAINS(out, "Python module: python: zz.w: no module zz under MODULES");
+    CHECK_CONTAINS(out, "ok     entry 2 (pb2): callback pysvc.callback -> Python module ");
+    CHECK_CONTAINS(out, "\ninvalid\n");
+
+    /* plan runs the Python callbacks for real: a yes with its injection, a failed import */
+    CHECK(run_plan(event, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "  scheduled  pysvc ");
+    CHECK_CONTAINS(out, "  scheduled  pyc ");
+    CHECK_CONTAINS(out, "injected: {\"seen\":\"P1\"}");
+    CHECK_CONTAINS(out, "  error      pb1 ");
+    CHECK_CONTAINS(out, "callback pybad.callback: python: pybad.callback: importing pybad");
+}
+
 int main(void)
 {
     if (fixture_start(&f) < 0)
@@ -355,6 +419,7 @@ int main(void)
     RUN(test_plan_webhook_body);
     RUN(test_plan_errors);
     RUN(test_validate);
+    RUN(test_python_names);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }
