@@ -1,5 +1,6 @@
-/* test_pytemp.c -- the Python template service: its worker, run by a real dcmp-worker through
- * the Python runner, reads CT5N with pydicom and writes the NIfTI its callback named. */
+/* test_pytemp.c -- the Python template service: its callback, run by `dcm-processor plan`,
+ * filters on Modality and injects a nifti storage entry; its worker, run by a real dcmp-worker
+ * through the Python runner, reads CT5N with pydicom and writes the NIfTI the callback named. */
 #include <nifti2_io.h>
 
 #include "harness.h"
@@ -8,6 +9,75 @@
 #define CT5N "/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N"
 
 static fixture f;
+
+/* `dcm-processor plan --json` of an event against the registry `reg`: its output, new. */
+static char *plan(const char *reg, const char *event_json)
+{
+    char event[PATH_MAX], settings[PATH_MAX], out[PATH_MAX];
+    const char *cli = getenv("DCMP_CLI_BIN");
+
+    snprintf(event, sizeof event, "%s/event.json", f.dir);
+    snprintf(settings, sizeof settings, "%s/settings.json", f.dir);
+    snprintf(out, sizeof out, "%s/plan.out", f.dir);
+    if (cli == NULL || st_write(event, event_json) < 0 ||
+        st_write(settings, "{\"headerFields\":[\"Modality\",\"SeriesDescription\","
+                           "\"seriesId\",\"dcmpath\"]}") < 0)
+        return NULL;
+    {
+        char *argv[] = {(char *)cli, "plan",       event,    "--json", "--registry",
+                        (char *)reg, "--settings", settings, NULL};
+        if (st_run(argv, out) < 0)
+            return NULL;
+    }
+    return st_slurp(out, NULL);
+}
+
+static void test_callback(void)
+{
+    char reg[PATH_MAX], mr[PATH_MAX], link[PATH_MAX * 2], target[PATH_MAX * 2], *out;
+    const char *services = getenv("DCMP_SERVICES_DIR");
+
+    /* REGISTRY/pytemp as service.sh installs it: the folder registry/, as it is */
+    snprintf(reg, sizeof reg, "%s/reg", f.dir);
+    mkdir(reg, 0755);
+    snprintf(link, sizeof link, "%s/pytemp", reg);
+    snprintf(target, sizeof target, "%s/pytemp/registry", services);
+    CHECK(symlink(target, link) == 0);
+    out = plan(reg, "{\"Modality\":\"CT\",\"SeriesDescription\":\"Brain (axial)\","
+                    "\"seriesId\":\"s1\",\"dcmpath\":\"dicom/s1\"}");
+    CHECK(out != NULL);
+    CHECK_CONTAINS(out, "\"decision\":\t\"scheduled\"");
+    CHECK_CONTAINS(out, "\"path\":\t\"pytemp/s1.nii.gz\",\n\t\t\t\t\"type\":\t\"nifti\"");
+    CHECK_CONTAINS(out, "\"Series Description\":\t\"pytemp: Brain (axial)\"");
+    CHECK_CONTAINS(out, "\"deleted\":\t\"pytemp/s1.nii.gz\"");
+    free(out);
+    /* a seriesId that is no file name: the decision fails with the callback's exception */
+    out = plan(reg, "{\"Modality\":\"CT\",\"seriesId\":\"../x\",\"dcmpath\":\"d\"}");
+    CHECK(out != NULL);
+    CHECK_CONTAINS(out, "ValueError: seriesId '../x': not a usable file name");
+    CHECK(out != NULL && strstr(out, "\"scheduled\"") == NULL);
+    free(out);
+
+    /* the filter: params.modality MR, the same callback file */
+    snprintf(mr, sizeof mr, "%s/reg-mr/pytemp", f.dir);
+    {
+        char *argv[] = {"mkdir", "-p", mr, NULL};
+        CHECK(st_run(argv, NULL) == 0);
+    }
+    snprintf(link, sizeof link, "%s/__init__.py", mr);
+    snprintf(target, sizeof target, "%s/pytemp/registry/__init__.py", services);
+    CHECK(symlink(target, link) == 0);
+    snprintf(link, sizeof link, "%s/settings.json", mr);
+    CHECK(st_write(link,
+                   "[{\"jobName\":\"pytempJob\",\"worker\":\"pytemp.worker\","
+                   "\"callback\":\"pytemp.callback\",\"params\":{\"modality\":\"MR\"}}]") == 0);
+    snprintf(mr, sizeof mr, "%s/reg-mr", f.dir);
+    out = plan(mr, "{\"Modality\":\"CT\",\"seriesId\":\"s1\",\"dcmpath\":\"dicom/s1\"}");
+    CHECK(out != NULL);
+    CHECK_CONTAINS(out, "\"decision\":\t\"skipped\"");
+    CHECK(out != NULL && strstr(out, "pytemp/s1.nii.gz") == NULL);
+    free(out);
+}
 
 /* Runs pytemp.worker on the series at DATA/<rel>, with `added` as added_params. */
 static int run(const char *rel, const char *added, dcmp_job *job)
@@ -105,6 +175,7 @@ int main(void)
         return 1;
     f.modules = strdup(root);
     fixture_worker(&f, "default", NULL);
+    RUN(test_callback);
     RUN(test_convert);
     RUN(test_failures);
     fixture_stop(&f, harness_failed);

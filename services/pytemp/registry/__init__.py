@@ -14,9 +14,10 @@ decide, inject; the work belongs in the worker (module/).
 
 import re
 
-# The folder under DATA this service writes to. The worker uses the same name: the callback
-# decides where the result goes, the worker writes it there.
-OUT_DIR = "pytemp"
+# The service's name: the folder under DATA its results go to (the callback decides where the
+# result goes, the worker writes it there) and the start of the stored series' description.
+# A service made from this template changes it, so that two never share a file.
+SERVICE = "pytemp"
 
 # seriesId is Orthanc's id of the series (hex groups joined by "-"). It becomes a file name, so
 # it is checked here instead of being trusted: letters, digits, ".", "_", "-", no leading dot.
@@ -55,7 +56,7 @@ def callback(jobName, headers, params, added_params, **kwargs):
 
     # Where the worker will write the NIfTI, relative to DATA (every path in `storage` and
     # `deleted` is).
-    path = f"{OUT_DIR}/{series}.nii.gz"
+    path = f"{SERVICE}/{series}.nii.gz"
 
     # `storage` asks the post service storageManager to store the file in Orthanc (type
     # nifti: one DICOM instance per slice; pdf and dicom work too), which forwards it to
@@ -67,7 +68,7 @@ def callback(jobName, headers, params, added_params, **kwargs):
         "storage": {
             "path": path,
             "type": "nifti",
-            "tags": {"Series Description": f"pytemp: {description}"},
+            "tags": {"Series Description": f"{SERVICE}: {description}"},
         },
         "deleted": path,
         # anything else is for your own jobs: the worker reads added_params[jobName]
