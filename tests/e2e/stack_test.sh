@@ -354,9 +354,11 @@ tests/e2e/make_series.sh "$tmp/par" 4 PARALLEL "E2E-PAR" >/dev/null
 storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/par/*.dcm ||
   say "FAIL storescu of the PARALLEL series"
 sidp="$(series_id "$(uid_of "$tmp/par/slice1.dcm")")"
-barrier_done() { [ "$(rcli zcard dcmp:reg:default:finished)" -ge "$1" ]; }
-# 2 probe jobs per series so far (probe-b runs on queue high): 2 default jobs + 3 barrier jobs
-if wait_for 150 probe_done "$sidp" && wait_for 150 barrier_done 6; then
+# each barrier job leaves its mark and waits (2 minutes at most) until three marks are there:
+# all three there, and none failed (checked next), is three workers running at once (a count
+# of finished jobs would also count the other services' jobs, such as pytemp's)
+barrier_marks() { [ "$(ls "$BASEDIR/data/probe/barrier/$sidp" 2>/dev/null | wc -l)" -ge 3 ]; }
+if wait_for 150 probe_done "$sidp" && wait_for 150 barrier_marks; then
   check "three barrier jobs passed: three workers ran at once" test "$(ls "$BASEDIR/data/probe/barrier/$sidp" | wc -l)" = 3
 else
   say "FAIL the PARALLEL series' jobs did not all finish"

@@ -6,8 +6,6 @@
 #include "harness.h"
 #include "svc_test.h"
 
-#define CT5N "/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N"
-
 static fixture f;
 
 /* `dcm-processor plan --json` of an event against the registry `reg`: its output, new. */
@@ -37,12 +35,7 @@ static void test_callback(void)
     char reg[PATH_MAX], mr[PATH_MAX], link[PATH_MAX * 2], target[PATH_MAX * 2], *out;
     const char *services = getenv("DCMP_SERVICES_DIR");
 
-    /* REGISTRY/pytemp as service.sh installs it: the folder registry/, as it is */
-    snprintf(reg, sizeof reg, "%s/reg", f.dir);
-    mkdir(reg, 0755);
-    snprintf(link, sizeof link, "%s/pytemp", reg);
-    snprintf(target, sizeof target, "%s/pytemp/registry", services);
-    CHECK(symlink(target, link) == 0);
+    CHECK(st_link_part(&f, "reg", "pytemp", "registry", reg) == 0);
     out = plan(reg, "{\"Modality\":\"CT\",\"SeriesDescription\":\"Brain (axial)\","
                     "\"seriesId\":\"s1\",\"dcmpath\":\"dicom/s1\"}");
     CHECK(out != NULL);
@@ -93,23 +86,14 @@ static int run(const char *rel, const char *added, dcmp_job *job)
 
 static void test_convert(void)
 {
-    const char *names[] = {"3353", "2062", "2693", "2392", "3023"}; /* not in slice order */
     char dir[PATH_MAX * 2], out[PATH_MAX * 2];
     nifti_image *nim;
     dcmp_job job;
     int i;
 
+    /* the files' names run from the highest slice to the lowest: the worker sorts by position */
     snprintf(dir, sizeof dir, "%s/dicom/s1", f.data);
-    {
-        char *argv[] = {"mkdir", "-p", dir, NULL};
-        CHECK(st_run(argv, NULL) == 0);
-    }
-    for (i = 0; i < 5; i++) {
-        char src[PATH_MAX], dst[PATH_MAX * 3];
-        snprintf(src, sizeof src, CT5N "/%s", names[i]);
-        snprintf(dst, sizeof dst, "%s/%d.dcm", dir, i);
-        CHECK(st_copy(src, dst) == 0);
-    }
+    CHECK(st_ct5n(dir) == 0);
     CHECK(run("dicom/s1", "{\"pytempJob\":{\"output\":\"pytemp/s1.nii.gz\"}}", &job) == 0);
     CHECK_STR(job.state, "finished");
     CHECK_CONTAINS(job.log, "wrote pytemp/s1.nii.gz: 5 slices of 16x16"); /* its print() */
@@ -161,19 +145,11 @@ static void test_failures(void)
 
 int main(void)
 {
-    const char *services = getenv("DCMP_SERVICES_DIR");
-    char root[PATH_MAX], link[PATH_MAX * 2], target[PATH_MAX];
+    char mods[PATH_MAX];
 
-    if (services == NULL || fixture_start(&f) < 0)
+    if (fixture_start(&f) < 0 || st_link_part(&f, "mods", "pytemp", "module", mods) < 0)
         return 1;
-    /* MODULES/pytemp as service.sh installs it: the folder module/, as it is */
-    snprintf(root, sizeof root, "%s/mods", f.dir);
-    mkdir(root, 0755);
-    snprintf(link, sizeof link, "%s/pytemp", root);
-    snprintf(target, sizeof target, "%s/pytemp/module", services);
-    if (symlink(target, link) < 0)
-        return 1;
-    f.modules = strdup(root);
+    f.modules = mods;
     fixture_worker(&f, "default", NULL);
     RUN(test_callback);
     RUN(test_convert);
