@@ -14,7 +14,7 @@
 #   --force         write the default system settings even when SETTINGS exists
 #   --no-services   do not install the base services
 # Environment: INIT_SERVICES (default "base"): the built services to install (base, dcm2nii,
-# temp); DCMP_BIN: the native programs' folder (its parent holds services/).
+# temp, pytemp); DCMP_BIN: the native programs' folder (its parent holds services/).
 # Exit status: 0 done; 1 a failure (named); 2 usage.
 set -euo pipefail
 DCMP_PROG=init.sh

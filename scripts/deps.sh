@@ -4,8 +4,8 @@
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
 # Usage: scripts/deps.sh [build|test|run|docker]
 #   build: what builds the programs; test: build + what the test suite adds + docker;
-#   run: what native mode runs (runtime libraries, Redis, Orthanc, DICOM tools, the programs
-#        the shipped services run);
+#   run: what native mode runs (runtime libraries, Redis, Orthanc, DICOM tools, CPython for
+#        Python services, the programs and Python libraries the shipped services use);
 #   docker: the Docker engine, Compose and debootstrap (Docker mode)
 set -euo pipefail
 lists="$(dirname "$0")/packages"
@@ -14,8 +14,8 @@ read_list() { grep -v '^[[:space:]]*\(#\|$\)' "$lists/$1.txt"; }
 
 case "${1:-build}" in
   build) mapfile -t want < <(read_list build) ;;
-  test) mapfile -t want < <(read_list build; read_list test; read_list services; read_list docker) ;;
-  run) mapfile -t want < <(read_list runtime; read_list stack; read_list services) ;;
+  test) mapfile -t want < <(read_list build; read_list test; read_list python; read_list services; read_list docker) ;;
+  run) mapfile -t want < <(read_list runtime; read_list stack; read_list python; read_list services) ;;
   docker) mapfile -t want < <(read_list docker) ;;
   *) echo "usage: scripts/deps.sh [build|test|run|docker]" >&2; exit 2 ;;
 esac

@@ -6,8 +6,9 @@
 # generated 20-slice CT series to Orthanc, whose Lua script posts them to the scheduler, which
 # fetches them, reads their headers with DCMTK and plans the probe's jobs, which workers run;
 # the probe records what each job got and the test checks it. The shipped services run too
-# (init.sh installs base, dcm2nii and temp): the series is anonymized in place, converted to
-# NIfTI, the NIfTI and temp's PDF are stored back in Orthanc with the DCM-PROCESSOR private
+# (init.sh installs base, dcm2nii and temp; service.sh the Python template pytemp, whose Python
+# callback and Python worker write the series as a NIfTI): the series is anonymized in place,
+# converted to NIfTI, both NIfTIs and temp's PDF are stored back in Orthanc with the DCM-PROCESSOR private
 # block (natively also forwarded to a storescp registered as their destination), the working
 # files are cleaned, and the results are not processed again. Then `run.sh --scale worker=3`
 # gives three workers that run three jobs at once (a barrier only three parallel jobs pass); a
@@ -36,9 +37,13 @@ test_name="stack_test[$mode]"
 . "$root/tests/e2e/check.sh" # say, check, $failures
 
 [ "$mode" != docker ] || need_docker
-for p in storescu dump2dcm redis-cli curl python3; do
+for p in storescu dump2dcm redis-cli curl; do
   command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
 done
+# Debian's python3, whatever python3 comes first on PATH (a pyenv shim may, without Debian's
+# packages): the test's helpers run with it, as the stack's Python services do
+py=/usr/bin/python3
+[ -x "$py" ] || { say "FAIL $py is not installed (scripts/packages/test.txt)"; exit 1; }
 ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N
 [ -d "$ct5n" ] || { say "FAIL $ct5n missing: install python3-pydicom"; exit 1; }
 
@@ -123,13 +128,13 @@ owner_only() {
 }
 
 # json FILE EXPR: prints the value of a Python expression over the JSON document `d`
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+json() { "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # The Orthanc id of the series with this SeriesInstanceUID.
 series_id() {
   dcmp_curl_login "$ORTHANC_REST_USERNAME" "$ORTHANC_REST_PASSWORD" |
     curl -K - -s -f -m 10 -X POST "http://127.0.0.1:$ORTHANC_HTTP_PORT/tools/lookup" -d "$1" |
-    python3 -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Series"][0])'
+    "$py" -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Series"][0])'
 }
 
 uid_of() { dcmdump +P 0020,000e "$1" | sed -E 's/.*\[(.*)\].*/\1/' | head -1; }
@@ -205,7 +210,7 @@ check "the dashboard serves its page with the login" page_ok
 
 check "init.sh installed base, dcm2nii and temp" bash -c "./service.sh list | grep -q '^base ' && ./service.sh list | grep -q '^dcm2nii ' && ./service.sh list | grep -q '^temp '"
 # dcm2nii's NIfTI stored back too (params.store), read at the next event: no restart
-python3 - "$BASEDIR/registry/dcm2nii/settings.json" <<'EOF'
+"$py" - "$BASEDIR/registry/dcm2nii/settings.json" <<'EOF'
 import json, sys
 p = sys.argv[1]
 d = json.load(open(p))
@@ -218,6 +223,11 @@ EOF
 check "service.sh install probe (sources built)" ./service.sh install probe -p tests/e2e/probe
 check "service.sh list shows it" bash -c "./service.sh list | grep -q '^probe .*probe-a probe-b'"
 check "service.sh validate probe" ./service.sh validate probe
+# the template's Python twin, as a user installs a service of the original: no C code, a
+# callback in registry/__init__.py (run by the scheduler), a worker in module/ (pydicom,
+# nibabel: Debian's, in the worker image too)
+check "service.sh install pytemp (Python: nothing built)" ./service.sh install pytemp -p services/pytemp
+check "service.sh validate pytemp" bash -c "./service.sh validate pytemp | tail -n 1 | grep -qx valid"
 
 # ---- a real CT series from pydicom ----
 # Natively, a hostile local client attacks the HTTP daemons meanwhile (tests/e2e/attack.py,
@@ -226,7 +236,7 @@ check "service.sh validate probe" ./service.sh validate probe
 # reaches the daemons through docker-proxy's one address; test_listen covers the limits.)
 if [ "$mode" = native ]; then
   ATTACK_TOKEN="$WEBHOOK_TOKEN" ATTACK_DASH_LOGIN="$DASHBOARD_USER:$DASHBOARD_PASSWORD" \
-    python3 tests/e2e/attack.py "$SCHEDULER_PORT" "$DASHBOARD_PORT" 200 "$tmp/attack.stop" \
+    "$py" tests/e2e/attack.py "$SCHEDULER_PORT" "$DASHBOARD_PORT" 200 "$tmp/attack.stop" \
     "$tmp/attack.txt" &
   attack_pid=$!
 fi
@@ -258,20 +268,26 @@ if wait_for 90 probe_done "$sid"; then
   check "systemCleaner removed the series' working files" wait_for 90 cleaned
   results() { # prints "type instances rows cols patient" for each series the pipeline stored
     local s first
-    for s in $(orthanc /series | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))'); do
-      first="$(orthanc "/series/$s" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Instances"][0], len(d["Instances"]))')"
-      orthanc "/instances/${first% *}/simplified-tags" | python3 -c '
+    for s in $(orthanc /series | "$py" -c 'import json,sys; print(" ".join(json.load(sys.stdin)))'); do
+      first="$(orthanc "/series/$s" | "$py" -c 'import json,sys; d=json.load(sys.stdin); print(d["Instances"][0], len(d["Instances"]))')"
+      orthanc "/instances/${first% *}/simplified-tags" | "$py" -c '
 import json, sys
 t = json.load(sys.stdin)
 if t.get("ActionSource") == "dcm-processor":
-    print(t.get("ActionType"), sys.argv[1], t.get("Rows", "-"), t.get("Columns", "-"), t.get("PatientID"))' "${first#* }"
+    print(t.get("ActionType"), sys.argv[1], t.get("Rows", "-"), t.get("Columns", "-"), t.get("PatientID"), t.get("SeriesDescription"))' "${first#* }"
     done
   }
   results > "$tmp/results.txt"
-  check "the NIfTI stored back as a 5-slice 16x16 series under the pseudonym" grep -qx "nifti 5 16 16 $pseudo" "$tmp/results.txt"
+  check "the NIfTI stored back as a 5-slice 16x16 series under the pseudonym" grep -qx "nifti 5 16 16 $pseudo Processed Information" "$tmp/results.txt"
+  # pytemp: its Python callback said yes and injected `storage` with its tags, its Python
+  # worker wrote the series as a NIfTI (pydicom, nibabel), storageManager stored that
+  check "pytemp's NIfTI (Python callback and worker) stored back: 5 slices of 16x16, its tags" \
+    grep -qx "nifti 5 16 16 $pseudo pytemp: SmartScore - Gated 0.5 sec" "$tmp/results.txt"
   check "temp's PDF stored back" grep -q "^pdf 1 " "$tmp/results.txt"
+  [ $failures -eq 0 ] || cat "$tmp/results.txt"
   if [ "$mode" = native ]; then
-    received() { [ "$(ls "$tmp/received" | wc -l)" -ge 6 ]; }
+    # 5 slices from dcm2nii's NIfTI, 5 from pytemp's, temp's PDF
+    received() { [ "$(ls "$tmp/received" | wc -l)" -ge 11 ]; }
     check "the results forwarded to their destination (storescp)" wait_for 60 received
     check "with the DCM-PROCESSOR private block" bash -c "dcmdump +P 0405,1005 $tmp/received/* | grep -q dcm-processor"
   fi
@@ -318,9 +334,11 @@ tests/e2e/make_series.sh "$tmp/par" 4 PARALLEL "E2E-PAR" >/dev/null
 storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/par/*.dcm ||
   say "FAIL storescu of the PARALLEL series"
 sidp="$(series_id "$(uid_of "$tmp/par/slice1.dcm")")"
-barrier_done() { [ "$(rcli zcard dcmp:reg:default:finished)" -ge "$1" ]; }
-# 2 probe jobs per series so far (probe-b runs on queue high): 2 default jobs + 3 barrier jobs
-if wait_for 150 probe_done "$sidp" && wait_for 150 barrier_done 6; then
+# each barrier job leaves its mark and waits (2 minutes at most) until three marks are there:
+# all three there, and none failed (checked next), is three workers running at once (a count
+# of finished jobs would also count the other services' jobs, such as pytemp's)
+barrier_marks() { [ "$(ls "$BASEDIR/data/probe/barrier/$sidp" 2>/dev/null | wc -l)" -ge 3 ]; }
+if wait_for 150 probe_done "$sidp" && wait_for 150 barrier_marks; then
   check "three barrier jobs passed: three workers ran at once" test "$(ls "$BASEDIR/data/probe/barrier/$sidp" | wc -l)" = 3
 else
   say "FAIL the PARALLEL series' jobs did not all finish"
@@ -367,7 +385,7 @@ storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$tmp"/s
   say "FAIL storescu of the 2-slice series"
 sids="$(series_id "$(uid_of "$tmp/small/slice1.dcm")")"
 ignored() {
-  dash '/api/events?perPage=50' | python3 -c '
+  dash '/api/events?perPage=50' | "$py" -c '
 import json, sys
 e = [x for x in json.load(sys.stdin)["events"] if x["seriesId"] == sys.argv[1]]
 sys.exit(0 if e and e[0]["state"] == "ignored" and "fewer than MIN_INSTANCES=4" in e[0]["error"] else 1)' "$sids"
@@ -376,10 +394,10 @@ check "a 2-instance series: an ignored event saying why" wait_for 60 ignored
 check "and nothing ran for it" test ! -e "$BASEDIR/data/probe/$sids"
 
 # ---- the dashboard sees the same pipeline: events and finished jobs ----
-check "the dashboard lists the 5 events" test "$(dash '/api/events?perPage=50' | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 5
+check "the dashboard lists the 5 events" test "$(dash '/api/events?perPage=50' | "$py" -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 5
 check "the dashboard counts the finished jobs of queue high (probe-b, once per series)" \
-  test "$(dash /api/queues | python3 -c 'import json,sys; print([q["finished"] for q in json.load(sys.stdin)["queues"] if q["name"]=="high"][0])')" = 4
-check "the dashboard lists the workers" test "$(dash /api/workers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["workers"]))')" -ge 3
+  test "$(dash /api/queues | "$py" -c 'import json,sys; print([q["finished"] for q in json.load(sys.stdin)["queues"] if q["name"]=="high"][0])')" = 4
+check "the dashboard lists the workers" test "$(dash /api/workers | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["workers"]))')" -ge 3
 
 check "still nothing under BASEDIR readable by others" owner_only
 

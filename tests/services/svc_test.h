@@ -81,6 +81,47 @@ static inline int st_exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
+/* python3-pydicom's CT5N: five 16x16 CT slices of patient 98890234 ("Doe^Peter") */
+#define ST_CT5N "/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N"
+
+/* Copies CT5N's five files into `dir` (made when missing) as <name>.dcm. Returns 0 or -1. */
+static inline int st_ct5n(const char *dir)
+{
+    const char *names[] = {"2062", "2392", "2693", "3023", "3353"};
+    char *mk[] = {"mkdir", "-p", (char *)dir, NULL};
+    int i;
+
+    if (st_run(mk, NULL) != 0)
+        return -1;
+    for (i = 0; i < 5; i++) {
+        char src[PATH_MAX], dst[PATH_MAX];
+        snprintf(src, sizeof src, ST_CT5N "/%s", names[i]);
+        snprintf(dst, sizeof dst, "%s/%s.dcm", dir, names[i]);
+        if (st_copy(src, dst) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A built service's part as service.sh installs it: makes the folder <f->dir>/<root> and links
+ * <root>/<name> to DCMP_SERVICES_DIR/<name>/<part> (registry or module). Writes the folder's
+ * path to `out` (PATH_MAX bytes). Returns 0 or -1. */
+static inline int st_link_part(const fixture *f, const char *root, const char *name,
+                               const char *part, char out[PATH_MAX])
+{
+    const char *services = getenv("DCMP_SERVICES_DIR");
+    char link[PATH_MAX * 2], target[PATH_MAX * 2];
+
+    if (services == NULL)
+        return -1;
+    snprintf(out, PATH_MAX, "%s/%s", f->dir, root);
+    if (mkdir(out, 0755) < 0 && errno != EEXIST)
+        return -1;
+    snprintf(link, sizeof link, "%s/%s", out, name);
+    snprintf(target, sizeof target, "%s/%s/%s", services, name, part);
+    return symlink(target, link);
+}
+
 /* Enqueues one job of `func` with the given headers, params and added_params (JSON texts);
  * writes its id. Returns 0 or -1. */
 static inline int st_enqueue(fixture *f, const char *name, const char *func, const char *queue,

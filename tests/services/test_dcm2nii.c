@@ -7,8 +7,6 @@
 #include "harness.h"
 #include "svc_test.h"
 
-#define PYDICOM "/usr/lib/python3/dist-packages/pydicom/data/test_files"
-
 static fixture f;
 static const char *services;
 
@@ -53,22 +51,11 @@ static int convert(const char *rel, const char *filename, dcmp_job *job)
 static void test_convert(void)
 {
     char dir[PATH_MAX * 2], out[PATH_MAX * 2];
-    const char *names[] = {"2062", "2392", "2693", "3023", "3353"};
     nifti_image *nim;
     dcmp_job job;
-    int i;
 
     snprintf(dir, sizeof dir, "%s/dicom/s1", f.data);
-    {
-        char *argv[] = {"mkdir", "-p", dir, NULL};
-        CHECK(st_run(argv, NULL) == 0);
-    }
-    for (i = 0; i < 5; i++) {
-        char src[PATH_MAX], dst[PATH_MAX * 3];
-        snprintf(src, sizeof src, PYDICOM "/dicomdirtests/98892001/CT5N/%s", names[i]);
-        snprintf(dst, sizeof dst, "%s/%s.dcm", dir, names[i]);
-        CHECK(st_copy(src, dst) == 0);
-    }
+    CHECK(st_ct5n(dir) == 0);
     CHECK(convert("dicom/s1", "abc-123", &job) == 0);
     CHECK_STR(job.state, "finished");
     CHECK_CONTAINS(job.log, "Convert 5 DICOM"); /* dcm2niix's own output, in the job's log */
@@ -109,24 +96,15 @@ static void test_failures(void)
 
 int main(void)
 {
-    char root[PATH_MAX], link[PATH_MAX * 2], target[PATH_MAX];
+    char root[PATH_MAX];
 
     services = getenv("DCMP_SERVICES_DIR");
-    if (services == NULL || fixture_start(&f) < 0)
-        return 1;
     /* MODULES/dcm2nii and REGISTRY/dcm2nii as service.sh installs them */
-    snprintf(root, sizeof root, "%s/mods", f.dir);
-    mkdir(root, 0755);
-    snprintf(link, sizeof link, "%s/dcm2nii", root);
-    snprintf(target, sizeof target, "%s/dcm2nii/module", services);
-    if (symlink(target, link) < 0)
+    if (services == NULL || fixture_start(&f) < 0 ||
+        st_link_part(&f, "mods", "dcm2nii", "module", root) < 0)
         return 1;
     f.modules = strdup(root);
-    snprintf(root, sizeof root, "%s/reg", f.dir);
-    mkdir(root, 0755);
-    snprintf(link, sizeof link, "%s/dcm2nii", root);
-    snprintf(target, sizeof target, "%s/dcm2nii/registry", services);
-    if (symlink(target, link) < 0)
+    if (st_link_part(&f, "reg", "dcm2nii", "registry", root) < 0)
         return 1;
     fixture_worker(&f, "default", NULL);
     RUN(test_callback);

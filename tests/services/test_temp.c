@@ -44,23 +44,13 @@ static void test_worker(void)
 
 int main(void)
 {
-    const char *services = getenv("DCMP_SERVICES_DIR");
-    char root[PATH_MAX], link[PATH_MAX * 2], target[PATH_MAX];
+    char root[PATH_MAX];
 
-    if (services == NULL || fixture_start(&f) < 0)
-        return 1;
-    snprintf(root, sizeof root, "%s/mods", f.dir);
-    mkdir(root, 0755);
-    snprintf(link, sizeof link, "%s/temp", root);
-    snprintf(target, sizeof target, "%s/temp/module", services);
-    if (symlink(target, link) < 0)
+    /* MODULES/temp and REGISTRY/temp as service.sh installs them */
+    if (fixture_start(&f) < 0 || st_link_part(&f, "mods", "temp", "module", root) < 0)
         return 1;
     f.modules = strdup(root);
-    snprintf(root, sizeof root, "%s/reg", f.dir);
-    mkdir(root, 0755);
-    snprintf(link, sizeof link, "%s/temp", root);
-    snprintf(target, sizeof target, "%s/temp/registry", services);
-    if (symlink(target, link) < 0)
+    if (st_link_part(&f, "reg", "temp", "registry", root) < 0)
         return 1;
     fixture_worker(&f, "default", NULL);
     RUN(test_callback);
