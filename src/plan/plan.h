@@ -76,10 +76,12 @@ typedef struct dcmp_plan_decision {
 /* One job of the graph, in enqueue order (every dependency comes before). */
 typedef struct dcmp_plan_job {
     char id[DCMP_ID_LEN];
-    char *name;   /* owned: jobName */
-    char *worker; /* owned: dotted worker function */
-    char *queue;  /* owned */
-    char *kwargs; /* owned: {"jobName","headers","params","added_params"} */
+    char *name;      /* owned: jobName */
+    char *worker;    /* owned: dotted worker function, or "container:IMAGE" */
+    char *container; /* owned: a container entry's object, every default written (JSON), or
+                      * NULL (docs/containers.md) */
+    char *queue;     /* owned */
+    char *kwargs;    /* owned: {"jobName","headers","params","added_params"} */
     int group;
     int64_t timeout, retry_max, retry_interval;
     int ndeps;
@@ -109,7 +111,8 @@ void dcmp_plan_free(dcmp_plan *plan);
 
 /*
  * The plan as JSON: {"headers","added_params","jobs":[{"id","jobName","worker",
- * "queue","timeout","retry":{"max","interval"},"dependsOn":[jobName...],
+ * "container" (container entries
+ * only),"queue","timeout","retry":{"max","interval"},"dependsOn":[jobName...],
  * "dependsOnIds":[id...]}],"decisions":[{"jobName","source","group",
  * "decision","reason","jobId"}],"reports":[...]}. New string (free) or NULL.
  */

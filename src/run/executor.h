@@ -70,6 +70,9 @@ typedef struct dcmp_executor_input {
     const dcmp_resolved *resolved; /* func already resolved (NULL: resolve it here) */
     int found;                     /* with resolved: its candidate that exists */
     int callback;                  /* a scheduler's callback, not a worker (runners read it) */
+    const char *container;         /* the kwargs' `container` (JSON text), NULL when none */
+    const char *worker;            /* the worker running the job ("" or NULL: unknown) */
+    int64_t timeout;               /* the job's timeout in seconds, -1 or 0: none */
 } dcmp_executor_input;
 
 /*
