@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "spec.h"
+#include "clock.h"
 #include "dcmp/service.h"
 #include "jsonw.h"
 #include "plan.h"
@@ -22,7 +23,7 @@
 #define JOBS_DIR      "containers" /* under DATA: one folder per job id */
 #define OUT_FILES_MAX 10000        /* output files named in the result */
 #define STOP_GRACE_S  1            /* seconds between SIGTERM and SIGKILL at a timeout */
-#define WAIT_MARGIN   2000 /* ms before the job's timeout the runner stops the container itself */
+#define WAIT_MARGIN   3000 /* ms before the job's timeout the runner stops the container itself */
 
 static int ctr_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
 {
@@ -83,14 +84,30 @@ static int on_clear(const char *path, const struct stat *st, int type, struct FT
     return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-/* A folder made (or emptied, from an earlier attempt) for the job, owned by the container's
+/* Gives path to the container's user ("UID" or "UID:GID"): owned by it when this process may
+ * (root), else readable and writable by all (mode `open`). */
+static int give(const char *path, const char *user, mode_t open_mode, char *err)
+{
+    unsigned long uid, gid;
+    char *end;
+
+    uid = strtoul(user, &end, 10);
+    gid = *end == ':' ? strtoul(end + 1, NULL, 10) : uid;
+    if (geteuid() == 0) {
+        if (chown(path, (uid_t)uid, (gid_t)gid) < 0)
+            return dcmp_seterr(err, "%s: chown %s: %s", path, user, strerror(errno));
+    } else if ((uid_t)uid != geteuid() && chmod(path, open_mode) < 0) {
+        return dcmp_seterr(err, "%s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* A folder made (or emptied, from an earlier attempt) for the job, given to the container's
  * user so that a non-root one can write there. */
 static int make_dirs(const char *job_dir, const char *out, const char *user, char *err)
 {
     char parent[PATH_MAX];
     const char *slash = strrchr(job_dir, '/');
-    unsigned long uid, gid;
-    char *end;
 
     snprintf(parent, sizeof parent, "%.*s", (int)(slash - job_dir), job_dir);
     if ((mkdir(parent, 0755) < 0 && errno != EEXIST) ||
@@ -99,16 +116,11 @@ static int make_dirs(const char *job_dir, const char *out, const char *user, cha
     if (nftw(out, on_clear, 16, FTW_DEPTH | FTW_PHYS) != 0)
         return dcmp_seterr(err, "%s: cannot empty what an earlier attempt left: %s", out,
                            strerror(errno));
-    uid = strtoul(user, &end, 10);
-    gid = *end == ':' ? strtoul(end + 1, NULL, 10) : uid;
-    if (chown(out, (uid_t)uid, (gid_t)gid) < 0 && geteuid() == 0)
-        return dcmp_seterr(err, "%s: chown %s: %s", out, user, strerror(errno));
-    if (geteuid() != 0 && (uid_t)uid != geteuid() && chmod(out, 0777) < 0)
-        return dcmp_seterr(err, "%s: %s", out, strerror(errno));
-    return 0;
+    return give(out, user, 0777, err);
 }
 
-static int write_file(const char *path, const char *text, char *err)
+/* Writes the kwargs file, readable by the container's user only (it holds the headers). */
+static int write_file(const char *path, const char *text, const char *user, char *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     size_t len = strlen(text);
@@ -118,7 +130,7 @@ static int write_file(const char *path, const char *text, char *err)
     dcmp_executor_write_all(fd, text, len);
     if (close(fd) < 0)
         return dcmp_seterr(err, "%s: %s", path, strerror(errno));
-    return 0;
+    return give(path, user, 0644, err);
 }
 
 /* The image's result.json, when it wrote one: a JSON object of at most the result cap.
@@ -203,16 +215,21 @@ static char *make_result(const char *data_dir, const char *out, char *err)
 /* Waits for the started container within the job's timeout; stops it at an overrun. Returns
  * DCMP_OK, or DCMP_ERROR with err. */
 static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executor_input *in,
-                        const dcmp_spec *s, char *err, size_t errlen)
+                        const dcmp_spec *s, int64_t began, char *err, size_t errlen)
 {
     char why[DCMP_ERR_LEN];
     int64_t limit = -1;
     int code = 0, rc, oom;
 
-    /* before the worker's own kill at the timeout, so that the container is stopped here */
-    if (in->timeout > 0)
+    /* ahead of the worker's own kill at the timeout (counted from about when the runner
+     * began), so that the container is stopped and its log read here */
+    if (in->timeout > 0) {
         limit = in->timeout * 1000 > 2 * WAIT_MARGIN ? in->timeout * 1000 - WAIT_MARGIN
                                                      : in->timeout * 1000 / 2;
+        limit -= dcmp_clock_mono_ms() - began;
+        if (limit < 1)
+            limit = 1;
+    }
     rc = dcmp_engine_wait(e, id, limit, &code, why);
     if (rc == 0) {
         dcmp_engine_stop(e, id, STOP_GRACE_S);
@@ -245,6 +262,7 @@ static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in
                              const dcmp_spec *s, const char *body, char *err, size_t errlen)
 {
     char id[DCMP_ENGINE_ID_LEN], why[DCMP_ERR_LEN];
+    int64_t began = dcmp_clock_mono_ms();
     int32_t rc;
 
     if (dcmp_engine_create(e, body, id, why) < 0) {
@@ -255,7 +273,7 @@ static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in
         snprintf(err, errlen, "%s: %s", s->image, why);
         rc = DCMP_ERROR;
     } else {
-        rc = wait_for(e, id, in, s, err, errlen);
+        rc = wait_for(e, id, in, s, began, err, errlen);
     }
     fflush(stdout);
     if (dcmp_engine_logs(e, id, STDOUT_FILENO, why) < 0)
@@ -269,7 +287,7 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
                        char *err, size_t errlen)
 {
     char job_dir[PATH_MAX], out[PATH_MAX + 8], kwfile[PATH_MAX + 16], why[DCMP_ERR_LEN];
-    char inside[PATH_MAX + 64], *kwargs = NULL, *body = NULL;
+    char *kwargs = NULL, *body = NULL;
     dcmp_spec_run run;
     dcmp_engine e;
     dcmp_spec s;
@@ -312,12 +330,10 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     }
     snprintf(out, sizeof out, "%s/out", job_dir);
     snprintf(kwfile, sizeof kwfile, "%s/kwargs.json", job_dir);
-    snprintf(inside, sizeof inside, DCMP_SPEC_DATA_MOUNT "/" JOBS_DIR "/%s/kwargs.json",
-             in->job_id);
     kwargs = dcmp_plan_kwargs(in->job_name ? in->job_name : "", in->headers, in->params,
                               in->added_params);
     if (kwargs == NULL || make_dirs(job_dir, out, s.user, why) < 0 ||
-        write_file(kwfile, kwargs, why) < 0) {
+        write_file(kwfile, kwargs, s.user, why) < 0) {
         snprintf(err, errlen, "%s: %s", s.image, kwargs ? why : "out of memory");
         goto out;
     }
@@ -327,7 +343,7 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     run.data_host = in->data_dir;
     run.out_host = out;
     run.kwargs = kwargs;
-    run.kwargs_file = inside;
+    run.kwargs_host = kwfile;
     if ((body = dcmp_spec_create_body(&s, &run, DCMP_JSONW_MAX)) == NULL) {
         snprintf(err, errlen, "%s: the container's settings are too large", s.image);
         goto out;

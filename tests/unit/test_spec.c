@@ -87,7 +87,7 @@ static void create_body_is_strict(void)
                          "/srv/data",
                          "/srv/data/containers/job1/out",
                          "{\"jobName\":\"seg\",\"params\":{\"q\":\"a\\\"b\"}}",
-                         "/data/containers/job1/kwargs.json"};
+                         "/srv/data/containers/job1/kwargs.json"};
     dcmp_spec s;
     cJSON *t, *body;
     char *text;
@@ -103,6 +103,7 @@ static void create_body_is_strict(void)
     CHECK_CONTAINS(text, "\"User\":\"65534:65534\"");
     CHECK_CONTAINS(text, "\"/srv/data:/data:ro\"");
     CHECK_CONTAINS(text, "\"/srv/data/containers/job1/out:/out:rw\"");
+    CHECK_CONTAINS(text, "\"/srv/data/containers/job1/kwargs.json:/dcmp/kwargs.json:ro\"");
     CHECK_CONTAINS(text, "\"Memory\":1073741824,\"MemorySwap\":1073741824");
     CHECK_CONTAINS(text, "\"NanoCpus\":2000000000");
     CHECK_CONTAINS(text, "\"Labels\":{\"dcmp.job\":\"job1\",\"dcmp.worker\":\"w1\"}");

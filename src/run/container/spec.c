@@ -358,7 +358,7 @@ char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t
     for (i = 0; i < s->nenv; i++)
         write_env(&w, s->env_name[i], s->env_value[i], &first);
     write_env(&w, "DCMP_KWARGS", run->kwargs, &first);
-    write_env(&w, "DCMP_KWARGS_FILE", run->kwargs_file, &first);
+    write_env(&w, "DCMP_KWARGS_FILE", DCMP_SPEC_KWARGS_FILE, &first);
     write_env(&w, "DCMP_DATA", DCMP_SPEC_DATA_MOUNT, &first);
     write_env(&w, "DCMP_OUT", DCMP_SPEC_OUT_MOUNT, &first);
     dcmp_jsonw_lit(&w, "],\"User\":");
@@ -378,6 +378,8 @@ char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t
     write_bind(&w, run->data_host, DCMP_SPEC_DATA_MOUNT, "ro");
     dcmp_jsonw_lit(&w, ",");
     write_bind(&w, run->out_host, DCMP_SPEC_OUT_MOUNT, "rw");
+    dcmp_jsonw_lit(&w, ",");
+    write_bind(&w, run->kwargs_host, DCMP_SPEC_KWARGS_FILE, "ro");
     dcmp_jsonw_lit(&w, "]");
     if (s->memory > 0) {
         dcmp_jsonw_lit(&w, ",\"Memory\":");

@@ -62,17 +62,19 @@ typedef struct dcmp_spec_run {
     const char *data_host;       /* DATA as the engine's host sees it */
     const char *out_host;        /* the job's output folder, on the engine's host */
     const char *kwargs;          /* the job's kwargs (JSON text) */
-    const char *kwargs_file;     /* where the kwargs file is, seen in the container */
+    const char *kwargs_host;     /* the file holding them, on the engine's host */
 } dcmp_spec_run;
 
-#define DCMP_SPEC_DATA_MOUNT "/data" /* DATA in the container, read-only */
-#define DCMP_SPEC_OUT_MOUNT  "/out"  /* the job's output folder in the container */
+#define DCMP_SPEC_DATA_MOUNT  "/data"             /* DATA in the container, read-only */
+#define DCMP_SPEC_OUT_MOUNT   "/out"              /* the job's output folder in the container */
+#define DCMP_SPEC_KWARGS_FILE "/dcmp/kwargs.json" /* the kwargs file in the container */
 
 /*
  * The body of POST /containers/create for s and run: the image, command, environment
  * (the entry's env, then DCMP_KWARGS, DCMP_KWARGS_FILE, DCMP_DATA, DCMP_OUT), labels, the
  * user, and the strict host config: NetworkMode (none unless given), CapDrop ALL,
- * no-new-privileges, a pids limit, DATA bound read-only, the output folder read-write, the
+ * no-new-privileges, a pids limit, DATA and the kwargs file bound read-only, the output
+ * folder read-write, the
  * memory (swap equal: none beyond it), cpus, shm size and GPU device requests asked for.
  * New (free it), or NULL when it would pass max bytes or out of memory.
  */
