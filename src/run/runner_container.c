@@ -23,7 +23,7 @@
 #define JOBS_DIR      "containers" /* under DATA: one folder per job id */
 #define OUT_FILES_MAX 10000        /* output files named in the result */
 #define STOP_GRACE_S  1            /* seconds between SIGTERM and SIGKILL at a timeout */
-#define WAIT_MARGIN   3000 /* ms before the job's timeout the runner stops the container itself */
+#define WAIT_MARGIN   5000 /* ms before the job's timeout the runner stops the container itself */
 
 static int ctr_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
 {

@@ -182,7 +182,7 @@ static void the_cases(void)
         n += snprintf(settings + n, sizeof settings - (size_t)n,
                       "{\"jobName\":\"%s\",\"callback\":\"m.cb\",\"params\":{\"mode\":\"%s\"},"
                       "\"timeout\":\"%s\",\"container\":{\"image\":\"%s\",\"memory\":\"32m\"}},",
-                      modes[i], modes[i], i == 2 ? "6s" : "120s", image);
+                      modes[i], modes[i], i == 2 ? "12s" : "120s", image);
     snprintf(settings + n, sizeof settings - (size_t)n,
              "{\"jobName\":\"missing\",\"callback\":\"m.cb\",\"container\":{\"image\":"
              "\"dcmp-ctr-test-missing:none\"}}]");
