@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "engine.h"
+#include "enginelib.h"
 #include "loader.h"
 #include "plan.h"
 #include "settings.h"
@@ -66,14 +66,15 @@ static int check_function(const char *what, const char *root, const char *job, c
 static int check_image(const char *job, const cJSON *container)
 {
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(container, "image");
+    const dcmp_engine_ops *ops;
     char err[DCMP_ERR_LEN];
     dcmp_engine e;
     int rc;
 
     if (!cJSON_IsString(image))
         return -1; /* the planner's report says why */
-    if (dcmp_engine_init(&e, err) < 0 || dcmp_engine_ping(&e, err) < 0 ||
-        (rc = dcmp_engine_image_exists(&e, image->valuestring, err)) < 0) {
+    if (dcmp_enginelib_open(&e, &ops, err) <= 0 || ops->ping(&e, err) < 0 ||
+        (rc = ops->image_exists(&e, image->valuestring, err)) < 0) {
         printf("  error  %s: container image %s: %s\n", job, image->valuestring, err);
         return -1;
     }

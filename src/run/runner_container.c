@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "enginelib.h"
 #include "spec.h"
 #include "clock.h"
 #include "dcmp/service.h"
@@ -23,7 +23,10 @@
 #define JOBS_DIR      "containers" /* under DATA: one folder per job id */
 #define OUT_FILES_MAX 10000        /* output files named in the result */
 #define STOP_GRACE_S  1            /* seconds between SIGTERM and SIGKILL at a timeout */
-#define WAIT_MARGIN   5000 /* ms before the job's timeout the runner stops the container itself */
+/* the engine client, loaded by the first container job of this process */
+static const dcmp_engine_ops *ops;
+
+#define WAIT_MARGIN 5000 /* ms before the job's timeout the runner stops the container itself */
 
 static int ctr_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
 {
@@ -230,19 +233,19 @@ static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executo
         if (limit < 1)
             limit = 1;
     }
-    rc = dcmp_engine_wait(e, id, limit, &code, why);
+    rc = ops->wait(e, id, limit, &code, why);
     if (rc == 0) {
-        dcmp_engine_stop(e, id, STOP_GRACE_S);
+        ops->stop(e, id, STOP_GRACE_S);
         snprintf(err, errlen, "timed out after %llds: the container of %s was stopped",
                  (long long)in->timeout, s->image);
         return DCMP_ERROR;
     }
     if (rc < 0) {
-        dcmp_engine_stop(e, id, STOP_GRACE_S);
+        ops->stop(e, id, STOP_GRACE_S);
         dcmp_strlcpy(err, why, errlen);
         return DCMP_ERROR;
     }
-    oom = dcmp_engine_oom_killed(e, id, why);
+    oom = ops->oom_killed(e, id, why);
     if (oom == 1) {
         snprintf(err, errlen,
                  "%s: killed out of memory (OOM) at its memory limit of %lld MiB "
@@ -265,20 +268,20 @@ static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in
     int64_t began = dcmp_clock_mono_ms();
     int32_t rc;
 
-    if (dcmp_engine_create(e, body, id, why) < 0) {
+    if (ops->create(e, body, id, why) < 0) {
         snprintf(err, errlen, "%s: %s", s->image, why);
         return DCMP_ERROR;
     }
-    if (dcmp_engine_start(e, id, why) < 0) {
+    if (ops->start(e, id, why) < 0) {
         snprintf(err, errlen, "%s: %s", s->image, why);
         rc = DCMP_ERROR;
     } else {
         rc = wait_for(e, id, in, s, began, err, errlen);
     }
     fflush(stdout);
-    if (dcmp_engine_logs(e, id, STDOUT_FILENO, why) < 0)
+    if (ops->logs(e, id, STDOUT_FILENO, why) < 0)
         fprintf(stderr, "%s\n", why);
-    if (dcmp_engine_remove(e, id, why) < 0)
+    if (ops->remove(e, id, why) < 0)
         fprintf(stderr, "%s (the worker removes it later)\n", why);
     return rc;
 }
@@ -309,11 +312,11 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
                  s.image, dcmp_spec_interface_name(s.interface));
         goto out;
     }
-    if (dcmp_engine_init(&e, why) < 0 || dcmp_engine_ping(&e, why) < 0) {
+    if (dcmp_enginelib_open(&e, &ops, why) <= 0 || ops->ping(&e, why) < 0) {
         snprintf(err, errlen, "%s: %s", s.image, why);
         goto out;
     }
-    if ((n = dcmp_engine_image_exists(&e, s.image, why)) <= 0) {
+    if ((n = ops->image_exists(&e, s.image, why)) <= 0) {
         if (n < 0)
             snprintf(err, errlen, "%s", why);
         else

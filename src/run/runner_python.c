@@ -9,6 +9,7 @@
 
 #include "dcmp/service.h"
 #include "jsonw.h"
+#include "loader.h"
 #include "python/python_runner.h"
 
 #define LIBRARY "libdcmp_python.so"
@@ -16,23 +17,6 @@
 static const dcmp_python_table *py;    /* the started runner, NULL until the first Python name */
 static int ran;                        /* a name was resolved since it started: reload first */
 static char unavailable[DCMP_ERR_LEN]; /* why it could not be started ("" when not tried) */
-
-/* The runner library's one place: beside libdcmp.so, in the same lib folder (the build tree's
- * build/lib, an installation's lib). */
-static int library_path(char *path, size_t size, char *err)
-{
-    Dl_info info;
-    const char *slash;
-    int n;
-
-    if (dladdr(&dcmp_runner_python, &info) == 0 || info.dli_fname == NULL ||
-        (slash = strrchr(info.dli_fname, '/')) == NULL)
-        return dcmp_seterr(err, "cannot tell the folder of libdcmp.so to find " LIBRARY);
-    n = snprintf(path, size, "%.*s/" LIBRARY, (int)(slash - info.dli_fname), info.dli_fname);
-    if (n < 0 || (size_t)n >= size)
-        return dcmp_seterr(err, "the path of " LIBRARY " is too long");
-    return 0;
-}
 
 /* Loads the library, checks its table and starts the interpreter with MODULES as the
  * workers' root (the system's Python). Returns 0, or -1 with err. */
@@ -42,7 +26,7 @@ static int start(const char *modules, char *err)
     const dcmp_python_table *t;
     void *h;
 
-    if (library_path(path, sizeof path, err) < 0)
+    if (dcmp_loader_sibling(LIBRARY, path, sizeof path, err) < 0)
         return -1;
     if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
         const char *e = dlerror();

@@ -2,7 +2,8 @@
  * dcmp-worker processes and redis-server, the real Docker engine: a result with files, DICOM
  * and result.json; exit code 3; a timeout (container gone); an OOM; a missing image; no
  * network by default; a worker SIGKILLed mid-job (its container removed once the job is
- * reaped). Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
+ * reaped); `dcm-processor validate` checking that the engine stores an entry's image. Skips (77)
+ * when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "enginelib.h"
 #include "harness.h"
 #include "plan.h"
 #include "redis.h"
@@ -21,6 +22,7 @@ extern char **environ;
 static fixture f;
 static char image[128], docker[PATH_MAX];
 static dcmp_engine eng;
+static const dcmp_engine_ops *ops;
 
 /* What the image runs: the job's params.mode picks the case. */
 static const char entry_sh[] =
@@ -151,7 +153,7 @@ static int containers_of(const char *id)
     dcmp_engine_labelled list[8];
     char err[DCMP_ERR_LEN];
 
-    return dcmp_engine_list(&eng, id, list, 8, err);
+    return ops->list(&eng, id, list, 8, err);
 }
 
 static void check_job(const char *id, const char *state, const char *error, const char *log)
@@ -210,12 +212,16 @@ static void the_cases(void)
 
     check_job(ids[1], "failed", "exited with code 3", "failing on purpose");
     check_job(ids[2], "failed", "timed out", "sleeping");
-    CHECK(containers_of(ids[2]) == 0);
     check_job(ids[3], "failed", "OOM", NULL);
     check_job(ids[4], "failed", "exited with code 4", "Network is unreachable");
     check_job(ids[5], "failed", "dcmp-ctr-test-missing:none is not stored", NULL);
-    for (i = 0; i < 6; i++)
+    /* none left (a removal under way may still be listed for a moment) */
+    for (i = 0; i < 6; i++) {
+        int k;
+        for (k = 0; k < 600 && containers_of(ids[i]) != 0; k++)
+            usleep(100000);
         CHECK(containers_of(ids[i]) == 0);
+    }
 }
 
 /* A worker SIGKILLed while its container runs: once the reaper gave the job back, the other
@@ -247,13 +253,42 @@ static void killed_worker(void)
     CHECK(dcmp_queue_cancel(f.q, ids[0], NULL) == 0);
 }
 
+/* validate says which entry's image the engine stores and which it does not. */
+static void validate_images(void)
+{
+    char file[PATH_MAX + 32], out[16384], *cli = getenv("DCMP_CLI_BIN");
+    char *argv[] = {cli, "validate", file, NULL};
+    char *envp[] = {"DCMP_ENV=", NULL};
+    FILE *fp;
+
+    snprintf(file, sizeof file, "%s/settings.json", f.dir);
+    if ((fp = fopen(file, "w")) == NULL || cli == NULL) {
+        CHECK(0);
+        return;
+    }
+    fprintf(fp,
+            "[{\"jobName\":\"here\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\"}},"
+            "{\"jobName\":\"gone\",\"callback\":\"m.cb\",\"container\":{\"image\":"
+            "\"dcmp-ctr-test-missing:none\"}},"
+            "{\"jobName\":\"bad\",\"callback\":\"m.cb\",\"container\":{\"image\":\"x\","
+            "\"memory\":\"lots\"}}]",
+            image);
+    fclose(fp);
+    CHECK(fixture_run(&f, argv, envp, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "ok     entry 1 (here): container image dcmp-ctr-test:");
+    CHECK_CONTAINS(out, "error  entry 2 (gone): container image dcmp-ctr-test-missing:none: not "
+                        "stored by the docker engine");
+    CHECK_CONTAINS(out, "entry 3 (bad): invalid: container.memory: must be bytes or a size");
+}
+
 int main(void)
 {
     char err[DCMP_ERR_LEN];
     const char *tag = getenv("DCMP_IMAGE_TAG");
     int failed;
 
-    if (dcmp_engine_init(&eng, err) < 0 || dcmp_engine_ping(&eng, err) < 0 || find_docker() < 0) {
+    if (dcmp_enginelib_open(&eng, &ops, err) <= 0 || ops->ping(&eng, err) < 0 ||
+        find_docker() < 0) {
         const char *must = getenv("DCMP_REQUIRE_DOCKER");
         fprintf(stderr, "skipped: no Docker engine answers (%s)\n",
                 docker[0] ? err : "no docker client in PATH");
@@ -273,6 +308,7 @@ int main(void)
     CHECK(fixture_worker(&f, "default", NULL) > 0);
     RUN(the_cases);
     RUN(killed_worker);
+    RUN(validate_images);
     failed = harness_failed > 0;
     fixture_stop(&f, failed);
     return HARNESS_RESULT();

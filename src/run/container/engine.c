@@ -1,4 +1,5 @@
-/* engine.c -- the Docker Engine API over its Unix socket (libcurl): containers and images. */
+/* engine.c -- the Docker Engine API over its Unix socket (libcurl): containers and images.
+ * Built into libdcmp_container.so, loaded by enginelib.c on first use. */
 #include "engine.h"
 
 #include <cjson/cJSON.h>
@@ -156,34 +157,17 @@ static long call(const dcmp_engine *e, const char *method, const char *path, con
     return status;
 }
 
-int dcmp_engine_init(dcmp_engine *e, char *err)
-{
-    const char *host = getenv("DOCKER_HOST");
-    const char *path = DCMP_ENGINE_SOCKET;
-
-    if (host && *host) {
-        if (strncmp(host, "unix://", 7) != 0)
-            return dcmp_seterr(err, "DOCKER_HOST=%.200s: only a unix:// socket is supported", host);
-        path = host + 7;
-    }
-    if (dcmp_strlcpy(e->socket, path, sizeof e->socket) < 0)
-        return dcmp_seterr(err, "DOCKER_HOST: path too long");
-    return 0;
-}
-
-int dcmp_engine_ping(const dcmp_engine *e, char *err)
+static int e_ping(const dcmp_engine *e, char *err)
 {
     sink s = {.fd = -1};
     long st;
 
-    if (access(e->socket, F_OK) < 0)
-        return dcmp_seterr(err, "no docker engine: %s: %s", e->socket, strerror(errno));
     st = call(e, "GET", "/_ping", NULL, 200, 200, &s, "docker engine /_ping", err);
     free(s.buf);
     return st < 0 ? -1 : 0;
 }
 
-int dcmp_engine_image_exists(const dcmp_engine *e, const char *image, char *err)
+static int e_image_exists(const dcmp_engine *e, const char *image, char *err)
 {
     char path[DCMP_ENGINE_URL_LEN], what[400];
     sink s = {.fd = -1};
@@ -196,8 +180,7 @@ int dcmp_engine_image_exists(const dcmp_engine *e, const char *image, char *err)
     return st < 0 ? -1 : st == 200;
 }
 
-int dcmp_engine_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN],
-                       char *err)
+static int e_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN], char *err)
 {
     sink s = {.fd = -1};
     cJSON *j;
@@ -220,7 +203,7 @@ int dcmp_engine_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGI
     return rc;
 }
 
-int dcmp_engine_start(const dcmp_engine *e, const char *id, char *err)
+static int e_start(const dcmp_engine *e, const char *id, char *err)
 {
     char path[DCMP_ENGINE_URL_LEN];
     sink s = {.fd = -1};
@@ -232,7 +215,7 @@ int dcmp_engine_start(const dcmp_engine *e, const char *id, char *err)
     return st < 0 ? -1 : 0;
 }
 
-int dcmp_engine_wait(const dcmp_engine *e, const char *id, int64_t timeout_ms, int *code, char *err)
+static int e_wait(const dcmp_engine *e, const char *id, int64_t timeout_ms, int *code, char *err)
 {
     char path[DCMP_ENGINE_URL_LEN];
     sink s = {.fd = -1};
@@ -269,7 +252,7 @@ int dcmp_engine_wait(const dcmp_engine *e, const char *id, int64_t timeout_ms, i
     return rc;
 }
 
-void dcmp_engine_stop(const dcmp_engine *e, const char *id, int grace_s)
+static void e_stop(const dcmp_engine *e, const char *id, int grace_s)
 {
     char path[DCMP_ENGINE_URL_LEN], err[DCMP_ERR_LEN];
     sink s = {.fd = -1};
@@ -285,7 +268,7 @@ void dcmp_engine_stop(const dcmp_engine *e, const char *id, int grace_s)
     free(s.buf);
 }
 
-int dcmp_engine_oom_killed(const dcmp_engine *e, const char *id, char *err)
+static int e_oom_killed(const dcmp_engine *e, const char *id, char *err)
 {
     char path[DCMP_ENGINE_URL_LEN];
     sink s = {.fd = -1};
@@ -310,7 +293,7 @@ int dcmp_engine_oom_killed(const dcmp_engine *e, const char *id, char *err)
     return rc;
 }
 
-int dcmp_engine_logs(const dcmp_engine *e, const char *id, int fd, char *err)
+static int e_logs(const dcmp_engine *e, const char *id, int fd, char *err)
 {
     char path[DCMP_ENGINE_URL_LEN];
     sink s = {.fd = fd};
@@ -328,17 +311,23 @@ int dcmp_engine_logs(const dcmp_engine *e, const char *id, int fd, char *err)
     return -1;
 }
 
-int dcmp_engine_remove(const dcmp_engine *e, const char *id, char *err)
+static int e_remove(const dcmp_engine *e, const char *id, char *err)
 {
     char path[DCMP_ENGINE_URL_LEN];
     sink s = {.fd = -1};
     long st;
 
     snprintf(path, sizeof path, "/containers/%s?force=1&v=1", id);
-    /* 404: gone already; 409: a removal of it is under way */
-    st = call(e, "DELETE", path, NULL, 204, 404, &s, "removing the container", err);
+    st = request(e, "DELETE", path, NULL, CALL_MS, &s, err);
+    /* 404: gone already; 409: a removal of it is under way (another sweep's) */
+    if (st == 204 || st == 404 || st == 409)
+        st = 0;
+    else if (st == 0)
+        st = dcmp_seterr(err, "removing the container: no answer within %d s", CALL_MS / 1000);
+    else if (st > 0)
+        st = answer_err(&s, st, "removing the container", err);
     free(s.buf);
-    return st < 0 ? -1 : 0;
+    return (int)st;
 }
 
 static void label(const cJSON *labels, const char *name, char *out, size_t size)
@@ -350,8 +339,8 @@ static void label(const cJSON *labels, const char *name, char *out, size_t size)
         dcmp_strlcpy(out, v->valuestring, size);
 }
 
-int dcmp_engine_list(const dcmp_engine *e, const char *job, dcmp_engine_labelled *out, int max,
-                     char *err)
+static int e_list(const dcmp_engine *e, const char *job, dcmp_engine_labelled *out, int max,
+                  char *err)
 {
     char filter[256], path[DCMP_ENGINE_URL_LEN], *escaped;
     sink s = {.fd = -1};
@@ -389,3 +378,19 @@ int dcmp_engine_list(const dcmp_engine *e, const char *job, dcmp_engine_labelled
     free(s.buf);
     return n;
 }
+
+/* The one exported symbol (the library is built with hidden visibility). */
+__attribute__((visibility("default"))) const dcmp_engine_ops dcmp_engine_ops_v1 = {
+    DCMP_ENGINE_OPS_VERSION,
+    (uint32_t)sizeof(dcmp_engine_ops),
+    e_ping,
+    e_image_exists,
+    e_create,
+    e_start,
+    e_wait,
+    e_stop,
+    e_oom_killed,
+    e_logs,
+    e_remove,
+    e_list,
+};

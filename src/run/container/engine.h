@@ -20,44 +20,6 @@ typedef struct dcmp_engine {
     char socket[PATH_MAX]; /* the engine's Unix socket */
 } dcmp_engine;
 
-/* The socket from DOCKER_HOST (unix://PATH; any other scheme is refused) or the default.
- * Returns 0, or -1 with err. */
-int dcmp_engine_init(dcmp_engine *e, char *err);
-
-/* Whether the engine answers /_ping. Returns 0, or -1 with err (no socket, no answer). */
-int dcmp_engine_ping(const dcmp_engine *e, char *err);
-
-/* Whether image is stored locally: 1 yes, 0 no, -1 with err when the engine cannot tell. */
-int dcmp_engine_image_exists(const dcmp_engine *e, const char *image, char *err);
-
-/* Creates a container from a create body (spec.h); id gets its id. Returns 0, or -1 with err
- * (the engine's message, "no such image" for a missing one). */
-int dcmp_engine_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN],
-                       char *err);
-
-int dcmp_engine_start(const dcmp_engine *e, const char *id, char *err);
-
-/*
- * Waits until the container ends, at most timeout_ms (-1: no limit). Returns 1 with *code its
- * exit code, 0 when the time ran out (still running), -1 with err.
- */
-int dcmp_engine_wait(const dcmp_engine *e, const char *id, int64_t timeout_ms, int *code,
-                     char *err);
-
-/* Stops it: SIGTERM, SIGKILL after grace_s; then a kill in case the stop failed. */
-void dcmp_engine_stop(const dcmp_engine *e, const char *id, int grace_s);
-
-/* Whether the kernel's OOM killer ended it: 1, 0, or -1 with err. */
-int dcmp_engine_oom_killed(const dcmp_engine *e, const char *id, char *err);
-
-/* Copies its stdout and stderr (demultiplexed) to fd, at most DCMP_ENGINE_LOG_MAX bytes.
- * Returns 0, or -1 with err. */
-int dcmp_engine_logs(const dcmp_engine *e, const char *id, int fd, char *err);
-
-/* Removes it, killing it first when it runs, with its anonymous volumes. Returns 0, or -1
- * with err (a container already gone counts as removed). */
-int dcmp_engine_remove(const dcmp_engine *e, const char *id, char *err);
-
 /* One container a job started, as listed. */
 typedef struct dcmp_engine_labelled {
     char id[DCMP_ENGINE_ID_LEN];
@@ -65,10 +27,39 @@ typedef struct dcmp_engine_labelled {
 } dcmp_engine_labelled;
 
 /*
- * The containers (running or not) labelled dcmp.job, at most max; with job non-NULL only
- * those of that job. Returns how many were written to out, or -1 with err.
+ * The client's calls, in libdcmp_container.so (engine.c, linked with libcurl), which
+ * dcmp_enginelib_open loads on first use so that no other process maps libcurl. Every call
+ * returns -1 with err[DCMP_ERR_LEN] when the engine cannot be reached or refuses.
  */
-int dcmp_engine_list(const dcmp_engine *e, const char *job, dcmp_engine_labelled *out, int max,
-                     char *err);
+typedef struct dcmp_engine_ops {
+    uint32_t version, size; /* DCMP_ENGINE_OPS_VERSION, sizeof(dcmp_engine_ops) */
+    /* Whether the engine answers /_ping. Returns 0, or -1. */
+    int (*ping)(const dcmp_engine *e, char *err);
+    /* Whether image is stored locally: 1 yes, 0 no, -1. */
+    int (*image_exists)(const dcmp_engine *e, const char *image, char *err);
+    /* Creates a container from a create body (spec.h); id gets its id. Returns 0, or -1
+     * (the engine's message). */
+    int (*create)(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN], char *err);
+    int (*start)(const dcmp_engine *e, const char *id, char *err);
+    /* Waits until it ends, at most timeout_ms (-1: no limit). Returns 1 with *code its exit
+     * code, 0 when the time ran out (still running), -1. */
+    int (*wait)(const dcmp_engine *e, const char *id, int64_t timeout_ms, int *code, char *err);
+    /* Stops it: SIGTERM, SIGKILL after grace_s; then a kill in case the stop failed. */
+    void (*stop)(const dcmp_engine *e, const char *id, int grace_s);
+    /* Whether the kernel's OOM killer ended it: 1, 0, or -1. */
+    int (*oom_killed)(const dcmp_engine *e, const char *id, char *err);
+    /* Copies its stdout and stderr (demultiplexed) to fd, at most DCMP_ENGINE_LOG_MAX bytes. */
+    int (*logs)(const dcmp_engine *e, const char *id, int fd, char *err);
+    /* Removes it, killed first when it runs, with its anonymous volumes (one already gone
+     * counts as removed). Returns 0, or -1. */
+    int (*remove)(const dcmp_engine *e, const char *id, char *err);
+    /* The containers (running or not) labelled dcmp.job (of that job when job is not NULL),
+     * at most max. Returns how many were written to out, or -1. */
+    int (*list)(const dcmp_engine *e, const char *job, dcmp_engine_labelled *out, int max,
+                char *err);
+} dcmp_engine_ops;
+
+#define DCMP_ENGINE_OPS_VERSION 1
+#define DCMP_ENGINE_OPS_SYMBOL  "dcmp_engine_ops_v1"
 
 #endif
