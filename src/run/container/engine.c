@@ -13,7 +13,6 @@
 #include "executor.h"
 
 #define CONNECT_MS 5000
-#define CALL_MS    60000 /* any call but a wait */
 
 /* What an answer's body goes to: a capped buffer, or a log being demultiplexed to fd. */
 typedef struct sink {
@@ -141,17 +140,22 @@ static int answer_err(const sink *s, long status, const char *what, char *err)
     return -1;
 }
 
+static int64_t call_ms(const dcmp_engine *e)
+{
+    return e->call_ms > 0 ? e->call_ms : DCMP_ENGINE_CALL_MS;
+}
+
 /* A request whose answer must be one of ok1, ok2. Returns the status, or -1 with err. */
 static long call(const dcmp_engine *e, const char *method, const char *path, const char *body,
                  long ok1, long ok2, sink *s, const char *what, char *err)
 {
-    long status = request(e, method, path, body, CALL_MS, s, err);
+    long status = request(e, method, path, body, call_ms(e), s, err);
 
     if (status < 0)
         return -1;
     if (status == 0)
-        return dcmp_seterr(err, "%s: the docker engine did not answer within %d s", what,
-                           CALL_MS / 1000);
+        return dcmp_seterr(err, "%s: the docker engine did not answer within %lld ms", what,
+                           (long long)call_ms(e));
     if (status != ok1 && status != ok2)
         return answer_err(s, status, what, err);
     return status;
@@ -300,12 +304,12 @@ static int e_logs(const dcmp_engine *e, const char *id, int fd, char *err)
     long st;
 
     snprintf(path, sizeof path, "/containers/%s/logs?stdout=1&stderr=1", id);
-    st = request(e, "GET", path, NULL, CALL_MS, &s, err);
+    st = request(e, "GET", path, NULL, call_ms(e), &s, err);
     if (st == 200)
         return 0;
     if (st == 0)
-        return dcmp_seterr(err, "reading the container's log: no answer within %d s",
-                           CALL_MS / 1000);
+        return dcmp_seterr(err, "reading the container's log: no answer within %lld ms",
+                           (long long)call_ms(e));
     if (st > 0)
         dcmp_seterr(err, "reading the container's log: HTTP %ld", st);
     return -1;
@@ -318,12 +322,13 @@ static int e_remove(const dcmp_engine *e, const char *id, char *err)
     long st;
 
     snprintf(path, sizeof path, "/containers/%s?force=1&v=1", id);
-    st = request(e, "DELETE", path, NULL, CALL_MS, &s, err);
+    st = request(e, "DELETE", path, NULL, call_ms(e), &s, err);
     /* 404: gone already; 409: a removal of it is under way (another sweep's) */
     if (st == 204 || st == 404 || st == 409)
         st = 0;
     else if (st == 0)
-        st = dcmp_seterr(err, "removing the container: no answer within %d s", CALL_MS / 1000);
+        st = dcmp_seterr(err, "removing the container: no answer within %lld ms",
+                         (long long)call_ms(e));
     else if (st > 0)
         st = answer_err(&s, st, "removing the container", err);
     free(s.buf);

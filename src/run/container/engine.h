@@ -18,7 +18,11 @@
 
 typedef struct dcmp_engine {
     char socket[PATH_MAX]; /* the engine's Unix socket */
+    int64_t call_ms;       /* the bound of each call but a wait, 0: DCMP_ENGINE_CALL_MS */
 } dcmp_engine;
+
+#define DCMP_ENGINE_CALL_MS  60000 /* a job's calls: the engine may be slow under load */
+#define DCMP_ENGINE_SWEEP_MS 500   /* a worker's sweep calls: never long enough to miss a beat */
 
 /* One container a job started, as listed. */
 typedef struct dcmp_engine_labelled {

@@ -48,6 +48,7 @@ int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
             return dcmp_seterr(err, "DOCKER_HOST=%.200s: only a unix:// socket is supported", host);
         path = host + 7;
     }
+    e->call_ms = 0;
     if (dcmp_strlcpy(e->socket, path, sizeof e->socket) < 0)
         return dcmp_seterr(err, "DOCKER_HOST: path too long");
     if (access(e->socket, F_OK) < 0) {

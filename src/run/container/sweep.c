@@ -16,6 +16,8 @@ static int listing(dcmp_engine *e, const dcmp_engine_ops **ops, const char *job,
 
     if ((rc = dcmp_enginelib_open(e, ops, err)) <= 0)
         return rc;
+    /* the worker sweeps between heartbeats: a slow engine must not make it miss one */
+    e->call_ms = DCMP_ENGINE_SWEEP_MS;
     *list = calloc(DCMP_ENGINE_LIST_MAX, sizeof **list);
     *drop = calloc(DCMP_ENGINE_LIST_MAX, 1);
     if (*list == NULL || *drop == NULL)
