@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "executor.h"
+#include "enginelib.h"
 #include "loader.h"
 #include "plan.h"
 #include "runner.h"
@@ -162,6 +163,34 @@ static int check_function(const char *what, const char *root, const char *job, c
     return -1;
 }
 
+/* A container entry's image is stored by the engine that will run it (jobs never pull).
+ * The object itself is checked by the planner. Returns 0 when it is there. */
+static int check_image(const char *job, const cJSON *container)
+{
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(container, "image");
+    const dcmp_engine_ops *ops;
+    char err[DCMP_ERR_LEN];
+    dcmp_engine e;
+    int rc;
+
+    if (!cJSON_IsString(image))
+        return -1; /* the planner's report says why */
+    if (dcmp_enginelib_open(&e, &ops, err) <= 0 || ops->ping(&e, err) < 0 ||
+        (rc = ops->image_exists(&e, image->valuestring, err)) < 0) {
+        printf("  error  %s: container image %s: %s\n", job, image->valuestring, err);
+        return -1;
+    }
+    if (rc == 0) {
+        printf("  error  %s: container image %s: not stored by the docker engine at %s (jobs "
+               "never pull: build or load it first)\n",
+               job, image->valuestring, e.socket);
+        return -1;
+    }
+    printf("  ok     %s: container image %s (stored by the docker engine at %s)\n", job,
+           image->valuestring, e.socket);
+    return 0;
+}
+
 /* Checks the worker and callback names of one entry. Returns the number of problems. */
 static int check_entry(const dcmp_config *cfg, const char *registry, const char *modules,
                        const cJSON *entry, int index)
@@ -169,6 +198,7 @@ static int check_entry(const dcmp_config *cfg, const char *registry, const char 
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "jobName");
     const cJSON *worker = cJSON_GetObjectItemCaseSensitive(entry, "worker");
     const cJSON *callback = cJSON_GetObjectItemCaseSensitive(entry, "callback");
+    const cJSON *container = cJSON_GetObjectItemCaseSensitive(entry, "container");
     char job[160];
     int bad = 0;
 
@@ -179,6 +209,8 @@ static int check_entry(const dcmp_config *cfg, const char *registry, const char 
         snprintf(job, sizeof job, "entry %d", index);
     if (cJSON_IsString(worker))
         bad += check_function("worker", modules, job, worker->valuestring) < 0;
+    if (cJSON_IsObject(container))
+        bad += check_image(job, container) < 0;
     if (cJSON_IsString(callback))
         bad += check_function("callback", registry, job, callback->valuestring) < 0;
     return bad;

@@ -13,6 +13,7 @@
 
 #include "duration.h"
 #include "jsonw.h"
+#include "spec.h"
 #include "trigger.h"
 
 #define PLAN_MAX_ENTRIES 1024
@@ -26,6 +27,7 @@ typedef struct entry {
     const cJSON *obj;
     const char *name, *worker, *callback, *queue;
     const cJSON *params;
+    const cJSON *container; /* a valid `container` object given instead of worker, or NULL */
     const char *deps[DCMP_DEPS_MAX];
     int ndeps;
     int64_t timeout, retry_max, retry_interval;
@@ -254,9 +256,32 @@ static void read_trigger(planner *p, entry *e)
         e->level = t.level;
 }
 
+/* `container` instead of `worker` (docs/containers.md): e->container when it is valid. */
+static void read_container(planner *p, entry *e, const cJSON *v)
+{
+    char why[DCMP_ERR_LEN];
+    dcmp_spec s;
+
+    if (e->state != E_VALID)
+        return;
+    if (cJSON_GetObjectItemCaseSensitive(e->obj, "worker") != NULL) {
+        invalid(p, e, "container", "give either worker or container, not both");
+        return;
+    }
+    if (dcmp_spec_parse(v, &s, why) < 0) {
+        /* why names the key: "container.memory: ..." */
+        e->state = E_INVALID;
+        snprintf(e->reason, sizeof e->reason, "%s", why);
+        report(p, "%s: %s: entry skipped", e->source, why);
+        return;
+    }
+    e->container = v;
+    e->worker = s.image;
+}
+
 static void read_entry(planner *p, entry *e)
 {
-    const cJSON *dis;
+    const cJSON *dis, *ctr;
 
     if (!cJSON_IsObject(e->obj)) {
         e->state = E_INVALID;
@@ -269,7 +294,11 @@ static void read_entry(planner *p, entry *e)
         size_t len = strlen(e->source);
         snprintf(e->source + len, sizeof e->source - len, " (%s)", e->name);
     }
-    e->worker = required_string(p, e, "worker");
+    ctr = cJSON_GetObjectItemCaseSensitive(e->obj, "container");
+    if (ctr != NULL && !cJSON_IsNull(ctr))
+        read_container(p, e, ctr);
+    else
+        e->worker = required_string(p, e, "worker");
     e->callback = required_string(p, e, "callback");
     dis = cJSON_GetObjectItemCaseSensitive(e->obj, "disabled");
     if (e->state == E_VALID && dis && !cJSON_IsNull(dis) && !cJSON_IsBool(dis))
@@ -887,13 +916,42 @@ char *dcmp_plan_kwargs(const char *job_name, const char *headers, const char *pa
     return dcmp_jsonw_finish(&w);
 }
 
-static char *make_kwargs(const entry *e, const char *headers, const char *added)
+static char *make_kwargs(const entry *e, const char *container, const char *headers,
+                         const char *added)
 {
     char *params = print_or_null(e->params);
     char *out = params ? dcmp_plan_kwargs(e->name, headers, params, added) : NULL;
+    dcmp_jsonw w;
 
     free(params);
-    return out;
+    if (out == NULL || container == NULL)
+        return out;
+    /* a container job's kwargs also carry the container (read by runner_container.c) */
+    dcmp_jsonw_init(&w, DCMP_JSONW_MAX);
+    dcmp_jsonw_raw(&w, out, strlen(out) - 1);
+    dcmp_jsonw_lit(&w, ",\"container\":");
+    dcmp_jsonw_lit(&w, container);
+    dcmp_jsonw_lit(&w, "}");
+    free(out);
+    return dcmp_jsonw_finish(&w);
+}
+
+/* A container entry's func ("container:IMAGE") and its container object with every default
+ * written (new texts); a worker entry's worker and NULL. Returns 0, or -1 out of memory. */
+static int job_func(const entry *e, char **worker, char **container)
+{
+    dcmp_spec s;
+    size_t n;
+
+    *container = NULL;
+    if (e->container == NULL)
+        return (*worker = strdup(e->worker)) ? 0 : -1;
+    (void)dcmp_spec_parse(e->container, &s, NULL); /* valid: read_container checked it */
+    n = strlen(DCMP_SPEC_FUNC) + strlen(s.image) + 1;
+    if ((*worker = malloc(n)) == NULL)
+        return -1;
+    snprintf(*worker, n, DCMP_SPEC_FUNC "%s", s.image);
+    return (*container = dcmp_spec_json(&s)) ? 0 : -1;
 }
 
 static int add_dep(dcmp_plan_job *j, int dep)
@@ -923,16 +981,16 @@ static int build_jobs(planner *p, entry **kept, int nkept, const char *headers, 
         entry *e = kept[i];
         dcmp_plan_job *j = &out->jobs[out->njobs];
         const char *lost = NULL;
-        int over = 0;
+        int over = 0, oom;
         if (dcmp_job_new_id(j->id) < 0)
             return dcmp_seterr(err, "no randomness for job ids");
         j->deps = calloc(DCMP_DEPS_MAX, sizeof *j->deps);
         j->name = strdup(e->name);
-        j->worker = strdup(e->worker);
         j->queue = strdup(e->queue);
-        j->kwargs = make_kwargs(e, headers, added);
+        oom = job_func(e, &j->worker, &j->container);
+        j->kwargs = make_kwargs(e, j->container, headers, added);
         out->njobs++;
-        if (!j->deps || !j->name || !j->worker || !j->queue || !j->kwargs)
+        if (oom || !j->deps || !j->name || !j->worker || !j->queue || !j->kwargs)
             return dcmp_seterr(err, "out of memory planning job %s", e->name);
         j->group = e->group;
         j->level = e->level;
@@ -956,6 +1014,7 @@ static int build_jobs(planner *p, entry **kept, int nkept, const char *headers, 
             free(j->deps);
             free(j->name);
             free(j->worker);
+            free(j->container);
             free(j->queue);
             free(j->kwargs);
             memset(j, 0, sizeof *j);
@@ -1078,6 +1137,7 @@ void dcmp_plan_free(dcmp_plan *plan)
     for (i = 0; i < plan->njobs; i++) {
         free(plan->jobs[i].name);
         free(plan->jobs[i].worker);
+        free(plan->jobs[i].container);
         free(plan->jobs[i].queue);
         free(plan->jobs[i].kwargs);
         free(plan->jobs[i].deps);
@@ -1134,6 +1194,11 @@ char *dcmp_plan_json_with(const dcmp_plan *plan, int kwargs)
         dcmp_jsonw_str(&w, group_names[j->group]);
         key(&w, "worker", 0);
         dcmp_jsonw_str(&w, j->worker);
+        if (j->container) {
+            /* dcmp_spec_json's text: valid JSON */
+            key(&w, "container", 0);
+            dcmp_jsonw_lit(&w, j->container);
+        }
         key(&w, "queue", 0);
         dcmp_jsonw_str(&w, j->queue);
         key(&w, "trigger", 0);

@@ -80,10 +80,12 @@ typedef struct dcmp_plan_decision {
 /* One job of the graph, in enqueue order (every dependency comes before). */
 typedef struct dcmp_plan_job {
     char id[DCMP_ID_LEN];
-    char *name;   /* owned: jobName */
-    char *worker; /* owned: dotted worker function */
-    char *queue;  /* owned */
-    char *kwargs; /* owned: {"jobName","headers","params","added_params"} */
+    char *name;      /* owned: jobName */
+    char *worker;    /* owned: dotted worker function, or "container:IMAGE" */
+    char *container; /* owned: a container entry's object, every default written (JSON), or
+                      * NULL (docs/containers.md) */
+    char *queue;     /* owned */
+    char *kwargs;    /* owned: {"jobName","headers","params","added_params"} */
     int group;
     int level; /* DCMP_LEVEL_*: the event's */
     int64_t timeout, retry_max, retry_interval;
@@ -114,9 +116,9 @@ void dcmp_plan_free(dcmp_plan *plan);
 
 /*
  * The plan as JSON: {"headers","added_params","jobs":[{"id","jobName","worker",
- * "queue","trigger","timeout","retry":{"max","interval"},"dependsOn":[jobName...],
- * "dependsOnIds":[id...]}],"decisions":[{"jobName","source","group","trigger",
- * "decision","reason","jobId"}],"reports":[...]}. New string (free) or NULL.
+ * "container" (container entries only),"queue","trigger","timeout","retry":{"max","interval"},
+ * "dependsOn":[jobName...],"dependsOnIds":[id...]}],"decisions":[{"jobName","source","group",
+ * "trigger","decision","reason","jobId"}],"reports":[...]}. New string (free) or NULL.
  */
 char *dcmp_plan_json(const dcmp_plan *plan);
 

@@ -113,7 +113,8 @@ char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char 
                            char loaded[PATH_MAX])
 {
     dcmp_executor_input in;
-    char *headers, *params, *added, *text;
+    char *headers, *params, *added, *container = NULL, *text;
+    const cJSON *ctr;
     cJSON *kw;
 
     loaded[0] = '\0';
@@ -125,6 +126,9 @@ char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char 
     headers = kwarg(kw, "headers", "{}");
     params = kwarg(kw, "params", "null");
     added = kwarg(kw, "added_params", "{}");
+    /* a container entry's job (runner_container.c): the only runner that reads it */
+    if ((ctr = cJSON_GetObjectItemCaseSensitive(kw, "container")) != NULL)
+        container = kwarg(kw, "container", "null");
     cJSON_Delete(kw);
     memset(&in, 0, sizeof in);
     in.job_id = job->id;
@@ -138,7 +142,11 @@ char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char 
     in.resolved = resolved;
     in.found = found;
     in.callback = callback;
+    in.container = container;
+    in.worker = job->worker;
+    in.timeout = job->timeout;
     text = dcmp_executor_call(&in, loaded, NULL, NULL);
+    free(container);
     free(headers);
     free(params);
     free(added);

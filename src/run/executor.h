@@ -73,6 +73,9 @@ typedef struct dcmp_executor_input {
     /* calls with the same nonzero batch came in one frame (one event's callbacks): a runner
      * may look for changed service files once per batch; 0: a call alone */
     uint64_t batch;
+    const char *container; /* the kwargs' `container` (JSON text), NULL when none */
+    const char *worker;    /* the worker running the job ("" or NULL: unknown) */
+    int64_t timeout;       /* the job's timeout in seconds, -1 or 0: none */
 } dcmp_executor_input;
 
 /* The report of a call this process cannot make but a new one can (a job that needs another

@@ -109,3 +109,21 @@ void dcmp_loader_close(dcmp_loaded *l)
     l->module = NULL;
     l->fn = NULL;
 }
+
+/* An object of libdcmp.so, whose address dladdr() maps to the library's file. */
+static const char anchor = 0;
+
+int dcmp_loader_sibling(const char *name, char *path, size_t size, char *err)
+{
+    Dl_info info;
+    const char *slash;
+    int n;
+
+    if (dladdr(&anchor, &info) == 0 || info.dli_fname == NULL ||
+        (slash = strrchr(info.dli_fname, '/')) == NULL)
+        return dcmp_seterr(err, "cannot tell the folder of libdcmp.so to find %s", name);
+    n = snprintf(path, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, name);
+    if (n < 0 || (size_t)n >= size)
+        return dcmp_seterr(err, "the path of %s is too long", name);
+    return 0;
+}

@@ -195,21 +195,25 @@ static void end_of_call(void)
 }
 
 /* A job frame: id NUL name NUL func NUL kwargs NUL scoped (the variables this job alone gets,
- * "NAME=VALUE\n" lines, dcmp_confine_scoped). */
+ * "NAME=VALUE\n" lines, dcmp_confine_scoped) NUL worker NUL timeout (seconds, decimal). */
 static void serve_job(served *sv, char *payload, size_t len, int callback)
 {
-    char loaded[PATH_MAX], *fields[5], *text;
+    char loaded[PATH_MAX], *fields[7], *text, *end;
     dcmp_executor_input in;
     dcmp_resolved r;
     dcmp_job job;
 
-    if (split(payload, len, fields, 5) != 5)
+    if (split(payload, len, fields, 7) != 7)
         _exit(72);
     memset(&job, 0, sizeof job);
     dcmp_strlcpy(job.id, fields[0], sizeof job.id);
     job.name = fields[1];
     job.func = fields[2];
     job.kwargs = fields[3];
+    dcmp_strlcpy(job.worker, fields[5], sizeof job.worker);
+    job.timeout = strtoll(fields[6], &end, 10);
+    if (*end != '\0')
+        _exit(72);
     restart_if_needed(sv, job.func, &r, &in);
     dcmp_confine_apply_scoped(fields[4], 1);
     dcmp_confine_job_cpu(&sv->limits);
@@ -307,7 +311,8 @@ void dcmp_pool_serve(dcmp_pool_handler handle, void *arg)
         dcmp_job job;
 
         payload = next_frame(&len);
-        /* the fifth field (variables for service code) is not for a helper program */
+        /* the fifth field (variables for service code) and the rest are not for a helper
+         * program */
         if (payload[0] != FRAME_JOB || split(payload + 1, len - 1, fields, 5) != 5)
             _exit(72);
         memset(&job, 0, sizeof job);
@@ -747,8 +752,9 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
 static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, void *tick_arg,
                     dcmp_executor_outcome *out)
 {
-    char scoped[DCMP_CONFINE_SCOPED_MAX];
-    const char *parts[5] = {job->id, job->name, job->func, job->kwargs, scoped};
+    char scoped[DCMP_CONFINE_SCOPED_MAX], timeout[24];
+    const char *parts[7] = {job->id, job->name,   job->func, job->kwargs,
+                            scoped,  job->worker, timeout};
     int64_t deadline;
     char *report;
     int cut = 0;
@@ -758,9 +764,10 @@ static int run_once(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, 
         scoped[0] = '\0';
     else
         dcmp_confine_scoped(job->func, scoped, sizeof scoped);
+    snprintf(timeout, sizeof timeout, "%lld", (long long)job->timeout);
     if (ftruncate(p->logfd, 0) < 0)
         cut = 1;
-    if (send_frame(p, p->callbacks ? FRAME_CALLBACK : FRAME_JOB, parts, 5, 0, out) < 0)
+    if (send_frame(p, p->callbacks ? FRAME_CALLBACK : FRAME_JOB, parts, 7, 0, out) < 0)
         return 0;
     deadline = job->timeout > 0 ? dcmp_clock_mono_ms() + job->timeout * 1000 : INT64_MAX;
     if (read_report(p, deadline, job->timeout, tick, tick_arg, &cut, &report, out) < 0)

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const dcmp_runner *const runners[] = {&dcmp_runner_c, &dcmp_runner_python};
+static const dcmp_runner *const runners[] = {&dcmp_runner_container, &dcmp_runner_c,
+                                             &dcmp_runner_python};
 
 #define NRUNNERS (sizeof runners / sizeof runners[0])
 
@@ -14,7 +15,7 @@ const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, int *elsewher
     char tried[DCMP_ERR_LEN];
     size_t used;
     unsigned i;
-    int n;
+    int n, listed = 0;
 
     *elsewhere = 0;
     n = snprintf(err, errlen, "no service code for \"%s\":", in->func);
@@ -29,9 +30,9 @@ const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, int *elsewher
             return NULL;
         }
         /* no file of this kind: say what was tried, and go on */
-        if (used < errlen) {
-            n = snprintf(err + used, errlen - used, "%s %s: %s", i ? ";" : "", runners[i]->kind,
-                         tried);
+        if (used < errlen && tried[0] != '\0') {
+            n = snprintf(err + used, errlen - used, "%s %s: %s", listed++ ? ";" : "",
+                         runners[i]->kind, tried);
             used += n < 0 ? 0 : (size_t)n;
         }
     }

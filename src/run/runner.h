@@ -18,15 +18,16 @@
 #define DCMP_RUNNER_ELSEWHERE 2
 
 typedef struct dcmp_runner {
-    /* What it runs, as errors name it: "C library", "Python module". */
+    /* What it runs, as errors name it: "container image", "C library", "Python module". */
     const char *kind;
     /*
      * Whether in->func is this runner's: 1 when it is and can be run; 0 when no file of this
      * kind exists for it (err lists what was tried, so the next runner's candidates can be
-     * added); -1 when it is this kind's but cannot be run (err says why: a bad library, an
-     * import that failed, a bad name); DCMP_RUNNER_ELSEWHERE when it is this kind's but needs
-     * another environment than the one this process was started with (err says which): a new
-     * process runs it (the pool replaces its executor; a fork child is always new).
+     * added; "" when this runner is not for such jobs at all, and nothing is listed); -1 when it is
+     * this kind's but cannot be run (err says why: a bad library, an import that failed, a bad
+     * name); DCMP_RUNNER_ELSEWHERE when it is this kind's but needs another environment than the
+     * one this process was started with (err says which): a new process runs it (the pool
+     * replaces its executor; a fork child is always new).
      */
     int (*resolve)(const dcmp_executor_input *in, char *err, size_t errlen);
     /*
@@ -46,13 +47,15 @@ typedef struct dcmp_runner {
     int (*describe)(const dcmp_executor_input *in, char *out, size_t outlen);
 } dcmp_runner;
 
-extern const dcmp_runner dcmp_runner_c;      /* runner_c.c */
-extern const dcmp_runner dcmp_runner_python; /* runner_python.c */
+extern const dcmp_runner dcmp_runner_container; /* runner_container.c */
+extern const dcmp_runner dcmp_runner_c;         /* runner_c.c */
+extern const dcmp_runner dcmp_runner_python;    /* runner_python.c */
 
 /*
- * The first runner, in the order C then Python, whose resolve says 1. Returns it, or NULL
- * with err: the error of the runner that said -1 or DCMP_RUNNER_ELSEWHERE (then *elsewhere is
- * 1, else 0), or, when none has a file for the name, what every runner tried.
+ * The first runner, in the order container (a job with in->container), C, Python, whose
+ * resolve says 1. Returns it, or NULL with err: the error of the runner that said -1 or
+ * DCMP_RUNNER_ELSEWHERE (then *elsewhere is 1, else 0), or, when none has a file for the name,
+ * what every runner tried.
  */
 const dcmp_runner *dcmp_runner_pick(const dcmp_executor_input *in, int *elsewhere, char *err,
                                     size_t errlen);

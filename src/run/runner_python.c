@@ -14,6 +14,7 @@
 
 #include "dcmp/service.h"
 #include "jsonw.h"
+#include "loader.h"
 #include "python/python_runner.h"
 #include "venv.h"
 
@@ -33,23 +34,6 @@ static int kind_of(const dcmp_executor_input *in)
     return in->callback ? DCMP_PYTHON_CALLBACK : DCMP_PYTHON_WORKER;
 }
 
-/* The runner library's one place: beside libdcmp.so, in the same lib folder (the build tree's
- * build/lib, an installation's lib). */
-static int library_path(char *path, size_t size, char *err)
-{
-    Dl_info info;
-    const char *slash;
-    int n;
-
-    if (dladdr(&dcmp_runner_python, &info) == 0 || info.dli_fname == NULL ||
-        (slash = strrchr(info.dli_fname, '/')) == NULL)
-        return dcmp_seterr(err, "cannot tell the folder of libdcmp.so to find " LIBRARY);
-    n = snprintf(path, size, "%.*s/" LIBRARY, (int)(slash - info.dli_fname), info.dli_fname);
-    if (n < 0 || (size_t)n >= size)
-        return dcmp_seterr(err, "the path of " LIBRARY " is too long");
-    return 0;
-}
-
 /* Loads the library, checks its table and starts the interpreter, in venv (NULL: the system's
  * Python), with in->modules as the root of in's kind: MODULES for workers, REGISTRY for
  * callbacks (the callback executor's root). Returns 0, or -1 with err. */
@@ -59,7 +43,7 @@ static int start(const dcmp_executor_input *in, const char *venv, char *err)
     const dcmp_python_table *t;
     void *h;
 
-    if (library_path(path, sizeof path, err) < 0)
+    if (dcmp_loader_sibling(LIBRARY, path, sizeof path, err) < 0)
         return -1;
     if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
         const char *e = dlerror();

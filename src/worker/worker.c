@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "executor.h"
+#include "sweep.h"
 
 extern char **environ;
 
@@ -137,6 +138,19 @@ static void script_beat(void *arg)
         dcmp_log_warn("heartbeat: %s", dcmp_queue_errstr(w->q));
 }
 
+/* Removes the containers of jobs that no longer run (docs/containers.md): their worker died,
+ * and the reaper gave the job back. */
+static void sweep_orphans(worker *w)
+{
+    char err[DCMP_ERR_LEN];
+    int n = dcmp_sweep_orphans(w->q, err);
+
+    if (n < 0)
+        dcmp_log_warn("containers of ended jobs: %s", err);
+    else if (n > 0)
+        dcmp_log_warn("removed %d container(s) of jobs that no longer run", n);
+}
+
 /* Heartbeat, reaping of dead workers, due retries: once per beat interval. */
 static void maintain(worker *w)
 {
@@ -160,6 +174,7 @@ static void maintain(worker *w)
     if (counts[0] > 0)
         dcmp_log_warn("reaped %lld dead worker(s): %lld job(s) put back, %lld failed for good",
                       (long long)counts[0], (long long)counts[1], (long long)counts[2]);
+    sweep_orphans(w);
 }
 
 /* True once no heartbeat has reached Redis for WORKER_TTL (this host's monotonic clock): the
@@ -273,6 +288,13 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
              : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, &w->confine, tick, w, &o);
     cut = w->cut_off;
     w->cut_off = 0;
+    if (o.status == DCMP_EXEC_TIMEOUT || o.status == DCMP_EXEC_CRASHED ||
+        o.status == DCMP_EXEC_STOPPED) {
+        /* its process was killed: a container it ran was not removed by it */
+        char err[DCMP_ERR_LEN];
+        if (dcmp_sweep_job(job->id, w->name, err) < 0)
+            dcmp_log_warn("job %s: its containers: %s", job->id, err);
+    }
     if (cut && o.status == DCMP_EXEC_STOPPED) {
         /* Killed for a lost lease: no report. Left in our processing list, it is put back by
          * the reaper, or by dcmp_queue_recover when this worker registers again first. */
@@ -318,6 +340,7 @@ int worker_run(worker *w)
         dcmp_log_info("jobs are contained as descendants of their process (subreaper): no "
                       "cgroup, %s",
                       w->cgroup.why);
+    sweep_orphans(w);
     while (!stopping(w)) {
         int got;
 

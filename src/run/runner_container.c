@@ -1,0 +1,366 @@
+/* runner_container.c -- the container runner: a job whose entry gives a `container` runs as
+ * that image through the Docker Engine API (docs/containers.md), the `dcmp` interface. */
+#include "runner.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "enginelib.h"
+#include "spec.h"
+#include "clock.h"
+#include "dcmp/service.h"
+#include "jsonw.h"
+#include "plan.h"
+
+#define JOBS_DIR      "containers" /* under DATA: one folder per job id */
+#define OUT_FILES_MAX 10000        /* output files named in the result */
+#define STOP_GRACE_S  1            /* seconds between SIGTERM and SIGKILL at a timeout */
+/* the engine client, loaded by the first container job of this process */
+static const dcmp_engine_ops *ops;
+
+#define WAIT_MARGIN 5000 /* ms before the job's timeout the runner stops the container itself */
+
+static int ctr_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
+{
+    /* not a container job: quietly the next runner's ("" lists nothing in the error) */
+    if (in->container == NULL || in->callback) {
+        if (errlen)
+            err[0] = '\0';
+        return 0;
+    }
+    return 1;
+}
+
+/* The state of the output folder walk (nftw passes none). */
+static struct {
+    dcmp_jsonw *files, *storage;
+    size_t prefix; /* bytes of DATA + "/" to cut from each path */
+    int n, over;
+} walk;
+
+/* Whether the file at path has DICOM's "DICM" at offset 128. */
+static int is_dicom(const char *path)
+{
+    char magic[4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int yes = fd >= 0 && pread(fd, magic, 4, 128) == 4 && memcmp(magic, "DICM", 4) == 0;
+
+    if (fd >= 0)
+        close(fd);
+    return yes;
+}
+
+static int on_output(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    const char *rel = path + walk.prefix;
+
+    (void)st;
+    if (type != FTW_F || (ftw->level == 1 && strcmp(path + ftw->base, "result.json") == 0))
+        return 0;
+    if (walk.n >= OUT_FILES_MAX) {
+        walk.over = 1;
+        return 0;
+    }
+    dcmp_jsonw_lit(walk.files, walk.n++ ? "," : "");
+    dcmp_jsonw_str(walk.files, rel);
+    if (is_dicom(path)) {
+        dcmp_jsonw_lit(walk.storage, walk.storage->len > 1 ? ",{\"path\":" : "{\"path\":");
+        dcmp_jsonw_str(walk.storage, rel);
+        dcmp_jsonw_lit(walk.storage, ",\"type\":\"dicom\"}");
+    }
+    return 0;
+}
+
+static int on_clear(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    if (ftw->level == 0)
+        return 0;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Gives path to the container's user ("UID" or "UID:GID"): owned by it when this process may
+ * (root), else readable and writable by all (mode `open`). */
+static int give(const char *path, const char *user, mode_t open_mode, char *err)
+{
+    unsigned long uid, gid;
+    char *end;
+
+    uid = strtoul(user, &end, 10);
+    gid = *end == ':' ? strtoul(end + 1, NULL, 10) : uid;
+    if (geteuid() == 0) {
+        if (chown(path, (uid_t)uid, (gid_t)gid) < 0)
+            return dcmp_seterr(err, "%s: chown %s: %s", path, user, strerror(errno));
+    } else if ((uid_t)uid != geteuid() && chmod(path, open_mode) < 0) {
+        return dcmp_seterr(err, "%s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* A folder made (or emptied, from an earlier attempt) for the job, given to the container's
+ * user so that a non-root one can write there. */
+static int make_dirs(const char *job_dir, const char *out, const char *user, char *err)
+{
+    char parent[PATH_MAX];
+    const char *slash = strrchr(job_dir, '/');
+
+    snprintf(parent, sizeof parent, "%.*s", (int)(slash - job_dir), job_dir);
+    if ((mkdir(parent, 0755) < 0 && errno != EEXIST) ||
+        (mkdir(job_dir, 0755) < 0 && errno != EEXIST) || (mkdir(out, 0700) < 0 && errno != EEXIST))
+        return dcmp_seterr(err, "%s: %s", out, strerror(errno));
+    if (nftw(out, on_clear, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return dcmp_seterr(err, "%s: cannot empty what an earlier attempt left: %s", out,
+                           strerror(errno));
+    return give(out, user, 0777, err);
+}
+
+/* Writes the kwargs file, readable by the container's user only (it holds the headers). */
+static int write_file(const char *path, const char *text, const char *user, char *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    size_t len = strlen(text);
+
+    if (fd < 0)
+        return dcmp_seterr(err, "%s: %s", path, strerror(errno));
+    dcmp_executor_write_all(fd, text, len);
+    if (close(fd) < 0)
+        return dcmp_seterr(err, "%s: %s", path, strerror(errno));
+    return give(path, user, 0644, err);
+}
+
+/* The image's result.json, when it wrote one: a JSON object of at most the result cap.
+ * Returns its text (new), NULL when there is none, or sets err when it is bad. */
+static char *read_result_json(const char *out, char *err)
+{
+    char path[PATH_MAX + 32], *text = NULL;
+    struct stat st;
+    cJSON *j;
+    int fd;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/result.json", out) >= sizeof path)
+        return NULL;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+        return NULL;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DCMP_EXECUTOR_RESULT_MAX / 2) {
+        dcmp_seterr(err, "result.json: not a regular file of at most %d bytes",
+                    DCMP_EXECUTOR_RESULT_MAX / 2);
+    } else if ((text = calloc(1, (size_t)st.st_size + 1)) == NULL ||
+               read(fd, text, (size_t)st.st_size) != st.st_size) {
+        dcmp_seterr(err, "result.json: cannot be read");
+    } else if ((j = cJSON_Parse(text)) == NULL || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        dcmp_seterr(err, "result.json: not a JSON object");
+    } else {
+        cJSON_Delete(j);
+        close(fd);
+        return text;
+    }
+    free(text);
+    close(fd);
+    return NULL;
+}
+
+/* {"output","files","storage","added_params"}: what the container left in its folder. */
+static char *make_result(const char *data_dir, const char *out, char *err)
+{
+    dcmp_jsonw files, storage, w;
+    char *added = NULL, *f, *s;
+
+    err[0] = '\0';
+    added = read_result_json(out, err);
+    if (err[0] != '\0')
+        return NULL;
+    dcmp_jsonw_init(&files, DCMP_EXECUTOR_RESULT_MAX);
+    dcmp_jsonw_init(&storage, DCMP_EXECUTOR_RESULT_MAX);
+    dcmp_jsonw_lit(&files, "[");
+    dcmp_jsonw_lit(&storage, "[");
+    walk.files = &files;
+    walk.storage = &storage;
+    walk.prefix = strlen(data_dir) + 1;
+    walk.n = walk.over = 0;
+    (void)nftw(out, on_output, 16, FTW_PHYS);
+    dcmp_jsonw_lit(&files, "]");
+    dcmp_jsonw_lit(&storage, "]");
+    f = dcmp_jsonw_finish(&files);
+    s = dcmp_jsonw_finish(&storage);
+    dcmp_jsonw_init(&w, DCMP_EXECUTOR_RESULT_MAX);
+    dcmp_jsonw_lit(&w, "{\"output\":");
+    dcmp_jsonw_str(&w, out + walk.prefix);
+    dcmp_jsonw_lit(&w, ",\"files\":");
+    dcmp_jsonw_lit(&w, f ? f : "[]");
+    dcmp_jsonw_lit(&w, ",\"storage\":");
+    dcmp_jsonw_lit(&w, s ? s : "[]");
+    dcmp_jsonw_lit(&w, ",\"added_params\":");
+    dcmp_jsonw_lit(&w, added ? added : "{}");
+    dcmp_jsonw_lit(&w, "}");
+    free(f);
+    free(s);
+    free(added);
+    if (f == NULL || s == NULL || walk.over) {
+        free(dcmp_jsonw_finish(&w));
+        dcmp_seterr(err, "%s: more than %d files or a result over %d bytes", out, OUT_FILES_MAX,
+                    DCMP_EXECUTOR_RESULT_MAX);
+        return NULL;
+    }
+    if ((f = dcmp_jsonw_finish(&w)) == NULL)
+        dcmp_seterr(err, "the job's result would be over %d bytes", DCMP_EXECUTOR_RESULT_MAX);
+    return f;
+}
+
+/* Waits for the started container within the job's timeout; stops it at an overrun. Returns
+ * DCMP_OK, or DCMP_ERROR with err. */
+static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executor_input *in,
+                        const dcmp_spec *s, int64_t began, char *err, size_t errlen)
+{
+    char why[DCMP_ERR_LEN];
+    int64_t limit = -1;
+    int code = 0, rc, oom;
+
+    /* ahead of the worker's own kill at the timeout (counted from about when the runner
+     * began), so that the container is stopped and its log read here */
+    if (in->timeout > 0) {
+        limit = in->timeout * 1000 > 2 * WAIT_MARGIN ? in->timeout * 1000 - WAIT_MARGIN
+                                                     : in->timeout * 1000 / 2;
+        limit -= dcmp_clock_mono_ms() - began;
+        if (limit < 1)
+            limit = 1;
+    }
+    rc = ops->wait(e, id, limit, &code, why);
+    if (rc == 0) {
+        ops->stop(e, id, STOP_GRACE_S);
+        snprintf(err, errlen, "timed out after %llds: the container of %s was stopped",
+                 (long long)in->timeout, s->image);
+        return DCMP_ERROR;
+    }
+    if (rc < 0) {
+        ops->stop(e, id, STOP_GRACE_S);
+        dcmp_strlcpy(err, why, errlen);
+        return DCMP_ERROR;
+    }
+    oom = ops->oom_killed(e, id, why);
+    if (oom == 1) {
+        snprintf(err, errlen,
+                 "%s: killed out of memory (OOM) at its memory limit of %lld MiB "
+                 "(container.memory)",
+                 s->image, (long long)(s->memory >> 20));
+        return DCMP_ERROR;
+    }
+    if (code != 0) {
+        snprintf(err, errlen, "%s exited with code %d", s->image, code);
+        return DCMP_ERROR;
+    }
+    return DCMP_OK;
+}
+
+/* Creates, starts and waits for the container; its log to the job's; removes it. */
+static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in,
+                             const dcmp_spec *s, const char *body, char *err, size_t errlen)
+{
+    char id[DCMP_ENGINE_ID_LEN], why[DCMP_ERR_LEN];
+    int64_t began = dcmp_clock_mono_ms();
+    int32_t rc;
+
+    if (ops->create(e, body, id, why) < 0) {
+        snprintf(err, errlen, "%s: %s", s->image, why);
+        return DCMP_ERROR;
+    }
+    if (ops->start(e, id, why) < 0) {
+        snprintf(err, errlen, "%s: %s", s->image, why);
+        rc = DCMP_ERROR;
+    } else {
+        rc = wait_for(e, id, in, s, began, err, errlen);
+    }
+    fflush(stdout);
+    if (ops->logs(e, id, STDOUT_FILENO, why) < 0)
+        fprintf(stderr, "%s\n", why);
+    if (ops->remove(e, id, why) < 0)
+        fprintf(stderr, "%s (the worker removes it later)\n", why);
+    return rc;
+}
+
+static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], char **result,
+                       char *err, size_t errlen)
+{
+    char job_dir[PATH_MAX], out[PATH_MAX + 8], kwfile[PATH_MAX + 16], why[DCMP_ERR_LEN];
+    char *kwargs = NULL, *body = NULL;
+    dcmp_spec_run run;
+    dcmp_engine e;
+    dcmp_spec s;
+    cJSON *tree;
+    int32_t rc = DCMP_ERROR;
+    int n;
+
+    (void)loaded; /* no library to watch */
+    *result = NULL;
+    if ((tree = cJSON_Parse(in->container)) == NULL || dcmp_spec_parse(tree, &s, why) < 0) {
+        snprintf(err, errlen, "%s: %s", in->func, tree ? why : "container: not JSON");
+        cJSON_Delete(tree);
+        return DCMP_ERROR;
+    }
+    if (dcmp_enginelib_open(&e, &ops, why) <= 0 || ops->ping(&e, why) < 0) {
+        snprintf(err, errlen, "%s: %s", s.image, why);
+        goto out;
+    }
+    if ((n = ops->image_exists(&e, s.image, why)) <= 0) {
+        if (n < 0)
+            snprintf(err, errlen, "%s", why);
+        else
+            snprintf(err, errlen,
+                     "image %s is not stored by the docker engine at %s (images "
+                     "are never pulled by a job: build or load it first)",
+                     s.image, e.socket);
+        goto out;
+    }
+    n = snprintf(job_dir, sizeof job_dir, "%s/" JOBS_DIR "/%s", in->data_dir, in->job_id);
+    if (n < 0 || (size_t)n >= sizeof job_dir) {
+        snprintf(err, errlen, "%s: DATA's path is too long", in->func);
+        goto out;
+    }
+    snprintf(out, sizeof out, "%s/out", job_dir);
+    snprintf(kwfile, sizeof kwfile, "%s/kwargs.json", job_dir);
+    kwargs = dcmp_plan_kwargs(in->job_name ? in->job_name : "", in->headers, in->params,
+                              in->added_params);
+    if (kwargs == NULL || make_dirs(job_dir, out, s.user, why) < 0 ||
+        write_file(kwfile, kwargs, s.user, why) < 0) {
+        snprintf(err, errlen, "%s: %s", s.image, kwargs ? why : "out of memory");
+        goto out;
+    }
+    memset(&run, 0, sizeof run);
+    run.job_id = in->job_id;
+    run.worker = in->worker ? in->worker : "";
+    run.data_host = in->data_dir;
+    run.out_host = out;
+    run.kwargs = kwargs;
+    run.kwargs_host = kwfile;
+    if ((body = dcmp_spec_create_body(&s, &run, DCMP_JSONW_MAX)) == NULL) {
+        snprintf(err, errlen, "%s: the container's settings are too large", s.image);
+        goto out;
+    }
+    rc = run_container(&e, in, &s, body, err, errlen);
+    if (rc == DCMP_OK && (*result = make_result(in->data_dir, out, why)) == NULL) {
+        snprintf(err, errlen, "%s: %s", s.image, why);
+        rc = DCMP_ERROR;
+    }
+out:
+    free(kwargs);
+    free(body);
+    cJSON_Delete(tree);
+    return rc;
+}
+
+/* Names the job's image; validate asks the engine whether it is stored (check_image). */
+static int ctr_describe(const dcmp_executor_input *in, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", in->func);
+    return 0;
+}
+
+const dcmp_runner dcmp_runner_container = {"container image", ctr_resolve, ctr_run, ctr_describe};
