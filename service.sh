@@ -127,11 +127,13 @@ run_validate() {
   fi
 }
 
-# make_venv STAGED_MODULE: the virtual environment of a Python service, MODULES/.venvs/NAME,
-# from STAGED_MODULE/requirements.txt. dcmp-venv builds it beside the one there and swaps it in
-# only when pip succeeded; a failure ends the install with pip's message, nothing replaced.
+# make_venv STAGED_MODULE STAGED_VENV: the virtual environment of a Python service from
+# STAGED_MODULE/requirements.txt, made by dcmp-venv into STAGED_VENV (the staging area's
+# .venvs/NAME), so that validate imports the module in it; install swaps it in as
+# MODULES/.venvs/NAME with the service. A failure ends the install with pip's message, nothing
+# replaced. With Docker the worker makes it when it starts (the host's Python is not the image's).
 make_venv() {
-  local staged="$1" prog venv="$MODULES/.venvs/$name" log="$LOGS/venv-$name.log"
+  local staged="$1" venv="$2" prog log="$LOGS/venv-$name.log"
   [ -f "$staged/requirements.txt" ] || return 0
   if [ "$(stack_mode)" = docker ]; then
     dcmp_say "$name has a requirements.txt: the worker makes its virtual environment when it starts (restart the stack's worker)"
@@ -139,11 +141,9 @@ make_venv() {
   fi
   prog="$(built_bin dcmp-venv)" || dcmp_die "dcmp-venv is not built (build/bin): run ./build.sh --native"
   dcmp_say "making the virtual environment of $name (pip's output: $log)"
-  mkdir -p "$MODULES/.venvs" "$LOGS"
-  dcmp_basedir_own flat "$MODULES/.venvs"
+  mkdir -p "$(dirname "$venv")" "$LOGS"
   "$prog" "$staged" "$venv" "$log" ||
     dcmp_die "the virtual environment of $name could not be made (pip's message above): nothing was installed"
-  dcmp_basedir_own deep "$venv"
 }
 
 need_build_tools() {
@@ -238,6 +238,9 @@ do_install() {
     build_part "$stage_mod" module "$log"
   fi
   rm -rf "$stage_reg/.git" "$stage_mod/.git"
+  # the environment first: validate imports the module in it, and the module's code never runs
+  # without the packages it asks for
+  make_venv "$stage_mod" "$work/modules/.venvs/$name"
   if [ $validate = 1 ]; then
     run_validate "$work/registry" "$work/modules" "$name" ||
       dcmp_die "$name is not valid (above): nothing was installed"
@@ -247,8 +250,11 @@ do_install() {
   fi
   mkdir -p "$REGISTRY" "$MODULES"
   dcmp_basedir_own flat "$REGISTRY" "$MODULES"
-  # the environment first: the module's code never runs without the packages it asks for
-  make_venv "$stage_mod"
+  if [ -d "$work/modules/.venvs/$name" ]; then
+    mkdir -p "$MODULES/.venvs"
+    dcmp_basedir_own flat "$MODULES/.venvs"
+    swap_in "$work/modules/.venvs/$name" "$MODULES/.venvs/$name"
+  fi
   # Swapped in by rename, worker code first: the scheduler never plans a job whose worker
   # library is not there yet, and a worker never loads half a library.
   swap_in "$stage_mod" "$MODULES/$name"

@@ -108,6 +108,7 @@ describe_child(int fd, int callback, const char *root, const char *dotted)
     in.func = dotted;
     in.modules = root;
     in.callback = callback;
+    in.system_python = 1; /* see executor.h; docs/python.md says what it checks then */
     rc = dcmp_runner_describe(&in, out, sizeof out);
     dcmp_executor_write_all(fd, rc == 0 ? "0" : "1", 1);
     dcmp_executor_write_all(fd, out, strlen(out));

@@ -70,6 +70,9 @@ typedef struct dcmp_executor_input {
     const dcmp_resolved *resolved; /* func already resolved (NULL: resolve it here) */
     int found;                     /* with resolved: its candidate that exists */
     int callback;                  /* a scheduler's callback, not a worker (runners read it) */
+    /* validate's check: a worker whose virtual environment is not made yet (the Docker worker
+     * makes it when it starts) is imported with the system's Python instead of refused */
+    int system_python;
     /* calls with the same nonzero batch came in one frame (one event's callbacks): a runner
      * may look for changed service files once per batch; 0: a call alone */
     uint64_t batch;

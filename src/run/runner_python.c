@@ -122,6 +122,8 @@ static int py_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
                  environment[0] ? environment : "the system's Python");
         return DCMP_RUNNER_ELSEWHERE;
     }
+    if (venv[0] != '\0' && !made(venv) && in->system_python)
+        venv[0] = '\0';
     if (venv[0] != '\0' && !made(venv)) {
         snprintf(err, errlen,
                  "python: %s: its service has a requirements.txt but no virtual environment "
