@@ -183,6 +183,19 @@ fi
 check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
 check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
 check "run.sh status: every part runs" ./run.sh status
+if [ "$mode" = docker ]; then
+  # issue 12: the worker image's python3-pythran is the empty stand-in, so apt brought no
+  # compiler and no -dev package, and SciPy still imports (as a non-root user)
+  worker_image="dcm-processor/worker:${DCMP_IMAGE_TAG:-latest}"
+  check "worker image: no compiler or -dev package (python3-pythran is the empty one)" \
+    test "$(docker run --rm --entrypoint sh "$worker_image" -c \
+      'dpkg -l | awk "/^ii/ {print \$2}" | grep -cE -- "-dev(:|\$)|^(g\+\+|gcc|cpp)(-[0-9]+)?(:|\$)"; dpkg-query -W -f "\${Version}" python3-pythran')" \
+    = "0
+0.11.0+ds-7+dcmp.empty"
+  check "worker image: numpy, pydicom, nibabel, scipy.ndimage, scipy.interpolate import" \
+    test "$(docker run --rm --user 1000:1000 --entrypoint /usr/bin/python3 "$worker_image" -c \
+      'import numpy, pydicom, nibabel, scipy.ndimage, scipy.interpolate; print("ok")')" = ok
+fi
 
 # ---- a default stack is closed: every login generated into the settings, in force ----
 check "the settings made owner-only (they were 644) and run.sh said so" \
