@@ -51,4 +51,17 @@ static int harness_failed, harness_checks;
     (fprintf(stderr, "%d checks, %d failed\n", harness_checks, harness_failed), \
      (harness_failed == 0 && harness_checks > 0) ? 0 : 1)
 
+/* 1 in a build with AddressSanitizer (gcc or clang), whose shadow memory exceeds any
+ * address-space limit: tests of memory limits skip there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 #endif

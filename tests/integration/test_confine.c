@@ -14,17 +14,6 @@
 #include "harness.h"
 #include "redis.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 #define REDIS_SECRET "redis-secret-4711"
 
 static fixture f;

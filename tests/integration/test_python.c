@@ -1,6 +1,7 @@
 /* test_python.c -- Python workers run by the real worker beside C ones: kwargs in, result
- * stored, exceptions with their traceback, print() in the log, crashes and hangs ending their
- * job only, a changed module imported afresh, and a name of neither kind. */
+ * stored, exceptions with their traceback, print() in the log, crashes, hangs and memory
+ * exhaustion ending their job only, a changed module imported afresh, and a name of neither kind.
+ */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 static fixture f;
 static char modules[PATH_MAX + 16];
 
-static const char service_init[] = "from .main import worker, boom, talk, leave, segv, hang\n";
+static const char service_init[] = "from .main import worker, boom, talk, leave, segv, hang, hog\n";
 
 static const char service_main[] =
     "import ctypes, os, time\n"
@@ -40,7 +41,11 @@ static const char service_main[] =
     "\n"
     "def hang(**kwargs):\n"
     "    print('hanging')\n"
-    "    time.sleep(600)\n";
+    "    time.sleep(600)\n"
+    "\n"
+    "def hog(**kwargs):\n"
+    "    print('asking for 4 GiB')\n"
+    "    return len(bytearray(4 << 30))\n";
 
 /* Runs jobs (specs as fixture_enqueue's) and waits for the last one to be `state`; returns it
  * in *job (clear it) or -1. */
@@ -137,6 +142,29 @@ static void test_timeout(void)
     expect("pysvc.hang", 5, "failed", "timed out after 5s", "hanging");
 }
 
+/* Memory exhaustion under JOB_MEMORY_LIMIT=1G (the queue memq's worker): the job fails with
+ * Python's MemoryError, the worker serves the next job. (Not under AddressSanitizer, whose
+ * shadow memory exceeds any address-space limit.) */
+static void test_memory(void)
+{
+    const char *hog[1] = {"job|pysvc.hog|memq|"}, *talk[1] = {"after|pysvc.talk|memq|"};
+    dcmp_job job;
+
+    if (UNDER_ASAN) {
+        printf("  (skipped under AddressSanitizer)\n");
+        return;
+    }
+    if (run_jobs(hog, 1, NULL, 60, "failed", &job) < 0) {
+        CHECK(!"the 4 GiB job did not fail");
+        return;
+    }
+    CHECK_CONTAINS(job.error, "MemoryError");
+    CHECK_CONTAINS(job.log, "asking for 4 GiB");
+    dcmp_job_clear(&job);
+    CHECK(run_jobs(talk, 1, NULL, 60, "finished", &job) == 0);
+    dcmp_job_clear(&job);
+}
+
 /* Neither a library nor a module: the error names the candidates of both kinds. */
 static void test_neither(void)
 {
@@ -199,6 +227,7 @@ static void test_changed(void)
 int main(void)
 {
     const char *mods = getenv("DCMP_TEST_MODULES");
+    const char *memory_env[] = {"JOB_MEMORY_LIMIT=1G", NULL};
     char path[PATH_MAX + 64], target[PATH_MAX + 32];
 
     if (mods == NULL || fixture_start(&f) < 0)
@@ -216,12 +245,14 @@ int main(void)
     CHECK(symlink(target, path) == 0);
     f.modules = modules;
     fixture_worker(&f, "default", NULL);
+    fixture_worker(&f, "memq", memory_env);
     RUN(test_graph);
     RUN(test_exception);
     RUN(test_print);
     RUN(test_exit);
     RUN(test_segfault);
     RUN(test_timeout);
+    RUN(test_memory);
     RUN(test_neither);
     RUN(test_changed);
     fixture_stop(&f, harness_failed);
