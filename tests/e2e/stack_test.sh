@@ -415,8 +415,14 @@ check "the dashboard lists the workers" test "$(dash /api/workers | "$py" -c 'im
 check "still nothing under BASEDIR readable by others" owner_only
 
 # ---- down: nothing left ----
+# started_at PID: the process' start time (field 22 of /proc/PID/stat, after the command name,
+# which may hold spaces): with it a pid reused by another process (pid_max is 32768 on a 2-CPU
+# machine, and a test run wraps it) is not taken for one of the stack's
+started_at() { sed -n 's/^.*) [A-Za-z] //p' "/proc/$1/stat" 2>/dev/null | awk '{print $19}'; }
 if [ "$mode" = native ]; then
   pids="$(cat "$BASEDIR"/run/*.pid 2>/dev/null | tr '\n' ' ')"
+  declare -A born=()
+  for p in $pids; do born[$p]="$(started_at "$p")"; done
 fi
 check "run.sh down" ./run.sh down
 stack_up=0
@@ -426,9 +432,9 @@ if [ "$mode" = native ]; then
   for p in $pids; do
     # a zombie waiting for its reaper is not a process left running
     kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] &&
-      alive="$alive $p"
+      [ -n "${born[$p]}" ] && [ "$(started_at "$p")" = "${born[$p]}" ] && alive="$alive $p"
   done
-  check "no process of the stack left (pids:$pids)" test -z "$alive"
+  check "no process of the stack left (pids:$pids; alive:${alive:- none})" test -z "$alive"
 else
   check "no container of the stack left" test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"
   check "no network of the stack left" test -z "$(docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")"

@@ -555,7 +555,13 @@ extern "C" ctp_status ctp_anonymize_file(const ctp_script *s, const ctp_lut *lut
                  strerror(errno));
         return CTP_ERROR;
     }
-    fchmod(fd, 0644);
+    /* the mode a plain creat() gives under the process' umask (mkstemp made it 0600): 0644 for
+     * dcmp-ctp run by hand, owner-only in the stack, whose programs set umask 077 (a fixed 0644
+     * left anonymized series readable by others under an owner-only BASEDIR until the cleaner
+     * ran: caught by the end-to-end test) */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     close(fd);
     c = ff.saveFile(tpl.data(), xfer, EET_UndefinedLength, EGL_withoutGL, EPD_noChange, 0, 0,
                     EWM_createNewMeta);
