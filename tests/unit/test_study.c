@@ -212,6 +212,7 @@ static void test_bad_views(void)
     study_init(&st, 0);
     CHECK(decide(&t, &st, 0, &out) == DCMP_STUDY_WAIT);
     CHECK_CONTAINS(out.reason, "no series of the study is known yet");
+    study_free(&st);
     study_init(&st, 2);
     st.s[1].uid = "";
     CHECK(dcmp_study_decide(&t, &st.v, 0, &out, err) == -1);
