@@ -113,17 +113,33 @@ void dcmp_loader_close(dcmp_loaded *l)
 /* An object of libdcmp.so, whose address dladdr() maps to the library's file. */
 static const char anchor = 0;
 
-int dcmp_loader_sibling(const char *name, char *path, size_t size, char *err)
+const void *dcmp_loader_sibling(const char *name, const char *symbol, char path[PATH_MAX],
+                                char *err)
 {
     Dl_info info;
     const char *slash;
+    const void *sym;
+    void *h;
     int n;
 
     if (dladdr(&anchor, &info) == 0 || info.dli_fname == NULL ||
-        (slash = strrchr(info.dli_fname, '/')) == NULL)
-        return dcmp_seterr(err, "cannot tell the folder of libdcmp.so to find %s", name);
-    n = snprintf(path, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, name);
-    if (n < 0 || (size_t)n >= size)
-        return dcmp_seterr(err, "the path of %s is too long", name);
-    return 0;
+        (slash = strrchr(info.dli_fname, '/')) == NULL) {
+        dcmp_seterr(err, "cannot tell the folder of libdcmp.so to find %s", name);
+        return NULL;
+    }
+    n = snprintf(path, PATH_MAX, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, name);
+    if (n < 0 || n >= PATH_MAX) {
+        dcmp_seterr(err, "the path of %s is too long", name);
+        return NULL;
+    }
+    if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        const char *e = dlerror();
+        dcmp_seterr(err, "cannot load %s: %s", path, e ? e : "unknown error");
+        return NULL;
+    }
+    if ((sym = dlsym(h, symbol)) == NULL) {
+        dlclose(h);
+        dcmp_seterr(err, "%s: no symbol %s", path, symbol);
+    }
+    return sym;
 }

@@ -45,10 +45,11 @@ int dcmp_loader_open_found(const dcmp_resolved *r, int found, dcmp_loaded *out, 
  */
 int dcmp_loader_open_file(const char *path, dcmp_loaded *out, char *err);
 
-/* The path of library `name` beside libdcmp.so, in the same lib folder (the build tree's
- * build/lib, an installation's lib): where the runners' own libraries are. Returns 0, or -1
- * with err. */
-int dcmp_loader_sibling(const char *name, char *path, size_t size, char *err);
+/* Loads library `name` from beside libdcmp.so, in the same lib folder (the build tree's
+ * build/lib, an installation's lib): where the runners' own libraries are, and returns its
+ * `symbol` (the caller checks the table's version), with the file in path; NULL with err. */
+const void *dcmp_loader_sibling(const char *name, const char *symbol, char path[PATH_MAX],
+                                char *err);
 
 /* Closes what dcmp_loader_open or dcmp_loader_open_file opened. Safe on a zeroed struct. */
 void dcmp_loader_close(dcmp_loaded *l);

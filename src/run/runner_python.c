@@ -41,17 +41,9 @@ static int start(const dcmp_executor_input *in, const char *venv, char *err)
 {
     char path[PATH_MAX], why[DCMP_PYTHON_ERROR_MAX];
     const dcmp_python_table *t;
-    void *h;
 
-    if (dcmp_loader_sibling(LIBRARY, path, sizeof path, err) < 0)
+    if ((t = dcmp_loader_sibling(LIBRARY, DCMP_PYTHON_RUNNER_SYMBOL, path, err)) == NULL)
         return -1;
-    if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-        const char *e = dlerror();
-        return dcmp_seterr(err, "cannot load %s: %s", path, e ? e : "unknown error");
-    }
-    t = dlsym(h, DCMP_PYTHON_RUNNER_SYMBOL);
-    if (t == NULL)
-        return dcmp_seterr(err, "%s: no symbol " DCMP_PYTHON_RUNNER_SYMBOL, path);
     if (t->version != DCMP_PYTHON_RUNNER_VERSION || t->size < sizeof *t)
         return dcmp_seterr(err, "%s: table version %u size %u, this host needs version %u size %zu",
                            path, (unsigned)t->version, (unsigned)t->size,

@@ -19,20 +19,12 @@ static int load(char *err)
 {
     char path[PATH_MAX];
     const dcmp_engine_ops *t;
-    void *h;
 
-    if (dcmp_loader_sibling(DCMP_ENGINELIB_NAME, path, sizeof path, err) < 0)
+    if ((t = dcmp_loader_sibling(DCMP_ENGINELIB_NAME, DCMP_ENGINE_OPS_SYMBOL, path, err)) == NULL)
         return -1;
-    if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-        const char *e = dlerror();
-        return dcmp_seterr(err, "cannot load %s: %s", path, e ? e : "unknown error");
-    }
-    t = dlsym(h, DCMP_ENGINE_OPS_SYMBOL);
-    if (t == NULL || t->version != DCMP_ENGINE_OPS_VERSION || t->size < sizeof *t) {
-        dlclose(h);
+    if (t->version != DCMP_ENGINE_OPS_VERSION || t->size < sizeof *t)
         return dcmp_seterr(err, "%s: no " DCMP_ENGINE_OPS_SYMBOL " of version %d", path,
                            DCMP_ENGINE_OPS_VERSION);
-    }
     loaded = t;
     return 0;
 }
