@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctp_lut_set(lut, "ptid/PAT1", "SUBJ");
     if (ctp_script_parse(text, size, "fuzz", &s, err) == 0) {
         for (i = 0; i < s->nrules; i++) {
-            ctp_eval ev = {s, lut, &src, 1700000000, CTP_OK, ""};
+            ctp_eval ev = {s, lut, &src, 1700000000, CTP_OK, "", 0};
             free(ctp_eval_script(&ev, s->rules[i].script, s->rules[i].tag));
         }
         ctp_script_free(s);

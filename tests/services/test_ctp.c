@@ -90,6 +90,30 @@ static const char *script_text =
     " <e en=\"T\" t=\"00091010\" n=\"AcmeThing\">@keep()</e>\n"
     " <e en=\"F\" t=\"00100030\" n=\"Off\">@nosuchfunction()</e>\n"
     " <e en=\"T\" t=\"00100020\" n=\"PatientID\">@lookup(this,ptid)</e>\n"
+    " <e en=\"T\" t=\"00200010\" "
+    "n=\"StudyID\">@hashuid(@UIDROOT,SOPInstanceUID,SeriesNumber)@hashuid(@UIDROOT,SOPInstanceUID,"
+    "SeriesNumber)</e>\n"
+    " <e en=\"T\" t=\"00200011\" "
+    "n=\"SeriesNumber\">@hashuid(@UIDROOT,SOPInstanceUID,InstitutionName)@hashuid(@UIDROOT,"
+    "SOPInstanceUID,InstitutionName)</e>\n"
+    " <e en=\"T\" t=\"00080080\" "
+    "n=\"InstitutionName\">@hashuid(@UIDROOT,SOPInstanceUID,ReferringPhysicianName)@hashuid(@"
+    "UIDROOT,SOPInstanceUID,ReferringPhysicianName)</e>\n"
+    " <e en=\"T\" t=\"00080090\" "
+    "n=\"ReferringPhysicianName\">@hashuid(@UIDROOT,SOPInstanceUID,StationName)@hashuid(@UIDROOT,"
+    "SOPInstanceUID,StationName)</e>\n"
+    " <e en=\"T\" t=\"00081010\" "
+    "n=\"StationName\">@hashuid(@UIDROOT,SOPInstanceUID,OperatorsName)@hashuid(@UIDROOT,"
+    "SOPInstanceUID,OperatorsName)</e>\n"
+    " <e en=\"T\" t=\"00081070\" "
+    "n=\"OperatorsName\">@hashuid(@UIDROOT,SOPInstanceUID,InstitutionalDepartmentName)@hashuid(@"
+    "UIDROOT,SOPInstanceUID,InstitutionalDepartmentName)</e>\n"
+    " <e en=\"T\" t=\"00081040\" "
+    "n=\"InstitutionalDepartmentName\">@hashuid(@UIDROOT,SOPInstanceUID,PerformingPhysicianName)@"
+    "hashuid(@UIDROOT,SOPInstanceUID,PerformingPhysicianName)</e>\n"
+    " <e en=\"T\" t=\"00081050\" n=\"PerformingPhysicianName\">x</e>\n"
+    " <e en=\"T\" t=\"00081090\" "
+    "n=\"ManufacturerModelName\">@hashuid(@UIDROOT,SOPInstanceUID,ManufacturerModelName)</e>\n"
     "</script>\n";
 
 static ctp_script *script;
@@ -99,7 +123,7 @@ static ctp_lut *lut;
 static const char *ev(const char *cmd, uint32_t tag)
 {
     static char out[1024];
-    ctp_eval e = {script, lut, &src, 1700000000, CTP_OK, ""};
+    ctp_eval e = {script, lut, &src, 1700000000, CTP_OK, "", 0};
     char *v = ctp_eval_script(&e, cmd, tag);
 
     if (v == NULL) {
@@ -130,6 +154,15 @@ static void test_hashuid(void)
     CHECK_STR(ev("@hashuid(@UIDROOT,SOPInstanceUID)", 0x0020000D),
               "1.2.826.0.1.3680043.10.999.1334520174181281561457881635934467169" /* 64 */);
     CHECK(strlen(ev("@hashuid(@UIDROOT,this)", 0x00080018)) <= 64);
+    /* a third element's rule runs, and may name another: 7 rules, a result */
+    CHECK(strncmp(ev("@hashuid(@UIDROOT,SOPInstanceUID,OperatorsName)", 0x00080018),
+                  "1.2.826.0.1.3680043.10.999.", 27) == 0);
+    /* a rule naming itself: refused at the nesting limit, not a stack overflow */
+    CHECK_CONTAINS(ev("@hashuid(@UIDROOT,SOPInstanceUID,ManufacturerModelName)", 0x00080018),
+                   "@hashuid rules nested more than 16 deep");
+    /* rules naming the next one twice, 7 deep: 255 runs would be made, 64 are allowed */
+    CHECK_CONTAINS(ev("@hashuid(@UIDROOT,SOPInstanceUID,StudyID)", 0x00080018),
+                   "more than 64 rules evaluated for one element");
 }
 
 static void test_hash(void)
@@ -360,7 +393,7 @@ static void test_script_model(void)
     CHECK(ctp_script_rule(script, 0x00100030) == NULL); /* disabled */
     CHECK_STR(ctp_script_param(script, "PROFILE"), "Basic & more");
     CHECK(ctp_script_param(script, "NOPE") == NULL);
-    CHECK(ctp_script_rules(script) == 2);
+    CHECK(ctp_script_rules(script) == 11);
     /* names: hex, keywords, dcm4che spellings, private rule names, block references */
     {
         uint32_t tag = 0;

@@ -8,8 +8,9 @@
 
 #include "ctp_int.h"
 
-#define MAX_ARGS  16
-#define MAX_DEPTH 16 /* nested @if/@append blocks */
+#define MAX_ARGS       16
+#define MAX_DEPTH      16 /* nested @if/@append blocks and @hashuid third elements */
+#define MAX_EXTRA_RUNS 64 /* rules a @hashuid third element runs, per element */
 
 /* A span of the script text. */
 typedef struct span {
@@ -464,7 +465,7 @@ static void fn_hash(ctp_eval *ev, const fncall *fn, uint32_t this_tag, ctp_buf *
     free(v);
 }
 
-static void fn_hashuid(ctp_eval *ev, const fncall *fn, uint32_t this_tag, ctp_buf *out)
+static void fn_hashuid(ctp_eval *ev, const fncall *fn, uint32_t this_tag, int depth, ctp_buf *out)
 {
     char *prefix = NULL, *uid = NULL, *extra = NULL;
     const ctp_rule *r;
@@ -496,7 +497,15 @@ static void fn_hashuid(ctp_eval *ev, const fncall *fn, uint32_t this_tag, ctp_bu
     if (fn->nargs > 2) {
         uint32_t t = tag_of(ev, fn->args[2], this_tag);
         if ((r = ctp_script_rule(ev->script, t)) != NULL) {
-            if ((extra = ctp_eval_script(ev, r->script, t)) == NULL)
+            /* E2's rule may itself name a third element: the chain shares the nesting
+             * depth, and the evaluations of one element are counted, so a cycle or a
+             * fan-out of rules costs a bounded amount of work */
+            if (++ev->extra_runs > MAX_EXTRA_RUNS) {
+                quarantine(ev, CTP_ERROR, "@hashuid: more than %d rules evaluated for one element",
+                           MAX_EXTRA_RUNS);
+                goto done;
+            }
+            if ((extra = run(ev, r->script, strlen(r->script), t, depth + 1)) == NULL)
                 goto done;
             ctp_buf_adds(&u, extra);
         }
@@ -942,7 +951,7 @@ static void call(ctp_eval *ev, const fncall *fn, uint32_t this_tag, int depth, c
     } else if (strcmp(name, "hashptid") == 0) {
         fn_hashptid(ev, fn, this_tag, out);
     } else if (strcmp(name, "hashuid") == 0) {
-        fn_hashuid(ev, fn, this_tag, out);
+        fn_hashuid(ev, fn, this_tag, depth, out);
     } else if (strcmp(name, "if") == 0 || strcmp(name, "select") == 0) {
         int yes = name[0] == 'i' ? condition(ev, fn, this_tag) : ev->src->root;
         span code = yes ? fn->tcode : fn->fcode;
@@ -1006,7 +1015,7 @@ static char *run(ctp_eval *ev, const char *cmd, size_t n, uint32_t this_tag, int
     int esc = 0;
 
     if (depth > MAX_DEPTH) {
-        quarantine(ev, CTP_ERROR, "conditional blocks nested more than %d deep", MAX_DEPTH);
+        quarantine(ev, CTP_ERROR, "blocks or @hashuid rules nested more than %d deep", MAX_DEPTH);
         return NULL;
     }
     while (i < n && ev->status == CTP_OK) {
@@ -1041,6 +1050,7 @@ static char *run(ctp_eval *ev, const char *cmd, size_t n, uint32_t this_tag, int
 
 char *ctp_eval_script(ctp_eval *ev, const char *cmd, uint32_t this_tag)
 {
+    ev->extra_runs = 0;
     return run(ev, cmd, strlen(cmd), this_tag, 0);
 }
 

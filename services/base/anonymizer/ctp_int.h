@@ -114,6 +114,7 @@ typedef struct ctp_eval {
     time_t now;            /* for @date() and @time() */
     ctp_status status;     /* CTP_OK until a function quarantines, skips or fails */
     char why[CTP_ERR_LEN]; /* the reason when status != CTP_OK */
+    int extra_runs;        /* rules run for @hashuid third elements in this element */
 } ctp_eval;
 
 /* Computes the replacement of `cmd` (a rule's script) for element this_tag, as CTP's
