@@ -25,7 +25,7 @@
 # Native mode: daemons from $DCMP_BIN (default build/bin, built with ./build.sh --native when
 # missing there), logs in BASEDIR/logs, pid files in BASEDIR/run, every port from the settings,
 # everything on loopback (BIND_ADDRESS), Orthanc's config generated under BASEDIR/orthanc.
-# Environment: DCMP_BIN (binaries), DCMP_START_TIMEOUT (seconds per part, default 60).
+# Environment: DCMP_BIN (binaries), DCMP_START_TIMEOUT (seconds per part, default 120).
 # Exit status: 0 done; 1 a part failed (its name and log are printed) or a missing program;
 #              2 usage; 3 (status) not every part runs.
 set -euo pipefail
@@ -134,7 +134,7 @@ if [ "$action" = up ] && [ "$role" = stack ]; then
     dcmp_die "ORTHANC_BIND=$ORTHANC_BIND opens Orthanc beyond this machine: set its login (ORTHANC_REST_USERNAME, ORTHANC_REST_PASSWORD) first" 2
 fi
 
-timeout_s="${DCMP_START_TIMEOUT:-60}"
+timeout_s="${DCMP_START_TIMEOUT:-120}"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || dcmp_die "DCMP_START_TIMEOUT=$timeout_s: not a number of seconds" 2
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +214,10 @@ docker_wait() {
         state="${state% *}"
         case "$state" in
           healthy|running) ;;
-          exited|dead|gone|unhealthy|restarting)
+          # unhealthy is not final: a probe times out on a loaded host, and a scheduler
+          # whose Redis is not up yet answers 503 until it is (docker marks it healthy then)
+          unhealthy) pending="$svc (unhealthy: $(docker inspect -f '{{with .State.Health}}{{range .Log}}{{println .Output}}{{end}}{{end}}' "$id" 2>/dev/null | grep -v '^$' | tail -1 | cut -c1-200))" ;;
+          exited|dead|gone|restarting)
             docker_show_failed
             dcmp_die "service $svc: container ${id:0:12} is $state (its log above; more: docker logs ${id:0:12})" ;;
           *) pending="$svc ($state)" ;;
