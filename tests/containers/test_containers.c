@@ -4,7 +4,8 @@
  * network by default; a worker SIGKILLed mid-job (its container removed once the job is
  * reaped); `dcm-processor validate` checking that the engine stores an entry's image; a
  * mercure module and a MONAI Application Package reading a series made with dump2dcm as
- * their contracts say. Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
+ * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
+ * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
@@ -414,6 +415,34 @@ static void interfaces(void)
     check_stored(ids[1], "seg/" SERIES ".2.dcm");
 }
 
+/* The interfaces' inputs refused: no dcmpath in the headers; a link leading outside DATA. */
+static void inputs_refused(void)
+{
+    char settings[512], ids[1][DCMP_ID_LEN], link_path[PATH_MAX + 32], outside[PATH_MAX + 32];
+    FILE *fp;
+
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"mod\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\","
+             "\"interface\":\"mercure\"}}",
+             mercure_image);
+    CHECK(enqueue_event(settings, "{\"SeriesInstanceUID\":\"1.2\"}", ids, 1) == 1);
+    check_job(ids[0], "failed", "headers.dcmpath: missing (the mercure interface needs", NULL);
+
+    snprintf(link_path, sizeof link_path, "%s/dicom/evil", f.data);
+    mkdir(link_path, 0755);
+    snprintf(link_path, sizeof link_path, "%s/dicom/evil/0001.dcm", f.data);
+    snprintf(outside, sizeof outside, "%s/outside.dcm", f.dir); /* f.dir holds DATA */
+    if ((fp = fopen(outside, "w")) != NULL)
+        fclose(fp);
+    CHECK(symlink(outside, link_path) == 0);
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"map\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\","
+             "\"interface\":\"monai\"}}",
+             monai_image);
+    CHECK(enqueue_event(settings, "{\"dcmpath\":\"dicom/evil\"}", ids, 1) == 1);
+    check_job(ids[0], "failed", "/outside.dcm, outside DATA", NULL);
+}
+
 /* validate says which entry's image the engine stores and which it does not. */
 static void validate_images(void)
 {
@@ -475,6 +504,7 @@ int main(void)
     RUN(killed_worker);
     RUN(validate_images);
     RUN(interfaces);
+    RUN(inputs_refused);
     failed = harness_failed > 0;
     fixture_stop(&f, failed);
     return HARNESS_RESULT();

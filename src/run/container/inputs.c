@@ -18,6 +18,8 @@ static struct {
     const dcmp_iface *f;
     const cJSON *headers;
     const char *in;
+    char data[PATH_MAX]; /* DATA, its links resolved */
+    size_t data_len;
     char *err;
     int n, seen;
     unsigned char head[DCMP_INPUTS_HEAD];
@@ -100,17 +102,24 @@ static int write_tags(const char *dst, const char *uid, char *err)
 static int on_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     char uid[DCMP_IFACE_UID_LEN], name[DCMP_IFACE_UID_LEN * 3 + 16], dst[PATH_MAX + 256];
+    char real[PATH_MAX];
     ssize_t got;
     int fd;
 
-    (void)st;
     if (type == FTW_DNR || type == FTW_NS)
         return dcmp_seterr(walk.err, "%s: cannot be read", path);
-    if (type != FTW_F || path[ftw->base] == '.')
+    if (type != FTW_F || !S_ISREG(st->st_mode) || path[ftw->base] == '.')
         return 0;
     if (++walk.seen > DCMP_INPUTS_MAX)
         return dcmp_seterr(walk.err, "more than %d files under the series' folder",
                            DCMP_INPUTS_MAX);
+    /* a study's series are links: what they lead to must be under DATA, and is what is
+     * linked (link() would link the symbolic link itself) */
+    if (realpath(path, real) == NULL)
+        return dcmp_seterr(walk.err, "%s: %s", path, strerror(errno));
+    if (strncmp(real, walk.data, walk.data_len) != 0 || real[walk.data_len] != '/')
+        return dcmp_seterr(walk.err, "%s: leads to %s, outside DATA", path, real);
+    path = real;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         return dcmp_seterr(walk.err, "%s: %s", path, strerror(errno));
     got = pread(fd, walk.head, sizeof walk.head, 0);
@@ -150,6 +159,9 @@ int dcmp_inputs_link(const dcmp_iface *f, const cJSON *headers, const char *data
                            rel ? "\" is not a path under DATA" : "", f->name);
     if ((size_t)snprintf(src, sizeof src, "%s/%s", data_dir, rel) >= sizeof src)
         return dcmp_seterr(err, "headers.dcmpath: %.80s...: path too long", rel);
+    if (realpath(data_dir, walk.data) == NULL)
+        return dcmp_seterr(err, "%s: %s", data_dir, strerror(errno));
+    walk.data_len = strlen(walk.data);
     walk.f = f;
     walk.headers = headers;
     walk.in = in;
