@@ -415,19 +415,27 @@ static void interfaces(void)
     check_stored(ids[1], "seg/" SERIES ".2.dcm");
 }
 
+/* A job of image under interface for an event of data fails with error. */
+static void refused(const char *interface, const char *img, const char *data, const char *error)
+{
+    char settings[512], ids[1][DCMP_ID_LEN];
+
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"in\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\","
+             "\"interface\":\"%s\"}}",
+             img, interface);
+    CHECK(enqueue_event(settings, data, ids, 1) == 1);
+    check_job(ids[0], "failed", error, NULL);
+}
+
 /* The interfaces' inputs refused: no dcmpath in the headers; a link leading outside DATA. */
 static void inputs_refused(void)
 {
-    char settings[512], ids[1][DCMP_ID_LEN], link_path[PATH_MAX + 32], outside[PATH_MAX + 32];
+    char link_path[PATH_MAX + 32], outside[PATH_MAX + 32];
     FILE *fp;
 
-    snprintf(settings, sizeof settings,
-             "{\"jobName\":\"mod\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\","
-             "\"interface\":\"mercure\"}}",
-             mercure_image);
-    CHECK(enqueue_event(settings, "{\"SeriesInstanceUID\":\"1.2\"}", ids, 1) == 1);
-    check_job(ids[0], "failed", "headers.dcmpath: missing (the mercure interface needs", NULL);
-
+    refused("mercure", mercure_image, "{\"SeriesInstanceUID\":\"1.2\"}",
+            "headers.dcmpath: missing (the mercure interface needs");
     snprintf(link_path, sizeof link_path, "%s/dicom/evil", f.data);
     mkdir(link_path, 0755);
     snprintf(link_path, sizeof link_path, "%s/dicom/evil/0001.dcm", f.data);
@@ -435,12 +443,7 @@ static void inputs_refused(void)
     if ((fp = fopen(outside, "w")) != NULL)
         fclose(fp);
     CHECK(symlink(outside, link_path) == 0);
-    snprintf(settings, sizeof settings,
-             "{\"jobName\":\"map\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\","
-             "\"interface\":\"monai\"}}",
-             monai_image);
-    CHECK(enqueue_event(settings, "{\"dcmpath\":\"dicom/evil\"}", ids, 1) == 1);
-    check_job(ids[0], "failed", "/outside.dcm, outside DATA", NULL);
+    refused("monai", monai_image, "{\"dcmpath\":\"dicom/evil\"}", "/outside.dcm, outside DATA");
 }
 
 /* validate says which entry's image the engine stores and which it does not. */
