@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "confine.h"
+#include "fdio.h"
 #include "dcmp/service.h"
 #include "log.h"
 #include "plan.h"
@@ -39,43 +40,11 @@ extern char **environ;
 
 /* ---- frames: a 4-byte length, then the bytes ---- */
 
-static int write_full(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int read_full(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int write_frame(int fd, const char *data, size_t len)
 {
     uint32_t n = (uint32_t)len;
 
-    return write_full(fd, &n, sizeof n) < 0 ? -1 : write_full(fd, data, len);
+    return dcmp_fdio_write(fd, &n, sizeof n) < 0 ? -1 : dcmp_fdio_write(fd, data, len);
 }
 
 /* ---- the executor ---- */
@@ -293,11 +262,11 @@ static char *next_frame(uint32_t *len)
 {
     char *payload;
 
-    if (read_full(EXEC_CMD_FD, len, sizeof *len) < 0)
+    if (dcmp_fdio_read(EXEC_CMD_FD, len, sizeof *len) < 0)
         _exit(0); /* the caller closed the pipe: done */
     if (*len < 1 || *len > FRAME_MAX || (payload = malloc((size_t)*len + 1)) == NULL)
         _exit(72);
-    if (read_full(EXEC_CMD_FD, payload, *len) < 0)
+    if (dcmp_fdio_read(EXEC_CMD_FD, payload, *len) < 0)
         _exit(0);
     payload[*len] = '\0';
     return payload;

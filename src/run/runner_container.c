@@ -1,5 +1,6 @@
 /* runner_container.c -- the container runner: a job whose entry gives a `container` runs as
- * that image through the Docker Engine API (docs/containers.md), the `dcmp` interface. */
+ * that image through the Docker Engine API, its interface (iface.h) saying what it sees
+ * (docs/containers.md). */
 #include "runner.h"
 
 #include <cjson/cJSON.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "enginelib.h"
+#include "inputs.h"
 #include "spec.h"
 #include "clock.h"
 #include "dcmp/service.h"
@@ -44,7 +46,16 @@ static struct {
     dcmp_jsonw *files, *storage;
     size_t prefix; /* bytes of DATA + "/" to cut from each path */
     int n, over;
+    const char *const *not_results; /* the interface's names at the top that are not results */
 } walk;
+
+static int listed(const char *const *names, const char *name)
+{
+    for (; *names; names++)
+        if (strcmp(*names, name) == 0)
+            return 1;
+    return 0;
+}
 
 /* Whether the file at path has DICOM's "DICM" at offset 128. */
 static int is_dicom(const char *path)
@@ -63,7 +74,7 @@ static int on_output(const char *path, const struct stat *st, int type, struct F
     const char *rel = path + walk.prefix;
 
     (void)st;
-    if (type != FTW_F || (ftw->level == 1 && strcmp(path + ftw->base, "result.json") == 0))
+    if (type != FTW_F || (ftw->level == 1 && listed(walk.not_results, path + ftw->base)))
         return 0;
     if (walk.n >= OUT_FILES_MAX) {
         walk.over = 1;
@@ -105,24 +116,25 @@ static int give(const char *path, const char *user, mode_t open_mode, char *err)
     return 0;
 }
 
-/* A folder made (or emptied, from an earlier attempt) for the job, given to the container's
- * user so that a non-root one can write there. */
-static int make_dirs(const char *job_dir, const char *out, const char *user, char *err)
+/* The job's folder made, and dir in it made (or emptied, from an earlier attempt) and given
+ * to the container's user: writable by it when mode says so. */
+static int fresh_dir(const char *job_dir, const char *dir, const char *user, mode_t mode, char *err)
 {
     char parent[PATH_MAX];
     const char *slash = strrchr(job_dir, '/');
 
     snprintf(parent, sizeof parent, "%.*s", (int)(slash - job_dir), job_dir);
     if ((mkdir(parent, 0755) < 0 && errno != EEXIST) ||
-        (mkdir(job_dir, 0755) < 0 && errno != EEXIST) || (mkdir(out, 0700) < 0 && errno != EEXIST))
-        return dcmp_seterr(err, "%s: %s", out, strerror(errno));
-    if (nftw(out, on_clear, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        return dcmp_seterr(err, "%s: cannot empty what an earlier attempt left: %s", out,
+        (mkdir(job_dir, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+        return dcmp_seterr(err, "%s: %s", dir, strerror(errno));
+    if (nftw(dir, on_clear, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return dcmp_seterr(err, "%s: cannot empty what an earlier attempt left: %s", dir,
                            strerror(errno));
-    return give(out, user, 0777, err);
+    return give(dir, user, mode, err);
 }
 
-/* Writes the kwargs file, readable by the container's user only (it holds the headers). */
+/* Writes a file the interface asks for (it may hold the headers), given to the container's
+ * user. */
 static int write_file(const char *path, const char *text, const char *user, char *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -169,7 +181,8 @@ static char *read_result_json(const char *out, char *err)
 }
 
 /* {"output","files","storage","added_params"}: what the container left in its folder. */
-static char *make_result(const char *data_dir, const char *out, char *err)
+static char *make_result(const char *data_dir, const char *out, const char *const *not_results,
+                         char *err)
 {
     dcmp_jsonw files, storage, w;
     char *added = NULL, *f, *s;
@@ -186,6 +199,7 @@ static char *make_result(const char *data_dir, const char *out, char *err)
     walk.storage = &storage;
     walk.prefix = strlen(data_dir) + 1;
     walk.n = walk.over = 0;
+    walk.not_results = not_results;
     (void)nftw(out, on_output, 16, FTW_PHYS);
     dcmp_jsonw_lit(&files, "]");
     dcmp_jsonw_lit(&storage, "]");
@@ -286,20 +300,58 @@ static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in
     return rc;
 }
 
+/* container.user with "worker" resolved to this process' ids: never root (nobody then). */
+static void resolve_user(const char *user, char out[32])
+{
+    if (strcmp(user, DCMP_IFACE_WORKER) != 0)
+        snprintf(out, 32, "%s", user);
+    else if (geteuid() == 0)
+        snprintf(out, 32, "%s", DCMP_SPEC_USER);
+    else
+        snprintf(out, 32, "%u:%u", (unsigned)geteuid(), (unsigned)getegid());
+}
+
+/* What the interface asks for on disk: the output folder, the input folder with the series,
+ * its files. Returns 0, or -1 with err. */
+static int make_folders(const dcmp_spec *s, const dcmp_iface_job *job,
+                        const dcmp_iface_setup *setup, const char *user, char *err)
+{
+    char path[PATH_MAX + 64];
+    int i;
+
+    if (fresh_dir(job->job_dir, setup->out, user, 0777, err) < 0)
+        return -1;
+    if (setup->in[0] != '\0' &&
+        (fresh_dir(job->job_dir, setup->in, user, 0755, err) < 0 ||
+         dcmp_inputs_link(s->iface, job->headers, job->data_dir, setup->in, err) < 0))
+        return -1;
+    for (i = 0; i < setup->nfile; i++) {
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", job->job_dir, setup->file[i].name) >=
+            sizeof path)
+            return dcmp_seterr(err, "%s: path too long", job->job_dir);
+        if (write_file(path, setup->file[i].text, user, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], char **result,
                        char *err, size_t errlen)
 {
-    char job_dir[PATH_MAX], out[PATH_MAX + 8], kwfile[PATH_MAX + 16], why[DCMP_ERR_LEN];
+    char job_dir[PATH_MAX], why[DCMP_ERR_LEN], user[32];
     char *kwargs = NULL, *body = NULL;
+    cJSON *tree, *kwtree = NULL;
+    dcmp_iface_setup setup;
+    dcmp_iface_job job;
     dcmp_spec_run run;
     dcmp_engine e;
     dcmp_spec s;
-    cJSON *tree;
     int32_t rc = DCMP_ERROR;
     int n;
 
     (void)loaded; /* no library to watch */
     *result = NULL;
+    memset(&setup, 0, sizeof setup);
     if ((tree = cJSON_Parse(in->container)) == NULL || dcmp_spec_parse(tree, &s, why) < 0) {
         snprintf(err, errlen, "%s: %s", in->func, tree ? why : "container: not JSON");
         cJSON_Delete(tree);
@@ -324,32 +376,42 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
         snprintf(err, errlen, "%s: DATA's path is too long", in->func);
         goto out;
     }
-    snprintf(out, sizeof out, "%s/out", job_dir);
-    snprintf(kwfile, sizeof kwfile, "%s/kwargs.json", job_dir);
     kwargs = dcmp_plan_kwargs(in->job_name ? in->job_name : "", in->headers, in->params,
                               in->added_params);
-    if (kwargs == NULL || make_dirs(job_dir, out, s.user, why) < 0 ||
-        write_file(kwfile, kwargs, s.user, why) < 0) {
-        snprintf(err, errlen, "%s: %s", s.image, kwargs ? why : "out of memory");
+    if (kwargs == NULL || (kwtree = cJSON_Parse(kwargs)) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", s.image);
+        goto out;
+    }
+    job = (dcmp_iface_job){in->job_id,
+                           in->job_name,
+                           in->data_dir,
+                           job_dir,
+                           kwargs,
+                           cJSON_GetObjectItemCaseSensitive(kwtree, "headers"),
+                           cJSON_GetObjectItemCaseSensitive(kwtree, "params")};
+    resolve_user(s.user, user);
+    if (s.iface->prepare(&job, &setup, why) < 0 || make_folders(&s, &job, &setup, user, why) < 0) {
+        snprintf(err, errlen, "%s (%s interface): %s", s.image, s.iface->name, why);
         goto out;
     }
     memset(&run, 0, sizeof run);
     run.job_id = in->job_id;
     run.worker = in->worker ? in->worker : "";
-    run.data_host = in->data_dir;
-    run.out_host = out;
-    run.kwargs = kwargs;
-    run.kwargs_host = kwfile;
+    run.user = user;
+    run.setup = &setup;
     if ((body = dcmp_spec_create_body(&s, &run, DCMP_JSONW_MAX)) == NULL) {
         snprintf(err, errlen, "%s: the container's settings are too large", s.image);
         goto out;
     }
     rc = run_container(&e, in, &s, body, err, errlen);
-    if (rc == DCMP_OK && (*result = make_result(in->data_dir, out, why)) == NULL) {
+    if (rc == DCMP_OK &&
+        (*result = make_result(in->data_dir, setup.out, s.iface->not_results, why)) == NULL) {
         snprintf(err, errlen, "%s: %s", s.image, why);
         rc = DCMP_ERROR;
     }
 out:
+    dcmp_iface_setup_free(&setup);
+    cJSON_Delete(kwtree);
     free(kwargs);
     free(body);
     cJSON_Delete(tree);

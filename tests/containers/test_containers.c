@@ -1,9 +1,11 @@
-/* test_containers.c -- container jobs end to end: a test image built FROM the base image, real
+/* test_containers.c -- container jobs end to end: test images built FROM the base image, real
  * dcmp-worker processes and redis-server, the real Docker engine: a result with files, DICOM
  * and result.json; exit code 3; a timeout (container gone); an OOM; a missing image; no
  * network by default; a worker SIGKILLed mid-job (its container removed once the job is
- * reaped); `dcm-processor validate` checking that the engine stores an entry's image. Skips (77)
- * when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
+ * reaped); `dcm-processor validate` checking that the engine stores an entry's image; a
+ * mercure module and a MONAI Application Package reading a series made with dump2dcm as
+ * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
+ * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +22,7 @@
 extern char **environ;
 
 static fixture f;
-static char image[128], docker[PATH_MAX];
+static char image[128], mercure_image[128], monai_image[128], docker[PATH_MAX];
 static dcmp_engine eng;
 static const dcmp_engine_ops *ops;
 
@@ -45,6 +47,36 @@ static const char entry_sh[] =
     "  exit 4 ;;\n"
     "esac\n";
 
+/* A mercure module: what it saw in MERCURE_IN_DIR, its uid and task.json, and a copy of the
+ * first input (a DICOM file) in MERCURE_OUT_DIR. */
+static const char mercure_sh[] =
+    "#!/bin/sh\n"
+    "set -e\n"
+    "cd \"$MERCURE_IN_DIR\"\n"
+    "ls > \"$MERCURE_OUT_DIR/seen.txt\"\n"
+    "id -u > \"$MERCURE_OUT_DIR/uid\"\n"
+    "cp task.json \"$MERCURE_OUT_DIR/task-seen.json\"\n"
+    "for f in *.dcm; do cp \"$f\" \"$MERCURE_OUT_DIR/seg-$f\"; break; done\n"
+    "touch written 2>/dev/null || echo read-only > \"$MERCURE_OUT_DIR/in-ro\"\n"
+    "echo mercure module done\n";
+
+/* A MAP: its manifest where the specification puts it; the entrypoint lists its input and
+ * copies each DICOM file to its output. */
+static const char monai_sh[] =
+    "#!/bin/sh\n"
+    "set -e\n"
+    "ls \"$HOLOSCAN_INPUT_PATH\" > \"$HOLOSCAN_OUTPUT_PATH/seen.txt\"\n"
+    "echo \"$MONAI_INPUTPATH $MONAI_OUTPUTPATH\" > \"$HOLOSCAN_OUTPUT_PATH/env.txt\"\n"
+    "id -u > \"$HOLOSCAN_OUTPUT_PATH/uid\"\n"
+    "mkdir \"$HOLOSCAN_OUTPUT_PATH/seg\"\n"
+    "cp \"$HOLOSCAN_INPUT_PATH\"/*.dcm \"$HOLOSCAN_OUTPUT_PATH/seg/\"\n"
+    "echo map done\n";
+static const char monai_layout[] =
+    "RUN mkdir -p /etc/holoscan /opt/holoscan/app /opt/holoscan/models /var/holoscan && "
+    "echo '{\"apiVersion\":\"1.0.0\",\"command\":\"/bin/sh /entry.sh\",\"input\":"
+    "{\"path\":\"input/\",\"formats\":null},\"output\":{\"path\":\"output/\","
+    "\"format\":null}}' > /etc/holoscan/app.json\n";
+
 /* Runs docker with argv[1..] (fixed words, no shell); returns its exit status. */
 static int run_docker(const char *const *args, char *out, size_t size)
 {
@@ -58,16 +90,17 @@ static int run_docker(const char *const *args, char *out, size_t size)
     return fixture_run(&f, argv, environ, out, size);
 }
 
-static int find_docker(void)
+/* The program name found in PATH, into out[PATH_MAX]. Returns 0, or -1. */
+static int find_program(const char *name, char *out)
 {
     const char *path = getenv("PATH");
     char dir[PATH_MAX];
 
     while (path && *path) {
         size_t n = strcspn(path, ":");
-        snprintf(dir, sizeof dir, "%.*s/docker", (int)n, path);
+        snprintf(dir, sizeof dir, "%.*s/%s", (int)n, path, name);
         if (access(dir, X_OK) == 0) {
-            dcmp_strlcpy(docker, dir, sizeof docker);
+            dcmp_strlcpy(out, dir, PATH_MAX);
             return 0;
         }
         path += n + (path[n] == ':');
@@ -75,16 +108,17 @@ static int find_docker(void)
     return -1;
 }
 
-/* The test image, FROM the base image (made by scripts/base-image.sh when missing). */
-static int build_image(void)
+/* A test image `name`, FROM the base image (made by scripts/base-image.sh when missing): the
+ * Dockerfile lines `extra`, then entry_script as its entrypoint. */
+static int build_image(const char *name, const char *script, const char *extra)
 {
-    char dir[PATH_MAX + 32], file[PATH_MAX + 64], out[8192], script[PATH_MAX + 64];
+    char dir[PATH_MAX + 32], file[PATH_MAX + 64], out[8192], base_sh[PATH_MAX + 64];
     const char *base[] = {"image", "inspect", "debian:bookworm-slim", NULL};
     FILE *fp;
 
     if (run_docker(base, out, sizeof out) != 0) {
-        char *argv[] = {"/bin/bash", script, NULL};
-        snprintf(script, sizeof script, "%s/scripts/base-image.sh", getenv("DCMP_SOURCE_DIR"));
+        char *argv[] = {"/bin/bash", base_sh, NULL};
+        snprintf(base_sh, sizeof base_sh, "%s/scripts/base-image.sh", getenv("DCMP_SOURCE_DIR"));
         if (fixture_run(&f, argv, environ, out, sizeof out) != 0) {
             fprintf(stderr, "base image: %s\n", out);
             return -1;
@@ -95,17 +129,18 @@ static int build_image(void)
     snprintf(file, sizeof file, "%s/entry.sh", dir);
     if ((fp = fopen(file, "w")) == NULL)
         return -1;
-    fputs(entry_sh, fp);
+    fputs(script, fp);
     fclose(fp);
     snprintf(file, sizeof file, "%s/Dockerfile", dir);
     if ((fp = fopen(file, "w")) == NULL)
         return -1;
-    fputs("FROM debian:bookworm-slim\nCOPY entry.sh /entry.sh\n"
-          "ENTRYPOINT [\"/bin/sh\", \"/entry.sh\"]\n",
-          fp);
+    fprintf(fp,
+            "FROM debian:bookworm-slim\n%sCOPY entry.sh /entry.sh\n"
+            "ENTRYPOINT [\"/bin/sh\", \"/entry.sh\"]\n",
+            extra);
     fclose(fp);
     {
-        const char *args[] = {"build", "-q", "-t", image, dir, NULL};
+        const char *args[] = {"build", "-q", "-t", name, dir, NULL};
         if (run_docker(args, out, sizeof out) != 0) {
             fprintf(stderr, "docker build: %s\n", out);
             return -1;
@@ -114,10 +149,13 @@ static int build_image(void)
     return 0;
 }
 
-/* Plans settings (every callback says yes) and enqueues the graph; ids in plan order. */
-static int enqueue_settings(const char *settings, char ids[][DCMP_ID_LEN], int max)
+/* Plans settings (every callback says yes) for an event of data (NULL: none; every field a
+ * header) and enqueues the graph; ids in plan order. */
+static int enqueue_event(const char *settings, const char *data_text, char ids[][DCMP_ID_LEN],
+                         int max)
 {
-    cJSON *root = cJSON_Parse(settings), *data = cJSON_CreateObject();
+    cJSON *root = cJSON_Parse(settings), *system = cJSON_Parse("{\"fullTags\":true}");
+    cJSON *data = data_text ? cJSON_Parse(data_text) : cJSON_CreateObject();
     dcmp_plan_file file = {"test/settings.json", root, NULL};
     dcmp_job_spec specs[16];
     const char *dep_ids[16 * DCMP_DEPS_MAX];
@@ -130,6 +168,7 @@ static int enqueue_settings(const char *settings, char ids[][DCMP_ID_LEN], int m
     in.registry = &file;
     in.nregistry = 1;
     in.data = data;
+    in.system = system;
     if (dcmp_plan_make(&in, &plan, err) == 0 && plan.njobs <= max && plan.njobs <= 16) {
         for (i = 0; i < plan.nreports; i++)
             fprintf(stderr, "plan: %s\n", plan.reports[i]);
@@ -144,7 +183,13 @@ static int enqueue_settings(const char *settings, char ids[][DCMP_ID_LEN], int m
     dcmp_plan_free(&plan);
     cJSON_Delete(root);
     cJSON_Delete(data);
+    cJSON_Delete(system);
     return rc;
+}
+
+static int enqueue_settings(const char *settings, char ids[][DCMP_ID_LEN], int max)
+{
+    return enqueue_event(settings, NULL, ids, max);
 }
 
 /* The containers labelled with job id right now (running or not). */
@@ -253,6 +298,154 @@ static void killed_worker(void)
     CHECK(dcmp_queue_cancel(f.q, ids[0], NULL) == 0);
 }
 
+#define SERIES "1.2.826.0.1.3680043.99.1" /* the series made for the interfaces */
+
+/* DATA/dicom/ifs: two instances of SERIES made by dump2dcm, and a file that is not DICOM. */
+static int make_series(void)
+{
+    char dump2dcm[PATH_MAX], txt[PATH_MAX + 32], dcm[PATH_MAX + 32], out[4096];
+    FILE *fp;
+    int i;
+
+    if (find_program("dump2dcm", dump2dcm) < 0) {
+        fprintf(stderr, "no dump2dcm (dcmtk) in PATH\n");
+        return -1;
+    }
+    snprintf(dcm, sizeof dcm, "%s/dicom", f.data);
+    mkdir(dcm, 0755);
+    snprintf(dcm, sizeof dcm, "%s/dicom/ifs", f.data);
+    mkdir(dcm, 0755);
+    snprintf(txt, sizeof txt, "%s/dicom/ifs/notes.txt", f.data);
+    if ((fp = fopen(txt, "w")) == NULL)
+        return -1;
+    fputs("not DICOM\n", fp);
+    fclose(fp);
+    for (i = 1; i <= 2; i++) {
+        char *argv[] = {dump2dcm, "-q", txt, dcm, NULL};
+        snprintf(txt, sizeof txt, "%s/dump.txt", f.dir);
+        snprintf(dcm, sizeof dcm, "%s/dicom/ifs/%04d.dcm", f.data, i);
+        if ((fp = fopen(txt, "w")) == NULL)
+            return -1;
+        fprintf(fp,
+                "(0008,0016) UI =SecondaryCaptureImageStorage\n"
+                "(0008,0018) UI [" SERIES ".%d]\n(0008,0060) CS [OT]\n(0010,0020) LO [P99]\n"
+                "(0020,000d) UI [1.2.826.0.1.3680043.99]\n(0020,000e) UI [" SERIES "]\n",
+                i);
+        fclose(fp);
+        if (fixture_run(&f, argv, environ, out, sizeof out) != 0) {
+            fprintf(stderr, "dump2dcm: %s\n", out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A file of the job's output folder (new text). */
+static char *out_file(const char *id, const char *name)
+{
+    char path[256];
+
+    snprintf(path, sizeof path, "containers/%s/out/%s", id, name);
+    return fixture_read_data(&f, path);
+}
+
+/* The job's result names DATA/containers/<id>/out/name as a DICOM file to store. */
+static void check_stored(const char *id, const char *name)
+{
+    char want[512];
+    dcmp_job job;
+
+    snprintf(want, sizeof want, "{\"path\":\"containers/%s/out/%s\",\"type\":\"dicom\"}", id, name);
+    CHECK(dcmp_queue_job(f.q, id, &job) == 1);
+    CHECK_CONTAINS(job.result, want);
+    CHECK(strstr(job.result, "task.json") == NULL); /* the interface's, not a result */
+    dcmp_job_clear(&job);
+}
+
+/* A mercure module and a MAP, each on the series as its contract says. */
+static void interfaces(void)
+{
+    static const char data[] = "{\"SeriesInstanceUID\":\"" SERIES "\",\"PatientID\":\"P99\","
+                               "\"dcmpath\":\"dicom/ifs\"}";
+    char settings[1024], ids[2][DCMP_ID_LEN], want[256], *text;
+
+    if (make_series() < 0) {
+        CHECK(0);
+        return;
+    }
+    snprintf(settings, sizeof settings,
+             "[{\"jobName\":\"mod\",\"callback\":\"m.cb\",\"params\":{\"threshold\":0.5},"
+             "\"timeout\":\"120s\",\"container\":{\"image\":\"%s\",\"interface\":\"mercure\"}},"
+             "{\"jobName\":\"map\",\"callback\":\"m.cb\",\"timeout\":\"120s\","
+             "\"container\":{\"image\":\"%s\",\"interface\":\"monai\"}}]",
+             mercure_image, monai_image);
+    CHECK(enqueue_event(settings, data, ids, 2) == 2);
+
+    /* mercure: the inputs named <series>#<sop>.dcm with .tags beside, task.json with our
+     * params as process.settings, its own user, a read-only input, its DICOM stored */
+    check_job(ids[0], "finished", NULL, "mercure module done");
+    text = out_file(ids[0], "seen.txt");
+    CHECK_STR(text, SERIES "#" SERIES ".1.dcm\n" SERIES "#" SERIES ".1.tags\n" SERIES "#" SERIES
+                           ".2.dcm\n" SERIES "#" SERIES ".2.tags\ntask.json\n");
+    free(text);
+    text = out_file(ids[0], "task-seen.json");
+    CHECK_CONTAINS(text, "\"settings\":{\"threshold\":0.5}");
+    CHECK_CONTAINS(text, "\"module_name\":\"mod\"");
+    free(text);
+    snprintf(want, sizeof want, "%u\n", (unsigned)geteuid());
+    text = out_file(ids[0], "uid");
+    CHECK_STR(text, geteuid() == 0 ? "65534\n" : want); /* the worker's own, never root */
+    free(text);
+    text = out_file(ids[0], "in-ro");
+    CHECK_STR(text, "read-only\n");
+    free(text);
+    check_stored(ids[0], "seg-" SERIES "#" SERIES ".1.dcm");
+
+    /* monai: the MAP's paths, the series by SOP Instance UID, uid 1000, its DICOM stored */
+    check_job(ids[1], "finished", NULL, "map done");
+    text = out_file(ids[1], "seen.txt");
+    CHECK_STR(text, SERIES ".1.dcm\n" SERIES ".2.dcm\n");
+    free(text);
+    text = out_file(ids[1], "env.txt");
+    CHECK_STR(text, "/var/holoscan/input /var/holoscan/output\n");
+    free(text);
+    text = out_file(ids[1], "uid");
+    CHECK_STR(text, "1000\n");
+    free(text);
+    check_stored(ids[1], "seg/" SERIES ".2.dcm");
+}
+
+/* A job of image under interface for an event of data fails with error. */
+static void refused(const char *interface, const char *img, const char *data, const char *error)
+{
+    char settings[512], ids[1][DCMP_ID_LEN];
+
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"in\",\"callback\":\"m.cb\",\"container\":{\"image\":\"%s\","
+             "\"interface\":\"%s\"}}",
+             img, interface);
+    CHECK(enqueue_event(settings, data, ids, 1) == 1);
+    check_job(ids[0], "failed", error, NULL);
+}
+
+/* The interfaces' inputs refused: no dcmpath in the headers; a link leading outside DATA. */
+static void inputs_refused(void)
+{
+    char link_path[PATH_MAX + 32], outside[PATH_MAX + 32];
+    FILE *fp;
+
+    refused("mercure", mercure_image, "{\"SeriesInstanceUID\":\"1.2\"}",
+            "headers.dcmpath: missing (the mercure interface needs");
+    snprintf(link_path, sizeof link_path, "%s/dicom/evil", f.data);
+    mkdir(link_path, 0755);
+    snprintf(link_path, sizeof link_path, "%s/dicom/evil/0001.dcm", f.data);
+    snprintf(outside, sizeof outside, "%s/outside.dcm", f.dir); /* f.dir holds DATA */
+    if ((fp = fopen(outside, "w")) != NULL)
+        fclose(fp);
+    CHECK(symlink(outside, link_path) == 0);
+    refused("monai", monai_image, "{\"dcmpath\":\"dicom/evil\"}", "/outside.dcm, outside DATA");
+}
+
 /* validate says which entry's image the engine stores and which it does not. */
 static void validate_images(void)
 {
@@ -288,19 +481,23 @@ int main(void)
     int failed;
 
     if (dcmp_enginelib_open(&eng, &ops, err) <= 0 || ops->ping(&eng, err) < 0 ||
-        find_docker() < 0) {
+        find_program("docker", docker) < 0) {
         const char *must = getenv("DCMP_REQUIRE_DOCKER");
         fprintf(stderr, "skipped: no Docker engine answers (%s)\n",
                 docker[0] ? err : "no docker client in PATH");
         return must && strcmp(must, "1") == 0 ? 1 : 77;
     }
-    snprintf(image, sizeof image, "dcmp-ctr-test:%s", tag && *tag ? tag : "test");
+    tag = tag && *tag ? tag : "test";
+    snprintf(image, sizeof image, "dcmp-ctr-test:%s", tag);
+    snprintf(mercure_image, sizeof mercure_image, "dcmp-ctr-test-mercure:%s", tag);
+    snprintf(monai_image, sizeof monai_image, "dcmp-ctr-test-monai:%s", tag);
     if (fixture_start(&f) < 0)
         return 1;
     /* the container's user (65534) reads DATA through these folders */
     chmod(f.dir, 0755);
     chmod(f.data, 0755);
-    if (build_image() < 0) {
+    if (build_image(image, entry_sh, "") < 0 || build_image(mercure_image, mercure_sh, "") < 0 ||
+        build_image(monai_image, monai_sh, monai_layout) < 0) {
         fixture_stop(&f, 1);
         return 1;
     }
@@ -309,6 +506,8 @@ int main(void)
     RUN(the_cases);
     RUN(killed_worker);
     RUN(validate_images);
+    RUN(interfaces);
+    RUN(inputs_refused);
     failed = harness_failed > 0;
     fixture_stop(&f, failed);
     return HARNESS_RESULT();

@@ -1,8 +1,11 @@
 /* test_spec.c -- a settings entry's `container` object: parsing with errors naming the key,
- * the normalized text a job carries, the engine's create body with the strict defaults, and
- * the planner turning such an entry into a "container:IMAGE" job. */
+ * the normalized text a job carries, the engine's create body with the strict defaults, the
+ * interfaces' binds, environment, task.json, input names and tags (iface*.c), the SOP
+ * Instance UID read from a file's meta group, and the planner turning such an entry into a
+ * "container:IMAGE" job. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "plan.h"
@@ -26,10 +29,10 @@ static void errors_name_the_key(void)
         {"{}", "container.image: missing"},
         {"{\"image\":\"a b\"}", "container.image: must be an image reference"},
         {"{\"image\":\"x\",\"interface\":\"rq\"}", "container.interface"},
-        {"{\"image\":\"x\",\"interface\":\"mercure\"}",
-         "container.interface: \"mercure\" is not supported yet"},
-        {"{\"image\":\"x\",\"interface\":\"monai\"}",
-         "container.interface: \"monai\" is not supported yet"},
+        {"{\"image\":\"x\",\"interface\":\"MONAI\"}", "container.interface: must be"},
+        {"{\"image\":\"x\",\"env\":{\"HOLOSCAN_INPUT_PATH\":\"/\"}}",
+         "container.env: HOLOSCAN_INPUT_PATH"},
+        {"{\"image\":\"x\",\"user\":\"workers\"}", "container.user"},
         {"{\"image\":\"x\",\"memory\":\"lots\"}", "container.memory"},
         {"{\"image\":\"x\",\"memory\":1024}", "container.memory: must be from"},
         {"{\"image\":\"x\",\"cpus\":0}", "container.cpus"},
@@ -65,7 +68,7 @@ static void defaults_and_round_trip(void)
               "\"gpus\":\"all\"}",
               &s, &t),
         "");
-    CHECK(s.interface == DCMP_SPEC_DCMP);
+    CHECK(s.iface == &dcmp_iface_dcmp);
     CHECK(s.memory == 512LL << 20 && s.shm_size == 64LL << 20);
     CHECK_STR(s.network, "none");
     CHECK_STR(s.user, DCMP_SPEC_USER);
@@ -84,19 +87,36 @@ static void defaults_and_round_trip(void)
     cJSON_Delete(t2);
 }
 
+/* The setup of iface for a job of DATA /srv/data, id job1, the kwargs and params given. */
+static int setup_of(const dcmp_iface *f, const char *kwargs, dcmp_iface_setup *setup, cJSON **kw,
+                    char *err)
+{
+    dcmp_iface_job job = {"job1", "seg", "/srv/data", "/srv/data/containers/job1",
+                          kwargs, NULL,  NULL};
+
+    *kw = cJSON_Parse(kwargs);
+    job.headers = cJSON_GetObjectItem(*kw, "headers");
+    job.params = cJSON_GetObjectItem(*kw, "params");
+    memset(setup, 0, sizeof *setup);
+    return f->prepare(&job, setup, err);
+}
+
 static void create_body_is_strict(void)
 {
-    dcmp_spec_run run = {"job1",
-                         "w1",
-                         "/srv/data",
-                         "/srv/data/containers/job1/out",
-                         "{\"jobName\":\"seg\",\"params\":{\"q\":\"a\\\"b\"}}",
-                         "/srv/data/containers/job1/kwargs.json"};
+    const char *kwargs = "{\"jobName\":\"seg\",\"params\":{\"q\":\"a\\\"b\"}}";
+    dcmp_iface_setup setup;
+    dcmp_spec_run run = {"job1", "w1", "65534:65534", &setup};
+    char err[DCMP_ERR_LEN];
     dcmp_spec s;
-    cJSON *t, *body;
+    cJSON *t, *body, *kw;
     char *text;
 
     CHECK_STR(parse("{\"image\":\"seg:1\",\"memory\":\"1g\",\"cpus\":2}", &s, &t), "");
+    CHECK(setup_of(s.iface, kwargs, &setup, &kw, err) == 0);
+    CHECK(setup.nfile == 1);
+    CHECK_STR(setup.file[0].name, "kwargs.json");
+    CHECK_STR(setup.file[0].text, kwargs);
+    CHECK_STR(setup.in, ""); /* no input folder */
     text = dcmp_spec_create_body(&s, &run, 1 << 20);
     body = cJSON_Parse(text);
     CHECK(body != NULL);
@@ -113,12 +133,135 @@ static void create_body_is_strict(void)
     CHECK_CONTAINS(text, "\"Labels\":{\"dcmp.job\":\"job1\",\"dcmp.worker\":\"w1\"}");
     /* the kwargs travel escaped inside one environment string */
     CHECK_CONTAINS(text, "\"DCMP_KWARGS={\\\"jobName\\\":\\\"seg\\\"");
+    CHECK_CONTAINS(text, "\"DCMP_OUT=/out\"");
     CHECK(strstr(text, "DeviceRequests") == NULL);
     /* a body over its cap is refused, not cut */
     CHECK(dcmp_spec_create_body(&s, &run, 64) == NULL);
     free(text);
     cJSON_Delete(body);
     cJSON_Delete(t);
+    cJSON_Delete(kw);
+    dcmp_iface_setup_free(&setup);
+}
+
+static void mercure_interface(void)
+{
+    const char *kwargs = "{\"jobName\":\"seg\",\"headers\":{\"SeriesInstanceUID\":\"1.2.3\","
+                         "\"PatientID\":\"P1\",\"dcmpath\":\"dicom/s1\",\"Rows\":512},"
+                         "\"params\":{\"threshold\":0.5}}";
+    dcmp_iface_setup setup;
+    dcmp_spec_run run = {"job1", "w1", "1000:1000", &setup};
+    char err[DCMP_ERR_LEN], name[256], *text, *tags;
+    cJSON *t, *kw, *task;
+    dcmp_spec s;
+
+    CHECK_STR(parse("{\"image\":\"mod:1\",\"interface\":\"mercure\"}", &s, &t), "");
+    CHECK(s.iface == &dcmp_iface_mercure);
+    CHECK_STR(s.user, "worker"); /* mercure runs a module as its own user */
+    text = dcmp_spec_json(&s);
+    CHECK_CONTAINS(text, "\"interface\":\"mercure\"");
+    CHECK_CONTAINS(text, "\"user\":\"worker\"");
+    free(text);
+    CHECK(setup_of(s.iface, kwargs, &setup, &kw, err) == 0);
+    CHECK_STR(setup.in, "/srv/data/containers/job1/in");
+    CHECK_STR(setup.out, "/srv/data/containers/job1/out");
+    text = dcmp_spec_create_body(&s, &run, 1 << 20);
+    CHECK_CONTAINS(text, "\"/srv/data/containers/job1/in:/tmp/data:ro\"");
+    CHECK_CONTAINS(text, "\"/srv/data/containers/job1/out:/tmp/output:rw\"");
+    CHECK_CONTAINS(text, "\"MERCURE_IN_DIR=/tmp/data\",\"MERCURE_OUT_DIR=/tmp/output\"");
+    CHECK_CONTAINS(text, "\"User\":\"1000:1000\"");
+    CHECK(strstr(text, "/srv/data:/data") == NULL); /* DATA itself is not bound */
+    free(text);
+    /* task.json: our params as process.settings */
+    CHECK(setup.nfile == 1);
+    CHECK_STR(setup.file[0].name, "in/task.json");
+    task = cJSON_Parse(setup.file[0].text);
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(task, "process"), "settings"),
+                              "threshold") != NULL);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(task, "id")), "job1");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(task, "info"), "uid")),
+              "1.2.3");
+    cJSON_Delete(task);
+    /* inputs as mercure names them, with their tags */
+    CHECK(s.iface->input_name(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", name, sizeof name) ==
+          0);
+    CHECK_STR(name, "1.2.3#1.2.3.4.dcm");
+    CHECK(s.iface->input_name(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", name, 8) < 0);
+    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4");
+    CHECK_CONTAINS(tags, "\"PatientID\":\"P1\"");
+    CHECK_CONTAINS(tags, "\"SOPInstanceUID\":\"1.2.3.4\"");
+    CHECK_CONTAINS(tags, "\"SeriesInstanceUID\":\"1.2.3\"");
+    free(tags);
+    cJSON_Delete(t);
+    cJSON_Delete(kw);
+    dcmp_iface_setup_free(&setup);
+}
+
+static void monai_interface(void)
+{
+    dcmp_iface_setup setup;
+    dcmp_spec_run run = {"job1", "w1", "1000:1000", &setup};
+    char err[DCMP_ERR_LEN], name[128], *text;
+    cJSON *t, *kw;
+    dcmp_spec s;
+
+    CHECK_STR(parse("{\"image\":\"map:1\",\"interface\":\"monai\"}", &s, &t), "");
+    CHECK_STR(s.user, "1000:1000"); /* the user MONAI Deploy's runner gives a MAP */
+    CHECK(setup_of(s.iface, "{\"jobName\":\"seg\",\"params\":null}", &setup, &kw, err) == 0);
+    CHECK(setup.nfile == 0);
+    text = dcmp_spec_create_body(&s, &run, 1 << 20);
+    CHECK_CONTAINS(text, "\"/srv/data/containers/job1/in:/var/holoscan/input:ro\"");
+    CHECK_CONTAINS(text, "\"/srv/data/containers/job1/out:/var/holoscan/output:rw\"");
+    CHECK_CONTAINS(text, "\"HOLOSCAN_INPUT_PATH=/var/holoscan/input\"");
+    CHECK_CONTAINS(text, "\"HOLOSCAN_OUTPUT_PATH=/var/holoscan/output\"");
+    CHECK_CONTAINS(text, "\"MONAI_INPUTPATH=/var/holoscan/input\"");
+    CHECK_CONTAINS(text, "\"MONAI_OUTPUTPATH=/var/holoscan/output\"");
+    free(text);
+    CHECK(s.iface->input_name(NULL, "1.2.3.4", name, sizeof name) == 0);
+    CHECK_STR(name, "1.2.3.4.dcm");
+    CHECK(s.iface->input_tags == NULL);
+    cJSON_Delete(t);
+    cJSON_Delete(kw);
+    dcmp_iface_setup_free(&setup);
+}
+
+/* A meta group of explicit VR little endian elements after the preamble and "DICM". */
+static size_t meta(unsigned char *buf, const char *uid, int with_ob)
+{
+    size_t n = 132, len = strlen(uid) + (strlen(uid) & 1);
+
+    memset(buf, 0, 512);
+    memcpy(buf + 128, "DICM", 4);
+    if (with_ob) { /* (0002,0001) OB, 2 reserved bytes and a 4-byte length */
+        memcpy(buf + n, "\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01", 14);
+        n += 14;
+    }
+    memcpy(buf + n, "\x02\x00\x03\x00UI", 6);
+    buf[n + 6] = (unsigned char)len;
+    buf[n + 7] = 0;
+    memcpy(buf + n + 8, uid, strlen(uid)); /* odd: padded with NUL by the memset */
+    return n + 8 + len;
+}
+
+static void sop_uid_from_meta(void)
+{
+    unsigned char buf[512];
+    char uid[DCMP_IFACE_UID_LEN];
+    size_t n;
+
+    n = meta(buf, "1.2.840.10008.99.1", 1);
+    CHECK(dcmp_iface_sop_uid(buf, n, uid) == 0);
+    CHECK_STR(uid, "1.2.840.10008.99.1");
+    n = meta(buf, "1.2.3", 0); /* odd length, NUL padded */
+    CHECK(dcmp_iface_sop_uid(buf, n, uid) == 0);
+    CHECK_STR(uid, "1.2.3");
+    CHECK(dcmp_iface_sop_uid(buf, n - 2, uid) < 0); /* cut inside the value */
+    CHECK(dcmp_iface_sop_uid(buf, 100, uid) < 0);   /* shorter than the preamble */
+    n = meta(buf, "1.2.x", 0);
+    CHECK(dcmp_iface_sop_uid(buf, n, uid) < 0); /* not a UID: never a file name */
+    n = meta(buf, "1.2.3", 0);
+    buf[128] = 'X';
+    CHECK(dcmp_iface_sop_uid(buf, n, uid) < 0); /* no DICM */
 }
 
 static void planned_as_a_container_job(void)
@@ -175,6 +318,9 @@ int main(void)
     RUN(errors_name_the_key);
     RUN(defaults_and_round_trip);
     RUN(create_body_is_strict);
+    RUN(mercure_interface);
+    RUN(monai_interface);
+    RUN(sop_uid_from_meta);
     RUN(planned_as_a_container_job);
     return HARNESS_RESULT();
 }

@@ -11,11 +11,20 @@
 
 #include "jsonw.h"
 
-static const char *const interfaces[] = {"dcmp", "mercure", "monai"};
+/* the names the interfaces set for a MAP's paths (iface_monai.c) */
+static const char *const reserved[] = {"HOLOSCAN_INPUT_PATH", "HOLOSCAN_OUTPUT_PATH",
+                                       "MONAI_INPUTPATH", "MONAI_OUTPUTPATH"};
 
-const char *dcmp_spec_interface_name(int interface)
+static int reserved_name(const char *name)
 {
-    return interface >= 0 && interface < 3 ? interfaces[interface] : "?";
+    size_t i;
+
+    if (strncmp(name, "DCMP_", 5) == 0 || strncmp(name, "MERCURE_", 8) == 0)
+        return 1;
+    for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static int chars_ok(const char *s, const char *extra)
@@ -107,10 +116,12 @@ static int read_env(const cJSON *v, dcmp_spec *s, char *err)
         const char *name = item->string;
         if (!env_name_ok(name) || strlen(name) >= DCMP_SPEC_NAME_MAX)
             return dcmp_seterr(err, "container.env: \"%.64s\" is not a variable name", name);
-        if (strncmp(name, "DCMP_", 5) == 0 || strncmp(name, "MERCURE_", 8) == 0)
+        if (reserved_name(name))
             return dcmp_seterr(err,
                                "container.env: %.64s: names starting with DCMP_ or "
-                               "MERCURE_ are set by the runner",
+                               "MERCURE_, and the MAP paths HOLOSCAN_INPUT_PATH, "
+                               "HOLOSCAN_OUTPUT_PATH, MONAI_INPUTPATH, MONAI_OUTPUTPATH are "
+                               "set by the runner",
                                name);
         if (!cJSON_IsString(item) || strlen(item->valuestring) >= DCMP_SPEC_STR_MAX)
             return dcmp_seterr(err, "container.env.%.64s: must be a string under %d bytes", name,
@@ -164,7 +175,6 @@ static int user_ok(const char *u)
 static int read_key(const cJSON *v, dcmp_spec *s, char *err)
 {
     const char *k = v->string;
-    int i;
 
     if (strcmp(k, "image") == 0) {
         if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
@@ -176,19 +186,9 @@ static int read_key(const cJSON *v, dcmp_spec *s, char *err)
                                DCMP_SPEC_IMAGE_MAX - 1);
         s->image = v->valuestring;
     } else if (strcmp(k, "interface") == 0) {
-        for (i = 0; i < 3; i++)
-            if (cJSON_IsString(v) && strcmp(v->valuestring, interfaces[i]) == 0)
-                break;
-        if (i == 3)
+        if ((s->iface = dcmp_iface_find(cJSON_GetStringValue(v))) == NULL)
             return dcmp_seterr(err, "container.interface: must be \"dcmp\", \"mercure\" or "
                                     "\"monai\"");
-        /* refused at load, not failed at run time: the entry is skipped with this reason */
-        if (i != DCMP_SPEC_DCMP)
-            return dcmp_seterr(err,
-                               "container.interface: \"%s\" is not supported yet, only \"dcmp\" "
-                               "(docs/containers.md)",
-                               interfaces[i]);
-        s->interface = i;
     } else if (strcmp(k, "env") == 0) {
         return read_env(v, s, err);
     } else if (strcmp(k, "command") == 0) {
@@ -214,8 +214,10 @@ static int read_key(const cJSON *v, dcmp_spec *s, char *err)
                                     "network and its services: not allowed");
         s->network = v->valuestring;
     } else if (strcmp(k, "user") == 0) {
-        if (!cJSON_IsString(v) || !user_ok(v->valuestring))
-            return dcmp_seterr(err, "container.user: must be \"UID\" or \"UID:GID\" (numbers)");
+        if (!cJSON_IsString(v) ||
+            (!user_ok(v->valuestring) && strcmp(v->valuestring, DCMP_IFACE_WORKER) != 0))
+            return dcmp_seterr(err, "container.user: must be \"UID\" or \"UID:GID\" (numbers), "
+                                    "or \"worker\"");
         s->user = v->valuestring;
     } else {
         return dcmp_seterr(err,
@@ -232,7 +234,6 @@ int dcmp_spec_parse(const cJSON *obj, dcmp_spec *out, char *err)
 
     memset(out, 0, sizeof *out);
     out->network = "none";
-    out->user = DCMP_SPEC_USER;
     if (!cJSON_IsObject(obj))
         return dcmp_seterr(err, "container: must be an object such as {\"image\": \"name:tag\"}");
     cJSON_ArrayForEach(v, obj)
@@ -242,6 +243,10 @@ int dcmp_spec_parse(const cJSON *obj, dcmp_spec *out, char *err)
     }
     if (out->image == NULL)
         return dcmp_seterr(err, "container.image: missing");
+    if (out->iface == NULL)
+        out->iface = &dcmp_iface_dcmp;
+    if (out->user == NULL)
+        out->user = out->iface->user;
     return 0;
 }
 
@@ -274,7 +279,7 @@ char *dcmp_spec_json(const dcmp_spec *s)
     dcmp_jsonw_lit(&w, "{\"image\":");
     dcmp_jsonw_str(&w, s->image);
     dcmp_jsonw_lit(&w, ",\"interface\":");
-    dcmp_jsonw_str(&w, dcmp_spec_interface_name(s->interface));
+    dcmp_jsonw_str(&w, s->iface->name);
     dcmp_jsonw_lit(&w, ",\"env\":{");
     for (i = 0; i < s->nenv; i++) {
         dcmp_jsonw_lit(&w, i ? "," : "");
@@ -363,12 +368,10 @@ char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t
     dcmp_jsonw_lit(&w, ",\"Env\":[");
     for (i = 0; i < s->nenv; i++)
         write_env(&w, s->env_name[i], s->env_value[i], &first);
-    write_env(&w, "DCMP_KWARGS", run->kwargs, &first);
-    write_env(&w, "DCMP_KWARGS_FILE", DCMP_SPEC_KWARGS_FILE, &first);
-    write_env(&w, "DCMP_DATA", DCMP_SPEC_DATA_MOUNT, &first);
-    write_env(&w, "DCMP_OUT", DCMP_SPEC_OUT_MOUNT, &first);
+    for (i = 0; i < run->setup->nenv; i++)
+        write_env(&w, run->setup->env[i].name, run->setup->env[i].value, &first);
     dcmp_jsonw_lit(&w, "],\"User\":");
-    dcmp_jsonw_str(&w, s->user);
+    dcmp_jsonw_str(&w, run->user);
     dcmp_jsonw_lit(&w, ",\"Labels\":{\"dcmp.job\":");
     dcmp_jsonw_str(&w, run->job_id);
     dcmp_jsonw_lit(&w, ",\"dcmp.worker\":");
@@ -381,11 +384,11 @@ char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t
                        "\"PidsLimit\":");
     dcmp_jsonw_int(&w, DCMP_SPEC_PIDS_LIMIT);
     dcmp_jsonw_lit(&w, ",\"Binds\":[");
-    write_bind(&w, run->data_host, DCMP_SPEC_DATA_MOUNT, "ro");
-    dcmp_jsonw_lit(&w, ",");
-    write_bind(&w, run->out_host, DCMP_SPEC_OUT_MOUNT, "rw");
-    dcmp_jsonw_lit(&w, ",");
-    write_bind(&w, run->kwargs_host, DCMP_SPEC_KWARGS_FILE, "ro");
+    for (i = 0; i < run->setup->nbind; i++) {
+        const dcmp_iface_bind *b = &run->setup->bind[i];
+        dcmp_jsonw_lit(&w, i ? "," : "");
+        write_bind(&w, b->host, b->inside, b->rw ? "rw" : "ro");
+    }
     dcmp_jsonw_lit(&w, "]");
     if (s->memory > 0) {
         dcmp_jsonw_lit(&w, ",\"Memory\":");

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "iface.h"
 #include "log.h"
 
 #define DCMP_SPEC_IMAGE_MAX 256          /* bytes of an image reference */
@@ -14,13 +15,11 @@
 #define DCMP_SPEC_NAME_MAX  128          /* an env name, a network name, a user */
 #define DCMP_SPEC_FUNC      "container:" /* a container job's func: this, then the image */
 
-enum { DCMP_SPEC_DCMP, DCMP_SPEC_MERCURE, DCMP_SPEC_MONAI };
-
 /* A parsed `container` object. The strings are borrowed from the cJSON tree it was parsed
  * from, valid while that tree lives. */
 typedef struct dcmp_spec {
     const char *image;
-    int interface; /* DCMP_SPEC_* */
+    const dcmp_iface *iface; /* container.interface (static); &dcmp_iface_dcmp unless given */
     const char *env_name[DCMP_SPEC_LIST_MAX], *env_value[DCMP_SPEC_LIST_MAX];
     int nenv;
     const char *command[DCMP_SPEC_LIST_MAX]; /* ncommand 0: the image's own */
@@ -32,23 +31,21 @@ typedef struct dcmp_spec {
     int64_t memory, shm_size; /* bytes, 0: the engine's default */
     double cpus;              /* 0: no limit */
     const char *network;      /* "none" unless given */
-    const char *user;         /* "UID" or "UID:GID"; DCMP_SPEC_USER unless given */
+    const char *user;         /* "UID", "UID:GID" or "worker"; the interface's unless given */
 } dcmp_spec;
 
-#define DCMP_SPEC_USER "65534:65534" /* nobody: the default user in the container */
-
-/* The interface's name ("dcmp", "mercure", "monai"). */
-const char *dcmp_spec_interface_name(int interface);
+#define DCMP_SPEC_USER "65534:65534" /* nobody: the `dcmp` interface's user */
 
 /*
  * Reads a `container` object into *out. Keys: image (required: a reference of letters,
  * digits and . _ - / : @, at most 255), interface ("dcmp", "mercure" or "monai", default
  * "dcmp"), env (an object of string values; names [A-Za-z_][A-Za-z0-9_]*, not starting with
- * DCMP_ or MERCURE_, which the runner sets), command (a list of strings), gpus ("all", a count
- * or a list of device ids), memory and shm_size (bytes, or a string such as "512m", "2g"),
- * cpus (a number above 0), network ("none" by default; a network name; "host" is refused),
- * user ("UID" or "UID:GID"). Any other key is an error (a typo would silently be ignored).
- * Returns 0, or -1 with err naming the key ("container.memory: ...").
+ * DCMP_ or MERCURE_ and not the MAP paths' HOLOSCAN_/MONAI_ names, which the runner sets), command
+ * (a list of strings), gpus ("all", a count or a list of device ids), memory and shm_size (bytes,
+ * or a string such as "512m", "2g"), cpus (a number above 0), network ("none" by default; a network
+ * name; "host" is refused), user ("UID", "UID:GID", or "worker": the worker's own ids; the
+ * interface's default, below, when absent). Any other key is an error (a typo would silently be
+ * ignored). Returns 0, or -1 with err naming the key ("container.memory: ...").
  */
 int dcmp_spec_parse(const cJSON *obj, dcmp_spec *out, char *err);
 
@@ -58,24 +55,17 @@ char *dcmp_spec_json(const dcmp_spec *s);
 
 /* What one run of a container job adds to the spec. All borrowed. */
 typedef struct dcmp_spec_run {
-    const char *job_id, *worker; /* the labels dcmp.job and dcmp.worker */
-    const char *data_host;       /* DATA as the engine's host sees it */
-    const char *out_host;        /* the job's output folder, on the engine's host */
-    const char *kwargs;          /* the job's kwargs (JSON text) */
-    const char *kwargs_host;     /* the file holding them, on the engine's host */
+    const char *job_id, *worker;   /* the labels dcmp.job and dcmp.worker */
+    const char *user;              /* "UID" or "UID:GID": s->user with "worker" resolved */
+    const dcmp_iface_setup *setup; /* the interface's binds and environment */
 } dcmp_spec_run;
-
-#define DCMP_SPEC_DATA_MOUNT  "/data"             /* DATA in the container, read-only */
-#define DCMP_SPEC_OUT_MOUNT   "/out"              /* the job's output folder in the container */
-#define DCMP_SPEC_KWARGS_FILE "/dcmp/kwargs.json" /* the kwargs file in the container */
 
 /*
  * The body of POST /containers/create for s and run: the image, command, environment
- * (the entry's env, then DCMP_KWARGS, DCMP_KWARGS_FILE, DCMP_DATA, DCMP_OUT), labels, the
- * user, and the strict host config: NetworkMode (none unless given), CapDrop ALL,
- * no-new-privileges, a pids limit, DATA and the kwargs file bound read-only, the output
- * folder read-write, the
- * memory (swap equal: none beyond it), cpus, shm size and GPU device requests asked for.
+ * (the entry's env, then the interface's), labels, the user, and the strict host config:
+ * NetworkMode (none unless given), CapDrop ALL, no-new-privileges, a pids limit, the
+ * interface's binds (read-only but for its output folder), the memory (swap equal: none
+ * beyond it), cpus, shm size and GPU device requests asked for.
  * New (free it), or NULL when it would pass max bytes or out of memory.
  */
 char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t max);
