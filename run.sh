@@ -825,22 +825,23 @@ swarm_objects() {
   esac 2>/dev/null
 }
 
-# swarm_share_images: every image of the stack on every node of the swarm that lacks it (its id
-# there differs from the build engine's), by `docker save` on the build engine piped into
-# `docker load` on the node: no registry needed. The manager itself is such a node when the
-# images are built elsewhere (SWARM_BUILD_DOCKER_HOST). Another node's engine is reached at
+# swarm_share_images: the stack's images on every node of the swarm that lacks them (an image's
+# id there differs from the build engine's), by `docker save` on the build engine piped into
+# `docker load` on the node: no registry needed. Every image on the manager, which is such a
+# node when they are built elsewhere (SWARM_BUILD_DOCKER_HOST); on the other nodes only the
+# worker's (docker/swarm.yml pins every other service to the manager). Another node's engine is reached at
 # SWARM_DOCKER_HOSTS' entry for its host name (NODE=ENDPOINT ..., e.g. gpu1=ssh://admin@gpu1),
 # else at ssh://SWARM_SSH_USER@ADDRESS (default root; the swarm's address of the node), as the
 # docker CLI's -H takes it.
 swarm_share_images() {
   local self id name addr ep img here there entry n=0
-  local -a node
+  local -a node images
   self="$(docker info -f '{{.Swarm.NodeID}}')"
   for id in $(docker node ls -q); do
     name="$(docker node inspect -f '{{.Description.Hostname}}' "$id")"
     if [ "$id" = "$self" ]; then
       [ -n "${SWARM_BUILD_DOCKER_HOST:-}" ] || continue # built here
-      node=(docker)
+      node=(docker) images=("${stack_images[@]}")
       ep="this manager's engine"
     else
       addr="$(docker node inspect -f '{{.Status.Addr}}' "$id")"
@@ -848,9 +849,9 @@ swarm_share_images() {
       for entry in ${SWARM_DOCKER_HOSTS:-}; do
         [ "${entry%%=*}" != "$name" ] || ep="${entry#*=}"
       done
-      node=(docker -H "$ep")
+      node=(docker -H "$ep") images=("$worker_image")
     fi
-    for img in "${stack_images[@]}"; do
+    for img in "${images[@]}"; do
       here="$(on_build_engine docker image inspect -f '{{.Id}}' "$img")"
       there="$("${node[@]}" image inspect -f '{{.Id}}' "$img" 2>/dev/null || true)"
       [ "$here" != "$there" ] || continue
@@ -949,12 +950,13 @@ swarm_main() {
   SWARM_MANAGER_ID="$(docker info -f '{{.Swarm.NodeID}}')"
   export SWARM_MANAGER_ID
   on_build_engine compose build || dcmp_die "building the images failed (above)"
-  stack_images=()
+  stack_images=() worker_image=""
   local img var
   for svc in "${stack_services[@]}"; do
     img="dcm-processor/${svc%_server}:${DCMP_IMAGE_TAG:-latest}" # docker-compose.yml's image:
     on_build_engine docker image inspect "$img" >/dev/null 2>&1 || dcmp_die "$img: not built (above)"
     stack_images+=("$img")
+    [ "$svc" != worker ] || worker_image="$img"
     var="SWARM_IMAGE_ID_$(echo "$svc" | tr '[:lower:]' '[:upper:]')"
     export "$var=$(on_build_engine docker image inspect -f '{{.Id}}' "$img")"
   done

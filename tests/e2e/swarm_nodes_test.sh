@@ -5,8 +5,9 @@
 # parent and host name; no docker0 bridge, no iptables rules: nothing of the host's), one the
 # swarm's manager on its veth address, the other joined as a worker through the Engine API (the
 # join token in a file, never on a command line). `run.sh --swarm`, run in the manager's
-# namespace, builds the images on the host's engine (SWARM_BUILD_DOCKER_HOST) and loads them on
-# both nodes by docker save | docker load (the worker node through SWARM_DOCKER_HOSTS); the
+# namespace, builds the images on the host's engine (SWARM_BUILD_DOCKER_HOST) and loads them by
+# docker save | docker load: all on the manager, the worker's on the worker node (reached
+# through SWARM_DOCKER_HOSTS); the
 # workers are placed by a node label (gpu=true: the worker node only), python3-pydicom's CT5N
 # is sent with storescu and its jobs run there, across the overlay network (VXLAN between the
 # namespaces); then, unconstrained and scaled to 3, workers run on both nodes; `run.sh down`
@@ -44,6 +45,7 @@ for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOAR
   dcmp_pick_port "$v"
 done
 stack="$COMPOSE_PROJECT_NAME"
+. "$root/tests/e2e/swarm_lib.sh" # stack_rcli, stack_live_workers
 mkdir -m 700 "$BASEDIR"
 (umask 077 && cp .env.example "$DCMP_ENV")
 chown 4321:4321 "$BASEDIR" "$DCMP_ENV" # the containers run as BASEDIR's owner, not root
@@ -139,15 +141,19 @@ fi
 for n in m w; do
   check "run.sh loaded the images on node $n" grep -q "node dcmpswn-$$-$n: loading" "$tmp/up.log"
 done
-same_images() {
+same_images() { # the manager has every image of the host's engine; the worker node the worker's only
   local img id
   for img in redis orthanc scheduler worker dashboard; do
     id="$(docker image inspect -f '{{.Id}}' "dcm-processor/$img:${DCMP_IMAGE_TAG:-latest}")" || return 1
     test "$(dm image inspect -f '{{.Id}}' "dcm-processor/$img:${DCMP_IMAGE_TAG:-latest}")" = "$id" || return 1
-    test "$(dw image inspect -f '{{.Id}}' "dcm-processor/$img:${DCMP_IMAGE_TAG:-latest}")" = "$id" || return 1
+    if [ "$img" = worker ]; then
+      test "$(dw image inspect -f '{{.Id}}' "dcm-processor/$img:${DCMP_IMAGE_TAG:-latest}")" = "$id" || return 1
+    else
+      ! dw image inspect "dcm-processor/$img:${DCMP_IMAGE_TAG:-latest}" >/dev/null 2>&1 || return 1
+    fi
   done
 }
-check "both nodes hold the host engine's images (the same ids)" same_images
+check "the manager holds the host engine's images, the worker node the worker's only (the same ids)" same_images
 check "run.sh status: every service runs" in_m ./run.sh status
 # nodes_of SERVICE: the nodes its running tasks are on, sorted, one a line
 nodes_of() {
@@ -157,13 +163,7 @@ nodes_of() {
 check "the worker on the gpu node only ($(nodes_of worker | tr '\n' ' '))" test "$(nodes_of worker)" = "$ns_w"
 check "the scheduler on the manager" test "$(nodes_of scheduler)" = "$ns_m"
 
-# rcli ARGS...: redis-cli inside the Redis task, with the password of its environment (not argv)
-rcli() {
-  local id
-  id="$(dm ps -q --filter "label=com.docker.swarm.service.name=${stack}_redis_server" | head -n 1)"
-  # shellcheck disable=SC2016 # $REDIS_PSWD and $@ belong to the container's shell
-  dm exec "$id" sh -c 'REDISCLI_AUTH="$REDIS_PSWD" redis-cli --no-auth-warning "$@"' sh "$@"
-}
+rcli() { stack_rcli dm "$@"; } # tests/e2e/swarm_lib.sh
 
 # ---- a series through storescu to the manager's Orthanc, its jobs run on the worker node ----
 in_m storescu -aec ORTHANC 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ct5n"/* || say "FAIL storescu of CT5N"
@@ -179,14 +179,7 @@ fi
 check "no image loaded again (the nodes have them)" bash -c '! grep -q loading "$1"' sh "$tmp/scale.log"
 check "three worker tasks on both nodes ($(nodes_of worker | tr '\n' ' '))" \
   test "$(nodes_of worker | wc -l)" = 3 -a "$(nodes_of worker | uniq | wc -l)" = 2
-live() {
-  local w n=0
-  for w in $(rcli smembers dcmp:workers); do
-    [ "$(rcli exists "dcmp:worker:$w:hb")" = 1 ] && n=$((n + 1))
-  done
-  test "$n" = 3
-}
-check "three live workers in Redis" wait_for 90 live
+check "three live workers in Redis" wait_for 90 stack_live_workers dm 3
 
 # ---- down: nothing of the stack left on either engine ----
 check "run.sh down" in_m ./run.sh down
