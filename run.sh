@@ -259,7 +259,20 @@ docker_prepare() {
   # every bind mount's source made here (Docker would make a missing one root's)
   mkdir -p "$REGISTRY" "$MODULES" "$MODULES/.venvs" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
   dcmp_basedir_own flat "$REGISTRY" "$MODULES" "$MODULES/.venvs" "$DATA" "$LOGS" "$DCMP_RUN" "$BASEDIR/redis" "$BASEDIR/orthanc"
-  "$DCMP_ROOT/scripts/base-image.sh" || dcmp_die "no base image to build from (above)"
+  on_build_engine "$DCMP_ROOT/scripts/base-image.sh" || dcmp_die "no base image to build from (above)"
+}
+
+# on_build_engine CMD...: CMD against the engine that builds the images: with --swarm
+# SWARM_BUILD_DOCKER_HOST when set (a build machine; the images then reach every node, this
+# manager too, by swarm_share_images), else the engine docker talks to (DOCKER_HOST or the local).
+on_build_engine() {
+  (
+    if [ "$mode" = swarm ] && [ -n "${SWARM_BUILD_DOCKER_HOST:-}" ]; then
+      export DOCKER_HOST="$SWARM_BUILD_DOCKER_HOST"
+      unset DOCKER_CONTEXT
+    fi
+    "$@"
+  )
 }
 
 docker_main() {
@@ -815,33 +828,43 @@ swarm_objects() {
   esac 2>/dev/null
 }
 
-# swarm_share_images: every image of the stack on every other node of the swarm, by `docker save`
-# piped into `docker load` there (no registry needed), only where the node's image differs. A
-# node's engine is reached at SWARM_DOCKER_HOSTS' entry for its host name (NODE=ENDPOINT ...,
-# e.g. gpu1=ssh://admin@gpu1), else at ssh://SWARM_SSH_USER@ADDRESS (default root; the swarm's
-# address of the node), as the docker CLI's -H takes it.
+# swarm_share_images: the stack's images on every node of the swarm that lacks them (an image's
+# id there differs from the build engine's), by `docker save` on the build engine piped into
+# `docker load` on the node: no registry needed. Every image on the manager, which is such a
+# node when they are built elsewhere (SWARM_BUILD_DOCKER_HOST); on the other nodes only the
+# worker's (docker/swarm.yml pins every other service to the manager). Another node's engine is reached at
+# SWARM_DOCKER_HOSTS' entry for its host name (NODE=ENDPOINT ..., e.g. gpu1=ssh://admin@gpu1),
+# else at ssh://SWARM_SSH_USER@ADDRESS (default root; the swarm's address of the node), as the
+# docker CLI's -H takes it.
 swarm_share_images() {
   local self id name addr ep img here there entry n=0
+  local -a node images
   self="$(docker info -f '{{.Swarm.NodeID}}')"
   for id in $(docker node ls -q); do
-    [ "$id" != "$self" ] || continue
     name="$(docker node inspect -f '{{.Description.Hostname}}' "$id")"
-    addr="$(docker node inspect -f '{{.Status.Addr}}' "$id")"
-    ep="ssh://${SWARM_SSH_USER:-root}@$addr"
-    for entry in ${SWARM_DOCKER_HOSTS:-}; do
-      [ "${entry%%=*}" != "$name" ] || ep="${entry#*=}"
-    done
-    for img in "${stack_images[@]}"; do
-      here="$(docker image inspect -f '{{.Id}}' "$img")"
-      there="$(docker -H "$ep" image inspect -f '{{.Id}}' "$img" 2>/dev/null || true)"
+    if [ "$id" = "$self" ]; then
+      [ -n "${SWARM_BUILD_DOCKER_HOST:-}" ] || continue # built here
+      node=(docker) images=("${stack_images[@]}")
+      ep="this manager's engine"
+    else
+      addr="$(docker node inspect -f '{{.Status.Addr}}' "$id")"
+      ep="ssh://${SWARM_SSH_USER:-root}@$addr"
+      for entry in ${SWARM_DOCKER_HOSTS:-}; do
+        [ "${entry%%=*}" != "$name" ] || ep="${entry#*=}"
+      done
+      node=(docker -H "$ep") images=("$worker_image")
+    fi
+    for img in "${images[@]}"; do
+      here="$(on_build_engine docker image inspect -f '{{.Id}}' "$img")"
+      there="$("${node[@]}" image inspect -f '{{.Id}}' "$img" 2>/dev/null || true)"
       [ "$here" != "$there" ] || continue
-      dcmp_say "node $name: loading $img (docker save | docker -H $ep load)"
-      docker save "$img" | docker -H "$ep" load >/dev/null ||
+      dcmp_say "node $name: loading $img (docker save | docker load, through $ep)"
+      on_build_engine docker save "$img" | "${node[@]}" load >/dev/null ||
         dcmp_die "node $name: could not load $img through $ep (set SWARM_DOCKER_HOSTS=$name=ENDPOINT, docs/scale.md)"
       n=$((n + 1))
     done
   done
-  [ "$n" = 0 ] || dcmp_say "$n image(s) loaded on other nodes"
+  [ "$n" = 0 ] || dcmp_say "$n image(s) loaded on the nodes"
 }
 
 # swarm_wait: every service of the stack with all its replicas running (healthy where the image
@@ -906,6 +929,10 @@ swarm_main() {
   esac
   [ "$state" = "active true" ] ||
     dcmp_die "this Docker engine is not a swarm manager (${state%% *}): make it one with docker swarm init --advertise-addr ADDRESS, or run on a manager (docs/scale.md)"
+  if [ -n "${SWARM_BUILD_DOCKER_HOST:-}" ]; then
+    timeout 10 docker -H "$SWARM_BUILD_DOCKER_HOST" info >/dev/null 2>&1 ||
+      dcmp_die "SWARM_BUILD_DOCKER_HOST=$SWARM_BUILD_DOCKER_HOST: no Docker engine answers there (the engine that builds the images)"
+  fi
   docker_prepare
   local running="" current want
   running="$(swarm_objects service)"
@@ -925,15 +952,16 @@ swarm_main() {
   done
   SWARM_MANAGER_ID="$(docker info -f '{{.Swarm.NodeID}}')"
   export SWARM_MANAGER_ID
-  compose build || dcmp_die "building the images failed (above)"
-  stack_images=()
+  on_build_engine compose build || dcmp_die "building the images failed (above)"
+  stack_images=() worker_image=""
   local img var
   for svc in "${stack_services[@]}"; do
     img="dcm-processor/${svc%_server}:${DCMP_IMAGE_TAG:-latest}" # docker-compose.yml's image:
-    docker image inspect "$img" >/dev/null 2>&1 || dcmp_die "$img: not built (above)"
+    on_build_engine docker image inspect "$img" >/dev/null 2>&1 || dcmp_die "$img: not built (above)"
     stack_images+=("$img")
+    [ "$svc" != worker ] || worker_image="$img"
     var="SWARM_IMAGE_ID_$(echo "$svc" | tr '[:lower:]' '[:upper:]')"
-    export "$var=$(docker image inspect -f '{{.Id}}' "$img")"
+    export "$var=$(on_build_engine docker image inspect -f '{{.Id}}' "$img")"
   done
   swarm_share_images
   # the stack file holds the secrets of the settings: owner-only, removed once deployed

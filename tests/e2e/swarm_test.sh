@@ -32,6 +32,7 @@ for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOAR
   dcmp_pick_port "$v"
 done
 stack="$COMPOSE_PROJECT_NAME"
+. "$root/tests/e2e/swarm_lib.sh" # stack_rcli, stack_live_workers
 mkdir -m 700 "$BASEDIR"
 (umask 077 && cp .env.example "$DCMP_ENV")
 if [ "$(id -u)" = 0 ]; then # the containers run as BASEDIR's owner, not root
@@ -93,13 +94,7 @@ check "the dashboard refuses a request without its login ($code)" test "$code" =
 code="$(curl -s -o /dev/null -w '%{http_code}' -m 10 "http://127.0.0.1:$ORTHANC_HTTP_PORT/system")"
 check "Orthanc refuses a request without its login ($code)" test "$code" = 401
 
-# rcli ARGS...: redis-cli inside the Redis task, with the password of its environment (not argv)
-rcli() {
-  local id
-  id="$(docker ps -q --filter "label=com.docker.swarm.service.name=${stack}_redis_server" | head -n 1)"
-  # shellcheck disable=SC2016 # $REDIS_PSWD and $@ belong to the container's shell
-  docker exec "$id" sh -c 'REDISCLI_AUTH="$REDIS_PSWD" redis-cli --no-auth-warning "$@"' sh "$@"
-}
+rcli() { stack_rcli docker "$@"; } # tests/e2e/swarm_lib.sh
 
 # ---- a series through storescu, its jobs run by the swarm's worker ----
 storescu -aec ORTHANC 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ct5n"/* || say "FAIL storescu of CT5N"
@@ -112,15 +107,8 @@ if ! ./run.sh --swarm --scale worker=3 >"$tmp/scale.log" 2>&1; then
   grep -v '^ --->\|^Step \|Using cache' "$tmp/scale.log" | tail -n 20
   say "FAIL run.sh --swarm --scale worker=3"
 fi
-live() {
-  local w n=0
-  for w in $(rcli smembers dcmp:workers); do
-    [ "$(rcli exists "dcmp:worker:$w:hb")" = 1 ] && n=$((n + 1))
-  done
-  test "$n" = 3
-}
 check "three worker tasks running" test "$(docker service ls --filter "name=${stack}_worker" --format '{{.Replicas}}')" = 3/3
-check "three live workers in Redis" wait_for 60 live
+check "three live workers in Redis" wait_for 60 stack_live_workers docker 3
 
 # ---- down: nothing of the stack left ----
 check "run.sh down" ./run.sh down
