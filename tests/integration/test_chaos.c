@@ -80,7 +80,7 @@ static void test_worker_killed(void)
     dcmp_queue_count(f.q, "kill", "finished", &done);
     fprintf(stderr, "killed worker %d after %lld jobs finished\n", (int)a, (long long)done);
     CHECK(done < MANY);
-    CHECK(fixture_wait_count(&f, "kill", "finished", MANY, 120000) == 0);
+    CHECK(fixture_wait_count(&f, "kill", "finished", MANY, 240000) == 0);
     check_all_ran(MANY, "kill");
     fixture_worker_stop(&f, b, SIGTERM);
 }
@@ -97,7 +97,7 @@ static void test_redis_restart(void)
     CHECK(fixture_wait_count(&f, "restart", "finished", 100, 60000) == 0);
     CHECK(fixture_redis_restart(&f) == 0);
     nap_ms(300);
-    CHECK(fixture_wait_count(&f, "restart", "finished", 500, 120000) == 0);
+    CHECK(fixture_wait_count(&f, "restart", "finished", 500, 240000) == 0);
     check_all_ran(500, "restart");
     fixture_worker_stop(&f, a, SIGTERM);
     fixture_worker_stop(&f, b, SIGTERM);
