@@ -195,7 +195,7 @@ static int wait_jobs(const char *plan)
     cJSON_ArrayForEach(j, cJSON_GetObjectItem(o, "jobs"))
     {
         CHECK(fixture_wait_state(&f, cJSON_GetObjectItem(j, "id")->valuestring, "finished",
-                                 20000) == 0);
+                                 60000) == 0);
         n++;
     }
     cJSON_Delete(o);
