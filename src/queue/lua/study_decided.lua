@@ -1,0 +1,31 @@
+-- study_decided.lua -- a study event's decisions: for each entry planned or dropped, the
+-- version decided appended to its list (the last max kept), written before the event's
+-- graph, each version naming the event (a retry of the same event does not count its own);
+-- then when the study is to be decided next.
+-- Keys: study:ID (d:JOBNAME: JSON list of {key, uids, event, decision}; pending cleared when
+-- it is this event), studies:due.
+-- ARGV: study id, event id, next due ms (0: not due: waits for news), max versions, ttl (s),
+-- then 2 per entry: job name, version JSON.
+local study, id, due, max, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
+  tonumber(ARGV[5])
+local key = P .. 'study:' .. study
+for i = 6, #ARGV - 1, 2 do
+  local f = 'd:' .. ARGV[i]
+  local ok, list = pcall(cjson.decode, redis.call('HGET', key, f) or '[]')
+  if not ok or type(list) ~= 'table' then list = {} end
+  local kept = {}
+  for _, v in ipairs(list) do
+    if type(v) == 'table' and v.event ~= id then table.insert(kept, v) end
+  end
+  table.insert(kept, cjson.decode(ARGV[i + 1]))
+  while #kept > max do table.remove(kept, 1) end
+  redis.call('HSET', key, f, cjson.encode(kept))
+end
+if redis.call('HGET', key, 'pending') == id then redis.call('HDEL', key, 'pending') end
+redis.call('EXPIRE', key, ttl)
+if due > 0 then
+  redis.call('ZADD', P .. 'studies:due', due, study)
+else
+  redis.call('ZREM', P .. 'studies:due', study)
+end
+return 1
