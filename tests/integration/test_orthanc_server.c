@@ -1869,11 +1869,41 @@ static void check_study_job(fixture *f, const char *id, int want)
     dcmp_job_clear(&job);
 }
 
+/* Waits (up to 60 s) until Orthanc calls the study of synthetic series `v` stable. Returns 0,
+ * or -1. */
+static int wait_study_stable(int v)
+{
+    char uid[128], sid[DCMP_ORTHANC_ID_LEN], path[160], err[DCMP_ERR_LEN];
+    const char *study;
+    cJSON *info = NULL;
+    int i, stable = 0;
+
+    variant_uid(v, uid, sizeof uid);
+    series_by_uid(uid, sid);
+    snprintf(path, sizeof path, "/series/%s", sid);
+    if (sid[0] == '\0' || dcmp_orthanc_get_json(o, path, &info, err) != 0)
+        return -1;
+    study = cJSON_GetStringValue(cJSON_GetObjectItem(info, "ParentStudy"));
+    snprintf(path, sizeof path, "/studies/%s", study ? study : "?");
+    cJSON_Delete(info);
+    for (i = 0; i < 1200 && !stable; i++) {
+        info = NULL;
+        if (dcmp_orthanc_get_json(o, path, &info, err) == 0)
+            stable = cJSON_IsTrue(cJSON_GetObjectItem(info, "IsStable"));
+        cJSON_Delete(info);
+        if (!stable)
+            nap_ms(50);
+    }
+    return stable ? 0 : -1;
+}
+
 /* A study-level service end to end: three series of one study sent one after another with
  * pauses shorter than Orthanc's StableAge; "pair" (requires T1 and T2) is planned with those
  * two before the third is sent; "whole" (no requires) once Orthanc calls the study stable,
  * with all three; a fourth series sent later plans both again (rerun new-series) with four;
- * no content is planned twice (webhook, catch-up and the study thread all see the study). */
+ * no content is planned twice (webhook, catch-up and the study thread all see the study); a
+ * fifth series and the study's stability while the scheduler is stopped are caught up once it
+ * starts again. */
 static void test_study_events(void)
 {
     static const char *const descs[] = {"AX T1", "AX T2", "FLAIR", "DWI"};
@@ -1941,6 +1971,24 @@ static void test_study_events(void)
     for (k = 1; k < n; k++)
         CHECK(counts[k] > counts[k - 1]);
     n = study_versions(rc, "whole", counts, ids, 8);
+    for (k = 1; k < n; k++)
+        CHECK(counts[k] > counts[k - 1]);
+    /* the scheduler stopped while a fifth series arrives and the study becomes stable: once
+     * started, the catch-up finds StableSeries and StableStudy, and "whole" is planned once */
+    kill(sched, SIGTERM);
+    waitpid(sched, NULL, 0);
+    variant = 24;
+    description = "ADC";
+    CHECK(send_series() == 0);
+    CHECK(wait_study_stable(24) == 0);
+    sched = start_sched(&f, "STABLE_AGE=1", NULL);
+    CHECK(sched > 0);
+    n = wait_study_version(rc, "pair", 5, counts, ids, 8);
+    CHECK(n >= 3 && counts[n - 1] == 5);
+    n = wait_study_version(rc, "whole", 5, counts, ids, 8);
+    CHECK(n >= 3 && counts[n - 1] == 5 && counts[n - 2] == 4);
+    if (n >= 3)
+        check_study_job(&f, ids[n - 1], 5);
     for (k = 1; k < n; k++)
         CHECK(counts[k] > counts[k - 1]);
     redisFree(rc);
