@@ -10,7 +10,7 @@
 
 /* The scripts, embedded from src/queue/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_study_series[], dcmp_lua_study_stable[], dcmp_lua_study_load[],
-    dcmp_lua_study_accept[], dcmp_lua_study_decided[];
+    dcmp_lua_study_accept[], dcmp_lua_study_decided[], dcmp_lua_study_due[];
 
 #define STUDIES_MAX_ARGS (5 + 2 * 64) /* study_decided: entries decided in one event */
 #define STUDIES_DUE_KEY  "dcmp:studies:due"
@@ -91,7 +91,8 @@ int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out)
     *out = NULL;
     if (r == NULL)
         return -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[1]->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "study %s: unexpected reply", study);
     }
@@ -104,7 +105,8 @@ int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out)
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "study %s: out of memory", study);
     }
     read_hash(r->element[0], o, series, decided);
-    for (i = 1; i < r->elements; i++) {
+    cJSON_AddNumberToObject(o, "loaded", (double)r->element[1]->integer);
+    for (i = 2; i < r->elements; i++) {
         const redisReply *e = r->element[i];
         cJSON *s;
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
@@ -145,24 +147,23 @@ int dcmp_studies_accept(dcmp_queue *q, const char *id, const char *study, const 
     return rc;
 }
 
-int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event, int64_t due_ms,
+int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event,
                          const char *const *names, const char *const *versions, int n, int max,
                          int64_t ttl)
 {
     const char *args[STUDIES_MAX_ARGS];
-    char ndue[24], nmax[24], nttl[24];
+    char nmax[24], nttl[24];
     int i;
 
     if (n < 0 || 5 + 2 * n > STUDIES_MAX_ARGS)
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
                                  "study %s: %d entries decided in one event: at most %d", study, n,
                                  (STUDIES_MAX_ARGS - 5) / 2);
-    snprintf(ndue, sizeof ndue, "%" PRId64, due_ms);
     snprintf(nmax, sizeof nmax, "%d", max);
     snprintf(nttl, sizeof nttl, "%" PRId64, ttl);
     args[0] = study;
     args[1] = event;
-    args[2] = ndue;
+    args[2] = "";
     args[3] = nmax;
     args[4] = nttl;
     for (i = 0; i < n; i++) {
@@ -172,24 +173,14 @@ int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event, in
     return run(q, dcmp_lua_study_decided, 5 + 2 * n, args);
 }
 
-int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms)
+int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms, int64_t since_ms)
 {
-    char ndue[24];
-    const char *zadd[4] = {"ZADD", STUDIES_DUE_KEY, ndue, study};
-    const char *zrem[3] = {"ZREM", STUDIES_DUE_KEY, study};
-    redisReply *r;
+    char ndue[24], nsince[24];
+    const char *args[3] = {study, ndue, nsince};
 
     snprintf(ndue, sizeof ndue, "%" PRId64, due_ms);
-    if ((r = due_ms > 0 ? dcmp_queue_command(q, 4, zadd, NULL)
-                        : dcmp_queue_command(q, 3, zrem, NULL)) == NULL)
-        return -1;
-    if (r->type == REDIS_REPLY_ERROR) {
-        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "study %s: %s", study, r->str);
-        freeReplyObject(r);
-        return -1;
-    }
-    freeReplyObject(r);
-    return 0;
+    snprintf(nsince, sizeof nsince, "%" PRId64, since_ms);
+    return run(q, dcmp_lua_study_due, 3, args);
 }
 
 int dcmp_studies_due(dcmp_queue *q, int64_t now_ms, int max, char ids[][DCMP_STUDIES_ID_LEN],

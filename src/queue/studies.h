@@ -28,11 +28,12 @@ int dcmp_studies_stable(dcmp_queue *q, const char *study, const char *expect_jso
                         const char *fields_json, int64_t ttl);
 
 /*
- * What is known of the study, as a new object (free with cJSON_Delete): "first" (ms), "stable"
- * (bool), "fields" (object), "expect" (list), "pending" (an event id or absent), "series" (an
- * object: series id -> its facts, with "planned" and "ended" read from its event and jobs
- * now), "decided" (an object: job name -> list of versions). A study with no state gives an
- * empty "series". Returns 0 with *out, or -1.
+ * What is known of the study, as a new object (free with cJSON_Delete): "loaded" (Redis' time
+ * of the read, ms: the since of dcmp_studies_schedule), "first" (ms), "stable" (bool), "fields"
+ * (object), "expect" (list), "pending" (an event id or absent), "series" (an object: series id ->
+ * its facts, with "planned" and "ended" read from its event and jobs now), "decided" (an object:
+ * job name -> list of versions). A study with no state gives an empty "series". Returns 0 with
+ * *out, or -1.
  */
 int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out);
 
@@ -46,15 +47,16 @@ int dcmp_studies_accept(dcmp_queue *q, const char *id, const char *study, const 
 
 /*
  * Records study event `event`'s decisions: for entry names[i], the version versions[i] (JSON
- * text: {"key","uids","event","decision"}) appended (the last max kept); then the study is due
- * at due_ms (0: not due until news). Returns 0 or -1.
+ * text: {"key","uids","event","decision"}) appended (the last max kept). Returns 0 or -1.
  */
-int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event, int64_t due_ms,
+int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event,
                          const char *const *names, const char *const *versions, int n, int max,
                          int64_t ttl);
 
-/* Sets when the study is to be decided next (due_ms 0: not due until news). Returns 0 or -1. */
-int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms);
+/* Sets when the study is to be decided next (due_ms 0: not due until news), as decided from
+ * its state read at since_ms ("loaded"): news that came after that read keeps the study due
+ * when it was set. Returns 0 or -1. */
+int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms, int64_t since_ms);
 
 /* The studies due by now_ms, at most max, earliest first: ids[*n]. Returns 0 or -1. */
 int dcmp_studies_due(dcmp_queue *q, int64_t now_ms, int max, char ids[][DCMP_STUDIES_ID_LEN],

@@ -338,6 +338,12 @@ static int judge(dcmp_queue *q, const dcmp_settings_files *reg, const char *stud
     return 0;
 }
 
+/* Redis' time the study's state was read at (ms). */
+static int64_t loaded(const judged *j)
+{
+    return (int64_t)num(j->state, "loaded");
+}
+
 static void judged_free(judged *j)
 {
     cJSON_Delete(j->state);
@@ -564,10 +570,12 @@ static int record(planner *pl, const char *study, const char *id, const judged *
         texts[n] = owned[n];
         n++;
     }
-    rc = dcmp_studies_decided(pl->seen, study, id, j->due_ms, names, texts, n,
-                              DCMP_STUDY_MAX_VERSIONS, pl->s->cfg->seen_ttl);
+    rc = dcmp_studies_decided(pl->seen, study, id, names, texts, n, DCMP_STUDY_MAX_VERSIONS,
+                              pl->s->cfg->seen_ttl);
     for (i = 0; i < n; i++)
         free(owned[i]);
+    if (rc == 0)
+        rc = dcmp_studies_schedule(pl->seen, study, j->due_ms, loaded(j));
     return rc < 0 ? dcmp_seterr(err, "study %s: %s", study, dcmp_queue_errstr(pl->seen)) : 0;
 }
 
@@ -678,8 +686,7 @@ static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char
     if (dcmp_settings_cache_refresh(c, &system, &reg, err) < 0 ||
         judge(q, reg, study, NULL, j, err) < 0) {
         dcmp_log_warn("study %s: %s (decided again later)", study, err);
-        dcmp_studies_schedule(q, study, dcmp_clock_wall_ms() + STUDY_POLL_MS);
-        goto out;
+        goto out; /* still due: looked at again next turn */
     }
     if (j->plan + j->drop > 0) {
         rc = study_accept(s, q, study, NULL, "watch", id);
@@ -692,7 +699,7 @@ static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char
             j->due_ms = 0; /* the event's planner decides when next */
         }
     }
-    if (dcmp_studies_schedule(q, study, j->due_ms) < 0)
+    if (dcmp_studies_schedule(q, study, j->due_ms, loaded(j)) < 0)
         dcmp_log_warn("study %s: %s", study, dcmp_queue_errstr(q));
 out:
     judged_free(j);

@@ -1,13 +1,11 @@
 -- study_decided.lua -- a study event's decisions: for each entry planned or dropped, the
 -- version decided appended to its list (the last max kept), written before the event's
--- graph, each version naming the event (a retry of the same event does not count its own);
--- then when the study is to be decided next.
+-- graph, each version naming the event (a retry of the same event does not count its own).
 -- Keys: study:ID (d:JOBNAME: JSON list of {key, uids, event, decision}; pending cleared when
--- it is this event), studies:due.
--- ARGV: study id, event id, next due ms (0: not due: waits for news), max versions, ttl (s),
--- then 2 per entry: job name, version JSON.
-local study, id, due, max, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
-  tonumber(ARGV[5])
+-- it is this event).
+-- ARGV: study id, event id, (unused), max versions, ttl (s), then 2 per entry: job name,
+-- version JSON.
+local study, id, max, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = P .. 'study:' .. study
 for i = 6, #ARGV - 1, 2 do
   local f = 'd:' .. ARGV[i]
@@ -23,9 +21,4 @@ for i = 6, #ARGV - 1, 2 do
 end
 if redis.call('HGET', key, 'pending') == id then redis.call('HDEL', key, 'pending') end
 redis.call('EXPIRE', key, ttl)
-if due > 0 then
-  redis.call('ZADD', P .. 'studies:due', due, study)
-else
-  redis.call('ZREM', P .. 'studies:due', study)
-end
 return 1

@@ -4,10 +4,11 @@
 -- a job whose record expired ended long ago).
 -- Keys: study:ID (study_series.lua), event:ID, job:ID.
 -- ARGV: study id.
--- Returns {flat field/value list of study:ID, {series id, planned '0'/'1', ended '0'/'1'}...}.
+-- Returns {flat field/value list of study:ID, Redis' time (ms), {series id, planned '0'/'1',
+-- ended '0'/'1'}...}.
 local key = P .. 'study:' .. ARGV[1]
 local all = redis.call('HGETALL', key)
-local out = {all}
+local out = {all, now_ms()}
 local ENDED = {finished = true, failed = true, canceled = true, blocked = true}
 for i = 1, #all, 2 do
   local f = all[i]
