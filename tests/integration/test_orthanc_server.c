@@ -1869,6 +1869,24 @@ static void check_study_job(fixture *f, const char *id, int want)
     dcmp_job_clear(&job);
 }
 
+/* Sends synthetic series v (SeriesDescription desc) into the study, waits for a version of
+ * entry `job` with `want` series, the last one, and checks its job. Returns the number of
+ * versions of `job` (counts, ids[8] filled). */
+static int send_then_version(fixture *f, redisContext *rc, int v, const char *desc, const char *job,
+                             int want, int *counts, char ids[][DCMP_ID_LEN])
+{
+    int n;
+
+    variant = v;
+    description = desc;
+    CHECK(send_series() == 0);
+    n = wait_study_version(rc, job, want, counts, ids, 8);
+    CHECK(n >= 1 && counts[n - 1] == want);
+    if (n >= 1)
+        check_study_job(f, ids[n - 1], want);
+    return n;
+}
+
 /* Waits (up to 60 s) until Orthanc calls the study of synthetic series `v` stable. Returns 0,
  * or -1. */
 static int wait_study_stable(int v)
@@ -1949,22 +1967,12 @@ static void test_study_events(void)
     CHECK(n == 1 && counts[0] == 2);
     if (n == 1)
         check_study_job(&f, ids[0], 2);
-    variant = 22;
-    description = descs[2];
-    CHECK(send_series() == 0);
     /* "whole" once Orthanc calls the study stable: all three series */
-    n = wait_study_version(rc, "whole", 3, counts, ids, 8);
-    CHECK(n >= 1 && counts[n - 1] == 3);
-    if (n >= 1)
-        check_study_job(&f, ids[n - 1], 3);
+    n = send_then_version(&f, rc, 22, descs[2], "whole", 3, counts, ids);
+    CHECK(n >= 1);
     /* a fourth series, later: both planned again with four (rerun new-series) */
-    variant = 23;
-    description = descs[3];
-    CHECK(send_series() == 0);
-    n = wait_study_version(rc, "whole", 4, counts, ids, 8);
-    CHECK(n >= 2 && counts[n - 1] == 4);
-    if (n >= 2)
-        check_study_job(&f, ids[n - 1], 4);
+    n = send_then_version(&f, rc, 23, descs[3], "whole", 4, counts, ids);
+    CHECK(n >= 2);
     n = wait_study_version(rc, "pair", 4, counts, ids, 8);
     CHECK(n >= 2 && counts[0] == 2 && counts[n - 1] == 4);
     /* never the same content twice: each version holds more series than the one before */
