@@ -2,6 +2,9 @@
 -- scheduler's webhook (POST /stable-series). It writes no DICOM: the scheduler fetches the
 -- series through Orthanc's REST API.
 --
+-- Every stable study is posted too (POST /stable-study {studyId, LastUpdate}): the scheduler
+-- asks Orthanc itself whether it is stable and decides its study-level services.
+--
 -- Settings, from the environment Orthanc runs in (the .env names):
 --   SCHEDULER_HOST, SCHEDULER_PORT   where the scheduler listens (default 127.0.0.1:5000)
 --   WEBHOOK_TOKEN                    sent as "Authorization: Bearer <token>" when set
@@ -134,6 +137,20 @@ function OnStableSeries(seriesId, tags, metadata)
   if tags['SeriesInstanceUID'] ~= nil then arriving[tags['SeriesInstanceUID']] = nil end
   if not post('/stable-series', body) then
     print('dcm-processor: POST /stable-series for series ' .. seriesId ..
+          ' failed; the scheduler catch-up will find it')
+  end
+end
+
+-- A study is stable (no new instance for StableAge): the scheduler decides its study-level
+-- entries once every series of it is planned (study events). A failed post is found by the
+-- scheduler's catch-up (StableStudy in /changes).
+function OnStableStudy(studyId, tags, metadata)
+  local lastUpdate = metadata['LastUpdate'] or ''
+  local body = '{"studyId":"' .. studyId .. '"'
+  -- LastUpdate is digits and 'T': safe in JSON as it is; absent when Orthanc gave none
+  if lastUpdate ~= '' then body = body .. ',"LastUpdate":"' .. lastUpdate .. '"' end
+  if not post('/stable-study', body .. '}') then
+    print('dcm-processor: POST /stable-study for study ' .. studyId ..
           ' failed; the scheduler catch-up will find it')
   end
 end

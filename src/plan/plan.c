@@ -20,7 +20,7 @@
 #define SOURCE_LEN       (PATH_MAX + 64)
 #define REASON_LEN       (SOURCE_LEN + DCMP_ERR_LEN + 64)
 
-enum { E_VALID, E_INVALID, E_DISABLED, E_DUPLICATE, E_OTHER_LEVEL };
+enum { E_VALID, E_INVALID, E_DISABLED, E_DUPLICATE, E_OTHER_LEVEL, E_NOT_DUE };
 enum { A_NONE, A_RUN, A_SKIP, A_ERROR };
 
 typedef struct entry {
@@ -479,6 +479,14 @@ static void check_levels(planner *p)
                  "trigger \"%s\": planned from %s events, not from this %s event",
                  dcmp_trigger_levels[e->level], dcmp_trigger_levels[e->level],
                  dcmp_trigger_levels[p->in->level]);
+    }
+    for (i = 0; i < p->n && p->in->due; i++) {
+        entry *e = &p->entries[i];
+        char why[DCMP_ERR_LEN] = "";
+        if (e->state != E_VALID || p->in->due(p->in->due_arg, e->name, why))
+            continue;
+        e->state = E_NOT_DUE;
+        snprintf(e->reason, sizeof e->reason, "%s", why);
     }
 }
 
@@ -1053,6 +1061,8 @@ static int add_decisions(planner *p, entry **order, int n)
             d->decision = "duplicate";
         else if (e->state == E_OTHER_LEVEL)
             d->decision = "other-level";
+        else if (e->state == E_NOT_DUE)
+            d->decision = "not-due";
         else if (e->answer == A_SKIP)
             d->decision = "skipped";
         else if (e->answer == A_ERROR)

@@ -61,6 +61,12 @@ typedef struct dcmp_plan_input {
     void *callback_arg;          /* given to either */
     int level; /* the event's level, DCMP_LEVEL_* (trigger.h): only entries whose `trigger`
                 * names it are planned; 0 (series) for a stable-series event */
+    /* NULL, or asked for each valid entry of the event's level before its callback runs: 1
+     * when it is due in this event, 0 when not (why[DCMP_ERR_LEN] says why: its decision is
+     * then "not-due" with that reason). A study event plans only the entries whose study is
+     * complete for them (the scheduler's study.c). */
+    int (*due)(void *arg, const char *job_name, char *why);
+    void *due_arg;
 } dcmp_plan_input;
 
 /* What became of one entry. */
@@ -71,7 +77,8 @@ typedef struct dcmp_plan_decision {
     int level;      /* its `trigger`, DCMP_LEVEL_* (series when it could not be read) */
     /* "scheduled", "skipped" (callback false), "error" (callback error), "dropped"
      * (a dependency was not scheduled), "invalid", "disabled", "duplicate" or "other-level"
-     * (its trigger is not the event's level: planned from another event) */
+     * (its trigger is not the event's level: planned from another event) or "not-due" (the
+     * input's due said no) */
     const char *decision;
     char *reason; /* owned; "" for scheduled and skipped */
     int job;      /* index into jobs when scheduled, else -1 */

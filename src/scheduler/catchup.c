@@ -2,8 +2,9 @@
  * number handled and turns every StableSeries into an event, so a series whose webhook was
  * lost (the scheduler down, a network failure) is planned anyway; and a series that got a
  * NewSeries but never a StableSeries (Orthanc stopped before StableAge) once its LastUpdate
- * is CATCHUP_STABLE_AFTER old. The pipeline's own results are left out, as by the Lua script;
- * the planner decides the rest from Orthanc (series.c). Its own thread. */
+ * is CATCHUP_STABLE_AFTER old; every StableStudy becomes a study event. The pipeline's own results
+ * are left out, as by the Lua script; the planner decides the rest from Orthanc (series.c). Its own
+ * thread. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static const char *short_tag(const cJSON *tags, const char *key)
  * be planned again at the next scan. 0 otherwise. MIN_INSTANCES and SUPPORTED_MODALITY are the
  * planner's to apply, from what Orthanc says when it plans (series.c).
  */
-static int a_result(helper *o, const char *series, const cJSON *info)
+int catchup_result(helper *o, const char *series, const cJSON *info)
 {
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "Instances"), 0);
     char path[160], err[DCMP_ERR_LEN];
@@ -82,7 +83,7 @@ static int accept_info(scheduler *s, helper *o, dcmp_queue *q, const char *serie
     cJSON *b;
     int rc;
 
-    if (a_result(o, series, info)) {
+    if (catchup_result(o, series, info)) {
         dcmp_log_info("%s: series %s: a result of the pipeline (ActionSource dcm-processor): "
                       "not processed",
                       source, series);
@@ -154,6 +155,31 @@ static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *ser
     rc = accept_info(s, o, q, series, info, 0, "catch-up");
     cJSON_Delete(info);
     return rc;
+}
+
+/* A StableStudy: a study event (study.c) with the study's LastUpdate as Orthanc has it now, so
+ * one whose webhook came with the same version is a duplicate. Returns 0, or -1 when Redis
+ * failed. */
+static int accept_study(scheduler *s, helper *o, dcmp_queue *q, const char *study)
+{
+    char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN];
+    const cJSON *lu;
+    cJSON *info = NULL;
+    int rc;
+
+    if (!atomic_load(&s->studies))
+        return 0; /* no study-level entry: no study event */
+    snprintf(path, sizeof path, "/studies/%s", study);
+    if (helper_get(o, path, &info, err) != 0) {
+        dcmp_log_warn("catch-up: study %s: %s (skipped)", study, err);
+        return 0; /* deleted since: nothing to plan */
+    }
+    lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
+    rc = study_accept(s, q, study, cJSON_IsString(lu) ? lu->valuestring : "", "catch-up", id);
+    if (rc > 0)
+        dcmp_log_info("catch-up: study %s: event %s", study, id);
+    cJSON_Delete(info);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Seconds since the epoch of Orthanc's UTC time text "YYYYMMDDTHHMMSS" (LastUpdate,
@@ -266,6 +292,8 @@ static void scan(scheduler *s, helper *o, dcmp_queue *q)
             if (strcmp(rows[i].type, "StableSeries") == 0)
                 rc = accept_series(s, o, q, rows[i].id) < 0 ||
                      dcmp_queue_catchup_settled(q, rows[i].id) < 0;
+            else if (strcmp(rows[i].type, "StableStudy") == 0)
+                rc = accept_study(s, o, q, rows[i].id) < 0;
             else if (strcmp(rows[i].type, "NewSeries") == 0)
                 rc = dcmp_queue_catchup_pending(q, rows[i].id, dcmp_clock_wall_ms()) < 0;
             if (rc) {

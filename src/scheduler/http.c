@@ -1,5 +1,5 @@
-/* http.c -- dcmp-scheduler's HTTP side: POST /stable-series stores the event durably and
- * answers at once; GET /health and GET /metrics. One libmicrohttpd thread. */
+/* http.c -- dcmp-scheduler's HTTP side: POST /stable-series and /stable-study store the event
+ * durably and answer at once; GET /health and GET /metrics. One libmicrohttpd thread. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -221,26 +221,80 @@ static enum MHD_Result stable_series(scheduler *s, struct MHD_Connection *c, req
     return send_event(c, MHD_HTTP_ACCEPTED, "accepted", id);
 }
 
+/* 1 when v is a string of 1 to max letters, digits and '-' (an Orthanc id; Orthanc's
+ * LastUpdate is digits and 'T'), else 0 with why naming key. */
+static int id_text(const cJSON *v, const char *key, size_t max, char *why)
+{
+    const char *p;
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) > max) {
+        snprintf(why, DCMP_ERR_LEN, "%s: expected a string of 1 to %zu characters", key, max);
+        return 0;
+    }
+    for (p = v->valuestring; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-')) {
+            snprintf(why, DCMP_ERR_LEN, "%s: letters, digits and '-' only", key);
+            return 0;
+        }
+    return 1;
+}
+
+/* POST /stable-study {"studyId", "LastUpdate"}: Orthanc's OnStableStudy. Stored in the inbox
+ * as a study event (study.c), unless one of the study waits there or the same version came
+ * before; the planner asks Orthanc whether the study is stable, never the body. */
+static enum MHD_Result stable_study(scheduler *s, struct MHD_Connection *c, request *req)
+{
+    cJSON *b = req->too_big ? NULL : cJSON_ParseWithLength(req->body ? req->body : "", req->len);
+    const cJSON *study = cJSON_GetObjectItemCaseSensitive(b, "studyId");
+    const cJSON *lu = cJSON_GetObjectItemCaseSensitive(b, "LastUpdate");
+    char why[DCMP_ERR_LEN], id[DCMP_ID_LEN];
+    int rc;
+
+    if (req->too_big) {
+        cJSON_Delete(b);
+        return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
+    }
+    if (!cJSON_IsObject(b) || !id_text(study, "studyId", 64, why) ||
+        (lu && !id_text(lu, "LastUpdate", 39, why))) {
+        cJSON_Delete(b);
+        return reject(s, c, MHD_HTTP_BAD_REQUEST,
+                      cJSON_IsObject(b) ? why : "expected {\"studyId\": an Orthanc id}");
+    }
+    if (!atomic_load(&s->studies)) {
+        cJSON_Delete(b);
+        return send_json(c, MHD_HTTP_OK, "status",
+                         "not stored: no study-level entry in the registry", (const char *)NULL);
+    }
+    rc = study_accept(s, intake(s), study->valuestring, lu ? lu->valuestring : "", "webhook", id);
+    if (rc < 0) {
+        atomic_fetch_add(&s->m.unavailable, 1);
+        dcmp_log_limited(DCMP_ERROR_LEVEL, "webhook for study %s not stored: %s",
+                         study->valuestring, dcmp_queue_errstr(intake(s)));
+        cJSON_Delete(b);
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "error",
+                         "redis unavailable: the event was not stored", (const char *)NULL);
+    }
+    atomic_fetch_add(rc ? &s->m.accepted : &s->m.duplicates, 1);
+    dcmp_log_limited(DCMP_INFO, "study %s: %s event %s", study->valuestring,
+                     rc ? "accepted as" : "duplicate of", id);
+    cJSON_Delete(b);
+    return send_event(c, rc ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK, rc ? "accepted" : "duplicate", id);
+}
+
 /* POST /series-arriving {"seriesId"}: Orthanc's script saw the first instance of a series;
  * the arrival watch plans it once it has been still for STABLE_AGE (watch.c). */
 static enum MHD_Result series_arriving(scheduler *s, struct MHD_Connection *c, request *req)
 {
     cJSON *b = req->too_big ? NULL : cJSON_ParseWithLength(req->body ? req->body : "", req->len);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(b, "seriesId");
-    const char *p;
+    char why[DCMP_ERR_LEN];
     int rc;
 
-    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 64) {
+    if (!id_text(id, "seriesId", 64, why)) {
         cJSON_Delete(b);
-        return reject(s, c, MHD_HTTP_BAD_REQUEST, "expected {\"seriesId\": an Orthanc id}");
+        return reject(s, c, MHD_HTTP_BAD_REQUEST, why);
     }
-    for (p = id->valuestring; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-')) {
-            cJSON_Delete(b);
-            return reject(s, c, MHD_HTTP_BAD_REQUEST,
-                          "seriesId: letters, digits and '-' only (an Orthanc id)");
-        }
     if (!s->cfg->early_stable || !s->cfg->orthanc_url[0]) {
         cJSON_Delete(b);
         return send_json(c, MHD_HTTP_OK, "status", "not watched (EARLY_STABLE off)",
@@ -287,7 +341,7 @@ static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
         const char *name, *help;
         size_t off;
     } counters[] = {
-        {"events_received_total", "Webhook requests to /stable-series.",
+        {"events_received_total", "Webhook requests to /stable-series and /stable-study.",
          offsetof(metrics, received)},
         {"events_accepted_total", "Events stored as new.", offsetof(metrics, accepted)},
         {"events_duplicate_total", "Webhooks for a series version already accepted.",
@@ -349,7 +403,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if ((req = calloc(1, sizeof *req)) == NULL)
             return MHD_NO;
         *con_cls = req;
-        if ((strcmp(url, "/stable-series") == 0 || strcmp(url, "/series-arriving") == 0) &&
+        if ((strcmp(url, "/stable-series") == 0 || strcmp(url, "/series-arriving") == 0 ||
+             strcmp(url, "/stable-study") == 0) &&
             is_post) {
             enum MHD_Result answer;
             atomic_fetch_add(&s->m.received, 1);
@@ -391,6 +446,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
                              "{\"error\":\"use POST\"}", "Allow", "POST");
         return stable_series(s, c, req);
+    }
+    if (strcmp(url, "/stable-study") == 0) {
+        if (!is_post)
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+                             "{\"error\":\"use POST\"}", "Allow", "POST");
+        return stable_study(s, c, req);
     }
     if (strcmp(url, "/series-arriving") == 0) {
         if (!is_post)

@@ -38,10 +38,10 @@ int main(int argc, char **argv)
     struct sigaction sa;
     dcmp_config cfg;
     scheduler s;
-    pthread_t catchup, watcher, threads[SCHEDULER_MAX_PLANNERS];
+    pthread_t catchup, watcher, studies, threads[SCHEDULER_MAX_PLANNERS];
     planner planners[SCHEDULER_MAX_PLANNERS];
     struct timespec by;
-    int c, i, check = 0, have_catchup = 0, have_watcher = 0, busy = 0;
+    int c, i, check = 0, have_catchup = 0, have_watcher = 0, have_studies = 0, busy = 0;
 
     while ((c = getopt_long(argc, argv, "e:ch", opts, NULL)) != -1) {
         switch (c) {
@@ -120,6 +120,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    study_init(&s);
     if (http_start(&s, err) < 0)
         dcmp_fatal("%s", err);
     dcmp_log_info("listening on %s:%lld; redis %s:%d; registry %s", cfg.scheduler_bind,
@@ -129,6 +130,8 @@ int main(int argc, char **argv)
     if (cfg.orthanc_url[0] && cfg.early_stable &&
         pthread_create(&watcher, NULL, watch_main, &s) == 0)
         have_watcher = 1;
+    if (pthread_create(&studies, NULL, study_main, &s) == 0)
+        have_studies = 1;
     for (i = 0; i < cfg.planners; i++)
         if (pthread_create(&threads[i], NULL, planner_main, &planners[i]) != 0)
             dcmp_fatal("cannot start planning thread %d", i);
@@ -147,6 +150,8 @@ int main(int argc, char **argv)
         busy += join_by(catchup, &by) < 0;
     if (have_watcher)
         busy += join_by(watcher, &by) < 0;
+    if (have_studies)
+        busy += join_by(studies, &by) < 0;
     if (busy) {
         dcmp_log_warn("stopped: %d thread(s) still busy after %d s (their events are planned "
                       "again after the restart)",

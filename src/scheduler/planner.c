@@ -11,16 +11,8 @@
 #include "plan.h"
 #include "scheduler.h"
 #include "settings_cache.h"
+#include "trigger.h"
 #include "webhook.h"
-
-/* What planning one event produced, for event_done. */
-typedef struct outcome {
-    char *graph; /* owned; NULL when no job */
-    char *plan;  /* owned: the plan JSON (the event record's "plan") */
-    const char *state;
-    char error[DCMP_ERR_LEN];
-    int callback_errors;
-} outcome;
 
 /* A dcmpath the original's Lua script may post: relative, no "..", no odd characters. */
 static int dcmpath_ok(const char *p)
@@ -100,61 +92,32 @@ static int header_from_files(planner *pl, dcmp_webhook *w, const series_facts *f
     return 0;
 }
 
-/* Plans one event. Returns 0 (out filled), or -1 when the settings cannot be read or Orthanc
- * does not answer: the event must wait (err says why). */
-static int plan_event(planner *pl, const char *id, const char *body, outcome *out, char *err)
+void planner_make(planner *pl, const char *id, const cJSON *system, const dcmp_settings_files *reg,
+                  const cJSON *data, int level, int (*due)(void *, const char *, char *),
+                  void *due_arg, outcome *out)
 {
     const dcmp_config *cfg = pl->s->cfg;
-    const dcmp_settings_files *reg;
-    const cJSON *system;
     dcmp_plan_input in;
-    series_facts facts;
-    dcmp_webhook w;
     dcmp_plan p;
-    int i, rc = -1;
+    int i;
 
-    memset(out, 0, sizeof *out);
-    out->state = "failed";
-    if (dcmp_webhook_parse(body, strlen(body), &w, out->error) < 0) {
-        out->plan = strdup("{}");
-        return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
-    }
-    /* duplicate, ignored, unknown: decided from Orthanc's answer, not the body (series.c) */
-    switch (pl->s->cfg->orthanc_url[0]
-                ? series_decide(pl, id, w.series, &facts, &out->state, out->error)
-                : series_decide_body(pl, id, &w, &out->state, out->error)) {
-    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
-    case 1:
-        out->plan = strdup("{}");
-        rc = 0; /* recorded with the reason, not retried */
-        goto out;
-    default: break;
-    }
-    out->state = "failed";
-    switch (header_from_files(pl, &w, pl->s->cfg->orthanc_url[0] ? &facts : NULL, out->error)) {
-    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
-    case 1:
-        out->plan = strdup("{}");
-        rc = 0; /* recorded as failed with the reason, not retried */
-        goto out;
-    default: break;
-    }
-    if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0)
-        goto out;
     memset(&in, 0, sizeof in);
     in.system = system;
     in.system_path = cfg->settings;
     in.registry = reg->files;
     in.nregistry = reg->n;
-    in.data = w.data;
+    in.data = data;
     in.default_queue = cfg->default_priority;
     in.batch = dcmp_callbacks_batch;
     in.callback_arg = &pl->callbacks;
+    in.level = level;
+    in.due = due;
+    in.due_arg = due_arg;
+    out->state = "failed";
     if (dcmp_plan_make(&in, &p, out->error) < 0) {
         dcmp_plan_free(&p);
         out->plan = strdup("{}");
-        rc = 0;
-        goto out;
+        return;
     }
     for (i = 0; i < p.ndecisions; i++)
         out->callback_errors += strcmp(p.decisions[i].decision, "error") == 0;
@@ -177,6 +140,60 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         out->state = "ignored";
     }
     dcmp_plan_free(&p);
+}
+
+/* Plans one event. Returns 0 (out filled), or -1 when the settings cannot be read or Orthanc
+ * does not answer: the event must wait (err says why). */
+static int plan_event(planner *pl, const char *id, const char *body, outcome *out, char *err)
+{
+    const dcmp_settings_files *reg;
+    const cJSON *system;
+    series_facts facts;
+    dcmp_webhook w;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    out->state = "failed";
+    if (strncmp(body, STUDY_BODY_PREFIX, strlen(STUDY_BODY_PREFIX)) == 0 &&
+        strstr(body, "\"seriesId\"") == NULL)
+        return study_plan(pl, id, body, out, err);
+    if (dcmp_webhook_parse(body, strlen(body), &w, out->error) < 0) {
+        out->plan = strdup("{}");
+        return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
+    }
+    /* duplicate, ignored, unknown: decided from Orthanc's answer, not the body (series.c) */
+    switch (pl->s->cfg->orthanc_url[0]
+                ? series_decide(pl, id, w.series, &facts, &out->state, out->error)
+                : series_decide_body(pl, id, &w, &out->state, out->error)) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    case 1:
+        out->plan = strdup("{}");
+        rc = 0; /* recorded with the reason, not retried */
+        goto out;
+    default: break;
+    }
+    out->state = "failed";
+    switch (header_from_files(pl, &w, pl->s->cfg->orthanc_url[0] ? &facts : NULL, out->error)) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    case 1:
+        /* its study does not wait for it (study.c): it has no files to give */
+        if (pl->s->cfg->orthanc_url[0] &&
+            (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
+             study_note(pl, id, w.series, reg, NULL, &facts, 1, err) < 0))
+            goto out;
+        out->plan = strdup("{}");
+        rc = 0; /* recorded as failed with the reason, not retried */
+        goto out;
+    default: break;
+    }
+    if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0)
+        goto out;
+    /* the series joins its study (study.c) before its event is finished: a retry adds it
+     * again, harmlessly */
+    if (study_note(pl, id, w.series, reg, w.data, pl->s->cfg->orthanc_url[0] ? &facts : NULL, 0,
+                   err) < 0)
+        goto out;
+    planner_make(pl, id, system, reg, w.data, DCMP_LEVEL_SERIES, NULL, NULL, out);
     rc = 0;
 out:
     dcmp_webhook_free(&w);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "pool.h"
 #include "queue.h"
+#include "settings.h"
 #include "settings_cache.h"
 #include "throttle.h"
 
@@ -21,7 +22,7 @@
 
 /* Counters for /metrics, written by both threads. */
 typedef struct metrics {
-    atomic_long received;    /* webhook requests to /stable-series */
+    atomic_long received;    /* webhook requests to /stable-series and /stable-study */
     atomic_long accepted;    /* stored as new events */
     atomic_long duplicates;  /* the same series version again */
     atomic_long rejected;    /* 4xx: malformed, unauthorized, too large */
@@ -66,6 +67,9 @@ typedef struct scheduler {
     atomic_int plan_failures;      /* events in a row that could not be planned (see health) */
     pthread_mutex_t health_lock;   /* guards plan_error */
     char plan_error[DCMP_ERR_LEN]; /* why the last of them could not */
+    atomic_int studies;            /* the registry has a study-level entry (study.c): study
+                                    * events are taken; else /stable-study is answered and
+                                    * dropped, and the catch-up makes none */
     pthread_mutex_t watch_lock;    /* guards the arrival watch below */
     watched watch[WATCH_MAX];
     int nwatch;
@@ -222,5 +226,64 @@ void planner_ticks(planner *pl);
 
 /* Plans events from the inbox until *s->stop (a thread entry; arg: a planner). */
 void *planner_main(void *arg);
+
+/* What planning one event produced, for event_done. */
+typedef struct outcome {
+    char *graph; /* owned; NULL when no job */
+    char *plan;  /* owned: the plan JSON (the event record's "plan") */
+    const char *state;
+    char error[DCMP_ERR_LEN];
+    int callback_errors;
+} outcome;
+
+/* Plans data (an event's data) at level (DCMP_LEVEL_*) with the settings given, the callbacks
+ * run in the planner's executor; due: as dcmp_plan_input's (NULL: every entry of the level).
+ * Fills out (state planned, ignored or failed). */
+void planner_make(planner *pl, const char *id, const cJSON *system, const dcmp_settings_files *reg,
+                  const cJSON *data, int level, int (*due)(void *, const char *, char *),
+                  void *due_arg, outcome *out);
+
+/* ---- study events (study.c) ---- */
+
+/* A study event's body starts so ({"level":"study","studyId":...}); a series event has a
+ * seriesId, which a study event never has. */
+#define STUDY_BODY_PREFIX "{\"level\":\"study\""
+
+/*
+ * Adds series `series` (Orthanc's id) of series event `id` to its study's state (when the registry
+ * has a study-level entry; else does nothing): its data (the event's data: header fields,
+ * SeriesInstanceUID, dcmpath, studyId; NULL with skip) and Orthanc's facts f (NULL without
+ * Orthanc). skip: the series failed and has no files: its study does not wait for it. The
+ * study is then due to be decided. Returns 0, or -1 with err when Redis failed (the event
+ * waits).
+ */
+int study_note(planner *pl, const char *id, const char *series, const dcmp_settings_files *reg,
+               const cJSON *data, const series_facts *f, int skip, char *err);
+
+/*
+ * Plans study event `id` (body: its JSON text): with origin webhook or catch-up, first records
+ * the study stable when Orthanc says so, with the series Orthanc has; then decides every
+ * study-level entry (dcmp_study_decide), makes the study folder for those whose study is
+ * complete and plans them; records the versions decided and when the study is due next.
+ * Returns 0 (out filled), or -1 with err when it must wait (Redis, Orthanc, the settings).
+ */
+int study_plan(planner *pl, const char *id, const char *body, outcome *out, char *err);
+
+/* Stores a study event for `study` (origin: webhook, watch, catch-up; version: Orthanc's
+ * LastUpdate of the study, "" when not known) through q. Returns 1 (accepted: id filled), 0
+ * (a duplicate: id gets the other event's) or -1 (Redis failed). */
+int study_accept(scheduler *s, dcmp_queue *q, const char *study, const char *version,
+                 const char *origin, char id[DCMP_ID_LEN]);
+
+/* Sets s->studies from the registry as it is now (at start, before any thread). */
+void study_init(scheduler *s);
+
+/* The study thread: decides the studies that are due (news, deadlines, series jobs running)
+ * and makes a study event for each that has an entry to plan or drop; arg: the scheduler. */
+void *study_main(void *arg);
+
+/* 1 when the series `info` (Orthanc's /series/{id}) is a result the pipeline stored back
+ * (catchup.c), else 0. */
+int catchup_result(helper *o, const char *series, const cJSON *info);
 
 #endif

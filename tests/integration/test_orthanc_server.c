@@ -41,11 +41,13 @@ static int http_port, dicom_port;
 static pid_t orthanc = -1;
 static dcmp_orthanc *o;
 static char series[DCMP_ORTHANC_ID_LEN];
-static char sop_uid[NSLICES][65]; /* by slice: InstanceNumber i + 1 */
-static int variant;               /* 0: the first series; 1: a second one (other UIDs) */
-static int sched_port;            /* where the project's Lua script posts its webhooks */
-static int stable_age = 1;        /* Orthanc's StableAge (s) */
-static const char *store = "";    /* names Orthanc's storage and index folders */
+static char sop_uid[NSLICES][65];    /* by slice: InstanceNumber i + 1 */
+static int variant;                  /* 0: the first series; 1: a second one (other UIDs) */
+static const char *description = ""; /* SeriesDescription of the series send_series makes */
+static int study_of = -1;            /* >= 0: the series goes into the study of that variant */
+static int sched_port;               /* where the project's Lua script posts its webhooks */
+static int stable_age = 1;           /* Orthanc's StableAge (s) */
+static const char *store = "";       /* names Orthanc's storage and index folders */
 
 static void nap_ms(int ms)
 {
@@ -287,6 +289,7 @@ static int make_slice(int k, const char *study, const char *ser, const char *fra
              "(0008,0016) UI =CTImageStorage\n"
              "(0008,0018) UI [%s]\n"
              "(0008,0060) CS [CT]\n"
+             "(0008,103e) LO [%s]\n"
              "(0010,0010) PN [Test^Orthanc]\n"
              "(0010,0020) LO [DCMP-TEST-%d]\n"
              "(0020,000d) UI [%s]\n"
@@ -306,7 +309,7 @@ static int make_slice(int k, const char *study, const char *ser, const char *fra
              "(0028,0102) US 15\n"
              "(0028,0103) US 0\n"
              "(7fe0,0010) OW =%s\n",
-             sop_uid[k], (int)getpid(), study, ser, frame, k + 1, 2 * k, raw);
+             sop_uid[k], description, (int)getpid(), study, ser, frame, k + 1, 2 * k, raw);
     if (write_text(txt, dump) < 0)
         return -1;
     if (run(argv, log) != 0) {
@@ -328,7 +331,8 @@ static int send_series(void)
 
     snprintf(in, sizeof in, "%s/in", dir);
     mkdir(in, 0755);
-    snprintf(study, sizeof study, "%s.%d.%d1", UID_ROOT, (int)getpid(), variant);
+    snprintf(study, sizeof study, "%s.%d.%d1", UID_ROOT, (int)getpid(),
+             study_of >= 0 ? study_of : variant);
     snprintf(ser, sizeof ser, "%s.%d.%d2", UID_ROOT, (int)getpid(), variant);
     snprintf(frame, sizeof frame, "%s.%d.%d3", UID_ROOT, (int)getpid(), variant);
     for (i = 0; i < NSLICES; i++)
@@ -1779,6 +1783,234 @@ static void test_dcmpath_checked(void)
     end_sched(&f, sched);
 }
 
+/* ---- study events (issue 14) ---- */
+
+/* The planned study events that hold a job of entry `job`, oldest first: for each, how many
+ * series its study version held (counts[]) and the job's id (ids[]). Returns how many. */
+static int study_versions(redisContext *rc, const char *job, int *counts, char ids[][DCMP_ID_LEN],
+                          int max)
+{
+    redisReply *r = redisCommand(rc, "ZRANGE dcmp:events 0 -1"), *h;
+    size_t k;
+    int n = 0;
+
+    for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements && n < max; k++) {
+        cJSON *plan;
+        const cJSON *j;
+        h = redisCommand(rc, "HMGET dcmp:event:%s level state plan", r->element[k]->str);
+        if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 3 &&
+            h->element[0]->type == REDIS_REPLY_STRING && strcmp(h->element[0]->str, "study") == 0 &&
+            h->element[1]->type == REDIS_REPLY_STRING &&
+            strcmp(h->element[1]->str, "planned") == 0 &&
+            h->element[2]->type == REDIS_REPLY_STRING) {
+            plan = cJSON_Parse(h->element[2]->str);
+            cJSON_ArrayForEach(j, cJSON_GetObjectItem(plan, "jobs"))
+            {
+                const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "jobName"));
+                if (name && strcmp(name, job) == 0 && n < max) {
+                    counts[n] = cJSON_GetArraySize(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(plan, "study"), "series"));
+                    snprintf(ids[n], DCMP_ID_LEN, "%s",
+                             cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")));
+                    n++;
+                }
+            }
+            cJSON_Delete(plan);
+        }
+        if (h)
+            freeReplyObject(h);
+    }
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+/* Waits (up to 90 s) for a planned study version of `job` with `want` series; returns the
+ * number of its versions then (counts, ids filled). */
+static int wait_study_version(redisContext *rc, const char *job, int want, int *counts,
+                              char ids[][DCMP_ID_LEN], int max)
+{
+    int i, k, n = 0;
+
+    for (i = 0; i < 1800; i++) {
+        n = study_versions(rc, job, counts, ids, max);
+        for (k = 0; k < n; k++)
+            if (counts[k] == want)
+                return n;
+        nap_ms(50);
+    }
+    return n;
+}
+
+/* The study job `id` ran (testmods.record) and received the study: `want` series in its
+ * headers, each a link under DATA to the series' five files. */
+static void check_study_job(fixture *f, const char *id, int want)
+{
+    dcmp_job job;
+    cJSON *kw = NULL;
+    const cJSON *s;
+    int n = 0;
+
+    CHECK(fixture_wait_state(f, id, "finished", 30000) == 0);
+    CHECK(dcmp_queue_job(f->q, id, &job) == 1);
+    kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "series"))
+    {
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(s, "dcmpath"));
+        char path[PATH_MAX + 256];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", f->data, p ? p : "?");
+        CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
+        CHECK(count_entries(path, "", ".dcm") == NSLICES);
+        n++;
+    }
+    CHECK(n == want);
+    cJSON_Delete(kw);
+    dcmp_job_clear(&job);
+}
+
+/* Sends synthetic series v (SeriesDescription desc) into the study, waits for a version of
+ * entry `job` with `want` series, the last one, and checks its job. Returns the number of
+ * versions of `job` (counts, ids[8] filled). */
+static int send_then_version(fixture *f, redisContext *rc, int v, const char *desc, const char *job,
+                             int want, int *counts, char ids[][DCMP_ID_LEN])
+{
+    int n;
+
+    variant = v;
+    description = desc;
+    CHECK(send_series() == 0);
+    n = wait_study_version(rc, job, want, counts, ids, 8);
+    CHECK(n >= 1 && counts[n - 1] == want);
+    if (n >= 1)
+        check_study_job(f, ids[n - 1], want);
+    return n;
+}
+
+/* Waits (up to 60 s) until Orthanc calls the study of synthetic series `v` stable. Returns 0,
+ * or -1. */
+static int wait_study_stable(int v)
+{
+    char uid[128], sid[DCMP_ORTHANC_ID_LEN], path[160], err[DCMP_ERR_LEN];
+    const char *study;
+    cJSON *info = NULL;
+    int i, stable = 0;
+
+    variant_uid(v, uid, sizeof uid);
+    series_by_uid(uid, sid);
+    snprintf(path, sizeof path, "/series/%s", sid);
+    if (sid[0] == '\0' || dcmp_orthanc_get_json(o, path, &info, err) != 0)
+        return -1;
+    study = cJSON_GetStringValue(cJSON_GetObjectItem(info, "ParentStudy"));
+    snprintf(path, sizeof path, "/studies/%s", study ? study : "?");
+    cJSON_Delete(info);
+    for (i = 0; i < 1200 && !stable; i++) {
+        info = NULL;
+        if (dcmp_orthanc_get_json(o, path, &info, err) == 0)
+            stable = cJSON_IsTrue(cJSON_GetObjectItem(info, "IsStable"));
+        cJSON_Delete(info);
+        if (!stable)
+            nap_ms(50);
+    }
+    return stable ? 0 : -1;
+}
+
+/* A study-level service end to end: three series of one study sent one after another with
+ * pauses shorter than Orthanc's StableAge; "pair" (requires T1 and T2) is planned with those
+ * two before the third is sent; "whole" (no requires) once Orthanc calls the study stable,
+ * with all three; a fourth series sent later plans both again (rerun new-series) with four;
+ * no content is planned twice (webhook, catch-up and the study thread all see the study); a
+ * fifth series and the study's stability while the scheduler is stopped are caught up once it
+ * starts again. */
+static void test_study_events(void)
+{
+    static const char *const descs[] = {"AX T1", "AX T2", "FLAIR", "DWI"};
+    char path[PATH_MAX + 32], src[PATH_MAX], ids[8][DCMP_ID_LEN];
+    int counts[8], n, k;
+    redisContext *rc;
+    pid_t sched;
+    fixture f;
+
+    CHECK(stop_orthanc() == 0);
+    stable_age = 10; /* longer than the pauses between the series, and than planning "pair" */
+    if (start_orthanc() < 0 || fixture_start(&f) < 0) {
+        CHECK(!"Orthanc and a Redis");
+        return;
+    }
+    skip_old_changes(&f);
+    snprintf(path, sizeof path, "%s/registry/st", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/registry/st/cb.so", dir);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, path) == 0);
+    snprintf(path, sizeof path, "%s/registry/st/settings.json", dir);
+    CHECK(write_text(path, "[{\"jobName\":\"whole\",\"worker\":\"testmods.record\","
+                           "\"callback\":\"st.cb.yes\",\"trigger\":\"study\"},"
+                           "{\"jobName\":\"pair\",\"worker\":\"testmods.record\","
+                           "\"callback\":\"st.cb.yes\",\"trigger\":\"study\","
+                           "\"requires\":[{\"SeriesDescription\":\"*t1*\"},"
+                           "{\"SeriesDescription\":\"*T2*\"}]}]") == 0);
+    fixture_worker(&f, "default", NULL);
+    sched = start_sched(&f, "STABLE_AGE=1", NULL);
+    CHECK(sched > 0);
+    wait_sched_up();
+    rc = redisConnect("127.0.0.1", f.port);
+    study_of = 20;
+    for (k = 0; k < 2; k++) {
+        variant = 20 + k;
+        description = descs[k];
+        CHECK(send_series() == 0);
+        nap_ms(1000);
+    }
+    /* "pair" needs T1 and T2 only: planned with those two, before the third is sent */
+    n = wait_study_version(rc, "pair", 2, counts, ids, 8);
+    CHECK(n == 1 && counts[0] == 2);
+    if (n == 1)
+        check_study_job(&f, ids[0], 2);
+    /* "whole" once Orthanc calls the study stable: all three series */
+    n = send_then_version(&f, rc, 22, descs[2], "whole", 3, counts, ids);
+    CHECK(n >= 1);
+    /* a fourth series, later: both planned again with four (rerun new-series) */
+    n = send_then_version(&f, rc, 23, descs[3], "whole", 4, counts, ids);
+    CHECK(n >= 2);
+    n = wait_study_version(rc, "pair", 4, counts, ids, 8);
+    CHECK(n >= 2 && counts[0] == 2 && counts[n - 1] == 4);
+    /* never the same content twice: each version holds more series than the one before */
+    for (k = 1; k < n; k++)
+        CHECK(counts[k] > counts[k - 1]);
+    n = study_versions(rc, "whole", counts, ids, 8);
+    for (k = 1; k < n; k++)
+        CHECK(counts[k] > counts[k - 1]);
+    /* the scheduler stopped while a fifth series arrives and the study becomes stable: once
+     * started, the catch-up finds StableSeries and StableStudy, and "whole" is planned once */
+    kill(sched, SIGTERM);
+    waitpid(sched, NULL, 0);
+    variant = 24;
+    description = "ADC";
+    CHECK(send_series() == 0);
+    CHECK(wait_study_stable(24) == 0);
+    sched = start_sched(&f, "STABLE_AGE=1", NULL);
+    CHECK(sched > 0);
+    n = wait_study_version(rc, "pair", 5, counts, ids, 8);
+    CHECK(n >= 3 && counts[n - 1] == 5);
+    n = wait_study_version(rc, "whole", 5, counts, ids, 8);
+    CHECK(n >= 3 && counts[n - 1] == 5 && counts[n - 2] == 4);
+    if (n >= 3)
+        check_study_job(&f, ids[n - 1], 5);
+    for (k = 1; k < n; k++)
+        CHECK(counts[k] > counts[k - 1]);
+    redisFree(rc);
+    study_of = -1;
+    description = "";
+    snprintf(path, sizeof path, "%s/registry/st/settings.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/registry/st/cb.so", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/registry/st", dir);
+    rmdir(path);
+    end_sched(&f, sched);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -1834,6 +2066,7 @@ int main(void)
             RUN(test_dcmpath_checked);
             RUN(test_unstable_series);
             RUN(test_arrival_watch);
+            RUN(test_study_events);
         }
     }
     if (orthanc > 0) {

@@ -265,6 +265,20 @@ static void test_bad_requests(void)
     CHECK(http("POST", "/stable-series", "{\"seriesId\":\"cccc\"}", NULL, &r) == 401);
     CHECK(http("POST", "/stable-series", "{\"seriesId\":\"cccc\"}", "wrong", &r) == 401);
     CHECK(http("GET", "/stable-series", NULL, TOKEN, &r) == 405);
+    /* Orthanc's StableStudy: the same checks, each naming what is wrong */
+    CHECK(http("POST", "/stable-study", "{\"seriesId\":\"x\"}", TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, "studyId: expected a string");
+    CHECK(http("POST", "/stable-study", "{\"studyId\":\"../etc\"}", TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, "studyId: letters, digits and '-' only");
+    CHECK(http("POST", "/stable-study", "{\"studyId\":\"ab\",\"LastUpdate\":\"2026 x\"}", TOKEN,
+               &r) == 400);
+    CHECK_CONTAINS(r.body, "LastUpdate: letters, digits and '-' only");
+    CHECK(http("POST", "/stable-study", "[1]", TOKEN, &r) == 400);
+    CHECK(http("POST", "/stable-study", "{\"studyId\":\"ab\"}", NULL, &r) == 401);
+    CHECK(http("GET", "/stable-study", NULL, TOKEN, &r) == 405);
+    /* no study-level entry in this registry: answered, not stored */
+    CHECK(http("POST", "/stable-study", "{\"studyId\":\"ab\"}", TOKEN, &r) == 200);
+    CHECK_CONTAINS(r.body, "no study-level entry");
     CHECK(http("POST", "/health", "{}", NULL, &r) == 405);
     CHECK(http("GET", "/nope", NULL, NULL, &r) == 404);
     CHECK(http("GET", "/health", NULL, NULL, &r) == 200);
@@ -281,7 +295,7 @@ static void test_metrics(void)
     CHECK(http("GET", "/metrics", NULL, TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_accepted_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_duplicate_total 1\n");
-    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 7\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 12\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_planned_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_enqueue_latency_seconds_count 2\n");
 }

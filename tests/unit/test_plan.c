@@ -47,6 +47,17 @@ static int fake_callback(void *arg, const char *job_name, const char *callback, 
 
 /* The level of the events plan() makes (DCMP_LEVEL_*); tests that change it set it back. */
 static int event_level;
+static int (*event_due)(void *, const char *, char *); /* dcmp_plan_input.due, or NULL */
+
+/* A due hook: every entry but "r2" (its study is not complete). */
+static int due_but_r2(void *arg, const char *name, char *why)
+{
+    (void)arg;
+    if (strcmp(name, "r2") != 0)
+        return 1;
+    snprintf(why, DCMP_ERR_LEN, "study wait: waiting for series 1.3 to be ready");
+    return 0;
+}
 
 /* Plans with a system settings text, up to 4 registry texts (NULL-terminated pairs of path,
  * text; a text of "!" is a file that failed to load) and event data. */
@@ -84,6 +95,7 @@ static int plan(dcmp_plan *out, fake *f, const char *system, const char *const *
     in.callback = fake_callback;
     in.callback_arg = f;
     in.level = event_level;
+    in.due = event_due;
     rc = dcmp_plan_make(&in, out, err);
     CHECK(rc == 0);
     for (int i = 0; i < 4; i++)
@@ -786,6 +798,20 @@ static void test_levels(void)
     CHECK_STR(p.headers, "{\"StudyDate\":\"20260101\",\"series\":[{\"SeriesInstanceUID\":"
                          "\"1.2\",\"Modality\":\"MR\"}]}");
     CHECK(p.jobs[0].level == DCMP_LEVEL_STUDY);
+    dcmp_plan_free(&p);
+
+    /* an entry its study event does not plan yet (due says no): not-due with the reason, its
+     * callback not run; the entry it depends on still runs */
+    memset(&f, 0, sizeof f);
+    event_level = DCMP_LEVEL_STUDY;
+    event_due = due_but_r2;
+    plan(&p, &f, sys, files, study);
+    event_level = DCMP_LEVEL_SERIES;
+    event_due = NULL;
+    CHECK_STR(decided(&p, "report"), "scheduled");
+    CHECK_STR(decided(&p, "r2"), "not-due");
+    CHECK_STR(decision(&p, "r2")->reason, "study wait: waiting for series 1.3 to be ready");
+    CHECK(p.njobs == 1 && f.calls == 1);
     dcmp_plan_free(&p);
 }
 

@@ -1,0 +1,38 @@
+-- study_load.lua -- what the scheduler knows of a study, for deciding it: the state's fields
+-- and, for each series, whether its series event finished planning and whether every job of
+-- that event has ended (finished, failed, canceled or blocked: nothing of it runs any more;
+-- a job whose record expired ended long ago).
+-- Keys: study:ID (study_series.lua), event:ID, job:ID.
+-- ARGV: study id.
+-- Returns {flat field/value list of study:ID, Redis' time (ms), {series id, planned '0'/'1',
+-- ended '0'/'1'}...}.
+local key = P .. 'study:' .. ARGV[1]
+local all = redis.call('HGETALL', key)
+local out = {all, now_ms()}
+local ENDED = {finished = true, failed = true, canceled = true, blocked = true}
+for i = 1, #all, 2 do
+  local f = all[i]
+  if string.sub(f, 1, 2) == 's:' then
+    local planned, ended = '0', '0'
+    local ok, s = pcall(cjson.decode, all[i + 1])
+    local ev = ok and type(s) == 'table' and type(s.event) == 'string' and s.event or ''
+    local h = redis.call('HMGET', P .. 'event:' .. ev, 'state', 'plan')
+    local st = h[1]
+    if not st or st == 'ignored' or st == 'failed' then
+      planned, ended = '1', '1'
+    elseif st == 'planned' then
+      planned, ended = '1', '1'
+      local okp, plan = pcall(cjson.decode, h[2] or '')
+      if okp and type(plan) == 'table' and type(plan.jobs) == 'table' then
+        for _, j in ipairs(plan.jobs) do
+          if type(j) == 'table' and type(j.id) == 'string' then
+            local js = redis.call('HGET', P .. 'job:' .. j.id, 'state')
+            if js and not ENDED[js] then ended = '0' break end
+          end
+        end
+      end
+    end
+    table.insert(out, {string.sub(f, 3), planned, ended})
+  end
+end
+return out
