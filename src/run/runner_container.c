@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "enginelib.h"
+#include "slots.h"
 #include "spec.h"
 #include "clock.h"
 #include "dcmp/service.h"
@@ -215,24 +216,74 @@ static char *make_result(const char *data_dir, const char *out, char *err)
     return f;
 }
 
+/* When (dcmp_clock_mono_ms) the runner stops waiting, -1 when the job has no timeout: ahead
+ * of the worker's own kill at the timeout (counted from about when the runner began), so that
+ * the container is stopped and its log read here. */
+static int64_t stop_at(const dcmp_executor_input *in, int64_t began)
+{
+    if (in->timeout <= 0)
+        return -1;
+    return began + (in->timeout * 1000 > 2 * WAIT_MARGIN ? in->timeout * 1000 - WAIT_MARGIN
+                                                         : in->timeout * 1000 / 2);
+}
+
+/* Takes a container slot when WORKER_CONTAINER_SLOTS limits this host's container jobs
+ * (slots.h); the wait counts against the job's timeout and goes to its log. *fd gets the
+ * slot (-1: no limit). Returns 0, or -1 with err. */
+static int take_slot(const dcmp_executor_input *in, int64_t began, int *fd, char *err)
+{
+    const char *env_dir = getenv("WORKER_SLOTS_DIR");
+    char dir[PATH_MAX], why[DCMP_ERR_LEN];
+    int n = dcmp_slots_count(getenv("WORKER_CONTAINER_SLOTS"), err);
+    int64_t t0 = dcmp_clock_mono_ms();
+
+    *fd = -1;
+    if (n <= 0)
+        return n;
+    if ((size_t)snprintf(dir, sizeof dir, "%s", env_dir && *env_dir ? env_dir : "") >= sizeof dir ||
+        (dir[0] == '\0' &&
+         (size_t)snprintf(dir, sizeof dir, "%s/" DCMP_SLOTS_DIR, in->data_dir) >= sizeof dir))
+        return dcmp_seterr(err, "container slots: path too long");
+    if ((*fd = dcmp_slots_acquire(dir, n, t0, err)) == -2) {
+        printf("waiting for a container slot: all %d taken (WORKER_CONTAINER_SLOTS=%d, %s)\n", n, n,
+               dir);
+        fflush(stdout);
+        if ((*fd = dcmp_slots_acquire(dir, n, stop_at(in, began), why)) == -2)
+            return dcmp_seterr(err, "timed out after %llds waiting for a container slot: %s",
+                               (long long)in->timeout, why);
+        if (*fd < 0)
+            return dcmp_seterr(err, "%s", why);
+        printf("container slot taken after %.1f s\n", (double)(dcmp_clock_mono_ms() - t0) / 1e3);
+        fflush(stdout);
+    }
+    return *fd < 0 ? -1 : 0;
+}
+
+/* The job's paths as the engine's host sees them (DCMP_DATA_HOST; spec.h): DATA, the output
+ * folder and the kwargs file, into host[0..2]. Returns 0, or -1 with err. */
+static int engine_paths(const char *data_dir, const char *out, const char *kwfile,
+                        char host[3][PATH_MAX + 16], char *err)
+{
+    const char *data_host = getenv("DCMP_DATA_HOST");
+
+    if (dcmp_spec_host_path(data_dir, data_dir, data_host, host[0], sizeof host[0], err) < 0 ||
+        dcmp_spec_host_path(out, data_dir, data_host, host[1], sizeof host[1], err) < 0 ||
+        dcmp_spec_host_path(kwfile, data_dir, data_host, host[2], sizeof host[2], err) < 0)
+        return -1;
+    return 0;
+}
+
 /* Waits for the started container within the job's timeout; stops it at an overrun. Returns
  * DCMP_OK, or DCMP_ERROR with err. */
 static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executor_input *in,
                         const dcmp_spec *s, int64_t began, char *err, size_t errlen)
 {
     char why[DCMP_ERR_LEN];
-    int64_t limit = -1;
+    int64_t limit = stop_at(in, began);
     int code = 0, rc, oom;
 
-    /* ahead of the worker's own kill at the timeout (counted from about when the runner
-     * began), so that the container is stopped and its log read here */
-    if (in->timeout > 0) {
-        limit = in->timeout * 1000 > 2 * WAIT_MARGIN ? in->timeout * 1000 - WAIT_MARGIN
-                                                     : in->timeout * 1000 / 2;
-        limit -= dcmp_clock_mono_ms() - began;
-        if (limit < 1)
-            limit = 1;
-    }
+    if (limit >= 0 && (limit -= dcmp_clock_mono_ms()) < 1)
+        limit = 1;
     rc = ops->wait(e, id, limit, &code, why);
     if (rc == 0) {
         ops->stop(e, id, STOP_GRACE_S);
@@ -262,10 +313,10 @@ static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executo
 
 /* Creates, starts and waits for the container; its log to the job's; removes it. */
 static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in,
-                             const dcmp_spec *s, const char *body, char *err, size_t errlen)
+                             const dcmp_spec *s, const char *body, int64_t began, char *err,
+                             size_t errlen)
 {
     char id[DCMP_ENGINE_ID_LEN], why[DCMP_ERR_LEN];
-    int64_t began = dcmp_clock_mono_ms();
     int32_t rc;
 
     if (ops->create(e, body, id, why) < 0) {
@@ -290,7 +341,10 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
                        char *err, size_t errlen)
 {
     char job_dir[PATH_MAX], out[PATH_MAX + 8], kwfile[PATH_MAX + 16], why[DCMP_ERR_LEN];
+    char host[3][PATH_MAX + 16];
     char *kwargs = NULL, *body = NULL;
+    int64_t began = dcmp_clock_mono_ms();
+    int slot = -1;
     dcmp_spec_run run;
     dcmp_engine e;
     dcmp_spec s;
@@ -329,22 +383,28 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     kwargs = dcmp_plan_kwargs(in->job_name ? in->job_name : "", in->headers, in->params,
                               in->added_params);
     if (kwargs == NULL || make_dirs(job_dir, out, s.user, why) < 0 ||
-        write_file(kwfile, kwargs, s.user, why) < 0) {
+        write_file(kwfile, kwargs, s.user, why) < 0 ||
+        engine_paths(in->data_dir, out, kwfile, host, why) < 0) {
         snprintf(err, errlen, "%s: %s", s.image, kwargs ? why : "out of memory");
         goto out;
     }
     memset(&run, 0, sizeof run);
     run.job_id = in->job_id;
     run.worker = in->worker ? in->worker : "";
-    run.data_host = in->data_dir;
-    run.out_host = out;
+    run.data_host = host[0];
+    run.out_host = host[1];
     run.kwargs = kwargs;
-    run.kwargs_host = kwfile;
+    run.kwargs_host = host[2];
     if ((body = dcmp_spec_create_body(&s, &run, DCMP_JSONW_MAX)) == NULL) {
         snprintf(err, errlen, "%s: the container's settings are too large", s.image);
         goto out;
     }
-    rc = run_container(&e, in, &s, body, err, errlen);
+    if (take_slot(in, began, &slot, why) < 0) {
+        snprintf(err, errlen, "%s: %s", s.image, why);
+        goto out;
+    }
+    rc = run_container(&e, in, &s, body, began, err, errlen);
+    dcmp_slots_release(slot);
     if (rc == DCMP_OK && (*result = make_result(in->data_dir, out, why)) == NULL) {
         snprintf(err, errlen, "%s: %s", s.image, why);
         rc = DCMP_ERROR;

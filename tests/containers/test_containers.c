@@ -2,8 +2,9 @@
  * dcmp-worker processes and redis-server, the real Docker engine: a result with files, DICOM
  * and result.json; exit code 3; a timeout (container gone); an OOM; a missing image; no
  * network by default; a worker SIGKILLed mid-job (its container removed once the job is
- * reaped); `dcm-processor validate` checking that the engine stores an entry's image. Skips (77)
- * when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
+ * reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot, never
+ * overlapping the first); `dcm-processor validate` checking that the engine stores an entry's
+ * image. Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,11 @@ static const char entry_sh[] =
     "  ls /sys/class/net\n"
     "  bash -c 'echo > /dev/tcp/192.0.2.1/80' && exit 0\n"
     "  exit 4 ;;\n"
+    "gate)\n"
+    "  date +%s.%N > /out/start; i=0\n"
+    "  while [ ! -e /data/go ] && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done\n"
+    "  date +%s.%N > /out/end ;;\n"
+    "stamp) date +%s.%N > /out/start; date +%s.%N > /out/end ;;\n"
     "esac\n";
 
 /* Runs docker with argv[1..] (fixed words, no shell); returns its exit status. */
@@ -253,6 +259,60 @@ static void killed_worker(void)
     CHECK(dcmp_queue_cancel(f.q, ids[0], NULL) == 0);
 }
 
+/* A job's container's own timestamp (its out/start or out/end), 0 when none. */
+static double stamp(const char *id, const char *which)
+{
+    char path[160], *text;
+    double t;
+
+    snprintf(path, sizeof path, "containers/%s/out/%s", id, which);
+    text = fixture_read_data(&f, path);
+    t = text ? strtod(text, NULL) : 0;
+    free(text);
+    return t;
+}
+
+/* WORKER_CONTAINER_SLOTS=1 on two workers: while one container job holds the slot (a gate
+ * the test opens), another waits, fails at its timeout without a container, and a third runs
+ * only after the first's container ended (the images' own timestamps). */
+static void one_slot(void)
+{
+    const char *const env[] = {"WORKER_CONTAINER_SLOTS=1", NULL};
+    char settings[1024], hold[1][DCMP_ID_LEN], late[1][DCMP_ID_LEN], next[1][DCMP_ID_LEN];
+    char go[PATH_MAX + 8];
+    const char *fmt = "{\"jobName\":\"%s\",\"callback\":\"m.cb\",\"priority\":\"slotq\","
+                      "\"params\":{\"mode\":\"%s\"},\"timeout\":\"%s\",\"container\":"
+                      "{\"image\":\"%s\"}}";
+    int i, seen = 0;
+    FILE *fp;
+
+    CHECK(fixture_worker(&f, "slotq", env) > 0);
+    CHECK(fixture_worker(&f, "slotq", env) > 0);
+    snprintf(settings, sizeof settings, fmt, "hold", "gate", "300s", image);
+    CHECK(enqueue_settings(settings, hold, 1) == 1);
+    for (i = 0; i < 1200 && !seen; i++) {
+        seen = containers_of(hold[0]) == 1;
+        usleep(100000);
+    }
+    CHECK(seen);
+    /* the slot is held: this one waits, and its wait counts against its 12 s */
+    snprintf(settings, sizeof settings, fmt, "late", "stamp", "12s", image);
+    CHECK(enqueue_settings(settings, late, 1) == 1);
+    check_job(late[0], "failed", "timed out after 12s waiting for a container slot",
+              "waiting for a container slot: all 1 taken (WORKER_CONTAINER_SLOTS=1");
+    CHECK(stamp(late[0], "start") == 0); /* its image never ran */
+    snprintf(settings, sizeof settings, fmt, "next", "stamp", "120s", image);
+    CHECK(enqueue_settings(settings, next, 1) == 1);
+    CHECK(fixture_wait_state(&f, next[0], "started", 60000) == 0);
+    snprintf(go, sizeof go, "%s/go", f.data);
+    if ((fp = fopen(go, "w")) != NULL)
+        fclose(fp);
+    check_job(hold[0], "finished", NULL, NULL);
+    check_job(next[0], "finished", NULL, NULL);
+    CHECK(stamp(hold[0], "end") > 0);
+    CHECK(stamp(next[0], "start") >= stamp(hold[0], "end"));
+}
+
 /* validate says which entry's image the engine stores and which it does not. */
 static void validate_images(void)
 {
@@ -308,6 +368,7 @@ int main(void)
     CHECK(fixture_worker(&f, "default", NULL) > 0);
     RUN(the_cases);
     RUN(killed_worker);
+    RUN(one_slot);
     RUN(validate_images);
     failed = harness_failed > 0;
     fixture_stop(&f, failed);

@@ -29,6 +29,23 @@ static int load(char *err)
     return 0;
 }
 
+/* "no docker engine": with CONTAINER_JOBS=0 (Docker mode's default: the worker container is
+ * not given the engine's socket) the error says so. */
+static void no_engine(const char *socket, char *err)
+{
+    const char *cj = getenv("CONTAINER_JOBS");
+    int e = errno;
+
+    if (cj && strcmp(cj, "1") != 0)
+        dcmp_seterr(err,
+                    "no docker engine: %s: %s (CONTAINER_JOBS=%.16s: in Docker mode the worker "
+                    "is given the engine's socket only with CONTAINER_JOBS=1 in .env; "
+                    "docs/containers.md)",
+                    socket, strerror(e), cj);
+    else
+        dcmp_seterr(err, "no docker engine: %s: %s", socket, strerror(e));
+}
+
 int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
 {
     const char *host = getenv("DOCKER_HOST");
@@ -44,7 +61,7 @@ int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
     if (dcmp_strlcpy(e->socket, path, sizeof e->socket) < 0)
         return dcmp_seterr(err, "DOCKER_HOST: path too long");
     if (access(e->socket, F_OK) < 0) {
-        dcmp_seterr(err, "no docker engine: %s: %s", e->socket, strerror(errno));
+        no_engine(e->socket, err);
         return 0;
     }
     if (loaded == NULL && load(err) < 0)
