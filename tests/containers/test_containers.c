@@ -3,7 +3,8 @@
  * and result.json; exit code 3; a timeout (container gone); an OOM; a missing image; no
  * network by default; a worker SIGKILLed mid-job (its container removed once the job is
  * reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot, never
- * overlapping the first); `dcm-processor validate` checking that the engine stores an entry's
+ * overlapping the first); the worker never loading the engine client (its sweeps run in
+ * children); `dcm-processor validate` checking that the engine stores an entry's
  * image. Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -230,6 +231,22 @@ static void the_cases(void)
     }
 }
 
+/* Whether process pid maps a file whose path holds `name` (/proc/PID/maps). */
+static int maps_file(pid_t pid, const char *name)
+{
+    char path[64], line[1024];
+    FILE *fp;
+    int found = 0;
+
+    snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+    if ((fp = fopen(path, "r")) == NULL)
+        return -1;
+    while (!found && fgets(line, sizeof line, fp))
+        found = strstr(line, name) != NULL;
+    fclose(fp);
+    return found;
+}
+
 /* A worker SIGKILLed while its container runs: once the reaper gave the job back, the other
  * workers' sweep removes the container. */
 static void killed_worker(void)
@@ -345,6 +362,7 @@ int main(void)
 {
     char err[DCMP_ERR_LEN];
     const char *tag = getenv("DCMP_IMAGE_TAG");
+    pid_t first = -1;
     int failed;
 
     if (dcmp_enginelib_open(&eng, &ops, err) <= 0 || ops->ping(&eng, err) < 0 ||
@@ -364,9 +382,13 @@ int main(void)
         fixture_stop(&f, 1);
         return 1;
     }
-    CHECK(fixture_worker(&f, "default", NULL) > 0);
+    CHECK((first = fixture_worker(&f, "default", NULL)) > 0);
     CHECK(fixture_worker(&f, "default", NULL) > 0);
     RUN(the_cases);
+    /* its sweeps ran (at start and every beat) in children: the engine client, libcurl and
+     * what it links were never loaded into the worker itself */
+    CHECK(maps_file(first, "libdcmp_container") == 0);
+    CHECK(maps_file(first, "libcurl") == 0);
     RUN(killed_worker);
     RUN(one_slot);
     RUN(validate_images);
