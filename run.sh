@@ -80,8 +80,50 @@ rest_url_from_env="${ORTHANC_REST_URL+x}"
 dcmp_settings "$envfile"
 cd "$DCMP_ROOT"
 
+# compose_files: the compose files beyond docker-compose.yml's default (container_jobs sets them)
+compose_files=()
+cj_files=()
 compose() {
-  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+  if docker compose version >/dev/null 2>&1; then
+    docker compose "${compose_files[@]}" "$@"
+  else
+    docker-compose "${compose_files[@]}" "$@"
+  fi
+}
+
+# container_jobs [say]: Docker mode's CONTAINER_JOBS (docs/containers.md). With 1 the workers get
+# the engine's socket through docker/container-jobs.yml, with the socket's group (so that their
+# non-root user may use it) and DATA's host path (the engine binds host paths); with 0 (the
+# default) no socket. `say`: tell what that means (up).
+container_jobs() {
+  local sock=/var/run/docker.sock
+  compose_files=() cj_files=()
+  case "${CONTAINER_JOBS:-0}" in
+    0)
+      [ "${1:-}" != say ] ||
+        dcmp_say "container jobs off (CONTAINER_JOBS=0): the workers have no Docker engine socket; a job whose entry is a container image fails saying so (docs/containers.md)"
+      return 0 ;;
+    1) ;;
+    *) dcmp_die "CONTAINER_JOBS=$CONTAINER_JOBS: 0 (no engine socket for the workers) or 1" 2 ;;
+  esac
+  case "${DOCKER_HOST:-}" in
+    unix://*) sock="${DOCKER_HOST#unix://}" ;;
+    '') ;;
+    *) dcmp_die "CONTAINER_JOBS=1 needs the Docker engine on a Unix socket, not DOCKER_HOST=$DOCKER_HOST" ;;
+  esac
+  if [ ! -S "$sock" ]; then
+    [ "${1:-}" != say ] || dcmp_die "CONTAINER_JOBS=1: no Docker engine socket at $sock"
+    return 0
+  fi
+  DOCKER_SOCKET="$sock" DOCKER_SOCKET_GID="$(stat -c %g "$sock")"
+  DCMP_DATA_HOST="$(cd "$DATA" 2>/dev/null && pwd -P || echo "$DATA")"
+  export DOCKER_SOCKET DOCKER_SOCKET_GID DCMP_DATA_HOST
+  cj_files=(-f "$DCMP_ROOT/docker/container-jobs.yml")
+  compose_files=(-f "$DCMP_ROOT/docker-compose.yml" "${cj_files[@]}")
+  [ "${1:-}" != say ] || {
+    dcmp_say "container jobs ON (CONTAINER_JOBS=1): the worker containers get the Docker engine's socket $sock (its group $DOCKER_SOCKET_GID added to their user)"
+    dcmp_say "WARNING: a process that can talk to the engine's socket is root on this host: whoever can install a service, change a worker image or run code in a worker can take this machine. CONTAINER_JOBS=0 in .env turns it off (docs/containers.md)"
+  }
 }
 
 docker_available() { [ -f "$DCMP_ROOT/docker-compose.yml" ] && timeout 10 docker info >/dev/null 2>&1; }
@@ -279,9 +321,11 @@ docker_main() {
   [ -f "$DCMP_ROOT/docker-compose.yml" ] || dcmp_die "no docker-compose.yml in $DCMP_ROOT (use --native)"
   command -v docker >/dev/null || dcmp_die "docker is not installed (use --native)"
   local args
+  container_jobs
   case "$action" in
     up)
       docker_prepare
+      container_jobs say
       # a stack not running yet needs all its published ports free, checked before anything
       if [ -z "$(compose ps -q 2>/dev/null)" ]; then
         dcmp_ports_free "REDIS_PORT=$REDIS_PORT ORTHANC_HTTP_PORT=$ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT=$ORTHANC_DICOM_PORT SCHEDULER_PORT=$SCHEDULER_PORT DASHBOARD_PORT=$DASHBOARD_PORT"
@@ -700,10 +744,14 @@ worker_host_env() {
 # (docker/worker-host.yml), pointed at the central Redis and Orthanc (WORKER_REDIS_HOST,
 # WORKER_REDIS_PORT, WORKER_ORTHANC_URL), with this host's BASEDIR layout (data/ and modules/ the
 # shared mount). Each worker is named WORKER_HOST_NAME-<8 random hex> (docker/worker-host.yml).
-wcompose() { compose -f "$DCMP_ROOT/docker-compose.yml" -f "$DCMP_ROOT/docker/worker-host.yml" "$@"; }
+wcompose() {
+  local compose_files=()
+  compose -f "$DCMP_ROOT/docker-compose.yml" -f "$DCMP_ROOT/docker/worker-host.yml" "${cj_files[@]}" "$@"
+}
 worker_host_docker() {
   export WORKER_REDIS_HOST="$REDIS_HOST" WORKER_REDIS_PORT="$REDIS_PORT" WORKER_ORTHANC_URL="$ORTHANC_REST_URL"
   export WORKER_HOST_NAME="$worker_prefix"
+  container_jobs
   case "$action" in
     status)
       wcompose ps worker
@@ -716,6 +764,7 @@ worker_host_docker() {
   esac
   worker_host_checks
   docker_prepare
+  container_jobs say
   redis_ok ||
     dcmp_die "the central Redis at $redis_arg does not answer PING with the password of the settings (is it published beyond loopback? REDIS_BIND in the central .env)"
   local current want id deadline=$((SECONDS + timeout_s)) live
@@ -898,6 +947,8 @@ swarm_main() {
   stack="${COMPOSE_PROJECT_NAME:-dcm-processor}"
   [[ "$stack" =~ ^[a-z0-9][a-z0-9_-]{0,40}$ ]] ||
     dcmp_die "COMPOSE_PROJECT_NAME=$stack: the stack's name: lower-case letters, digits, _ -" 2
+  [ "$action" != up ] || [ "${CONTAINER_JOBS:-0}" = 0 ] ||
+    dcmp_say "CONTAINER_JOBS=$CONTAINER_JOBS is not applied in swarm mode: its workers get no Docker engine socket, so container jobs fail there (docs/containers.md)"
   local state svc
   state="$(timeout 10 docker info -f '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null)" ||
     dcmp_die "no Docker engine answers"

@@ -117,9 +117,17 @@ run_validate() {
     docker image inspect "$image" >/dev/null 2>&1 ||
       dcmp_die "the stack runs with Docker but the image $image is missing: run ./build.sh"
     [ ! -f "$set" ] || mount=(-v "$set:/validate/settings.json:ro")
+    # a container entry's image is checked with the engine the workers get: its socket only
+    # with CONTAINER_JOBS=1 in Docker mode (docs/containers.md); else the error names it
+    local cj="${CONTAINER_JOBS:-0}" sock=/var/run/docker.sock
+    case "${DOCKER_HOST:-}" in unix://*) sock="${DOCKER_HOST#unix://}" ;; esac
+    [ "$(stack_mode)" = docker ] || cj=0
+    if [ "$cj" = 1 ] && [ -S "$sock" ]; then
+      mount+=(-v "$sock:/var/run/docker.sock" --group-add "$(stat -c %g "$sock")")
+    fi
     docker run --rm --network none --entrypoint dcm-processor \
       -v "$reg:/validate/registry:ro" -v "$mods:/validate/modules:ro" "${mount[@]}" \
-      -e DCMP_ENV= -e SETTINGS=/validate/settings.json \
+      -e DCMP_ENV= -e SETTINGS=/validate/settings.json -e "CONTAINER_JOBS=$cj" \
       "$image" validate "$svc" --registry /validate/registry --modules /validate/modules
   else
     cli="$(built_bin dcm-processor)" || dcmp_die "dcm-processor is not built (build/bin): run ./build.sh --native, or use --no-validate"

@@ -19,9 +19,11 @@
 #include "args.h"
 #include "confine.h"
 #include "job.h"
+#include "jsonw.h"
 #include "loader.h"
 #include "queue.h"
 #include "redis.h"
+#include "spec.h"
 
 /*
  * Prints one result per line on stdout, fields split by '|', for bench/run.sh
@@ -47,6 +49,8 @@ typedef struct bench {
     const char *worker_bin; /* borrowed from argv */
     const char *modules;    /* MODULES: where testmods.so (or func's module) is */
     const char *func;       /* the jobs' dotted function, testmods.noop by default */
+    const char *container;  /* --container IMAGE: the jobs run that image (NULL: none) */
+    char *kwargs;           /* the jobs' kwargs (new); with --container, its image's job */
     const char *dir;        /* DATA and the workers' logs */
     long jobs;              /* throughput: jobs per phase */
     long runs;              /* latency: runs per measurement */
@@ -227,8 +231,6 @@ static void stop_worker(pid_t pid, int term)
 /* Enqueues n no-op jobs as one graph; chain: each depends on the one before. */
 static void enqueue(bench *b, const char *queue, int n, int chain, char (*ids)[DCMP_ID_LEN])
 {
-    static const char kwargs[] = "{\"jobName\":\"noop\",\"headers\":{},\"params\":null,"
-                                 "\"added_params\":{}}";
     dcmp_job_spec specs[DCMP_GRAPH_MAX];
     const char *deps[DCMP_GRAPH_MAX];
     char event[DCMP_ID_LEN], err[DCMP_ERR_LEN], *graph;
@@ -244,7 +246,7 @@ static void enqueue(bench *b, const char *queue, int n, int chain, char (*ids)[D
         specs[i].name = "noop";
         specs[i].func = b->func;
         specs[i].queue = queue;
-        specs[i].kwargs = kwargs;
+        specs[i].kwargs = b->kwargs;
         specs[i].timeout = JOB_TIMEOUT_S;
         if (chain && i > 0) {
             deps[i] = ids[i - 1];
@@ -460,6 +462,8 @@ static void latency(bench *b, const char *what, int len, long *rss_idle)
         base += len;
         client[i] = (double)(t1 - t0) / 1000.0;
         server[i] = server_ms(b, ids[0], ids[len - 1]);
+        if (b->container) /* bench/containers.sh joins them with the engine's events */
+            printf("J|%s|%.2f|%.0f\n", ids[0], client[i], server[i]);
     }
     stop_worker(pid, 1);
     printf("L|%s|%s|%ld|%.2f|%.2f|%.1f|%.1f\n", b->label, what, b->runs, median(client, b->runs),
@@ -614,6 +618,8 @@ static void usage(FILE *f)
             "                    [--jobs N (4000)] [--runs N (200)] [--only WHAT[,WHAT]]\n"
             "                    [--func DOTTED (testmods.noop)] [--label NAME (dcmp)]\n"
             "                    [--redis-pid PID (to count its CPU time)]\n"
+            "                    [--container IMAGE (the jobs run this image, no chain3;\n"
+            "                     latency prints J|id|client_ms|server_ms per run)]\n"
             "WHAT: burst, steady, latency, breakdown (default: all; breakdown times\n"
             "testmods.noop whatever --func says). Needs a redis-server on 127.0.0.1:PORT;\n"
             "DIR gets the workers' logs and is their DATA; DIR of --modules is their MODULES.\n");
@@ -621,14 +627,22 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},    {"worker", required_argument, NULL, 'w'},
-        {"modules", required_argument, NULL, 'm'}, {"dir", required_argument, NULL, 'd'},
-        {"jobs", required_argument, NULL, 'n'},    {"runs", required_argument, NULL, 'r'},
-        {"only", required_argument, NULL, 'o'},    {"redis-pid", required_argument, NULL, 'R'},
-        {"label", required_argument, NULL, 'l'},   {"func", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                         {"worker", required_argument, NULL, 'w'},
+                                         {"modules", required_argument, NULL, 'm'},
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"jobs", required_argument, NULL, 'n'},
+                                         {"runs", required_argument, NULL, 'r'},
+                                         {"only", required_argument, NULL, 'o'},
+                                         {"redis-pid", required_argument, NULL, 'R'},
+                                         {"label", required_argument, NULL, 'l'},
+                                         {"func", required_argument, NULL, 'f'},
+                                         {"container", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *only = "";
+    char func[DCMP_SPEC_IMAGE_MAX + 16];
+    dcmp_jsonw kw;
     long rss_idle = -1, rss_busy = -1, rss_lat = -1;
     dcmp_queue_opts o = {0};
     bench b;
@@ -639,7 +653,7 @@ int main(int argc, char **argv)
     b.label = "dcmp";
     b.func = "testmods.noop";
     b.runs = 200;
-    while ((c = getopt_long(argc, argv, "p:w:m:d:n:r:o:R:l:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:w:m:d:n:r:o:R:l:f:c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': b.port = (int)args_long(optarg, "--port", 1, 65535); break;
         case 'w': b.worker_bin = optarg; break;
@@ -651,6 +665,7 @@ int main(int argc, char **argv)
         case 'R': b.redis = (pid_t)args_long(optarg, "--redis-pid", 1, INT_MAX); break;
         case 'l': b.label = optarg; break;
         case 'f': b.func = optarg; break;
+        case 'c': b.container = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -659,6 +674,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    dcmp_jsonw_init(&kw, 4096);
+    dcmp_jsonw_lit(&kw, "{\"jobName\":\"noop\",\"headers\":{},\"params\":null,"
+                        "\"added_params\":{}");
+    if (b.container) { /* a container job as the planner makes it: func and kwargs' object */
+        snprintf(func, sizeof func, DCMP_SPEC_FUNC "%s", b.container);
+        b.func = func;
+        dcmp_jsonw_lit(&kw, ",\"container\":{\"image\":");
+        dcmp_jsonw_str(&kw, b.container);
+        dcmp_jsonw_lit(&kw, "}");
+    }
+    dcmp_jsonw_lit(&kw, "}");
+    if ((b.kwargs = dcmp_jsonw_finish(&kw)) == NULL)
+        die("--container: image name too long");
     o.host = "127.0.0.1";
     o.port = b.port;
     o.heartbeat_ttl_ms = 30000;
@@ -678,7 +706,8 @@ int main(int argc, char **argv)
     if (wanted(only, "latency")) {
         fprintf(stderr, "dcmp: latency, %ld runs each\n", b.runs);
         latency(&b, "single", 1, &rss_lat);
-        latency(&b, "chain3", 3, &rss_lat);
+        if (b.container == NULL)
+            latency(&b, "chain3", 3, &rss_lat);
         if (rss_lat > rss_idle)
             rss_idle = rss_lat;
     }
@@ -693,5 +722,6 @@ int main(int argc, char **argv)
         breakdown_fork(&b);
     }
     dcmp_queue_free(b.q);
+    free(b.kwargs);
     return 0;
 }

@@ -58,6 +58,12 @@ static const char *const allowed[] = {"PATH",
 static const char *const scoped[][2] = {
     {"ANONYMIZER_SECRET", "base.dicomAnonymizer."},
     {"ANONYMIZER_TABLES", "base.dicomAnonymizer."},
+    /* container jobs (docs/containers.md): DATA's path on the engine's host, whether Docker
+     * mode gave the worker the engine's socket, the host's container slots */
+    {"DCMP_DATA_HOST", "container:"},
+    {"CONTAINER_JOBS", "container:"},
+    {"WORKER_CONTAINER_SLOTS", "container:"},
+    {"WORKER_SLOTS_DIR", "container:"},
 };
 
 /* Whether the variable `entry` ("NAME=VALUE") is named by `pattern` (NAME or PREFIX*). */

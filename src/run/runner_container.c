@@ -16,6 +16,7 @@
 
 #include "enginelib.h"
 #include "inputs.h"
+#include "slots.h"
 #include "spec.h"
 #include "clock.h"
 #include "dcmp/service.h"
@@ -229,24 +230,78 @@ static char *make_result(const char *data_dir, const char *out, const char *cons
     return f;
 }
 
+/* When (dcmp_clock_mono_ms) the runner stops waiting, -1 when the job has no timeout: ahead
+ * of the worker's own kill at the timeout (counted from about when the runner began), so that
+ * the container is stopped and its log read here. */
+static int64_t stop_at(const dcmp_executor_input *in, int64_t began)
+{
+    if (in->timeout <= 0)
+        return -1;
+    return began + (in->timeout * 1000 > 2 * WAIT_MARGIN ? in->timeout * 1000 - WAIT_MARGIN
+                                                         : in->timeout * 1000 / 2);
+}
+
+/* Takes a container slot when WORKER_CONTAINER_SLOTS limits this host's container jobs
+ * (slots.h); the wait counts against the job's timeout and goes to its log. *fd gets the
+ * slot (-1: no limit). Returns 0, or -1 with err. */
+static int take_slot(const dcmp_executor_input *in, int64_t began, int *fd, char *err)
+{
+    const char *env_dir = getenv("WORKER_SLOTS_DIR");
+    char dir[PATH_MAX], why[DCMP_ERR_LEN];
+    int n = dcmp_slots_count(getenv("WORKER_CONTAINER_SLOTS"), err);
+    int64_t t0 = dcmp_clock_mono_ms();
+
+    *fd = -1;
+    if (n <= 0)
+        return n;
+    if ((size_t)snprintf(dir, sizeof dir, "%s", env_dir && *env_dir ? env_dir : "") >= sizeof dir ||
+        (dir[0] == '\0' &&
+         (size_t)snprintf(dir, sizeof dir, "%s/" DCMP_SLOTS_DIR, in->data_dir) >= sizeof dir))
+        return dcmp_seterr(err, "container slots: path too long");
+    if ((*fd = dcmp_slots_acquire(dir, n, t0, err)) == -2) {
+        printf("waiting for a container slot: all %d taken (WORKER_CONTAINER_SLOTS=%d, %s)\n", n, n,
+               dir);
+        fflush(stdout);
+        if ((*fd = dcmp_slots_acquire(dir, n, stop_at(in, began), why)) == -2)
+            return dcmp_seterr(err, "timed out after %llds waiting for a container slot: %s",
+                               (long long)in->timeout, why);
+        if (*fd < 0)
+            return dcmp_seterr(err, "%s", why);
+        printf("container slot taken after %.1f s\n", (double)(dcmp_clock_mono_ms() - t0) / 1e3);
+        fflush(stdout);
+    }
+    return *fd < 0 ? -1 : 0;
+}
+
+/* The binds' sources as the engine's host sees them (DCMP_DATA_HOST; spec.h), in place: the
+ * folders were made through this process' paths, the engine mounts the host's. Returns 0, or
+ * -1 with err. */
+static int engine_paths(const char *data_dir, dcmp_iface_setup *setup, char *err)
+{
+    const char *data_host = getenv("DCMP_DATA_HOST");
+    char host[sizeof setup->bind[0].host];
+    int i;
+
+    for (i = 0; i < setup->nbind; i++) {
+        if (dcmp_spec_host_path(setup->bind[i].host, data_dir, data_host, host, sizeof host, err) <
+            0)
+            return -1;
+        memcpy(setup->bind[i].host, host, sizeof host);
+    }
+    return 0;
+}
+
 /* Waits for the started container within the job's timeout; stops it at an overrun. Returns
  * DCMP_OK, or DCMP_ERROR with err. */
 static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executor_input *in,
                         const dcmp_spec *s, int64_t began, char *err, size_t errlen)
 {
     char why[DCMP_ERR_LEN];
-    int64_t limit = -1;
+    int64_t limit = stop_at(in, began);
     int code = 0, rc, oom;
 
-    /* ahead of the worker's own kill at the timeout (counted from about when the runner
-     * began), so that the container is stopped and its log read here */
-    if (in->timeout > 0) {
-        limit = in->timeout * 1000 > 2 * WAIT_MARGIN ? in->timeout * 1000 - WAIT_MARGIN
-                                                     : in->timeout * 1000 / 2;
-        limit -= dcmp_clock_mono_ms() - began;
-        if (limit < 1)
-            limit = 1;
-    }
+    if (limit >= 0 && (limit -= dcmp_clock_mono_ms()) < 1)
+        limit = 1;
     rc = ops->wait(e, id, limit, &code, why);
     if (rc == 0) {
         ops->stop(e, id, STOP_GRACE_S);
@@ -276,10 +331,10 @@ static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executo
 
 /* Creates, starts and waits for the container; its log to the job's; removes it. */
 static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in,
-                             const dcmp_spec *s, const char *body, char *err, size_t errlen)
+                             const dcmp_spec *s, const char *body, int64_t began, char *err,
+                             size_t errlen)
 {
     char id[DCMP_ENGINE_ID_LEN], why[DCMP_ERR_LEN];
-    int64_t began = dcmp_clock_mono_ms();
     int32_t rc;
 
     if (ops->create(e, body, id, why) < 0) {
@@ -343,6 +398,8 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     cJSON *tree, *kwtree = NULL;
     dcmp_iface_setup setup;
     dcmp_iface_job job;
+    int64_t began = dcmp_clock_mono_ms();
+    int slot = -1;
     dcmp_spec_run run;
     dcmp_engine e;
     dcmp_spec s;
@@ -390,7 +447,8 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
                            cJSON_GetObjectItemCaseSensitive(kwtree, "headers"),
                            cJSON_GetObjectItemCaseSensitive(kwtree, "params")};
     resolve_user(s.user, user);
-    if (s.iface->prepare(&job, &setup, why) < 0 || make_folders(&s, &job, &setup, user, why) < 0) {
+    if (s.iface->prepare(&job, &setup, why) < 0 || make_folders(&s, &job, &setup, user, why) < 0 ||
+        engine_paths(in->data_dir, &setup, why) < 0) {
         snprintf(err, errlen, "%s (%s interface): %s", s.image, s.iface->name, why);
         goto out;
     }
@@ -403,7 +461,12 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
         snprintf(err, errlen, "%s: the container's settings are too large", s.image);
         goto out;
     }
-    rc = run_container(&e, in, &s, body, err, errlen);
+    if (take_slot(in, began, &slot, why) < 0) {
+        snprintf(err, errlen, "%s: %s", s.image, why);
+        goto out;
+    }
+    rc = run_container(&e, in, &s, body, began, err, errlen);
+    dcmp_slots_release(slot);
     if (rc == DCMP_OK &&
         (*result = make_result(in->data_dir, setup.out, s.iface->not_results, why)) == NULL) {
         snprintf(err, errlen, "%s: %s", s.image, why);

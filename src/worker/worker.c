@@ -14,7 +14,7 @@
 
 #include "clock.h"
 #include "executor.h"
-#include "sweep.h"
+#include "sweeper.h"
 
 extern char **environ;
 
@@ -138,12 +138,20 @@ static void script_beat(void *arg)
         dcmp_log_warn("heartbeat: %s", dcmp_queue_errstr(w->q));
 }
 
+/* How long a sweep's child may take: one beat interval, so that a slow engine or Redis delays
+ * the sweep to a later beat but never makes the worker miss its heartbeat (the engine's calls
+ * are bounded at DCMP_ENGINE_SWEEP_MS each in it too). */
+static int64_t sweep_limit(const worker *w)
+{
+    return w->cfg->heartbeat_ttl_ms / 4;
+}
+
 /* Removes the containers of jobs that no longer run (docs/containers.md): their worker died,
  * and the reaper gave the job back. */
 static void sweep_orphans(worker *w)
 {
     char err[DCMP_ERR_LEN];
-    int n = dcmp_sweep_orphans(w->q, err);
+    int n = worker_sweeper_run(w->cfg, NULL, w->name, sweep_limit(w), err);
 
     if (n < 0)
         dcmp_log_warn("containers of ended jobs: %s", err);
@@ -174,7 +182,12 @@ static void maintain(worker *w)
     if (counts[0] > 0)
         dcmp_log_warn("reaped %lld dead worker(s): %lld job(s) put back, %lld failed for good",
                       (long long)counts[0], (long long)counts[1], (long long)counts[2]);
-    sweep_orphans(w);
+    /* once per WORKER_TTL, not every beat: a sweep's child costs about 25 ms of CPU (it loads
+     * the engine client), and a job is reaped only after WORKER_TTL anyway */
+    if (now >= w->next_sweep) {
+        w->next_sweep = now + w->cfg->heartbeat_ttl_ms;
+        sweep_orphans(w);
+    }
 }
 
 /* True once no heartbeat has reached Redis for WORKER_TTL (this host's monotonic clock): the
@@ -292,7 +305,7 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
         o.status == DCMP_EXEC_STOPPED) {
         /* its process was killed: a container it ran was not removed by it */
         char err[DCMP_ERR_LEN];
-        if (dcmp_sweep_job(job->id, w->name, err) < 0)
+        if (worker_sweeper_run(w->cfg, job->id, w->name, sweep_limit(w), err) < 0)
             dcmp_log_warn("job %s: its containers: %s", job->id, err);
     }
     if (cut && o.status == DCMP_EXEC_STOPPED) {

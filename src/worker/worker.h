@@ -27,6 +27,7 @@ typedef struct worker {
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT; 2 or more = at once */
     int64_t stop_seen;           /* monotonic ms the stop was first seen, 0 = none */
     int64_t next_beat;           /* monotonic ms of the next heartbeat */
+    int64_t next_sweep;          /* monotonic ms of the next sweep of orphaned containers */
     int64_t beat_ok;             /* monotonic ms the last heartbeat Redis took was sent */
     int cut_off;                 /* the running job was killed for a lost lease */
     char current[DCMP_ID_LEN];   /* the job running, "" when none */

@@ -2,7 +2,9 @@
  * dcmp-worker processes and redis-server, the real Docker engine: a result with files, DICOM
  * and result.json; exit code 3; a timeout (container gone); an OOM; a missing image; no
  * network by default; a worker SIGKILLed mid-job (its container removed once the job is
- * reaped); `dcm-processor validate` checking that the engine stores an entry's image; a
+ * reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot, never
+ * overlapping the first); the worker never loading the engine client (its sweeps run in
+ * children); `dcm-processor validate` checking that the engine stores an entry's image; a
  * mercure module and a MONAI Application Package reading a series made with dump2dcm as
  * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
  * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
@@ -45,6 +47,11 @@ static const char entry_sh[] =
     "  ls /sys/class/net\n"
     "  bash -c 'echo > /dev/tcp/192.0.2.1/80' && exit 0\n"
     "  exit 4 ;;\n"
+    "gate)\n"
+    "  date +%s.%N > /out/start; i=0\n"
+    "  while [ ! -e /data/go ] && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done\n"
+    "  date +%s.%N > /out/end ;;\n"
+    "stamp) date +%s.%N > /out/start; date +%s.%N > /out/end ;;\n"
     "esac\n";
 
 /* A mercure module: what it saw in MERCURE_IN_DIR, its uid and task.json, and a copy of the
@@ -269,6 +276,22 @@ static void the_cases(void)
     }
 }
 
+/* Whether process pid maps a file whose path holds `name` (/proc/PID/maps). */
+static int maps_file(pid_t pid, const char *name)
+{
+    char path[64], line[1024];
+    FILE *fp;
+    int found = 0;
+
+    snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+    if ((fp = fopen(path, "r")) == NULL)
+        return -1;
+    while (!found && fgets(line, sizeof line, fp))
+        found = strstr(line, name) != NULL;
+    fclose(fp);
+    return found;
+}
+
 /* A worker SIGKILLed while its container runs: once the reaper gave the job back, the other
  * workers' sweep removes the container. */
 static void killed_worker(void)
@@ -446,6 +469,60 @@ static void inputs_refused(void)
     refused("monai", monai_image, "{\"dcmpath\":\"dicom/evil\"}", "/outside.dcm, outside DATA");
 }
 
+/* A job's container's own timestamp (its out/start or out/end), 0 when none. */
+static double stamp(const char *id, const char *which)
+{
+    char path[160], *text;
+    double t;
+
+    snprintf(path, sizeof path, "containers/%s/out/%s", id, which);
+    text = fixture_read_data(&f, path);
+    t = text ? strtod(text, NULL) : 0;
+    free(text);
+    return t;
+}
+
+/* WORKER_CONTAINER_SLOTS=1 on two workers: while one container job holds the slot (a gate
+ * the test opens), another waits, fails at its timeout without a container, and a third runs
+ * only after the first's container ended (the images' own timestamps). */
+static void one_slot(void)
+{
+    const char *const env[] = {"WORKER_CONTAINER_SLOTS=1", NULL};
+    char settings[1024], hold[1][DCMP_ID_LEN], late[1][DCMP_ID_LEN], next[1][DCMP_ID_LEN];
+    char go[PATH_MAX + 8];
+    const char *fmt = "{\"jobName\":\"%s\",\"callback\":\"m.cb\",\"priority\":\"slotq\","
+                      "\"params\":{\"mode\":\"%s\"},\"timeout\":\"%s\",\"container\":"
+                      "{\"image\":\"%s\"}}";
+    int i, seen = 0;
+    FILE *fp;
+
+    CHECK(fixture_worker(&f, "slotq", env) > 0);
+    CHECK(fixture_worker(&f, "slotq", env) > 0);
+    snprintf(settings, sizeof settings, fmt, "hold", "gate", "300s", image);
+    CHECK(enqueue_settings(settings, hold, 1) == 1);
+    for (i = 0; i < 1200 && !seen; i++) {
+        seen = containers_of(hold[0]) == 1;
+        usleep(100000);
+    }
+    CHECK(seen);
+    /* the slot is held: this one waits, and its wait counts against its 12 s */
+    snprintf(settings, sizeof settings, fmt, "late", "stamp", "12s", image);
+    CHECK(enqueue_settings(settings, late, 1) == 1);
+    check_job(late[0], "failed", "timed out after 12s waiting for a container slot",
+              "waiting for a container slot: all 1 taken (WORKER_CONTAINER_SLOTS=1");
+    CHECK(stamp(late[0], "start") == 0); /* its image never ran */
+    snprintf(settings, sizeof settings, fmt, "next", "stamp", "120s", image);
+    CHECK(enqueue_settings(settings, next, 1) == 1);
+    CHECK(fixture_wait_state(&f, next[0], "started", 60000) == 0);
+    snprintf(go, sizeof go, "%s/go", f.data);
+    if ((fp = fopen(go, "w")) != NULL)
+        fclose(fp);
+    check_job(hold[0], "finished", NULL, NULL);
+    check_job(next[0], "finished", NULL, NULL);
+    CHECK(stamp(hold[0], "end") > 0);
+    CHECK(stamp(next[0], "start") >= stamp(hold[0], "end"));
+}
+
 /* validate says which entry's image the engine stores and which it does not. */
 static void validate_images(void)
 {
@@ -478,6 +555,7 @@ int main(void)
 {
     char err[DCMP_ERR_LEN];
     const char *tag = getenv("DCMP_IMAGE_TAG");
+    pid_t first = -1;
     int failed;
 
     if (dcmp_enginelib_open(&eng, &ops, err) <= 0 || ops->ping(&eng, err) < 0 ||
@@ -501,10 +579,15 @@ int main(void)
         fixture_stop(&f, 1);
         return 1;
     }
-    CHECK(fixture_worker(&f, "default", NULL) > 0);
+    CHECK((first = fixture_worker(&f, "default", NULL)) > 0);
     CHECK(fixture_worker(&f, "default", NULL) > 0);
     RUN(the_cases);
+    /* its sweeps ran (at start and every beat) in children: the engine client, libcurl and
+     * what it links were never loaded into the worker itself */
+    CHECK(maps_file(first, "libdcmp_container") == 0);
+    CHECK(maps_file(first, "libcurl") == 0);
     RUN(killed_worker);
+    RUN(one_slot);
     RUN(validate_images);
     RUN(interfaces);
     RUN(inputs_refused);

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "plan.h"
+#include "slots.h"
 #include "spec.h"
 
 /* Parses text; returns the error ("" when it parsed). */
@@ -313,6 +314,51 @@ static void planned_as_a_container_job(void)
     cJSON_Delete(data);
 }
 
+/* DATA's paths as the engine's host sees them (Docker mode: DCMP_DATA_HOST). */
+static void host_paths_are_mapped(void)
+{
+    char out[64], err[DCMP_ERR_LEN];
+
+    CHECK(dcmp_spec_host_path("/dcmp/data/containers/j/out", "/dcmp/data/", "/srv/b/data/", out,
+                              sizeof out, err) == 0);
+    CHECK_STR(out, "/srv/b/data/containers/j/out");
+    CHECK(dcmp_spec_host_path("/dcmp/data", "/dcmp/data", "/srv/b/data", out, sizeof out, err) ==
+          0);
+    CHECK_STR(out, "/srv/b/data");
+    /* natively (no DCMP_DATA_HOST) the path is the host's */
+    CHECK(dcmp_spec_host_path("/x/data/k.json", "/x/data", NULL, out, sizeof out, err) == 0);
+    CHECK_STR(out, "/x/data/k.json");
+    CHECK(dcmp_spec_host_path("/x/data/k.json", "/x/data", "", out, sizeof out, err) == 0);
+    CHECK_STR(out, "/x/data/k.json");
+    /* a sibling that only starts like DATA, a relative host path, a result too long */
+    CHECK(dcmp_spec_host_path("/dcmp/database/x", "/dcmp/data", "/srv", out, sizeof out, err) ==
+          -1);
+    CHECK_CONTAINS(err, "not under DATA");
+    CHECK(dcmp_spec_host_path("/dcmp/data/x", "/dcmp/data", "srv/data", out, sizeof out, err) ==
+          -1);
+    CHECK_CONTAINS(err, "DCMP_DATA_HOST=srv/data: not an absolute path");
+    CHECK(dcmp_spec_host_path(
+              "/d/x", "/d",
+              "/a-host-path-longer-than-the-64-byte-buffer-we-give-it-here/0123456789", out,
+              sizeof out, err) == -1);
+    CHECK_CONTAINS(err, "too long");
+}
+
+/* WORKER_CONTAINER_SLOTS read. */
+static void slot_counts(void)
+{
+    char err[DCMP_ERR_LEN];
+
+    CHECK(dcmp_slots_count(NULL, err) == 0);
+    CHECK(dcmp_slots_count("", err) == 0);
+    CHECK(dcmp_slots_count("1", err) == 1);
+    CHECK(dcmp_slots_count("256", err) == 256);
+    CHECK(dcmp_slots_count("257", err) == -1);
+    CHECK_CONTAINS(err, "WORKER_CONTAINER_SLOTS=257: not a number from 0 to 256");
+    CHECK(dcmp_slots_count("2x", err) == -1);
+    CHECK(dcmp_slots_count("-1", err) == -1);
+}
+
 int main(void)
 {
     RUN(errors_name_the_key);
@@ -322,5 +368,7 @@ int main(void)
     RUN(monai_interface);
     RUN(sop_uid_from_meta);
     RUN(planned_as_a_container_job);
+    RUN(host_paths_are_mapped);
+    RUN(slot_counts);
     return HARNESS_RESULT();
 }

@@ -29,12 +29,30 @@ static int load(char *err)
     return 0;
 }
 
-int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
+/* "no docker engine": with CONTAINER_JOBS=0 (Docker mode's default: the worker container is
+ * not given the engine's socket) the error says so. */
+static void no_engine(const char *socket, char *err)
+{
+    const char *cj = getenv("CONTAINER_JOBS");
+    int e = errno;
+
+    if (cj && strcmp(cj, "1") != 0)
+        dcmp_seterr(err,
+                    "no docker engine: %s: %s (CONTAINER_JOBS=%.16s: in Docker mode the worker "
+                    "is given the engine's socket only with CONTAINER_JOBS=1 in .env; "
+                    "docs/containers.md)",
+                    socket, strerror(e), cj);
+    else
+        dcmp_seterr(err, "no docker engine: %s: %s", socket, strerror(e));
+}
+
+/* The engine's socket into e->socket: DOCKER_HOST=unix://PATH, else DCMP_ENGINE_SOCKET.
+ * Returns 0, or -1 with err. */
+static int socket_path(dcmp_engine *e, char *err)
 {
     const char *host = getenv("DOCKER_HOST");
     const char *path = DCMP_ENGINE_SOCKET;
 
-    *ops = NULL;
     if (host && *host) {
         if (strncmp(host, "unix://", 7) != 0)
             return dcmp_seterr(err, "DOCKER_HOST=%.200s: only a unix:// socket is supported", host);
@@ -43,8 +61,24 @@ int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
     e->call_ms = 0;
     if (dcmp_strlcpy(e->socket, path, sizeof e->socket) < 0)
         return dcmp_seterr(err, "DOCKER_HOST: path too long");
+    return 0;
+}
+
+int dcmp_enginelib_present(void)
+{
+    char err[DCMP_ERR_LEN];
+    dcmp_engine e;
+
+    return socket_path(&e, err) == 0 && access(e.socket, F_OK) == 0;
+}
+
+int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
+{
+    *ops = NULL;
+    if (socket_path(e, err) < 0)
+        return -1;
     if (access(e->socket, F_OK) < 0) {
-        dcmp_seterr(err, "no docker engine: %s: %s", e->socket, strerror(errno));
+        no_engine(e->socket, err);
         return 0;
     }
     if (loaded == NULL && load(err) < 0)

@@ -14,4 +14,7 @@
  */
 int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err);
 
+/* Whether the engine's socket (as dcmp_enginelib_open finds it) exists; loads nothing. */
+int dcmp_enginelib_present(void);
+
 #endif

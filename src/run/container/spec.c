@@ -340,6 +340,29 @@ static void write_env(dcmp_jsonw *w, const char *name, const char *value, int *f
     free(pair);
 }
 
+int dcmp_spec_host_path(const char *path, const char *data_dir, const char *data_host, char *out,
+                        size_t size, char *err)
+{
+    size_t dlen = strlen(data_dir), hlen = data_host ? strlen(data_host) : 0;
+    int n;
+
+    while (dlen > 1 && data_dir[dlen - 1] == '/')
+        dlen--;
+    while (hlen > 1 && data_host[hlen - 1] == '/')
+        hlen--;
+    if (data_host == NULL || *data_host == '\0')
+        n = snprintf(out, size, "%s", path);
+    else if (data_host[0] != '/')
+        return dcmp_seterr(err, "DCMP_DATA_HOST=%.200s: not an absolute path", data_host);
+    else if (strncmp(path, data_dir, dlen) != 0 || (path[dlen] != '/' && path[dlen] != '\0'))
+        return dcmp_seterr(err, "%.200s: not under DATA (%.200s)", path, data_dir);
+    else
+        n = snprintf(out, size, "%.*s%s", (int)hlen, data_host, path + dlen);
+    if (n < 0 || (size_t)n >= size)
+        return dcmp_seterr(err, "%.200s: the engine's path is too long", path);
+    return 0;
+}
+
 /* "HOST:CONTAINER:MODE" as one JSON string. */
 static void write_bind(dcmp_jsonw *w, const char *host, const char *inside, const char *mode)
 {

@@ -70,6 +70,16 @@ typedef struct dcmp_spec_run {
  */
 char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t max);
 
+/*
+ * `path`, under DATA as this process sees it (`data_dir`), as the engine's host sees it: the
+ * same path under `data_host` (DCMP_DATA_HOST: the worker runs in a container that mounts
+ * DATA at another path than the host's), or `path` itself when data_host is NULL or "".
+ * Every path given to the engine goes through here. Returns 0, or -1 with err when
+ * data_host is not absolute, path is not under data_dir, or the result passes size bytes.
+ */
+int dcmp_spec_host_path(const char *path, const char *data_dir, const char *data_host, char *out,
+                        size_t size, char *err);
+
 #define DCMP_SPEC_PIDS_LIMIT 4096 /* processes a container may hold */
 
 #endif
