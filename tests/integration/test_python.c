@@ -16,7 +16,7 @@ static fixture f;
 static char modules[PATH_MAX + 16];
 
 static const char service_init[] =
-    "from .main import worker, boom, talk, leave, segv, hang, hog, give, see, bad, huge\n";
+    "from .main import worker, boom, talk, leave, segv, hang, hog, give, see, bad, huge, pad\n";
 
 static const char service_main[] =
     "import ctypes, os, time\n"
@@ -58,7 +58,10 @@ static const char service_main[] =
     "    return {'added_params': [1, 2]}\n"
     "\n"
     "def huge(**kwargs):\n"
-    "    return {'added_params': {'blob': 'x' * 600000}}\n";
+    "    return {'added_params': {'blob': 'x' * 600000}}\n"
+    "\n"
+    "def pad(**kwargs):\n"
+    "    return {'pad': 'x' * 900000}\n";
 
 /* Runs jobs (specs as fixture_enqueue's) and waits for the last one to be `state`; returns it
  * in *job (clear it) or -1. */
@@ -169,6 +172,27 @@ static void test_results(void)
     CHECK_CONTAINS(logs, "(huge): its result has added_params and storage over 512 KiB: ignored");
     CHECK_CONTAINS(logs, "(give): its result's 1 added_params key(s) and storage merged into "
                          "added_params[give]");
+}
+
+/* The queue reads at most 4 MiB of a job's dependencies' results: of five results of about
+ * 900 kB, the fifth is left out by fetch.lua and named in the worker's log; the job runs. */
+static void test_results_cap(void)
+{
+    const char *specs[6] = {"pad0|pysvc.pad|default|", "pad1|pysvc.pad|default|",
+                            "pad2|pysvc.pad|default|", "pad3|pysvc.pad|default|",
+                            "pad4|pysvc.pad|default|", "last|pysvc.see|default|0,1,2,3,4"};
+    static char logs[1 << 16];
+    char ids[6][DCMP_ID_LEN];
+
+    if (fixture_enqueue(&f, specs, 6, NULL, 60, ids) < 0 ||
+        fixture_wait_state(&f, ids[5], "finished", 60000) < 0) {
+        CHECK(!"the graph did not finish");
+        return;
+    }
+    worker_logs(logs, sizeof logs);
+    CHECK_CONTAINS(logs, "(pad4): its result of 9000"); /* 900000 and the JSON around it */
+    CHECK_CONTAINS(logs, " bytes is over the queue's limits (1 MiB each, 4 MiB in all): ignored");
+    CHECK(strstr(logs, "(pad3): its result of") == NULL);
 }
 
 static void test_exception(void)
@@ -305,6 +329,7 @@ int main(void)
     fixture_worker(&f, "memq", memory_env);
     RUN(test_graph);
     RUN(test_results);
+    RUN(test_results_cap);
     RUN(test_exception);
     RUN(test_print);
     RUN(test_exit);
