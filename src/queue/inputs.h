@@ -11,8 +11,9 @@
 typedef void (*dcmp_inputs_note)(void *arg, int warn, const char *msg);
 
 /*
- * Merges the results of a job's finished dependencies (`inputs`: the array fetch.lua adds to
- * the job, [{"id","name","result"} or {"id","name","size"}], "" or NULL for none) into the
+ * Merges the results of a job's finished dependencies (`inputs`: what fetch.lua adds to the
+ * job, as queue.c gives it, [{"id","name","result"} or {"id","name","size"}], "" or NULL for
+ * none) into the
  * job's kwargs (JSON text). A result that is a JSON object with an `added_params` object
  * and/or a `storage` list (or object) is merged into kwargs.added_params[<its jobName>]: the
  * result's `added_params` keys replace what a callback injected under the same key, the

@@ -29,7 +29,8 @@ typedef struct dcmp_job {
     char *result;                 /* owned: JSON the worker set, "" when none */
     char *deps;                   /* owned: JSON array of dependency ids */
     char *inputs;    /* owned: at a fetch, the finished dependencies' results (fetch.lua's
-                      * job_inputs; dcmp_inputs_merge reads it), "" otherwise */
+                      * job_inputs, as JSON made by queue.c; dcmp_inputs_merge reads it), ""
+                      * otherwise */
     int64_t wire;    /* the hash's wire version */
     int64_t timeout; /* seconds, -1 = no limit */
     int64_t created, enqueued, started, ended; /* ms since the epoch, 0 = not yet */

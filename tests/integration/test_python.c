@@ -61,7 +61,7 @@ static const char service_main[] =
     "    return {'added_params': {'blob': 'x' * 600000}}\n"
     "\n"
     "def pad(**kwargs):\n"
-    "    return {'pad': 'x' * 900000}\n";
+    "    return {'added_params': {'pad': 'x' * 900000}}\n";
 
 /* Runs jobs (specs as fixture_enqueue's) and waits for the last one to be `state`; returns it
  * in *job (clear it) or -1. */
@@ -175,7 +175,8 @@ static void test_results(void)
 }
 
 /* The queue reads at most 4 MiB of a job's dependencies' results: of five results of about
- * 900 kB, the fifth is left out by fetch.lua and named in the worker's log; the job runs. */
+ * 900 kB (each over 512 KiB of added_params too), the fifth is left out by fetch.lua and named
+ * in the worker's log; the job runs. */
 static void test_results_cap(void)
 {
     const char *specs[6] = {"pad0|pysvc.pad|default|", "pad1|pysvc.pad|default|",
@@ -191,6 +192,7 @@ static void test_results_cap(void)
     }
     worker_logs(logs, sizeof logs);
     CHECK_CONTAINS(logs, "(pad4): its result of 9000"); /* 900000 and the JSON around it */
+    CHECK_CONTAINS(logs, "(pad3): its result has added_params and storage over 512 KiB");
     CHECK_CONTAINS(logs, " bytes is over the queue's limits (1 MiB each, 4 MiB in all): ignored");
     CHECK(strstr(logs, "(pad3): its result of") == NULL);
 }

@@ -313,9 +313,11 @@ local function write_graph(text)
 end
 
 -- What the finished dependencies of job id gave (docs/job-engine.md, "Results to dependents"):
--- a JSON array of {"id","name","result"} for each dependency, in deps order, that finished
--- with a non-empty result; a result over INPUT_MAX bytes, or past INPUTS_MAX bytes in all,
--- comes as {"id","name","size"} without it (the worker logs it ignored). nil when none.
+-- a flat list of id, name, result, size for each dependency, in deps order, that finished with
+-- a result naming "added_params" or "storage" (others give nothing: not sent); a result over
+-- INPUT_MAX bytes, or past INPUTS_MAX bytes in all, comes with result '' (the worker logs it
+-- ignored). Raw strings, not JSON: encoding megabytes here would hold Redis up (queue.c
+-- makes the JSON that dcmp_inputs_merge reads, in the worker). nil when none.
 local INPUT_MAX = 1048576 -- as the executor's largest result (DCMP_EXECUTOR_RESULT_MAX)
 local INPUTS_MAX = 4194304
 local function job_inputs(id)
@@ -324,18 +326,21 @@ local function job_inputs(id)
     local h = redis.call('HMGET', jkey(d), 'state', 'name')
     if h[1] == 'finished' then
       local n = redis.call('HSTRLEN', jkey(d), 'result')
-      if n > 0 then
-        if n > INPUT_MAX or total + n > INPUTS_MAX then
-          list[#list + 1] = {id = d, name = h[2] or '', size = n}
-        else
-          total = total + n
-          list[#list + 1] = {id = d, name = h[2] or '', result = redis.call('HGET', jkey(d), 'result')}
+      local r = ''
+      if n > 0 and n <= INPUT_MAX and total + n <= INPUTS_MAX then
+        r = redis.call('HGET', jkey(d), 'result')
+        if not (string.find(r, '"added_params"', 1, true) or string.find(r, '"storage"', 1, true)) then
+          n = 0 -- a plain result: nothing for the dependents
         end
+      end
+      if n > 0 then
+        if r ~= '' then total = total + n end
+        for _, v in ipairs({d, h[2] or '', r, S(n)}) do list[#list + 1] = v end
       end
     end
   end
   if #list == 0 then return nil end
-  return cjson.encode(list)
+  return list
 end
 
 -- Moves the next job of the first non-empty queue among args[first..] to worker w's processing
