@@ -91,7 +91,7 @@ int dcmp_job_decode(dcmp_job *job, size_t n, const char *const *strs, const size
         {"name", offsetof(dcmp_job, name)},     {"func", offsetof(dcmp_job, func)},
         {"kwargs", offsetof(dcmp_job, kwargs)}, {"error", offsetof(dcmp_job, error)},
         {"log", offsetof(dcmp_job, log)},       {"result", offsetof(dcmp_job, result)},
-        {"deps", offsetof(dcmp_job, deps)},
+        {"deps", offsetof(dcmp_job, deps)},     {"inputs", offsetof(dcmp_job, inputs)},
     };
     static const struct {
         const char *name;
@@ -159,6 +159,7 @@ void dcmp_job_clear(dcmp_job *job)
     free(job->log);
     free(job->result);
     free(job->deps);
+    free(job->inputs);
     memset(job, 0, sizeof *job);
 }
 

@@ -28,8 +28,11 @@ typedef struct dcmp_job {
     char *log;                    /* owned: tail of the job's log */
     char *result;                 /* owned: JSON the worker set, "" when none */
     char *deps;                   /* owned: JSON array of dependency ids */
-    int64_t wire;                 /* the hash's wire version */
-    int64_t timeout;              /* seconds, -1 = no limit */
+    char *inputs;    /* owned: at a fetch, the finished dependencies' results (fetch.lua's
+                      * job_inputs, as JSON made by queue.c; dcmp_inputs_merge reads it), ""
+                      * otherwise */
+    int64_t wire;    /* the hash's wire version */
+    int64_t timeout; /* seconds, -1 = no limit */
     int64_t created, enqueued, started, ended; /* ms since the epoch, 0 = not yet */
     int64_t attempts, crashes, retry_max, retry_interval, pending;
 } dcmp_job;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "jsonw.h"
+
 /* The scripts, embedded from src/queue/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_common[], dcmp_lua_enqueue[], dcmp_lua_fetch[], dcmp_lua_finish[],
     dcmp_lua_fail[], dcmp_lua_giveback[], dcmp_lua_heartbeat[], dcmp_lua_recover[], dcmp_lua_reap[],
@@ -329,26 +331,82 @@ static int reply_status(dcmp_queue *q, redisReply *r, char outcome[16])
     return 0;
 }
 
+/* The dependencies' results a fetch adds (fetch.lua's job_inputs: id, name, result, size per
+ * dependency, raw) as the JSON dcmp_inputs_merge reads: [{"id","name","result"} or
+ * {"id","name","size"}]. Made here, in the worker, so that Redis does not encode megabytes.
+ * Returns new text or NULL (out of memory, or a malformed list). */
+static char *inputs_json(const redisReply *a)
+{
+    dcmp_jsonw w;
+    size_t i;
+
+    if (a->elements % 4 != 0)
+        return NULL;
+    dcmp_jsonw_init(&w, DCMP_JSONW_MAX);
+    dcmp_jsonw_lit(&w, "[");
+    for (i = 0; i < a->elements; i += 4) {
+        redisReply *const *e = a->element + i;
+        int64_t size = 0;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING ||
+            e[2]->type != REDIS_REPLY_STRING || e[3]->type != REDIS_REPLY_STRING) {
+            w.failed = 1;
+            break;
+        }
+        dcmp_jsonw_lit(&w, i ? ",{\"id\":" : "{\"id\":");
+        dcmp_jsonw_str(&w, e[0]->str);
+        dcmp_jsonw_lit(&w, ",\"name\":");
+        dcmp_jsonw_str(&w, e[1]->str);
+        if (e[2]->len > 0) {
+            dcmp_jsonw_lit(&w, ",\"result\":");
+            dcmp_jsonw_str(&w, e[2]->str);
+        } else {
+            size = strtoll(e[3]->str, NULL, 10);
+            dcmp_jsonw_lit(&w, ",\"size\":");
+            dcmp_jsonw_int(&w, size);
+        }
+        dcmp_jsonw_lit(&w, "}");
+    }
+    dcmp_jsonw_lit(&w, "]");
+    return dcmp_jsonw_finish(&w);
+}
+
 static int decode_job(dcmp_queue *q, redisReply *r, dcmp_job *job)
 {
     const char *strs[128];
     size_t lens[128], i;
-    char err[DCMP_ERR_LEN];
+    char err[DCMP_ERR_LEN], *inputs = NULL;
+    int rc = 0;
 
     if (r->elements > 128)
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "job hash has %zu fields, more than 64",
                                  r->elements / 2);
     for (i = 0; i < r->elements; i++) {
-        if (r->element[i]->type != REDIS_REPLY_STRING)
-            return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "job hash: non-string element");
-        strs[i] = r->element[i]->str;
-        lens[i] = r->element[i]->len;
+        const redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && i % 2 == 1 && inputs == NULL &&
+            strcmp(strs[i - 1], "inputs") == 0) {
+            if ((inputs = inputs_json(e)) == NULL) {
+                rc = dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
+                                       "job hash: its dependencies' results are malformed or "
+                                       "too large for memory");
+                break;
+            }
+            strs[i] = inputs;
+            lens[i] = strlen(inputs);
+            continue;
+        }
+        if (e->type != REDIS_REPLY_STRING) {
+            rc = dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "job hash: non-string element");
+            break;
+        }
+        strs[i] = e->str;
+        lens[i] = e->len;
     }
-    if (dcmp_job_decode(job, r->elements, strs, lens, err) < 0) {
+    if (rc == 0 && dcmp_job_decode(job, r->elements, strs, lens, err) < 0) {
         dcmp_job_clear(job);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s", err);
+        rc = dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s", err);
     }
-    return 0;
+    free(inputs);
+    return rc;
 }
 
 int dcmp_queue_enqueue(dcmp_queue *q, const char *graph_json)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "enginelib.h"
-#include "inputs.h"
+#include "infolder.h"
 #include "slots.h"
 #include "spec.h"
 #include "clock.h"
@@ -378,7 +378,7 @@ static int make_folders(const dcmp_spec *s, const dcmp_iface_job *job,
         return -1;
     if (setup->in[0] != '\0' &&
         (fresh_dir(job->job_dir, setup->in, user, 0755, err) < 0 ||
-         dcmp_inputs_link(s->iface, job->headers, job->data_dir, setup->in, err) < 0))
+         dcmp_infolder_link(s->iface, job->headers, job->data_dir, setup->in, err) < 0))
         return -1;
     for (i = 0; i < setup->nfile; i++) {
         if ((size_t)snprintf(path, sizeof path, "%s/%s", job->job_dir, setup->file[i].name) >=

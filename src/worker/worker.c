@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "executor.h"
+#include "inputs.h"
 #include "sweeper.h"
 
 extern char **environ;
@@ -287,6 +288,33 @@ static int report(worker *w, const dcmp_job *job, const dcmp_executor_outcome *o
     return got;
 }
 
+/* The worker's log line for one dependency's result (dcmp_inputs_merge). */
+static void input_note(void *arg, int warn, const char *msg)
+{
+    const dcmp_job *job = arg;
+
+    if (warn)
+        dcmp_log_warn("job %s %s: %s", job->id, job->name, msg);
+    else
+        dcmp_log_info("job %s %s: %s", job->id, job->name, msg);
+}
+
+/* What the job's finished dependencies gave becomes part of its added_params, for this run
+ * (docs/job-engine.md, "Results to dependents"); the job in Redis keeps its planned kwargs. */
+static void take_inputs(dcmp_job *job)
+{
+    char err[DCMP_ERR_LEN], *kwargs = NULL;
+    int rc = dcmp_inputs_merge(job->kwargs, job->inputs, &kwargs, input_note, job, err);
+
+    if (rc < 0) {
+        dcmp_log_warn("job %s %s: its dependencies' results: %s: it runs with its planned kwargs",
+                      job->id, job->name, err);
+    } else if (rc > 0) {
+        free(job->kwargs);
+        job->kwargs = kwargs;
+    }
+}
+
 /* Runs a job and records its end; returns 1 when *next holds the next job. */
 static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
 {
@@ -296,6 +324,7 @@ static int run_job(worker *w, dcmp_job *job, dcmp_job *next)
     dcmp_strlcpy(w->current, job->id, sizeof w->current);
     dcmp_log_info("job %s %s: started (%s, queue %s, attempt %lld)", job->id, job->name, job->func,
                   job->queue, (long long)job->attempts);
+    take_inputs(job);
     rc = w->use_pool
              ? dcmp_pool_run(&w->pool, job, tick, w, &o)
              : dcmp_executor_run(job, w->cfg->modules, w->cfg->data, &w->confine, tick, w, &o);

@@ -1,9 +1,9 @@
 /* test_containers.c -- container jobs end to end: test images built FROM the base image, real
  * dcmp-worker processes and redis-server, the real Docker engine: a result with files, DICOM
- * and result.json; exit code 3; a timeout (container gone); an OOM; a missing image; no
- * network by default; a worker SIGKILLed mid-job (its container removed once the job is
- * reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot, never
- * overlapping the first); the worker never loading the engine client (its sweeps run in
+ * and result.json, given to the C job that depends on it; exit code 3; a timeout (container gone);
+ * an OOM; a missing image; no network by default; a worker SIGKILLed mid-job (its container removed
+ * once the job is reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot,
+ * never overlapping the first); the worker never loading the engine client (its sweeps run in
  * children); `dcm-processor validate` checking that the engine stores an entry's image; a
  * mercure module and a MONAI Application Package reading a series made with dump2dcm as
  * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
@@ -225,12 +225,12 @@ static void check_job(const char *id, const char *state, const char *error, cons
 
 static void the_cases(void)
 {
-    char settings[4096], ids[8][DCMP_ID_LEN], path[160], *text;
+    char settings[4096], ids[8][DCMP_ID_LEN], path[256], *text;
     const char *const modes[] = {"ok", "fail", "sleep", "oom", "net"};
     dcmp_job job;
     int i, n;
 
-    /* one entry per case, plus one whose image is missing */
+    /* one entry per case, plus one whose image is missing, and a C job after the first */
     n = snprintf(settings, sizeof settings, "[");
     for (i = 0; i < 5; i++)
         n += snprintf(settings + n, sizeof settings - (size_t)n,
@@ -239,8 +239,10 @@ static void the_cases(void)
                       modes[i], modes[i], i == 2 ? "12s" : "120s", image);
     snprintf(settings + n, sizeof settings - (size_t)n,
              "{\"jobName\":\"missing\",\"callback\":\"m.cb\",\"container\":{\"image\":"
-             "\"dcmp-ctr-test-missing:none\"}}]");
-    CHECK(enqueue_settings(settings, ids, 8) == 6);
+             "\"dcmp-ctr-test-missing:none\"}},"
+             "{\"jobName\":\"seen\",\"callback\":\"m.cb\",\"worker\":\"testmods.echo\","
+             "\"dependsOn\":\"ok\"}]");
+    CHECK(enqueue_settings(settings, ids, 8) == 7);
 
     check_job(ids[0], "finished", NULL, "hello from the container");
     CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
@@ -248,6 +250,15 @@ static void the_cases(void)
     CHECK_CONTAINS(job.result, path);
     CHECK_CONTAINS(job.result, "\"type\":\"dicom\"");
     CHECK_CONTAINS(job.result, "\"added_params\":{\"score\":7}");
+    dcmp_job_clear(&job);
+    /* the container's DICOM and result.json reached the job after it (docs/job-engine.md) */
+    check_job(ids[6], "finished", NULL, NULL);
+    CHECK(dcmp_queue_job(f.q, ids[6], &job) == 1);
+    snprintf(path, sizeof path,
+             "\"ok\":{\"score\":7,\"storage\":[{\"path\":\"containers/%s/out/seg/x.dcm\","
+             "\"type\":\"dicom\"}]}",
+             ids[0]);
+    CHECK_CONTAINS(job.result, path);
     dcmp_job_clear(&job);
     snprintf(path, sizeof path, "containers/%s/out/uid", ids[0]);
     text = fixture_read_data(&f, path);

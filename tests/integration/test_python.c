@@ -1,7 +1,7 @@
 /* test_python.c -- Python workers run by the real worker beside C ones: kwargs in, result
  * stored, exceptions with their traceback, print() in the log, crashes, hangs and memory
- * exhaustion ending their job only, a changed module imported afresh, and a name of neither kind.
- */
+ * exhaustion ending their job only, a changed module imported afresh, a name of neither kind, and
+ * results given to dependents. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,8 @@
 static fixture f;
 static char modules[PATH_MAX + 16];
 
-static const char service_init[] = "from .main import worker, boom, talk, leave, segv, hang, hog\n";
+static const char service_init[] =
+    "from .main import worker, boom, talk, leave, segv, hang, hog, give, see, bad, huge, pad\n";
 
 static const char service_main[] =
     "import ctypes, os, time\n"
@@ -45,7 +46,22 @@ static const char service_main[] =
     "\n"
     "def hog(**kwargs):\n"
     "    print('asking for 4 GiB')\n"
-    "    return len(bytearray(4 << 30))\n";
+    "    return len(bytearray(4 << 30))\n"
+    "\n"
+    "def give(**kwargs):\n"
+    "    return {'added_params': {'score': 7}, 'storage': [{'path': 'a.dcm', 'type': 'dicom'}]}\n"
+    "\n"
+    "def see(added_params, **kwargs):\n"
+    "    return {'seen': added_params}\n"
+    "\n"
+    "def bad(**kwargs):\n"
+    "    return {'added_params': [1, 2]}\n"
+    "\n"
+    "def huge(**kwargs):\n"
+    "    return {'added_params': {'blob': 'x' * 600000}}\n"
+    "\n"
+    "def pad(**kwargs):\n"
+    "    return {'added_params': {'pad': 'x' * 900000}}\n";
 
 /* Runs jobs (specs as fixture_enqueue's) and waits for the last one to be `state`; returns it
  * in *job (clear it) or -1. */
@@ -112,6 +128,73 @@ static void test_graph(void)
     snprintf(want, sizeof want, "\"env\":[\"%s\",\"%s\",", f.data, modules);
     CHECK_CONTAINS(job.result, want);
     dcmp_job_clear(&job);
+}
+
+/* Reads DIR/worker-0.log and worker-1.log into buf (cut). */
+static void worker_logs(char *buf, size_t size)
+{
+    size_t used = 0;
+    int i;
+
+    buf[0] = '\0';
+    for (i = 0; i < 2 && used + 1 < size; i++) {
+        char path[PATH_MAX + 32];
+        FILE *fp;
+        snprintf(path, sizeof path, "%s/worker-%d.log", f.dir, i);
+        if ((fp = fopen(path, "r")) == NULL)
+            continue;
+        used += fread(buf + used, 1, size - 1 - used, fp);
+        buf[used] = '\0';
+        fclose(fp);
+    }
+}
+
+/* A job's result {"added_params": {...}, "storage": [...]} reaches its dependent as
+ * added_params[<its jobName>]; a malformed one and one over 512 KiB are ignored, each with a
+ * line in the worker's log, and the good one beside them still arrives. */
+static void test_results(void)
+{
+    const char *specs[4] = {"bad|pysvc.bad|default|", "huge|pysvc.huge|default|",
+                            "give|pysvc.give|default|", "see|pysvc.see|default|0,1,2"};
+    static char logs[1 << 16];
+    dcmp_job job;
+
+    if (run_jobs(specs, 4, NULL, 60, "finished", &job) < 0) {
+        CHECK(!"the graph did not finish");
+        return;
+    }
+    CHECK_CONTAINS(job.result, "\"seen\":{\"give\":{\"score\":7,\"storage\":[{\"path\":"
+                               "\"a.dcm\",\"type\":\"dicom\"}]}}");
+    dcmp_job_clear(&job);
+    worker_logs(logs, sizeof logs);
+    CHECK_CONTAINS(logs, "(bad): its result has an added_params that is not a JSON object: "
+                         "ignored");
+    CHECK_CONTAINS(logs, "(huge): its result has added_params and storage over 512 KiB: ignored");
+    CHECK_CONTAINS(logs, "(give): its result's 1 added_params key(s) and storage merged into "
+                         "added_params[give]");
+}
+
+/* The queue reads at most 4 MiB of a job's dependencies' results: of five results of about
+ * 900 kB (each over 512 KiB of added_params too), the fifth is left out by fetch.lua and named
+ * in the worker's log; the job runs. */
+static void test_results_cap(void)
+{
+    const char *specs[6] = {"pad0|pysvc.pad|default|", "pad1|pysvc.pad|default|",
+                            "pad2|pysvc.pad|default|", "pad3|pysvc.pad|default|",
+                            "pad4|pysvc.pad|default|", "last|pysvc.see|default|0,1,2,3,4"};
+    static char logs[1 << 16];
+    char ids[6][DCMP_ID_LEN];
+
+    if (fixture_enqueue(&f, specs, 6, NULL, 60, ids) < 0 ||
+        fixture_wait_state(&f, ids[5], "finished", 60000) < 0) {
+        CHECK(!"the graph did not finish");
+        return;
+    }
+    worker_logs(logs, sizeof logs);
+    CHECK_CONTAINS(logs, "(pad4): its result of 9000"); /* 900000 and the JSON around it */
+    CHECK_CONTAINS(logs, "(pad3): its result has added_params and storage over 512 KiB");
+    CHECK_CONTAINS(logs, " bytes is over the queue's limits (1 MiB each, 4 MiB in all): ignored");
+    CHECK(strstr(logs, "(pad3): its result of") == NULL);
 }
 
 static void test_exception(void)
@@ -247,6 +330,8 @@ int main(void)
     fixture_worker(&f, "default", NULL);
     fixture_worker(&f, "memq", memory_env);
     RUN(test_graph);
+    RUN(test_results);
+    RUN(test_results_cap);
     RUN(test_exception);
     RUN(test_print);
     RUN(test_exit);

@@ -1,5 +1,5 @@
 /* testmods.c -- sample service functions for the tests: no-op, sleep, crash, hang, fail, record,
- * whoami. */
+ * whoami, echo. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +143,22 @@ static int32_t whoami(const dcmp_call *call)
     return DCMP_OK;
 }
 
+/* Sets the result {"added": <the added_params it got>}: what its dependencies gave it. */
+static int32_t echo(const dcmp_call *call)
+{
+    size_t n = strlen(call->added_params) + 16;
+    char *result = malloc(n);
+
+    if (result == NULL) {
+        call->host->set_error(call, "out of memory");
+        return DCMP_ERROR;
+    }
+    snprintf(result, n, "{\"added\":%s}", call->added_params);
+    call->host->set_result(call, result);
+    free(result);
+    return DCMP_OK;
+}
+
 DCMP_MODULE("testmods", "1.0.0", DCMP_FUNCTION(noop), DCMP_FUNCTION(nap), DCMP_FUNCTION(crash),
             DCMP_FUNCTION(hang), DCMP_FUNCTION(fail), DCMP_FUNCTION(flaky), DCMP_FUNCTION(record),
-            DCMP_FUNCTION(weird), DCMP_FUNCTION(whoami));
+            DCMP_FUNCTION(weird), DCMP_FUNCTION(whoami), DCMP_FUNCTION(echo));

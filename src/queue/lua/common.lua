@@ -312,9 +312,41 @@ local function write_graph(text)
   return #g.jobs
 end
 
+-- What the finished dependencies of job id gave (docs/job-engine.md, "Results to dependents"):
+-- a flat list of id, name, result, size for each dependency, in deps order, that finished with
+-- a result naming "added_params" or "storage" (others give nothing: not sent); a result over
+-- INPUT_MAX bytes, or past INPUTS_MAX bytes in all, comes with result '' (the worker logs it
+-- ignored). Raw strings, not JSON: encoding megabytes here would hold Redis up (queue.c
+-- makes the JSON that dcmp_inputs_merge reads, in the worker). nil when none.
+local INPUT_MAX = 1048576 -- as the executor's largest result (DCMP_EXECUTOR_RESULT_MAX)
+local INPUTS_MAX = 4194304
+local function job_inputs(id)
+  local list, total = {}, 0
+  for _, d in ipairs(deps_of(id)) do
+    local h = redis.call('HMGET', jkey(d), 'state', 'name')
+    if h[1] == 'finished' then
+      local n = redis.call('HSTRLEN', jkey(d), 'result')
+      local r = ''
+      if n > 0 and n <= INPUT_MAX and total + n <= INPUTS_MAX then
+        r = redis.call('HGET', jkey(d), 'result')
+        if not (string.find(r, '"added_params"', 1, true) or string.find(r, '"storage"', 1, true)) then
+          n = 0 -- a plain result: nothing for the dependents
+        end
+      end
+      if n > 0 then
+        if r ~= '' then total = total + n end
+        for _, v in ipairs({d, h[2] or '', r, S(n)}) do list[#list + 1] = v end
+      end
+    end
+  end
+  if #list == 0 then return nil end
+  return list
+end
+
 -- Moves the next job of the first non-empty queue among args[first..] to worker w's processing
--- list and marks it started. Returns the job's hash as a flat list, false when every queue is
--- empty (their wake-up tokens are then stale and cleared), or nil and an error.
+-- list and marks it started. Returns the job's hash as a flat list (with 'inputs', its
+-- dependencies' results, when any: job_inputs), false when every queue is empty (their
+-- wake-up tokens are then stale and cleared), or nil and an error.
 local function fetch_for(w, args, first)
   if redis.call('EXISTS', P .. 'worker:' .. w .. ':hb') == 0 then
     return nil, 'NOWORKER worker ' .. w .. ' is not registered'
@@ -331,7 +363,13 @@ local function fetch_for(w, args, first)
         redis.call('HINCRBY', jkey(id), 'attempts', 1)
         set_state(id, q, 'queued', 'started', t)
         redis.call('HSET', P .. 'worker:' .. w, 'current', id, 'state', 'busy')
-        return redis.call('HGETALL', jkey(id))
+        local job = redis.call('HGETALL', jkey(id))
+        local inputs = job_inputs(id)
+        if inputs then
+          job[#job + 1] = 'inputs'
+          job[#job + 1] = inputs
+        end
+        return job
       end
       redis.call('LREM', proc, 1, id) -- the job was deleted while queued
     end

@@ -1,6 +1,6 @@
-/* inputs.c -- a container interface's input folder: the series' DICOM files hard-linked (or
+/* infolder.c -- a container interface's input folder: the series' DICOM files hard-linked (or
  * copied) under the names the interface gives, with its tags files beside them. */
-#include "inputs.h"
+#include "infolder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@ static struct {
     size_t data_len;
     char *err;
     int n, seen;
-    unsigned char head[DCMP_INPUTS_HEAD];
+    unsigned char head[DCMP_INFOLDER_HEAD];
 } walk;
 
 /* dcmpath must name a place under DATA: relative, no "..", no empty name. */
@@ -110,9 +110,9 @@ static int on_file(const char *path, const struct stat *st, int type, struct FTW
         return dcmp_seterr(walk.err, "%s: cannot be read", path);
     if (type != FTW_F || !S_ISREG(st->st_mode) || path[ftw->base] == '.')
         return 0;
-    if (++walk.seen > DCMP_INPUTS_MAX)
+    if (++walk.seen > DCMP_INFOLDER_MAX)
         return dcmp_seterr(walk.err, "more than %d files under the series' folder",
-                           DCMP_INPUTS_MAX);
+                           DCMP_INFOLDER_MAX);
     /* a study's series are links: what they lead to must be under DATA, and is what is
      * linked (link() would link the symbolic link itself) */
     if (realpath(path, real) == NULL)
@@ -145,8 +145,8 @@ static int on_file(const char *path, const struct stat *st, int type, struct FTW
     return 0;
 }
 
-int dcmp_inputs_link(const dcmp_iface *f, const cJSON *headers, const char *data_dir,
-                     const char *in, char *err)
+int dcmp_infolder_link(const dcmp_iface *f, const cJSON *headers, const char *data_dir,
+                       const char *in, char *err)
 {
     const char *rel = dcmp_iface_header(headers, "dcmpath");
     char src[PATH_MAX];
