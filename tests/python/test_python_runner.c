@@ -418,6 +418,29 @@ static void test_reload(void)
           DCMP_OK);
     CHECK(result != NULL && atoi(result) >= 3);
     free(result);
+    /* only the files modules were loaded from are looked at: another file of the service
+     * changes nothing; a submodule rewritten alone does */
+    put(modules, "ver/notes.txt", "not Python\n");
+    CHECK(py->reload(err, sizeof err) == 0);
+    put(modules, "ver/extra.py", "VALUE = 333\n");
+    CHECK(py->reload(err, sizeof err) == 1);
+    CHECK(py->call(DCMP_PYTHON_WORKER, "ver.worker", kwargs, &result, err, sizeof err) == DCMP_OK);
+    CHECK_STR(result, "333");
+    free(result);
+    /* a module imported inside a call (after the service's import) is watched too */
+    put(modules, "lazy/__init__.py",
+        "def worker(**kw):\n    from . import late\n"
+        "    return late.V\n");
+    put(modules, "lazy/late.py", "V = 1\n");
+    CHECK(py->call(DCMP_PYTHON_WORKER, "lazy.worker", kwargs, &result, err, sizeof err) == DCMP_OK);
+    CHECK_STR(result, "1");
+    free(result);
+    CHECK(py->reload(err, sizeof err) == 0);
+    put(modules, "lazy/late.py", "V = 42\n");
+    CHECK(py->reload(err, sizeof err) == 1);
+    CHECK(py->call(DCMP_PYTHON_WORKER, "lazy.worker", kwargs, &result, err, sizeof err) == DCMP_OK);
+    CHECK_STR(result, "42");
+    free(result);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
