@@ -80,9 +80,7 @@ rest_url_from_env="${ORTHANC_REST_URL+x}"
 dcmp_settings "$envfile"
 cd "$DCMP_ROOT"
 
-compose() {
-  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
-}
+compose() { dcmp_compose "$@"; }
 
 docker_available() { [ -f "$DCMP_ROOT/docker-compose.yml" ] && timeout 10 docker info >/dev/null 2>&1; }
 
