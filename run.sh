@@ -83,13 +83,7 @@ cd "$DCMP_ROOT"
 # compose_files: the compose files beyond docker-compose.yml's default (container_jobs sets them)
 compose_files=()
 cj_files=()
-compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose "${compose_files[@]}" "$@"
-  else
-    docker-compose "${compose_files[@]}" "$@"
-  fi
-}
+compose() { dcmp_compose "${compose_files[@]}" "$@"; }
 
 # container_jobs [say]: Docker mode's CONTAINER_JOBS (docs/containers.md). With 1 the workers get
 # the engine's socket through docker/container-jobs.yml, with the socket's group (so that their

@@ -23,7 +23,9 @@
 #              service) gets its virtual environment MODULES/.venvs/NAME first, made by pip with
 #              your own pip configuration (pip.conf, PIP_INDEX_URL, PIP_FIND_LINKS), its output
 #              in LOGS/venv-NAME.log: when pip fails, nothing is replaced (docs/python.md). With
-#              the Docker stack, the worker makes it when it starts instead.
+#              the Docker stack, pip runs in a one-off container of the worker service (the
+#              worker image's Python, and the pip settings docker-compose.override.yml gives
+#              the workers).
 #   remove     deletes REGISTRY/NAME, MODULES/NAME and MODULES/.venvs/NAME, after a backup into
 #              BACKUP/NAME when -b
 #   backup     copies the service to BACKUP/NAME/{registry,module}: install it again with
@@ -139,18 +141,42 @@ run_validate() {
 # STAGED_MODULE/requirements.txt, made by dcmp-venv into STAGED_VENV (the staging area's
 # .venvs/NAME), so that validate imports the module in it; install swaps it in as
 # MODULES/.venvs/NAME with the service. A failure ends the install with pip's message, nothing
-# replaced. With Docker the worker makes it when it starts (the host's Python is not the image's).
+# replaced. With Docker it is made in the worker image (make_venv_docker).
 make_venv() {
   local staged="$1" venv="$2" prog log="$LOGS/venv-$name.log"
   [ -f "$staged/requirements.txt" ] || return 0
   if [ "$(stack_mode)" = docker ]; then
-    dcmp_say "$name has a requirements.txt: the worker makes its virtual environment when it starts (restart the stack's worker)"
+    make_venv_docker "$staged" "$venv"
     return 0
   fi
   prog="$(built_bin dcmp-venv)" || dcmp_die "dcmp-venv is not built (build/bin): run ./build.sh --native"
   dcmp_say "making the virtual environment of $name (pip's output: $log)"
   mkdir -p "$(dirname "$venv")" "$LOGS"
   "$prog" "$staged" "$venv" "$log" ||
+    dcmp_die "the virtual environment of $name could not be made (pip's message above): nothing was installed"
+}
+
+# make_venv_docker STAGED_MODULE STAGED_VENV: make_venv with the Docker stack: dcmp-venv runs in
+# a one-off container of the stack's worker service (docker compose run: the worker image's
+# Python, the worker's environment and volumes, docker-compose.override.yml's too, so a pip
+# configuration given to the workers there serves the install as well), as the caller (who owns
+# the staging area), with the staged module read-only and the staged .venvs folder writable.
+# The caller's own PIP_* variables are not passed: they name the host's paths and mirrors; the
+# worker service's configuration is the one pip uses in the stack, at install and at start.
+make_venv_docker() {
+  local staged="$1" venv="$2" image ok
+  image="dcm-processor/worker:${DCMP_IMAGE_TAG:-latest}"
+  docker image inspect "$image" >/dev/null 2>&1 ||
+    dcmp_die "the stack runs with Docker but the image $image is missing: run ./build.sh"
+  mkdir -p "$(dirname "$venv")"
+  dcmp_say "making the virtual environment of $name in the worker image (pip's output: $LOGS/venv-$name.log)"
+  ok=0
+  (cd "$DCMP_ROOT" && dcmp_compose run --rm --no-deps --user "$(id -u):$(id -g)" \
+    -v "$staged:/dcmp-stage/module:ro" -v "$(dirname "$venv"):/dcmp-stage/venvs" worker \
+    dcmp-venv /dcmp-stage/module "/dcmp-stage/venvs/$name" "/dcmp/logs/venv-$name.log") || ok=$?
+  # the log stays BASEDIR's owner's (as root, the container wrote it as root)
+  [ ! -e "$LOGS/venv-$name.log" ] || dcmp_basedir_own flat "$LOGS/venv-$name.log"
+  [ $ok -eq 0 ] ||
     dcmp_die "the virtual environment of $name could not be made (pip's message above): nothing was installed"
 }
 

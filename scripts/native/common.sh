@@ -23,6 +23,11 @@ dcmp_die() {
 
 dcmp_say() { echo "${DCMP_PROG:-dcm-processor}: $*"; }
 
+# dcmp_compose ARGS...: Docker Compose, the plugin (docker compose) or the older program.
+dcmp_compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+}
+
 # dcmp_expand TEXT: prints TEXT with ${NAME} and $NAME replaced by the process environment's
 # value when it was set before the file was read (DCMP_PRESET), else the file's earlier keys
 # (DCMP_FILEVAL), else nothing.

@@ -53,9 +53,9 @@ int dcmp_executor_run(const dcmp_job *job, const char *modules, const char *data
  * loaded), calls the function. Returns the report as JSON text
  * {"status","error","result"} (new: free it). `loaded` gets the library's
  * path, "" when none was loaded. resolved: job->func already resolved under
- * modules, candidate `found` existing (NULL: resolved here). callback: the job is a
- * scheduler's callback framed as a job (dcmp_executor_input's callback). For a process made
- * to run jobs (a fork child, a pool executor), never for the worker itself.
+ * modules, candidate `found` existing (-1: none exists; NULL: resolved here). callback: the job is
+ * a scheduler's callback framed as a job (dcmp_executor_input's callback). For a process made to
+ * run jobs (a fork child, a pool executor), never for the worker itself.
  */
 char *dcmp_executor_invoke(const dcmp_job *job, const char *modules, const char *data_dir,
                            const dcmp_resolved *resolved, int found, int callback,
@@ -68,7 +68,7 @@ typedef struct dcmp_executor_input {
     const char *headers, *params, *added_params; /* JSON texts */
     const char *modules, *data_dir;
     const dcmp_resolved *resolved; /* func already resolved (NULL: resolve it here) */
-    int found;                     /* with resolved: its candidate that exists */
+    int found;                     /* with resolved: its candidate that exists, -1: none */
     int callback;                  /* a scheduler's callback, not a worker (runners read it) */
     /* validate's check: a worker whose virtual environment is not made yet (the Docker worker
      * makes it when it starts) is imported with the system's Python instead of refused */

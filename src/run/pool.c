@@ -63,8 +63,8 @@ static int same_file(const lib_id *l, const struct stat *st)
            l->mtime.tv_sec == st->st_mtim.tv_sec && l->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Resolves `func` under modules into *r (*found: the candidate that exists, -1 when none or
- * the name is bad). Returns 1 when that library was loaded here and its file changed since:
+/* Resolves `func` under modules into *r (*found: the candidate that exists, -1 when none,
+ * -2 when the name is bad). Returns 1 when that library was loaded here and its file changed since:
  * dlopen would hand back the old copy, so only a new executor can load the new one. One stat
  * serves both the lookup and the check. */
 static int library_changed(const lib_id *libs, int n, const char *modules, const char *func,
@@ -73,7 +73,7 @@ static int library_changed(const lib_id *libs, int n, const char *modules, const
     struct stat st;
     int k;
 
-    *found = -1;
+    *found = -2;
     if (dcmp_resolve_name(modules, func, r, NULL) < 0 ||
         (*found = dcmp_resolve_find_stat(r, func, &st, NULL)) < 0)
         return 0;
@@ -120,8 +120,8 @@ static void report(const char *text)
 }
 
 /* Before running func: when the executor must be replaced first, says so and ends.
- * Otherwise fills in->resolved and in->found (no resolution when func cannot be found: the
- * call then reports why). */
+ * Otherwise fills in->resolved and in->found (-1: no candidate exists; no resolution when
+ * func is not a valid name: the call then reports why). */
 static void restart_if_needed(served *sv, const char *func, dcmp_resolved *r,
                               dcmp_executor_input *in)
 {
@@ -131,7 +131,7 @@ static void restart_if_needed(served *sv, const char *func, dcmp_resolved *r,
         report(RESTART_REPORT);
         _exit(0);
     }
-    in->resolved = found >= 0 ? r : NULL;
+    in->resolved = found >= -1 ? r : NULL; /* no library is an answer too: not looked for again */
     in->found = found;
 }
 

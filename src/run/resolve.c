@@ -86,6 +86,11 @@ int dcmp_resolve_find_stat(const dcmp_resolved *r, const char *dotted, struct st
     for (i = 0; i < DCMP_RESOLVE_CANDIDATES; i++)
         if (stat(r->paths[i], st) == 0 && S_ISREG(st->st_mode))
             return i;
+    return dcmp_resolve_missing(r, dotted, err);
+}
+
+int dcmp_resolve_missing(const dcmp_resolved *r, const char *dotted, char *err)
+{
     return dcmp_seterr(err, "cannot find the library of \"%s\": tried %s, %s, %s", dotted,
                        r->paths[0], r->paths[1], r->paths[2]);
 }

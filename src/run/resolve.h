@@ -35,4 +35,7 @@ int dcmp_resolve_find(const dcmp_resolved *r, const char *dotted, char *err);
 /* dcmp_resolve_find, giving the found file's stat in *st. */
 int dcmp_resolve_find_stat(const dcmp_resolved *r, const char *dotted, struct stat *st, char *err);
 
+/* dcmp_resolve_find's error (none of r's candidates exists), without looking again: -1. */
+int dcmp_resolve_missing(const dcmp_resolved *r, const char *dotted, char *err);
+
 #endif

@@ -67,13 +67,19 @@ static const dcmp_host host = {
 };
 
 /* A name the caller resolved already (the pool did, to see whether its library changed) is
- * this runner's; otherwise one of its library candidates must exist. */
+ * this runner's when a candidate exists, and not when none did (not looked for again);
+ * otherwise one of its library candidates must exist. */
 static int c_resolve(const dcmp_executor_input *in, char *err, size_t errlen)
 {
     char why[DCMP_ERR_LEN];
 
-    if (in->resolved != NULL)
+    if (in->resolved != NULL && in->found >= 0)
         return 1;
+    if (in->resolved != NULL) {
+        (void)dcmp_resolve_missing(in->resolved, in->func, why);
+        dcmp_strlcpy(err, why, errlen);
+        return 0;
+    }
     if (dcmp_resolve_name(in->modules, in->func, &found_here, why) < 0) {
         dcmp_strlcpy(err, why, errlen);
         return -1;

@@ -241,6 +241,32 @@ check "service.sh validate probe" ./service.sh validate probe
 # nibabel: Debian's, in the worker image too)
 check "service.sh install pytemp (Python: nothing built)" ./service.sh install pytemp -p services/pytemp
 check "service.sh validate pytemp" bash -c "./service.sh validate pytemp | tail -n 1 | grep -qx valid"
+if [ "$mode" = docker ]; then
+  # issue 12: a service whose requirements.txt names a package only pip brings (dcmpe2e, a
+  # wheel built here), installed into the running stack: service.sh makes its environment in
+  # the worker image, so its job (on CT5N, below) imports it with no restart. pip is told
+  # offline where the wheel is as a site gives the workers its pip settings: an override file
+  # for the worker service (here through COMPOSE_FILE, not the checkout's
+  # docker-compose.override.yml), with the wheel folder mounted.
+  mkdir -p "$tmp/dcmpe2e/dcmpe2e" "$tmp/wheels"
+  printf '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n[project]\nname = "dcmpe2e"\nversion = "1.0"\n' >"$tmp/dcmpe2e/pyproject.toml"
+  echo '__version__ = "1.0"' >"$tmp/dcmpe2e/dcmpe2e/__init__.py"
+  check "a wheel of dcmpe2e 1.0 built offline" "$py" -m pip wheel -q --no-deps --no-build-isolation \
+    --no-index -w "$tmp/wheels" "$tmp/dcmpe2e"
+  printf 'services:\n  worker:\n    environment:\n      PIP_NO_INDEX: "1"\n      PIP_FIND_LINKS: /wheels\n    volumes:\n      - %s:/wheels:ro\n' \
+    "$tmp/wheels" >"$tmp/pip-override.yml"
+  pip_compose="$root/docker-compose.yml:$tmp/pip-override.yml"
+  check "service.sh install pyreq: its environment made in the worker image" \
+    env COMPOSE_FILE="$pip_compose" ./service.sh install pyreq -p tests/e2e/pyreq
+  # a reinstall asking for a version no wheel gives fails with pip's message, nothing replaced
+  cp -a tests/e2e/pyreq "$tmp/pyreq2"
+  echo "dcmpe2e==9.9" >"$tmp/pyreq2/module/requirements.txt"
+  env COMPOSE_FILE="$pip_compose" ./service.sh install pyreq -p "$tmp/pyreq2" >"$tmp/pyreq2.log" 2>&1
+  check "a reinstall pip cannot satisfy fails, saying why" \
+    grep -q "No matching distribution found for dcmpe2e==9.9" "$tmp/pyreq2.log"
+  check "and keeps the service" grep -qx "dcmpe2e==1.0" "$BASEDIR/modules/pyreq/requirements.txt"
+  check "and its environment" grep -qx "dcmpe2e==1.0" "$BASEDIR/modules/.venvs/pyreq/dcmp-requirements.txt"
+fi
 
 # ---- a real CT series from pydicom ----
 # Natively, a hostile local client attacks the HTTP daemons meanwhile (tests/e2e/attack.py,
@@ -297,6 +323,10 @@ if t.get("ActionSource") == "dcm-processor":
   check "pytemp's NIfTI (Python callback and worker) stored back: 5 slices of 16x16, its tags" \
     grep -qx "nifti 5 16 16 $pseudo pytemp: SmartScore - Gated 0.5 sec" "$tmp/results.txt"
   check "temp's PDF stored back" grep -q "^pdf 1 " "$tmp/results.txt"
+  if [ "$mode" = docker ]; then
+    check "pyreq's job imported dcmpe2e 1.0 from its environment, installed with no restart" \
+      wait_for 60 grep -qx "1.0 /dcmp/modules/.venvs/pyreq" "$BASEDIR/data/pyreq/$sid.txt"
+  fi
   [ $failures -eq 0 ] || cat "$tmp/results.txt"
   if [ "$mode" = native ]; then
     # 5 slices from dcm2nii's NIfTI, 5 from pytemp's, temp's PDF

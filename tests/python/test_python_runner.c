@@ -395,13 +395,21 @@ static void test_callbacks(void)
 
 /* ---- reload ---- */
 
+/* The worker `name` runs and returns the JSON text `want`. */
+static void worker_returns(const char *name, const char *want)
+{
+    char *result = NULL;
+
+    CHECK(py->call(DCMP_PYTHON_WORKER, name, kwargs, &result, err, sizeof err) == DCMP_OK);
+    CHECK_STR(result, want);
+    free(result);
+}
+
 static void test_reload(void)
 {
     char *result = NULL;
 
-    CHECK(py->call(DCMP_PYTHON_WORKER, "ver.worker", kwargs, &result, err, sizeof err) == DCMP_OK);
-    CHECK_STR(result, "1");
-    free(result);
+    worker_returns("ver.worker", "1");
     CHECK(py->reload(err, sizeof err) == 0);
     /* a reinstall: a new file, and __init__.py rewritten to use it */
     put(modules, "ver/extra.py", "VALUE = 22\n");
@@ -409,15 +417,30 @@ static void test_reload(void)
         "from .extra import VALUE\ndef worker(**kw):\n"
         "    return VALUE\n");
     CHECK(py->reload(err, sizeof err) == 1);
-    CHECK(py->call(DCMP_PYTHON_WORKER, "ver.worker", kwargs, &result, err, sizeof err) == DCMP_OK);
-    CHECK_STR(result, "22");
-    free(result);
+    worker_returns("ver.worker", "22");
     CHECK(py->reload(err, sizeof err) == 0);
     /* a service whose files did not change keeps its module (and state) */
     CHECK(py->call(DCMP_PYTHON_WORKER, "state.worker", kwargs, &result, err, sizeof err) ==
           DCMP_OK);
     CHECK(result != NULL && atoi(result) >= 3);
     free(result);
+    /* only the files modules were loaded from are looked at: another file of the service
+     * changes nothing; a submodule rewritten alone does */
+    put(modules, "ver/notes.txt", "not Python\n");
+    CHECK(py->reload(err, sizeof err) == 0);
+    put(modules, "ver/extra.py", "VALUE = 333\n");
+    CHECK(py->reload(err, sizeof err) == 1);
+    worker_returns("ver.worker", "333");
+    /* a module imported inside a call (after the service's import) is watched too */
+    put(modules, "lazy/__init__.py",
+        "def worker(**kw):\n    from . import late\n"
+        "    return late.V\n");
+    put(modules, "lazy/late.py", "V = 1\n");
+    worker_returns("lazy.worker", "1");
+    CHECK(py->reload(err, sizeof err) == 0);
+    put(modules, "lazy/late.py", "V = 42\n");
+    CHECK(py->reload(err, sizeof err) == 1);
+    worker_returns("lazy.worker", "42");
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

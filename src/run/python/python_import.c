@@ -11,17 +11,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* One imported service: the first part of its names under one root, and its files' print. */
+/* One imported service: the first part of its names under one root, and the files its
+ * modules were loaded from. */
 typedef struct service {
     int kind;
     char top[DCMP_PYTHON_IMPORT_DOTTED_MAX + 1];
-    uint64_t print;
+    dcmp_python_watch_set files;
 } service;
 
 static const char *const kind_names[2] = {"MODULES", "REGISTRY"};
 static char roots[2][PATH_MAX]; /* "" when that kind is not run here */
 static service services[DCMP_PYTHON_IMPORT_SERVICES];
 static int nservices;
+static Py_ssize_t modules_seen = -1; /* sys.modules' size when the file sets were last filled */
 
 static int part_ok(const char *s, size_t len)
 {
@@ -149,20 +151,60 @@ static int watched(int kind, const char *top)
     return i;
 }
 
-/* Records the print of a service's files as they are before its import. */
-static void watch(int kind, const char *top)
+/* Adds to service s's set the file of every module of it in sys.modules (top and top.*,
+ * loaded from under its root) that the set does not have yet. */
+static void fill(service *s)
+{
+    PyObject *modules = PyImport_GetModuleDict(), *key, *m, *file;
+    const char *k, *root = roots[s->kind], *p;
+    size_t n = strlen(s->top);
+    Py_ssize_t pos = 0;
+
+    while (PyDict_Next(modules, &pos, &key, &m)) { /* borrowed; nothing here imports */
+        if (!PyUnicode_Check(key) || (k = PyUnicode_AsUTF8(key)) == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        if (strncmp(k, s->top, n) != 0 || (k[n] != '\0' && k[n] != '.'))
+            continue;
+        file = PyObject_GetAttrString(m, "__file__");
+        if (file != NULL && str_under(file, root) && (p = PyUnicode_AsUTF8(file)) != NULL)
+            dcmp_python_watch_add(&s->files, p);
+        Py_XDECREF(file);
+        PyErr_Clear();
+    }
+}
+
+/* Fills every service's set when sys.modules changed size since the last time: a module a
+ * service imported lazily (inside a call) is watched from then on. */
+static void fill_all(void)
+{
+    Py_ssize_t size = PyDict_Size(PyImport_GetModuleDict());
+    int i;
+
+    if (size == modules_seen)
+        return;
+    for (i = 0; i < nservices; i++)
+        fill(&services[i]);
+    modules_seen = size;
+}
+
+/* The watched service kind/top, added (with no file yet) when new; NULL past the cap. */
+static service *watch(int kind, const char *top)
 {
     char path[PATH_MAX];
     int i = watched(kind, top);
 
     if (i == DCMP_PYTHON_IMPORT_SERVICES)
-        return;
-    service_path(kind, top, path, sizeof path);
-    services[i].kind = kind;
-    snprintf(services[i].top, sizeof services[i].top, "%s", top);
-    services[i].print = dcmp_python_watch_fingerprint(path);
-    if (i == nservices)
+        return NULL;
+    if (i == nservices) {
+        service_path(kind, top, path, sizeof path);
+        services[i].kind = kind;
+        snprintf(services[i].top, sizeof services[i].top, "%s", top);
+        dcmp_python_watch_init(&services[i].files, path);
         nservices++;
+    }
+    return &services[i];
 }
 
 /* Whether a module named top exists under root (a namespace folder counts, as for Python):
@@ -260,6 +302,7 @@ int dcmp_python_import_find(int kind, const char *dotted, PyObject **fn, char *e
     char top[DCMP_PYTHON_IMPORT_DOTTED_MAX + 1], files[2 * PATH_MAX], why[2048];
     PyObject *loaded, *m, *f;
     const char *root;
+    service *svc;
     int rc;
 
     *fn = NULL;
@@ -295,12 +338,23 @@ int dcmp_python_import_find(int kind, const char *dotted, PyObject **fn, char *e
                          why);
             return rc;
         }
-        watch(kind, top);
-    } else if (watched(kind, top) == nservices) {
-        watch(kind, top); /* imported by another service's import */
     }
-    if ((m = imported(mod)) == NULL &&
-        (PyErr_Occurred() || path_first(root) < 0 || (m = PyImport_ImportModule(mod)) == NULL)) {
+    /* watched from its first import on (or when another service's import brought it) */
+    if ((m = imported(mod)) == NULL) {
+        svc = watch(kind, top);
+        if (!PyErr_Occurred() && path_first(root) == 0)
+            m = PyImport_ImportModule(mod);
+        if (svc != NULL) { /* even after a failed import: its submodules loaded stay */
+            PyObject *type, *value, *tb;
+
+            PyErr_Fetch(&type, &value, &tb); /* fill clears what it meets */
+            fill(svc);
+            PyErr_Restore(type, value, tb);
+        }
+    } else if (watched(kind, top) == nservices && (svc = watch(kind, top)) != NULL) {
+        fill(svc);
+    }
+    if (m == NULL) {
         dcmp_python_exc_summary(why, sizeof why);
         candidates(root, mod, files, sizeof files);
         snprintf(err, errlen, "python: %s: importing %s (%s) failed: %s", dotted, mod, files, why);
@@ -361,13 +415,12 @@ static int forget(const char *top, const char *root)
 
 int dcmp_python_import_reload(char *err, size_t errlen)
 {
-    char path[PATH_MAX];
     PyObject *importlib, *r;
     int i = 0, count = 0;
 
+    fill_all();
     while (i < nservices) {
-        service_path(services[i].kind, services[i].top, path, sizeof path);
-        if (dcmp_python_watch_fingerprint(path) == services[i].print) {
+        if (!dcmp_python_watch_changed(&services[i].files)) {
             i++;
             continue;
         }
@@ -375,6 +428,7 @@ int dcmp_python_import_reload(char *err, size_t errlen)
             dcmp_python_exc_summary(err, errlen);
             return -1;
         }
+        dcmp_python_watch_free(&services[i].files);
         services[i] = services[--nservices]; /* the next import records it afresh */
         count++;
     }
