@@ -1,5 +1,5 @@
 # check.sh -- the end-to-end scripts' helpers, sourced: say; check, which counts failures in
-# $failures; wait_for; need_docker. The sourcing script sets test_name first.
+# $failures; wait_for; need_docker; pick_stack_ports. The sourcing script sets test_name first.
 failures=0
 say() { echo "$test_name: $*"; }
 check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
@@ -32,4 +32,12 @@ need_docker() {
   fi
   say "skipped: no Docker engine answers 'docker info' (start dockerd; CI does)"
   exit 77
+}
+# pick_stack_ports [VAR...]: a free port for each of the stack's five ports and the VARs given,
+# exported (dcmp_pick_port: the script sources scripts/native/common.sh first)
+pick_stack_ports() {
+  local v
+  for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT "$@"; do
+    dcmp_pick_port "$v"
+  done
 }

@@ -26,9 +26,7 @@ py=/usr/bin/python3
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-e2e-ctr.XXXXXX")"
 . "$root/scripts/native/common.sh" # dcmp_pick_port, dcmp_curl_login
 export BASEDIR="$tmp/base"
-for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-  dcmp_pick_port "$v"
-done
+pick_stack_ports
 export STABLE_AGE=1 CATCHUP_INTERVAL=2s LOG_LEVEL=info COMPOSE_PROJECT_NAME="dcmpctr$$"
 cp .env.example "$tmp/env"
 export DCMP_ENV="$tmp/env"

@@ -30,9 +30,7 @@ ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/988920
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-ctr-e2e.XXXXXX")"
 . "$root/scripts/native/common.sh" # dcmp_pick_port, dcmp_curl_login
 export BASEDIR="$tmp/base"
-for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-  dcmp_pick_port "$v"
-done
+pick_stack_ports
 export STABLE_AGE=1 LOG_LEVEL=info INIT_SERVICES=base DCMP_BIN="${DCMP_BIN:-$root/build/bin}"
 (umask 077 && cp .env.example "$tmp/env")
 export DCMP_ENV="$tmp/env"

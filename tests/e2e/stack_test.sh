@@ -50,9 +50,7 @@ ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/988920
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-e2e-$mode.XXXXXX")"
 . "$root/scripts/native/common.sh" # dcmp_pick_port
 export BASEDIR="$tmp/base"
-for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-  dcmp_pick_port "$v"
-done
+pick_stack_ports
 export STABLE_AGE=1 CATCHUP_INTERVAL=2s LOG_LEVEL=info
 export INIT_SERVICES="base dcm2nii temp"
 if [ "$mode" = native ]; then

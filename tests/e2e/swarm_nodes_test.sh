@@ -41,9 +41,7 @@ chmod 755 "$tmp" # the containers (uid 4321) reach BASEDIR below it
 . "$root/scripts/native/common.sh" # dcmp_pick_port
 export BASEDIR="$tmp/base" DCMP_ENV="$tmp/env" COMPOSE_PROJECT_NAME="dcmpswn$$" STABLE_AGE=1
 export DCMP_START_TIMEOUT=180 SWARM_BUILD_DOCKER_HOST="$host_engine"
-for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-  dcmp_pick_port "$v"
-done
+pick_stack_ports
 stack="$COMPOSE_PROJECT_NAME"
 . "$root/tests/e2e/swarm_lib.sh" # stack_rcli, stack_live_workers
 mkdir -m 700 "$BASEDIR"

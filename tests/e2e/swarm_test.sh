@@ -28,9 +28,7 @@ ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/988920
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-swarm.XXXXXX")"
 . "$root/scripts/native/common.sh" # dcmp_pick_port
 export BASEDIR="$tmp/base" DCMP_ENV="$tmp/env" COMPOSE_PROJECT_NAME="dcmpswarm$$" STABLE_AGE=1
-for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT SWARM_PORT; do
-  dcmp_pick_port "$v"
-done
+pick_stack_ports SWARM_PORT
 stack="$COMPOSE_PROJECT_NAME"
 . "$root/tests/e2e/swarm_lib.sh" # stack_rcli, stack_live_workers
 mkdir -m 700 "$BASEDIR"

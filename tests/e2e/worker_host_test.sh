@@ -39,9 +39,7 @@ ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/988920
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dcmp-workerhost.XXXXXX")"
 . "$root/scripts/native/common.sh" # dcmp_pick_port, dcmp_pid_alive
-for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT; do
-  dcmp_pick_port "$v"
-done
+pick_stack_ports
 export STABLE_AGE=1 LOG_LEVEL=info DCMP_BIN="${DCMP_BIN:-$root/build/bin}"
 central="$tmp/central" hostb="$tmp/hostb"
 mkdir -m 700 "$central" "$hostb"
