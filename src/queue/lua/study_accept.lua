@@ -1,6 +1,7 @@
 -- study_accept.lua -- stores a study event durably and queues it for planning, as
 -- event_accept.lua does a series event, unless one for the same study waits in the inbox
--- still (its record says 'received'): that one decides the study with everything known; or
+-- still (its record says 'received'): that one decides the study with everything known (but
+-- a waiting 'watch' event does not take the place of Orthanc's StableStudy); or
 -- unless an event of the same study version (Orthanc's LastUpdate of the study, when known)
 -- was accepted before (Orthanc's webhook, then the catch-up reading the same StableStudy).
 -- Keys: event:ID (level 'study', study), events, inbox, study:ID (pending: the waiting event;
@@ -12,8 +13,14 @@ local id, study, body, origin, ttl, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
   tonumber(ARGV[5]), ARGV[6] or ''
 local key = P .. 'study:' .. study
 local prev = redis.call('HGET', key, 'pending')
-if prev and redis.call('HGET', P .. 'event:' .. prev, 'state') == 'received' then
-  return {'duplicate', prev}
+if prev then
+  -- only Orthanc's word (webhook, catch-up) makes the planner ask Orthanc whether the study
+  -- is stable: a waiting event of the study thread ('watch') does not stand for it, or the
+  -- news that the study became stable would be lost until the next series
+  local h = redis.call('HMGET', P .. 'event:' .. prev, 'state', 'origin')
+  if h[1] == 'received' and (origin == 'watch' or h[2] ~= 'watch') then
+    return {'duplicate', prev}
+  end
 end
 if version ~= '' then
   local h = redis.call('HMGET', key, 'seen', 'seen_by')
