@@ -501,8 +501,8 @@ static int due(void *arg, const char *name, char *why)
         if (strcmp(j->e[i].name, name) == 0) {
             if (j->e[i].v.decision == DCMP_STUDY_PLAN)
                 return 1;
-            snprintf(why, DCMP_ERR_LEN, "study %s: %s", dcmp_study_decisions[j->e[i].v.decision],
-                     j->e[i].v.reason);
+            snprintf(why, DCMP_ERR_LEN, "study %s: %.480s",
+                     dcmp_study_decisions[j->e[i].v.decision], j->e[i].v.reason);
             return 0;
         }
     snprintf(why, DCMP_ERR_LEN, "not decided for this study (more than %d study entries)",
