@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "fdio.h"
 #include "executor.h"
 #include "enginelib.h"
 #include "loader.h"
@@ -55,39 +55,6 @@ static int service_file(const char *registry, const char *name, char *out, size_
             return 0;
     }
     return -1;
-}
-
-/* Reads what the checking child writes on fd until it closes it (at most size - 1 bytes, kept
- * NUL-ended in buf) or the time is up. Returns 0, or -1 when the time ran out. */
-static int read_child(int fd, char *buf, size_t size, int ms)
-{
-    int64_t deadline = dcmp_clock_mono_ms() + ms;
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int64_t left = deadline - dcmp_clock_mono_ms();
-        ssize_t n;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)left) < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (p.revents == 0)
-            continue;
-        n = read(fd, buf + used, size - 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 0;
-        used += (size_t)n;
-        buf[used] = '\0';
-        if (used == size - 1)
-            return 0;
-    }
 }
 
 /* In the child: finds `dotted` under root as the executor would (C library first, then a
@@ -138,7 +105,8 @@ static int check_function(const char *what, const char *root, const char *job, c
         describe_child(fd[1], strcmp(what, "callback") == 0, root, dotted);
     }
     close(fd[1]);
-    late = read_child(fd[0], text, sizeof text, CHECK_TIMEOUT_MS) < 0;
+    late =
+        dcmp_fdio_read_until(fd[0], text, sizeof text, dcmp_clock_mono_ms() + CHECK_TIMEOUT_MS) < 0;
     close(fd[0]);
     if (late)
         kill(pid, SIGKILL);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdio.h"
 #include "enginelib.h"
 #include "executor.h"
 #include "queue.h"
@@ -43,29 +43,6 @@ static void child(const dcmp_config *cfg, const char *job_id, const char *worker
     _exit(0);
 }
 
-/* Reads the child's report until its end or the deadline. Returns the bytes read, or -1 at
- * the deadline. */
-static ssize_t read_report(int fd, char *line, size_t size, int64_t deadline)
-{
-    size_t got = 0;
-
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int64_t left = deadline - dcmp_clock_mono_ms();
-        ssize_t r;
-
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left > 60000 ? 60000 : left)) <= 0)
-            continue; /* a signal, or time left to check */
-        r = read(fd, line + got, size - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || (got += (size_t)r) >= size - 1)
-            return (ssize_t)got;
-    }
-}
-
 int worker_sweeper_run(const dcmp_config *cfg, const char *job_id, const char *worker,
                        int64_t limit_ms, char *err)
 {
@@ -90,7 +67,7 @@ int worker_sweeper_run(const dcmp_config *cfg, const char *job_id, const char *w
         child(cfg, job_id, worker, fds[1]);
     }
     close(fds[1]);
-    got = read_report(fds[0], line, sizeof line, dcmp_clock_mono_ms() + limit_ms);
+    got = dcmp_fdio_read_until(fds[0], line, sizeof line, dcmp_clock_mono_ms() + limit_ms);
     close(fds[0]);
     if (got < 0)
         kill(pid, SIGKILL);
@@ -99,7 +76,6 @@ int worker_sweeper_run(const dcmp_config *cfg, const char *job_id, const char *w
     if (got < 0)
         return dcmp_seterr(err, "sweep: stopped after %lld ms (a slow engine or Redis)",
                            (long long)limit_ms);
-    line[got] = '\0';
     n = strtol(line, &end, 10);
     if (end == line || (*end != ' ' && *end != '\0'))
         return dcmp_seterr(err, "sweep: its process ended without a report");
