@@ -28,12 +28,13 @@ const double latency_bounds[LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.02
  * the total is HTTP_CONNECTIONS, or what the open-file limit leaves beside HTTP_FILES_SPARE
  * (Redis, the helpers' pipes, files). A connection idle for HTTP_IDLE_TIMEOUT s is closed: a
  * client that opens connections and says nothing holds its share that long at most. */
-#define HTTP_CONNECTIONS  1024
-#define HTTP_PER_ADDRESS  64
-#define HTTP_IDLE_TIMEOUT 10
-#define HTTP_FILES_SPARE  256
-#define HTTP_RATE_BURST_S 10    /* a client may post 10 s worth of WEBHOOK_RATE at once */
-#define HTTP_RATE_LOG_MS  60000 /* a throttled client is logged once a minute */
+#define HTTP_CONNECTIONS   1024
+#define HTTP_PER_ADDRESS   64
+#define HTTP_IDLE_TIMEOUT  10
+#define HTTP_FILES_SPARE   256
+#define HTTP_RATE_BURST_S  10    /* a client may post 10 s worth of WEBHOOK_RATE at once */
+#define HTTP_RATE_LOG_MS   60000 /* a throttled client is logged once a minute */
+#define STUDY_BODY_MEMBERS 4     /* a /stable-study body: studyId, LastUpdate and a little room */
 
 /* One request's state. */
 typedef struct request {
@@ -254,6 +255,12 @@ static enum MHD_Result stable_study(scheduler *s, struct MHD_Connection *c, requ
     if (req->too_big) {
         cJSON_Delete(b);
         return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
+    }
+    if (cJSON_IsObject(b) && cJSON_GetArraySize(b) > STUDY_BODY_MEMBERS) {
+        cJSON_Delete(b);
+        return reject(
+            s, c, MHD_HTTP_BAD_REQUEST,
+            "a /stable-study body has more than 4 members (it takes studyId and LastUpdate)");
     }
     if (!cJSON_IsObject(b) || !id_text(study, "studyId", 64, why) ||
         (lu && !id_text(lu, "LastUpdate", 39, why))) {

@@ -40,6 +40,10 @@ def main():
     hostile = request(sched, b"POST /stable-series HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       b"Content-Type: application/json\r\nAuthorization: Bearer " + token.encode() +
                       b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    sbody = ('{"studyId":"many-keys"' + "".join(',"k%d":1' % i for i in range(400000)) + "}").encode()
+    study = request(sched, b"POST /stable-study HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/json\r\nAuthorization: Bearer " + token.encode() +
+                    b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(sbody) + sbody)
     forged = request(dash, ("GET /api/queues HTTP/1.1\r\nHost: evil.example:%d\r\nOrigin: "
                             "http://evil.example:%d\r\nAuthorization: Basic %s\r\nConnection: "
                             "close\r\n\r\n" % (dash, dash, login)).encode())
@@ -69,7 +73,7 @@ def main():
             held[port] = alive
         time.sleep(0.5)
     with open(report, "w") as f:
-        f.write("hostile %d\nforged %d\nopened %d\n" % (hostile, forged, opened))
+        f.write("hostile %d\nstudy %d\nforged %d\nopened %d\n" % (hostile, study, forged, opened))
 
 
 main()

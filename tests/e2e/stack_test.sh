@@ -268,7 +268,7 @@ fi
 
 # ---- a real CT series from pydicom ----
 # Natively, a hostile local client attacks the HTTP daemons meanwhile (tests/e2e/attack.py,
-# from 127.0.0.2): a 400,000-key webhook body, a forged Host at the dashboard, and 200 idle
+# from 127.0.0.2): a 400,000-key body to each webhook, a forged Host at the dashboard, 200 idle
 # connections held to each daemon until the series is done. (With Docker every host client
 # reaches the daemons through docker-proxy's one address; test_listen covers the limits.)
 if [ "$mode" = native ]; then
@@ -341,6 +341,7 @@ if [ -n "${attack_pid:-}" ]; then
   touch "$tmp/attack.stop"
   wait "$attack_pid"
   check "attack: the 400,000-key webhook body refused (400)" grep -qx "hostile 400" "$tmp/attack.txt"
+  check "attack: a 400,000-key /stable-study body refused (400)" grep -qx "study 400" "$tmp/attack.txt"
   check "attack: the dashboard refused a forged Host (421)" grep -qx "forged 421" "$tmp/attack.txt"
   check "attack: idle connections were held while CT5N was planned and run" \
     test "$(sed -n 's/^opened //p' "$tmp/attack.txt")" -ge 400
