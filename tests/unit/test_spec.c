@@ -93,7 +93,7 @@ static int setup_of(const dcmp_iface *f, const char *kwargs, dcmp_iface_setup *s
                     char *err)
 {
     dcmp_iface_job job = {"job1", "seg", "/srv/data", "/srv/data/containers/job1",
-                          kwargs, NULL,  NULL};
+                          kwargs, NULL,  NULL,        NULL};
 
     *kw = cJSON_Parse(kwargs);
     job.headers = cJSON_GetObjectItem(*kw, "headers");

@@ -105,4 +105,4 @@ static char *input_tags(const cJSON *headers, const char *sop_uid)
 
 /* mercure runs a module as its own uid:gid (user=getuid():getegid(), group_add getgid()) */
 const dcmp_iface dcmp_iface_mercure = {"mercure",  DCMP_IFACE_WORKER, not_results, prepare,
-                                       input_name, input_tags,        ".tags"};
+                                       input_name, input_tags,        ".tags",     NULL};
