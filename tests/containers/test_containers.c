@@ -64,6 +64,7 @@ static const char mercure_sh[] =
     "ls > \"$MERCURE_OUT_DIR/seen.txt\"\n"
     "id -u > \"$MERCURE_OUT_DIR/uid\"\n"
     "cp task.json \"$MERCURE_OUT_DIR/task-seen.json\"\n"
+    "for f in *.tags; do cp \"$f\" \"$MERCURE_OUT_DIR/tags-seen.json\"; break; done\n"
     "for f in *.dcm; do cp \"$f\" \"$MERCURE_OUT_DIR/seg-$f\"; break; done\n"
     "touch written 2>/dev/null || echo read-only > \"$MERCURE_OUT_DIR/in-ro\"\n"
     "echo mercure module done\n";
@@ -435,6 +436,13 @@ static void interfaces(void)
     text = out_file(ids[0], "seen.txt");
     CHECK_STR(text, SERIES "#" SERIES ".1.dcm\n" SERIES "#" SERIES ".1.tags\n" SERIES "#" SERIES
                            ".2.dcm\n" SERIES "#" SERIES ".2.tags\ntask.json\n");
+    free(text);
+    /* the first file's tags as getdcmtags writes them, from the header and the file */
+    text = out_file(ids[0], "tags-seen.json");
+    CHECK_CONTAINS(text, "\"SOPInstanceUID\":\t\"" SERIES ".1\"");
+    CHECK_CONTAINS(text, "\"PatientID\":\t\"P99\"");
+    CHECK_CONTAINS(text, "\"Modality\":\t\"\"");
+    CHECK_CONTAINS(text, "\"Filename\":\t\"");
     free(text);
     text = out_file(ids[0], "task-seen.json");
     CHECK_CONTAINS(text, "\"settings\":{\"threshold\":0.5}");

@@ -148,7 +148,9 @@ static void create_body_is_strict(void)
 static void mercure_interface(void)
 {
     const char *kwargs = "{\"jobName\":\"seg\",\"headers\":{\"SeriesInstanceUID\":\"1.2.3\","
-                         "\"PatientID\":\"P1\",\"dcmpath\":\"dicom/s1\",\"Rows\":512},"
+                         "\"PatientID\":\"P1\",\"dcmpath\":\"dicom/s1\",\"Rows\":512,"
+                         "\"Modality\":\"MR\",\"SeriesDescription\":\"a\\rb\\nc\\\"d\\\"\","
+                         "\"SOPClassUID\":\"1.2.840.10008.5.1.4.1.1.4\",\"InstanceNumber\":\"3\"},"
                          "\"params\":{\"threshold\":0.5}}";
     dcmp_iface_setup setup;
     dcmp_spec_run run = {"job1", "w1", "1000:1000", &setup};
@@ -188,10 +190,32 @@ static void mercure_interface(void)
           0);
     CHECK_STR(name, "1.2.3#1.2.3.4.dcm");
     CHECK(s.iface->input_name(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", name, 8) < 0);
-    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4");
-    CHECK_CONTAINS(tags, "\"PatientID\":\"P1\"");
-    CHECK_CONTAINS(tags, "\"SOPInstanceUID\":\"1.2.3.4\"");
-    CHECK_CONTAINS(tags, "\"SeriesInstanceUID\":\"1.2.3\"");
+    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", "0001.dcm");
+    {
+        /* getdcmtags' keys: each of its tags ("" when the header lacks it), the file's UIDs,
+         * the header's SOPClassUID as MediaStorageSOPClassUID, its other values, Filename;
+         * its value replacements; nothing that differs per instance */
+        cJSON *j = cJSON_Parse(tags);
+        static const char *const want[][2] = {
+            {"SOPInstanceUID", "1.2.3.4"},
+            {"SeriesInstanceUID", "1.2.3"},
+            {"PatientID", "P1"},
+            {"Modality", "MR"},
+            {"BodyPartExamined", ""},
+            {"SenderAET", ""},
+            {"SeriesDescription", "a;b c'd'"},
+            {"MediaStorageSOPClassUID", "1.2.840.10008.5.1.4.1.1.4"},
+            {"Filename", "0001.dcm"},
+            {"dcmpath", "dicom/s1"}};
+        size_t i;
+        for (i = 0; i < sizeof want / sizeof want[0]; i++)
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, want[i][0])), want[i][1]);
+        CHECK(cJSON_GetObjectItem(j, "InstanceNumber") == NULL);
+        /* 6 of its own, its 35 tags, MediaStorageSOPClassUID, the header's dcmpath and
+         * SOPClassUID (Rows is not a string), Filename */
+        CHECK(cJSON_GetArraySize(j) == 6 + 35 + 1 + 2 + 1);
+        cJSON_Delete(j);
+    }
     free(tags);
     cJSON_Delete(t);
     cJSON_Delete(kw);

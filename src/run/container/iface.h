@@ -70,9 +70,10 @@ typedef struct dcmp_iface {
      * Instance UID; NULL: the interface takes no input folder. Returns 0, or -1 when it
      * does not fit in size. */
     int (*input_name)(const cJSON *headers, const char *sop_uid, char *out, size_t size);
-    /* The text of the file written beside each input (mercure's ".tags"), new; NULL member:
+    /* The text of the file written beside each input (mercure's ".tags") whose SOP Instance
+     * UID is sop_uid and whose name in the series' folder is file_name, new; NULL member:
      * none. Returns NULL out of memory. */
-    char *(*input_tags)(const cJSON *headers, const char *sop_uid);
+    char *(*input_tags)(const cJSON *headers, const char *sop_uid, const char *file_name);
     const char *tags_suffix; /* that file's name: the input's name with this for ".dcm" */
     /* Files of the image the runner reads, the first found, as job.manifest (NULL-ended);
      * NULL: none. */

@@ -75,30 +75,108 @@ static int input_name(const cJSON *headers, const char *sop_uid, char *out, size
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* A .tags file: the header's string values (what the event's headerFields picked) with the
- * file's SeriesInstanceUID and SOPInstanceUID, as mercure's getdcmtags writes its tags. */
-static char *input_tags(const cJSON *headers, const char *sop_uid)
+/* The tags getdcmtags writes (its tags_list.h, in its order, each once), less those that differ
+ * between a series' instances (InstanceNumber, AcquisitionNumber, AcquisitionDate,
+ * AcquisitionTime, ImageComments): the runner has the series' header, read from one instance,
+ * not each file's (docs/containers.md). */
+static const char *const getdcmtags[] = {"Modality",
+                                         "BodyPartExamined",
+                                         "ProtocolName",
+                                         "RetrieveAETitle",
+                                         "StationAETitle",
+                                         "Manufacturer",
+                                         "ManufacturerModelName",
+                                         "StudyDescription",
+                                         "CodeValue",
+                                         "CodeMeaning",
+                                         "SeriesDescription",
+                                         "PatientName",
+                                         "PatientID",
+                                         "PatientBirthDate",
+                                         "PatientSex",
+                                         "AccessionNumber",
+                                         "ReferringPhysicianName",
+                                         "StudyID",
+                                         "SeriesNumber",
+                                         "StudyInstanceUID",
+                                         "SeriesDate",
+                                         "SeriesTime",
+                                         "SequenceName",
+                                         "ScanningSequence",
+                                         "SequenceVariant",
+                                         "MagneticFieldStrength",
+                                         "StationName",
+                                         "DeviceSerialNumber",
+                                         "DeviceUID",
+                                         "SoftwareVersions",
+                                         "ContrastBolusAgent",
+                                         "SliceThickness",
+                                         "InstitutionName",
+                                         "AcquisitionType",
+                                         "ImageType",
+                                         NULL};
+
+/* Keys getdcmtags writes itself, or that are per instance: not copied from the header. */
+static const char *const own_keys[] = {"SpecificCharacterSet",
+                                       "SeriesInstanceUID",
+                                       "SOPInstanceUID",
+                                       "SenderAddress",
+                                       "SenderAET",
+                                       "ReceiverAET",
+                                       "MediaStorageSOPClassUID",
+                                       "Filename",
+                                       "InstanceNumber",
+                                       "AcquisitionNumber",
+                                       "AcquisitionDate",
+                                       "AcquisitionTime",
+                                       "ImageComments",
+                                       NULL};
+
+static int listed(const char *const *names, const char *name)
+{
+    for (; *names; names++)
+        if (strcmp(*names, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Adds name: value as getdcmtags writes a value: CR as ';', LF as ' ', '"' as '\''. */
+static int add(cJSON *t, const char *name, const char *value)
+{
+    cJSON *v = cJSON_AddStringToObject(t, name, value ? value : "");
+    char *p;
+
+    for (p = v ? v->valuestring : NULL; p && *p; p++)
+        *p = *p == '\r' ? ';' : *p == '\n' ? ' ' : *p == '"' ? '\'' : *p;
+    return v != NULL;
+}
+
+/* A .tags file as getdcmtags writes one: SpecificCharacterSet, the file's SeriesInstanceUID and
+ * SOPInstanceUID, the sender's fields (empty: a job has no DICOM sender), getdcmtags' tags from
+ * the series' header ("" when the header lacks one, as getdcmtags writes a missing tag),
+ * MediaStorageSOPClassUID (the header's SOPClassUID), the header's other string values (what
+ * headerFields picked, as getdcmtags' extra tags), and Filename. */
+static char *input_tags(const cJSON *headers, const char *sop_uid, const char *file_name)
 {
     cJSON *t = cJSON_CreateObject();
     const cJSON *v;
-    char *text;
+    char *text = NULL;
+    int ok, i;
 
-    if (t == NULL)
-        return NULL;
+    ok = t && add(t, "SpecificCharacterSet", dcmp_iface_header(headers, "SpecificCharacterSet")) &&
+         add(t, "SeriesInstanceUID", series_uid(headers)) && add(t, "SOPInstanceUID", sop_uid) &&
+         add(t, "SenderAddress", "") && add(t, "SenderAET", "") && add(t, "ReceiverAET", "");
+    for (i = 0; ok && getdcmtags[i]; i++)
+        ok = add(t, getdcmtags[i], dcmp_iface_header(headers, getdcmtags[i]));
+    ok = ok && add(t, "MediaStorageSOPClassUID", dcmp_iface_header(headers, "SOPClassUID"));
     cJSON_ArrayForEach(v, headers)
     {
-        if (v->string && cJSON_IsString(v) &&
-            !cJSON_AddStringToObject(t, v->string, v->valuestring))
-            break;
+        if (ok && v->string && cJSON_IsString(v) && !listed(getdcmtags, v->string) &&
+            !listed(own_keys, v->string))
+            ok = add(t, v->string, v->valuestring);
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(t, "SeriesInstanceUID");
-    cJSON_DeleteItemFromObjectCaseSensitive(t, "SOPInstanceUID");
-    if (!cJSON_AddStringToObject(t, "SeriesInstanceUID", series_uid(headers)) ||
-        !cJSON_AddStringToObject(t, "SOPInstanceUID", sop_uid)) {
-        cJSON_Delete(t);
-        return NULL;
-    }
-    text = cJSON_PrintUnformatted(t);
+    if (ok && add(t, "Filename", file_name))
+        text = cJSON_Print(t);
     cJSON_Delete(t);
     return text;
 }

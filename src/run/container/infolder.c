@@ -71,7 +71,9 @@ static int write_text(const char *path, const char *text, char *err)
 
     if (fd < 0)
         return dcmp_seterr(err, "%s: %s", path, strerror(errno));
-    if (dcmp_fdio_write(fd, text, strlen(text)) < 0) {
+    /* readable by the container's user whatever this process' umask (owner-only in the
+     * daemons): the folder, given to that user alone, is what keeps others out */
+    if (fchmod(fd, 0644) < 0 || dcmp_fdio_write(fd, text, strlen(text)) < 0) {
         close(fd);
         return dcmp_seterr(err, "%s: %s", path, strerror(errno));
     }
@@ -81,7 +83,7 @@ static int write_text(const char *path, const char *text, char *err)
 }
 
 /* The tags file of an input: its name with the interface's suffix for ".dcm". */
-static int write_tags(const char *dst, const char *uid, char *err)
+static int write_tags(const char *dst, const char *uid, const char *file_name, char *err)
 {
     char path[PATH_MAX + 16], *text;
     size_t n = strlen(dst);
@@ -92,7 +94,7 @@ static int write_tags(const char *dst, const char *uid, char *err)
     if ((size_t)snprintf(path, sizeof path, "%.*s%s", (int)n, dst, walk.f->tags_suffix) >=
         sizeof path)
         return dcmp_seterr(err, "%s: path too long", dst);
-    if ((text = walk.f->input_tags(walk.headers, uid)) == NULL)
+    if ((text = walk.f->input_tags(walk.headers, uid, file_name)) == NULL)
         return dcmp_seterr(err, "%s: out of memory", path);
     rc = write_text(path, text, err);
     free(text);
@@ -102,7 +104,7 @@ static int write_tags(const char *dst, const char *uid, char *err)
 static int on_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     char uid[DCMP_IFACE_UID_LEN], name[DCMP_IFACE_UID_LEN * 3 + 16], dst[PATH_MAX + 256];
-    char real[PATH_MAX];
+    char real[PATH_MAX], file_name[NAME_MAX + 1];
     ssize_t got;
     int fd;
 
@@ -119,6 +121,7 @@ static int on_file(const char *path, const struct stat *st, int type, struct FTW
         return dcmp_seterr(walk.err, "%s: %s", path, strerror(errno));
     if (strncmp(real, walk.data, walk.data_len) != 0 || real[walk.data_len] != '/')
         return dcmp_seterr(walk.err, "%s: leads to %s, outside DATA", path, real);
+    dcmp_strlcpy(file_name, path + ftw->base, sizeof file_name);
     path = real;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         return dcmp_seterr(walk.err, "%s: %s", path, strerror(errno));
@@ -139,7 +142,7 @@ static int on_file(const char *path, const struct stat *st, int type, struct FTW
         if (copy_file(path, dst, walk.err) < 0)
             return -1;
     }
-    if (walk.f->input_tags && write_tags(dst, uid, walk.err) < 0)
+    if (walk.f->input_tags && write_tags(dst, uid, file_name, walk.err) < 0)
         return -1;
     walk.n++;
     return 0;
