@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "dcmp/service.h"
 #include "jsonw.h"
+#include "loader.h"
 #include "plan.h"
 
 #define JOBS_DIR      "containers" /* under DATA: one folder per job id */
@@ -28,6 +29,32 @@
 #define STOP_GRACE_S  1            /* seconds between SIGTERM and SIGKILL at a timeout */
 /* the engine client, loaded by the first container job of this process */
 static const dcmp_engine_ops *ops;
+
+#define DICOM_LIB    "libdcmp_dicom.so"       /* beside libdcmp.so: DCMTK's header reader */
+#define DICOM_READER "dcmp_dicom_read_header" /* dicom.h */
+
+/* The DCMTK header reader for the interfaces' tags files, loaded on the first job that writes
+ * them (the executor, never the worker, maps DCMTK); NULL when it cannot be loaded, which the
+ * job's log says: the tags then come from the series' header. */
+static dcmp_infolder_reader dicom_reader(void)
+{
+    static char why[DCMP_ERR_LEN];
+    static dcmp_infolder_reader fn;
+    static int tried;
+    char path[PATH_MAX];
+    const void *sym;
+
+    if (!tried) {
+        tried = 1;
+        if ((sym = dcmp_loader_sibling(DICOM_LIB, DICOM_READER, path, why)) != NULL)
+            memcpy(&fn, &sym, sizeof fn); /* a function's address, as dlsym gives it */
+    }
+    if (fn == NULL) {
+        printf("no DICOM reader (%s): tags files from the series' header\n", why);
+        fflush(stdout);
+    }
+    return fn;
+}
 
 #define MANIFEST_CACHE 8 /* images whose manifest an executor process keeps */
 
@@ -447,7 +474,8 @@ static int make_folders(const dcmp_spec *s, const dcmp_iface_job *job,
         return -1;
     if (setup->in[0] != '\0' &&
         (fresh_dir(job->job_dir, setup->in, user, 0755, err) < 0 ||
-         dcmp_infolder_link(s->iface, job->headers, job->data_dir, setup->in, err) < 0))
+         dcmp_infolder_link(s->iface, job->headers, job->data_dir, setup->in,
+                            s->iface->input_tags ? dicom_reader() : NULL, err) < 0))
         return -1;
     for (i = 0; i < setup->nfile; i++) {
         if ((size_t)snprintf(path, sizeof path, "%s/%s", job->job_dir, setup->file[i].name) >=

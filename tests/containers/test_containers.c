@@ -5,8 +5,10 @@
  * once the job is reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot,
  * never overlapping the first); the worker never loading the engine client (its sweeps run in
  * children); `dcm-processor validate` checking that the engine stores an entry's image; a
- * mercure module and a MONAI Application Package reading a series made with dump2dcm as
- * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
+ * mercure module (with each file's tags read with DCMTK) and a MONAI Application Package (run
+ * from its manifest: command, environment, working directory, paths) reading a series made
+ * with dump2dcm as their contracts say; MAP manifests whose timeout ends the job or that are
+ * not JSON; the inputs refused without dcmpath or through a link out of DATA.
  * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -64,7 +66,7 @@ static const char mercure_sh[] =
     "ls > \"$MERCURE_OUT_DIR/seen.txt\"\n"
     "id -u > \"$MERCURE_OUT_DIR/uid\"\n"
     "cp task.json \"$MERCURE_OUT_DIR/task-seen.json\"\n"
-    "for f in *.tags; do cp \"$f\" \"$MERCURE_OUT_DIR/tags-seen.json\"; break; done\n"
+    "cat *.tags > \"$MERCURE_OUT_DIR/tags-seen.json\"\n"
     "for f in *.dcm; do cp \"$f\" \"$MERCURE_OUT_DIR/seg-$f\"; break; done\n"
     "touch written 2>/dev/null || echo read-only > \"$MERCURE_OUT_DIR/in-ro\"\n"
     "echo mercure module done\n";
@@ -377,8 +379,9 @@ static int make_series(void)
         fprintf(fp,
                 "(0008,0016) UI =SecondaryCaptureImageStorage\n"
                 "(0008,0018) UI [" SERIES ".%d]\n(0008,0060) CS [OT]\n(0010,0020) LO [P99]\n"
-                "(0020,000d) UI [1.2.826.0.1.3680043.99]\n(0020,000e) UI [" SERIES "]\n",
-                i);
+                "(0020,000d) UI [1.2.826.0.1.3680043.99]\n(0020,000e) UI [" SERIES "]\n"
+                "(0020,0013) IS [%d]\n",
+                i, i);
         fclose(fp);
         if (fixture_run(&f, argv, environ, out, sizeof out) != 0) {
             fprintf(stderr, "dump2dcm: %s\n", out);
@@ -437,12 +440,16 @@ static void interfaces(void)
     CHECK_STR(text, SERIES "#" SERIES ".1.dcm\n" SERIES "#" SERIES ".1.tags\n" SERIES "#" SERIES
                            ".2.dcm\n" SERIES "#" SERIES ".2.tags\ntask.json\n");
     free(text);
-    /* the first file's tags as getdcmtags writes them, from the header and the file */
+    /* each file's tags as getdcmtags writes them, read from the file with DCMTK (the event's
+     * headers hold no Modality and no InstanceNumber), the job's headers after them */
     text = out_file(ids[0], "tags-seen.json");
-    CHECK_CONTAINS(text, "\"SOPInstanceUID\":\t\"" SERIES ".1\"");
-    CHECK_CONTAINS(text, "\"PatientID\":\t\"P99\"");
-    CHECK_CONTAINS(text, "\"Modality\":\t\"\"");
-    CHECK_CONTAINS(text, "\"Filename\":\t\"");
+    CHECK_CONTAINS(text, "\"SOPInstanceUID\":\t\"" SERIES ".1\",");
+    CHECK_CONTAINS(text, "\"Modality\":\t\"OT\",");
+    CHECK_CONTAINS(text, "\"InstanceNumber\":\t\"1\",");
+    CHECK_CONTAINS(text, "\"InstanceNumber\":\t\"2\",");
+    CHECK_CONTAINS(text, "\"PatientID\":\t\"P99\",");
+    CHECK_CONTAINS(text, "\"MediaStorageSOPClassUID\":\t\"1.2.840.10008.5.1.4.1.1.7\",");
+    CHECK_CONTAINS(text, "\"Filename\":\t\"0002.dcm\"");
     free(text);
     text = out_file(ids[0], "task-seen.json");
     CHECK_CONTAINS(text, "\"settings\":{\"threshold\":0.5}");
@@ -654,6 +661,9 @@ int main(void)
     RUN(interfaces);
     RUN(map_manifests);
     RUN(inputs_refused);
+    /* the tags files' DCMTK reader (libdcmp_dicom) was loaded by an executor, never by the
+     * worker itself */
+    CHECK(maps_file(first, "libdcmp_dicom") == 0);
     failed = harness_failed > 0;
     fixture_stop(&f, failed);
     return HARNESS_RESULT();

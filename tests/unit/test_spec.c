@@ -190,7 +190,7 @@ static void mercure_interface(void)
           0);
     CHECK_STR(name, "1.2.3#1.2.3.4.dcm");
     CHECK(s.iface->input_name(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", name, 8) < 0);
-    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", "0001.dcm");
+    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), NULL, "1.2.3.4", "0001.dcm");
     {
         /* getdcmtags' keys: each of its tags ("" when the header lacks it), the file's UIDs,
          * the header's SOPClassUID as MediaStorageSOPClassUID, its other values, Filename;
@@ -211,12 +211,31 @@ static void mercure_interface(void)
         for (i = 0; i < sizeof want / sizeof want[0]; i++)
             CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, want[i][0])), want[i][1]);
         CHECK(cJSON_GetObjectItem(j, "InstanceNumber") == NULL);
-        /* 6 of its own, its 35 tags, MediaStorageSOPClassUID, the header's dcmpath and
-         * SOPClassUID (Rows is not a string), Filename */
+        /* 6 of its own, its 35 series-level tags, MediaStorageSOPClassUID, the header's
+         * dcmpath and SOPClassUID (Rows is not a string), Filename */
         CHECK(cJSON_GetArraySize(j) == 6 + 35 + 1 + 2 + 1);
         cJSON_Delete(j);
     }
     free(tags);
+    {
+        /* with the file's own header: its values (the per-instance ones too), "" for what it
+         * lacks even when the series header has it */
+        cJSON *file = cJSON_Parse("{\"InstanceNumber\":\"7\",\"Modality\":\"CT\","
+                                  "\"SOPClassUID\":\"1.2.840.10008.5.1.4.1.1.2\",\"Rows\":512}");
+        cJSON *j;
+        tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), file, "1.2.3.4", "a.dcm");
+        j = cJSON_Parse(tags);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "InstanceNumber")), "7");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "Modality")), "CT");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "PatientID")), "");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "AcquisitionTime")), "");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "MediaStorageSOPClassUID")),
+                  "1.2.840.10008.5.1.4.1.1.2");
+        CHECK(cJSON_GetArraySize(j) == 6 + 40 + 1 + 2 + 1);
+        cJSON_Delete(j);
+        cJSON_Delete(file);
+        free(tags);
+    }
     cJSON_Delete(t);
     cJSON_Delete(kw);
     dcmp_iface_setup_free(&setup);

@@ -176,38 +176,37 @@ static int e_ping(const dcmp_engine *e, char *err)
     return st < 0 ? -1 : 0;
 }
 
+static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
+                      char *err);
+
 static int e_image_exists(const dcmp_engine *e, const char *image, char *err)
 {
-    char path[DCMP_ENGINE_URL_LEN], what[400];
-    sink s = {.fd = -1};
-    long st;
+    char id[DCMP_ENGINE_ID_LEN];
 
-    snprintf(path, sizeof path, "/images/%s/json", image);
-    snprintf(what, sizeof what, "image %s", image);
-    st = call(e, "GET", path, NULL, 200, 404, &s, what, err);
-    free(s.buf);
-    return st < 0 ? -1 : st == 200;
+    return e_image_id(e, image, id, err);
+}
+
+/* The "Id" of an answer's object into id. Returns 0, or -1 with err naming what. */
+static int answer_id(const sink *s, const char *what, char id[DCMP_ENGINE_ID_LEN], char *err)
+{
+    cJSON *j = s->buf ? cJSON_Parse(s->buf) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "Id");
+    int rc = cJSON_IsString(v) && dcmp_strlcpy(id, v->valuestring, DCMP_ENGINE_ID_LEN) == 0
+                 ? 0
+                 : dcmp_seterr(err, "%s: the engine's answer has no Id", what);
+
+    cJSON_Delete(j);
+    return rc;
 }
 
 static int e_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN], char *err)
 {
     sink s = {.fd = -1};
-    cJSON *j;
-    const cJSON *v;
     int rc = -1;
 
-    if (call(e, "POST", "/containers/create", body, 201, 201, &s, "creating the container", err) <
-        0) {
-        free(s.buf);
-        return -1;
-    }
-    j = s.buf ? cJSON_Parse(s.buf) : NULL;
-    v = cJSON_GetObjectItemCaseSensitive(j, "Id");
-    if (cJSON_IsString(v) && dcmp_strlcpy(id, v->valuestring, DCMP_ENGINE_ID_LEN) == 0)
-        rc = 0;
-    else
-        dcmp_seterr(err, "creating the container: the engine's answer has no Id");
-    cJSON_Delete(j);
+    if (call(e, "POST", "/containers/create", body, 201, 201, &s, "creating the container", err) >=
+        0)
+        rc = answer_id(&s, "creating the container", id, err);
     free(s.buf);
     return rc;
 }
@@ -394,25 +393,13 @@ static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGI
 {
     char path[DCMP_ENGINE_URL_LEN], what[400];
     sink s = {.fd = -1};
-    const cJSON *v;
-    cJSON *j;
     long st;
-    int rc = -1;
+    int rc;
 
     snprintf(path, sizeof path, "/images/%s/json", image);
     snprintf(what, sizeof what, "image %s", image);
     st = call(e, "GET", path, NULL, 200, 404, &s, what, err);
-    if (st == 404 || st < 0) {
-        free(s.buf);
-        return st < 0 ? -1 : 0;
-    }
-    j = s.buf ? cJSON_Parse(s.buf) : NULL;
-    v = cJSON_GetObjectItemCaseSensitive(j, "Id");
-    if (cJSON_IsString(v) && dcmp_strlcpy(id, v->valuestring, DCMP_ENGINE_ID_LEN) == 0)
-        rc = 1;
-    else
-        dcmp_seterr(err, "%s: the engine's answer has no Id", what);
-    cJSON_Delete(j);
+    rc = st < 0 ? -1 : st == 404 ? 0 : answer_id(&s, what, id, err) < 0 ? -1 : 1;
     free(s.buf);
     return rc;
 }

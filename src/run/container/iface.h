@@ -71,9 +71,11 @@ typedef struct dcmp_iface {
      * does not fit in size. */
     int (*input_name)(const cJSON *headers, const char *sop_uid, char *out, size_t size);
     /* The text of the file written beside each input (mercure's ".tags") whose SOP Instance
-     * UID is sop_uid and whose name in the series' folder is file_name, new; NULL member:
-     * none. Returns NULL out of memory. */
-    char *(*input_tags)(const cJSON *headers, const char *sop_uid, const char *file_name);
+     * UID is sop_uid, whose name in the series' folder is file_name and whose own header
+     * (infolder.h's reader) is file (NULL: not read), new; NULL member: none. Returns NULL
+     * out of memory. */
+    char *(*input_tags)(const cJSON *headers, const cJSON *file, const char *sop_uid,
+                        const char *file_name);
     const char *tags_suffix; /* that file's name: the input's name with this for ".dcm" */
     /* Files of the image the runner reads, the first found, as job.manifest (NULL-ended);
      * NULL: none. */

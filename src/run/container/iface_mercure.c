@@ -75,10 +75,7 @@ static int input_name(const cJSON *headers, const char *sop_uid, char *out, size
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* The tags getdcmtags writes (its tags_list.h, in its order, each once), less those that differ
- * between a series' instances (InstanceNumber, AcquisitionNumber, AcquisitionDate,
- * AcquisitionTime, ImageComments): the runner has the series' header, read from one instance,
- * not each file's (docs/containers.md). */
+/* The tags getdcmtags writes (its tags_list.h, in its order, each once). */
 static const char *const getdcmtags[] = {"Modality",
                                          "BodyPartExamined",
                                          "ProtocolName",
@@ -101,6 +98,8 @@ static const char *const getdcmtags[] = {"Modality",
                                          "StudyInstanceUID",
                                          "SeriesDate",
                                          "SeriesTime",
+                                         "AcquisitionDate",
+                                         "AcquisitionTime",
                                          "SequenceName",
                                          "ScanningSequence",
                                          "SequenceVariant",
@@ -110,27 +109,25 @@ static const char *const getdcmtags[] = {"Modality",
                                          "DeviceUID",
                                          "SoftwareVersions",
                                          "ContrastBolusAgent",
+                                         "ImageComments",
                                          "SliceThickness",
+                                         "InstanceNumber",
+                                         "AcquisitionNumber",
                                          "InstitutionName",
                                          "AcquisitionType",
                                          "ImageType",
                                          NULL};
 
-/* Keys getdcmtags writes itself, or that are per instance: not copied from the header. */
-static const char *const own_keys[] = {"SpecificCharacterSet",
-                                       "SeriesInstanceUID",
-                                       "SOPInstanceUID",
-                                       "SenderAddress",
-                                       "SenderAET",
-                                       "ReceiverAET",
-                                       "MediaStorageSOPClassUID",
-                                       "Filename",
-                                       "InstanceNumber",
-                                       "AcquisitionNumber",
-                                       "AcquisitionDate",
-                                       "AcquisitionTime",
-                                       "ImageComments",
-                                       NULL};
+/* Those of them that differ between a series' instances: written only from the file's own
+ * header (the series' header, read from one instance, would be wrong for the others). */
+static const char *const per_instance[] = {"AcquisitionDate", "AcquisitionTime",   "ImageComments",
+                                           "InstanceNumber",  "AcquisitionNumber", NULL};
+
+/* Keys getdcmtags writes itself: not copied from the header as extra tags. */
+static const char *const own_keys[] = {
+    "SpecificCharacterSet",    "SeriesInstanceUID", "SOPInstanceUID",
+    "SenderAddress",           "SenderAET",         "ReceiverAET",
+    "MediaStorageSOPClassUID", "Filename",          NULL};
 
 static int listed(const char *const *names, const char *name)
 {
@@ -151,24 +148,37 @@ static int add(cJSON *t, const char *name, const char *value)
     return v != NULL;
 }
 
+/* A tag's value: the file's own when its header was read, else the series header's. */
+static const char *value(const cJSON *headers, const cJSON *file, const char *name)
+{
+    const cJSON *v = file ? cJSON_GetObjectItemCaseSensitive(file, name) : NULL;
+
+    if (file)
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+    return dcmp_iface_header(headers, name);
+}
+
 /* A .tags file as getdcmtags writes one: SpecificCharacterSet, the file's SeriesInstanceUID and
- * SOPInstanceUID, the sender's fields (empty: a job has no DICOM sender), getdcmtags' tags from
- * the series' header ("" when the header lacks one, as getdcmtags writes a missing tag),
- * MediaStorageSOPClassUID (the header's SOPClassUID), the header's other string values (what
- * headerFields picked, as getdcmtags' extra tags), and Filename. */
-static char *input_tags(const cJSON *headers, const char *sop_uid, const char *file_name)
+ * SOPInstanceUID, the sender's fields (empty: a job has no DICOM sender), getdcmtags' tags ("",
+ * as getdcmtags writes a missing tag), MediaStorageSOPClassUID (SOPClassUID), the series
+ * header's other string values (what headerFields picked, as getdcmtags' extra tags), and
+ * Filename. The values are the file's own header's when it was read (file), else the series
+ * header's, without the per-instance tags. */
+static char *input_tags(const cJSON *headers, const cJSON *file, const char *sop_uid,
+                        const char *file_name)
 {
     cJSON *t = cJSON_CreateObject();
     const cJSON *v;
     char *text = NULL;
     int ok, i;
 
-    ok = t && add(t, "SpecificCharacterSet", dcmp_iface_header(headers, "SpecificCharacterSet")) &&
+    ok = t && add(t, "SpecificCharacterSet", value(headers, file, "SpecificCharacterSet")) &&
          add(t, "SeriesInstanceUID", series_uid(headers)) && add(t, "SOPInstanceUID", sop_uid) &&
          add(t, "SenderAddress", "") && add(t, "SenderAET", "") && add(t, "ReceiverAET", "");
     for (i = 0; ok && getdcmtags[i]; i++)
-        ok = add(t, getdcmtags[i], dcmp_iface_header(headers, getdcmtags[i]));
-    ok = ok && add(t, "MediaStorageSOPClassUID", dcmp_iface_header(headers, "SOPClassUID"));
+        if (file || !listed(per_instance, getdcmtags[i]))
+            ok = add(t, getdcmtags[i], value(headers, file, getdcmtags[i]));
+    ok = ok && add(t, "MediaStorageSOPClassUID", value(headers, file, "SOPClassUID"));
     cJSON_ArrayForEach(v, headers)
     {
         if (ok && v->string && cJSON_IsString(v) && !listed(getdcmtags, v->string) &&
