@@ -82,6 +82,7 @@ static void manifest_errors(void)
         {"{\"command\":\"  \"}", "command: empty"},
         {"{\"command\":7}", "command: must be a string"},
         {"{\"command\":[\"a\",1]}", "command: a list holding other than strings"},
+        {"{\"command\":\"[1]\"}", "command: a list holding other than strings"},
         {"{\"environment\":{\"A B\":\"x\"}}", "environment: A B: not a variable name"},
         {"{\"environment\":{\"A\":1}}", "environment.A: must be a string"},
         {"{\"environment\":[]}", "environment: must be an object"},

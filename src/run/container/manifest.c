@@ -114,10 +114,9 @@ static int read_command(const cJSON *c, dcmp_manifest *m, char *err)
         ;
     /* the Holoscan packager writes the command as the JSON text of a list */
     if (*s == '[' && (a = cJSON_Parse(s)) != NULL) {
-        rc = cJSON_IsArray(a) ? array_words(a, m, err) : -1;
+        rc = array_words(a, m, err);
         cJSON_Delete(a);
-        if (rc == 0 || m->wordbuf != NULL)
-            return rc;
+        return rc;
     }
     return split_words(c->valuestring, m, err);
 }
