@@ -207,6 +207,7 @@ int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t n
         if (t->nrequires > 0)
             return verdict(out, DCMP_STUDY_WAIT, deadline,
                            "waiting for %s, at most until %s after the first series", conds, limit);
+        out->awaits_stable = 1;
         return verdict(out, DCMP_STUDY_WAIT, deadline,
                        "waiting for the study to be stable, at most until %s after the first "
                        "series",

@@ -53,9 +53,11 @@ enum {
 extern const char *const dcmp_study_decisions[4]; /* "wait", "plan", "drop", "done" */
 
 typedef struct dcmp_study_verdict {
-    int decision;                         /* DCMP_STUDY_* */
-    int64_t wait_until;                   /* with WAIT: epoch seconds, or 0 (until news) */
-    int timed_out;                        /* completeTimeout had passed */
+    int decision;       /* DCMP_STUDY_* */
+    int64_t wait_until; /* with WAIT: epoch seconds, or 0 (until news) */
+    int timed_out;      /* completeTimeout had passed */
+    int awaits_stable;  /* with WAIT: every series is ready and only the study's stability is
+                         * missing (no `requires`): whoever decides may ask Orthanc */
     char version[DCMP_STUDY_VERSION_LEN]; /* the content key of the series known now */
     char reason[DCMP_ERR_LEN];            /* why, in words, for the event record */
 } dcmp_study_verdict;

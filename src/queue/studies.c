@@ -10,7 +10,7 @@
 
 /* The scripts, embedded from src/queue/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_study_series[], dcmp_lua_study_stable[], dcmp_lua_study_load[],
-    dcmp_lua_study_accept[], dcmp_lua_study_decided[], dcmp_lua_study_due[];
+    dcmp_lua_study_accept[], dcmp_lua_study_decided[], dcmp_lua_study_due[], dcmp_lua_study_asked[];
 
 #define STUDIES_MAX_ARGS (5 + 2 * 64) /* study_decided: entries decided in one event */
 #define STUDIES_DUE_KEY  "dcmp:studies:due"
@@ -71,8 +71,9 @@ static void read_hash(const redisReply *h, cJSON *o, cJSON *series, cJSON *decid
         } else if (strcmp(k->str, "fields") == 0 || strcmp(k->str, "expect") == 0) {
             if ((j = parse_at(v)) != NULL)
                 cJSON_AddItemToObject(o, k->str, j);
-        } else if (strcmp(k->str, "first") == 0) {
-            cJSON_AddNumberToObject(o, "first", strtod(v->str, NULL));
+        } else if (strcmp(k->str, "first") == 0 || strcmp(k->str, "joined") == 0 ||
+                   strcmp(k->str, "asked") == 0) {
+            cJSON_AddNumberToObject(o, k->str, strtod(v->str, NULL));
         } else if (strcmp(k->str, "stable") == 0) {
             cJSON_AddBoolToObject(o, "stable", strcmp(v->str, "1") == 0);
         } else if (strcmp(k->str, "pending") == 0) {
@@ -181,6 +182,15 @@ int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms, int6
     snprintf(ndue, sizeof ndue, "%" PRId64, due_ms);
     snprintf(nsince, sizeof nsince, "%" PRId64, since_ms);
     return run(q, dcmp_lua_study_due, 3, args);
+}
+
+int dcmp_studies_asked(dcmp_queue *q, const char *study, int64_t at_ms)
+{
+    char at[24];
+    const char *args[2] = {study, at};
+
+    snprintf(at, sizeof at, "%" PRId64, at_ms);
+    return run(q, dcmp_lua_study_asked, 2, args);
 }
 
 int dcmp_studies_due(dcmp_queue *q, int64_t now_ms, int max, char ids[][DCMP_STUDIES_ID_LEN],

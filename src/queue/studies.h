@@ -29,7 +29,8 @@ int dcmp_studies_stable(dcmp_queue *q, const char *study, const char *expect_jso
 
 /*
  * What is known of the study, as a new object (free with cJSON_Delete): "loaded" (Redis' time
- * of the read, ms: the since of dcmp_studies_schedule), "first" (ms), "stable" (bool), "fields"
+ * of the read, ms: the since of dcmp_studies_schedule), "first" (ms), "joined" (ms a series
+ * last joined), "asked" (ms, dcmp_studies_asked), "stable" (bool), "fields"
  * (object), "expect" (list), "pending" (an event id or absent), "series" (an object: series id ->
  * its facts, with "planned" and "ended" read from its event and jobs now), "decided" (an object:
  * job name -> list of versions). A study with no state gives an empty "series". Returns 0 with
@@ -57,6 +58,10 @@ int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event,
  * its state read at since_ms ("loaded"): news that came after that read keeps the study due
  * when it was set. Returns 0 or -1. */
 int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms, int64_t since_ms);
+
+/* The study thread asked Orthanc whether the study is stable at at_ms ("asked" of
+ * dcmp_studies_load). Returns 0 or -1. */
+int dcmp_studies_asked(dcmp_queue *q, const char *study, int64_t at_ms);
 
 /* The studies due by now_ms, at most max, earliest first: ids[*n]. Returns 0 or -1. */
 int dcmp_studies_due(dcmp_queue *q, int64_t now_ms, int max, char ids[][DCMP_STUDIES_ID_LEN],

@@ -26,6 +26,7 @@
 #define STUDY_TICK_MS     500   /* how often the study thread looks for studies due */
 #define STUDY_DUE_BATCH   32    /* studies decided per tick */
 #define STUDY_FIELDS_MAX  65536 /* bytes of a series' header fields kept in the study's state */
+#define STUDY_ASK_BATCH   4     /* studies the thread asks Orthanc about per tick */
 
 /* The study's own fields, taken from its first series (dcmp_study_data copies them). */
 static const char *const study_keys[] = {
@@ -54,7 +55,11 @@ typedef struct judged {
     int nseries, nknown; /* all; those that joined (the rest: expected only, first) */
     judged_entry e[STUDY_MAX_ENTRIES];
     int n, plan, drop;
-    int64_t due_ms; /* when to decide again; 0: on news only */
+    int64_t due_ms;  /* when to decide again; 0: on news only */
+    int64_t wait_ms; /* the same for the entries' own waits, the asking below left out */
+    int64_t ask_ms;  /* when the study thread may ask Orthanc whether the study is stable (an
+                      * entry waits for that only): STABLE_AGE after the last series joined
+                      * and after the last time it asked; 0: nothing to ask */
 } judged;
 
 /* 1 when id is an Orthanc id: 1 to 64 letters, digits or '-'. */
@@ -281,20 +286,26 @@ static void series_of(judged *j)
     }
 }
 
+/* The earlier of two due times (0: none). */
+static int64_t earlier(int64_t a, int64_t b)
+{
+    return a == 0 || (b > 0 && b < a) ? b : a;
+}
+
 /* Loads study `study` and decides each study-level entry at now (event: the study event
  * deciding, or NULL). Returns 0, or -1 with err (Redis). */
-static int judge(dcmp_queue *q, const dcmp_settings_files *reg, const char *study,
-                 const char *event, judged *j, char *err)
+static int judge(const dcmp_config *cfg, dcmp_queue *q, const dcmp_settings_files *reg,
+                 const char *study, const char *event, judged *j, char *err)
 {
     static const int max_uids = DCMP_STUDY_MAX_VERSIONS * 64;
     int64_t now = time(NULL), now_ms = dcmp_clock_wall_ms(), first;
     dcmp_study_version *vers = dcmp_xcalloc(DCMP_STUDY_MAX_VERSIONS, sizeof *vers);
     const char **uids = dcmp_xcalloc((size_t)max_uids, sizeof *uids);
-    int i, k, unready = 0;
+    int i, k, unready = 0, ask = 0;
 
     j->state = NULL;
     j->empty = cJSON_CreateObject();
-    j->due_ms = 0;
+    j->due_ms = j->ask_ms = 0;
     j->plan = j->drop = 0;
     j->n = study_entries(reg, j->e);
     if (dcmp_studies_load(q, study, &j->state) < 0) {
@@ -323,15 +334,24 @@ static int judge(dcmp_queue *q, const dcmp_settings_files *reg, const char *stud
         }
         j->plan += j->e[i].v.decision == DCMP_STUDY_PLAN;
         j->drop += j->e[i].v.decision == DCMP_STUDY_DROP;
+        ask |= j->e[i].v.awaits_stable;
         if (j->e[i].v.decision == DCMP_STUDY_WAIT) {
             int64_t at = j->e[i].v.wait_until * 1000;
             if (at == 0 && unready > 0) {
                 first = (int64_t)num(j->state, "first");
                 at = now_ms + (now_ms - first > 3600000 ? STUDY_SLOW_POLL : STUDY_POLL_MS);
             }
-            if (at > 0 && (j->due_ms == 0 || at < j->due_ms))
-                j->due_ms = at;
+            j->due_ms = earlier(j->due_ms, at);
         }
+    }
+    j->wait_ms = j->due_ms;
+    if (ask && cfg->orthanc_url[0]) {
+        /* Orthanc's word may not come (docs/planning.md): asked once the study has been
+         * quiet for STABLE_AGE, and again no sooner than STABLE_AGE later */
+        int64_t joined = (int64_t)num(j->state, "joined"), asked = (int64_t)num(j->state, "asked");
+        int64_t last = joined > 0 ? joined : (int64_t)num(j->state, "first");
+        j->ask_ms = (asked > last ? asked : last) + cfg->stable_age * 1000;
+        j->due_ms = earlier(j->due_ms, j->ask_ms);
     }
     free(vers);
     free(uids);
@@ -630,7 +650,7 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
         }
     }
     if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
-        judge(pl->seen, reg, study, id, j, err) < 0)
+        judge(cfg, pl->seen, reg, study, id, j, err) < 0)
         goto out;
     for (i = 0; i < j->n; i++)
         if (j->e[i].v.decision == DCMP_STUDY_PLAN) {
@@ -674,8 +694,52 @@ out:
     return rc;
 }
 
-/* Decides one due study; makes a study event when an entry is to be planned or dropped. */
-static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char *study)
+/* Asks Orthanc (through the thread's helper, as a planner would) whether the study, whose
+ * entries wait only for that, is stable; when it is, a study event (origin "check") whose
+ * planner records it so, as for Orthanc's own StableStudy. Sets when the study is due next. */
+static void ask(scheduler *s, helper *o, dcmp_queue *q, const char *study, judged *j)
+{
+    char path[128], why[DCMP_ERR_LEN], id[DCMP_ID_LEN];
+    cJSON *info = NULL;
+    int rc;
+
+    /* the next ask is STABLE_AGE after this one, whatever Orthanc answers */
+    j->due_ms = earlier(j->wait_ms, loaded(j) + s->cfg->stable_age * 1000);
+    if (dcmp_studies_asked(q, study, loaded(j)) < 0) {
+        dcmp_log_warn("study %s: %s", study, dcmp_queue_errstr(q));
+        return;
+    }
+    snprintf(path, sizeof path, "/studies/%s", study);
+    if (helper_get(o, path, &info, why) != 0) {
+        dcmp_log_limited(DCMP_WARN, "study %s: asking Orthanc whether it is stable: %s", study,
+                         why);
+        return;
+    }
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "IsStable"))) {
+        dcmp_log_debug("study %s: Orthanc does not call it stable yet", study);
+        cJSON_Delete(info);
+        return;
+    }
+    cJSON_Delete(info);
+    /* no version: a webhook of the same LastUpdate may have been decided while the study
+     * state was made unstable since (a series Orthanc did not list); contents are deduplicated
+     * by their keys anyway */
+    rc = study_accept(s, q, study, "", "check", id);
+    if (rc < 0) {
+        dcmp_log_warn("study %s: %s", study, dcmp_queue_errstr(q));
+        return;
+    }
+    dcmp_log_info("study %s: Orthanc calls it stable: %s event %s", study,
+                  rc ? "study" : "waits in or came as", id);
+    if (rc)
+        j->due_ms = 0; /* the event's planner decides when next */
+}
+
+/* Decides one due study; makes a study event when an entry is to be planned or dropped, or
+ * asks Orthanc whether it is stable when that is all it waits for (at most *asks more this
+ * tick). */
+static void look(scheduler *s, helper *o, dcmp_queue *q, dcmp_settings_cache *c, const char *study,
+                 int *asks)
 {
     const dcmp_settings_files *reg;
     const cJSON *system;
@@ -684,7 +748,7 @@ static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char
     int rc;
 
     if (dcmp_settings_cache_refresh(c, &system, &reg, err) < 0 ||
-        judge(q, reg, study, NULL, j, err) < 0) {
+        judge(s->cfg, q, reg, study, NULL, j, err) < 0) {
         dcmp_log_warn("study %s: %s (decided again later)", study, err);
         goto out; /* still due: looked at again next turn */
     }
@@ -698,7 +762,10 @@ static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char
                           rc ? "complete for an entry:" : "waits in", id);
             j->due_ms = 0; /* the event's planner decides when next */
         }
-    }
+    } else if (j->ask_ms > 0 && j->ask_ms <= loaded(j) && *asks > 0) {
+        --*asks;
+        ask(s, o, q, study, j);
+    } /* else asked in a later tick: it stays due */
     if (dcmp_studies_schedule(q, study, j->due_ms, loaded(j)) < 0)
         dcmp_log_warn("study %s: %s", study, dcmp_queue_errstr(q));
 out:
@@ -727,16 +794,22 @@ void *study_main(void *arg)
     char(*ids)[DCMP_STUDIES_ID_LEN] = dcmp_xcalloc(STUDY_DUE_BATCH, sizeof *ids);
     dcmp_settings_cache *c;
     dcmp_queue *q;
+    helper o;
+    int64_t used = 0; /* monotonic ms the helper last asked Orthanc; 0: not running */
     int n, i;
 
     if ((q = dcmp_queue_from_config(s->cfg)) == NULL ||
         (c = dcmp_settings_cache_new(s->cfg->settings, s->cfg->registry,
                                      DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
         dcmp_fatal("out of memory");
+    helper_init(&o, s->cfg, s->dicom_program);
+    o.tick = scheduler_stopping; /* a request to Orthanc ends at a stop */
+    o.tick_arg = s;
     while (!*s->stop) {
         const dcmp_settings_files *reg;
         const cJSON *system;
         char err[DCMP_ERR_LEN];
+        int asks = STUDY_ASK_BATCH;
         /* a service installed or removed: whether study events are taken follows */
         if (dcmp_settings_cache_refresh(c, &system, &reg, err) == 0)
             atomic_store(&s->studies, wanted(reg));
@@ -745,10 +818,17 @@ void *study_main(void *arg)
             n = 0;
         }
         for (i = 0; i < n && !*s->stop; i++)
-            look(s, q, c, ids[i]);
+            look(s, &o, q, c, ids[i], &asks);
+        if (asks < STUDY_ASK_BATCH)
+            used = dcmp_clock_mono_ms();
+        else if (used > 0 && dcmp_clock_mono_ms() - used > HELPER_IDLE_MS) {
+            helper_stop(&o); /* a helper only while studies wait for Orthanc's word */
+            used = 0;
+        }
         if (n < STUDY_DUE_BATCH)
             dcmp_clock_sleep_ms(STUDY_TICK_MS);
     }
+    helper_stop(&o);
     dcmp_settings_cache_free(c);
     dcmp_queue_free(q);
     free(ids);

@@ -126,6 +126,10 @@ static void test_timeout_plan_or_drop(void)
     st.v.stable = 0;
     CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_WAIT && out.wait_until == 4600);
     CHECK_CONTAINS(out.reason, "waiting for the study to be stable");
+    CHECK(out.awaits_stable); /* the study thread may ask Orthanc */
+    st.s[0].ended = 0;        /* not while a series is not ready: its news comes anyway */
+    CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_WAIT && !out.awaits_stable);
+    st.s[0].ended = 1;
     CHECK(decide(&t, &st, 4600, &out) == DCMP_STUDY_PLAN && out.timed_out);
     CHECK_CONTAINS(out.reason, "without a stable study");
     st.v.stable = 1;

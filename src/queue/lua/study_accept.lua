@@ -1,12 +1,13 @@
 -- study_accept.lua -- stores a study event durably and queues it for planning, as
 -- event_accept.lua does a series event, unless one for the same study waits in the inbox
 -- still (its record says 'received'): that one decides the study with everything known (but
--- a waiting 'watch' event does not take the place of Orthanc's StableStudy); or
+-- a waiting 'watch' event does not take the place of Orthanc's StableStudy, nor of the study
+-- thread's 'check' that Orthanc now calls the study stable); or
 -- unless an event of the same study version (Orthanc's LastUpdate of the study, when known)
 -- was accepted before (Orthanc's webhook, then the catch-up reading the same StableStudy).
 -- Keys: event:ID (level 'study', study), events, inbox, study:ID (pending: the waiting event;
 -- seen: the last version accepted, seen_by: its event).
--- ARGV: id, study id, body (JSON text), origin (webhook, watch, catch-up), ttl (s) of the
+-- ARGV: id, study id, body (JSON text), origin (webhook, watch, check, catch-up), ttl (s) of the
 -- study state, version ('' when not known).
 -- Returns {'accepted', id} or {'duplicate', id of the event that waits or came before}.
 local id, study, body, origin, ttl, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4],

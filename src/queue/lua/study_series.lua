@@ -1,6 +1,7 @@
 -- study_series.lua -- a series event of a study finished planning (or is about to be
 -- finished): the series joins its study's state, and the study is due to be decided again.
--- Keys: study:ID (hash: first (ms of the first series), n (series known), fields (the study's
+-- Keys: study:ID (hash: first (ms of the first series), joined (ms a series last joined or
+-- changed), asked (ms the study thread last asked Orthanc), n (series known), fields (the study's
 -- own header fields, JSON, from its first series), s:SERIES (the series, JSON: event,
 -- uid, dcmpath, fields, instances, lastUpdate, arrived (s), skip), stable, expect, pending,
 -- d:JOBNAME), studies:due (zset: study id by the ms it is to be decided at).
@@ -39,7 +40,7 @@ else
   end
   if not listed then redis.call('HSET', key, 'stable', '0') end
 end
-redis.call('HSET', key, 's:' .. series, json)
+redis.call('HSET', key, 's:' .. series, json, 'joined', S(t))
 redis.call('HSETNX', key, 'first', S(t))
 redis.call('HSETNX', key, 'fields', fields)
 redis.call('EXPIRE', key, ttl)
