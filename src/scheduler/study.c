@@ -484,7 +484,8 @@ static int make_links(const dcmp_config *cfg, const char *study, const char *ver
         const dcmp_study_series *s = &j->series[i];
         ssize_t n;
         char *slash;
-        if (dcmp_study_link(study, version, s, link, target, sizeof link, why) < 0)
+        if (dcmp_study_link(dcmp_level_of(DCMP_LEVEL_STUDY), study, version, s, link, target,
+                            sizeof link, why) < 0)
             return -1;
         snprintf(path, sizeof path, "%s/%s", cfg->data, s->dcmpath);
         if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -665,7 +666,8 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
         out->plan = strdup("{}");
     } else {
         char why[DCMP_ERR_LEN] = "";
-        data = version[0] ? dcmp_study_data(cJSON_GetObjectItemCaseSensitive(j->state, "fields"),
+        data = version[0] ? dcmp_study_data(dcmp_level_of(DCMP_LEVEL_STUDY),
+                                            cJSON_GetObjectItemCaseSensitive(j->state, "fields"),
                                             study, version, j->series, j->nknown, why)
                           : pick(cJSON_GetObjectItemCaseSensitive(j->state, "fields"), study_keys,
                                  sizeof study_keys / sizeof *study_keys);
