@@ -154,7 +154,7 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
 
     memset(out, 0, sizeof *out);
     out->state = "failed";
-    if (strncmp(body, STUDY_BODY_PREFIX, strlen(STUDY_BODY_PREFIX)) == 0 &&
+    if (strncmp(body, LEVEL_BODY_PREFIX, strlen(LEVEL_BODY_PREFIX)) == 0 &&
         strstr(body, "\"seriesId\"") == NULL)
         return study_plan(pl, id, body, out, err);
     if (dcmp_webhook_parse(body, strlen(body), &w, out->error) < 0) {
@@ -179,7 +179,7 @@ static int plan_event(planner *pl, const char *id, const char *body, outcome *ou
         /* its study does not wait for it (study.c): it has no files to give */
         if (pl->s->cfg->orthanc_url[0] &&
             (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
-             study_note(pl, id, w.series, reg, NULL, &facts, 1, err) < 0))
+             study_note(pl, id, w.series, reg, w.data, &facts, 1, err) < 0))
             goto out;
         out->plan = strdup("{}");
         rc = 0; /* recorded as failed with the reason, not retried */

@@ -45,6 +45,7 @@ static char sop_uid[NSLICES][65];    /* by slice: InstanceNumber i + 1 */
 static int variant;                  /* 0: the first series; 1: a second one (other UIDs) */
 static const char *description = ""; /* SeriesDescription of the series send_series makes */
 static int study_of = -1;            /* >= 0: the series goes into the study of that variant */
+static const char *patient_tag = ""; /* appended to the PatientID: another patient */
 static int sched_port;               /* where the project's Lua script posts its webhooks */
 static int stable_age = 1;           /* Orthanc's StableAge (s) */
 static const char *store = "";       /* names Orthanc's storage and index folders */
@@ -291,7 +292,7 @@ static int make_slice(int k, const char *study, const char *ser, const char *fra
              "(0008,0060) CS [CT]\n"
              "(0008,103e) LO [%s]\n"
              "(0010,0010) PN [Test^Orthanc]\n"
-             "(0010,0020) LO [DCMP-TEST-%d]\n"
+             "(0010,0020) LO [DCMP-TEST-%d%s]\n"
              "(0020,000d) UI [%s]\n"
              "(0020,000e) UI [%s]\n"
              "(0020,0052) UI [%s]\n"
@@ -309,7 +310,8 @@ static int make_slice(int k, const char *study, const char *ser, const char *fra
              "(0028,0102) US 15\n"
              "(0028,0103) US 0\n"
              "(7fe0,0010) OW =%s\n",
-             sop_uid[k], description, (int)getpid(), study, ser, frame, k + 1, 2 * k, raw);
+             sop_uid[k], description, (int)getpid(), patient_tag, study, ser, frame, k + 1, 2 * k,
+             raw);
     if (write_text(txt, dump) < 0)
         return -1;
     if (run(argv, log) != 0) {
@@ -1785,10 +1787,11 @@ static void test_dcmpath_checked(void)
 
 /* ---- study events (issue 14) ---- */
 
-/* The planned study events that hold a job of entry `job`, oldest first: for each, how many
- * series its study version held (counts[]) and the job's id (ids[]). Returns how many. */
-static int study_versions(redisContext *rc, const char *job, int *counts, char ids[][DCMP_ID_LEN],
-                          int max)
+/* The planned events of `level` (study, patient) that hold a job of entry `job`, oldest first:
+ * for each, how many series its version held (counts[]) and the job's id (ids[]). Returns how
+ * many. */
+static int level_versions(redisContext *rc, const char *level, const char *job, int *counts,
+                          char ids[][DCMP_ID_LEN], int max)
 {
     redisReply *r = redisCommand(rc, "ZRANGE dcmp:events 0 -1"), *h;
     size_t k;
@@ -1799,7 +1802,7 @@ static int study_versions(redisContext *rc, const char *job, int *counts, char i
         const cJSON *j;
         h = redisCommand(rc, "HMGET dcmp:event:%s level state plan", r->element[k]->str);
         if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 3 &&
-            h->element[0]->type == REDIS_REPLY_STRING && strcmp(h->element[0]->str, "study") == 0 &&
+            h->element[0]->type == REDIS_REPLY_STRING && strcmp(h->element[0]->str, level) == 0 &&
             h->element[1]->type == REDIS_REPLY_STRING &&
             strcmp(h->element[1]->str, "planned") == 0 &&
             h->element[2]->type == REDIS_REPLY_STRING) {
@@ -1809,7 +1812,7 @@ static int study_versions(redisContext *rc, const char *job, int *counts, char i
                 const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "jobName"));
                 if (name && strcmp(name, job) == 0 && n < max) {
                     counts[n] = cJSON_GetArraySize(
-                        cJSON_GetObjectItem(cJSON_GetObjectItem(plan, "study"), "series"));
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(plan, level), "series"));
                     snprintf(ids[n], DCMP_ID_LEN, "%s",
                              cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")));
                     n++;
@@ -1825,19 +1828,51 @@ static int study_versions(redisContext *rc, const char *job, int *counts, char i
     return n;
 }
 
-/* Waits (up to 90 s) for a planned study version of `job` with `want` series; returns the
+static int study_versions(redisContext *rc, const char *job, int *counts, char ids[][DCMP_ID_LEN],
+                          int max)
+{
+    return level_versions(rc, "study", job, counts, ids, max);
+}
+
+/* Waits (up to 90 s) for a planned version of `level` of `job` with `want` series; returns the
  * number of its versions then (counts, ids filled). */
-static int wait_study_version(redisContext *rc, const char *job, int want, int *counts,
-                              char ids[][DCMP_ID_LEN], int max)
+static int wait_level_version(redisContext *rc, const char *level, const char *job, int want,
+                              int *counts, char ids[][DCMP_ID_LEN], int max)
 {
     int i, k, n = 0;
 
     for (i = 0; i < 1800; i++) {
-        n = study_versions(rc, job, counts, ids, max);
+        n = level_versions(rc, level, job, counts, ids, max);
         for (k = 0; k < n; k++)
             if (counts[k] == want)
                 return n;
         nap_ms(50);
+    }
+    return n;
+}
+
+static int wait_study_version(redisContext *rc, const char *job, int want, int *counts,
+                              char ids[][DCMP_ID_LEN], int max)
+{
+    return wait_level_version(rc, "study", job, want, counts, ids, max);
+}
+
+/* Checks the series list of a job's headers: each a link under DATA to the series' five files.
+ * Returns how many. */
+static int check_series_links(fixture *f, const cJSON *list)
+{
+    const cJSON *s;
+    int n = 0;
+
+    cJSON_ArrayForEach(s, list)
+    {
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(s, "dcmpath"));
+        char path[PATH_MAX + 256];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", f->data, p ? p : "?");
+        CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
+        CHECK(count_entries(path, "", ".dcm") == NSLICES);
+        n++;
     }
     return n;
 }
@@ -1849,21 +1884,13 @@ static void check_study_job(fixture *f, const char *id, int want)
     dcmp_job job;
     cJSON *kw = NULL;
     const cJSON *s;
-    int n = 0;
+    int n;
 
     CHECK(fixture_wait_state(f, id, "finished", 30000) == 0);
     CHECK(dcmp_queue_job(f->q, id, &job) == 1);
     kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
-    cJSON_ArrayForEach(s, cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "series"))
-    {
-        const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(s, "dcmpath"));
-        char path[PATH_MAX + 256];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", f->data, p ? p : "?");
-        CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
-        CHECK(count_entries(path, "", ".dcm") == NSLICES);
-        n++;
-    }
+    s = cJSON_GetObjectItem(kw, "headers");
+    n = check_series_links(f, cJSON_GetObjectItem(s, "series"));
     CHECK(n == want);
     cJSON_Delete(kw);
     dcmp_job_clear(&job);
@@ -2017,6 +2044,77 @@ static void test_study_events(void)
     end_sched(&f, sched);
 }
 
+/* A patient-level service end to end: two studies of one patient sent with storescu; Orthanc's
+ * StablePatient (or the study thread asking) plans "patient" once, with both studies, each
+ * with its series, in folders of links one level deeper than a study's. */
+static void test_patient_events(void)
+{
+    char path[PATH_MAX + 32], src[PATH_MAX], ids[8][DCMP_ID_LEN];
+    const cJSON *studies, *st;
+    int counts[8], n, k, nseries = 0;
+    redisContext *rc;
+    dcmp_job job;
+    cJSON *kw;
+    pid_t sched;
+    fixture f;
+
+    CHECK(stop_orthanc() == 0);
+    stable_age = 2; /* the two studies are sent within it: one StablePatient for both */
+    if (start_orthanc() < 0 || fixture_start(&f) < 0) {
+        CHECK(!"Orthanc and a Redis");
+        return;
+    }
+    skip_old_changes(&f);
+    snprintf(path, sizeof path, "%s/registry/pt", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/registry/pt/cb.so", dir);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, path) == 0);
+    snprintf(path, sizeof path, "%s/registry/pt/settings.json", dir);
+    CHECK(write_text(path, "[{\"jobName\":\"patient\",\"worker\":\"testmods.record\","
+                           "\"callback\":\"pt.cb.yes\",\"trigger\":\"patient\"}]") == 0);
+    fixture_worker(&f, "default", NULL);
+    sched = start_sched(&f, "STABLE_AGE=1", NULL);
+    CHECK(sched > 0);
+    wait_sched_up();
+    rc = redisConnect("127.0.0.1", f.port);
+    patient_tag = "-P";
+    for (k = 0; k < 2; k++) {
+        study_of = variant = 30 + k; /* a study each */
+        description = k ? "CT BRAIN" : "CT CHEST";
+        CHECK(send_series() == 0);
+    }
+    n = wait_level_version(rc, "patient", "patient", 2, counts, ids, 8);
+    /* one version, unless Orthanc called the patient stable between the two studies */
+    CHECK(n >= 1 && n <= 2 && counts[n - 1] == 2);
+    if (n >= 1) {
+        CHECK(fixture_wait_state(&f, ids[n - 1], "finished", 30000) == 0);
+        CHECK(dcmp_queue_job(f.q, ids[n - 1], &job) == 1);
+        kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
+        studies = cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "studies");
+        CHECK(cJSON_GetArraySize(studies) == 2);
+        cJSON_ArrayForEach(st, studies)
+        {
+            const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(st, "dcmpath"));
+            CHECK(p && strncmp(p, "patients/", 9) == 0);
+            nseries += check_series_links(&f, cJSON_GetObjectItem(st, "series"));
+        }
+        CHECK(nseries == 2);
+        cJSON_Delete(kw);
+        dcmp_job_clear(&job);
+    }
+    redisFree(rc);
+    study_of = -1;
+    patient_tag = description = "";
+    snprintf(path, sizeof path, "%s/registry/pt/settings.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/registry/pt/cb.so", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/registry/pt", dir);
+    rmdir(path);
+    end_sched(&f, sched);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -2073,6 +2171,7 @@ int main(void)
             RUN(test_unstable_series);
             RUN(test_arrival_watch);
             RUN(test_study_events);
+            RUN(test_patient_events);
         }
     }
     if (orthanc > 0) {

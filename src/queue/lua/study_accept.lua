@@ -10,9 +10,13 @@
 -- ARGV: id, study id, body (JSON text), origin (webhook, watch, check, catch-up), ttl (s) of the
 -- study state, version ('' when not known).
 -- Returns {'accepted', id} or {'duplicate', id of the event that waits or came before}.
+-- The level's names come first (studies.c): 'study' (keys study:ID, studies:due below) or
+-- 'patient' (patient:ID, patients:due).
+local KIND, DUE = ARGV[1], P .. ARGV[2]
+local K, ARGV = P .. KIND .. ':', {select(3, unpack(ARGV))}
 local id, study, body, origin, ttl, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   tonumber(ARGV[5]), ARGV[6] or ''
-local key = P .. 'study:' .. study
+local key = K .. study
 local prev = redis.call('HGET', key, 'pending')
 if prev then
   -- only Orthanc's word (webhook, catch-up) makes the planner ask Orthanc whether the study
@@ -29,8 +33,8 @@ if version ~= '' then
   redis.call('HSET', key, 'seen', version, 'seen_by', id)
 end
 local t = now_ms()
-redis.call('HSET', P .. 'event:' .. id, 'v', WIRE, 'id', id, 'series', '', 'level', 'study',
-  'study', study, 'version', version, 'received', S(t), 'state', 'received', 'body', body,
+redis.call('HSET', P .. 'event:' .. id, 'v', WIRE, 'id', id, 'series', '', 'level', KIND,
+  KIND, study, 'version', version, 'received', S(t), 'state', 'received', 'body', body,
   'origin', origin)
 redis.call('ZADD', P .. 'events', t, id)
 redis.call('HSET', key, 'pending', id)
