@@ -425,17 +425,21 @@ static cJSON *members(planner *pl, const dcmp_level *L, const cJSON *info, int *
 {
     const cJSON *x, *y;
     cJSON *list;
-    int n = 0;
+    int n = 0, asked = 0;
 
     *rc = 0;
-    if (L->depth == 1)
-        return cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(info, "Series"), 1);
+    if (L->depth == 1) /* a study: its own list (none: an empty one) */
+        return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(info, "Series"))
+                   ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(info, "Series"), 1)
+                   : cJSON_CreateArray();
     list = cJSON_CreateArray();
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(info, "Studies"))
     {
         char path[128];
         cJSON *sinfo = NULL;
-        if (!cJSON_IsString(x) || !orthanc_id(x->valuestring) || n >= DCMP_STUDY_MAX_SERIES)
+        /* one question per study, as many studies as series at most */
+        if (!cJSON_IsString(x) || !orthanc_id(x->valuestring) || n >= DCMP_STUDY_MAX_SERIES ||
+            asked++ >= DCMP_STUDY_MAX_SERIES)
             continue;
         snprintf(path, sizeof path, "/studies/%s", x->valuestring);
         if ((*rc = helper_get(&pl->dicom, path, &sinfo, why)) != 0) {

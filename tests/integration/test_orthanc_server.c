@@ -1942,6 +1942,50 @@ static int wait_study_stable(int v)
     return stable ? 0 : -1;
 }
 
+/* Orthanc restarted with StableAge age, a Redis (f), a registry folder `name` holding the test
+ * callbacks and settings `settings`, a worker and the scheduler (*sched, STABLE_AGE 1 s).
+ * Returns 0, or -1 (checked already). */
+static int level_start(fixture *f, int age, const char *name, const char *settings, pid_t *sched)
+{
+    char path[PATH_MAX + 64], src[PATH_MAX];
+
+    CHECK(stop_orthanc() == 0);
+    stable_age = age;
+    if (start_orthanc() < 0 || fixture_start(f) < 0) {
+        CHECK(!"Orthanc and a Redis");
+        return -1;
+    }
+    skip_old_changes(f);
+    snprintf(path, sizeof path, "%s/registry/%s", dir, name);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/registry/%s/cb.so", dir, name);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, path) == 0);
+    snprintf(path, sizeof path, "%s/registry/%s/settings.json", dir, name);
+    CHECK(write_text(path, settings) == 0);
+    fixture_worker(f, "default", NULL);
+    *sched = start_sched(f, "STABLE_AGE=1", NULL);
+    CHECK(*sched > 0);
+    wait_sched_up();
+    return 0;
+}
+
+/* Undoes level_start's registry folder `name` and stops the scheduler. */
+static void level_end(fixture *f, pid_t sched, const char *name)
+{
+    static const char *const files[] = {"settings.json", "cb.so"};
+    char path[PATH_MAX + 64];
+    size_t i;
+
+    for (i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/registry/%s/%s", dir, name, files[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/registry/%s", dir, name);
+    rmdir(path);
+    end_sched(f, sched);
+}
+
 /* A study-level service end to end: three series of one study sent one after another with
  * pauses shorter than Orthanc's StableAge; "pair" (requires T1 and T2) is planned with those
  * two before the third is sent; "whole" (no requires) once Orthanc calls the study stable,
@@ -1952,35 +1996,22 @@ static int wait_study_stable(int v)
 static void test_study_events(void)
 {
     static const char *const descs[] = {"AX T1", "AX T2", "FLAIR", "DWI"};
-    char path[PATH_MAX + 32], src[PATH_MAX], ids[8][DCMP_ID_LEN];
+    char ids[8][DCMP_ID_LEN];
     int counts[8], n, k;
     redisContext *rc;
     pid_t sched;
     fixture f;
 
-    CHECK(stop_orthanc() == 0);
-    stable_age = 10; /* longer than the pauses between the series, and than planning "pair" */
-    if (start_orthanc() < 0 || fixture_start(&f) < 0) {
-        CHECK(!"Orthanc and a Redis");
+    /* StableAge longer than the pauses between the series, and than planning "pair" */
+    if (level_start(&f, 10, "st",
+                    "[{\"jobName\":\"whole\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"st.cb.yes\",\"trigger\":\"study\"},"
+                    "{\"jobName\":\"pair\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"st.cb.yes\",\"trigger\":\"study\","
+                    "\"requires\":[{\"SeriesDescription\":\"*t1*\"},"
+                    "{\"SeriesDescription\":\"*T2*\"}]}]",
+                    &sched) < 0)
         return;
-    }
-    skip_old_changes(&f);
-    snprintf(path, sizeof path, "%s/registry/st", dir);
-    CHECK(mkdir(path, 0755) == 0);
-    snprintf(path, sizeof path, "%s/registry/st/cb.so", dir);
-    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
-    CHECK(symlink(src, path) == 0);
-    snprintf(path, sizeof path, "%s/registry/st/settings.json", dir);
-    CHECK(write_text(path, "[{\"jobName\":\"whole\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"st.cb.yes\",\"trigger\":\"study\"},"
-                           "{\"jobName\":\"pair\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"st.cb.yes\",\"trigger\":\"study\","
-                           "\"requires\":[{\"SeriesDescription\":\"*t1*\"},"
-                           "{\"SeriesDescription\":\"*T2*\"}]}]") == 0);
-    fixture_worker(&f, "default", NULL);
-    sched = start_sched(&f, "STABLE_AGE=1", NULL);
-    CHECK(sched > 0);
-    wait_sched_up();
     rc = redisConnect("127.0.0.1", f.port);
     study_of = 20;
     for (k = 0; k < 2; k++) {
@@ -2035,13 +2066,7 @@ static void test_study_events(void)
     redisFree(rc);
     study_of = -1;
     description = "";
-    snprintf(path, sizeof path, "%s/registry/st/settings.json", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/registry/st/cb.so", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/registry/st", dir);
-    rmdir(path);
-    end_sched(&f, sched);
+    level_end(&f, sched, "st");
 }
 
 /* A patient-level service end to end: two studies of one patient sent with storescu; Orthanc's
@@ -2049,7 +2074,7 @@ static void test_study_events(void)
  * with its series, in folders of links one level deeper than a study's. */
 static void test_patient_events(void)
 {
-    char path[PATH_MAX + 32], src[PATH_MAX], ids[8][DCMP_ID_LEN];
+    char ids[8][DCMP_ID_LEN];
     const cJSON *studies, *st;
     int counts[8], n, k, nseries = 0;
     redisContext *rc;
@@ -2058,25 +2083,12 @@ static void test_patient_events(void)
     pid_t sched;
     fixture f;
 
-    CHECK(stop_orthanc() == 0);
-    stable_age = 2; /* the two studies are sent within it: one StablePatient for both */
-    if (start_orthanc() < 0 || fixture_start(&f) < 0) {
-        CHECK(!"Orthanc and a Redis");
+    /* StableAge 2 s: the two studies are sent within it, one StablePatient for both */
+    if (level_start(&f, 2, "pt",
+                    "[{\"jobName\":\"patient\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"pt.cb.yes\",\"trigger\":\"patient\"}]",
+                    &sched) < 0)
         return;
-    }
-    skip_old_changes(&f);
-    snprintf(path, sizeof path, "%s/registry/pt", dir);
-    CHECK(mkdir(path, 0755) == 0);
-    snprintf(path, sizeof path, "%s/registry/pt/cb.so", dir);
-    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
-    CHECK(symlink(src, path) == 0);
-    snprintf(path, sizeof path, "%s/registry/pt/settings.json", dir);
-    CHECK(write_text(path, "[{\"jobName\":\"patient\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"pt.cb.yes\",\"trigger\":\"patient\"}]") == 0);
-    fixture_worker(&f, "default", NULL);
-    sched = start_sched(&f, "STABLE_AGE=1", NULL);
-    CHECK(sched > 0);
-    wait_sched_up();
     rc = redisConnect("127.0.0.1", f.port);
     patient_tag = "-P";
     for (k = 0; k < 2; k++) {
@@ -2106,13 +2118,7 @@ static void test_patient_events(void)
     redisFree(rc);
     study_of = -1;
     patient_tag = description = "";
-    snprintf(path, sizeof path, "%s/registry/pt/settings.json", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/registry/pt/cb.so", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/registry/pt", dir);
-    rmdir(path);
-    end_sched(&f, sched);
+    level_end(&f, sched, "pt");
 }
 
 int main(void)

@@ -235,19 +235,29 @@ static void test_bad_views(void)
     cJSON_Delete(e);
 }
 
+/* The data of level L for the first 3 series of st (version 0123456789abcdef), printed (new
+ * text: free), or NULL (checked already). */
+static char *data_text(const dcmp_level *L, const cJSON *fields, const char *id, study *st)
+{
+    char err[DCMP_ERR_LEN] = "";
+    cJSON *data = dcmp_study_data(L, fields, id, "0123456789abcdef", st->s, 3, err);
+    char *text = data ? cJSON_PrintUnformatted(data) : NULL;
+
+    CHECK(data != NULL);
+    cJSON_Delete(data);
+    return text;
+}
+
 static void test_study_data(void)
 {
     cJSON *fields = cJSON_Parse("{\"StudyInstanceUID\":\"1.2\",\"StudyDate\":\"20261205\","
                                 "\"studyId\":\"st-1\",\"dcmpath\":\"dicom/old\"}");
     char err[DCMP_ERR_LEN] = "", link[256], target[256], *text;
     const char *ver = "0123456789abcdef";
-    cJSON *data;
     study st;
 
     study_init(&st, 3);
-    data = dcmp_study_data(STUDY, fields, "st-1", ver, st.s, 3, err);
-    CHECK(data != NULL);
-    text = cJSON_PrintUnformatted(data);
+    text = data_text(STUDY, fields, "st-1", &st);
     /* ordered by SeriesNumber: T2 (2), FLAIR (3), T1 (4) */
     CHECK_STR(text, "{\"StudyInstanceUID\":\"1.2\",\"StudyDate\":\"20261205\",\"studyId\":\"st-1\","
                     "\"dcmpath\":\"studies/st-1/0123456789abcdef\",\"series\":["
@@ -261,7 +271,6 @@ static void test_study_data(void)
                     "\"SeriesDescription\":\"AX T1 MPRAGE\",\"SeriesNumber\":4,\"instances\":20,"
                     "\"dcmpath\":\"studies/st-1/0123456789abcdef/aa-01\"}]}");
     free(text);
-    cJSON_Delete(data);
 
     CHECK(dcmp_study_link(STUDY, "st-1", ver, &st.s[0], link, target, sizeof link, err) == 0);
     CHECK_STR(link, "studies/st-1/0123456789abcdef/aa-01");
@@ -300,7 +309,7 @@ static void test_patient_data(void)
     const char *ver = "0123456789abcdef";
     dcmp_study_verdict out;
     dcmp_trigger t;
-    cJSON *data, *e;
+    cJSON *e;
     study st;
 
     study_init(&st, 3); /* T1 and T2 of the later study, FLAIR of the earlier one */
@@ -308,9 +317,7 @@ static void test_patient_data(void)
     st.s[0].study_fields = st.s[1].study_fields = late;
     st.s[2].study = "st-a";
     st.s[2].study_fields = early;
-    data = dcmp_study_data(PATIENT, fields, "pt-1", ver, st.s, 3, err);
-    CHECK(data != NULL);
-    text = cJSON_PrintUnformatted(data);
+    text = data_text(PATIENT, fields, "pt-1", &st);
     /* studies by StudyDate, their series by SeriesNumber */
     CHECK_STR(text, "{\"PatientID\":\"P1\",\"patientId\":\"pt-1\","
                     "\"dcmpath\":\"patients/pt-1/0123456789abcdef\",\"studies\":["
@@ -330,7 +337,6 @@ static void test_patient_data(void)
                     "\"dcmpath\":\"patients/pt-1/0123456789abcdef/st-b/aa-01\"}],"
                     "\"studyId\":\"st-b\"}]}");
     free(text);
-    cJSON_Delete(data);
     CHECK(dcmp_study_link(PATIENT, "pt-1", ver, &st.s[2], link, target, sizeof link, err) == 0);
     CHECK_STR(link, "patients/pt-1/0123456789abcdef/st-a/cc-03");
     CHECK_STR(target, "../../../../dicom/cc-03");
