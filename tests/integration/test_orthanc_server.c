@@ -1914,23 +1914,38 @@ static int send_then_version(fixture *f, redisContext *rc, int v, const char *de
     return n;
 }
 
-/* Waits (up to 60 s) until Orthanc calls the study of synthetic series `v` stable. Returns 0,
- * or -1. */
-static int wait_study_stable(int v)
+/* Orthanc's id of the parent `key` ("ParentStudy", "ParentPatient") of the resource at path,
+ * into the path of that parent under `under` ("/studies", "/patients"). Returns 0, or -1. */
+static int parent_path(const char *key, const char *under, char *path, size_t size)
+{
+    char err[DCMP_ERR_LEN];
+    const char *id;
+    cJSON *info = NULL;
+    int rc = -1;
+
+    if (dcmp_orthanc_get_json(o, path, &info, err) == 0 &&
+        (id = cJSON_GetStringValue(cJSON_GetObjectItem(info, key))) != NULL) {
+        snprintf(path, size, "%s/%s", under, id);
+        rc = 0;
+    }
+    cJSON_Delete(info);
+    return rc;
+}
+
+/* Waits (up to 60 s) until Orthanc calls the study (patient > 0: the patient) of synthetic
+ * series `v` stable. Returns 0, or -1. */
+static int wait_stable(int v, int patient)
 {
     char uid[128], sid[DCMP_ORTHANC_ID_LEN], path[160], err[DCMP_ERR_LEN];
-    const char *study;
     cJSON *info = NULL;
     int i, stable = 0;
 
     variant_uid(v, uid, sizeof uid);
     series_by_uid(uid, sid);
     snprintf(path, sizeof path, "/series/%s", sid);
-    if (sid[0] == '\0' || dcmp_orthanc_get_json(o, path, &info, err) != 0)
+    if (sid[0] == '\0' || parent_path("ParentStudy", "/studies", path, sizeof path) < 0 ||
+        (patient && parent_path("ParentPatient", "/patients", path, sizeof path) < 0))
         return -1;
-    study = cJSON_GetStringValue(cJSON_GetObjectItem(info, "ParentStudy"));
-    snprintf(path, sizeof path, "/studies/%s", study ? study : "?");
-    cJSON_Delete(info);
     for (i = 0; i < 1200 && !stable; i++) {
         info = NULL;
         if (dcmp_orthanc_get_json(o, path, &info, err) == 0)
@@ -2052,7 +2067,7 @@ static void test_study_events(void)
     variant = 24;
     description = "ADC";
     CHECK(send_series() == 0);
-    CHECK(wait_study_stable(24) == 0);
+    CHECK(wait_stable(24, 0) == 0);
     sched = start_sched(&f, "STABLE_AGE=1", NULL);
     CHECK(sched > 0);
     n = wait_study_version(rc, "pair", 5, counts, ids, 8);
@@ -2071,7 +2086,8 @@ static void test_study_events(void)
 
 /* A patient-level service end to end: two studies of one patient sent with storescu; Orthanc's
  * StablePatient (or the study thread asking) plans "patient" once, with both studies, each
- * with its series, in folders of links one level deeper than a study's. */
+ * with its series, in folders of links one level deeper than a study's; a third study sent
+ * while the scheduler is stopped is caught up once it starts. */
 static void test_patient_events(void)
 {
     char ids[8][DCMP_ID_LEN];
@@ -2115,6 +2131,19 @@ static void test_patient_events(void)
         cJSON_Delete(kw);
         dcmp_job_clear(&job);
     }
+    /* a third study while the scheduler is stopped, the patient stable again: once started,
+     * the catch-up (StableSeries, StablePatient) plans the patient once more, with three */
+    kill(sched, SIGTERM);
+    waitpid(sched, NULL, 0);
+    study_of = variant = 32;
+    description = "CT ABDOMEN";
+    CHECK(send_series() == 0);
+    CHECK(wait_stable(32, 1) == 0);
+    sched = start_sched(&f, "STABLE_AGE=1", NULL);
+    CHECK(sched > 0);
+    k = n;
+    n = wait_level_version(rc, "patient", "patient", 3, counts, ids, 8);
+    CHECK(n == k + 1 && counts[n - 1] == 3);
     redisFree(rc);
     study_of = -1;
     patient_tag = description = "";

@@ -348,6 +348,13 @@ static void test_patient_data(void)
     CHECK(dcmp_study_data(PATIENT, fields, "pt/1", ver, st.s, 3, err) == NULL);
     CHECK_CONTAINS(err, "patient id \"pt/1\"");
 
+    /* requires is over all the patient's series: T1 of one study, FLAIR of the other */
+    e = entry_of("{\"trigger\":\"patient\",\"requires\":[{\"SeriesDescription\":\"*FLAIR*\"},"
+                 "{\"SeriesDescription\":\"*T1*\"}]}",
+                 &t);
+    CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_PLAN);
+    CHECK_CONTAINS(out.reason, "requires met (2 conditions) with 3 series");
+    cJSON_Delete(e);
     e = entry_of("{\"trigger\":\"patient\"}", &t);
     CHECK(t.level == DCMP_LEVEL_PATIENT);
     CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_WAIT && out.awaits_stable);
