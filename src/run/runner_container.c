@@ -48,6 +48,7 @@ static struct {
     size_t prefix; /* bytes of DATA + "/" to cut from each path */
     int n, over;
     const char *const *not_results; /* the interface's names at the top that are not results */
+    int store;                      /* container.store: DICOM files listed in storage */
 } walk;
 
 static int listed(const char *const *names, const char *name)
@@ -83,7 +84,7 @@ static int on_output(const char *path, const struct stat *st, int type, struct F
     }
     dcmp_jsonw_lit(walk.files, walk.n++ ? "," : "");
     dcmp_jsonw_str(walk.files, rel);
-    if (is_dicom(path)) {
+    if (walk.store && is_dicom(path)) {
         dcmp_jsonw_lit(walk.storage, walk.storage->len > 1 ? ",{\"path\":" : "{\"path\":");
         dcmp_jsonw_str(walk.storage, rel);
         dcmp_jsonw_lit(walk.storage, ",\"type\":\"dicom\"}");
@@ -181,9 +182,9 @@ static char *read_result_json(const char *out, char *err)
     return NULL;
 }
 
-/* {"output","files","storage","added_params"}: what the container left in its folder. */
-static char *make_result(const char *data_dir, const char *out, const char *const *not_results,
-                         char *err)
+/* {"output","files","storage","added_params"}: what the container left in its folder; storage
+ * lists its DICOM files unless the entry's container.store is false. */
+static char *make_result(const char *data_dir, const char *out, const dcmp_spec *spec, char *err)
 {
     dcmp_jsonw files, storage, w;
     char *added = NULL, *f, *s;
@@ -200,7 +201,8 @@ static char *make_result(const char *data_dir, const char *out, const char *cons
     walk.storage = &storage;
     walk.prefix = strlen(data_dir) + 1;
     walk.n = walk.over = 0;
-    walk.not_results = not_results;
+    walk.not_results = spec->iface->not_results;
+    walk.store = spec->store;
     (void)nftw(out, on_output, 16, FTW_PHYS);
     dcmp_jsonw_lit(&files, "]");
     dcmp_jsonw_lit(&storage, "]");
@@ -467,8 +469,7 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     }
     rc = run_container(&e, in, &s, body, began, err, errlen);
     dcmp_slots_release(slot);
-    if (rc == DCMP_OK &&
-        (*result = make_result(in->data_dir, setup.out, s.iface->not_results, why)) == NULL) {
+    if (rc == DCMP_OK && (*result = make_result(in->data_dir, setup.out, &s, why)) == NULL) {
         snprintf(err, errlen, "%s: %s", s.image, why);
         rc = DCMP_ERROR;
     }
