@@ -100,6 +100,17 @@ static int on_clear(const char *path, const struct stat *st, int type, struct FT
     return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* Removes the input folder an interface asked for (links to the series' files, and its
+ * files), once the container ended: out/ stays for the dependents. A failure is a line in the
+ * job's log, not a failed job: systemcleaner removes the job's folder at the end. */
+static void drop_input(const char *in)
+{
+    if (in[0] == '\0' || access(in, F_OK) < 0)
+        return;
+    if (nftw(in, on_clear, 16, FTW_DEPTH | FTW_PHYS) != 0 || rmdir(in) < 0)
+        fprintf(stderr, "%s: not removed: %s\n", in, strerror(errno));
+}
+
 /* Gives path to the container's user ("UID" or "UID:GID"): owned by it when this process may
  * (root), else readable and writable by all (mode `open`). */
 static int give(const char *path, const char *user, mode_t open_mode, char *err)
@@ -182,9 +193,12 @@ static char *read_result_json(const char *out, char *err)
     return NULL;
 }
 
-/* {"output","files","storage","added_params"}: what the container left in its folder; storage
- * lists its DICOM files unless the entry's container.store is false. */
-static char *make_result(const char *data_dir, const char *out, const dcmp_spec *spec, char *err)
+/* {"output","files","storage","added_params","deleted"}: what the container left in its
+ * folder; storage lists its DICOM files unless the entry's container.store is false; deleted
+ * names the job's folder, which the dependents receive and systemcleaner removes at the end of
+ * the event's pipeline (docs/containers.md, "Life cycle of a job's folder"). */
+static char *make_result(const char *data_dir, const char *job_dir, const char *out,
+                         const dcmp_spec *spec, char *err)
 {
     dcmp_jsonw files, storage, w;
     char *added = NULL, *f, *s;
@@ -217,6 +231,8 @@ static char *make_result(const char *data_dir, const char *out, const dcmp_spec 
     dcmp_jsonw_lit(&w, s ? s : "[]");
     dcmp_jsonw_lit(&w, ",\"added_params\":");
     dcmp_jsonw_lit(&w, added ? added : "{}");
+    dcmp_jsonw_lit(&w, ",\"deleted\":");
+    dcmp_jsonw_str(&w, job_dir + walk.prefix);
     dcmp_jsonw_lit(&w, "}");
     free(f);
     free(s);
@@ -469,11 +485,13 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     }
     rc = run_container(&e, in, &s, body, began, err, errlen);
     dcmp_slots_release(slot);
-    if (rc == DCMP_OK && (*result = make_result(in->data_dir, setup.out, &s, why)) == NULL) {
+    if (rc == DCMP_OK &&
+        (*result = make_result(in->data_dir, job_dir, setup.out, &s, why)) == NULL) {
         snprintf(err, errlen, "%s: %s", s.image, why);
         rc = DCMP_ERROR;
     }
 out:
+    drop_input(setup.in);
     dcmp_iface_setup_free(&setup);
     cJSON_Delete(kwtree);
     free(kwargs);

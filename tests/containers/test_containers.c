@@ -256,8 +256,8 @@ static void the_cases(void)
     CHECK(dcmp_queue_job(f.q, ids[6], &job) == 1);
     snprintf(path, sizeof path,
              "\"ok\":{\"score\":7,\"storage\":[{\"path\":\"containers/%s/out/seg/x.dcm\","
-             "\"type\":\"dicom\"}]}",
-             ids[0]);
+             "\"type\":\"dicom\"}],\"deleted\":[\"containers/%s\"]}",
+             ids[0], ids[0]);
     CHECK_CONTAINS(job.result, path);
     dcmp_job_clear(&job);
     snprintf(path, sizeof path, "containers/%s/out/uid", ids[0]);
@@ -394,6 +394,11 @@ static void check_stored(const char *id, const char *name)
     CHECK_CONTAINS(job.result, want);
     CHECK(strstr(job.result, "task.json") == NULL); /* the interface's, not a result */
     dcmp_job_clear(&job);
+    /* its input folder (links to the series) removed once the container ended; out/ kept */
+    snprintf(want, sizeof want, "%s/containers/%s/in", f.data, id);
+    CHECK(access(want, F_OK) < 0);
+    snprintf(want, sizeof want, "%s/containers/%s/out", f.data, id);
+    CHECK(access(want, F_OK) == 0);
 }
 
 /* A mercure module and a MAP, each on the series as its contract says. */

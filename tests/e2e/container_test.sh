@@ -3,12 +3,16 @@
 # brings the stack up in a temp BASEDIR on free loopback ports with the base services; a test
 # service is installed whose `ctrseg` entry is a `dcmp` container image (built here FROM the base
 # image: a perl script that copies the anonymized series' first file with a new
-# SOPInstanceUID and SeriesInstanceUID into /out and writes result.json) and whose `ctrreport`
-# entry, a Python worker that depends on it, records the added_params it got; storescu sends
-# python3-pydicom's CT5N. Checked: the chain dicomAnonymizer -> ctrseg -> ctrreport ->
-# storageManager ran; ctrreport saw result.json's keys (winning over its callback's) and the
-# DICOM storage entry; storageManager stored the container's DICOM in Orthanc (found by its new
-# SOPInstanceUID through the REST API) with the DCM-PROCESSOR private block.
+# SOPInstanceUID and SeriesInstanceUID into /out and writes result.json), whose `ctrkeep` entry
+# is the same image with `"store": false`, and whose `ctrreport` entry, a Python worker that
+# depends on both, records the added_params it got and whether their folders were there;
+# storescu sends python3-pydicom's CT5N. Checked: the chain dicomAnonymizer -> ctrseg, ctrkeep ->
+# ctrreport -> storageManager -> systemcleaner ran; ctrreport saw result.json's keys (winning
+# over its callback's), ctrseg's DICOM storage entry, none for ctrkeep, and both containers'
+# output files; storageManager stored ctrseg's DICOM in Orthanc (found by its new
+# SOPInstanceUID through the REST API) with the DCM-PROCESSOR private block, and not
+# ctrkeep's (still in its result's files); systemcleaner removed both jobs' folders
+# DATA/containers/<job id> (docs/containers.md, "Life cycle of a job's folder").
 #
 # Usage: tests/e2e/container_test.sh
 # Environment: DCMP_BIN (the programs; default build/bin), DCMP_IMAGE_TAG (the test image's
@@ -55,10 +59,14 @@ mkdir "$tmp/image"
 cat >"$tmp/image/entry.pl" <<'EOF'
 # The dcmp interface (docs/containers.md): the kwargs in DCMP_KWARGS, DATA at /data (read-only),
 # the output folder at /out. Copies the series' first file with a new SOPInstanceUID and
-# SeriesInstanceUID (the last digit of each changed: same length, so no element length changes).
+# SeriesInstanceUID (the last digit of each moved on by params.bump, default 1: same length, so
+# no element length changes); result.json names the new SOPInstanceUID.
 use strict;
 use warnings;
 my ($rel) = ($ENV{DCMP_KWARGS} // '') =~ /"dcmpath":"([^"\\]+)"/ or die "no headers.dcmpath\n";
+my ($bump) = ($ENV{DCMP_KWARGS} // '') =~ /"bump":(\d)/;
+$bump //= 1;
+my $sop = '';
 die "dcmpath $rel leaves /data\n" if $rel =~ /\.\./;
 my @files;
 sub walk {
@@ -80,14 +88,15 @@ for my $tag ("\x02\x00\x03\x00", "\x08\x00\x18\x00", "\x20\x00\x0e\x00") {
   my $len = substr($b, $i + 4, 2) eq 'UI' ? unpack('v', substr($b, $i + 6, 2)) : unpack('V', substr($b, $i + 4, 4));
   my $v = substr($b, $i + 8, $len);
   $v =~ /^(.*?)(\d)([\0 ]?)$/ or die "no UID at $i\n";
-  substr($b, $i + 8, $len) = $1 . (($2 + 1) % 10) . $3;
+  substr($b, $i + 8, $len) = $1 . (($2 + $bump) % 10) . $3;
+  $sop = $1 . (($2 + $bump) % 10) if $tag eq "\x08\x00\x18\x00";
 }
 mkdir '/out/seg' or die "/out/seg: $!\n";
 open(my $out, '>:raw', '/out/seg/ctr.dcm') or die "/out/seg/ctr.dcm: $!\n";
 print $out $b;
 close $out or die "/out/seg/ctr.dcm: $!\n";
 open(my $r, '>', '/out/result.json') or die "/out/result.json: $!\n";
-print $r '{"score": 7, "from": "ctrseg"}';
+print $r qq({"score": 7, "from": "ctrseg", "sop": "$sop"});
 close $r;
 print "wrote /out/seg/ctr.dcm from $files[0]\n";
 EOF
@@ -95,15 +104,17 @@ printf 'FROM debian:bookworm-slim\nCOPY entry.pl /entry.pl\nENTRYPOINT ["/usr/bi
   >"$tmp/image/Dockerfile"
 docker build -q -t "$image" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
 
-# ---- the service: the container entry, then a Python job after it ----
+# ---- the service: two container entries (one not stored), then a Python job after them ----
 svc="$tmp/ctrchain"
 mkdir -p "$svc/registry" "$svc/module"
 # DATA is owner-only: the image runs as its owner (docs/containers.md, "Strict defaults")
 cat >"$svc/registry/settings.json" <<EOF
 [{"jobName": "ctrseg", "callback": "ctrchain.inject", "timeout": "5m",
   "container": {"image": "$image", "user": "$(id -u):$(id -g)"}},
+ {"jobName": "ctrkeep", "callback": "ctrchain.yes", "timeout": "5m", "params": {"bump": 2},
+  "container": {"image": "$image", "user": "$(id -u):$(id -g)", "store": false}},
  {"jobName": "ctrreport", "worker": "ctrchain.report", "callback": "ctrchain.yes",
-  "dependsOn": "ctrseg", "timeout": "5m"}]
+  "dependsOn": ["ctrseg", "ctrkeep"], "timeout": "5m"}]
 EOF
 cat >"$svc/registry/__init__.py" <<'EOF'
 def inject(jobName, headers, params, added_params, **kwargs):
@@ -119,12 +130,19 @@ import os
 
 
 def report(jobName, headers, params, added_params, **kwargs):
-    seg = added_params.get("ctrseg", {})
-    out = os.path.join(os.environ["DATA"], "ctrchain", headers["seriesId"] + ".json")
+    data = os.environ["DATA"]
+    seen = {}
+    for name in ("ctrseg", "ctrkeep"):
+        got = dict(added_params.get(name, {}))
+        # the container's folder (its result's deleted) with its output, as this job runs
+        got["present"] = [os.path.isfile(os.path.join(data, d, "out", "seg", "ctr.dcm"))
+                          for d in got.get("deleted", [])]
+        seen[name] = got
+    out = os.path.join(data, "ctrchain", headers["seriesId"] + ".json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        json.dump(seg, f)
-    return {"seen": seg}
+        json.dump(seen, f)
+    return {"seen": seen}
 EOF
 
 # ---- up ----
@@ -158,18 +176,34 @@ if ! check "the Python job after the container ran" wait_for 180 test -s "$rec";
 fi
 json() { "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 check "it got result.json's keys, which won over the callback's" \
-  test "$(json "$rec" '(d["score"], d["from"], d["planned"])')" = "(7, 'ctrseg', 'by the callback')"
-dcm="$(json "$rec" 'd["storage"][0]["path"] if d["storage"][0]["type"] == "dicom" else ""')"
-check "and the container's DICOM as a storage entry" test -f "$BASEDIR/data/$dcm"
-new="$(dcmdump +P 0008,0018 "$BASEDIR/data/$dcm" 2>/dev/null | sed -E 's/.*\[(.*)\].*/\1/' | head -1)"
-check "the container wrote a DICOM file with a SOPInstanceUID" test -n "$new"
+  test "$(json "$rec" '(d["ctrseg"]["score"], d["ctrseg"]["from"], d["ctrseg"]["planned"])')" = "(7, 'ctrseg', 'by the callback')"
+check "and the container's DICOM as a storage entry" \
+  test "$(json "$rec" '[s["type"] for s in d["ctrseg"]["storage"]]')" = "['dicom']"
+check "store: false: no storage entry for ctrkeep's DICOM" test "$(json "$rec" 'd["ctrkeep"]["storage"]')" = "[]"
+check "both containers' folders and outputs were there while the job after them ran" \
+  test "$(json "$rec" '(d["ctrseg"]["present"], d["ctrkeep"]["present"])')" = "([True], [True])"
+seg_dir="$(json "$rec" 'd["ctrseg"]["deleted"][0]')"
+keep_dir="$(json "$rec" 'd["ctrkeep"]["deleted"][0]')"
+new="$(json "$rec" 'd["ctrseg"]["sop"]')"
+kept="$(json "$rec" 'd["ctrkeep"]["sop"]')"
+check "the containers wrote DICOM files with new SOPInstanceUIDs" \
+  bash -c '[ -n "$1" ] && [ -n "$2" ] && [ "$1" != "$2" ]' _ "$new" "$kept"
 # stored: Orthanc knows the new SOPInstanceUID, with the private block storageManager sets
-stored() { orthanc /tools/lookup -X POST -d "$new" | grep -q '"Type" : "Instance"'; }
-check "storageManager stored the container's DICOM in Orthanc" wait_for 120 stored
+stored() { orthanc /tools/lookup -X POST -d "$1" | grep -q '"Type" : "Instance"'; }
+check "storageManager stored the container's DICOM in Orthanc" wait_for 120 stored "$new"
 inst="$(orthanc /tools/lookup -X POST -d "$new" |
   "$py" -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Instance"][0])' 2>/dev/null)"
 tags="$(orthanc "/instances/$inst/simplified-tags" 2>/dev/null)"
 check "with the DCM-PROCESSOR private block (ActionSource, ActionType dicom)" \
   test "$(printf '%s' "$tags" | "$py" -c 'import json,sys; t=json.load(sys.stdin); print(t.get("ActionSource"), t.get("ActionType"))')" = "dcm-processor dicom"
+# the life cycle: systemcleaner, after storageManager, removed both jobs' folders
+gone() { [ -n "$1" ] && [ ! -e "$BASEDIR/data/$1" ]; }
+check "systemcleaner removed ctrseg's folder $seg_dir" wait_for 120 gone "$seg_dir"
+check "and ctrkeep's $keep_dir" wait_for 60 gone "$keep_dir"
+check "ctrkeep's DICOM is in its result's files" \
+  bash -c '"$1/dcm-processor" job "$2" | grep -q "$2/out/seg/ctr.dcm"' _ "$DCMP_BIN" "${keep_dir#containers/}"
+# Orthanc answered (a failed lookup is no proof) and knows no such instance
+not_stored() { local r; r="$(orthanc /tools/lookup -X POST -d "$1")" || return 1; ! printf '%s' "$r" | grep -q '"Type" : "Instance"'; }
+check "and was not stored in Orthanc (store: false)" not_stored "$kept"
 [ $failures -eq 0 ] || tail -n 20 "$BASEDIR"/logs/*.log
 [ $failures -eq 0 ]
