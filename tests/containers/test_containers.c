@@ -6,14 +6,17 @@
  * never overlapping the first); the worker never loading the engine client (its sweeps run in
  * children); `dcm-processor validate` checking that the engine stores an entry's image; a
  * mercure module and a MONAI Application Package reading a series made with dump2dcm as
- * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
+ * their contracts say, and their inputs refused without dcmpath or through a link out of DATA;
+ * CONTAINER_JOBS=0 on a worker: its container job fails naming it, and it starts no sweep.
  * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "enginelib.h"
@@ -539,6 +542,69 @@ static void one_slot(void)
     CHECK(stamp(next[0], "start") >= stamp(hold[0], "end"));
 }
 
+/* A listening Unix socket at path standing for an engine: it records who connects (a sweep's
+ * child would). Returns its descriptor (non-blocking), or -1. */
+static int fake_engine(const char *path)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether anything connected to the fake engine (taken off its queue). */
+static int connected(int fd)
+{
+    int c = accept(fd, NULL, NULL);
+
+    if (c < 0)
+        return 0;
+    close(c);
+    return 1;
+}
+
+/* CONTAINER_JOBS=0 on a native worker whose host has an engine: its container job fails naming
+ * the setting, and it starts no sweep (nothing connects to the engine it is given); the same
+ * worker without the setting sweeps at start (it connects), so the probe would see one. */
+static void turned_off(void)
+{
+    char sock[PATH_MAX], host[PATH_MAX + 16], settings[512], ids[1][DCMP_ID_LEN];
+    const char *const off[] = {"CONTAINER_JOBS=0", host, NULL}, *const on[] = {host, NULL};
+    pid_t w;
+    int fd, i, seen = 0;
+
+    snprintf(sock, sizeof sock, "%s/engine.sock", f.dir);
+    snprintf(host, sizeof host, "DOCKER_HOST=unix://%s", sock);
+    CHECK((fd = fake_engine(sock)) >= 0);
+    CHECK((w = fixture_worker(&f, "offq", off)) > 0);
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"off\",\"callback\":\"m.cb\",\"priority\":\"offq\",\"params\":"
+             "{\"mode\":\"ok\"},\"container\":{\"image\":\"%s\"}}",
+             image);
+    CHECK(enqueue_settings(settings, ids, 1) == 1);
+    check_job(ids[0], "failed", "container jobs are off on this host (CONTAINER_JOBS=0", NULL);
+    CHECK(containers_of(ids[0]) == 0);
+    /* its start sweep would have connected before it fetched the job */
+    CHECK(!connected(fd));
+    fixture_worker_stop(&f, w, SIGTERM);
+    CHECK((w = fixture_worker(&f, "offq", on)) > 0);
+    for (i = 0; i < 600 && !seen; i++) {
+        seen = connected(fd);
+        usleep(100000);
+    }
+    CHECK(seen);
+    fixture_worker_stop(&f, w, SIGTERM);
+    close(fd);
+}
+
 /* validate says which entry's image the engine stores and which it does not. */
 static void validate_images(void)
 {
@@ -605,6 +671,7 @@ int main(void)
     RUN(killed_worker);
     RUN(one_slot);
     RUN(validate_images);
+    RUN(turned_off);
     RUN(interfaces);
     RUN(inputs_refused);
     failed = harness_failed > 0;
