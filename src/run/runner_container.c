@@ -161,8 +161,8 @@ static int write_file(const char *path, const char *text, const char *user, char
     return give(path, user, 0644, err);
 }
 
-/* The image's result.json, when it wrote one: a JSON object of at most the result cap.
- * Returns its text (new), NULL when there is none, or sets err when it is bad. */
+/* The image's result.json, when it wrote one: a JSON object of at most the result cap, without
+ * `deleted`. Returns its text (new), NULL when there is none, or sets err when it is bad. */
 static char *read_result_json(const char *out, char *err)
 {
     char path[PATH_MAX + 32], *text = NULL;
@@ -183,6 +183,11 @@ static char *read_result_json(const char *out, char *err)
     } else if ((j = cJSON_Parse(text)) == NULL || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
         dcmp_seterr(err, "result.json: not a JSON object");
+    } else if (cJSON_GetObjectItemCaseSensitive(j, "deleted") != NULL) {
+        /* systemcleaner removes what `deleted` names, anywhere in DATA: an image may not ask */
+        cJSON_Delete(j);
+        dcmp_seterr(err, "result.json: \"deleted\" is not allowed (an image cannot ask for files "
+                         "to be removed; the runner names the job's own folder)");
     } else {
         cJSON_Delete(j);
         close(fd);

@@ -55,6 +55,7 @@ static const char entry_sh[] =
     "  while [ ! -e /data/go ] && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done\n"
     "  date +%s.%N > /out/end ;;\n"
     "stamp) date +%s.%N > /out/start; date +%s.%N > /out/end ;;\n"
+    "evil) echo '{\"deleted\":\"dicom\"}' > /out/result.json ;;\n"
     "esac\n";
 
 /* A mercure module: what it saw in MERCURE_IN_DIR, its uid and task.json, and a copy of the
@@ -542,6 +543,24 @@ static void one_slot(void)
     CHECK(stamp(next[0], "start") >= stamp(hold[0], "end"));
 }
 
+/* An image whose result.json asks for DATA/dicom to be removed: the job fails saying it may
+ * not, so nothing reaches systemcleaner. */
+static void image_asks_deletion(void)
+{
+    char settings[512], ids[1][DCMP_ID_LEN];
+    dcmp_job job;
+
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"evil\",\"callback\":\"m.cb\",\"params\":{\"mode\":\"evil\"},"
+             "\"container\":{\"image\":\"%s\"}}",
+             image);
+    CHECK(enqueue_settings(settings, ids, 1) == 1);
+    check_job(ids[0], "failed", "result.json: \"deleted\" is not allowed", NULL);
+    CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
+    CHECK(job.result == NULL || strstr(job.result, "dicom") == NULL);
+    dcmp_job_clear(&job);
+}
+
 /* A listening Unix socket at path standing for an engine: it records who connects (a sweep's
  * child would). Returns its descriptor (non-blocking), or -1. */
 static int fake_engine(const char *path)
@@ -672,6 +691,7 @@ int main(void)
     RUN(one_slot);
     RUN(validate_images);
     RUN(turned_off);
+    RUN(image_asks_deletion);
     RUN(interfaces);
     RUN(inputs_refused);
     failed = harness_failed > 0;
