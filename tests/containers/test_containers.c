@@ -543,20 +543,30 @@ static void one_slot(void)
     CHECK(stamp(next[0], "start") >= stamp(hold[0], "end"));
 }
 
+/* One job of the test image with params.mode `mode`, on queue: it fails with error. Its id
+ * into id. */
+static void fails_with(const char *queue, const char *mode, const char *error, char id[DCMP_ID_LEN])
+{
+    char settings[512], ids[1][DCMP_ID_LEN];
+
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"%s\",\"callback\":\"m.cb\",\"priority\":\"%s\",\"params\":"
+             "{\"mode\":\"%s\"},\"container\":{\"image\":\"%s\"}}",
+             mode, queue, mode, image);
+    CHECK(enqueue_settings(settings, ids, 1) == 1);
+    check_job(ids[0], "failed", error, NULL);
+    memcpy(id, ids[0], DCMP_ID_LEN);
+}
+
 /* An image whose result.json asks for DATA/dicom to be removed: the job fails saying it may
  * not, so nothing reaches systemcleaner. */
 static void image_asks_deletion(void)
 {
-    char settings[512], ids[1][DCMP_ID_LEN];
+    char id[DCMP_ID_LEN];
     dcmp_job job;
 
-    snprintf(settings, sizeof settings,
-             "{\"jobName\":\"evil\",\"callback\":\"m.cb\",\"params\":{\"mode\":\"evil\"},"
-             "\"container\":{\"image\":\"%s\"}}",
-             image);
-    CHECK(enqueue_settings(settings, ids, 1) == 1);
-    check_job(ids[0], "failed", "result.json: \"deleted\" is not allowed", NULL);
-    CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
+    fails_with("default", "evil", "result.json: \"deleted\" is not allowed", id);
+    CHECK(dcmp_queue_job(f.q, id, &job) == 1);
     CHECK(job.result == NULL || strstr(job.result, "dicom") == NULL);
     dcmp_job_clear(&job);
 }
@@ -595,7 +605,7 @@ static int connected(int fd)
  * worker without the setting sweeps at start (it connects), so the probe would see one. */
 static void turned_off(void)
 {
-    char sock[PATH_MAX], host[PATH_MAX + 16], settings[512], ids[1][DCMP_ID_LEN];
+    char sock[PATH_MAX], host[PATH_MAX + 16], id[DCMP_ID_LEN];
     const char *const off[] = {"CONTAINER_JOBS=0", host, NULL}, *const on[] = {host, NULL};
     pid_t w;
     int fd, i, seen = 0;
@@ -604,13 +614,8 @@ static void turned_off(void)
     snprintf(host, sizeof host, "DOCKER_HOST=unix://%s", sock);
     CHECK((fd = fake_engine(sock)) >= 0);
     CHECK((w = fixture_worker(&f, "offq", off)) > 0);
-    snprintf(settings, sizeof settings,
-             "{\"jobName\":\"off\",\"callback\":\"m.cb\",\"priority\":\"offq\",\"params\":"
-             "{\"mode\":\"ok\"},\"container\":{\"image\":\"%s\"}}",
-             image);
-    CHECK(enqueue_settings(settings, ids, 1) == 1);
-    check_job(ids[0], "failed", "container jobs are off on this host (CONTAINER_JOBS=0", NULL);
-    CHECK(containers_of(ids[0]) == 0);
+    fails_with("offq", "ok", "container jobs are off on this host (CONTAINER_JOBS=0", id);
+    CHECK(containers_of(id) == 0);
     /* its start sweep would have connected before it fetched the job */
     CHECK(!connected(fd));
     fixture_worker_stop(&f, w, SIGTERM);
