@@ -596,6 +596,8 @@ start_workers() {
     wait_part "worker-$i" "$pidfile" "$bin/dcmp-worker" "$logs/worker-$i.log" worker_ok "$i" "$pid"
   done
   dcmp_say "$want worker(s) registered in Redis"
+  [ "${CONTAINER_JOBS:-}" != 0 ] ||
+    dcmp_say "container jobs off (CONTAINER_JOBS=0): the workers run no container image, even with the host's Docker engine; empty it in .env to use that engine (docs/containers.md)"
 }
 
 # A new stack gets the default system settings and the base services (init.sh), so the first

@@ -38,31 +38,72 @@ static size_t printed(const cJSON *item)
     return n;
 }
 
-/* Checks one dependency's result. Returns 1 when it gives something (*ap and *st point into
- * res), 0 when it gives nothing, -1 when it is ignored (why set). */
-static int usable(const cJSON *res, const cJSON **ap, const cJSON **st, char *why, size_t size)
+/* Whether v is a path or a list of paths (strings), as `deleted` must be. */
+static int paths_ok(const cJSON *v)
 {
-    size_t n;
+    const cJSON *it;
 
-    *ap = *st = NULL;
+    if (cJSON_IsString(v))
+        return 1;
+    if (!cJSON_IsArray(v))
+        return 0;
+    cJSON_ArrayForEach(it, v)
+    {
+        if (!cJSON_IsString(it))
+            return 0;
+    }
+    return 1;
+}
+
+/* Checks one dependency's result. Returns 1 when it gives something (*ap, *st and *dl point
+ * into res), 0 when it gives nothing, -1 when it is ignored (why set). */
+static int usable(const cJSON *res, const cJSON **ap, const cJSON **st, const cJSON **dl, char *why,
+                  size_t size)
+{
+    const size_t max = DCMP_INPUTS_ENTRY_MAX;
+    size_t a, b;
+
+    *ap = *st = *dl = NULL;
     if (res == NULL)
         return snprintf(why, size, "is not JSON"), -1;
     if (!cJSON_IsObject(res))
         return 0;
     *ap = cJSON_GetObjectItemCaseSensitive(res, "added_params");
     *st = cJSON_GetObjectItemCaseSensitive(res, "storage");
+    *dl = cJSON_GetObjectItemCaseSensitive(res, "deleted");
     if (*ap != NULL && !cJSON_IsObject(*ap))
         return snprintf(why, size, "has an added_params that is not a JSON object"), -1;
     if (*st != NULL && !cJSON_IsArray(*st) && !cJSON_IsObject(*st))
         return snprintf(why, size, "has a storage that is neither a list nor an object"), -1;
-    if (*ap == NULL && *st == NULL)
+    if (*dl != NULL && !paths_ok(*dl))
+        return snprintf(why, size, "has a deleted that is neither a path nor a list of paths"), -1;
+    if (*ap == NULL && *st == NULL && *dl == NULL)
         return 0;
-    n = printed(*ap);
-    if (n <= (size_t)DCMP_INPUTS_ENTRY_MAX && printed(*st) <= (size_t)DCMP_INPUTS_ENTRY_MAX - n)
+    a = printed(*ap);
+    b = printed(*st);
+    if (a <= max && b <= max - a && printed(*dl) <= max - a - b)
         return 1;
     return snprintf(why, size, "has added_params and storage over %d KiB",
                     DCMP_INPUTS_ENTRY_MAX / 1024),
            -1;
+}
+
+/* Appends the path or paths of v (strings) to the list to. Returns 0 or -1 (out of memory). */
+static int add_paths(cJSON *to, const cJSON *v)
+{
+    const cJSON *it;
+    cJSON *copy;
+
+    if (cJSON_IsString(v))
+        return (copy = cJSON_CreateString(v->valuestring)) && cJSON_AddItemToArray(to, copy)
+                   ? 0
+                   : (cJSON_Delete(copy), -1);
+    cJSON_ArrayForEach(it, v)
+    {
+        if (cJSON_IsString(it) && add_paths(to, it) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Replaces (or adds) key in obj with a copy of item. Returns 0 or -1 (out of memory). */
@@ -95,11 +136,15 @@ static cJSON *slot(cJSON *added, const char *name)
     return fresh;
 }
 
-/* Merges one usable result into added_params[name]. Returns 0 or -1 (out of memory). */
-static int merge_one(cJSON *added, const char *name, const cJSON *ap, const cJSON *st)
+/* Merges one usable result into added_params[name]: its `deleted` paths are added to those
+ * already there (a callback's or the result's added_params'), never replacing them. Returns 0
+ * or -1 (out of memory). */
+static int merge_one(cJSON *added, const char *name, const cJSON *ap, const cJSON *st,
+                     const cJSON *dl)
 {
-    cJSON *dst = slot(added, name);
+    cJSON *dst = slot(added, name), *paths;
     const cJSON *it;
+    int rc;
 
     if (dst == NULL)
         return -1;
@@ -108,7 +153,18 @@ static int merge_one(cJSON *added, const char *name, const cJSON *ap, const cJSO
         if (put_copy(dst, it->string, it) < 0)
             return -1;
     }
-    return st != NULL ? put_copy(dst, "storage", st) : 0;
+    if (st != NULL && put_copy(dst, "storage", st) < 0)
+        return -1;
+    if (dl == NULL)
+        return 0;
+    if ((paths = cJSON_CreateArray()) == NULL)
+        return -1;
+    rc = add_paths(paths, cJSON_GetObjectItemCaseSensitive(dst, "deleted")) < 0 ||
+                 add_paths(paths, dl) < 0
+             ? -1
+             : put_copy(dst, "deleted", paths);
+    cJSON_Delete(paths);
+    return rc;
 }
 
 int dcmp_inputs_merge(const char *kwargs, const char *inputs, char **out, dcmp_inputs_note note,
@@ -146,7 +202,7 @@ int dcmp_inputs_merge(const char *kwargs, const char *inputs, char **out, dcmp_i
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "id"));
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "name"));
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "result"));
-        const cJSON *size = cJSON_GetObjectItemCaseSensitive(in, "size"), *ap, *st;
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(in, "size"), *ap, *st, *dl;
         char why[128];
         cJSON *res;
         int ok;
@@ -161,18 +217,19 @@ int dcmp_inputs_merge(const char *kwargs, const char *inputs, char **out, dcmp_i
             continue;
         }
         res = cJSON_Parse(text);
-        ok = usable(res, &ap, &st, why, sizeof why);
+        ok = usable(res, &ap, &st, &dl, why, sizeof why);
         if (ok < 0)
             say(note, arg, 1, "dependency %s (%s): its result %s: ignored", id, name, why);
-        if (ok > 0 && merge_one(added, name, ap, st) < 0) {
+        if (ok > 0 && merge_one(added, name, ap, st, dl) < 0) {
             cJSON_Delete(res);
             goto oom;
         }
         if (ok > 0) {
             say(note, arg, 0,
-                "dependency %s (%s): its result's %d added_params key(s)%s merged into "
+                "dependency %s (%s): its result's %d added_params key(s)%s%s merged into "
                 "added_params[%s]",
-                id, name, ap ? cJSON_GetArraySize(ap) : 0, st ? " and storage" : "", name);
+                id, name, ap ? cJSON_GetArraySize(ap) : 0, st ? " and storage" : "",
+                dl ? " and deleted" : "", name);
             merged = 1;
         }
         cJSON_Delete(res);

@@ -86,6 +86,7 @@ static struct {
     size_t prefix; /* bytes of DATA + "/" to cut from each path */
     int n, over;
     const char *const *not_results; /* the interface's names at the top that are not results */
+    int store;                      /* container.store: DICOM files listed in storage */
 } walk;
 
 static int listed(const char *const *names, const char *name)
@@ -121,7 +122,7 @@ static int on_output(const char *path, const struct stat *st, int type, struct F
     }
     dcmp_jsonw_lit(walk.files, walk.n++ ? "," : "");
     dcmp_jsonw_str(walk.files, rel);
-    if (is_dicom(path)) {
+    if (walk.store && is_dicom(path)) {
         dcmp_jsonw_lit(walk.storage, walk.storage->len > 1 ? ",{\"path\":" : "{\"path\":");
         dcmp_jsonw_str(walk.storage, rel);
         dcmp_jsonw_lit(walk.storage, ",\"type\":\"dicom\"}");
@@ -135,6 +136,17 @@ static int on_clear(const char *path, const struct stat *st, int type, struct FT
     if (ftw->level == 0)
         return 0;
     return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes the input folder an interface asked for (links to the series' files, and its
+ * files), once the container ended: out/ stays for the dependents. A failure is a line in the
+ * job's log, not a failed job: systemcleaner removes the job's folder at the end. */
+static void drop_input(const char *in)
+{
+    if (in[0] == '\0' || access(in, F_OK) < 0)
+        return;
+    if (nftw(in, on_clear, 16, FTW_DEPTH | FTW_PHYS) != 0 || rmdir(in) < 0)
+        fprintf(stderr, "%s: not removed: %s\n", in, strerror(errno));
 }
 
 /* Gives path to the container's user ("UID" or "UID:GID"): owned by it when this process may
@@ -187,8 +199,8 @@ static int write_file(const char *path, const char *text, const char *user, char
     return give(path, user, 0644, err);
 }
 
-/* The image's result.json, when it wrote one: a JSON object of at most the result cap.
- * Returns its text (new), NULL when there is none, or sets err when it is bad. */
+/* The image's result.json, when it wrote one: a JSON object of at most the result cap, without
+ * `deleted`. Returns its text (new), NULL when there is none, or sets err when it is bad. */
 static char *read_result_json(const char *out, char *err)
 {
     char path[PATH_MAX + 32], *text = NULL;
@@ -209,6 +221,11 @@ static char *read_result_json(const char *out, char *err)
     } else if ((j = cJSON_Parse(text)) == NULL || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
         dcmp_seterr(err, "result.json: not a JSON object");
+    } else if (cJSON_GetObjectItemCaseSensitive(j, "deleted") != NULL) {
+        /* systemcleaner removes what `deleted` names, anywhere in DATA: an image may not ask */
+        cJSON_Delete(j);
+        dcmp_seterr(err, "result.json: \"deleted\" is not allowed (an image cannot ask for files "
+                         "to be removed; the runner names the job's own folder)");
     } else {
         cJSON_Delete(j);
         close(fd);
@@ -219,9 +236,12 @@ static char *read_result_json(const char *out, char *err)
     return NULL;
 }
 
-/* {"output","files","storage","added_params"}: what the container left in its folder. */
-static char *make_result(const char *data_dir, const char *out, const char *const *not_results,
-                         char *err)
+/* {"output","files","storage","added_params","deleted"}: what the container left in its
+ * folder; storage lists its DICOM files unless the entry's container.store is false; deleted
+ * names the job's folder, which the dependents receive and systemcleaner removes at the end of
+ * the event's pipeline (docs/containers.md, "Life cycle of a job's folder"). */
+static char *make_result(const char *data_dir, const char *job_dir, const char *out,
+                         const dcmp_spec *spec, char *err)
 {
     dcmp_jsonw files, storage, w;
     char *added = NULL, *f, *s;
@@ -238,7 +258,8 @@ static char *make_result(const char *data_dir, const char *out, const char *cons
     walk.storage = &storage;
     walk.prefix = strlen(data_dir) + 1;
     walk.n = walk.over = 0;
-    walk.not_results = not_results;
+    walk.not_results = spec->iface->not_results;
+    walk.store = spec->store;
     (void)nftw(out, on_output, 16, FTW_PHYS);
     dcmp_jsonw_lit(&files, "]");
     dcmp_jsonw_lit(&storage, "]");
@@ -253,6 +274,8 @@ static char *make_result(const char *data_dir, const char *out, const char *cons
     dcmp_jsonw_lit(&w, s ? s : "[]");
     dcmp_jsonw_lit(&w, ",\"added_params\":");
     dcmp_jsonw_lit(&w, added ? added : "{}");
+    dcmp_jsonw_lit(&w, ",\"deleted\":");
+    dcmp_jsonw_str(&w, job_dir + walk.prefix);
     dcmp_jsonw_lit(&w, "}");
     free(f);
     free(s);
@@ -570,11 +593,12 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
     rc = run_container(&e, in, &s, body, setup.timeout, began, err, errlen);
     dcmp_slots_release(slot);
     if (rc == DCMP_OK &&
-        (*result = make_result(in->data_dir, setup.out, s.iface->not_results, why)) == NULL) {
+        (*result = make_result(in->data_dir, job_dir, setup.out, &s, why)) == NULL) {
         snprintf(err, errlen, "%s: %s", s.image, why);
         rc = DCMP_ERROR;
     }
 out:
+    drop_input(setup.in);
     dcmp_iface_setup_free(&setup);
     cJSON_Delete(kwtree);
     free(kwargs);

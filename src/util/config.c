@@ -425,6 +425,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_dpub[] = {"DASHBOARD_PUBLISHED", NULL};
     static const char *const k_dhosts[] = {"DASHBOARD_HOSTS", NULL};
     static const char *const k_dfail[] = {"DASHBOARD_LOGIN_FAILURES", NULL};
+    static const char *const k_cjobs[] = {"CONTAINER_JOBS", NULL};
     dcmp_env env = {0};
     int64_t port, wttl;
     int rc = -1;
@@ -501,7 +502,8 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_dpub, "", cfg->dashboard_published, sizeof cfg->dashboard_published, err) <
             0 ||
         get_str(&env, k_dhosts, "", cfg->dashboard_hosts, sizeof cfg->dashboard_hosts, err) < 0 ||
-        get_int(&env, k_dfail, 10, 0, 1000000, &cfg->dashboard_login_failures, err) < 0)
+        get_int(&env, k_dfail, 10, 0, 1000000, &cfg->dashboard_login_failures, err) < 0 ||
+        get_bool(&env, k_cjobs, -1, &cfg->container_jobs, err) < 0)
         goto out;
     if (cfg->job_files > 0 && cfg->job_files < 16) {
         /* fewer cannot even hold the executor's own pipes and a library */

@@ -108,6 +108,9 @@ typedef struct dcmp_config {
                                    * reach it by, blank or comma separated */
     int64_t dashboard_login_failures; /* DASHBOARD_LOGIN_FAILURES: wrong logins a minute per
                                        * client address before 429; 0 = no limit; default 10 */
+    int container_jobs; /* CONTAINER_JOBS: 0 = container jobs off on this worker (natively too),
+                         * 1 = on (Docker mode: the workers get the engine's socket), -1 = unset:
+                         * natively on when the engine's socket exists, off in Docker mode */
 } dcmp_config;
 
 /*

@@ -1,7 +1,9 @@
 /* main.c -- dcmp-worker: runs the jobs of its queues, one forked child per job. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -60,6 +62,10 @@ int main(int argc, char **argv)
     if (dcmp_config_load(&cfg, env, err) < 0)
         dcmp_fatal("%s", err);
     dcmp_log_init(NULL, cfg.log_level);
+    /* CONTAINER_JOBS as read (the environment, else .env) for what this process and its
+     * executors ask (enginelib.c): 0 turns container jobs and the sweeps off here */
+    if (cfg.container_jobs >= 0 && setenv("CONTAINER_JOBS", cfg.container_jobs ? "1" : "0", 1) < 0)
+        dcmp_fatal("CONTAINER_JOBS: %s", strerror(errno));
     if (worker_init(&w, &cfg, queues, name, &stop_requests, err) < 0)
         dcmp_fatal("%s", err);
     w.burst = burst;
@@ -69,6 +75,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < w.nqueues; i++)
             printf(" %s", w.queues[i]);
         printf("\nmodules: %s\ndata: %s\n", cfg.modules, cfg.data);
+        if (cfg.container_jobs == 0)
+            printf("container jobs: off (CONTAINER_JOBS=0)\n");
         worker_free(&w);
         return 0;
     }

@@ -8,14 +8,18 @@
  * mercure module (with each file's tags read with DCMTK) and a MONAI Application Package (run
  * from its manifest: command, environment, working directory, paths) reading a series made
  * with dump2dcm as their contracts say; MAP manifests whose timeout ends the job or that are
- * not JSON; the inputs refused without dcmpath or through a link out of DATA.
+ * not JSON; the inputs refused without dcmpath or through a link out of DATA; a result.json
+ * holding "deleted" refused; CONTAINER_JOBS=0 on a worker: its container job fails naming it,
+ * and it starts no sweep.
  * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "enginelib.h"
@@ -55,6 +59,7 @@ static const char entry_sh[] =
     "  while [ ! -e /data/go ] && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done\n"
     "  date +%s.%N > /out/end ;;\n"
     "stamp) date +%s.%N > /out/start; date +%s.%N > /out/end ;;\n"
+    "evil) echo '{\"deleted\":\"dicom\"}' > /out/result.json ;;\n"
     "esac\n";
 
 /* A mercure module: what it saw in MERCURE_IN_DIR, its uid and task.json, and a copy of the
@@ -272,8 +277,8 @@ static void the_cases(void)
     CHECK(dcmp_queue_job(f.q, ids[6], &job) == 1);
     snprintf(path, sizeof path,
              "\"ok\":{\"score\":7,\"storage\":[{\"path\":\"containers/%s/out/seg/x.dcm\","
-             "\"type\":\"dicom\"}]}",
-             ids[0]);
+             "\"type\":\"dicom\"}],\"deleted\":[\"containers/%s\"]}",
+             ids[0], ids[0]);
     CHECK_CONTAINS(job.result, path);
     dcmp_job_clear(&job);
     snprintf(path, sizeof path, "containers/%s/out/uid", ids[0]);
@@ -411,6 +416,11 @@ static void check_stored(const char *id, const char *name)
     CHECK_CONTAINS(job.result, want);
     CHECK(strstr(job.result, "task.json") == NULL); /* the interface's, not a result */
     dcmp_job_clear(&job);
+    /* its input folder (links to the series) removed once the container ended; out/ kept */
+    snprintf(want, sizeof want, "%s/containers/%s/in", f.data, id);
+    CHECK(access(want, F_OK) < 0);
+    snprintf(want, sizeof want, "%s/containers/%s/out", f.data, id);
+    CHECK(access(want, F_OK) == 0);
 }
 
 /* A mercure module and a MAP, each on the series as its contract says. */
@@ -588,6 +598,92 @@ static void one_slot(void)
     CHECK(stamp(next[0], "start") >= stamp(hold[0], "end"));
 }
 
+/* One job of the test image with params.mode `mode`, on queue: it fails with error. Its id
+ * into id. */
+static void fails_with(const char *queue, const char *mode, const char *error, char id[DCMP_ID_LEN])
+{
+    char settings[512], ids[1][DCMP_ID_LEN];
+
+    snprintf(settings, sizeof settings,
+             "{\"jobName\":\"%s\",\"callback\":\"m.cb\",\"priority\":\"%s\",\"params\":"
+             "{\"mode\":\"%s\"},\"container\":{\"image\":\"%s\"}}",
+             mode, queue, mode, image);
+    CHECK(enqueue_settings(settings, ids, 1) == 1);
+    check_job(ids[0], "failed", error, NULL);
+    memcpy(id, ids[0], DCMP_ID_LEN);
+}
+
+/* An image whose result.json asks for DATA/dicom to be removed: the job fails saying it may
+ * not, so nothing reaches systemcleaner. */
+static void image_asks_deletion(void)
+{
+    char id[DCMP_ID_LEN];
+    dcmp_job job;
+
+    fails_with("default", "evil", "result.json: \"deleted\" is not allowed", id);
+    CHECK(dcmp_queue_job(f.q, id, &job) == 1);
+    CHECK(job.result == NULL || strstr(job.result, "dicom") == NULL);
+    dcmp_job_clear(&job);
+}
+
+/* A listening Unix socket at path standing for an engine: it records who connects (a sweep's
+ * child would). Returns its descriptor (non-blocking), or -1. */
+static int fake_engine(const char *path)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether anything connected to the fake engine (taken off its queue). */
+static int connected(int fd)
+{
+    int c = accept(fd, NULL, NULL);
+
+    if (c < 0)
+        return 0;
+    close(c);
+    return 1;
+}
+
+/* CONTAINER_JOBS=0 on a native worker whose host has an engine: its container job fails naming
+ * the setting, and it starts no sweep (nothing connects to the engine it is given); the same
+ * worker without the setting sweeps at start (it connects), so the probe would see one. */
+static void turned_off(void)
+{
+    char sock[PATH_MAX], host[PATH_MAX + 16], id[DCMP_ID_LEN];
+    const char *const off[] = {"CONTAINER_JOBS=0", host, NULL}, *const on[] = {host, NULL};
+    pid_t w;
+    int fd, i, seen = 0;
+
+    snprintf(sock, sizeof sock, "%s/engine.sock", f.dir);
+    snprintf(host, sizeof host, "DOCKER_HOST=unix://%s", sock);
+    CHECK((fd = fake_engine(sock)) >= 0);
+    CHECK((w = fixture_worker(&f, "offq", off)) > 0);
+    fails_with("offq", "ok", "container jobs are off on this host (CONTAINER_JOBS=0", id);
+    CHECK(containers_of(id) == 0);
+    /* its start sweep would have connected before it fetched the job */
+    CHECK(!connected(fd));
+    fixture_worker_stop(&f, w, SIGTERM);
+    CHECK((w = fixture_worker(&f, "offq", on)) > 0);
+    for (i = 0; i < 600 && !seen; i++) {
+        seen = connected(fd);
+        usleep(100000);
+    }
+    CHECK(seen);
+    fixture_worker_stop(&f, w, SIGTERM);
+    close(fd);
+}
+
 /* validate says which entry's image the engine stores and which it does not. */
 static void validate_images(void)
 {
@@ -658,6 +754,8 @@ int main(void)
     RUN(killed_worker);
     RUN(one_slot);
     RUN(validate_images);
+    RUN(turned_off);
+    RUN(image_asks_deletion);
     RUN(interfaces);
     RUN(map_manifests);
     RUN(inputs_refused);

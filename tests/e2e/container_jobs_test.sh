@@ -4,7 +4,8 @@
 # root: the workers' non-root user reaches the engine's socket through its group, which run.sh
 # adds) and says what the socket means; a service whose entry is a container image (built here
 # FROM the base image) is installed and validated with service.sh; a series sent with storescu
-# runs it to `finished`, its output under DATA on the host (the engine was given host paths).
+# runs it to `finished`, its output under DATA on the host (the engine was given host paths),
+# copied by a Python job after it before systemcleaner removes the job's folder, which it does.
 # Then the same stack with CONTAINER_JOBS=0: validate and the job fail naming CONTAINER_JOBS.
 #
 # Usage: tests/e2e/container_jobs_test.sh
@@ -74,9 +75,26 @@ def callback(jobName, headers, params, added_params, **kwargs):
     return True
 PY
 printf '# ctrsvc: its job is a container image\n' >"$tmp/ctrsvc/module/README"
+# ctrcopy, after it, copies the container's output out of its folder, which systemcleaner
+# removes at the end of the series' pipeline (docs/containers.md, "Life cycle")
+cat >"$tmp/ctrsvc/module/__init__.py" <<'PY'
+"""ctrsvc -- the container job test's Python job: keeps what the image wrote."""
+import os
+import shutil
+
+
+def copy(jobName, headers, params, added_params, **kwargs):
+    data = os.environ["DATA"]
+    folder = added_params["ctrjob"]["deleted"][0]
+    dst = os.path.join(data, "ctrseen", os.path.basename(folder))
+    shutil.copytree(os.path.join(data, folder, "out"), dst)
+    return {"copied": dst}
+PY
 cat >"$tmp/ctrsvc/registry/settings.json" <<JSON
 [{"jobName": "ctrjob", "callback": "ctrsvc.callback", "timeout": "120s",
-  "container": {"image": "$image", "user": "$stack_uid:$stack_uid"}}]
+  "container": {"image": "$image", "user": "$stack_uid:$stack_uid"}},
+ {"jobName": "ctrcopy", "worker": "ctrsvc.copy", "callback": "ctrsvc.callback",
+  "dependsOn": "ctrjob", "timeout": "120s"}]
 JSON
 
 # set_setting NAME VALUE: the line NAME= of the settings file, as a user edits .env (written in
@@ -133,12 +151,15 @@ check "Orthanc has the first series" test -n "$sid"
 wait_for 240 job_done "$sid"
 check "the container job finished (CONTAINER_JOBS=1)" test "$(job_field "$sid" state)" = finished
 jid="$(job_field "$sid" id)"
-out="$BASEDIR/data/containers/$jid/out"
+out="$BASEDIR/data/ctrseen/$jid" # DATA/containers/<jid>/out, copied by ctrcopy
+wait_for 120 test -s "$out/data-listing"
 check "its output is under DATA on the host" grep -q "\"seriesId\":\"$sid\"" "$out/kwargs.json"
 check "the engine was given DATA's host path (the image saw DATA's containers/)" \
   grep -qx "$jid" "$out/data-listing"
 [ "$(job_field "$sid" state)" = finished ] || dash "/api/jobs/$jid"
 check "no container of the job left" test -z "$(docker ps -aq --filter "label=dcmp.job=$jid")"
+check "systemcleaner removed the job's folder DATA/containers/$jid" \
+  wait_for 120 test ! -e "$BASEDIR/data/containers/$jid"
 ./run.sh down --docker >"$tmp/down1.log" 2>&1 || { cat "$tmp/down1.log"; say "FAIL run.sh down"; }
 
 # ---- CONTAINER_JOBS=0 (the default): no socket, a clear error ----

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # container_test.sh -- container jobs in the chain of a real native stack (issue 13): run.sh
 # brings the stack up in a temp BASEDIR on free loopback ports with the base services; a test
-# service is installed whose entries are three images built here FROM the base image, one per
+# service is installed whose entries are images built here FROM the base image, one per
 # interface, all running one perl script that copies the first DICOM file of its input with a
-# new SOPInstanceUID and SeriesInstanceUID into its output: `ctrseg` (`dcmp`: the series under
-# /data, result.json written too), `ctrmod` (`mercure`: MERCURE_IN_DIR/OUT_DIR) and `ctrmap`
-# (`monai`: a MAP whose entrypoint fails, so it runs only through its manifest's command); and
-# whose `ctrreport` entry, a Python worker that depends on ctrseg, records the added_params it
-# got; storescu sends python3-pydicom's CT5N. Checked: the chain dicomAnonymizer -> ctrseg ->
-# ctrreport -> storageManager ran; ctrreport saw result.json's keys (winning over its
-# callback's) and the DICOM storage entry; storageManager stored each image's DICOM in Orthanc
-# (found by its new SOPInstanceUID through the REST API), ctrseg's with the DCM-PROCESSOR
-# private block.
+# new SOPInstanceUID and SeriesInstanceUID into its output and writes result.json (the new
+# SOPInstanceUID, the .tags files it was given): `ctrseg` (`dcmp`: the series under /data),
+# `ctrkeep` (the same image with `"store": false`), `ctrmod` (`mercure`: MERCURE_IN_DIR/OUT_DIR)
+# and `ctrmap` (`monai`: a MAP whose entrypoint fails, so it runs only through its manifest's
+# command); and whose `ctrreport` entry, a Python worker that depends on all four, records the
+# added_params it got and whether their output files were there; storescu sends
+# python3-pydicom's CT5N. Checked: ctrreport saw result.json's keys (ctrseg's winning over its
+# callback's), a DICOM storage entry for each image but ctrkeep, each image's output file, and
+# the mercure module's .tags files (one per DICOM file); storageManager stored the DICOM of
+# ctrseg, ctrmod and ctrmap in Orthanc (found by the new SOPInstanceUIDs through the REST API),
+# ctrseg's with the DCM-PROCESSOR private block, and not ctrkeep's (still in its result's
+# files); systemcleaner removed the four jobs' folders DATA/containers/<job id>
+# (docs/containers.md, "Life cycle of a job's folder").
 #
 # Usage: tests/e2e/container_test.sh
 # Environment: DCMP_BIN (the programs; default build/bin), DCMP_IMAGE_TAG (the test images'
@@ -61,8 +65,9 @@ cat >"$tmp/image/entry.pl" <<'EOF'
 # One script for the three interfaces (docs/containers.md): mercure's MERCURE_IN_DIR and
 # MERCURE_OUT_DIR, a MAP's HOLOSCAN_INPUT_PATH and HOLOSCAN_OUTPUT_PATH, or dcmp's kwargs in
 # DCMP_KWARGS with DATA at /data (read-only) and /out. Copies the input's first DICOM file with
-# a new SOPInstanceUID and SeriesInstanceUID (the last digit of each moved by 1, 2 or 3 by
-# interface: same length, so no element length changes, and three new instances).
+# a new SOPInstanceUID and SeriesInstanceUID (the last digit of each moved on by 2 for mercure,
+# 3 for monai, params.bump for dcmp, default 1: same length, so no element length changes);
+# result.json names the new SOPInstanceUID and counts the input's DICOM and .tags files.
 use strict;
 use warnings;
 my ($in, $out, $shift, $iface);
@@ -73,8 +78,10 @@ if (defined $ENV{MERCURE_IN_DIR}) {
 } else {
   my ($rel) = ($ENV{DCMP_KWARGS} // '') =~ /"dcmpath":"([^"\\]+)"/ or die "no headers.dcmpath\n";
   die "dcmpath $rel leaves /data\n" if $rel =~ /\.\./;
-  ($in, $out, $shift, $iface) = ("/data/$rel", '/out', 1, 'dcmp');
+  my ($bump) = ($ENV{DCMP_KWARGS} // '') =~ /"bump":(\d)/;
+  ($in, $out, $shift, $iface) = ("/data/$rel", '/out', $bump // 1, 'dcmp');
 }
+my $sop = '';
 my @files;
 sub walk {
   my $d = shift;
@@ -99,16 +106,17 @@ for my $tag ("\x02\x00\x03\x00", "\x08\x00\x18\x00", "\x20\x00\x0e\x00") {
   my $v = substr($b, $i + 8, $len);
   $v =~ /^(.*?)(\d)([\0 ]?)$/ or die "no UID at $i\n";
   substr($b, $i + 8, $len) = $1 . (($2 + $shift) % 10) . $3;
+  $sop = $1 . (($2 + $shift) % 10) if $tag eq "\x08\x00\x18\x00";
 }
 mkdir "$out/seg" or die "$out/seg: $!\n";
 open(my $o, '>:raw', "$out/seg/ctr.dcm") or die "$out/seg/ctr.dcm: $!\n";
 print $o $b;
 close $o or die "$out/seg/ctr.dcm: $!\n";
-if ($iface eq 'dcmp') {
-  open(my $r, '>', "$out/result.json") or die "$out/result.json: $!\n";
-  print $r '{"score": 7, "from": "ctrseg"}';
-  close $r;
-}
+my $ndcm = grep { /\.dcm$/ } @files;
+my $ntags = grep { /\.tags$/ } @files;
+open(my $r, '>', "$out/result.json") or die "$out/result.json: $!\n";
+print $r qq({"score": 7, "from": "$iface", "sop": "$sop", "dcm": $ndcm, "tags": $ntags});
+close $r or die "$out/result.json: $!\n";
 print "$iface: wrote $out/seg/ctr.dcm\n";
 EOF
 printf 'FROM debian:bookworm-slim\nCOPY entry.pl /entry.pl\nENTRYPOINT ["/usr/bin/perl", "/entry.pl"]\n' \
@@ -125,19 +133,21 @@ ENTRYPOINT ["/bin/false"]
 EOF
 docker build -q -t "$map_image" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
 
-# ---- the service: the container entry, then a Python job after it ----
+# ---- the service: four container entries (one not stored), then a Python job after them ----
 svc="$tmp/ctrchain"
 mkdir -p "$svc/registry" "$svc/module"
 # DATA is owner-only: the image runs as its owner (docs/containers.md, "Strict defaults")
 cat >"$svc/registry/settings.json" <<EOF
 [{"jobName": "ctrseg", "callback": "ctrchain.inject", "timeout": "5m",
   "container": {"image": "$image", "user": "$(id -u):$(id -g)"}},
+ {"jobName": "ctrkeep", "callback": "ctrchain.yes", "timeout": "5m", "params": {"bump": 4},
+  "container": {"image": "$image", "user": "$(id -u):$(id -g)", "store": false}},
  {"jobName": "ctrmod", "callback": "ctrchain.yes", "timeout": "5m",
   "container": {"image": "$mercure_image", "interface": "mercure", "user": "$(id -u):$(id -g)"}},
  {"jobName": "ctrmap", "callback": "ctrchain.yes", "timeout": "5m",
   "container": {"image": "$map_image", "interface": "monai", "user": "$(id -u):$(id -g)"}},
  {"jobName": "ctrreport", "worker": "ctrchain.report", "callback": "ctrchain.yes",
-  "dependsOn": "ctrseg", "timeout": "5m"}]
+  "dependsOn": ["ctrseg", "ctrkeep", "ctrmod", "ctrmap"], "timeout": "5m"}]
 EOF
 cat >"$svc/registry/__init__.py" <<'EOF'
 def inject(jobName, headers, params, added_params, **kwargs):
@@ -153,12 +163,19 @@ import os
 
 
 def report(jobName, headers, params, added_params, **kwargs):
-    seg = added_params.get("ctrseg", {})
-    out = os.path.join(os.environ["DATA"], "ctrchain", headers["seriesId"] + ".json")
+    data = os.environ["DATA"]
+    seen = {}
+    for name in ("ctrseg", "ctrkeep", "ctrmod", "ctrmap"):
+        got = dict(added_params.get(name, {}))
+        # the container's folder (its result's deleted) with its output, as this job runs
+        got["present"] = [os.path.isfile(os.path.join(data, d, "out", "seg", "ctr.dcm"))
+                          for d in got.get("deleted", [])]
+        seen[name] = got
+    out = os.path.join(data, "ctrchain", headers["seriesId"] + ".json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        json.dump(seg, f)
-    return {"seen": seg}
+        json.dump(seen, f)
+    return {"seen": seen}
 EOF
 
 # ---- up ----
@@ -174,7 +191,7 @@ orthanc() { # orthanc PATH [CURL ARGS...]: Orthanc's REST API with the stack's l
   dcmp_curl_login "$ORTHANC_REST_USERNAME" "$ORTHANC_REST_PASSWORD" |
     curl -K - -s -f -m 10 "${@:2}" "http://127.0.0.1:$ORTHANC_HTTP_PORT$1"
 }
-check "service.sh install ctrchain (a container entry and a Python job)" \
+check "service.sh install ctrchain (container entries and a Python job)" \
   ./service.sh install ctrchain -p "$svc"
 check "service.sh validate ctrchain: the image is stored by the engine" \
   bash -c "./service.sh validate ctrchain | grep -q 'container image $image (stored by the docker engine'"
@@ -186,36 +203,53 @@ uid="$(dcmdump +P 0020,000e "$ct5n/2062" | sed -E 's/.*\[(.*)\].*/\1/' | head -1
 sid="$(orthanc /tools/lookup -X POST -d "$uid" |
   "$py" -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Series"][0])')"
 rec="$BASEDIR/data/ctrchain/$sid.json"
-if ! check "the Python job after the container ran" wait_for 180 test -s "$rec"; then
+if ! check "the Python job after the containers ran" wait_for 180 test -s "$rec"; then
   tail -n 20 "$BASEDIR"/logs/*.log
   exit 1
 fi
 json() { "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 check "it got result.json's keys, which won over the callback's" \
-  test "$(json "$rec" '(d["score"], d["from"], d["planned"])')" = "(7, 'ctrseg', 'by the callback')"
-dcm="$(json "$rec" 'd["storage"][0]["path"] if d["storage"][0]["type"] == "dicom" else ""')"
-check "and the container's DICOM as a storage entry" test -f "$BASEDIR/data/$dcm"
-new="$(dcmdump +P 0008,0018 "$BASEDIR/data/$dcm" 2>/dev/null | sed -E 's/.*\[(.*)\].*/\1/' | head -1)"
-check "the container wrote a DICOM file with a SOPInstanceUID" test -n "$new"
+  test "$(json "$rec" '(d["ctrseg"]["score"], d["ctrseg"]["from"], d["ctrseg"]["planned"])')" = "(7, 'dcmp', 'by the callback')"
+check "and the container's DICOM as a storage entry" \
+  test "$(json "$rec" '[s["type"] for s in d["ctrseg"]["storage"]]')" = "['dicom']"
+check "store: false: no storage entry for ctrkeep's DICOM" test "$(json "$rec" 'd["ctrkeep"]["storage"]')" = "[]"
+check "the four containers' folders and outputs were there while the job after them ran" \
+  test "$(json "$rec" '[d[n]["present"] for n in ("ctrseg", "ctrkeep", "ctrmod", "ctrmap")]')" = "[[True], [True], [True], [True]]"
+seg_dir="$(json "$rec" 'd["ctrseg"]["deleted"][0]')"
+keep_dir="$(json "$rec" 'd["ctrkeep"]["deleted"][0]')"
+new="$(json "$rec" 'd["ctrseg"]["sop"]')"
+kept="$(json "$rec" 'd["ctrkeep"]["sop"]')"
+check "the four containers wrote DICOM files with four new SOPInstanceUIDs" \
+  test "$(json "$rec" 'len({d[n]["sop"] for n in ("ctrseg", "ctrkeep", "ctrmod", "ctrmap") if d[n]["sop"]})')" = 4
 # stored: Orthanc knows the new SOPInstanceUID, with the private block storageManager sets
-stored() { orthanc /tools/lookup -X POST -d "$new" | grep -q '"Type" : "Instance"'; }
-check "storageManager stored the container's DICOM in Orthanc" wait_for 120 stored
+stored() { orthanc /tools/lookup -X POST -d "$1" | grep -q '"Type" : "Instance"'; }
+check "storageManager stored the container's DICOM in Orthanc" wait_for 120 stored "$new"
 inst="$(orthanc /tools/lookup -X POST -d "$new" |
   "$py" -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Instance"][0])' 2>/dev/null)"
 tags="$(orthanc "/instances/$inst/simplified-tags" 2>/dev/null)"
 check "with the DCM-PROCESSOR private block (ActionSource, ActionType dicom)" \
   test "$(printf '%s' "$tags" | "$py" -c 'import json,sys; t=json.load(sys.stdin); print(t.get("ActionSource"), t.get("ActionType"))')" = "dcm-processor dicom"
-# the mercure module's and the MAP's DICOM too: three files written (the MAP's only through its
-# manifest's command: its entrypoint fails), each stored in Orthanc
-outs=("$BASEDIR"/data/containers/*/out/seg/ctr.dcm)
-check "the three images each wrote a DICOM file" test "${#outs[@]}" = 3
-found() { orthanc /tools/lookup -X POST -d "$1" | grep -q '"Type" : "Instance"'; }
-for f in "${outs[@]}"; do
-  sop="$(dcmdump +P 0008,0018 "$f" 2>/dev/null | sed -E 's/.*\[(.*)\].*/\1/' | head -1)"
-  job="${f#"$BASEDIR"/data/containers/}"
-  check "storageManager stored the DICOM of job ${job%%/*} ($sop) in Orthanc" wait_for 120 found "$sop"
+# the mercure module's and the MAP's DICOM too (the MAP's written only through its manifest's
+# command: its entrypoint fails), each stored in Orthanc; the module was given .tags files
+check "ctrmod and ctrmap listed their DICOM as storage entries" \
+  test "$(json "$rec" '[[s["type"] for s in d[n]["storage"]] for n in ("ctrmod", "ctrmap")]')" = "[['dicom'], ['dicom']]"
+check "the mercure module was given a .tags file beside each DICOM file" \
+  test "$(json "$rec" '(d["ctrmod"]["dcm"] > 0, d["ctrmod"]["tags"] == d["ctrmod"]["dcm"])')" = "(True, True)"
+for n in ctrmod ctrmap; do
+  sop="$(json "$rec" "d['$n']['sop']")"
+  check "storageManager stored the DICOM of $n ($sop) in Orthanc" wait_for 120 stored "$sop"
 done
-tags=("$BASEDIR"/data/containers/*/in/*.tags)
-check "the mercure module was given .tags files beside its inputs" test -f "${tags[0]}"
+# the life cycle: systemcleaner, after storageManager, removed the four jobs' folders
+gone() { [ -n "$1" ] && [ ! -e "$BASEDIR/data/$1" ]; }
+check "systemcleaner removed ctrseg's folder $seg_dir" wait_for 120 gone "$seg_dir"
+for n in ctrkeep ctrmod ctrmap; do
+  dir="$(json "$rec" "d['$n']['deleted'][0]")"
+  check "and $n's $dir" wait_for 60 gone "$dir"
+done
+check "ctrkeep's DICOM is in its result's files" \
+  bash -c '"$1/dcm-processor" job "$2" | grep -q "$2/out/seg/ctr.dcm"' _ "$DCMP_BIN" "${keep_dir#containers/}"
+# Orthanc answered (a failed lookup is no proof) and knows no such instance
+not_stored() { local r; r="$(orthanc /tools/lookup -X POST -d "$1")" || return 1; ! printf '%s' "$r" | grep -q '"Type" : "Instance"'; }
+check "and was not stored in Orthanc (store: false)" not_stored "$kept"
 [ $failures -eq 0 ] || tail -n 20 "$BASEDIR"/logs/*.log
 [ $failures -eq 0 ]

@@ -39,6 +39,7 @@ static const char *const all_vars[] = {"DCMP_ENV",
                                        "DASHBOARD_PASSWORD",
                                        "DASHBOARD_READONLY",
                                        "DASHBOARD_SAMPLE_INTERVAL",
+                                       "CONTAINER_JOBS",
                                        "DCMPT_FROM_ENV",
                                        "DCMPT_SHADOW",
                                        "DCMPT_UNSET",
@@ -519,6 +520,29 @@ static void test_load_defaults(void)
     clear_environment();
 }
 
+/* CONTAINER_JOBS: unset (-1, the mode's default), 0 or 1 from .env, the environment winning;
+ * anything else an error naming it. */
+static void test_load_container_jobs(void)
+{
+    dcmp_config cfg;
+    char err[DCMP_ERR_LEN] = "", path[PATH_MAX];
+
+    clear_environment();
+    setenv("DCMP_ENV", "", 1);
+    CHECK(dcmp_config_load(&cfg, NULL, err) == 0);
+    CHECK(cfg.container_jobs == -1);
+    write_file(path, "cj.env", "CONTAINER_JOBS=0\n");
+    CHECK(dcmp_config_load(&cfg, path, err) == 0);
+    CHECK(cfg.container_jobs == 0);
+    setenv("CONTAINER_JOBS", "1", 1);
+    CHECK(dcmp_config_load(&cfg, path, err) == 0);
+    CHECK(cfg.container_jobs == 1);
+    setenv("CONTAINER_JOBS", "maybe", 1);
+    CHECK(dcmp_config_load(&cfg, path, err) == -1);
+    CHECK_CONTAINS(err, "CONTAINER_JOBS=\"maybe\": expected 1 or 0");
+    clear_environment();
+}
+
 static void test_load_file(void)
 {
     dcmp_config cfg;
@@ -942,6 +966,7 @@ int main(void)
     RUN(test_lookup);
     RUN(test_load_defaults);
     RUN(test_load_file);
+    RUN(test_load_container_jobs);
     RUN(test_load_every_setting);
     RUN(test_load_aliases);
     RUN(test_load_environment_overrides);

@@ -117,6 +117,38 @@ static void test_oversized(void)
     free(inputs);
 }
 
+/* A result's top-level deleted (a container job's folder) is added to the deleted paths a
+ * callback injected and those of the result's own added_params, never replacing them; a
+ * deleted that is not paths is refused. */
+static void test_deleted(void)
+{
+    static const char kw[] = "{\"jobName\":\"b\",\"added_params\":{\"seg\":{\"deleted\":"
+                             "\"dicom/s1\"}}}";
+    char *ap =
+        merged(kw, "[{\"id\":\"j1\",\"name\":\"seg\",\"result\":\"{\\\"added_params\\\":"
+                   "{\\\"deleted\\\":[\\\"tmp/a\\\"]},\\\"deleted\\\":\\\"containers/j1\\\"}\"},"
+                   "{\"id\":\"j2\",\"name\":\"ctr\",\"result\":\"{\\\"storage\\\":[],"
+                   "\\\"deleted\\\":[\\\"containers/j2\\\"]}\"},"
+                   "{\"id\":\"j3\",\"name\":\"bad\",\"result\":\"{\\\"deleted\\\":[1]}\"}]");
+
+    CHECK(ap != NULL);
+    if (ap)
+        CHECK_STR(ap, "{\"seg\":{\"deleted\":[\"tmp/a\",\"containers/j1\"]},\"ctr\":{"
+                      "\"storage\":[],\"deleted\":[\"containers/j2\"]}}");
+    CHECK_CONTAINS(notes, "INFO dependency j1 (seg): its result's 1 added_params key(s) and "
+                          "deleted merged");
+    CHECK_CONTAINS(notes, "WARN dependency j3 (bad): its result has a deleted that is neither a "
+                          "path nor a list of paths: ignored");
+    free(ap);
+    /* with no added_params key of the same name, the callback's path stays */
+    ap = merged(kw, "[{\"id\":\"j1\",\"name\":\"seg\",\"result\":\"{\\\"deleted\\\":"
+                    "\\\"containers/j1\\\"}\"}]");
+    if (ap)
+        CHECK_STR(ap, "{\"seg\":{\"deleted\":[\"dicom/s1\",\"containers/j1\"]}}");
+    CHECK(ap != NULL);
+    free(ap);
+}
+
 /* Kwargs that are not an object are an error; kwargs without added_params get one. */
 static void test_kwargs(void)
 {
@@ -140,5 +172,6 @@ int main(void)
     RUN(test_malformed);
     RUN(test_oversized);
     RUN(test_kwargs);
+    RUN(test_deleted);
     return HARNESS_RESULT();
 }

@@ -44,6 +44,8 @@ static void errors_name_the_key(void)
         {"{\"image\":\"x\",\"command\":\"run\"}", "container.command"},
         {"{\"image\":\"x\",\"gpus\":0}", "container.gpus"},
         {"{\"image\":\"x\",\"memroy\":\"1g\"}", "container.memroy: unknown key"},
+        {"{\"image\":\"x\",\"store\":\"no\"}", "container.store: must be true or false"},
+        {"{\"image\":\"x\",\"store\":0}", "container.store: must be true or false"},
         {"[]", "container: must be an object"},
     };
     size_t i;
@@ -77,13 +79,24 @@ static void defaults_and_round_trip(void)
     CHECK_STR(text,
               "{\"image\":\"reg.local/seg:1.2\",\"interface\":\"dcmp\",\"env\":{\"MODE\":"
               "\"fast\"},\"command\":[\"/run\",\"-v\"],\"gpus\":\"all\",\"memory\":536870912,"
-              "\"shm_size\":67108864,\"cpus\":1.5,\"network\":\"none\",\"user\":\"65534:65534\"}");
+              "\"shm_size\":67108864,\"cpus\":1.5,\"network\":\"none\",\"user\":\"65534:65534\","
+              "\"store\":true}");
     /* what a job carries is read back to the same */
     CHECK_STR(parse(text, &again, &t2), "");
     text2 = dcmp_spec_json(&again);
     CHECK_STR(text2, text);
     free(text);
     free(text2);
+    cJSON_Delete(t);
+    cJSON_Delete(t2);
+    /* store: false is kept, and read back */
+    CHECK_STR(parse("{\"image\":\"x\",\"store\":false}", &s, &t), "");
+    CHECK(s.store == 0);
+    text = dcmp_spec_json(&s);
+    CHECK_CONTAINS(text, "\"store\":false}");
+    CHECK_STR(parse(text, &again, &t2), "");
+    CHECK(again.store == 0);
+    free(text);
     cJSON_Delete(t);
     cJSON_Delete(t2);
 }
@@ -312,7 +325,7 @@ static void planned_as_a_container_job(void)
 {
     const char *settings =
         "[{\"jobName\":\"seg\",\"callback\":\"m.cb\",\"container\":{\"image\":"
-        "\"seg:1\",\"memory\":\"256m\"},\"timeout\":\"30s\",\"params\":{\"k\":1}},"
+        "\"seg:1\",\"memory\":\"256m\",\"store\":false},\"timeout\":\"30s\",\"params\":{\"k\":1}},"
         "{\"jobName\":\"both\",\"callback\":\"m.cb\",\"worker\":\"m.w\","
         "\"container\":{\"image\":\"x\"}},"
         "{\"jobName\":\"bad\",\"callback\":\"m.cb\",\"container\":{\"image\":"
@@ -351,6 +364,7 @@ static void planned_as_a_container_job(void)
     CHECK(invalid == 2);
     json = dcmp_plan_json(&plan);
     CHECK_CONTAINS(json, "\"worker\":\"container:seg:1\",\"container\":{\"image\":\"seg:1\"");
+    CHECK_CONTAINS(json, "\"store\":false}"); /* plan shows the opt-out */
     free(json);
     dcmp_plan_free(&plan);
     cJSON_Delete(root);

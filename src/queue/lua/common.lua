@@ -314,7 +314,7 @@ end
 
 -- What the finished dependencies of job id gave (docs/job-engine.md, "Results to dependents"):
 -- a flat list of id, name, result, size for each dependency, in deps order, that finished with
--- a result naming "added_params" or "storage" (others give nothing: not sent); a result over
+-- a result naming "added_params", "storage" or "deleted" (others give nothing: not sent); a result over
 -- INPUT_MAX bytes, or past INPUTS_MAX bytes in all, comes with result '' (the worker logs it
 -- ignored). Raw strings, not JSON: encoding megabytes here would hold Redis up (queue.c
 -- makes the JSON that dcmp_inputs_merge reads, in the worker). nil when none.
@@ -329,7 +329,8 @@ local function job_inputs(id)
       local r = ''
       if n > 0 and n <= INPUT_MAX and total + n <= INPUTS_MAX then
         r = redis.call('HGET', jkey(d), 'result')
-        if not (string.find(r, '"added_params"', 1, true) or string.find(r, '"storage"', 1, true)) then
+        if not (string.find(r, '"added_params"', 1, true) or string.find(r, '"storage"', 1, true)
+            or string.find(r, '"deleted"', 1, true)) then
           n = 0 -- a plain result: nothing for the dependents
         end
       end

@@ -29,6 +29,14 @@ static int load(char *err)
     return 0;
 }
 
+/* CONTAINER_JOBS=0: container jobs off on this host, whether an engine answers or not. */
+static int turned_off(void)
+{
+    const char *cj = getenv("CONTAINER_JOBS");
+
+    return cj != NULL && strcmp(cj, "0") == 0;
+}
+
 /* "no docker engine": with CONTAINER_JOBS=0 (Docker mode's default: the worker container is
  * not given the engine's socket) the error says so. */
 static void no_engine(const char *socket, char *err)
@@ -36,7 +44,14 @@ static void no_engine(const char *socket, char *err)
     const char *cj = getenv("CONTAINER_JOBS");
     int e = errno;
 
-    if (cj && strcmp(cj, "1") != 0)
+    if (turned_off())
+        dcmp_seterr(err,
+                    "no docker engine: container jobs are off on this host (CONTAINER_JOBS=0 "
+                    "in .env or the environment; in Docker mode the worker is given the "
+                    "engine's socket only with CONTAINER_JOBS=1; natively, leave it empty to use "
+                    "the host's engine at %s; docs/containers.md)",
+                    socket);
+    else if (cj && strcmp(cj, "1") != 0)
         dcmp_seterr(err,
                     "no docker engine: %s: %s (CONTAINER_JOBS=%.16s: in Docker mode the worker "
                     "is given the engine's socket only with CONTAINER_JOBS=1 in .env; "
@@ -69,7 +84,7 @@ int dcmp_enginelib_present(void)
     char err[DCMP_ERR_LEN];
     dcmp_engine e;
 
-    return socket_path(&e, err) == 0 && access(e.socket, F_OK) == 0;
+    return !turned_off() && socket_path(&e, err) == 0 && access(e.socket, F_OK) == 0;
 }
 
 int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
@@ -77,7 +92,7 @@ int dcmp_enginelib_open(dcmp_engine *e, const dcmp_engine_ops **ops, char *err)
     *ops = NULL;
     if (socket_path(e, err) < 0)
         return -1;
-    if (access(e->socket, F_OK) < 0) {
+    if (turned_off() || access(e->socket, F_OK) < 0) {
         no_engine(e->socket, err);
         return 0;
     }

@@ -219,10 +219,15 @@ static int read_key(const cJSON *v, dcmp_spec *s, char *err)
             return dcmp_seterr(err, "container.user: must be \"UID\" or \"UID:GID\" (numbers), "
                                     "or \"worker\"");
         s->user = v->valuestring;
+    } else if (strcmp(k, "store") == 0) {
+        if (!cJSON_IsBool(v))
+            return dcmp_seterr(err, "container.store: must be true or false (false: the DICOM "
+                                    "files the image writes are not stored by storageManager)");
+        s->store = cJSON_IsTrue(v);
     } else {
         return dcmp_seterr(err,
                            "container.%.64s: unknown key (image, interface, env, command, "
-                           "gpus, memory, cpus, shm_size, network, user)",
+                           "gpus, memory, cpus, shm_size, network, user, store)",
                            k);
     }
     return 0;
@@ -234,6 +239,7 @@ int dcmp_spec_parse(const cJSON *obj, dcmp_spec *out, char *err)
 
     memset(out, 0, sizeof *out);
     out->network = "none";
+    out->store = 1;
     if (!cJSON_IsObject(obj))
         return dcmp_seterr(err, "container: must be an object such as {\"image\": \"name:tag\"}");
     cJSON_ArrayForEach(v, obj)
@@ -317,7 +323,7 @@ char *dcmp_spec_json(const dcmp_spec *s)
     dcmp_jsonw_str(&w, s->network);
     dcmp_jsonw_lit(&w, ",\"user\":");
     dcmp_jsonw_str(&w, s->user);
-    dcmp_jsonw_lit(&w, "}");
+    dcmp_jsonw_lit(&w, s->store ? ",\"store\":true}" : ",\"store\":false}");
     return dcmp_jsonw_finish(&w);
 }
 

@@ -32,6 +32,8 @@ typedef struct dcmp_spec {
     double cpus;              /* 0: no limit */
     const char *network;      /* "none" unless given */
     const char *user;         /* "UID", "UID:GID" or "worker"; the interface's unless given */
+    int store; /* container.store: 1 (default) puts the DICOM it writes in the result's storage
+                * list, for storageManager; 0 leaves it out (still in files) */
 } dcmp_spec;
 
 #define DCMP_SPEC_USER "65534:65534" /* nobody: the `dcmp` interface's user */
@@ -44,8 +46,9 @@ typedef struct dcmp_spec {
  * (a list of strings), gpus ("all", a count or a list of device ids), memory and shm_size (bytes,
  * or a string such as "512m", "2g"), cpus (a number above 0), network ("none" by default; a network
  * name; "host" is refused), user ("UID", "UID:GID", or "worker": the worker's own ids; the
- * interface's default, below, when absent). Any other key is an error (a typo would silently be
- * ignored). Returns 0, or -1 with err naming the key ("container.memory: ...").
+ * interface's default, below, when absent), store (true or false, default true: whether the DICOM
+ * files it writes are listed in its result's `storage`). Any other key is an error (a typo would
+ * silently be ignored). Returns 0, or -1 with err naming the key ("container.memory: ...").
  */
 int dcmp_spec_parse(const cJSON *obj, dcmp_spec *out, char *err);
 
