@@ -38,7 +38,7 @@ if [ "$stack_uid" = 0 ]; then
   stack_uid=4321
   chown "$stack_uid:$stack_uid" "$BASEDIR" "$tmp/env"
 fi
-image="dcmp-ctr-e2e:${DCMP_IMAGE_TAG:-test}"
+image="dcmp-ctr-jobs-e2e:${DCMP_IMAGE_TAG:-test}" # not container_test.sh's: the two may run at once
 
 finish() {
   local rc=$?
