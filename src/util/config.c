@@ -484,7 +484,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_str(&env, k_opass, "", cfg->orthanc_password, sizeof cfg->orthanc_password, err) < 0 ||
         get_duration(&env, k_catchup, 60, &cfg->catchup_interval, err) < 0 ||
         get_duration(&env, k_stable, 120, &cfg->catchup_stable_after, err) < 0 ||
-        get_int(&env, k_planners, 1, 1, 8, &cfg->planners, err) < 0 ||
+        get_int(&env, k_planners, 2, 1, 8, &cfg->planners, err) < 0 ||
         get_int(&env, k_mininst, 4, 0, 1000000, &cfg->min_instances, err) < 0 ||
         get_duration(&env, k_stable_age, 5, &cfg->stable_age, err) < 0 ||
         get_bool(&env, k_early, 1, &cfg->early_stable, err) < 0 ||
