@@ -1,9 +1,10 @@
 /* test_browser.c -- the dashboard in a real browser (Debian's chromium, headless, driven over
  * the DevTools protocol): the overview shows the queues and a failed job; the job opens, is
  * requeued from the page and is seen finishing; events show each service's decision and the
- * job graph; the same with a login (a wrong password refused), a CSRF attempt from another
- * origin refused, and a read-only dashboard without actions. A screenshot of each page goes
- * to $DCMP_ARTIFACTS/dashboard/ (docs/img/ holds copies). */
+ * job graph, a study event its level, its series and each entry's verdict; the same with a login (a
+ * wrong password refused), a CSRF attempt from another origin refused, and a read-only dashboard
+ * without actions. A screenshot of each page goes to $DCMP_ARTIFACTS/dashboard/ (docs/img/ holds
+ * copies). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,9 @@ static char artifacts[PATH_MAX];
 static dash main_dash;
 static char ev_a[DCMP_ID_LEN],
     ids_a[4][DCMP_ID_LEN]; /* anon -> seg (flaky) -> report; anon -> qc */
+static char ev_s[DCMP_ID_LEN], ids_s[2][DCMP_ID_LEN]; /* a study event: tumour -> tumour-report */
+
+#define STUDY_ID "5e1c9a2b-7d3f4e60-8a1b2c3d-4e5f6071-8293a4b5"
 
 /* A screenshot of the page as it is (the result of the last action hidden unless keep_toast). */
 static void shot(const char *name, int keep_toast)
@@ -179,6 +183,114 @@ static void test_events(void)
     CHECK(cdp_true(&b, "document.querySelector('#decisions tr[data-decision=\"other-level\"]')"
                        ".textContent.includes('registry (study)')"));
     shot("event", 0);
+}
+
+/* A study event as the scheduler records it (jobs_study_event; the plan's "study" object as
+ * src/scheduler/study.c's summary writes it): "tumour" planned with three series, "whole"
+ * waiting for Orthanc to call the study stable. A series description holds markup, shown as
+ * text. */
+static void study_event(void)
+{
+    const char *jobs[] = {"tumour|testmods.noop|default|", "tumour-report|testmods.noop|default|0"};
+    const char *headers =
+        "{\"StudyInstanceUID\":\"1.2.826.0.1.3680043.8.498.77\",\"StudyDescription\":\"MR Brain "
+        "tumour protocol\",\"PatientID\":\"ANON-0043\",\"studyId\":\"" STUDY_ID "\"}";
+    const char *summary =
+        "{\"studyId\":\"" STUDY_ID "\",\"version\":\"9f86d081884c7d65\",\"series\":["
+        "{\"seriesId\":\"aa11bb22-cc33dd44-ee55ff66-77889900-aabbccdd\",\"SeriesInstanceUID\":"
+        "\"1.2.826.0.1.3680043.8.498.77.1\",\"SeriesDescription\":\"AX T1 MPRAGE\","
+        "\"instances\":176,\"ready\":true},"
+        "{\"seriesId\":\"aa11bb22-cc33dd44-ee55ff66-77889900-aabbccde\",\"SeriesInstanceUID\":"
+        "\"1.2.826.0.1.3680043.8.498.77.2\",\"SeriesDescription\":\"AX T2\",\"instances\":30,"
+        "\"ready\":true},"
+        "{\"seriesId\":\"aa11bb22-cc33dd44-ee55ff66-77889900-aabbccdf\",\"SeriesInstanceUID\":"
+        "\"1.2.826.0.1.3680043.8.498.77.3\",\"SeriesDescription\":\"<b>FLAIR</b>\","
+        "\"instances\":30,\"ready\":true}],\"decisions\":["
+        "{\"jobName\":\"tumour\",\"decision\":\"plan\",\"reason\":\"requires met (2 conditions) "
+        "with 3 series\"},{\"jobName\":\"whole\",\"decision\":\"wait\",\"reason\":\"waiting for "
+        "the study to be stable, at most until 1h after the first series\",\"waitUntil\":"
+        "1796033435}]}";
+    const char *extra = "{\"jobName\":\"whole\",\"source\":\"registry/whole/settings.json\","
+                        "\"group\":\"registry\",\"trigger\":\"study\",\"decision\":\"not-due\","
+                        "\"reason\":\"study wait: waiting for the study to be stable, at most "
+                        "until 1h after the first series\",\"jobId\":null}";
+
+    CHECK(jobs_study_event(&f, STUDY_ID, headers, summary, jobs, 2, extra, ev_s, ids_s) == 0);
+    CHECK(fixture_wait_state(&f, ids_s[1], "finished", WAIT_MS) == 0);
+}
+
+/* The study event in the list (its level, study, number of series) and on its own page (its
+ * version, series, each entry's verdict beside its decision, the job graph). */
+static void test_study_event(void)
+{
+    char path[128];
+    cJSON *m, *row;
+    long status;
+    int found = 0;
+
+    m = dash_json(&main_dash, "/api/events", NULL, &status);
+    CHECK(status == 200);
+    cJSON_ArrayForEach(row, cJSON_GetObjectItem(m, "events"))
+    {
+        const char *level = cJSON_GetStringValue(cJSON_GetObjectItem(row, "level"));
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(row, "id")), ev_s) != 0) {
+            CHECK(level && strcmp(level, "series") == 0);
+            continue;
+        }
+        found = 1;
+        CHECK(level && strcmp(level, "study") == 0);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(row, "seriesCount")) == 3);
+        CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(row, "studyDescription")),
+                     "MR Brain tumour protocol") == 0);
+        CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(row, "patientId")), "ANON-0043") ==
+              0);
+    }
+    CHECK(found);
+    cJSON_Delete(m);
+    snprintf(path, sizeof path, "/api/events/%s", ev_s);
+    m = dash_json(&main_dash, path, NULL, &status);
+    CHECK(status == 200 &&
+          strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m, "level")), "study") == 0);
+    cJSON_Delete(m);
+
+    CHECK(go(&main_dash, "#/events") == 0);
+    CHECK(
+        wait_for("!!document.querySelector('#events tr[data-event=\"%s\"][data-level=\"study\"]')",
+                 ev_s, NULL) == 0);
+    CHECK(wait_for("(() => { const t = document.querySelector('#events tr[data-event=\"%s\"]')"
+                   ".textContent; return t.includes('MR Brain tumour protocol') && "
+                   "t.includes('3 series'); })()",
+                   ev_s, NULL) == 0);
+    CHECK(wait_for("document.querySelector('#events tr[data-event=\"%s\"] .level').textContent "
+                   "=== 'series'",
+                   ev_a, NULL) == 0);
+    CHECK(wait_for("(() => { document.querySelector('#events tr[data-event=\"%s\"] a').click(); "
+                   "return true; })()",
+                   ev_s, NULL) == 0);
+    CHECK(wait_for("document.querySelectorAll('#study-series tbody tr').length === 3", NULL,
+                   NULL) == 0);
+    CHECK(cdp_true(&b, "document.querySelector('h1').textContent.startsWith('Study')"));
+    CHECK(cdp_true(&b, "document.getElementById('study-version').textContent === "
+                       "'9f86d081884c7d65'"));
+    CHECK(cdp_true(&b, "(() => { const t = document.querySelector('#study-series').textContent; "
+                       "return t.includes('1.2.826.0.1.3680043.8.498.77.2') && t.includes('AX "
+                       "T1 MPRAGE') && t.includes('176') && "
+                       "document.querySelectorAll('#study-series .ready.yes').length === 3; })()"));
+    /* markup in a description is text */
+    CHECK(cdp_true(&b, "document.querySelector('#study-series').textContent.includes('<b>FLAIR"
+                       "</b>') && !document.querySelector('#study-series b')"));
+    CHECK(cdp_true(&b, "(() => { const r = document.querySelector('#decisions "
+                       "tr[data-service=\"tumour\"]'); return r.dataset.verdict === 'plan' && "
+                       "r.dataset.decision === 'scheduled' && r.textContent.includes('requires "
+                       "met (2 conditions) with 3 series'); })()"));
+    CHECK(cdp_true(&b, "(() => { const r = document.querySelector('#decisions "
+                       "tr[data-service=\"whole\"]'); return r.dataset.verdict === 'wait' && "
+                       "r.dataset.decision === 'not-due' && r.textContent.includes('not due') && "
+                       "r.textContent.includes('waiting for the study to be stable'); })()"));
+    CHECK(wait_for("document.querySelectorAll('#dag g.node[data-state=\"finished\"]').length === 2 "
+                   "&& document.querySelectorAll('#dag path.edge').length === 1",
+                   NULL, NULL) == 0);
+    shot("event-study", 0);
 }
 
 /* After the requeue: the graph shows every job finished. */
@@ -339,11 +451,13 @@ int main(void)
     CHECK(fixture_wait_state(&f, ids_a[1], "failed", WAIT_MS) == 0);
     CHECK(fixture_wait_state(&f, ids_a[2], "blocked", WAIT_MS) == 0);
     CHECK(fixture_wait_state(&f, ids_a[3], "finished", WAIT_MS) == 0);
+    study_event();
     started = dash_start(&f, &main_dash, env, NULL) == 0;
     CHECK(started);
     if (started && cdp_start(&b, f.dir, 1280, 860) == 0) {
         traffic();
         RUN(test_events);
+        RUN(test_study_event);
         RUN(test_overview_requeue);
         RUN(test_event_after);
         RUN(test_csrf_from_elsewhere);
