@@ -219,6 +219,20 @@ static void study_event(void)
     CHECK(fixture_wait_state(&f, ids_s[1], "finished", WAIT_MS) == 0);
 }
 
+/* The decisions table's row of `service` has the study verdict, the decision and the text. */
+static int decision_row(const char *service, const char *verdict, const char *decision,
+                        const char *text)
+{
+    char expr[1024];
+
+    snprintf(expr, sizeof expr,
+             "(() => { const r = document.querySelector('#decisions tr[data-service=\"%s\"]'); "
+             "return !!r && r.dataset.verdict === '%s' && r.dataset.decision === '%s' && "
+             "r.textContent.includes('%s'); })()",
+             service, verdict, decision, text);
+    return cdp_true(&b, expr);
+}
+
 /* The study event in the list (its level, study, number of series) and on its own page (its
  * version, series, each entry's verdict beside its decision, the job graph). */
 static void test_study_event(void)
@@ -279,14 +293,10 @@ static void test_study_event(void)
     /* markup in a description is text */
     CHECK(cdp_true(&b, "document.querySelector('#study-series').textContent.includes('<b>FLAIR"
                        "</b>') && !document.querySelector('#study-series b')"));
-    CHECK(cdp_true(&b, "(() => { const r = document.querySelector('#decisions "
-                       "tr[data-service=\"tumour\"]'); return r.dataset.verdict === 'plan' && "
-                       "r.dataset.decision === 'scheduled' && r.textContent.includes('requires "
-                       "met (2 conditions) with 3 series'); })()"));
-    CHECK(cdp_true(&b, "(() => { const r = document.querySelector('#decisions "
-                       "tr[data-service=\"whole\"]'); return r.dataset.verdict === 'wait' && "
-                       "r.dataset.decision === 'not-due' && r.textContent.includes('not due') && "
-                       "r.textContent.includes('waiting for the study to be stable'); })()"));
+    CHECK(decision_row("tumour", "plan", "scheduled", "requires met (2 conditions) with 3 series"));
+    CHECK(decision_row("whole", "wait", "not-due", "waiting for the study to be stable"));
+    CHECK(cdp_true(&b, "document.querySelector('#decisions tr[data-service=\"whole\"]')"
+                       ".textContent.includes('not due')"));
     CHECK(wait_for("document.querySelectorAll('#dag g.node[data-state=\"finished\"]').length === 2 "
                    "&& document.querySelectorAll('#dag path.edge').length === 1",
                    NULL, NULL) == 0);
