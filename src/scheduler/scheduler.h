@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "settings_cache.h"
 #include "throttle.h"
+#include "webhook.h"
 
 #define LATENCY_BUCKETS 9
 
@@ -197,25 +198,29 @@ int series_look(helper *h, const char *id, series_facts *f, char *why);
 /* 1 with why[size] when MIN_INSTANCES or SUPPORTED_MODALITY leave the series out, else 0. */
 int series_ignored(const dcmp_config *cfg, const series_facts *f, char *why, size_t size);
 
+/* One series event decided before it is planned (series_decide_all). */
+typedef struct series_verdict {
+    dcmp_webhook w;    /* the event's body, parsed (owned: dcmp_webhook_free) */
+    int rc;            /* 0: plan it (its version claimed); 1: recorded with why, not
+                        * planned (state); -1: it must wait (Orthanc or Redis does not
+                        * answer: why) */
+    const char *state; /* "ignored" or "failed" when rc is 1 */
+    int cut;           /* PLAN_CUT_* when the look at Orthanc was ended */
+    series_facts f;    /* what Orthanc said of the series (with ORTHANC_REST_URL) */
+    char why[DCMP_ERR_LEN];
+} series_verdict;
+
 /*
- * Decides event `id` for `series` from what Orthanc says of it (f filled): a series Orthanc does
- * not have fails (nothing claimed: a later real arrival is planned); a version another event
- * claimed is a duplicate, a webhook for a series Orthanc does not call stable yet only adds it
- * to the arrival watch, a series MIN_INSTANCES or SUPPORTED_MODALITY leave out is ignored
- * (*state "ignored" or "failed", why[DCMP_ERR_LEN] the reason: returns 1). Returns 0 when
- * the event plans the series (its version claimed), -1 when it must wait (Orthanc or Redis
- * does not answer; why says so).
+ * Decides n series events of a batch (ids[k] the event of v[k], whose w is parsed), with one
+ * claim step in Redis for all of them. With ORTHANC_REST_URL, from what Orthanc says of each
+ * series (one GET /series/{id} each, f filled): a series Orthanc does not have fails (nothing
+ * claimed: a later real arrival is planned); a version another event claimed is a duplicate, a
+ * webhook for a series Orthanc does not call stable yet only adds it to the arrival watch, a
+ * series MIN_INSTANCES or SUPPORTED_MODALITY leave out is ignored. Without Orthanc, from the
+ * body (tests and benchmarks without files): its version is claimed alike and its
+ * ignoredBecause is the reason to ignore it. Fills each rc, state, why (and cut).
  */
-int series_decide(planner *pl, const char *id, const char *series, series_facts *f,
-                  const char **state, char *why);
-
-struct dcmp_webhook;
-
-/* Without ORTHANC_REST_URL the body is all there is (a test, a benchmark, a site without
- * files): its version is claimed as series_decide claims Orthanc's, and its ignoredBecause is
- * the reason to ignore it. Returns as series_decide. */
-int series_decide_body(planner *pl, const char *id, const struct dcmp_webhook *w,
-                       const char **state, char *why);
+void series_decide_all(planner *pl, series_verdict *const *v, const char *const *ids, int n);
 
 /* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
 void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);
