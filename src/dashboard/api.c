@@ -270,19 +270,22 @@ static const char *str_of(const cJSON *o, const char *key)
 
 /* What a list row shows of a study or patient event, from its record (ev, the one-event
  * view): the level, the study's UID, description and patient when the plan's headers hold
- * them, and the number of series the plan's "study" object lists (null before it is planned).
+ * them, and the number of series the plan's "study" or "patient" object lists (null before
+ * it is planned).
  * Returns 1, or 0 when out of memory. */
 static int add_level_fields(cJSON *row, const cJSON *ev)
 {
     const cJSON *plan = cJSON_GetObjectItemCaseSensitive(ev, "plan");
     const cJSON *headers = cJSON_GetObjectItemCaseSensitive(plan, "headers");
-    const cJSON *series =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, "study"), "series");
+    /* the plan's "study" (or "patient") object, written by the scheduler's study.c */
+    const cJSON *series = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(plan, event_level(ev)), "series");
     const char *patient = str_of(headers, "PatientID")[0] ? str_of(headers, "PatientID")
                                                           : str_of(headers, "patientId");
 
-    /* the body of a study event names no patient: the plan's headers may */
-    if (str_of(row, "patientId")[0] == '\0' && patient[0] != '\0') {
+    /* the body of a study event names no patient, a patient event's only by Orthanc's id: the
+     * plan's headers may have its PatientID, as a series event's row shows */
+    if (patient[0] != '\0') {
         cJSON_DeleteItemFromObjectCaseSensitive(row, "patientId");
         if (!cJSON_AddStringToObject(row, "patientId", patient))
             return 0;

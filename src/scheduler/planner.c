@@ -171,7 +171,7 @@ static int plan_event(planner *pl, const char *id, const char *body, series_verd
     case 1:
         /* its study does not wait for it (study.c): it has no files to give */
         if (orthanc && (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
-                        study_note(pl, id, v->w.series, reg, NULL, &v->f, 1, err) < 0))
+                        study_note(pl, id, v->w.series, reg, v->w.data, &v->f, 1, err) < 0))
             return -1;
         out->plan = strdup("{}");
         return 0; /* recorded as failed with the reason, not retried */
@@ -373,7 +373,7 @@ static void decide_all(planner *pl, batch *b)
         const char *body = b->ev[i].body;
         b->series[i] = 0;
         if (b->ev[i].quarantined || *pl->s->stop ||
-            (strncmp(body, STUDY_BODY_PREFIX, strlen(STUDY_BODY_PREFIX)) == 0 &&
+            (strncmp(body, LEVEL_BODY_PREFIX, strlen(LEVEL_BODY_PREFIX)) == 0 &&
              strstr(body, "\"seriesId\"") == NULL))
             continue;
         memset(&b->v[i], 0, sizeof b->v[i]);

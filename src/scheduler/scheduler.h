@@ -12,6 +12,7 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "level.h"
 #include "pool.h"
 #include "queue.h"
 #include "settings.h"
@@ -68,9 +69,10 @@ typedef struct scheduler {
     atomic_int plan_failures;      /* events in a row that could not be planned (see health) */
     pthread_mutex_t health_lock;   /* guards plan_error */
     char plan_error[DCMP_ERR_LEN]; /* why the last of them could not */
-    atomic_int studies;            /* the registry has a study-level entry (study.c): study
-                                    * events are taken; else /stable-study is answered and
-                                    * dropped, and the catch-up makes none */
+    atomic_int studies;            /* bit 1 << level for each level (study, patient) the
+                                    * registry has entries of (study.c): its events are taken;
+                                    * else its webhook is answered and dropped, and the
+                                    * catch-up makes none */
     pthread_mutex_t watch_lock;    /* guards the arrival watch below */
     watched watch[WATCH_MAX];
     int nwatch;
@@ -248,37 +250,42 @@ void planner_make(planner *pl, const char *id, const cJSON *system, const dcmp_s
                   const cJSON *data, int level, int (*due)(void *, const char *, char *),
                   void *due_arg, outcome *out);
 
-/* ---- study events (study.c) ---- */
+/* ---- study and patient events (study.c) ---- */
 
-/* A study event's body starts so ({"level":"study","studyId":...}); a series event has a
- * seriesId, which a study event never has. */
-#define STUDY_BODY_PREFIX "{\"level\":\"study\""
+/* A study or patient event's body starts so ({"level":"study","studyId":...},
+ * {"level":"patient","patientId":...}); a series event has a seriesId, which those never
+ * have. */
+#define LEVEL_BODY_PREFIX "{\"level\":\""
+
+/* 1 when the registry has entries of level L (study, patient): its events are taken. */
+int study_wanted(scheduler *s, const dcmp_level *L);
 
 /*
- * Adds series `series` (Orthanc's id) of series event `id` to its study's state (when the registry
- * has a study-level entry; else does nothing): its data (the event's data: header fields,
- * SeriesInstanceUID, dcmpath, studyId; NULL with skip) and Orthanc's facts f (NULL without
- * Orthanc). skip: the series failed and has no files: its study does not wait for it. The
- * study is then due to be decided. Returns 0, or -1 with err when Redis failed (the event
- * waits).
+ * Adds series `series` (Orthanc's id) of series event `id` to its study's state and to its
+ * patient's (for each level the registry has entries of; else does nothing): its data (the
+ * event's data: header fields, SeriesInstanceUID, dcmpath, studyId, patientId) and Orthanc's
+ * facts f (NULL without Orthanc). skip: the series failed and has no files: its study does not
+ * wait for it. The study is then due to be decided. Returns 0, or -1 with err when Redis
+ * failed (the event waits).
  */
 int study_note(planner *pl, const char *id, const char *series, const dcmp_settings_files *reg,
                const cJSON *data, const series_facts *f, int skip, char *err);
 
 /*
- * Plans study event `id` (body: its JSON text): with origin webhook or catch-up, first records
- * the study stable when Orthanc says so, with the series Orthanc has; then decides every
- * study-level entry (dcmp_study_decide), makes the study folder for those whose study is
- * complete and plans them; records the versions decided and when the study is due next.
+ * Plans study or patient event `id` (body: its JSON text, its "level" naming which): with
+ * origin webhook, check or catch-up, first records the study stable when Orthanc says so, with
+ * the series Orthanc has; then decides every entry of its level (dcmp_study_decide), makes the
+ * folder for those whose study is complete and plans them; records the versions decided and
+ * when the study is due next.
  * Returns 0 (out filled), or -1 with err when it must wait (Redis, Orthanc, the settings).
  */
 int study_plan(planner *pl, const char *id, const char *body, outcome *out, char *err);
 
-/* Stores a study event for `study` (origin: webhook, watch, catch-up; version: Orthanc's
- * LastUpdate of the study, "" when not known) through q. Returns 1 (accepted: id filled), 0
- * (a duplicate: id gets the other event's) or -1 (Redis failed). */
-int study_accept(scheduler *s, dcmp_queue *q, const char *study, const char *version,
-                 const char *origin, char id[DCMP_ID_LEN]);
+/* Stores an event of level L for `study` (a study or patient id; origin: webhook, watch,
+ * check, catch-up; version: Orthanc's LastUpdate of it, "" when not known) through q. Returns
+ * 1 (accepted: id filled), 0 (a duplicate: id gets the other event's) or -1 (Redis failed). */
+int study_accept(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                 const char *version, const char *origin, char id[DCMP_ID_LEN]);
 
 /* Sets s->studies from the registry as it is now (at start, before any thread). */
 void study_init(scheduler *s);

@@ -279,6 +279,13 @@ static void test_bad_requests(void)
     /* no study-level entry in this registry: answered, not stored */
     CHECK(http("POST", "/stable-study", "{\"studyId\":\"ab\"}", TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "no study-level entry");
+    /* Orthanc's StablePatient: the same route one level up, its own id key */
+    CHECK(http("POST", "/stable-patient", "{\"studyId\":\"x\"}", TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, "patientId: expected a string");
+    CHECK(http("POST", "/stable-patient", "{\"patientId\":\"ab\"}", NULL, &r) == 401);
+    CHECK(http("GET", "/stable-patient", NULL, TOKEN, &r) == 405);
+    CHECK(http("POST", "/stable-patient", "{\"patientId\":\"ab\"}", TOKEN, &r) == 200);
+    CHECK_CONTAINS(r.body, "no patient-level entry");
     CHECK(http("POST", "/health", "{}", NULL, &r) == 405);
     CHECK(http("GET", "/nope", NULL, NULL, &r) == 404);
     CHECK(http("GET", "/health", NULL, NULL, &r) == 200);
@@ -295,7 +302,7 @@ static void test_metrics(void)
     CHECK(http("GET", "/metrics", NULL, TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_accepted_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_duplicate_total 1\n");
-    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 12\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 14\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_planned_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_enqueue_latency_seconds_count 2\n");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "level.h"
 #include "studies.h"
 
 #define JOBS_MAX 64
@@ -214,24 +215,25 @@ int jobs_event(fixture *f, const char *series, const char *body, const char *con
     return take_and_plan(f, event, "series", "{\"Modality\":\"CT\"}", jobs, n, extra, "", ids);
 }
 
-int jobs_study_event(fixture *f, const char *study, const char *headers, const char *summary,
-                     const char *const *jobs, int n, const char *extra, char event[DCMP_ID_LEN],
-                     char ids[][DCMP_ID_LEN])
+int jobs_level_event(fixture *f, const char *level, const char *id, const char *headers,
+                     const char *summary, const char *const *jobs, int n, const char *extra,
+                     char event[DCMP_ID_LEN], char ids[][DCMP_ID_LEN])
 {
+    const dcmp_level *L = dcmp_level_named(level);
     char body[256], dup[DCMP_ID_LEN], tail[16384];
 
-    if (dcmp_job_new_id(event) < 0)
+    if (L == NULL || dcmp_job_new_id(event) < 0)
         return -1;
-    /* the body study_accept writes (src/scheduler/study.c, STUDY_BODY_PREFIX) */
-    snprintf(body, sizeof body, "{\"level\":\"study\",\"studyId\":\"%s\",\"origin\":\"watch\"}",
-             study);
-    if (dcmp_studies_accept(f->q, event, study, "", body, "watch", 3600, dup) != 1) {
-        fprintf(stderr, "jobs: study accept: %s\n", dcmp_queue_errstr(f->q));
+    /* the body study_accept writes (src/scheduler/study.c, LEVEL_BODY_PREFIX) */
+    snprintf(body, sizeof body, "{\"level\":\"%s\",\"%s\":\"%s\",\"origin\":\"watch\"}", L->name,
+             L->id_key, id);
+    if (dcmp_studies_accept(f->q, L, event, id, "", body, "watch", 3600, dup) != 1) {
+        fprintf(stderr, "jobs: %s accept: %s\n", L->name, dcmp_queue_errstr(f->q));
         return -1;
     }
-    if ((size_t)snprintf(tail, sizeof tail, "\"study\":%s", summary) >= sizeof tail)
+    if ((size_t)snprintf(tail, sizeof tail, "\"%s\":%s", L->name, summary) >= sizeof tail)
         return -1;
-    return take_and_plan(f, event, "study", headers, jobs, n, extra, tail, ids);
+    return take_and_plan(f, event, L->name, headers, jobs, n, extra, tail, ids);
 }
 
 int jobs_every_state(fixture *f, const char *queue, jobs_states *s)

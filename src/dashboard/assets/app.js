@@ -592,7 +592,7 @@
   // A series event's row names its study by id; a study event's by description or UID when
   // its headers carry them (the Orthanc id on hover), else by the Orthanc id.
   function eventStudyCell(e) {
-    if (e.level !== 'study' && e.level !== 'patient') return h('td', {text: e.studyId || '—'});
+    if (e.level !== 'study') return h('td', {text: e.studyId || '—'});
     const name = e.studyDescription || e.studyUid;
     return h('td', {class: name ? '' : 'mono', text: name || short(e.studyId), title: [e.studyUid, e.studyId].filter(Boolean).join(' · ')});
   }
@@ -635,7 +635,9 @@
     const stateOf = {};
     for (const j of jobs) stateOf[j.id] = j.state;
     const isSeries = !e.level || e.level === 'series';
-    const study = plan.study && typeof plan.study === 'object' ? plan.study : null;
+    // a study or patient event's plan holds its "study" or "patient" object (the scheduler's study.c)
+    const study = !isSeries && plan[e.level] && typeof plan[e.level] === 'object' ? plan[e.level] : null;
+    const isPatient = e.level === 'patient';
     const headers = plan.headers && typeof plan.headers === 'object' ? plan.headers : {};
     const facts = isSeries ? h('dl', {class: 'facts'},
       fact('Event', h('span', {class: 'mono', text: e.id})),
@@ -647,10 +649,11 @@
       h('dl', {class: 'facts'},
         fact('Event', h('span', {class: 'mono', text: e.id})),
         fact('Level', e.level),
-        fact('Study', h('span', {class: 'mono', text: e.studyId || '—'})),
-        fact('Study UID', h('span', {class: 'mono', text: headers.StudyInstanceUID || '—'})),
-        fact('Description', headers.StudyDescription || '—'),
-        fact('Patient', headers.PatientID || e.patientId || '—'),
+        isPatient ? fact('Patient', h('span', {class: 'mono', text: e.patientId || '—'})) : [
+          fact('Study', h('span', {class: 'mono', text: e.studyId || '—'})),
+          fact('Study UID', h('span', {class: 'mono', text: headers.StudyInstanceUID || '—'})),
+          fact('Description', headers.StudyDescription || '—')],
+        fact('PatientID', headers.PatientID || (isPatient ? '—' : e.patientId || '—')),
         fact('Version', h('span', {class: 'mono', id: 'study-version', text: (study && study.version) || '—'})),
         fact('Series', study && Array.isArray(study.series) ? study.series.length : '—'),
         fact('From', (e.body && e.body.origin) || '—'),
@@ -658,8 +661,8 @@
     const decisions = Array.isArray(plan.decisions) ? plan.decisions : [];
     const reports = Array.isArray(plan.reports) ? plan.reports : [];
     return h('div', {},
-      h('h1', {}, isSeries ? 'Series ' : (e.level === 'patient' ? 'Patient ' : 'Study '),
-        h('span', {class: 'mono', text: short(isSeries ? e.seriesId : e.studyId)}), stateBadge(e.state)),
+      h('h1', {}, isSeries ? 'Series ' : (isPatient ? 'Patient ' : 'Study '),
+        h('span', {class: 'mono', text: short(isSeries ? e.seriesId : isPatient ? e.patientId : e.studyId)}), stateBadge(e.state)),
       e.error ? h('pre', {class: 'error', text: e.error}) : null,
       h('div', {class: 'panel'}, facts),
       study ? studySeries(study) : null,
@@ -676,15 +679,18 @@
     return clock(e.plannedAt) + (e.plannedAt && e.receivedAt ? ' (' + duration(e.plannedAt - e.receivedAt) + ' later)' : '');
   }
 
-  // The series a study event was decided with (the plan's "study" object, written by the
-  // scheduler's study.c): which were in, and whether each was ready.
+  // The series a study or patient event was decided with (the plan's "study" or "patient"
+  // object, written by the scheduler's study.c): which were in (of which study, for a
+  // patient), and whether each was ready.
   function studySeries(study) {
     const series = Array.isArray(study.series) ? study.series : [];
+    const byStudy = series.some((x) => x.studyId);
     return h('div', {},
       h('h2', {text: 'Series in this version'}),
       series.length ? h('table', {id: 'study-series'},
-        h('thead', {}, h('tr', {}, ['Series', 'SeriesInstanceUID', 'Description', 'Instances', 'Ready'].map((t) => h('th', {text: t})))),
+        h('thead', {}, h('tr', {}, (byStudy ? ['Study'] : []).concat(['Series', 'SeriesInstanceUID', 'Description', 'Instances', 'Ready']).map((t) => h('th', {text: t})))),
         h('tbody', {}, series.map((x) => h('tr', {data: {series: x.seriesId || ''}},
+          byStudy ? h('td', {class: 'mono', text: short(x.studyId), title: x.studyId || ''}) : null,
           h('td', {}, x.seriesId ? link('#/jobs?series=' + enc(x.seriesId), short(x.seriesId), {class: 'mono', title: 'All jobs of this series: ' + x.seriesId}) : '—'),
           h('td', {class: 'mono', text: x.SeriesInstanceUID || '—'}),
           h('td', {text: x.SeriesDescription || '—'}),
