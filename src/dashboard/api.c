@@ -244,6 +244,85 @@ void api_job(call *k, reply *r)
     reply_json(r, 200, o);
 }
 
+/* An event's level: a study (or patient) event's body says so ({"level":"study",...}, written
+ * by the scheduler's study_accept) and it has no series id; every other event is a series'. */
+static const char *event_level(const cJSON *ev)
+{
+    const cJSON *series = cJSON_GetObjectItemCaseSensitive(ev, "seriesId");
+    const cJSON *level =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "body"), "level");
+
+    if (cJSON_IsString(series) && series->valuestring[0] != '\0')
+        return "series";
+    if (cJSON_IsString(level) &&
+        (strcmp(level->valuestring, "study") == 0 || strcmp(level->valuestring, "patient") == 0))
+        return level->valuestring;
+    return "series";
+}
+
+/* A string member of o, or "" when it is absent or not a string. */
+static const char *str_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* What a list row shows of a study or patient event, from its record (ev, the one-event
+ * view): the level, the study's UID, description and patient when the plan's headers hold
+ * them, and the number of series the plan's "study" or "patient" object lists (null before
+ * it is planned).
+ * Returns 1, or 0 when out of memory. */
+static int add_level_fields(cJSON *row, const cJSON *ev)
+{
+    const cJSON *plan = cJSON_GetObjectItemCaseSensitive(ev, "plan");
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(plan, "headers");
+    /* the plan's "study" (or "patient") object, written by the scheduler's study.c */
+    const cJSON *series = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(plan, event_level(ev)), "series");
+    const char *patient = str_of(headers, "PatientID")[0] ? str_of(headers, "PatientID")
+                                                          : str_of(headers, "patientId");
+
+    /* the body of a study event names no patient, a patient event's only by Orthanc's id: the
+     * plan's headers may have its PatientID, as a series event's row shows */
+    if (patient[0] != '\0') {
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "patientId");
+        if (!cJSON_AddStringToObject(row, "patientId", patient))
+            return 0;
+    }
+    return cJSON_AddStringToObject(row, "level", event_level(ev)) &&
+           cJSON_AddStringToObject(row, "studyUid", str_of(headers, "StudyInstanceUID")) &&
+           cJSON_AddStringToObject(row, "studyDescription", str_of(headers, "StudyDescription")) &&
+           (cJSON_IsArray(series)
+                ? cJSON_AddNumberToObject(row, "seriesCount", cJSON_GetArraySize(series)) != NULL
+                : cJSON_AddNullToObject(row, "seriesCount") != NULL);
+}
+
+/* Adds "level" to each row of an events page; a row without a series id (a study or patient
+ * event, or an expired record) is read once more whole for add_level_fields: one script per
+ * such row, so a page costs at most twice its rows. Returns 0 or -1 (the queue's error). */
+static int add_levels(dcmp_queue *q, cJSON *page)
+{
+    cJSON *row;
+    int oom = 0;
+
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(page, "events"))
+    {
+        cJSON *one = NULL;
+        int rc;
+        if (str_of(row, "seriesId")[0] != '\0') {
+            oom |= !cJSON_AddStringToObject(row, "level", "series");
+            continue;
+        }
+        if ((rc = dcmp_browse_event(q, str_of(row, "id"), &one)) < 0)
+            return -1;
+        /* rc 0: expired between the two reads */
+        oom |= rc ? !add_level_fields(row, one) : !cJSON_AddStringToObject(row, "level", "");
+        cJSON_Delete(one);
+    }
+    return oom ? dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "out of memory") : 0;
+}
+
 void api_events(call *k, reply *r)
 {
     char err[DCMP_ERR_LEN];
@@ -255,6 +334,11 @@ void api_events(call *k, reply *r)
         return;
     }
     if (dcmp_browse_events(k->q, (page - 1) * per, per, &o) < 0) {
+        reply_queue_error(r, k->q);
+        return;
+    }
+    if (add_levels(k->q, o) < 0) {
+        cJSON_Delete(o);
         reply_queue_error(r, k->q);
         return;
     }
@@ -280,6 +364,10 @@ void api_event(call *k, reply *r)
     if (rc == 0) {
         reply_error(r, 404, "no event %s (it may have expired)", k->cap[0]);
         return;
+    }
+    if (!cJSON_AddStringToObject(o, "level", event_level(o))) {
+        cJSON_Delete(o);
+        o = NULL;
     }
     reply_json(r, 200, o);
 }

@@ -1,9 +1,10 @@
 /* test_browser.c -- the dashboard in a real browser (Debian's chromium, headless, driven over
  * the DevTools protocol): the overview shows the queues and a failed job; the job opens, is
  * requeued from the page and is seen finishing; events show each service's decision and the
- * job graph; the same with a login (a wrong password refused), a CSRF attempt from another
- * origin refused, and a read-only dashboard without actions. A screenshot of each page goes
- * to $DCMP_ARTIFACTS/dashboard/ (docs/img/ holds copies). */
+ * job graph, a study (and a patient) event its level, its series and each entry's verdict; the same
+ * with a login (a wrong password refused), a CSRF attempt from another origin refused, and a
+ * read-only dashboard without actions. A screenshot of each page goes to $DCMP_ARTIFACTS/dashboard/
+ * (docs/img/ holds copies). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,12 @@ static char artifacts[PATH_MAX];
 static dash main_dash;
 static char ev_a[DCMP_ID_LEN],
     ids_a[4][DCMP_ID_LEN]; /* anon -> seg (flaky) -> report; anon -> qc */
+static char ev_s[DCMP_ID_LEN], ids_s[2][DCMP_ID_LEN]; /* a study event: tumour -> tumour-report */
+
+static char ev_p[DCMP_ID_LEN], ids_p[1][DCMP_ID_LEN]; /* a patient event: followup */
+
+#define STUDY_ID   "5e1c9a2b-7d3f4e60-8a1b2c3d-4e5f6071-8293a4b5"
+#define PATIENT_ID "6f2d0b3c-8e4f5a71-9b2c3d4e-5f607182-93a4b5c6"
 
 /* A screenshot of the page as it is (the result of the last action hidden unless keep_toast). */
 static void shot(const char *name, int keep_toast)
@@ -179,6 +186,169 @@ static void test_events(void)
     CHECK(cdp_true(&b, "document.querySelector('#decisions tr[data-decision=\"other-level\"]')"
                        ".textContent.includes('registry (study)')"));
     shot("event", 0);
+}
+
+/* A study event as the scheduler records it (jobs_level_event; the plan's "study" object as
+ * src/scheduler/study.c's summary writes it): "tumour" planned with three series, "whole"
+ * waiting for Orthanc to call the study stable. A series description holds markup, shown as
+ * text. */
+static void study_event(void)
+{
+    const char *jobs[] = {"tumour|testmods.noop|default|", "tumour-report|testmods.noop|default|0"};
+    const char *headers =
+        "{\"StudyInstanceUID\":\"1.2.826.0.1.3680043.8.498.77\",\"StudyDescription\":\"MR Brain "
+        "tumour protocol\",\"PatientID\":\"ANON-0043\",\"studyId\":\"" STUDY_ID "\"}";
+    const char *summary =
+        "{\"studyId\":\"" STUDY_ID "\",\"version\":\"9f86d081884c7d65\",\"series\":["
+        "{\"seriesId\":\"aa11bb22-cc33dd44-ee55ff66-77889900-aabbccdd\",\"SeriesInstanceUID\":"
+        "\"1.2.826.0.1.3680043.8.498.77.1\",\"SeriesDescription\":\"AX T1 MPRAGE\","
+        "\"instances\":176,\"ready\":true},"
+        "{\"seriesId\":\"aa11bb22-cc33dd44-ee55ff66-77889900-aabbccde\",\"SeriesInstanceUID\":"
+        "\"1.2.826.0.1.3680043.8.498.77.2\",\"SeriesDescription\":\"AX T2\",\"instances\":30,"
+        "\"ready\":true},"
+        "{\"seriesId\":\"aa11bb22-cc33dd44-ee55ff66-77889900-aabbccdf\",\"SeriesInstanceUID\":"
+        "\"1.2.826.0.1.3680043.8.498.77.3\",\"SeriesDescription\":\"<b>FLAIR</b>\","
+        "\"instances\":30,\"ready\":true}],\"decisions\":["
+        "{\"jobName\":\"tumour\",\"decision\":\"plan\",\"reason\":\"requires met (2 conditions) "
+        "with 3 series\"},{\"jobName\":\"whole\",\"decision\":\"wait\",\"reason\":\"waiting for "
+        "the study to be stable, at most until 1h after the first series\",\"waitUntil\":"
+        "1796033435}]}";
+    const char *extra = "{\"jobName\":\"whole\",\"source\":\"registry/whole/settings.json\","
+                        "\"group\":\"registry\",\"trigger\":\"study\",\"decision\":\"not-due\","
+                        "\"reason\":\"study wait: waiting for the study to be stable, at most "
+                        "until 1h after the first series\",\"jobId\":null}";
+
+    CHECK(jobs_level_event(&f, "study", STUDY_ID, headers, summary, jobs, 2, extra, ev_s, ids_s) ==
+          0);
+    CHECK(fixture_wait_state(&f, ids_s[1], "finished", WAIT_MS) == 0);
+}
+
+/* The decisions table's row of `service` has the study verdict, the decision and the text. */
+static int decision_row(const char *service, const char *verdict, const char *decision,
+                        const char *text)
+{
+    char expr[1024];
+
+    snprintf(expr, sizeof expr,
+             "(() => { const r = document.querySelector('#decisions tr[data-service=\"%s\"]'); "
+             "return !!r && r.dataset.verdict === '%s' && r.dataset.decision === '%s' && "
+             "r.textContent.includes('%s'); })()",
+             service, verdict, decision, text);
+    return cdp_true(&b, expr);
+}
+
+/* The study event in the list (its level, study, number of series) and on its own page (its
+ * version, series, each entry's verdict beside its decision, the job graph). */
+static void test_study_event(void)
+{
+    char path[128];
+    cJSON *m, *row;
+    long status;
+    int found = 0;
+
+    m = dash_json(&main_dash, "/api/events", NULL, &status);
+    CHECK(status == 200);
+    cJSON_ArrayForEach(row, cJSON_GetObjectItem(m, "events"))
+    {
+        const char *level = cJSON_GetStringValue(cJSON_GetObjectItem(row, "level"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(row, "id"));
+        if (strcmp(id, ev_s) != 0) {
+            CHECK(level && strcmp(level, strcmp(id, ev_p) == 0 ? "patient" : "series") == 0);
+            continue;
+        }
+        found = 1;
+        CHECK(level && strcmp(level, "study") == 0);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(row, "seriesCount")) == 3);
+        CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(row, "studyDescription")),
+                     "MR Brain tumour protocol") == 0);
+        CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(row, "patientId")), "ANON-0043") ==
+              0);
+    }
+    CHECK(found);
+    cJSON_Delete(m);
+    snprintf(path, sizeof path, "/api/events/%s", ev_s);
+    m = dash_json(&main_dash, path, NULL, &status);
+    CHECK(status == 200 &&
+          strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m, "level")), "study") == 0);
+    cJSON_Delete(m);
+
+    CHECK(go(&main_dash, "#/events") == 0);
+    CHECK(
+        wait_for("!!document.querySelector('#events tr[data-event=\"%s\"][data-level=\"study\"]')",
+                 ev_s, NULL) == 0);
+    CHECK(wait_for("(() => { const t = document.querySelector('#events tr[data-event=\"%s\"]')"
+                   ".textContent; return t.includes('MR Brain tumour protocol') && "
+                   "t.includes('3 series'); })()",
+                   ev_s, NULL) == 0);
+    CHECK(wait_for("document.querySelector('#events tr[data-event=\"%s\"] .level').textContent "
+                   "=== 'series'",
+                   ev_a, NULL) == 0);
+    CHECK(wait_for("(() => { document.querySelector('#events tr[data-event=\"%s\"] a').click(); "
+                   "return true; })()",
+                   ev_s, NULL) == 0);
+    CHECK(wait_for("document.querySelectorAll('#study-series tbody tr').length === 3", NULL,
+                   NULL) == 0);
+    CHECK(cdp_true(&b, "document.querySelector('h1').textContent.startsWith('Study')"));
+    CHECK(cdp_true(&b, "document.getElementById('study-version').textContent === "
+                       "'9f86d081884c7d65'"));
+    CHECK(cdp_true(&b, "(() => { const t = document.querySelector('#study-series').textContent; "
+                       "return t.includes('1.2.826.0.1.3680043.8.498.77.2') && t.includes('AX "
+                       "T1 MPRAGE') && t.includes('176') && "
+                       "document.querySelectorAll('#study-series .ready.yes').length === 3; })()"));
+    /* markup in a description is text */
+    CHECK(cdp_true(&b, "document.querySelector('#study-series').textContent.includes('<b>FLAIR"
+                       "</b>') && !document.querySelector('#study-series b')"));
+    CHECK(decision_row("tumour", "plan", "scheduled", "requires met (2 conditions) with 3 series"));
+    CHECK(decision_row("whole", "wait", "not-due", "waiting for the study to be stable"));
+    CHECK(cdp_true(&b, "document.querySelector('#decisions tr[data-service=\"whole\"]')"
+                       ".textContent.includes('not due')"));
+    CHECK(wait_for("document.querySelectorAll('#dag g.node[data-state=\"finished\"]').length === 2 "
+                   "&& document.querySelectorAll('#dag path.edge').length === 1",
+                   NULL, NULL) == 0);
+    shot("event-study", 0);
+}
+
+/* A patient event as the scheduler records it (the plan's "patient" object): "followup"
+ * planned with a series of each of two studies. */
+static void patient_event(void)
+{
+    const char *jobs[] = {"followup|testmods.noop|default|"};
+    const char *summary =
+        "{\"patientId\":\"" PATIENT_ID "\",\"version\":\"0011223344556677\",\"series\":["
+        "{\"seriesId\":\"bb11bb22-cc33dd44-ee55ff66-77889900-aabbccdd\",\"studyId\":"
+        "\"cc11bb22-cc33dd44-ee55ff66-77889900-00000001\",\"SeriesInstanceUID\":\"1.2.3.1.1\","
+        "\"SeriesDescription\":\"AX T1 2025\",\"instances\":20,\"ready\":true},"
+        "{\"seriesId\":\"bb11bb22-cc33dd44-ee55ff66-77889900-aabbccde\",\"studyId\":"
+        "\"cc11bb22-cc33dd44-ee55ff66-77889900-00000002\",\"SeriesInstanceUID\":\"1.2.3.2.1\","
+        "\"SeriesDescription\":\"AX T1 2026\",\"instances\":20,\"ready\":true}],\"decisions\":["
+        "{\"jobName\":\"followup\",\"decision\":\"plan\",\"reason\":\"patient stable with 2 "
+        "series\"}]}";
+
+    CHECK(jobs_level_event(&f, "patient", PATIENT_ID,
+                           "{\"PatientID\":\"ANON-0099\",\"patientId\":\"" PATIENT_ID "\"}",
+                           summary, jobs, 1, "", ev_p, ids_p) == 0);
+    CHECK(fixture_wait_state(&f, ids_p[0], "finished", WAIT_MS) == 0);
+}
+
+/* The patient event: its level and series count in the list; its page names the study of
+ * each series. */
+static void test_patient_event(void)
+{
+    char where[128];
+
+    CHECK(go(&main_dash, "#/events") == 0);
+    CHECK(wait_for("(() => { const r = document.querySelector('#events tr[data-event=\"%s\"]"
+                   "[data-level=\"patient\"]'); return !!r && r.textContent.includes('ANON-0099') "
+                   "&& r.textContent.includes('2 series'); })()",
+                   ev_p, NULL) == 0);
+    snprintf(where, sizeof where, "#/event/%s", ev_p);
+    CHECK(go(&main_dash, where) == 0);
+    CHECK(wait_for("document.querySelectorAll('#study-series tbody tr').length === 2", NULL,
+                   NULL) == 0);
+    CHECK(cdp_true(&b, "document.querySelector('h1').textContent.startsWith('Patient') && "
+                       "document.querySelector('#study-series thead').textContent"
+                       ".startsWith('Study')"));
+    CHECK(decision_row("followup", "plan", "scheduled", "patient stable with 2 series"));
 }
 
 /* After the requeue: the graph shows every job finished. */
@@ -339,11 +509,15 @@ int main(void)
     CHECK(fixture_wait_state(&f, ids_a[1], "failed", WAIT_MS) == 0);
     CHECK(fixture_wait_state(&f, ids_a[2], "blocked", WAIT_MS) == 0);
     CHECK(fixture_wait_state(&f, ids_a[3], "finished", WAIT_MS) == 0);
+    study_event();
+    patient_event();
     started = dash_start(&f, &main_dash, env, NULL) == 0;
     CHECK(started);
     if (started && cdp_start(&b, f.dir, 1280, 860) == 0) {
         traffic();
         RUN(test_events);
+        RUN(test_study_event);
+        RUN(test_patient_event);
         RUN(test_overview_requeue);
         RUN(test_event_after);
         RUN(test_csrf_from_elsewhere);

@@ -1,5 +1,6 @@
 # check.sh -- the end-to-end scripts' helpers, sourced: say; check, which counts failures in
-# $failures; wait_for; need_docker; pick_stack_ports. The sourcing script sets test_name first.
+# $failures; wait_for; need_docker; pick_stack_ports; stack_finish. The sourcing script sets
+# test_name first.
 failures=0
 say() { echo "$test_name: $*"; }
 check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
@@ -40,4 +41,17 @@ pick_stack_ports() {
   for v in REDIS_PORT ORTHANC_HTTP_PORT ORTHANC_DICOM_PORT SCHEDULER_PORT DASHBOARD_PORT "$@"; do
     dcmp_pick_port "$v"
   done
+}
+# stack_finish RC MODE: at a stack test's exit: `run.sh down --MODE` when $stack_up is 1 (into
+# $tmp/down-at-exit.log), then $tmp kept (saying so, with where the logs are) when a check
+# failed, the script exits with RC != 0 or DCMP_KEEP=1, else removed
+stack_finish() {
+  if [ "${stack_up:-0}" = 1 ]; then
+    ./run.sh down "--$2" >"$tmp/down-at-exit.log" 2>&1 || true
+  fi
+  if [ $failures -gt 0 ] || [ "${DCMP_KEEP:-0}" = 1 ] || [ "$1" -ne 0 ]; then
+    say "kept $tmp (logs: $BASEDIR/logs, run.log)"
+  else
+    rm -rf --one-file-system "$tmp"
+  fi
 }

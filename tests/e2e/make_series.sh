@@ -3,14 +3,18 @@
 # DCMTK's dump2dcm: one study, series and frame of reference, one SOP instance per slice,
 # ImagePositionPatient stepping 2.5 mm in z, InstanceNumber 1..N.
 # Usage: tests/e2e/make_series.sh OUTDIR N DESCRIPTION PATIENT_ID
+# Environment: STUDY_UID (default: a new one) puts the series into that study; SERIES_NUMBER
+# (default 1) its SeriesNumber.
 set -euo pipefail
 [ $# -eq 4 ] || { echo "usage: make_series.sh OUTDIR N DESCRIPTION PATIENT_ID" >&2; exit 2; }
 out="$1" n="$2" desc="$3" pid="$4"
 [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "make_series.sh: N=$n: a count" >&2; exit 2; }
+[[ "${STUDY_UID:-1}" =~ ^[0-9]+(\.[0-9]+)*$ ]] || { echo "make_series.sh: STUDY_UID=$STUDY_UID: a UID" >&2; exit 2; }
+[[ "${SERIES_NUMBER:-1}" =~ ^[0-9]{1,9}$ ]] || { echo "make_series.sh: SERIES_NUMBER=$SERIES_NUMBER: a number" >&2; exit 2; }
 mkdir -p "$out"
 # UIDs unique per call: the 2.25 root followed by the time in ns, the pid and a random number
 root="2.25.$(date +%s%N)$$$RANDOM"
-study="$root.1" series="$root.2" frame="$root.3"
+study="${STUDY_UID:-$root.1}" series="$root.2" frame="$root.3"
 raw="$out/.pixels.raw"
 # 64*64 16-bit pixels: a gradient, different per slice is not needed
 head -c 8192 /dev/zero | tr '\0' '\1' > "$raw"
@@ -36,7 +40,7 @@ for ((k = 1; k <= n; k++)); do
 (0020,000d) UI [$study]
 (0020,000e) UI [$series]
 (0020,0010) SH [1]
-(0020,0011) IS [1]
+(0020,0011) IS [${SERIES_NUMBER:-1}]
 (0020,0013) IS [$k]
 (0020,0032) DS [0\\0\\$z]
 (0020,0037) DS [1\\0\\0\\0\\1\\0]

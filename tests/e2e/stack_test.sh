@@ -92,14 +92,7 @@ finish() {
   [ -z "${ps_pid:-}" ] || touch "$tmp/ps.stop"
   [ -z "${attack_pid:-}" ] || touch "$tmp/attack.stop"
   [ -z "${scp_pid:-}" ] || kill -TERM "$scp_pid" 2>/dev/null
-  if [ "${stack_up:-0}" = 1 ]; then
-    ./run.sh down "--$mode" >"$tmp/down-at-exit.log" 2>&1 || true
-  fi
-  if [ $failures -gt 0 ] || [ "${DCMP_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
-    say "kept $tmp (logs: $BASEDIR/logs, run.log)"
-  else
-    rm -rf --one-file-system "$tmp"
-  fi
+  stack_finish "$rc" "$mode"
 }
 trap finish EXIT
 

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "level.h"
+#include "studies.h"
+
 #define JOBS_MAX 64
 
 /* The parts of one "name|func|queue|deps" line. */
@@ -118,53 +121,69 @@ int jobs_run(fixture *f, const char *worker, const char *queue, int ok, const ch
     return dcmp_queue_fail(f->q, worker, id, error, "Traceback: it broke\n", outcome);
 }
 
-int jobs_event(fixture *f, const char *series, const char *body, const char *const *jobs, int n,
-               const char *extra, char event[DCMP_ID_LEN], char ids[][DCMP_ID_LEN])
+/* The plan of an event of `level` (series or study): headers, the jobs of the graph, their
+ * decisions ("scheduled") and `extra` decisions, then `tail` (more members, "" for none), in
+ * the scheduler's record format (dcmp_plan_json; study.c's add_summary for "study"). Returns
+ * the bytes written, or sizeof plan or more when it did not fit. */
+static size_t plan_text(char *plan, size_t size, const char *level, const char *headers,
+                        const parsed *p, const dcmp_job_spec *specs, int n, char ids[][DCMP_ID_LEN],
+                        const char *extra, const char *tail)
+{
+    size_t used;
+    int i, k;
+
+    used = (size_t)snprintf(plan, size, "{\"headers\":%s,\"added_params\":{},\"jobs\":[", headers);
+    for (i = 0; i < n && used < size; i++) {
+        used += (size_t)snprintf(plan + used, size - used,
+                                 "%s{\"id\":\"%s\",\"jobName\":\"%s\",\"group\":\"registry\","
+                                 "\"worker\":\"%s\",\"queue\":\"%s\",\"trigger\":\"%s\","
+                                 "\"timeout\":60,\"dependsOnIds\":[",
+                                 i ? "," : "", ids[i], p[i].name, p[i].func, p[i].queue, level);
+        for (k = 0; k < specs[i].ndeps && used < size; k++)
+            used += (size_t)snprintf(plan + used, size - used, "%s\"%s\"", k ? "," : "",
+                                     specs[i].deps[k]);
+        if (used < size)
+            used += (size_t)snprintf(plan + used, size - used, "]}");
+    }
+    if (used < size)
+        used += (size_t)snprintf(plan + used, size - used, "],\"decisions\":[");
+    for (i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(plan + used, size - used,
+                                 "%s{\"jobName\":\"%s\",\"source\":\"registry/%s/settings.json\","
+                                 "\"group\":\"registry\",\"trigger\":\"%s\",\"decision\":"
+                                 "\"scheduled\",\"reason\":\"\",\"jobId\":\"%s\"}",
+                                 i ? "," : "", p[i].name, p[i].name, level, ids[i]);
+    if (used < size)
+        used += (size_t)snprintf(plan + used, size - used, "%s%s],\"reports\":[]%s%s}",
+                                 extra && *extra && n ? "," : "", extra ? extra : "",
+                                 tail && *tail ? "," : "", tail ? tail : "");
+    return used;
+}
+
+/* Takes the event just accepted and records it done with its graph and plan, as a planner. */
+static int take_and_plan(fixture *f, const char *event, const char *level, const char *headers,
+                         const char *const *jobs, int n, const char *extra, const char *tail,
+                         char ids[][DCMP_ID_LEN])
 {
     static parsed p[JOBS_MAX];
     dcmp_job_spec specs[JOBS_MAX];
     char err[DCMP_ERR_LEN], taken[DCMP_ID_LEN], *graph = NULL, *got = NULL;
-    char plan[16384], version[64];
-    size_t used;
-    int i, k, rc = -1;
+    static char plan[65536];
+    int rc = -1;
 
-    if (dcmp_job_new_id(event) < 0 || parse_specs(jobs, n, ids, p, specs) < 0)
+    if (parse_specs(jobs, n, ids, p, specs) < 0)
         return -1;
-    snprintf(version, sizeof version, "v-%s", event);
-    if (dcmp_queue_event_accept(f->q, event, series, version, body, strlen(body), 3600, NULL) !=
-        1) {
-        fprintf(stderr, "jobs: event accept: %s\n", dcmp_queue_errstr(f->q));
-        return -1;
-    }
     if (dcmp_queue_event_take(f->q, "test-scheduler", 1000, taken, &got, NULL) != 1 ||
         strcmp(taken, event) != 0) {
         fprintf(stderr, "jobs: event take: %s\n", dcmp_queue_errstr(f->q));
         goto out;
     }
-    used = (size_t)snprintf(plan, sizeof plan,
-                            "{\"headers\":{\"Modality\":\"CT\"},\"added_params\":{},\"jobs\":[");
-    for (i = 0; i < n; i++) {
-        used += (size_t)snprintf(plan + used, sizeof plan - used,
-                                 "%s{\"id\":\"%s\",\"jobName\":\"%s\",\"group\":\"registry\","
-                                 "\"worker\":\"%s\",\"queue\":\"%s\",\"timeout\":60,"
-                                 "\"dependsOnIds\":[",
-                                 i ? "," : "", ids[i], p[i].name, p[i].func, p[i].queue);
-        for (k = 0; k < specs[i].ndeps; k++)
-            used += (size_t)snprintf(plan + used, sizeof plan - used, "%s\"%s\"", k ? "," : "",
-                                     specs[i].deps[k]);
-        used += (size_t)snprintf(plan + used, sizeof plan - used, "]}");
-    }
-    used += (size_t)snprintf(plan + used, sizeof plan - used, "],\"decisions\":[");
-    for (i = 0; i < n; i++)
-        used += (size_t)snprintf(plan + used, sizeof plan - used,
-                                 "%s{\"jobName\":\"%s\",\"source\":\"registry/%s/settings.json\","
-                                 "\"group\":\"registry\",\"decision\":\"scheduled\",\"reason\":"
-                                 "\"\",\"jobId\":\"%s\"}",
-                                 i ? "," : "", p[i].name, p[i].name, ids[i]);
-    used += (size_t)snprintf(plan + used, sizeof plan - used, "%s%s],\"reports\":[]}",
-                             extra && *extra && n ? "," : "", extra ? extra : "");
-    if (used >= sizeof plan)
+    if (plan_text(plan, sizeof plan, level, headers, p, specs, n, ids, extra, tail) >=
+        sizeof plan) {
+        fprintf(stderr, "jobs: the plan of event %s is longer than %zu bytes\n", event,
+                sizeof plan);
         goto out;
+    }
     if ((graph = dcmp_job_encode_graph(event, specs, n, err)) == NULL) {
         fprintf(stderr, "jobs: %s\n", err);
         goto out;
@@ -178,6 +197,43 @@ out:
     free(graph);
     free(got);
     return rc;
+}
+
+int jobs_event(fixture *f, const char *series, const char *body, const char *const *jobs, int n,
+               const char *extra, char event[DCMP_ID_LEN], char ids[][DCMP_ID_LEN])
+{
+    char version[64];
+
+    if (dcmp_job_new_id(event) < 0)
+        return -1;
+    snprintf(version, sizeof version, "v-%s", event);
+    if (dcmp_queue_event_accept(f->q, event, series, version, body, strlen(body), 3600, NULL) !=
+        1) {
+        fprintf(stderr, "jobs: event accept: %s\n", dcmp_queue_errstr(f->q));
+        return -1;
+    }
+    return take_and_plan(f, event, "series", "{\"Modality\":\"CT\"}", jobs, n, extra, "", ids);
+}
+
+int jobs_level_event(fixture *f, const char *level, const char *id, const char *headers,
+                     const char *summary, const char *const *jobs, int n, const char *extra,
+                     char event[DCMP_ID_LEN], char ids[][DCMP_ID_LEN])
+{
+    const dcmp_level *L = dcmp_level_named(level);
+    char body[256], dup[DCMP_ID_LEN], tail[16384];
+
+    if (L == NULL || dcmp_job_new_id(event) < 0)
+        return -1;
+    /* the body study_accept writes (src/scheduler/study.c, LEVEL_BODY_PREFIX) */
+    snprintf(body, sizeof body, "{\"level\":\"%s\",\"%s\":\"%s\",\"origin\":\"watch\"}", L->name,
+             L->id_key, id);
+    if (dcmp_studies_accept(f->q, L, event, id, "", body, "watch", 3600, dup) != 1) {
+        fprintf(stderr, "jobs: %s accept: %s\n", L->name, dcmp_queue_errstr(f->q));
+        return -1;
+    }
+    if ((size_t)snprintf(tail, sizeof tail, "\"%s\":%s", L->name, summary) >= sizeof tail)
+        return -1;
+    return take_and_plan(f, event, L->name, headers, jobs, n, extra, tail, ids);
 }
 
 int jobs_every_state(fixture *f, const char *queue, jobs_states *s)

@@ -33,6 +33,19 @@ int jobs_run(fixture *f, const char *worker, const char *queue, int ok, const ch
 int jobs_event(fixture *f, const char *series, const char *body, const char *const *jobs, int n,
                const char *extra_decisions, char event[DCMP_ID_LEN], char ids[][DCMP_ID_LEN]);
 
+/*
+ * A study or patient event (level "study" or "patient") as the scheduler makes it
+ * (src/scheduler/study.c): accepted for the Orthanc study or patient id `id` by the real
+ * study_accept script with the body the scheduler writes ({"level":"study","studyId":...,
+ * "origin":"watch"}), taken, and done as jobs_event does, its plan with `headers` (JSON text),
+ * the jobs' trigger the level, and `summary` (JSON text: the plan's "study" or "patient"
+ * object, {"studyId" or "patientId","version","series":[...],"decisions":[...]}, as study.c
+ * writes it). Returns 0 or -1.
+ */
+int jobs_level_event(fixture *f, const char *level, const char *id, const char *headers,
+                     const char *summary, const char *const *jobs, int n,
+                     const char *extra_decisions, char event[DCMP_ID_LEN], char ids[][DCMP_ID_LEN]);
+
 /* One job of `queue` in each state (and the worker holding the started one), made in the
  * order of the fields. */
 typedef struct jobs_states {

@@ -560,7 +560,7 @@
     const page = Math.max(1, parseInt(route.params.get('page') || '1', 10) || 1), perPage = 25;
     const data = await api('/api/events?page=' + page + '&perPage=' + perPage, {signal});
     const root = h('div', {}, h('h1', {text: 'Events'}),
-      h('p', {class: 'muted', text: 'One row per series the scheduler received: what each service decided, and the state of each job now.'}));
+      h('p', {class: 'muted', text: 'One row per series, study or patient event the scheduler received: what each service decided, and the state of each job now.'}));
     if (!data.events.length) {
       root.append(h('div', {class: 'empty', text: 'No event yet: the scheduler has not received a series.'}));
       return root;
@@ -571,15 +571,16 @@
       h('span', {text: 'Page ' + page + ' of ' + pages + ' · ' + data.total.toLocaleString() + ' events'}),
       h('button', {text: 'Older ›', disabled: page >= pages, onclick: () => { location.hash = '#/events?page=' + (page + 1); }})));
     root.append(h('table', {id: 'events'},
-      h('thead', {}, h('tr', {}, ['Received', 'Patient', 'Study', 'Series', 'Description', 'Modality', 'State', 'Services'].map((t) => h('th', {text: t})))),
-      h('tbody', {}, data.events.map((e) => h('tr', {class: 'click', data: {event: e.id}, onclick: (ev) => {
+      h('thead', {}, h('tr', {}, ['Received', 'Level', 'Patient', 'Study', 'Series', 'Description', 'Modality', 'State', 'Services'].map((t) => h('th', {text: t})))),
+      h('tbody', {}, data.events.map((e) => h('tr', {class: 'click', data: {event: e.id, level: e.level || ''}, onclick: (ev) => {
         if (ev.target.closest('a')) return;
         location.hash = '#/event/' + enc(e.id);
       }},
       h('td', {}, link('#/event/' + enc(e.id), clock(e.receivedAt))),
+      h('td', {}, h('span', {class: 'level ' + (e.level || 'series'), text: e.level || '—'})),
       h('td', {text: e.patientId || '—'}),
-      h('td', {text: e.studyId || '—'}),
-      h('td', {class: 'mono', text: short(e.seriesId), title: e.seriesId}),
+      eventStudyCell(e),
+      eventSeriesCell(e),
       h('td', {text: e.description || '—'}),
       h('td', {text: e.modality || '—'}),
       h('td', {}, stateBadge(e.state), e.error ? h('div', {class: 'err', text: e.error}) : null),
@@ -588,12 +589,26 @@
     return root;
   }
 
+  // A series event's row names its study by id; a study event's by description or UID when
+  // its headers carry them (the Orthanc id on hover), else by the Orthanc id.
+  function eventStudyCell(e) {
+    if (e.level !== 'study') return h('td', {text: e.studyId || '—'});
+    const name = e.studyDescription || e.studyUid;
+    return h('td', {class: name ? '' : 'mono', text: name || short(e.studyId), title: [e.studyUid, e.studyId].filter(Boolean).join(' · ')});
+  }
+
+  function eventSeriesCell(e) {
+    if (e.level !== 'study' && e.level !== 'patient') return h('td', {class: 'mono', text: short(e.seriesId), title: e.seriesId});
+    const n = e.seriesCount;
+    return h('td', {class: 'series-count', text: n === null || n === undefined ? '—' : n + ' series'});
+  }
+
   function short(s) {
     if (!s) return '—';
     return s.length > 17 ? s.slice(0, 17) + '…' : s;
   }
 
-  const DECISION_WORDS = {scheduled: 'ran', skipped: 'skipped by callback', error: 'callback error', dropped: 'dropped', invalid: 'invalid settings', disabled: 'disabled', duplicate: 'duplicate name', 'other-level': 'other level'};
+  const DECISION_WORDS = {scheduled: 'ran', skipped: 'skipped by callback', error: 'callback error', dropped: 'dropped', invalid: 'invalid settings', disabled: 'disabled', duplicate: 'duplicate name', 'other-level': 'other level', 'not-due': 'not due'};
 
   // An entry planned from another kind of event says which: "runs per study".
   function decisionWords(d) {
@@ -619,34 +634,94 @@
     const jobs = Array.isArray(plan.jobs) ? plan.jobs : [];
     const stateOf = {};
     for (const j of jobs) stateOf[j.id] = j.state;
-    const facts = h('dl', {class: 'facts'},
+    const isSeries = !e.level || e.level === 'series';
+    // a study or patient event's plan holds its "study" or "patient" object (the scheduler's study.c)
+    const study = !isSeries && plan[e.level] && typeof plan[e.level] === 'object' ? plan[e.level] : null;
+    const isPatient = e.level === 'patient';
+    const headers = plan.headers && typeof plan.headers === 'object' ? plan.headers : {};
+    const facts = isSeries ? h('dl', {class: 'facts'},
       fact('Event', h('span', {class: 'mono', text: e.id})),
       fact('Series', e.seriesId ? link('#/jobs?series=' + enc(e.seriesId), e.seriesId, {class: 'mono', title: 'All jobs of this series'}) : '—'),
       fact('Patient', e.patientId || '—'), fact('Study', e.studyId || '—'),
       fact('Description', e.description || '—'), fact('Modality', e.modality || '—'),
-      fact('Received', clock(e.receivedAt)), fact('Planned', clock(e.plannedAt) + (e.plannedAt && e.receivedAt ? ' (' + duration(e.plannedAt - e.receivedAt) + ' later)' : '')),
-      fact('Version', h('span', {class: 'mono', text: e.version || '—'})));
+      fact('Received', clock(e.receivedAt)), fact('Planned', planned(e)),
+      fact('Version', h('span', {class: 'mono', text: e.version || '—'}))) :
+      h('dl', {class: 'facts'},
+        fact('Event', h('span', {class: 'mono', text: e.id})),
+        fact('Level', e.level),
+        isPatient ? fact('Patient', h('span', {class: 'mono', text: e.patientId || '—'})) : [
+          fact('Study', h('span', {class: 'mono', text: e.studyId || '—'})),
+          fact('Study UID', h('span', {class: 'mono', text: headers.StudyInstanceUID || '—'})),
+          fact('Description', headers.StudyDescription || '—')],
+        fact('PatientID', headers.PatientID || (isPatient ? '—' : e.patientId || '—')),
+        fact('Version', h('span', {class: 'mono', id: 'study-version', text: (study && study.version) || '—'})),
+        fact('Series', study && Array.isArray(study.series) ? study.series.length : '—'),
+        fact('From', (e.body && e.body.origin) || '—'),
+        fact('Received', clock(e.receivedAt)), fact('Planned', planned(e)));
     const decisions = Array.isArray(plan.decisions) ? plan.decisions : [];
     const reports = Array.isArray(plan.reports) ? plan.reports : [];
     return h('div', {},
-      h('h1', {}, 'Series ', h('span', {class: 'mono', text: short(e.seriesId)}), stateBadge(e.state)),
+      h('h1', {}, isSeries ? 'Series ' : (isPatient ? 'Patient ' : 'Study '),
+        h('span', {class: 'mono', text: short(isSeries ? e.seriesId : isPatient ? e.patientId : e.studyId)}), stateBadge(e.state)),
       e.error ? h('pre', {class: 'error', text: e.error}) : null,
       h('div', {class: 'panel'}, facts),
+      study ? studySeries(study) : null,
       h('h2', {text: 'What each service decided'}),
-      decisions.length ? h('table', {id: 'decisions'},
-        h('thead', {}, h('tr', {}, ['Service', 'Group', 'Decision', 'Reason', 'Job'].map((t) => h('th', {text: t})))),
-        h('tbody', {}, decisions.map((d) => h('tr', {data: {decision: d.decision, service: d.jobName}},
-          h('td', {}, h('strong', {text: d.jobName}), h('div', {class: 'muted', text: d.source || ''})),
-          h('td', {text: (d.group || '') + (d.trigger && d.trigger !== 'series' ? ' (' + d.trigger + ')' : '')}),
-          h('td', {}, h('span', {class: 'chip ' + d.decision, text: decisionWords(d)})),
-          h('td', {text: d.reason || ''}),
-          h('td', {}, d.jobId ? [stateBadge(stateOf[d.jobId] || 'expired'), ' ', link('#/job/' + enc(d.jobId), 'open')] : h('span', {class: 'muted', text: '—'})))))) :
-        h('div', {class: 'empty', text: 'No decision recorded.'}),
+      decisionsTable(decisions, study, stateOf),
       h('h2', {text: 'Job graph'}),
-      jobs.length ? h('div', {class: 'dag-wrap'}, dag(jobs)) : h('div', {class: 'empty', text: 'No job was planned for this series.'}),
+      jobs.length ? h('div', {class: 'dag-wrap'}, dag(jobs)) : h('div', {class: 'empty', text: 'No job was planned for this ' + (isSeries ? 'series.' : e.level + '.')}),
       reports.length ? h('div', {}, h('h2', {text: 'Reports'}), h('ul', {}, reports.map((r) => h('li', {class: 'mono', text: r})))) : null,
       plan.headers ? h('details', {}, h('summary', {text: 'Headers given to the services'}), h('pre', {text: pretty(plan.headers)})) : null,
-      e.body ? h('details', {}, h('summary', {text: 'Webhook body'}), h('pre', {text: pretty(e.body)})) : null);
+      e.body ? h('details', {}, h('summary', {text: isSeries ? 'Webhook body' : 'Event body'}), h('pre', {text: pretty(e.body)})) : null);
+  }
+
+  function planned(e) {
+    return clock(e.plannedAt) + (e.plannedAt && e.receivedAt ? ' (' + duration(e.plannedAt - e.receivedAt) + ' later)' : '');
+  }
+
+  // The series a study or patient event was decided with (the plan's "study" or "patient"
+  // object, written by the scheduler's study.c): which were in (of which study, for a
+  // patient), and whether each was ready.
+  function studySeries(study) {
+    const series = Array.isArray(study.series) ? study.series : [];
+    const byStudy = series.some((x) => x.studyId);
+    return h('div', {},
+      h('h2', {text: 'Series in this version'}),
+      series.length ? h('table', {id: 'study-series'},
+        h('thead', {}, h('tr', {}, (byStudy ? ['Study'] : []).concat(['Series', 'SeriesInstanceUID', 'Description', 'Instances', 'Ready']).map((t) => h('th', {text: t})))),
+        h('tbody', {}, series.map((x) => h('tr', {data: {series: x.seriesId || ''}},
+          byStudy ? h('td', {class: 'mono', text: short(x.studyId), title: x.studyId || ''}) : null,
+          h('td', {}, x.seriesId ? link('#/jobs?series=' + enc(x.seriesId), short(x.seriesId), {class: 'mono', title: 'All jobs of this series: ' + x.seriesId}) : '—'),
+          h('td', {class: 'mono', text: x.SeriesInstanceUID || '—'}),
+          h('td', {text: x.SeriesDescription || '—'}),
+          h('td', {class: 'num', text: x.instances === undefined ? '—' : x.instances}),
+          h('td', {}, h('span', {class: 'ready ' + (x.ready ? 'yes' : 'no'), text: x.ready ? 'ready' : 'not ready'})))))) :
+        h('div', {class: 'empty', text: 'No series known for this study.'}));
+  }
+
+  // Every service's decision; on a study event each study entry's verdict (plan, wait, drop,
+  // done) and its reason beside it, and a verdict without a decision (nothing planned) alone.
+  function decisionsTable(decisions, study, stateOf) {
+    const verdicts = study && Array.isArray(study.decisions) ? study.decisions : [];
+    const verdictOf = {};
+    for (const v of verdicts) verdictOf[v.jobName] = v;
+    const rows = decisions.map((d) => ({d: d, v: verdictOf[d.jobName]}));
+    const named = new Set(decisions.map((d) => d.jobName));
+    for (const v of verdicts) if (!named.has(v.jobName)) rows.push({d: {jobName: v.jobName}, v: v});
+    if (!rows.length) return h('div', {class: 'empty', text: 'No decision recorded.'});
+    const head = ['Service', 'Group', 'Decision', 'Reason', 'Job'];
+    if (study) head.splice(3, 0, 'Study verdict');
+    return h('table', {id: 'decisions'},
+      h('thead', {}, h('tr', {}, head.map((t) => h('th', {text: t})))),
+      h('tbody', {}, rows.map(({d, v}) => h('tr', {data: {decision: d.decision || '', service: d.jobName, verdict: v ? v.decision : ''}},
+        h('td', {}, h('strong', {text: d.jobName}), h('div', {class: 'muted', text: d.source || ''})),
+        h('td', {text: (d.group || '') + (d.trigger && d.trigger !== 'series' ? ' (' + d.trigger + ')' : '')}),
+        h('td', {}, d.decision ? h('span', {class: 'chip ' + d.decision, text: decisionWords(d)}) : h('span', {class: 'muted', text: '—'})),
+        study ? h('td', {class: 'verdict'}, v ? [h('span', {class: 'chip verdict-' + v.decision, text: v.decision}),
+          h('div', {text: v.reason || ''}), v.waitUntil ? h('div', {class: 'muted', text: 'until ' + clock(v.waitUntil * 1000)}) : null] :
+          h('span', {class: 'muted', text: '—'})) : null,
+        h('td', {text: d.reason || ''}),
+        h('td', {}, d.jobId ? [stateBadge(stateOf[d.jobId] || 'expired'), ' ', link('#/job/' + enc(d.jobId), 'open')] : h('span', {class: 'muted', text: '—'}))))));
   }
 
   // The job graph, left to right: a job's column is the length of its longest dependency chain.
