@@ -73,6 +73,44 @@ int svc_data_path(const char *data_dir, const char *rel, int must_exist, char ou
     return 0;
 }
 
+int svc_held(const char *data_dir, const char *path)
+{
+    char root[PATH_MAX], parent[PATH_MAX], rel[PATH_MAX], probe[2 * PATH_MAX + 16];
+    const char *base = strrchr(path, '/');
+    struct stat st;
+    size_t n, i;
+
+    if (base == NULL || realpath(data_dir, root) == NULL || strcmp(root, "/") == 0)
+        return 1;
+    n = (size_t)(base - path);
+    if (n >= sizeof parent)
+        return 1;
+    memcpy(parent, path, n);
+    parent[n] = '\0';
+    if (realpath(n ? parent : "/", probe) == NULL || !inside(root, probe))
+        return 1;
+    n = strlen(root);
+    /* the path from DATA: the resolved parent's part below DATA, then the last part */
+    if (snprintf(rel, sizeof rel, "%s%s%s", probe[n] ? probe + n + 1 : "", probe[n] ? "/" : "",
+                 base + 1) >= (int)sizeof rel)
+        return 1;
+    if (strcmp(rel, ".holds") == 0 || strncmp(rel, ".holds/", 7) == 0)
+        return 1;
+    /* each leading part of rel, rel itself last: a folder marked held */
+    for (i = 0;; i++) {
+        if (rel[i] == '/' || rel[i] == '\0') {
+            snprintf(probe, sizeof probe, "%s/.holds/%.*s/@held", root, (int)i, rel);
+            if (lstat(probe, &st) == 0)
+                return 1;
+        }
+        if (rel[i] == '\0')
+            break;
+    }
+    /* a folder with a held folder under it */
+    snprintf(probe, sizeof probe, "%s/.holds/%s", root, rel);
+    return lstat(probe, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static char *rm_err;
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

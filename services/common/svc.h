@@ -19,6 +19,15 @@
 int svc_data_path(const char *data_dir, const char *rel, int must_exist, char out[PATH_MAX],
                   char err[SVC_ERR_LEN]);
 
+/*
+ * 1 when `path` (absolute, as svc_data_path gave it, and existing) is held for a study or
+ * patient event the scheduler has yet to plan or whose jobs still run: it is, or is inside, a
+ * folder marked DATA/.holds/<folder>/@held, or it holds such a folder, or it is under
+ * DATA/.holds. Its parent is resolved (links included), its last part is not (the cleaner
+ * never follows it). 0 when not held. A path that cannot be resolved counts as held.
+ */
+int svc_held(const char *data_dir, const char *path);
+
 /* Removes a file, or a folder with everything under it, never following symbolic links.
  * Returns 0, or -1 with err (what was removed stays removed). */
 int svc_rmtree(const char *path, char err[SVC_ERR_LEN]);

@@ -1,6 +1,7 @@
 /* test_cleaner.c -- path containment (svc_data_path) and the systemcleaner service run by a real
  * dcmp-worker: injected paths removed inside DATA only; "..", absolute paths, DATA itself and
- * symbolic links leading out refused and logged, and nothing outside touched. */
+ * symbolic links leading out refused and logged, and nothing outside touched; a folder held for a
+ * study event (DATA/.holds) left in place, the job still succeeding. */
 #include "harness.h"
 #include "svc.h"
 #include "svc_test.h"
@@ -105,6 +106,55 @@ static void test_clean(void)
     dcmp_job_clear(&job);
 }
 
+/* A folder marked held (as the scheduler marks a series its study will read) is not removed,
+ * nor anything in it, nor a folder holding it, nor the same folder named through a link; the
+ * job succeeds saying so. Once the mark is gone the cleaner removes it. */
+static void test_held(void)
+{
+    char id[DCMP_ID_LEN], link[PATH_MAX * 2];
+    dcmp_job job;
+
+    mk("dicom/h1", 1);
+    mk("dicom/h1/a.dcm", 0);
+    mk("dicom/h2", 1);
+    mk("dicom/h2/b.dcm", 0);
+    mk(".holds/dicom/h1", 1);
+    mk(".holds/dicom/h1/@held", 0);
+    mk("studies/st/v1", 1);
+    snprintf(link, sizeof link, "%s/studies/st/v1/h1", f.data);
+    CHECK(symlink("../../../dicom/h1", link) == 0);
+    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL,
+                     "{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\",\"dicom//h1/a.dcm\","
+                     "\"dicom\",\"studies/st/v1/h1/a.dcm\",\".holds\",\"dicom/h2\"]}}",
+                     60, id) == 0);
+    CHECK(st_wait(&f, id, &job, 30000) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_CONTAINS(job.result, "\"removed\":1,\"gone\":0,\"held\":5,\"refused\":0");
+    CHECK_CONTAINS(job.log, "held for a study or patient event, left in place: dicom/h1 (from "
+                            "dicomAnonymizer)");
+    CHECK_CONTAINS(job.log, "left in place: studies/st/v1/h1/a.dcm");
+    dcmp_job_clear(&job);
+    CHECK(there("dicom/h1/a.dcm"));
+    CHECK(there(".holds/dicom/h1/@held"));
+    CHECK(!there("dicom/h2"));
+    /* released (the scheduler removed the mark): removed as any path */
+    CHECK(unlink(link) == 0);
+    {
+        char mark[PATH_MAX * 2];
+        snprintf(mark, sizeof mark, "%s/.holds/dicom/h1/@held", f.data);
+        CHECK(unlink(mark) == 0);
+        snprintf(mark, sizeof mark, "%s/.holds/dicom/h1", f.data);
+        CHECK(rmdir(mark) == 0);
+    }
+    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL,
+                     "{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\"]}}", 60, id) == 0);
+    CHECK(st_wait(&f, id, &job, 30000) == 0);
+    CHECK_STR(job.state, "finished");
+    CHECK_CONTAINS(job.result, "\"removed\":1,\"gone\":0,\"held\":0");
+    dcmp_job_clear(&job);
+    CHECK(!there("dicom/h1"));
+}
+
 int main(void)
 {
     const char *services = getenv("DCMP_SERVICES_DIR");
@@ -131,6 +181,7 @@ int main(void)
     fixture_worker(&f, "default", NULL);
     RUN(test_paths);
     RUN(test_clean);
+    RUN(test_held);
     fixture_stop(&f, harness_failed);
     return HARNESS_RESULT();
 }
