@@ -282,6 +282,27 @@ void study_init(scheduler *s);
  * and makes a study event for each that has an entry to plan or drop; arg: the scheduler. */
 void *study_main(void *arg);
 
+/* ---- holds (hold.c) ---- */
+
+/*
+ * Holds dcmpath (a series folder relative to DATA) for study `study`: recorded in Redis, then
+ * marked DATA/.holds/<dcmpath>/@held, which systemcleaner leaves in place. Returns 0, or -1
+ * with err (a bad path, Redis, the mark cannot be written: the series event waits).
+ */
+int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *dcmpath,
+                char *err);
+
+/*
+ * When study `study` holds paths: releases them (removes each, with DATA/studies/<study> and
+ * the marks; inside DATA, links never followed) when its state expired, or when `quiet` (no
+ * entry waits and every series is ready) and the jobs of every study event planned for it have
+ * ended; only the paths held at or before since_ms (Redis' time its state was read at: a series
+ * that joined after is not released). Returns when the study is to be looked at next: due_ms (0: on
+ * news), or sooner while something stays held.
+ */
+int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int quiet,
+                  int64_t since_ms, int64_t due_ms);
+
 /* 1 when the series `info` (Orthanc's /series/{id}) is a result the pipeline stored back
  * (catchup.c), else 0. */
 int catchup_result(helper *o, const char *series, const cJSON *info);

@@ -1,0 +1,181 @@
+/* hold.c -- dcmp-scheduler's holds: the series folders a pending study event will read are
+ * marked (Redis, and DATA/.holds/<folder>/@held for systemcleaner) and removed, with their
+ * study's folder, once no pending study event needs them (docs/planning.md, "Keeping files
+ * from the cleaner"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "holds.h"
+#include "log.h"
+#include "scheduler.h"
+
+#define HOLD_POLL_MS 5000 /* a study holding files is looked at again after, until released */
+
+/* 0 when rel is a path to hold or remove: relative, no empty, "." or ".." part, at most
+ * DCMP_HOLDS_PATH_LEN - 1 bytes of letters, digits and "/-_."; else -1 with why. */
+static int checked(const char *rel, char *why)
+{
+    const char *p = rel, *c;
+
+    if (*rel == '\0' || *rel == '/' || strlen(rel) >= DCMP_HOLDS_PATH_LEN)
+        return dcmp_seterr(why, "held path \"%.80s\": not a path relative to DATA", rel);
+    for (c = rel; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '/' || *c == '-' || *c == '_' || *c == '.'))
+            return dcmp_seterr(why, "held path \"%.80s\": a character out of [A-Za-z0-9/._-]", rel);
+    for (; *p; p += strcspn(p, "/"), p += *p == '/') {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return dcmp_seterr(why, "held path \"%.80s\": an empty, \".\" or \"..\" part", rel);
+    }
+    return 0;
+}
+
+/* DATA/<rel> into out, every folder above it checked to be a folder and no link (so nothing
+ * leads out of DATA). Returns 0, 1 when a part is missing (nothing there), -1 with why. */
+static int inside(const char *data, const char *rel, char *out, size_t size, char *why)
+{
+    struct stat st;
+    size_t base;
+    char *slash;
+
+    if (checked(rel, why) < 0)
+        return -1;
+    if ((size_t)snprintf(out, size, "%s/%s", data, rel) >= size)
+        return dcmp_seterr(why, "%s/%.80s: path too long", data, rel);
+    base = strlen(data) + 1;
+    for (slash = out + base; (slash = strchr(slash, '/')) != NULL; slash++) {
+        *slash = '\0';
+        if (lstat(out, &st) != 0) {
+            *slash = '/';
+            return errno == ENOENT ? 1 : dcmp_seterr(why, "%s: %s", out, strerror(errno));
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            dcmp_seterr(why, "%s: not a folder (a link is never followed)", out);
+            *slash = '/';
+            return -1;
+        }
+        *slash = '/';
+    }
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes DATA/<rel>, a file or a folder and all under it, links never followed. Returns 0
+ * (removed or already gone) or -1 with why. */
+static int remove_tree(const char *data, const char *rel, char *why)
+{
+    char path[PATH_MAX];
+    int rc = inside(data, rel, path, sizeof path, why);
+
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return dcmp_seterr(why, "removing %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *dcmpath,
+                char *err)
+{
+    char rel[DCMP_HOLDS_PATH_LEN + 16], path[PATH_MAX], *slash;
+    struct stat st;
+    int fd;
+
+    if (checked(dcmpath, err) < 0)
+        return -1;
+    /* Redis first: a mark is never left that nothing would release */
+    if (dcmp_holds_add(q, study, dcmpath, cfg->seen_ttl) < 0)
+        return dcmp_seterr(err, "holding %s for study %s: %s", dcmpath, study,
+                           dcmp_queue_errstr(q));
+    snprintf(rel, sizeof rel, ".holds/%s/@held", dcmpath);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->data, rel) >= sizeof path)
+        return dcmp_seterr(err, "%s/%s: path too long", cfg->data, rel);
+    for (slash = path + strlen(cfg->data) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+        *slash = '\0';
+        if ((mkdir(path, 0755) != 0 && errno != EEXIST) || lstat(path, &st) != 0 ||
+            !S_ISDIR(st.st_mode))
+            return dcmp_seterr(err, "holding %s: %s is not a folder of ours", dcmpath, path);
+        *slash = '/';
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return dcmp_seterr(err, "holding %s: %s: %s", dcmpath, path, strerror(errno));
+    if (write(fd, study, strlen(study)) < 0 || close(fd) != 0)
+        return dcmp_seterr(err, "holding %s: writing %s failed", dcmpath, path);
+    return 0;
+}
+
+/* Removes held path rel, then its mark and the mark's emptied folders, then the hold in
+ * Redis. Returns 0 or -1 with why (what is left is tried again on the next look). */
+static int release(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *rel,
+                   char *why)
+{
+    char path[PATH_MAX], *slash;
+
+    if (remove_tree(cfg->data, rel, why) < 0)
+        return -1;
+    /* rel was checked by remove_tree: .holds/<rel> is made of our own folders */
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@held", cfg->data, rel) >= sizeof path)
+        return dcmp_seterr(why, "%s/.holds/%.80s: path too long", cfg->data, rel);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return dcmp_seterr(why, "%s: %s", path, strerror(errno));
+    /* .holds/<rel>/ and the folders above it, as long as they are empty */
+    while ((slash = strrchr(path, '/')) != NULL && slash > path + strlen(cfg->data) + 7) {
+        *slash = '\0';
+        if (rmdir(path) != 0)
+            break;
+    }
+    if (dcmp_holds_drop(q, study, rel) < 0)
+        return dcmp_seterr(why, "%s", dcmp_queue_errstr(q));
+    return 0;
+}
+
+int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int quiet,
+                  int64_t since_ms, int64_t due_ms)
+{
+    char why[DCMP_ERR_LEN], folder[DCMP_HOLDS_PATH_LEN];
+    int64_t poll = dcmp_clock_wall_ms() + HOLD_POLL_MS;
+    dcmp_holds h;
+    int i, failed = 0;
+
+    if (dcmp_holds_load(q, study, since_ms, &h) < 0) {
+        dcmp_log_warn("study %s: %s (looked at again)", study, dcmp_queue_errstr(q));
+        return due_ms > 0 && due_ms < poll ? due_ms : poll;
+    }
+    if (h.n == 0 || !(h.state_ttl_ms == -2 || (quiet && h.ended))) {
+        /* nothing held; or held while an entry waits or a study event's jobs run */
+        i = h.n;
+        dcmp_holds_clear(&h);
+        return i == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
+    }
+    /* no pending study event needs them: the study's folder first (its links), then the files */
+    snprintf(folder, sizeof folder, "studies/%s", study);
+    if (remove_tree(cfg->data, folder, why) < 0) {
+        dcmp_log_warn("study %s: %s", study, why);
+        failed++;
+    }
+    for (i = 0; i < h.n; i++)
+        if (release(cfg, q, study, h.paths[i], why) < 0) {
+            dcmp_log_warn("study %s: releasing %s: %s", study, h.paths[i], why);
+            failed++;
+        }
+    dcmp_log_info("study %s: %d held path%s released%s", study, h.n - failed,
+                  h.n - failed == 1 ? "" : "s",
+                  h.state_ttl_ms == -2 ? " (the study's state expired)" : "");
+    dcmp_holds_clear(&h);
+    return failed == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
+}
