@@ -1915,6 +1915,54 @@ static int wait_study_stable(int v)
     return stable ? 0 : -1;
 }
 
+/* Installs registry service `name` for a study test: cb.so (the test callbacks), base.so
+ * (base's callbacks) when base, and settings.json holding `settings`. */
+static void study_service(const char *name, int base, const char *settings)
+{
+    const char *svcs = getenv("DCMP_SERVICES_DIR");
+    char path[PATH_MAX + 64], src[PATH_MAX + 64];
+
+    snprintf(path, sizeof path, "%s/registry", dir);
+    mkdir(path, 0755); /* made by test_scheduler_catchup when it ran */
+    snprintf(path, sizeof path, "%s/registry/%s", dir, name);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/registry/%s/cb.so", dir, name);
+    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
+    CHECK(symlink(src, path) == 0);
+    if (base) {
+        snprintf(path, sizeof path, "%s/registry/%s/base.so", dir, name);
+        snprintf(src, sizeof src, "%s/base/registry/base.so", svcs ? svcs : "?");
+        CHECK(symlink(src, path) == 0);
+    }
+    snprintf(path, sizeof path, "%s/registry/%s/settings.json", dir, name);
+    CHECK(write_text(path, settings) == 0);
+}
+
+/* Starts f's worker and a scheduler (STABLE_AGE=1) for a study test, into *sched; returns a
+ * connection to f's Redis. */
+static redisContext *study_stack(fixture *f, pid_t *sched)
+{
+    fixture_worker(f, "default", NULL);
+    *sched = start_sched(f, "STABLE_AGE=1", NULL);
+    CHECK(*sched > 0);
+    wait_sched_up();
+    return redisConnect("127.0.0.1", f->port);
+}
+
+/* Ends a study test: removes registry service `name`, sends series of no study again, closes
+ * rc and stops the scheduler and f. */
+static void study_end(fixture *f, redisContext *rc, pid_t sched, const char *name)
+{
+    char path[PATH_MAX + 64];
+
+    redisFree(rc);
+    study_of = -1;
+    description = "";
+    snprintf(path, sizeof path, "%s/registry/%s", dir, name);
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    end_sched(f, sched);
+}
+
 /* A study-level service end to end: three series of one study sent one after another with
  * pauses shorter than Orthanc's StableAge; "pair" (requires T1 and T2) is planned with those
  * two before the third is sent; "whole" (no requires) once Orthanc calls the study stable,
@@ -1925,7 +1973,7 @@ static int wait_study_stable(int v)
 static void test_study_events(void)
 {
     static const char *const descs[] = {"AX T1", "AX T2", "FLAIR", "DWI"};
-    char path[PATH_MAX + 32], src[PATH_MAX], ids[8][DCMP_ID_LEN];
+    char ids[8][DCMP_ID_LEN];
     int counts[8], n, k;
     redisContext *rc;
     pid_t sched;
@@ -1938,23 +1986,14 @@ static void test_study_events(void)
         return;
     }
     skip_old_changes(&f);
-    snprintf(path, sizeof path, "%s/registry/st", dir);
-    CHECK(mkdir(path, 0755) == 0);
-    snprintf(path, sizeof path, "%s/registry/st/cb.so", dir);
-    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
-    CHECK(symlink(src, path) == 0);
-    snprintf(path, sizeof path, "%s/registry/st/settings.json", dir);
-    CHECK(write_text(path, "[{\"jobName\":\"whole\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"st.cb.yes\",\"trigger\":\"study\"},"
-                           "{\"jobName\":\"pair\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"st.cb.yes\",\"trigger\":\"study\","
-                           "\"requires\":[{\"SeriesDescription\":\"*t1*\"},"
-                           "{\"SeriesDescription\":\"*T2*\"}]}]") == 0);
-    fixture_worker(&f, "default", NULL);
-    sched = start_sched(&f, "STABLE_AGE=1", NULL);
-    CHECK(sched > 0);
-    wait_sched_up();
-    rc = redisConnect("127.0.0.1", f.port);
+    study_service("st", 0,
+                  "[{\"jobName\":\"whole\",\"worker\":\"testmods.record\","
+                  "\"callback\":\"st.cb.yes\",\"trigger\":\"study\"},"
+                  "{\"jobName\":\"pair\",\"worker\":\"testmods.record\","
+                  "\"callback\":\"st.cb.yes\",\"trigger\":\"study\","
+                  "\"requires\":[{\"SeriesDescription\":\"*t1*\"},"
+                  "{\"SeriesDescription\":\"*T2*\"}]}]");
+    rc = study_stack(&f, &sched);
     study_of = 20;
     for (k = 0; k < 2; k++) {
         variant = 20 + k;
@@ -2000,16 +2039,7 @@ static void test_study_events(void)
         check_study_job(&f, ids[n - 1], 5);
     for (k = 1; k < n; k++)
         CHECK(counts[k] > counts[k - 1]);
-    redisFree(rc);
-    study_of = -1;
-    description = "";
-    snprintf(path, sizeof path, "%s/registry/st/settings.json", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/registry/st/cb.so", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/registry/st", dir);
-    rmdir(path);
-    end_sched(&f, sched);
+    study_end(&f, rc, sched, "st");
 }
 
 /* The systemCleaner job of the series event whose dcmpath is dicom/<sid>, once it ended:
@@ -2102,34 +2132,21 @@ static void test_study_hold(void)
     CHECK(symlink(src, path) == 0);
     snprintf(path, sizeof path, "%s/mods", dir);
     f.modules = strdup(path);
-    snprintf(path, sizeof path, "%s/registry", dir);
-    mkdir(path, 0755); /* made by test_scheduler_catchup when it ran */
-    snprintf(path, sizeof path, "%s/registry/sh", dir);
-    CHECK(mkdir(path, 0755) == 0);
-    snprintf(path, sizeof path, "%s/registry/sh/base.so", dir);
-    snprintf(src, sizeof src, "%s/base/registry/base.so", svcs);
-    CHECK(symlink(src, path) == 0);
-    snprintf(path, sizeof path, "%s/registry/sh/cb.so", dir);
-    snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
-    CHECK(symlink(src, path) == 0);
-    snprintf(path, sizeof path, "%s/registry/sh/settings.json", dir);
-    CHECK(write_text(path, "[{\"jobName\":\"anon\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"sh.base.dicomAnonymizer\"},"
-                           "{\"jobName\":\"both\",\"worker\":\"testmods.record\","
-                           "\"callback\":\"sh.cb.yes\",\"trigger\":\"study\",\"rerun\":\"never\","
-                           "\"requires\":[{\"SeriesDescription\":\"*T1*\"},"
-                           "{\"SeriesDescription\":\"*T2*\"}]}]") == 0);
+    study_service("sh", 1,
+                  "[{\"jobName\":\"anon\",\"worker\":\"testmods.record\","
+                  "\"callback\":\"sh.base.dicomAnonymizer\"},"
+                  "{\"jobName\":\"both\",\"worker\":\"testmods.record\","
+                  "\"callback\":\"sh.cb.yes\",\"trigger\":\"study\",\"rerun\":\"never\","
+                  "\"requires\":[{\"SeriesDescription\":\"*T1*\"},"
+                  "{\"SeriesDescription\":\"*T2*\"}]}]");
+    /* the system settings: base's systemcleaner after every series pipeline */
     snprintf(path, sizeof path, "%s/settings.json", dir);
     CHECK(write_text(path, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
                            "\"SeriesInstanceUID\",\"seriesId\",\"studyId\",\"dcmpath\"],"
                            "\"postServices\":[{\"jobName\":\"systemCleaner\","
                            "\"worker\":\"base.systemcleaner.worker\","
                            "\"callback\":\"sh.base.systemcleaner\"}]}") == 0);
-    fixture_worker(&f, "default", NULL);
-    sched = start_sched(&f, "STABLE_AGE=1", NULL);
-    CHECK(sched > 0);
-    wait_sched_up();
-    rc = redisConnect("127.0.0.1", f.port);
+    rc = study_stack(&f, &sched);
     study_of = 30;
     for (k = 0; k < 2; k++) {
         variant = 30 + k;
@@ -2177,19 +2194,7 @@ static void test_study_hold(void)
     CHECK(wait_gone(&f, rel) == 0);
     n = study_versions(rc, "both", counts, ids, 8);
     CHECK(n == 1); /* rerun "never": not planned again */
-    redisFree(rc);
-    study_of = -1;
-    description = "";
-    snprintf(path, sizeof path, "%s/registry/sh", dir);
-    {
-        static const char *const names[] = {"settings.json", "base.so", "cb.so"};
-        for (k = 0; k < 3; k++) {
-            snprintf(src, sizeof src, "%s/%s", path, names[k]);
-            unlink(src);
-        }
-    }
-    rmdir(path);
-    end_sched(&f, sched);
+    study_end(&f, rc, sched, "sh");
 }
 
 int main(void)

@@ -30,6 +30,17 @@ static int there(const char *rel)
     return st_exists(path);
 }
 
+/* Runs systemcleaner through the worker with `added` (added_params) and waits for its job
+ * (*job filled: free with dcmp_job_clear). */
+static void clean(const char *added, dcmp_job *job)
+{
+    char id[DCMP_ID_LEN];
+
+    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL, added,
+                     60, id) == 0);
+    CHECK(st_wait(&f, id, job, 30000) == 0);
+}
+
 static void test_paths(void)
 {
     char out[PATH_MAX], err[SVC_ERR_LEN], link[PATH_MAX * 2];
@@ -57,7 +68,7 @@ static void test_paths(void)
 
 static void test_clean(void)
 {
-    char id[DCMP_ID_LEN], link[PATH_MAX * 2], secret[PATH_MAX + 16], inlink[PATH_MAX * 2];
+    char link[PATH_MAX * 2], secret[PATH_MAX + 16], inlink[PATH_MAX * 2];
     dcmp_job job;
 
     mk("dicom/s1/sub", 1);
@@ -73,14 +84,12 @@ static void test_clean(void)
     mk("target/t.txt", 0);
     snprintf(inlink, sizeof inlink, "%s/inner-link", f.data);
     CHECK(symlink("target", inlink) == 0);
-    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL,
-                     "{\"dicomAnonymizer\":{\"deleted\":[\"dicom/s1\"]},"
-                     "\"dcm2nii\":{\"deleted\":\"nifti/s1.nii.gz\",\"output\":\"x\"},"
-                     "\"evil\":{\"deleted\":[\"../x\",\"/etc/passwd\",\"escape\",\".\",7]},"
-                     "\"links\":{\"deleted\":[\"inner-link\",\"nothing/here\"]},"
-                     "\"other\":{\"storage\":{}}}",
-                     60, id) == 0);
-    CHECK(st_wait(&f, id, &job, 30000) == 0);
+    clean("{\"dicomAnonymizer\":{\"deleted\":[\"dicom/s1\"]},"
+          "\"dcm2nii\":{\"deleted\":\"nifti/s1.nii.gz\",\"output\":\"x\"},"
+          "\"evil\":{\"deleted\":[\"../x\",\"/etc/passwd\",\"escape\",\".\",7]},"
+          "\"links\":{\"deleted\":[\"inner-link\",\"nothing/here\"]},"
+          "\"other\":{\"storage\":{}}}",
+          &job);
     CHECK_STR(job.state, "failed");
     CHECK_CONTAINS(job.error, "4 paths refused or not removed (see the log), the first: ../x "
                               "(from evil); 3 removed");
@@ -99,9 +108,7 @@ static void test_clean(void)
     snprintf(secret, sizeof secret, "%s/secret.txt", outside);
     CHECK(st_exists(secret));
     /* nothing to delete: success */
-    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL,
-                     "{\"a\":{\"x\":1}}", 60, id) == 0);
-    CHECK(st_wait(&f, id, &job, 30000) == 0);
+    clean("{\"a\":{\"x\":1}}", &job);
     CHECK_STR(job.state, "finished");
     dcmp_job_clear(&job);
 }
@@ -111,7 +118,7 @@ static void test_clean(void)
  * job succeeds saying so. Once the mark is gone the cleaner removes it. */
 static void test_held(void)
 {
-    char id[DCMP_ID_LEN], link[PATH_MAX * 2];
+    char link[PATH_MAX * 2];
     dcmp_job job;
 
     mk("dicom/h1", 1);
@@ -123,11 +130,9 @@ static void test_held(void)
     mk("studies/st/v1", 1);
     snprintf(link, sizeof link, "%s/studies/st/v1/h1", f.data);
     CHECK(symlink("../../../dicom/h1", link) == 0);
-    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL,
-                     "{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\",\"dicom//h1/a.dcm\","
-                     "\"dicom\",\"studies/st/v1/h1/a.dcm\",\".holds\",\"dicom/h2\"]}}",
-                     60, id) == 0);
-    CHECK(st_wait(&f, id, &job, 30000) == 0);
+    clean("{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\",\"dicom//h1/a.dcm\","
+          "\"dicom\",\"studies/st/v1/h1/a.dcm\",\".holds\",\"dicom/h2\"]}}",
+          &job);
     CHECK_STR(job.state, "finished");
     CHECK_CONTAINS(job.result, "\"removed\":1,\"gone\":0,\"held\":5,\"refused\":0");
     CHECK_CONTAINS(job.log, "held for a study or patient event, left in place: dicom/h1 (from "
@@ -146,9 +151,7 @@ static void test_held(void)
         snprintf(mark, sizeof mark, "%s/.holds/dicom/h1", f.data);
         CHECK(rmdir(mark) == 0);
     }
-    CHECK(st_enqueue(&f, "systemCleaner", "base.systemcleaner.worker", "default", "{}", NULL,
-                     "{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\"]}}", 60, id) == 0);
-    CHECK(st_wait(&f, id, &job, 30000) == 0);
+    clean("{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\"]}}", &job);
     CHECK_STR(job.state, "finished");
     CHECK_CONTAINS(job.result, "\"removed\":1,\"gone\":0,\"held\":0");
     dcmp_job_clear(&job);

@@ -8,7 +8,6 @@
 -- Returns {paths, ended '0'/'1', PTTL of study:ID}.
 local key = P .. 'study:' .. ARGV[1]
 local paths = redis.call('ZRANGEBYSCORE', P .. 'holds:' .. ARGV[1], '-inf', ARGV[2])
-local ENDED = {finished = true, failed = true, canceled = true, blocked = true}
 local ended = '1'
 if #paths > 0 then
   local all = redis.call('HGETALL', key)
@@ -20,15 +19,7 @@ if #paths > 0 then
           if type(v) == 'table' and v.decision == 'plan' and type(v.event) == 'string' then
             local h = redis.call('HMGET', P .. 'event:' .. v.event, 'state', 'plan')
             if h[1] == 'planned' then
-              local okp, plan = pcall(cjson.decode, h[2] or '')
-              if okp and type(plan) == 'table' and type(plan.jobs) == 'table' then
-                for _, j in ipairs(plan.jobs) do
-                  if type(j) == 'table' and type(j.id) == 'string' then
-                    local js = redis.call('HGET', P .. 'job:' .. j.id, 'state')
-                    if js and not ENDED[js] then ended = '0' break end
-                  end
-                end
-              end
+              if not plan_ended(h[2]) then ended = '0' end
             elseif h[1] and h[1] ~= 'ignored' and h[1] ~= 'failed' then
               ended = '0' -- still being planned
             end
