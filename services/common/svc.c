@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,8 +101,19 @@ int svc_held(const char *data_dir, const char *path)
     for (i = 0;; i++) {
         if (rel[i] == '/' || rel[i] == '\0') {
             snprintf(probe, sizeof probe, "%s/.holds/%.*s/@held", root, (int)i, rel);
-            if (lstat(probe, &st) == 0)
-                return 1;
+            if (lstat(probe, &st) == 0) {
+                /* to be removed when released: DATA/.holds/<folder>/@deleted, a line each */
+                int fd, ok;
+                snprintf(probe, sizeof probe, "%s/.holds/%.*s/@deleted", root, (int)i, rel);
+                fd = open(probe, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0)
+                    return 1;
+                n = strlen(rel);
+                rel[n] = '\n';
+                ok = write(fd, rel, n + 1) == (ssize_t)(n + 1);
+                close(fd);
+                return ok ? 2 : 1;
+            }
         }
         if (rel[i] == '\0')
             break;

@@ -20,11 +20,13 @@ int svc_data_path(const char *data_dir, const char *rel, int must_exist, char ou
                   char err[SVC_ERR_LEN]);
 
 /*
- * 1 when `path` (absolute, as svc_data_path gave it, and existing) is held for a study or
- * patient event the scheduler has yet to plan or whose jobs still run: it is, or is inside, a
- * folder marked DATA/.holds/<folder>/@held, or it holds such a folder, or it is under
- * DATA/.holds. Its parent is resolved (links included), its last part is not (the cleaner
- * never follows it). 0 when not held. A path that cannot be resolved counts as held.
+ * Whether `path` (absolute, as svc_data_path gave it, and existing) is held for a study or
+ * patient event the scheduler has yet to plan or whose jobs still run. 2: it is, or is inside,
+ * a folder marked DATA/.holds/<folder>/@held, and is recorded (a line appended to
+ * DATA/.holds/<folder>/@deleted) for the scheduler to remove when it releases the folder.
+ * 1: held and not recorded: it holds such a folder, lies under DATA/.holds, cannot be resolved,
+ * or the record could not be written. 0: not held. Its parent is resolved (links included),
+ * its last part is not (the cleaner never follows it).
  */
 int svc_held(const char *data_dir, const char *path);
 

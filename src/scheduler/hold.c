@@ -1,22 +1,25 @@
 /* hold.c -- dcmp-scheduler's holds: the series folders a pending study event will read are
- * marked (Redis, and DATA/.holds/<folder>/@held for systemcleaner) and removed, with their
- * study's folder, once no pending study event needs them (docs/planning.md, "Keeping files
- * from the cleaner"). */
+ * marked (Redis, and DATA/.holds/<folder>/@held for systemcleaner); what the cleaner left in
+ * them is removed, with the study's folder, once no pending study event needs them
+ * (docs/planning.md, "Keeping files from the cleaner"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdio.h"
 #include "holds.h"
 #include "log.h"
 #include "scheduler.h"
 
-#define HOLD_POLL_MS 5000 /* a study holding files is looked at again after, until released */
+#define HOLD_POLL_MS  5000 /* a study holding files is looked at again after, until released */
+#define HOLD_LIST_MAX (64 * 1024) /* bytes of a held folder's @deleted list read at its release */
 
 /* 0 when rel is a path to hold or remove: relative, no empty, "." or ".." part, at most
  * DCMP_HOLDS_PATH_LEN - 1 bytes of letters, digits and "/-_."; else -1 with why. */
@@ -119,18 +122,58 @@ int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const 
     return 0;
 }
 
-/* Removes held path rel, then its mark and the mark's emptied folders, then the hold in
- * Redis. Returns 0 or -1 with why (what is left is tried again on the next look). */
+/* Removes what systemcleaner left in held folder rel and listed in its @deleted (rel itself or
+ * paths inside it; a path that cannot be removed is logged and left, as the cleaner leaves
+ * it). Returns how many paths were listed. */
+static int deferred(const char *data, const char *study, const char *rel)
+{
+    char path[PATH_MAX], why[DCMP_ERR_LEN], *buf, *line, *next;
+    size_t len = strlen(rel);
+    int fd, n = 0;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@deleted", data, rel) >= sizeof path)
+        return 0;
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return 0; /* no cleaner asked: the files stay */
+    buf = dcmp_xcalloc(1, HOLD_LIST_MAX);
+    if (dcmp_fdio_read_until(fd, buf, HOLD_LIST_MAX, dcmp_clock_mono_ms() + 10000) < 0)
+        buf[0] = '\0';
+    close(fd);
+    for (line = buf; (next = strchr(line, '\n')) != NULL; line = next) {
+        *next++ = '\0';
+        n++;
+        if (strncmp(line, rel, len) != 0 || (line[len] != '\0' && line[len] != '/'))
+            dcmp_log_warn("study %s: %s lists %.200s, not in the held folder: left", study, path,
+                          line);
+        else if (remove_tree(data, line, why) < 0)
+            dcmp_log_warn("study %s: %s: left", study, why);
+    }
+    if (*line)
+        dcmp_log_warn("study %s: %s: more than %d bytes: the rest left", study, path,
+                      HOLD_LIST_MAX - 1);
+    free(buf);
+    return n;
+}
+
+/* Releases held path rel: removes what the cleaner left in it, then its marks and the marks'
+ * emptied folders, then the hold in Redis. Returns how many paths the cleaner had left, or -1
+ * with why (tried again on the next look). */
 static int release(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *rel,
                    char *why)
 {
     char path[PATH_MAX], *slash;
+    int listed;
 
-    if (remove_tree(cfg->data, rel, why) < 0)
+    if (checked(rel, why) < 0)
         return -1;
-    /* rel was checked by remove_tree: .holds/<rel> is made of our own folders */
-    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@held", cfg->data, rel) >= sizeof path)
+    listed = deferred(cfg->data, study, rel);
+    /* rel is checked: .holds/<rel> is made of our own folders */
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@deleted", cfg->data, rel) >= sizeof path)
         return dcmp_seterr(why, "%s/.holds/%.80s: path too long", cfg->data, rel);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return dcmp_seterr(why, "%s: %s", path, strerror(errno));
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@held", cfg->data, rel) >= sizeof path)
+        return -1; /* cannot be: as long as @deleted's */
     if (unlink(path) != 0 && errno != ENOENT)
         return dcmp_seterr(why, "%s: %s", path, strerror(errno));
     /* .holds/<rel>/ and the folders above it, as long as they are empty */
@@ -141,7 +184,7 @@ static int release(const dcmp_config *cfg, dcmp_queue *q, const char *study, con
     }
     if (dcmp_holds_drop(q, study, rel) < 0)
         return dcmp_seterr(why, "%s", dcmp_queue_errstr(q));
-    return 0;
+    return listed;
 }
 
 int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int quiet,
@@ -150,7 +193,7 @@ int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int 
     char why[DCMP_ERR_LEN], folder[DCMP_HOLDS_PATH_LEN];
     int64_t poll = dcmp_clock_wall_ms() + HOLD_POLL_MS;
     dcmp_holds h;
-    int i, failed = 0;
+    int i, failed = 0, released = 0, cleaned = 0;
 
     if (dcmp_holds_load(q, study, since_ms, &h) < 0) {
         dcmp_log_warn("study %s: %s (looked at again)", study, dcmp_queue_errstr(q));
@@ -162,19 +205,24 @@ int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int 
         dcmp_holds_clear(&h);
         return i == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
     }
-    /* no pending study event needs them: the study's folder first (its links), then the files */
+    /* no pending study event needs them: what the cleaner left in them is removed */
+    for (i = 0; i < h.n; i++) {
+        int listed = release(cfg, q, study, h.paths[i], why);
+        if (listed < 0) {
+            dcmp_log_warn("study %s: releasing %s: %s", study, h.paths[i], why);
+            failed++;
+        } else {
+            released++;
+            cleaned += listed > 0;
+        }
+    }
+    /* and the study's folder of links, in a stack that cleans the series folders it links to */
     snprintf(folder, sizeof folder, "studies/%s", study);
-    if (remove_tree(cfg->data, folder, why) < 0) {
+    if (cleaned > 0 && remove_tree(cfg->data, folder, why) < 0) {
         dcmp_log_warn("study %s: %s", study, why);
         failed++;
     }
-    for (i = 0; i < h.n; i++)
-        if (release(cfg, q, study, h.paths[i], why) < 0) {
-            dcmp_log_warn("study %s: releasing %s: %s", study, h.paths[i], why);
-            failed++;
-        }
-    dcmp_log_info("study %s: %d held path%s released%s", study, h.n - failed,
-                  h.n - failed == 1 ? "" : "s",
+    dcmp_log_info("study %s: %d held path%s released%s", study, released, released == 1 ? "" : "s",
                   h.state_ttl_ms == -2 ? " (the study's state expired)" : "");
     dcmp_holds_clear(&h);
     return failed == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;

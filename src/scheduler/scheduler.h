@@ -293,12 +293,13 @@ int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const 
                 char *err);
 
 /*
- * When study `study` holds paths: releases them (removes each, with DATA/studies/<study> and
- * the marks; inside DATA, links never followed) when its state expired, or when `quiet` (no
- * entry waits and every series is ready) and the jobs of every study event planned for it have
- * ended; only the paths held at or before since_ms (Redis' time its state was read at: a series
- * that joined after is not released). Returns when the study is to be looked at next: due_ms (0: on
- * news), or sooner while something stays held.
+ * When study `study` holds paths: releases them (removes what systemcleaner deferred in each,
+ * then DATA/studies/<study> when anything was, and the marks; inside DATA, links never
+ * followed) when its state expired, or when `quiet` (no entry waits and every series is ready)
+ * and the jobs of every study event planned for it have ended; only the paths held at or before
+ * since_ms (Redis' time its state was read at: a series that joined after is not released).
+ * Returns when the study is to be looked at next: due_ms (0: on news), or sooner while
+ * something stays held.
  */
 int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int quiet,
                   int64_t since_ms, int64_t due_ms);

@@ -142,7 +142,17 @@ static void test_held(void)
     CHECK(there("dicom/h1/a.dcm"));
     CHECK(there(".holds/dicom/h1/@held"));
     CHECK(!there("dicom/h2"));
-    /* released (the scheduler removed the mark): removed as any path */
+    {
+        /* what is inside the held folder is recorded for the scheduler's release; what holds
+         * it ("dicom") and .holds are not */
+        char list[PATH_MAX * 2], *text;
+        snprintf(list, sizeof list, "%s/.holds/dicom/h1/@deleted", f.data);
+        text = st_slurp(list, NULL);
+        CHECK_STR(text ? text : "", "dicom/h1\ndicom/h1/a.dcm\ndicom/h1/a.dcm\n");
+        free(text);
+        CHECK(unlink(list) == 0);
+    }
+    /* released (the scheduler removed the marks): removed as any path */
     CHECK(unlink(link) == 0);
     {
         char mark[PATH_MAX * 2];

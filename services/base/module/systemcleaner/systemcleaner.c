@@ -1,6 +1,7 @@
 /* systemcleaner.c -- the last post service: removes the paths jobs injected as `deleted`. */
 /* A path held for a study or patient event (DATA/.holds, written by the scheduler) is left in
- * place and reported held: the scheduler removes it once no pending event needs it. */
+ * place and reported held; inside a held folder it is recorded there, and the scheduler
+ * removes it once no pending event needs it. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,10 +29,18 @@ static int clean_one(const dcmp_call *call, const char *job, const char *rel)
         call->host->log(call, DCMP_LOG_INFO, "already gone: %s", rel);
         return 0;
     }
-    if (svc_held(call->data_dir, path)) {
+    switch (svc_held(call->data_dir, path)) {
+    case 2:
+        call->host->log(call, DCMP_LOG_INFO,
+                        "held for a study or patient event, left in place: %s (from %s); "
+                        "removed when released",
+                        rel, job);
+        return 2;
+    case 1:
         call->host->log(call, DCMP_LOG_INFO,
                         "held for a study or patient event, left in place: %s (from %s)", rel, job);
         return 2;
+    default: break;
     }
     if (svc_rmtree(path, err) < 0) {
         call->host->log(call, DCMP_LOG_ERROR, "%s", err);
