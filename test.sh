@@ -55,7 +55,7 @@ echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-15} s each"
 # environment are ignored by a build-fuzz configured before with another compiler.
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=Debug -DDCMP_FUZZ=ON -DDCMP_SANITIZE=ON -DDCMP_TESTS=ON >/dev/null
-fuzz_targets="env job settings webhook dicom sop_uid ctp_script ctp_lut pseudonyms_csv request"
+fuzz_targets="env job settings webhook dicom sop_uid manifest ctp_script ctp_lut pseudonyms_csv request"
 cmake --build build-fuzz -j"$jobs" --target $(printf 'fuzz_%s ' $fuzz_targets)
 for target in $fuzz_targets; do
   corpus=$(mktemp -d)

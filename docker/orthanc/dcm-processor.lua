@@ -2,8 +2,9 @@
 -- scheduler's webhook (POST /stable-series). It writes no DICOM: the scheduler fetches the
 -- series through Orthanc's REST API.
 --
--- Every stable study is posted too (POST /stable-study {studyId, LastUpdate}): the scheduler
--- asks Orthanc itself whether it is stable and decides its study-level services.
+-- Every stable study and patient is posted too (POST /stable-study {studyId, LastUpdate},
+-- /stable-patient {patientId, LastUpdate}): the scheduler asks Orthanc itself whether it is
+-- stable and decides its study- and patient-level services.
 --
 -- Settings, from the environment Orthanc runs in (the .env names):
 --   SCHEDULER_HOST, SCHEDULER_PORT   where the scheduler listens (default 127.0.0.1:5000)
@@ -141,18 +142,27 @@ function OnStableSeries(seriesId, tags, metadata)
   end
 end
 
--- A study is stable (no new instance for StableAge): the scheduler decides its study-level
--- entries once every series of it is planned (study events). A failed post is found by the
--- scheduler's catch-up (StableStudy in /changes).
-function OnStableStudy(studyId, tags, metadata)
+-- A study (patient) is stable (no new instance for StableAge): the scheduler decides its
+-- study-level (patient-level) entries once every series of it is planned. The body names the
+-- resource and its LastUpdate (digits and 'T': safe in JSON as it is; absent when Orthanc gave
+-- none). A failed post is found by the scheduler's catch-up (StableStudy, StablePatient in
+-- /changes).
+local function post_stable(path, key, id, metadata)
   local lastUpdate = metadata['LastUpdate'] or ''
-  local body = '{"studyId":"' .. studyId .. '"'
-  -- LastUpdate is digits and 'T': safe in JSON as it is; absent when Orthanc gave none
+  local body = '{"' .. key .. '":"' .. id .. '"'
   if lastUpdate ~= '' then body = body .. ',"LastUpdate":"' .. lastUpdate .. '"' end
-  if not post('/stable-study', body .. '}') then
-    print('dcm-processor: POST /stable-study for study ' .. studyId ..
+  if not post(path, body .. '}') then
+    print('dcm-processor: POST ' .. path .. ' for ' .. id ..
           ' failed; the scheduler catch-up will find it')
   end
+end
+
+function OnStableStudy(studyId, tags, metadata)
+  post_stable('/stable-study', 'studyId', studyId, metadata)
+end
+
+function OnStablePatient(patientId, tags, metadata)
+  post_stable('/stable-patient', 'patientId', patientId, metadata)
 end
 
 -- Announces a series' first instance to the scheduler, and forwards a result of the pipeline

@@ -154,6 +154,7 @@ static int verdict(dcmp_study_verdict *out, int decision, int64_t until, const c
 int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t now,
                       dcmp_study_verdict *out, char *err)
 {
+    const char *level = t->level == DCMP_LEVEL_PATIENT ? "patient" : "study";
     char conds[DCMP_ERR_LEN / 2], limit[32];
     int64_t since = INT64_MAX, deadline;
     int i, nnew = 0, nwait = 0, first_wait = -1, nunmet;
@@ -166,7 +167,7 @@ int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t n
     if (dcmp_study_key(v->series, v->nseries, out->version, err) < 0)
         return -1;
     if (v->nseries == 0)
-        return verdict(out, DCMP_STUDY_WAIT, 0, "no series of the study is known yet");
+        return verdict(out, DCMP_STUDY_WAIT, 0, "no series of the %s is known yet", level);
     for (i = 0; i < v->nplanned; i++)
         if (strcmp(v->planned[i].key, out->version) == 0)
             return verdict(out, DCMP_STUDY_DONE, 0, "this content (version %s) was decided already",
@@ -200,23 +201,24 @@ int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t n
                        t->nrequires, t->nrequires > 1 ? "s" : "", v->nseries,
                        v->nplanned ? ": a new series came after the last version" : "");
     if (t->nrequires == 0 && v->stable)
-        return verdict(out, DCMP_STUDY_PLAN, 0, "study stable with %d series%s", v->nseries,
+        return verdict(out, DCMP_STUDY_PLAN, 0, "%s stable with %d series%s", level, v->nseries,
                        v->nplanned ? ": a new series came after the last version" : "");
     dcmp_duration_format(t->complete_timeout, limit, sizeof limit);
     if (now < deadline) {
         if (t->nrequires > 0)
             return verdict(out, DCMP_STUDY_WAIT, deadline,
                            "waiting for %s, at most until %s after the first series", conds, limit);
+        out->awaits_stable = 1;
         return verdict(out, DCMP_STUDY_WAIT, deadline,
-                       "waiting for the study to be stable, at most until %s after the first "
+                       "waiting for the %s to be stable, at most until %s after the first "
                        "series",
-                       limit);
+                       level, limit);
     }
     out->timed_out = 1;
     if (t->nrequires == 0)
         return verdict(out, DCMP_STUDY_PLAN, 0,
-                       "completeTimeout %s passed without a stable study: planned with %d series",
-                       limit, v->nseries);
+                       "completeTimeout %s passed without a stable %s: planned with %d series",
+                       limit, level, v->nseries);
     if (t->on_timeout == DCMP_ON_TIMEOUT_PLAN)
         return verdict(out, DCMP_STUDY_PLAN, 0,
                        "completeTimeout %s passed, requires unmet (%s): onTimeout \"plan\": "
@@ -275,31 +277,40 @@ static int version_ok(const char *v)
     return 1;
 }
 
-int dcmp_study_link(const char *study_id, const char *version, const dcmp_study_series *s,
-                    char *link, char *target, size_t size, char *err)
+int dcmp_study_link(const dcmp_level *L, const char *id, const char *version,
+                    const dcmp_study_series *s, char *link, char *target, size_t size, char *err)
 {
-    int n, m;
+    int deep = L->depth > 1, n, m;
 
-    if (!id_ok(study_id))
-        return dcmp_seterr(err, "study id \"%.200s\": must be letters, digits, '.' or '-'",
-                           study_id ? study_id : "");
+    if (!id_ok(id))
+        return dcmp_seterr(err, "%s id \"%.200s\": must be letters, digits, '.' or '-'", L->name,
+                           id ? id : "");
     if (!version_ok(version))
-        return dcmp_seterr(err, "study %s: version \"%.40s\": must be 16 hex digits", study_id,
+        return dcmp_seterr(err, "%s %s: version \"%.40s\": must be 16 hex digits", L->name, id,
                            version ? version : "");
     if (!id_ok(s->id))
         return dcmp_seterr(err,
-                           "study %s: series id \"%.200s\": must be letters, digits, '.' "
+                           "%s %s: series id \"%.200s\": must be letters, digits, '.' "
                            "or '-'",
-                           study_id, s->id ? s->id : "");
+                           L->name, id, s->id ? s->id : "");
+    if (deep && !id_ok(s->study))
+        return dcmp_seterr(err,
+                           "%s %s: series %s: study id \"%.200s\": must be letters, digits, "
+                           "'.' or '-'",
+                           L->name, id, s->id, s->study ? s->study : "");
     if (!relpath_ok(s->dcmpath))
         return dcmp_seterr(err,
-                           "study %s: series %s: dcmpath \"%.200s\": must be a path under "
+                           "%s %s: series %s: dcmpath \"%.200s\": must be a path under "
                            "DATA without \"..\"",
-                           study_id, s->id, s->dcmpath ? s->dcmpath : "");
-    n = snprintf(link, size, "studies/%s/%s/%s", study_id, version, s->id);
-    m = snprintf(target, size, "../../../%s", s->dcmpath);
+                           L->name, id, s->id, s->dcmpath ? s->dcmpath : "");
+    if (deep)
+        n = snprintf(link, size, "%s/%s/%s/%s/%s", L->folder, id, version, s->study, s->id);
+    else
+        n = snprintf(link, size, "%s/%s/%s/%s", L->folder, id, version, s->id);
+    /* from the link's folder up to DATA: <folder>/<id>/<version>[/<study>] */
+    m = snprintf(target, size, "%s%s", deep ? "../../../../" : "../../../", s->dcmpath);
     if (n < 0 || m < 0 || (size_t)n >= size || (size_t)m >= size)
-        return dcmp_seterr(err, "study %s: series %s: a path needs more than %zu bytes", study_id,
+        return dcmp_seterr(err, "%s %s: series %s: a path needs more than %zu bytes", L->name, id,
                            s->id, size);
     return 0;
 }
@@ -332,6 +343,26 @@ static int by_number(const void *a, const void *b)
     return strcmp(x->uid, y->uid);
 }
 
+/* A study's own field as text ("" when absent). */
+static const char *study_field(const dcmp_study_series *s, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(s->study_fields, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* At patient level: by study (StudyDate, then the study id), then as by_number. */
+static int by_study(const void *a, const void *b)
+{
+    const dcmp_study_series *x = *(const dcmp_study_series *const *)a;
+    const dcmp_study_series *y = *(const dcmp_study_series *const *)b;
+    int c = strcmp(study_field(x, "StudyDate"), study_field(y, "StudyDate"));
+
+    if (c == 0)
+        c = strcmp(x->study ? x->study : "", y->study ? y->study : "");
+    return c ? c : by_number(a, b);
+}
+
 /* The series' entry of the "series" list, or NULL with err. */
 static cJSON *series_item(const dcmp_study_series *s, const char *dcmpath, char *err)
 {
@@ -360,46 +391,75 @@ oom:
     return NULL;
 }
 
-cJSON *dcmp_study_data(const cJSON *study_fields, const char *study_id, const char *version,
-                       const dcmp_study_series *series, int n, char *err)
+/* A copy of fields (an object, or a new empty one) without "dcmpath" and the lists a level's
+ * data sets, with "dcmpath" folder and an empty list named list (*out). NULL when out of
+ * memory. */
+static cJSON *level_object(const cJSON *fields, const char *folder, const char *list, cJSON **out)
+{
+    cJSON *o = cJSON_IsObject(fields) ? cJSON_Duplicate(fields, 1) : cJSON_CreateObject();
+
+    if (o == NULL)
+        return NULL;
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "dcmpath");
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "series");
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "studies");
+    if (!cJSON_AddStringToObject(o, "dcmpath", folder) ||
+        (*out = cJSON_AddArrayToObject(o, list)) == NULL) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *dcmp_study_data(const dcmp_level *L, const cJSON *fields, const char *id,
+                       const char *version, const dcmp_study_series *series, int n, char *err)
 {
     const dcmp_study_series **s = sorted(series, n, err);
-    char link[4096], target[4096], folder[512];
-    cJSON *data = NULL, *list;
+    char link[4096], target[4096], folder[512], sub[1024];
+    cJSON *data = NULL, *list, *study = NULL, *in = NULL;
     int i;
 
     if (s == NULL)
         return NULL;
-    if (!id_ok(study_id) || !version_ok(version)) {
+    if (!id_ok(id) || !version_ok(version)) {
         dcmp_seterr(err,
-                    "study id \"%.200s\" (letters, digits, '.', '-') or version \"%.40s\" "
+                    "%s id \"%.200s\" (letters, digits, '.', '-') or version \"%.40s\" "
                     "(16 hex digits) is not valid",
-                    study_id ? study_id : "", version ? version : "");
+                    L->name, id ? id : "", version ? version : "");
         free(s);
         return NULL;
     }
-    qsort(s, (size_t)n, sizeof *s, by_number);
-    data = cJSON_IsObject(study_fields) ? cJSON_Duplicate(study_fields, 1) : cJSON_CreateObject();
-    if (data == NULL)
-        goto oom;
-    snprintf(folder, sizeof folder, "studies/%s/%s", study_id, version);
-    cJSON_DeleteItemFromObjectCaseSensitive(data, "dcmpath");
-    cJSON_DeleteItemFromObjectCaseSensitive(data, "series");
-    if (!cJSON_AddStringToObject(data, "dcmpath", folder) ||
-        (list = cJSON_AddArrayToObject(data, "series")) == NULL)
+    qsort(s, (size_t)n, sizeof *s, L->depth > 1 ? by_study : by_number);
+    snprintf(folder, sizeof folder, "%s/%s/%s", L->folder, id, version);
+    if ((data = level_object(fields, folder, L->members, &list)) == NULL)
         goto oom;
     for (i = 0; i < n; i++) {
         cJSON *item;
-        if (dcmp_study_link(study_id, version, s[i], link, target, sizeof link, err) < 0)
+        if (dcmp_study_link(L, id, version, s[i], link, target, sizeof link, err) < 0)
             goto fail;
         if ((item = series_item(s[i], link, err)) == NULL)
             goto fail;
-        cJSON_AddItemToArray(list, item);
+        if (L->depth > 1 && (i == 0 || strcmp(s[i]->study, s[i - 1]->study) != 0)) {
+            /* a patient: the series of each study under it */
+            snprintf(sub, sizeof sub, "%s/%s", folder, s[i]->study);
+            if ((study = level_object(s[i]->study_fields, sub, "series", &in)) == NULL) {
+                cJSON_Delete(item);
+                goto oom;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(study, "studyId");
+            if (!cJSON_AddStringToObject(study, "studyId", s[i]->study)) {
+                cJSON_Delete(item);
+                cJSON_Delete(study);
+                goto oom;
+            }
+            cJSON_AddItemToArray(list, study);
+        }
+        cJSON_AddItemToArray(L->depth > 1 ? in : list, item);
     }
     free(s);
     return data;
 oom:
-    dcmp_seterr(err, "out of memory making the data of study %.200s", study_id ? study_id : "");
+    dcmp_seterr(err, "out of memory making the data of %s %.200s", L->name, id ? id : "");
 fail:
     cJSON_Delete(data);
     free(s);

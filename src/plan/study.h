@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "level.h"
 #include "log.h"
 #include "trigger.h"
 
@@ -15,16 +16,19 @@
 
 /* One series of the study, as the scheduler knows it. All borrowed. */
 typedef struct dcmp_study_series {
-    const char *id;          /* Orthanc's series id: the subfolder name, [0-9a-f-] */
-    const char *uid;         /* SeriesInstanceUID */
-    const char *dcmpath;     /* the folder under DATA its series pipeline read ("dicom/ID") */
-    const cJSON *fields;     /* its header fields (DICOM keywords), an object */
-    int64_t instances;       /* its instance count */
-    const char *last_update; /* Orthanc's LastUpdate of it, "" when not known */
-    int64_t arrived;         /* when its first event came (epoch seconds) */
-    int stable;              /* its stable-series event came */
-    int planned;             /* its series event finished planning */
-    int ended;               /* every job of its series event ended (any end) */
+    const char *id;            /* Orthanc's series id: the subfolder name, [0-9a-f-] */
+    const char *uid;           /* SeriesInstanceUID */
+    const char *dcmpath;       /* the folder under DATA its series pipeline read ("dicom/ID") */
+    const cJSON *fields;       /* its header fields (DICOM keywords), an object */
+    int64_t instances;         /* its instance count */
+    const char *last_update;   /* Orthanc's LastUpdate of it, "" when not known */
+    int64_t arrived;           /* when its first event came (epoch seconds) */
+    int stable;                /* its stable-series event came */
+    int planned;               /* its series event finished planning */
+    int ended;                 /* every job of its series event ended (any end) */
+    const char *study;         /* at patient level: Orthanc's id of its study, [0-9a-f-] */
+    const cJSON *study_fields; /* at patient level: its study's own fields (StudyInstanceUID,
+                                * StudyDate, ...), an object, or NULL */
 } dcmp_study_series;
 
 /* A version of the study decided before for this entry: planned, or dropped at its
@@ -53,9 +57,11 @@ enum {
 extern const char *const dcmp_study_decisions[4]; /* "wait", "plan", "drop", "done" */
 
 typedef struct dcmp_study_verdict {
-    int decision;                         /* DCMP_STUDY_* */
-    int64_t wait_until;                   /* with WAIT: epoch seconds, or 0 (until news) */
-    int timed_out;                        /* completeTimeout had passed */
+    int decision;       /* DCMP_STUDY_* */
+    int64_t wait_until; /* with WAIT: epoch seconds, or 0 (until news) */
+    int timed_out;      /* completeTimeout had passed */
+    int awaits_stable;  /* with WAIT: every series is ready and only the study's stability is
+                         * missing (no `requires`): whoever decides may ask Orthanc */
     char version[DCMP_STUDY_VERSION_LEN]; /* the content key of the series known now */
     char reason[DCMP_ERR_LEN];            /* why, in words, for the event record */
 } dcmp_study_verdict;
@@ -87,26 +93,30 @@ int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t n
                       dcmp_study_verdict *out, char *err);
 
 /*
- * The event data a study job is planned from: a copy of study_fields (the study's own header
- * fields: StudyInstanceUID, StudyDate, PatientID, studyId, patientId, ...), "dcmpath": the
- * study folder "studies/<study_id>/<version>" under DATA, and "series": one object per series
- * ordered by SeriesNumber then SeriesInstanceUID, with seriesId, SeriesInstanceUID, Modality,
- * SeriesDescription, SeriesNumber (those present in its fields), "instances" and "dcmpath":
- * "studies/<study_id>/<version>/<series id>", the link to the series' folder that
- * dcmp_study_links lists. study_id and every series id must be [0-9A-Za-z.-] (Orthanc ids,
+ * The event data a job of level L is planned from. For a study: a copy of fields (the study's
+ * own header fields: StudyInstanceUID, StudyDate, PatientID, studyId, patientId, ...),
+ * "dcmpath": the study folder "studies/<id>/<version>" under DATA, and "series": one object per
+ * series ordered by SeriesNumber then SeriesInstanceUID, with seriesId, SeriesInstanceUID,
+ * Modality, SeriesDescription, SeriesNumber (those present in its fields), "instances" and
+ * "dcmpath": "studies/<id>/<version>/<series id>", the link dcmp_study_link makes. For a
+ * patient: a copy of fields (the patient's: PatientID, PatientName, patientId, ...), "dcmpath"
+ * "patients/<id>/<version>", and "studies": one object per study (by StudyDate, then study
+ * id) holding a copy of its study_fields, "studyId", "dcmpath"
+ * "patients/<id>/<version>/<study>" and its "series" as above, each "dcmpath"
+ * ".../<study>/<series id>". id, every study and series id must be [0-9A-Za-z.-] (Orthanc ids,
  * UIDs). Returns a new object (free with cJSON_Delete), or NULL with err.
  */
-cJSON *dcmp_study_data(const cJSON *study_fields, const char *study_id, const char *version,
-                       const dcmp_study_series *series, int n, char *err);
+cJSON *dcmp_study_data(const dcmp_level *L, const cJSON *fields, const char *id,
+                       const char *version, const dcmp_study_series *series, int n, char *err);
 
 /*
- * The symbolic links that make the study folder, for whoever writes it: for series i,
- * links[i] = "studies/<study_id>/<version>/<id>" (relative to DATA) and targets[i] =
- * "../../../<dcmpath>" (relative to the link, so DATA can be mounted anywhere). The buffers are
- * size bytes each. Returns 0, or -1 with err (a bad id or dcmpath: absolute, with "..", too
- * long).
+ * The symbolic link of series s in the folder of level L, for whoever writes it: link =
+ * "<folder>/<id>/<version>/<series id>" ("<folder>/<id>/<version>/<study>/<series id>" for a
+ * patient), relative to DATA, and target = "../../../<dcmpath>" (one "../" more for a patient),
+ * relative to the link, so DATA can be mounted anywhere. The buffers are size bytes each.
+ * Returns 0, or -1 with err (a bad id or dcmpath: absolute, with "..", too long).
  */
-int dcmp_study_link(const char *study_id, const char *version, const dcmp_study_series *s,
-                    char *link, char *target, size_t size, char *err);
+int dcmp_study_link(const dcmp_level *L, const char *id, const char *version,
+                    const dcmp_study_series *s, char *link, char *target, size_t size, char *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* holds.c -- the paths under DATA held for a study's pending events, in Redis. */
+/* holds.c -- the paths under DATA held for a study's (patient's) pending events, in Redis. */
 #include "holds.h"
 
 #include <hiredis/hiredis.h>
@@ -21,40 +21,42 @@ static int command(dcmp_queue *q, int n, const char **argv)
     return 0;
 }
 
-int dcmp_holds_add(dcmp_queue *q, const char *study, const char *path, int64_t ttl)
+int dcmp_holds_add(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path,
+                   int64_t ttl)
 {
     char nttl[24];
-    const char *args[3] = {study, path, nttl};
+    const char *args[4] = {L->redis, study, path, nttl};
     redisReply *r;
 
     if (strlen(path) >= DCMP_HOLDS_PATH_LEN)
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
-                                 "study %s: held path %.64s...: longer than %d bytes", study, path,
-                                 DCMP_HOLDS_PATH_LEN - 1);
+                                 "%s %s: held path %.64s...: longer than %d bytes", L->name, study,
+                                 path, DCMP_HOLDS_PATH_LEN - 1);
     snprintf(nttl, sizeof nttl, "%" PRId64, 2 * ttl);
-    if ((r = dcmp_queue_script(q, dcmp_lua_hold_add, 3, args, NULL)) == NULL)
+    if ((r = dcmp_queue_script(q, dcmp_lua_hold_add, 4, args, NULL)) == NULL)
         return -1;
     freeReplyObject(r);
     return 0;
 }
 
-int dcmp_holds_load(dcmp_queue *q, const char *study, int64_t since_ms, dcmp_holds *h)
+int dcmp_holds_load(dcmp_queue *q, const dcmp_level *L, const char *study, int64_t since_ms,
+                    dcmp_holds *h)
 {
     char since[24];
-    const char *args[2] = {study, since};
+    const char *args[3] = {L->redis, study, since};
     const redisReply *paths;
     redisReply *r;
     size_t i;
 
     memset(h, 0, sizeof *h);
     snprintf(since, sizeof since, "%" PRId64, since_ms);
-    if ((r = dcmp_queue_script(q, dcmp_lua_hold_load, 2, args, NULL)) == NULL)
+    if ((r = dcmp_queue_script(q, dcmp_lua_hold_load, 3, args, NULL)) == NULL)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_ARRAY || r->element[1]->type != REDIS_REPLY_STRING ||
         r->element[2]->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of study %s: unexpected reply",
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of %s %s: unexpected reply", L->name,
                                  study);
     }
     paths = r->element[0];
@@ -64,7 +66,8 @@ int dcmp_holds_load(dcmp_queue *q, const char *study, int64_t since_ms, dcmp_hol
         (h->paths = calloc(paths->elements < DCMP_HOLDS_MAX ? paths->elements : DCMP_HOLDS_MAX,
                            sizeof *h->paths)) == NULL) {
         freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of study %s: out of memory", study);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of %s %s: out of memory", L->name,
+                                 study);
     }
     for (i = 0; i < paths->elements && h->n < DCMP_HOLDS_MAX; i++) {
         const redisReply *e = paths->element[i];
@@ -75,12 +78,12 @@ int dcmp_holds_load(dcmp_queue *q, const char *study, int64_t since_ms, dcmp_hol
     return 0;
 }
 
-int dcmp_holds_drop(dcmp_queue *q, const char *study, const char *path)
+int dcmp_holds_drop(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path)
 {
     char key[96];
     const char *zrem[3] = {"ZREM", key, path};
 
-    snprintf(key, sizeof key, "dcmp:holds:%.64s", study);
+    snprintf(key, sizeof key, "dcmp:holds:%s:%.64s", L->redis, study);
     return command(q, 3, zrem);
 }
 

@@ -724,27 +724,49 @@ int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *
     return rc;
 }
 
-int dcmp_queue_event_claim(dcmp_queue *q, const char *id, const char *series, const char *version,
-                           int stable, int64_t seen_ttl, char other[DCMP_ID_LEN])
+int dcmp_queue_event_claims(dcmp_queue *q, dcmp_queue_claim *c, int n, int64_t seen_ttl)
 {
+    const char *args[1 + 4 * DCMP_QUEUE_EVENT_BATCH];
+    size_t lens[1 + 4 * DCMP_QUEUE_EVENT_BATCH];
     char ttl[32];
-    const char *args[5] = {id, series, version, ttl, stable ? "1" : "0"};
-    size_t lens[5] = {strlen(id), strlen(series), strlen(version), 0, 1};
     redisReply *r;
-    int rc;
+    int i;
 
+    if (n < 1 || n > DCMP_QUEUE_EVENT_BATCH)
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_claim: %d claims (1 to %d)", n,
+                                 DCMP_QUEUE_EVENT_BATCH);
     snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
-    lens[3] = strlen(ttl);
-    r = pair_reply(q, dcmp_queue_script(q, dcmp_lua_event_claim, 5, args, lens), "event_claim");
-    if (r == NULL)
+    args[0] = ttl;
+    lens[0] = strlen(ttl);
+    for (i = 0; i < n; i++) {
+        args[1 + 4 * i] = c[i].id;
+        args[2 + 4 * i] = c[i].series;
+        args[3 + 4 * i] = c[i].version;
+        args[4 + 4 * i] = c[i].stable ? "1" : "0";
+        lens[1 + 4 * i] = strlen(c[i].id);
+        lens[2 + 4 * i] = strlen(c[i].series);
+        lens[3 + 4 * i] = strlen(c[i].version);
+        lens[4 + 4 * i] = 1;
+    }
+    if ((r = dcmp_queue_script(q, dcmp_lua_event_claim, 1 + 4 * n, args, lens)) == NULL)
         return -1;
-    rc = strcmp(r->element[0]->str, "claimed") == 0     ? 1
-         : strcmp(r->element[0]->str, "duplicate") == 0 ? 0
-                                                        : 2;
-    if (other)
-        dcmp_strlcpy(other, rc == 0 ? r->element[1]->str : "", DCMP_ID_LEN);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)(2 * n)) {
+        freeReplyObject(r);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_claim: unexpected reply");
+    }
+    for (i = 0; i < n; i++) {
+        const redisReply *what = r->element[2 * i], *who = r->element[2 * i + 1];
+        if (what->type != REDIS_REPLY_STRING || who->type != REDIS_REPLY_STRING) {
+            freeReplyObject(r);
+            return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_claim: unexpected reply");
+        }
+        c[i].result = strcmp(what->str, "claimed") == 0     ? 1
+                      : strcmp(what->str, "duplicate") == 0 ? 0
+                                                            : 2;
+        dcmp_strlcpy(c[i].other, c[i].result == 0 ? who->str : "", DCMP_ID_LEN);
+    }
     freeReplyObject(r);
-    return rc;
+    return 0;
 }
 
 static void processing_key(char *key, size_t size, const char *scheduler)

@@ -127,7 +127,7 @@ int dcmp_queue_ping(dcmp_queue *q);
 
 /* Stores a received event (body: the webhook's JSON) and queues it for planning, unless
  * that series version (series + version key) was claimed within seen_ttl seconds
- * (dcmp_queue_event_claim). Returns 1 (accepted), 0 (a duplicate: dup_id gets the claiming
+ * (dcmp_queue_event_claims). Returns 1 (accepted), 0 (a duplicate: dup_id gets the claiming
  * event's id) or -1. The event's origin is "webhook": it claims nothing. */
 int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, const char *version,
                             const char *body, size_t body_len, int64_t seen_ttl,
@@ -140,13 +140,20 @@ int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *
                                  const char *series, const char *version, const char *body,
                                  size_t body_len, int64_t seen_ttl, char dup_id[DCMP_ID_LEN]);
 
-/* A planner claims the series version it is about to plan, as Orthanc reported it (its
- * LastUpdate; stable: Orthanc calls the series stable), and records it as the event's
- * version. Returns 1 (claimed by this event, now or before), 0 (claimed by another event
- * within seen_ttl seconds: other[] gets its id), 2 (not stable and the event came from a
- * webhook: not claimed), or -1. */
-int dcmp_queue_event_claim(dcmp_queue *q, const char *id, const char *series, const char *version,
-                           int stable, int64_t seen_ttl, char other[DCMP_ID_LEN]);
+/* A series version a planner is about to plan, as Orthanc reported it (version: its
+ * LastUpdate; stable: Orthanc calls the series stable), and the claim's answer. */
+typedef struct dcmp_queue_claim {
+    const char *id, *series, *version; /* borrowed */
+    int stable;
+    int result; /* 1 claimed by this event (now or before), 0 claimed by
+                 * another event within seen_ttl (other: its id), 2 not stable
+                 * and the event came from a webhook: not claimed */
+    char other[DCMP_ID_LEN];
+} dcmp_queue_claim;
+
+/* Claims n versions (at most DCMP_QUEUE_EVENT_BATCH) in one step, in order, recording each as
+ * its event's version; fills each one's result. Returns 0, or -1 (nothing known claimed). */
+int dcmp_queue_event_claims(dcmp_queue *q, dcmp_queue_claim *c, int n, int64_t seen_ttl);
 
 /* Moves the next event to plan into the scheduler's processing list, blocking up to
  * timeout_ms. Returns 1 with id, *body (new: free it) and *received (ms since the epoch;

@@ -1,5 +1,5 @@
-/* studies.c -- the scheduler's state of each study in Redis: its series, Orthanc's word that
- * it is stable, the versions decided per entry, study events and when each study is due. */
+/* studies.c -- the scheduler's state of each study or patient in Redis: its series, Orthanc's
+ * word that it is stable, the versions decided per entry, its events and when each is due. */
 #include "studies.h"
 
 #include <hiredis/hiredis.h>
@@ -10,15 +10,34 @@
 
 /* The scripts, embedded from src/queue/lua/ at build time (lua_scripts.c). */
 extern const char dcmp_lua_study_series[], dcmp_lua_study_stable[], dcmp_lua_study_load[],
-    dcmp_lua_study_accept[], dcmp_lua_study_decided[], dcmp_lua_study_due[];
+    dcmp_lua_study_accept[], dcmp_lua_study_decided[], dcmp_lua_study_due[], dcmp_lua_study_asked[];
 
 #define STUDIES_MAX_ARGS (5 + 2 * 64) /* study_decided: entries decided in one event */
-#define STUDIES_DUE_KEY  "dcmp:studies:due"
+
+/* Runs a study script for level L: its Redis names (level.h) go first, as every script reads
+ * them. The reply (free), or NULL with the handle's error set. */
+static redisReply *script(dcmp_queue *q, const dcmp_level *L, const char *body, int n,
+                          const char **args)
+{
+    const char *all[2 + STUDIES_MAX_ARGS];
+    int i;
+
+    if (n < 0 || n > STUDIES_MAX_ARGS) {
+        dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s script: %d arguments: at most %d", L->name, n,
+                          STUDIES_MAX_ARGS);
+        return NULL;
+    }
+    all[0] = L->redis;
+    all[1] = L->due;
+    for (i = 0; i < n; i++)
+        all[2 + i] = args[i];
+    return dcmp_queue_script(q, body, 2 + n, all, NULL);
+}
 
 /* Runs a script whose reply is not kept; -1 with the handle's error set. */
-static int run(dcmp_queue *q, const char *body, int n, const char **args)
+static int run(dcmp_queue *q, const dcmp_level *L, const char *body, int n, const char **args)
 {
-    redisReply *r = dcmp_queue_script(q, body, n, args, NULL);
+    redisReply *r = script(q, L, body, n, args);
 
     if (r == NULL)
         return -1;
@@ -26,7 +45,7 @@ static int run(dcmp_queue *q, const char *body, int n, const char **args)
     return 0;
 }
 
-int dcmp_studies_series(dcmp_queue *q, const char *study, const char *series,
+int dcmp_studies_series(dcmp_queue *q, const dcmp_level *L, const char *study, const char *series,
                         const char *series_json, const char *fields_json, int max, int64_t ttl)
 {
     char nmax[24], nttl[24];
@@ -34,18 +53,18 @@ int dcmp_studies_series(dcmp_queue *q, const char *study, const char *series,
 
     snprintf(nmax, sizeof nmax, "%d", max);
     snprintf(nttl, sizeof nttl, "%" PRId64, ttl);
-    return run(q, dcmp_lua_study_series, 6, args);
+    return run(q, L, dcmp_lua_study_series, 6, args);
 }
 
-int dcmp_studies_stable(dcmp_queue *q, const char *study, const char *expect_json,
-                        const char *fields_json, int64_t ttl)
+int dcmp_studies_stable(dcmp_queue *q, const dcmp_level *L, const char *study,
+                        const char *expect_json, const char *fields_json, int64_t ttl)
 {
     char nttl[24];
     const char *args[4] = {study, expect_json ? expect_json : "", fields_json ? fields_json : "",
                            nttl};
 
     snprintf(nttl, sizeof nttl, "%" PRId64, ttl);
-    return run(q, dcmp_lua_study_stable, 4, args);
+    return run(q, L, dcmp_lua_study_stable, 4, args);
 }
 
 /* The JSON text of a reply element parsed, or NULL. */
@@ -71,8 +90,9 @@ static void read_hash(const redisReply *h, cJSON *o, cJSON *series, cJSON *decid
         } else if (strcmp(k->str, "fields") == 0 || strcmp(k->str, "expect") == 0) {
             if ((j = parse_at(v)) != NULL)
                 cJSON_AddItemToObject(o, k->str, j);
-        } else if (strcmp(k->str, "first") == 0) {
-            cJSON_AddNumberToObject(o, "first", strtod(v->str, NULL));
+        } else if (strcmp(k->str, "first") == 0 || strcmp(k->str, "joined") == 0 ||
+                   strcmp(k->str, "asked") == 0) {
+            cJSON_AddNumberToObject(o, k->str, strtod(v->str, NULL));
         } else if (strcmp(k->str, "stable") == 0) {
             cJSON_AddBoolToObject(o, "stable", strcmp(v->str, "1") == 0);
         } else if (strcmp(k->str, "pending") == 0) {
@@ -81,10 +101,10 @@ static void read_hash(const redisReply *h, cJSON *o, cJSON *series, cJSON *decid
     }
 }
 
-int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out)
+int dcmp_studies_load(dcmp_queue *q, const dcmp_level *L, const char *study, cJSON **out)
 {
     const char *args[1] = {study};
-    redisReply *r = dcmp_queue_script(q, dcmp_lua_study_load, 1, args, NULL);
+    redisReply *r = script(q, L, dcmp_lua_study_load, 1, args);
     cJSON *o, *series, *decided;
     size_t i;
 
@@ -94,7 +114,7 @@ int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out)
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->element[1]->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "study %s: unexpected reply", study);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s %s: unexpected reply", L->name, study);
     }
     o = cJSON_CreateObject();
     series = cJSON_AddObjectToObject(o, "series");
@@ -102,7 +122,7 @@ int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out)
     if (o == NULL || series == NULL || decided == NULL) {
         cJSON_Delete(o);
         freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "study %s: out of memory", study);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s %s: out of memory", L->name, study);
     }
     read_hash(r->element[0], o, series, decided);
     cJSON_AddNumberToObject(o, "loaded", (double)r->element[1]->integer);
@@ -123,8 +143,9 @@ int dcmp_studies_load(dcmp_queue *q, const char *study, cJSON **out)
     return 0;
 }
 
-int dcmp_studies_accept(dcmp_queue *q, const char *id, const char *study, const char *version,
-                        const char *body, const char *origin, int64_t ttl, char dup_id[DCMP_ID_LEN])
+int dcmp_studies_accept(dcmp_queue *q, const dcmp_level *L, const char *id, const char *study,
+                        const char *version, const char *body, const char *origin, int64_t ttl,
+                        char dup_id[DCMP_ID_LEN])
 {
     char nttl[24];
     const char *args[6] = {id, study, body, origin, nttl, version ? version : ""};
@@ -132,7 +153,7 @@ int dcmp_studies_accept(dcmp_queue *q, const char *id, const char *study, const 
     int rc;
 
     snprintf(nttl, sizeof nttl, "%" PRId64, ttl);
-    if ((r = dcmp_queue_script(q, dcmp_lua_study_accept, 6, args, NULL)) == NULL)
+    if ((r = script(q, L, dcmp_lua_study_accept, 6, args)) == NULL)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
@@ -147,7 +168,7 @@ int dcmp_studies_accept(dcmp_queue *q, const char *id, const char *study, const 
     return rc;
 }
 
-int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event,
+int dcmp_studies_decided(dcmp_queue *q, const dcmp_level *L, const char *study, const char *event,
                          const char *const *names, const char *const *versions, int n, int max,
                          int64_t ttl)
 {
@@ -157,8 +178,8 @@ int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event,
 
     if (n < 0 || 5 + 2 * n > STUDIES_MAX_ARGS)
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
-                                 "study %s: %d entries decided in one event: at most %d", study, n,
-                                 (STUDIES_MAX_ARGS - 5) / 2);
+                                 "%s %s: %d entries decided in one event: at most %d", L->name,
+                                 study, n, (STUDIES_MAX_ARGS - 5) / 2);
     snprintf(nmax, sizeof nmax, "%d", max);
     snprintf(nttl, sizeof nttl, "%" PRId64, ttl);
     args[0] = study;
@@ -170,38 +191,48 @@ int dcmp_studies_decided(dcmp_queue *q, const char *study, const char *event,
         args[5 + 2 * i] = names[i];
         args[6 + 2 * i] = versions[i];
     }
-    return run(q, dcmp_lua_study_decided, 5 + 2 * n, args);
+    return run(q, L, dcmp_lua_study_decided, 5 + 2 * n, args);
 }
 
-int dcmp_studies_schedule(dcmp_queue *q, const char *study, int64_t due_ms, int64_t since_ms)
+int dcmp_studies_schedule(dcmp_queue *q, const dcmp_level *L, const char *study, int64_t due_ms,
+                          int64_t since_ms)
 {
     char ndue[24], nsince[24];
     const char *args[3] = {study, ndue, nsince};
 
     snprintf(ndue, sizeof ndue, "%" PRId64, due_ms);
     snprintf(nsince, sizeof nsince, "%" PRId64, since_ms);
-    return run(q, dcmp_lua_study_due, 3, args);
+    return run(q, L, dcmp_lua_study_due, 3, args);
 }
 
-int dcmp_studies_due(dcmp_queue *q, int64_t now_ms, int max, char ids[][DCMP_STUDIES_ID_LEN],
-                     int *n)
+int dcmp_studies_asked(dcmp_queue *q, const dcmp_level *L, const char *study, int64_t at_ms)
 {
-    char upto[24], count[16];
-    const char *argv[7] = {"ZRANGEBYSCORE", STUDIES_DUE_KEY, "-inf", upto, "LIMIT", "0", count};
+    char at[24];
+    const char *args[2] = {study, at};
+
+    snprintf(at, sizeof at, "%" PRId64, at_ms);
+    return run(q, L, dcmp_lua_study_asked, 2, args);
+}
+
+int dcmp_studies_due(dcmp_queue *q, const dcmp_level *L, int64_t now_ms, int max,
+                     char ids[][DCMP_STUDIES_ID_LEN], int *n)
+{
+    char key[64], upto[24], count[16];
+    const char *argv[7] = {"ZRANGEBYSCORE", key, "-inf", upto, "LIMIT", "0", count};
     redisReply *r;
     size_t i;
 
     *n = 0;
     if (max <= 0)
         return 0;
+    snprintf(key, sizeof key, "dcmp:%s", L->due);
     snprintf(upto, sizeof upto, "%" PRId64, now_ms);
     snprintf(count, sizeof count, "%d", max);
     if ((r = dcmp_queue_command(q, 7, argv, NULL)) == NULL)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "ZRANGEBYSCORE %s: unexpected reply",
-                                 STUDIES_DUE_KEY);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "ZRANGEBYSCORE %s: unexpected reply", key);
     }
     for (i = 0; i < r->elements && *n < max; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len < DCMP_STUDIES_ID_LEN)

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "dcmp/service.h"
 #include "jsonw.h"
+#include "loader.h"
 #include "plan.h"
 
 #define JOBS_DIR      "containers" /* under DATA: one folder per job id */
@@ -28,6 +29,43 @@
 #define STOP_GRACE_S  1            /* seconds between SIGTERM and SIGKILL at a timeout */
 /* the engine client, loaded by the first container job of this process */
 static const dcmp_engine_ops *ops;
+
+#define DICOM_LIB    "libdcmp_dicom.so"       /* beside libdcmp.so: DCMTK's header reader */
+#define DICOM_READER "dcmp_dicom_read_header" /* dicom.h */
+
+/* The DCMTK header reader for the interfaces' tags files, loaded on the first job that writes
+ * them (the executor, never the worker, maps DCMTK); NULL when it cannot be loaded, which the
+ * job's log says: the tags then come from the series' header. */
+static dcmp_infolder_reader dicom_reader(void)
+{
+    static char why[DCMP_ERR_LEN];
+    static dcmp_infolder_reader fn;
+    static int tried;
+    char path[PATH_MAX];
+    const void *sym;
+
+    if (!tried) {
+        tried = 1;
+        if ((sym = dcmp_loader_sibling(DICOM_LIB, DICOM_READER, path, why)) != NULL)
+            memcpy(&fn, &sym, sizeof fn); /* a function's address, as dlsym gives it */
+    }
+    if (fn == NULL) {
+        printf("no DICOM reader (%s): tags files from the series' header\n", why);
+        fflush(stdout);
+    }
+    return fn;
+}
+
+#define MANIFEST_CACHE 8 /* images whose manifest an executor process keeps */
+
+/* Manifests read, by image id (an image re-tagged under the same name is read again): an
+ * executor runs many jobs, and reading one costs a container's create and remove. */
+static struct {
+    char image_id[DCMP_ENGINE_ID_LEN];
+    char path[64];   /* the file it was read from, "" when the image has none */
+    dcmp_manifest m; /* nwords 0 and no tree when none */
+} manifests[MANIFEST_CACHE];
+static int manifests_next;
 
 #define WAIT_MARGIN 5000 /* ms before the job's timeout the runner stops the container itself */
 
@@ -291,22 +329,34 @@ static int engine_paths(const char *data_dir, dcmp_iface_setup *setup, char *err
     return 0;
 }
 
-/* Waits for the started container within the job's timeout; stops it at an overrun. Returns
- * DCMP_OK, or DCMP_ERROR with err. */
+/* Waits for the started container within the job's timeout, and the interface's (a MAP's
+ * manifest) when shorter, counted from now; stops it at an overrun. Returns DCMP_OK, or
+ * DCMP_ERROR with err. */
 static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executor_input *in,
-                        const dcmp_spec *s, int64_t began, char *err, size_t errlen)
+                        const dcmp_spec *s, int64_t own_timeout, int64_t began, char *err,
+                        size_t errlen)
 {
     char why[DCMP_ERR_LEN];
-    int64_t limit = stop_at(in, began);
-    int code = 0, rc, oom;
+    int64_t limit = stop_at(in, began), now = dcmp_clock_mono_ms();
+    int code = 0, rc, oom, own = 0;
 
-    if (limit >= 0 && (limit -= dcmp_clock_mono_ms()) < 1)
+    if (own_timeout > 0 && (limit < 0 || now + own_timeout * 1000 < limit)) {
+        limit = now + own_timeout * 1000;
+        own = 1;
+    }
+    if (limit >= 0 && (limit -= now) < 1)
         limit = 1;
     rc = ops->wait(e, id, limit, &code, why);
     if (rc == 0) {
         ops->stop(e, id, STOP_GRACE_S);
-        snprintf(err, errlen, "timed out after %llds: the container of %s was stopped",
-                 (long long)in->timeout, s->image);
+        if (own)
+            snprintf(err, errlen,
+                     "timed out after %llds (the timeout of its manifest): the container of %s "
+                     "was stopped",
+                     (long long)own_timeout, s->image);
+        else
+            snprintf(err, errlen, "timed out after %llds: the container of %s was stopped",
+                     (long long)in->timeout, s->image);
         return DCMP_ERROR;
     }
     if (rc < 0) {
@@ -331,8 +381,8 @@ static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executo
 
 /* Creates, starts and waits for the container; its log to the job's; removes it. */
 static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in,
-                             const dcmp_spec *s, const char *body, int64_t began, char *err,
-                             size_t errlen)
+                             const dcmp_spec *s, const char *body, int64_t own_timeout,
+                             int64_t began, char *err, size_t errlen)
 {
     char id[DCMP_ENGINE_ID_LEN], why[DCMP_ERR_LEN];
     int32_t rc;
@@ -345,7 +395,7 @@ static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in
         snprintf(err, errlen, "%s: %s", s->image, why);
         rc = DCMP_ERROR;
     } else {
-        rc = wait_for(e, id, in, s, began, err, errlen);
+        rc = wait_for(e, id, in, s, own_timeout, began, err, errlen);
     }
     fflush(stdout);
     if (ops->logs(e, id, STDOUT_FILENO, why) < 0)
@@ -353,6 +403,52 @@ static int32_t run_container(const dcmp_engine *e, const dcmp_executor_input *in
     if (ops->remove(e, id, why) < 0)
         fprintf(stderr, "%s (the worker removes it later)\n", why);
     return rc;
+}
+
+/* The manifest of the image (whose id is image_id) at the first of the interface's paths it
+ * holds, from the cache or read through the engine; *m NULL when it holds none. Its file's
+ * path goes to the job's log. Returns 0, or -1 with err naming the image and the path. */
+static int manifest_of(const dcmp_engine *e, const dcmp_spec *s, const char *image_id,
+                       const dcmp_executor_input *in, const dcmp_manifest **m, char *err)
+{
+    const char *const *paths = s->iface->manifests;
+    char why[DCMP_ERR_LEN], *text = NULL;
+    size_t len = 0;
+    int i, which = 0, rc;
+
+    *m = NULL;
+    for (i = 0; i < MANIFEST_CACHE; i++)
+        if (strcmp(manifests[i].image_id, image_id) == 0)
+            break;
+    if (i == MANIFEST_CACHE) {
+        rc = ops->read_file(e, s->image, paths, in->job_id, in->worker ? in->worker : "",
+                            DCMP_MANIFEST_MAX, &text, &len, &which, why);
+        if (rc < 0)
+            return dcmp_seterr(err, "%s: %s", s->image, why);
+        i = manifests_next;
+        manifests_next = (manifests_next + 1) % MANIFEST_CACHE;
+        dcmp_manifest_free(&manifests[i].m);
+        manifests[i].image_id[0] = manifests[i].path[0] = '\0';
+        if (rc == 1 && dcmp_manifest_parse(text, len, &manifests[i].m, why) < 0) {
+            free(text);
+            return dcmp_seterr(err, "%s: %s: %s", s->image, paths[which], why);
+        }
+        free(text);
+        if (rc == 1)
+            dcmp_strlcpy(manifests[i].path, paths[which], sizeof manifests[i].path);
+        dcmp_strlcpy(manifests[i].image_id, image_id, sizeof manifests[i].image_id);
+    }
+    if (manifests[i].path[0] == '\0') {
+        printf("no manifest in %s (%s): its entrypoint runs\n", s->image, paths[0]);
+    } else {
+        *m = &manifests[i].m;
+        printf("manifest %s of %s: %s%s, input %s, output %s, timeout %llds\n", manifests[i].path,
+               s->image, (*m)->nwords ? "command " : "no command",
+               (*m)->nwords ? (*m)->words[0] : "", (*m)->input, (*m)->output,
+               (long long)(*m)->timeout);
+    }
+    fflush(stdout);
+    return 0;
 }
 
 /* container.user with "worker" resolved to this process' ids: never root (nobody then). */
@@ -378,7 +474,8 @@ static int make_folders(const dcmp_spec *s, const dcmp_iface_job *job,
         return -1;
     if (setup->in[0] != '\0' &&
         (fresh_dir(job->job_dir, setup->in, user, 0755, err) < 0 ||
-         dcmp_infolder_link(s->iface, job->headers, job->data_dir, setup->in, err) < 0))
+         dcmp_infolder_link(s->iface, job->headers, job->data_dir, setup->in,
+                            s->iface->input_tags ? dicom_reader() : NULL, err) < 0))
         return -1;
     for (i = 0; i < setup->nfile; i++) {
         if ((size_t)snprintf(path, sizeof path, "%s/%s", job->job_dir, setup->file[i].name) >=
@@ -393,7 +490,7 @@ static int make_folders(const dcmp_spec *s, const dcmp_iface_job *job,
 static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], char **result,
                        char *err, size_t errlen)
 {
-    char job_dir[PATH_MAX], why[DCMP_ERR_LEN], user[32];
+    char job_dir[PATH_MAX], why[DCMP_ERR_LEN], user[32], image_id[DCMP_ENGINE_ID_LEN];
     char *kwargs = NULL, *body = NULL;
     cJSON *tree, *kwtree = NULL;
     dcmp_iface_setup setup;
@@ -418,7 +515,7 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
         snprintf(err, errlen, "%s: %s", s.image, why);
         goto out;
     }
-    if ((n = ops->image_exists(&e, s.image, why)) <= 0) {
+    if ((n = ops->image_id(&e, s.image, image_id, why)) <= 0) {
         if (n < 0)
             snprintf(err, errlen, "%s", why);
         else
@@ -445,8 +542,13 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
                            job_dir,
                            kwargs,
                            cJSON_GetObjectItemCaseSensitive(kwtree, "headers"),
-                           cJSON_GetObjectItemCaseSensitive(kwtree, "params")};
+                           cJSON_GetObjectItemCaseSensitive(kwtree, "params"),
+                           NULL};
     resolve_user(s.user, user);
+    if (s.iface->manifests && manifest_of(&e, &s, image_id, in, &job.manifest, why) < 0) {
+        snprintf(err, errlen, "%s", why);
+        goto out;
+    }
     if (s.iface->prepare(&job, &setup, why) < 0 || make_folders(&s, &job, &setup, user, why) < 0 ||
         engine_paths(in->data_dir, &setup, why) < 0) {
         snprintf(err, errlen, "%s (%s interface): %s", s.image, s.iface->name, why);
@@ -465,7 +567,7 @@ static int32_t ctr_run(const dcmp_executor_input *in, char loaded[PATH_MAX], cha
         snprintf(err, errlen, "%s: %s", s.image, why);
         goto out;
     }
-    rc = run_container(&e, in, &s, body, began, err, errlen);
+    rc = run_container(&e, in, &s, body, setup.timeout, began, err, errlen);
     dcmp_slots_release(slot);
     if (rc == DCMP_OK &&
         (*result = make_result(in->data_dir, setup.out, s.iface->not_results, why)) == NULL) {

@@ -2,7 +2,8 @@
  * number handled and turns every StableSeries into an event, so a series whose webhook was
  * lost (the scheduler down, a network failure) is planned anyway; and a series that got a
  * NewSeries but never a StableSeries (Orthanc stopped before StableAge) once its LastUpdate
- * is CATCHUP_STABLE_AFTER old; every StableStudy becomes a study event. The pipeline's own results
+ * is CATCHUP_STABLE_AFTER old; every StableStudy (StablePatient) becomes a study (patient)
+ * event. The pipeline's own results
  * are left out, as by the Lua script; the planner decides the rest from Orthanc (series.c). Its own
  * thread. */
 #include <cjson/cJSON.h>
@@ -157,27 +158,28 @@ static int accept_series(scheduler *s, helper *o, dcmp_queue *q, const char *ser
     return rc;
 }
 
-/* A StableStudy: a study event (study.c) with the study's LastUpdate as Orthanc has it now, so
- * one whose webhook came with the same version is a duplicate. Returns 0, or -1 when Redis
- * failed. */
-static int accept_study(scheduler *s, helper *o, dcmp_queue *q, const char *study)
+/* A StableStudy (StablePatient: L): an event of its level (study.c) with its LastUpdate as
+ * Orthanc has it now, so one whose webhook came with the same version is a duplicate. Returns
+ * 0, or -1 when Redis failed. */
+static int accept_level(scheduler *s, helper *o, dcmp_queue *q, const dcmp_level *L,
+                        const char *study)
 {
     char path[128], err[DCMP_ERR_LEN], id[DCMP_ID_LEN];
     const cJSON *lu;
     cJSON *info = NULL;
     int rc;
 
-    if (!atomic_load(&s->studies))
-        return 0; /* no study-level entry: no study event */
-    snprintf(path, sizeof path, "/studies/%s", study);
+    if (!study_wanted(s, L))
+        return 0; /* no entry of its level: no event */
+    snprintf(path, sizeof path, "%s/%s", L->orthanc, study);
     if (helper_get(o, path, &info, err) != 0) {
-        dcmp_log_warn("catch-up: study %s: %s (skipped)", study, err);
+        dcmp_log_warn("catch-up: %s %s: %s (skipped)", L->name, study, err);
         return 0; /* deleted since: nothing to plan */
     }
     lu = cJSON_GetObjectItemCaseSensitive(info, "LastUpdate");
-    rc = study_accept(s, q, study, cJSON_IsString(lu) ? lu->valuestring : "", "catch-up", id);
+    rc = study_accept(s, q, L, study, cJSON_IsString(lu) ? lu->valuestring : "", "catch-up", id);
     if (rc > 0)
-        dcmp_log_info("catch-up: study %s: event %s", study, id);
+        dcmp_log_info("catch-up: %s %s: event %s", L->name, study, id);
     cJSON_Delete(info);
     return rc < 0 ? -1 : 0;
 }
@@ -292,8 +294,8 @@ static void scan(scheduler *s, helper *o, dcmp_queue *q)
             if (strcmp(rows[i].type, "StableSeries") == 0)
                 rc = accept_series(s, o, q, rows[i].id) < 0 ||
                      dcmp_queue_catchup_settled(q, rows[i].id) < 0;
-            else if (strcmp(rows[i].type, "StableStudy") == 0)
-                rc = accept_study(s, o, q, rows[i].id) < 0;
+            else if (dcmp_level_change(rows[i].type) != NULL)
+                rc = accept_level(s, o, q, dcmp_level_change(rows[i].type), rows[i].id) < 0;
             else if (strcmp(rows[i].type, "NewSeries") == 0)
                 rc = dcmp_queue_catchup_pending(q, rows[i].id, dcmp_clock_wall_ms()) < 0;
             if (rc) {

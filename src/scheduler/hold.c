@@ -91,8 +91,8 @@ static int remove_tree(const char *data, const char *rel, char *why)
     return 0;
 }
 
-int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *dcmpath,
-                char *err)
+int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                const char *dcmpath, char *err)
 {
     char rel[DCMP_HOLDS_PATH_LEN + 16], path[PATH_MAX], *slash;
     struct stat st;
@@ -101,8 +101,8 @@ int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const 
     if (checked(dcmpath, err) < 0)
         return -1;
     /* Redis first: a mark is never left that nothing would release */
-    if (dcmp_holds_add(q, study, dcmpath, cfg->seen_ttl) < 0)
-        return dcmp_seterr(err, "holding %s for study %s: %s", dcmpath, study,
+    if (dcmp_holds_add(q, L, study, dcmpath, cfg->seen_ttl) < 0)
+        return dcmp_seterr(err, "holding %s for %s %s: %s", dcmpath, L->name, study,
                            dcmp_queue_errstr(q));
     snprintf(rel, sizeof rel, ".holds/%s/@held", dcmpath);
     if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->data, rel) >= sizeof path)
@@ -125,7 +125,7 @@ int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const 
 /* Removes what systemcleaner left in held folder rel and listed in its @deleted (rel itself or
  * paths inside it; a path that cannot be removed is logged and left, as the cleaner leaves
  * it). Returns how many paths were listed. */
-static int deferred(const char *data, const char *study, const char *rel)
+static int deferred(const char *data, const dcmp_level *L, const char *study, const char *rel)
 {
     char path[PATH_MAX], why[DCMP_ERR_LEN], *buf, *line, *next;
     size_t len = strlen(rel);
@@ -143,13 +143,13 @@ static int deferred(const char *data, const char *study, const char *rel)
         *next++ = '\0';
         n++;
         if (strncmp(line, rel, len) != 0 || (line[len] != '\0' && line[len] != '/'))
-            dcmp_log_warn("study %s: %s lists %.200s, not in the held folder: left", study, path,
-                          line);
+            dcmp_log_warn("%s %s: %s lists %.200s, not in the held folder: left", L->name, study,
+                          path, line);
         else if (remove_tree(data, line, why) < 0)
-            dcmp_log_warn("study %s: %s: left", study, why);
+            dcmp_log_warn("%s %s: %s: left", L->name, study, why);
     }
     if (*line)
-        dcmp_log_warn("study %s: %s: more than %d bytes: the rest left", study, path,
+        dcmp_log_warn("%s %s: %s: more than %d bytes: the rest left", L->name, study, path,
                       HOLD_LIST_MAX - 1);
     free(buf);
     return n;
@@ -158,15 +158,15 @@ static int deferred(const char *data, const char *study, const char *rel)
 /* Releases held path rel: removes what the cleaner left in it, then its marks and the marks'
  * emptied folders, then the hold in Redis. Returns how many paths the cleaner had left, or -1
  * with why (tried again on the next look). */
-static int release(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *rel,
-                   char *why)
+static int release(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                   const char *rel, char *why)
 {
     char path[PATH_MAX], *slash;
     int listed;
 
     if (checked(rel, why) < 0)
         return -1;
-    listed = deferred(cfg->data, study, rel);
+    listed = deferred(cfg->data, L, study, rel);
     /* rel is checked: .holds/<rel> is made of our own folders */
     if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@deleted", cfg->data, rel) >= sizeof path)
         return dcmp_seterr(why, "%s/.holds/%.80s: path too long", cfg->data, rel);
@@ -182,21 +182,21 @@ static int release(const dcmp_config *cfg, dcmp_queue *q, const char *study, con
         if (rmdir(path) != 0)
             break;
     }
-    if (dcmp_holds_drop(q, study, rel) < 0)
+    if (dcmp_holds_drop(q, L, study, rel) < 0)
         return dcmp_seterr(why, "%s", dcmp_queue_errstr(q));
     return listed;
 }
 
-int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int quiet,
-                  int64_t since_ms, int64_t due_ms)
+int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                  int quiet, int64_t since_ms, int64_t due_ms)
 {
     char why[DCMP_ERR_LEN], folder[DCMP_HOLDS_PATH_LEN];
     int64_t poll = dcmp_clock_wall_ms() + HOLD_POLL_MS;
     dcmp_holds h;
     int i, failed = 0, released = 0, cleaned = 0;
 
-    if (dcmp_holds_load(q, study, since_ms, &h) < 0) {
-        dcmp_log_warn("study %s: %s (looked at again)", study, dcmp_queue_errstr(q));
+    if (dcmp_holds_load(q, L, study, since_ms, &h) < 0) {
+        dcmp_log_warn("%s %s: %s (looked at again)", L->name, study, dcmp_queue_errstr(q));
         return due_ms > 0 && due_ms < poll ? due_ms : poll;
     }
     if (h.n == 0 || !(h.state_ttl_ms == -2 || (quiet && h.ended))) {
@@ -207,9 +207,9 @@ int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int 
     }
     /* no pending study event needs them: what the cleaner left in them is removed */
     for (i = 0; i < h.n; i++) {
-        int listed = release(cfg, q, study, h.paths[i], why);
+        int listed = release(cfg, q, L, study, h.paths[i], why);
         if (listed < 0) {
-            dcmp_log_warn("study %s: releasing %s: %s", study, h.paths[i], why);
+            dcmp_log_warn("%s %s: releasing %s: %s", L->name, study, h.paths[i], why);
             failed++;
         } else {
             released++;
@@ -217,13 +217,13 @@ int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int 
         }
     }
     /* and the study's folder of links, in a stack that cleans the series folders it links to */
-    snprintf(folder, sizeof folder, "studies/%s", study);
+    snprintf(folder, sizeof folder, "%s/%s", L->folder, study);
     if (cleaned > 0 && remove_tree(cfg->data, folder, why) < 0) {
-        dcmp_log_warn("study %s: %s", study, why);
+        dcmp_log_warn("%s %s: %s", L->name, study, why);
         failed++;
     }
-    dcmp_log_info("study %s: %d held path%s released%s", study, released, released == 1 ? "" : "s",
-                  h.state_ttl_ms == -2 ? " (the study's state expired)" : "");
+    dcmp_log_info("%s %s: %d held path%s released%s", L->name, study, released,
+                  released == 1 ? "" : "s", h.state_ttl_ms == -2 ? " (its state expired)" : "");
     dcmp_holds_clear(&h);
     return failed == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
 }

@@ -1,5 +1,6 @@
-/* http.c -- dcmp-scheduler's HTTP side: POST /stable-series and /stable-study store the event
- * durably and answer at once; GET /health and GET /metrics. One libmicrohttpd thread. */
+/* http.c -- dcmp-scheduler's HTTP side: POST /stable-series, /stable-study and /stable-patient
+ * store the event durably and answer at once; GET /health and GET /metrics. One libmicrohttpd
+ * thread. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -34,7 +35,7 @@ const double latency_bounds[LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.02
 #define HTTP_FILES_SPARE   256
 #define HTTP_RATE_BURST_S  10    /* a client may post 10 s worth of WEBHOOK_RATE at once */
 #define HTTP_RATE_LOG_MS   60000 /* a throttled client is logged once a minute */
-#define STUDY_BODY_MEMBERS 4     /* a /stable-study body: studyId, LastUpdate and a little room */
+#define STUDY_BODY_MEMBERS 4     /* a /stable-study (-patient) body: its id, LastUpdate, room */
 
 /* One request's state. */
 typedef struct request {
@@ -241,13 +242,16 @@ static int id_text(const cJSON *v, const char *key, size_t max, char *why)
     return 1;
 }
 
-/* POST /stable-study {"studyId", "LastUpdate"}: Orthanc's OnStableStudy. Stored in the inbox
- * as a study event (study.c), unless one of the study waits there or the same version came
- * before; the planner asks Orthanc whether the study is stable, never the body. */
-static enum MHD_Result stable_study(scheduler *s, struct MHD_Connection *c, request *req)
+/* POST /stable-study {"studyId", "LastUpdate"}: Orthanc's OnStableStudy; POST /stable-patient
+ * {"patientId", "LastUpdate"}: its OnStablePatient (L: the level of the path). Stored in the
+ * inbox as an event of that level (study.c), unless one of the same study (patient) waits there
+ * or the same version came before; the planner asks Orthanc whether it is stable, never the
+ * body. */
+static enum MHD_Result stable_level(scheduler *s, struct MHD_Connection *c, request *req,
+                                    const dcmp_level *L)
 {
     cJSON *b = req->too_big ? NULL : cJSON_ParseWithLength(req->body ? req->body : "", req->len);
-    const cJSON *study = cJSON_GetObjectItemCaseSensitive(b, "studyId");
+    const cJSON *study = cJSON_GetObjectItemCaseSensitive(b, L->id_key);
     const cJSON *lu = cJSON_GetObjectItemCaseSensitive(b, "LastUpdate");
     char why[DCMP_ERR_LEN], id[DCMP_ID_LEN];
     int rc;
@@ -257,33 +261,35 @@ static enum MHD_Result stable_study(scheduler *s, struct MHD_Connection *c, requ
         return reject(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than SCHEDULER_MAX_BODY");
     }
     if (cJSON_IsObject(b) && cJSON_GetArraySize(b) > STUDY_BODY_MEMBERS) {
+        snprintf(why, sizeof why, "a %s body has more than %d members (it takes %s and LastUpdate)",
+                 L->webhook, STUDY_BODY_MEMBERS, L->id_key);
         cJSON_Delete(b);
-        return reject(
-            s, c, MHD_HTTP_BAD_REQUEST,
-            "a /stable-study body has more than 4 members (it takes studyId and LastUpdate)");
+        return reject(s, c, MHD_HTTP_BAD_REQUEST, why);
     }
-    if (!cJSON_IsObject(b) || !id_text(study, "studyId", 64, why) ||
+    if (!cJSON_IsObject(b) || !id_text(study, L->id_key, 64, why) ||
         (lu && !id_text(lu, "LastUpdate", 39, why))) {
+        if (!cJSON_IsObject(b))
+            snprintf(why, sizeof why, "expected {\"%s\": an Orthanc id}", L->id_key);
         cJSON_Delete(b);
-        return reject(s, c, MHD_HTTP_BAD_REQUEST,
-                      cJSON_IsObject(b) ? why : "expected {\"studyId\": an Orthanc id}");
+        return reject(s, c, MHD_HTTP_BAD_REQUEST, why);
     }
-    if (!atomic_load(&s->studies)) {
+    if (!study_wanted(s, L)) {
+        snprintf(why, sizeof why, "not stored: no %s-level entry in the registry", L->name);
         cJSON_Delete(b);
-        return send_json(c, MHD_HTTP_OK, "status",
-                         "not stored: no study-level entry in the registry", (const char *)NULL);
+        return send_json(c, MHD_HTTP_OK, "status", why, (const char *)NULL);
     }
-    rc = study_accept(s, intake(s), study->valuestring, lu ? lu->valuestring : "", "webhook", id);
+    rc =
+        study_accept(s, intake(s), L, study->valuestring, lu ? lu->valuestring : "", "webhook", id);
     if (rc < 0) {
         atomic_fetch_add(&s->m.unavailable, 1);
-        dcmp_log_limited(DCMP_ERROR_LEVEL, "webhook for study %s not stored: %s",
+        dcmp_log_limited(DCMP_ERROR_LEVEL, "webhook for %s %s not stored: %s", L->name,
                          study->valuestring, dcmp_queue_errstr(intake(s)));
         cJSON_Delete(b);
         return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, "error",
                          "redis unavailable: the event was not stored", (const char *)NULL);
     }
     atomic_fetch_add(rc ? &s->m.accepted : &s->m.duplicates, 1);
-    dcmp_log_limited(DCMP_INFO, "study %s: %s event %s", study->valuestring,
+    dcmp_log_limited(DCMP_INFO, "%s %s: %s event %s", L->name, study->valuestring,
                      rc ? "accepted as" : "duplicate of", id);
     cJSON_Delete(b);
     return send_event(c, rc ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK, rc ? "accepted" : "duplicate", id);
@@ -348,7 +354,8 @@ static enum MHD_Result metrics_text(scheduler *s, struct MHD_Connection *c)
         const char *name, *help;
         size_t off;
     } counters[] = {
-        {"events_received_total", "Webhook requests to /stable-series and /stable-study.",
+        {"events_received_total",
+         "Webhook requests to /stable-series, /stable-study and /stable-patient.",
          offsetof(metrics, received)},
         {"events_accepted_total", "Events stored as new.", offsetof(metrics, accepted)},
         {"events_duplicate_total", "Webhooks for a series version already accepted.",
@@ -411,7 +418,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         *con_cls = req;
         if ((strcmp(url, "/stable-series") == 0 || strcmp(url, "/series-arriving") == 0 ||
-             strcmp(url, "/stable-study") == 0) &&
+             dcmp_level_webhook(url) != NULL) &&
             is_post) {
             enum MHD_Result answer;
             atomic_fetch_add(&s->m.received, 1);
@@ -454,11 +461,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                              "{\"error\":\"use POST\"}", "Allow", "POST");
         return stable_series(s, c, req);
     }
-    if (strcmp(url, "/stable-study") == 0) {
+    if (dcmp_level_webhook(url) != NULL) {
         if (!is_post)
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
                              "{\"error\":\"use POST\"}", "Allow", "POST");
-        return stable_study(s, c, req);
+        return stable_level(s, c, req, dcmp_level_webhook(url));
     }
     if (strcmp(url, "/series-arriving") == 0) {
         if (!is_post)

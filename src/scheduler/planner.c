@@ -142,62 +142,49 @@ void planner_make(planner *pl, const char *id, const cJSON *system, const dcmp_s
     dcmp_plan_free(&p);
 }
 
-/* Plans one event. Returns 0 (out filled), or -1 when the settings cannot be read or Orthanc
- * does not answer: the event must wait (err says why). */
-static int plan_event(planner *pl, const char *id, const char *body, outcome *out, char *err)
+/* Plans one event, decided before (v: series_decide_all; NULL for a study event). Returns 0
+ * (out filled), or -1 when the settings cannot be read or Orthanc does not answer: the event
+ * must wait (err says why). */
+static int plan_event(planner *pl, const char *id, const char *body, series_verdict *v,
+                      outcome *out, char *err)
 {
     const dcmp_settings_files *reg;
     const cJSON *system;
-    series_facts facts;
-    dcmp_webhook w;
-    int rc = -1;
+    const int orthanc = pl->s->cfg->orthanc_url[0] != '\0';
 
     memset(out, 0, sizeof *out);
     out->state = "failed";
-    if (strncmp(body, STUDY_BODY_PREFIX, strlen(STUDY_BODY_PREFIX)) == 0 &&
-        strstr(body, "\"seriesId\"") == NULL)
+    if (v == NULL)
         return study_plan(pl, id, body, out, err);
-    if (dcmp_webhook_parse(body, strlen(body), &w, out->error) < 0) {
-        out->plan = strdup("{}");
-        return 0; /* cannot happen for a body the intake accepted; recorded, not retried */
-    }
     /* duplicate, ignored, unknown: decided from Orthanc's answer, not the body (series.c) */
-    switch (pl->s->cfg->orthanc_url[0]
-                ? series_decide(pl, id, w.series, &facts, &out->state, out->error)
-                : series_decide_body(pl, id, &w, &out->state, out->error)) {
-    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    switch (v->rc) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", v->why); return -1;
     case 1:
+        out->state = v->state;
+        dcmp_strlcpy(out->error, v->why, sizeof out->error);
         out->plan = strdup("{}");
-        rc = 0; /* recorded with the reason, not retried */
-        goto out;
+        return 0; /* recorded with the reason, not retried */
     default: break;
     }
-    out->state = "failed";
-    switch (header_from_files(pl, &w, pl->s->cfg->orthanc_url[0] ? &facts : NULL, out->error)) {
-    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); goto out;
+    switch (header_from_files(pl, &v->w, orthanc ? &v->f : NULL, out->error)) {
+    case -1: snprintf(err, DCMP_ERR_LEN, "%s", out->error); return -1;
     case 1:
         /* its study does not wait for it (study.c): it has no files to give */
-        if (pl->s->cfg->orthanc_url[0] &&
-            (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
-             study_note(pl, id, w.series, reg, NULL, &facts, 1, err) < 0))
-            goto out;
+        if (orthanc && (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
+                        study_note(pl, id, v->w.series, reg, v->w.data, &v->f, 1, err) < 0))
+            return -1;
         out->plan = strdup("{}");
-        rc = 0; /* recorded as failed with the reason, not retried */
-        goto out;
+        return 0; /* recorded as failed with the reason, not retried */
     default: break;
     }
     if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0)
-        goto out;
+        return -1;
     /* the series joins its study (study.c) before its event is finished: a retry adds it
      * again, harmlessly */
-    if (study_note(pl, id, w.series, reg, w.data, pl->s->cfg->orthanc_url[0] ? &facts : NULL, 0,
-                   err) < 0)
-        goto out;
-    planner_make(pl, id, system, reg, w.data, DCMP_LEVEL_SERIES, NULL, NULL, out);
-    rc = 0;
-out:
-    dcmp_webhook_free(&w);
-    return rc;
+    if (study_note(pl, id, v->w.series, reg, v->w.data, orthanc ? &v->f : NULL, 0, err) < 0)
+        return -1;
+    planner_make(pl, id, system, reg, v->w.data, DCMP_LEVEL_SERIES, NULL, NULL, out);
+    return 0;
 }
 
 int scheduler_stopping(void *arg)
@@ -301,6 +288,8 @@ typedef struct batch {
     dcmp_queue_event ev[DCMP_QUEUE_EVENT_BATCH];
     dcmp_queue_event_result res[DCMP_QUEUE_EVENT_BATCH];
     outcome out[DCMP_QUEUE_EVENT_BATCH];
+    series_verdict v[DCMP_QUEUE_EVENT_BATCH]; /* each series event's decision (plan_all) */
+    int series[DCMP_QUEUE_EVENT_BATCH];       /* 1: ev is a series event, v[] holds its body */
     int n;
     int planned; /* res and out are filled */
     int wait;    /* an event must wait (state "back"): pause 5 s after it is finished */
@@ -329,9 +318,10 @@ static void plan_one(planner *pl, batch *b, int i)
         b->res[i].state = "back"; /* taken, not begun: waits in the inbox for the restart */
         return;
     }
-    pl->cut = PLAN_CUT_NONE;
+    /* a look at Orthanc ended by a stop or the budget (series_decide_all) counts as this */
+    pl->cut = b->series[i] ? b->v[i].cut : PLAN_CUT_NONE;
     pl->deadline_ms = dcmp_clock_mono_ms() + cfg->plan_timeout * 1000;
-    rc = plan_event(pl, b->ev[i].id, b->ev[i].body, out, err);
+    rc = plan_event(pl, b->ev[i].id, b->ev[i].body, b->series[i] ? &b->v[i] : NULL, out, err);
     pl->deadline_ms = 0;
     if (pl->cut == PLAN_CUT_STOP || rc < 0) {
         if (rc == 0) {
@@ -367,14 +357,49 @@ static void plan_one(planner *pl, batch *b, int i)
     b->res[i].error = out->error;
 }
 
+/*
+ * Reads the series events of b and decides them together (series_decide_all: one claim step
+ * in Redis for the batch, where one per event cost a round trip each). A body the intake
+ * accepted always parses; one that does not is recorded failed, as any event that cannot be
+ * planned.
+ */
+static void decide_all(planner *pl, batch *b)
+{
+    series_verdict *v[DCMP_QUEUE_EVENT_BATCH];
+    const char *ids[DCMP_QUEUE_EVENT_BATCH];
+    int i, n = 0;
+
+    for (i = 0; i < b->n; i++) {
+        const char *body = b->ev[i].body;
+        b->series[i] = 0;
+        if (b->ev[i].quarantined || *pl->s->stop ||
+            (strncmp(body, LEVEL_BODY_PREFIX, strlen(LEVEL_BODY_PREFIX)) == 0 &&
+             strstr(body, "\"seriesId\"") == NULL))
+            continue;
+        memset(&b->v[i], 0, sizeof b->v[i]);
+        b->series[i] = 1;
+        b->v[i].rc = 1;
+        b->v[i].state = "failed";
+        if (dcmp_webhook_parse(body, strlen(body), &b->v[i].w, b->v[i].why) < 0)
+            continue;
+        v[n] = &b->v[i];
+        ids[n++] = b->ev[i].id;
+    }
+    series_decide_all(pl, v, ids, n);
+}
+
 /* Plans every event of b. */
 static void plan_all(planner *pl, batch *b)
 {
     int i;
 
     b->wait = 0;
+    decide_all(pl, b);
     for (i = 0; i < b->n; i++)
         plan_one(pl, b, i);
+    for (i = 0; i < b->n; i++)
+        if (b->series[i])
+            dcmp_webhook_free(&b->v[i].w);
     b->planned = 1;
 }
 

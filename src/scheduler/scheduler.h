@@ -12,11 +12,13 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "level.h"
 #include "pool.h"
 #include "queue.h"
 #include "settings.h"
 #include "settings_cache.h"
 #include "throttle.h"
+#include "webhook.h"
 
 #define LATENCY_BUCKETS 9
 
@@ -67,9 +69,10 @@ typedef struct scheduler {
     atomic_int plan_failures;      /* events in a row that could not be planned (see health) */
     pthread_mutex_t health_lock;   /* guards plan_error */
     char plan_error[DCMP_ERR_LEN]; /* why the last of them could not */
-    atomic_int studies;            /* the registry has a study-level entry (study.c): study
-                                    * events are taken; else /stable-study is answered and
-                                    * dropped, and the catch-up makes none */
+    atomic_int studies;            /* bit 1 << level for each level (study, patient) the
+                                    * registry has entries of (study.c): its events are taken;
+                                    * else its webhook is answered and dropped, and the
+                                    * catch-up makes none */
     pthread_mutex_t watch_lock;    /* guards the arrival watch below */
     watched watch[WATCH_MAX];
     int nwatch;
@@ -197,25 +200,29 @@ int series_look(helper *h, const char *id, series_facts *f, char *why);
 /* 1 with why[size] when MIN_INSTANCES or SUPPORTED_MODALITY leave the series out, else 0. */
 int series_ignored(const dcmp_config *cfg, const series_facts *f, char *why, size_t size);
 
+/* One series event decided before it is planned (series_decide_all). */
+typedef struct series_verdict {
+    dcmp_webhook w;    /* the event's body, parsed (owned: dcmp_webhook_free) */
+    int rc;            /* 0: plan it (its version claimed); 1: recorded with why, not
+                        * planned (state); -1: it must wait (Orthanc or Redis does not
+                        * answer: why) */
+    const char *state; /* "ignored" or "failed" when rc is 1 */
+    int cut;           /* PLAN_CUT_* when the look at Orthanc was ended */
+    series_facts f;    /* what Orthanc said of the series (with ORTHANC_REST_URL) */
+    char why[DCMP_ERR_LEN];
+} series_verdict;
+
 /*
- * Decides event `id` for `series` from what Orthanc says of it (f filled): a series Orthanc does
- * not have fails (nothing claimed: a later real arrival is planned); a version another event
- * claimed is a duplicate, a webhook for a series Orthanc does not call stable yet only adds it
- * to the arrival watch, a series MIN_INSTANCES or SUPPORTED_MODALITY leave out is ignored
- * (*state "ignored" or "failed", why[DCMP_ERR_LEN] the reason: returns 1). Returns 0 when
- * the event plans the series (its version claimed), -1 when it must wait (Orthanc or Redis
- * does not answer; why says so).
+ * Decides n series events of a batch (ids[k] the event of v[k], whose w is parsed), with one
+ * claim step in Redis for all of them. With ORTHANC_REST_URL, from what Orthanc says of each
+ * series (one GET /series/{id} each, f filled): a series Orthanc does not have fails (nothing
+ * claimed: a later real arrival is planned); a version another event claimed is a duplicate, a
+ * webhook for a series Orthanc does not call stable yet only adds it to the arrival watch, a
+ * series MIN_INSTANCES or SUPPORTED_MODALITY leave out is ignored. Without Orthanc, from the
+ * body (tests and benchmarks without files): its version is claimed alike and its
+ * ignoredBecause is the reason to ignore it. Fills each rc, state, why (and cut).
  */
-int series_decide(planner *pl, const char *id, const char *series, series_facts *f,
-                  const char **state, char *why);
-
-struct dcmp_webhook;
-
-/* Without ORTHANC_REST_URL the body is all there is (a test, a benchmark, a site without
- * files): its version is claimed as series_decide claims Orthanc's, and its ignoredBecause is
- * the reason to ignore it. Returns as series_decide. */
-int series_decide_body(planner *pl, const char *id, const struct dcmp_webhook *w,
-                       const char **state, char *why);
+void series_decide_all(planner *pl, series_verdict *const *v, const char *const *ids, int n);
 
 /* The processing-list name of planner i (SCHEDULER_NAME for 0, SCHEDULER_NAME.i after). */
 void planner_name(const dcmp_config *cfg, int i, char *name, size_t size);
@@ -243,37 +250,42 @@ void planner_make(planner *pl, const char *id, const cJSON *system, const dcmp_s
                   const cJSON *data, int level, int (*due)(void *, const char *, char *),
                   void *due_arg, outcome *out);
 
-/* ---- study events (study.c) ---- */
+/* ---- study and patient events (study.c) ---- */
 
-/* A study event's body starts so ({"level":"study","studyId":...}); a series event has a
- * seriesId, which a study event never has. */
-#define STUDY_BODY_PREFIX "{\"level\":\"study\""
+/* A study or patient event's body starts so ({"level":"study","studyId":...},
+ * {"level":"patient","patientId":...}); a series event has a seriesId, which those never
+ * have. */
+#define LEVEL_BODY_PREFIX "{\"level\":\""
+
+/* 1 when the registry has entries of level L (study, patient): its events are taken. */
+int study_wanted(scheduler *s, const dcmp_level *L);
 
 /*
- * Adds series `series` (Orthanc's id) of series event `id` to its study's state (when the registry
- * has a study-level entry; else does nothing): its data (the event's data: header fields,
- * SeriesInstanceUID, dcmpath, studyId; NULL with skip) and Orthanc's facts f (NULL without
- * Orthanc). skip: the series failed and has no files: its study does not wait for it. The
- * study is then due to be decided. Returns 0, or -1 with err when Redis failed (the event
- * waits).
+ * Adds series `series` (Orthanc's id) of series event `id` to its study's state and to its
+ * patient's (for each level the registry has entries of; else does nothing): its data (the
+ * event's data: header fields, SeriesInstanceUID, dcmpath, studyId, patientId) and Orthanc's
+ * facts f (NULL without Orthanc). skip: the series failed and has no files: its study does not
+ * wait for it. The study is then due to be decided. Returns 0, or -1 with err when Redis
+ * failed (the event waits).
  */
 int study_note(planner *pl, const char *id, const char *series, const dcmp_settings_files *reg,
                const cJSON *data, const series_facts *f, int skip, char *err);
 
 /*
- * Plans study event `id` (body: its JSON text): with origin webhook or catch-up, first records
- * the study stable when Orthanc says so, with the series Orthanc has; then decides every
- * study-level entry (dcmp_study_decide), makes the study folder for those whose study is
- * complete and plans them; records the versions decided and when the study is due next.
+ * Plans study or patient event `id` (body: its JSON text, its "level" naming which): with
+ * origin webhook, check or catch-up, first records the study stable when Orthanc says so, with
+ * the series Orthanc has; then decides every entry of its level (dcmp_study_decide), makes the
+ * folder for those whose study is complete and plans them; records the versions decided and
+ * when the study is due next.
  * Returns 0 (out filled), or -1 with err when it must wait (Redis, Orthanc, the settings).
  */
 int study_plan(planner *pl, const char *id, const char *body, outcome *out, char *err);
 
-/* Stores a study event for `study` (origin: webhook, watch, catch-up; version: Orthanc's
- * LastUpdate of the study, "" when not known) through q. Returns 1 (accepted: id filled), 0
- * (a duplicate: id gets the other event's) or -1 (Redis failed). */
-int study_accept(scheduler *s, dcmp_queue *q, const char *study, const char *version,
-                 const char *origin, char id[DCMP_ID_LEN]);
+/* Stores an event of level L for `study` (a study or patient id; origin: webhook, watch,
+ * check, catch-up; version: Orthanc's LastUpdate of it, "" when not known) through q. Returns
+ * 1 (accepted: id filled), 0 (a duplicate: id gets the other event's) or -1 (Redis failed). */
+int study_accept(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                 const char *version, const char *origin, char id[DCMP_ID_LEN]);
 
 /* Sets s->studies from the registry as it is now (at start, before any thread). */
 void study_init(scheduler *s);
@@ -289,8 +301,8 @@ void *study_main(void *arg);
  * marked DATA/.holds/<dcmpath>/@held, which systemcleaner leaves in place. Returns 0, or -1
  * with err (a bad path, Redis, the mark cannot be written: the series event waits).
  */
-int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const char *dcmpath,
-                char *err);
+int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                const char *dcmpath, char *err);
 
 /*
  * When study `study` holds paths: releases them (removes what systemcleaner deferred in each,
@@ -301,8 +313,8 @@ int hold_series(const dcmp_config *cfg, dcmp_queue *q, const char *study, const 
  * Returns when the study is to be looked at next: due_ms (0: on news), or sooner while
  * something stays held.
  */
-int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const char *study, int quiet,
-                  int64_t since_ms, int64_t due_ms);
+int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                  int quiet, int64_t since_ms, int64_t due_ms);
 
 /* 1 when the series `info` (Orthanc's /series/{id}) is a result the pipeline stored back
  * (catchup.c), else 0. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "scheduler.h"
 #include "webhook.h"
@@ -68,69 +69,75 @@ int series_ignored(const dcmp_config *cfg, const series_facts *f, char *why, siz
     return 0;
 }
 
-/* The claim's answer 0 (a duplicate) as the event's outcome. */
-static int duplicate(scheduler *s, const char *other, const char *series, const char *version,
-                     const char **state, char *why)
-{
-    atomic_fetch_add(&s->m.duplicates, 1);
-    *state = "ignored";
-    snprintf(why, DCMP_ERR_LEN, "duplicate of event %s (series %s version %s)", other, series,
-             version);
-    return 1;
-}
-
-int series_decide(planner *pl, const char *id, const char *series, series_facts *f,
-                  const char **state, char *why)
+/* The claim's answer for one event, with Orthanc's facts (orthanc: f filled) or the body's. */
+static void judge(planner *pl, series_verdict *v, const dcmp_queue_claim *c, int orthanc)
 {
     scheduler *s = pl->s;
-    char other[DCMP_ID_LEN];
-    int rc;
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(v->w.data, "ignoredBecause");
 
-    *state = "failed";
-    if ((rc = series_look(&pl->dicom, series, f, why)) != 0)
-        return rc;
-    rc = dcmp_queue_event_claim(pl->seen, id, series, f->last_update, f->stable, s->cfg->seen_ttl,
-                                other);
-    if (rc < 0)
-        return dcmp_seterr(why, "claiming series %s version %s: %s", series, f->last_update,
-                           dcmp_queue_errstr(pl->seen));
-    if (rc == 0)
-        return duplicate(s, other, series, f->last_update, state, why);
-    *state = "ignored";
-    if (rc == 2) {
+    v->rc = 1;
+    v->state = "ignored";
+    if (c->result == 0) {
+        atomic_fetch_add(&s->m.duplicates, 1);
+        snprintf(v->why, sizeof v->why, "duplicate of event %s (series %s version %s)", c->other,
+                 c->series, c->version);
+    } else if (c->result == 2) {
         /* a webhook for a series Orthanc still receives: it may only make the scheduler look */
-        int looked = s->cfg->early_stable && watch_add(s, series) >= 0;
-        snprintf(why, DCMP_ERR_LEN,
-                 "Orthanc does not call series %s stable yet (%d instance(s) so far): %s", series,
-                 f->instances,
+        int looked = s->cfg->early_stable && watch_add(s, c->series) >= 0;
+        snprintf(v->why, sizeof v->why,
+                 "Orthanc does not call series %s stable yet (%d instance(s) so far): %s",
+                 c->series, v->f.instances,
                  looked ? "watched until it is (arrival watch), and Orthanc's webhook follows"
                         : "Orthanc's webhook follows when it is");
-        return 1;
+    } else if (orthanc && series_ignored(s->cfg, &v->f, v->why, sizeof v->why)) {
+        /* left out by MIN_INSTANCES or SUPPORTED_MODALITY: ignored, the reason given */
+    } else if (!orthanc && cJSON_IsString(reason)) {
+        snprintf(v->why, sizeof v->why, "%s", reason->valuestring);
+    } else {
+        v->rc = 0;
+        v->state = NULL;
     }
-    if (series_ignored(s->cfg, f, why, DCMP_ERR_LEN))
-        return 1;
-    return 0;
 }
 
-int series_decide_body(planner *pl, const char *id, const dcmp_webhook *w, const char **state,
-                       char *why)
+void series_decide_all(planner *pl, series_verdict *const *v, const char *const *ids, int n)
 {
-    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(w->data, "ignoredBecause");
-    char other[DCMP_ID_LEN];
-    int rc;
+    scheduler *s = pl->s;
+    const int orthanc = s->cfg->orthanc_url[0] != '\0';
+    dcmp_queue_claim c[DCMP_QUEUE_EVENT_BATCH];
+    series_verdict *who[DCMP_QUEUE_EVENT_BATCH];
+    int k, nc = 0;
 
-    *state = "failed";
-    rc =
-        dcmp_queue_event_claim(pl->seen, id, w->series, w->version, 1, pl->s->cfg->seen_ttl, other);
-    if (rc < 0)
-        return dcmp_seterr(why, "claiming series %s version %s: %s", w->series, w->version,
-                           dcmp_queue_errstr(pl->seen));
-    if (rc == 0)
-        return duplicate(pl->s, other, w->series, w->version, state, why);
-    if (cJSON_IsString(reason)) {
-        *state = "ignored";
-        snprintf(why, DCMP_ERR_LEN, "%s", reason->valuestring);
-        return 1;
+    for (k = 0; k < n && k < DCMP_QUEUE_EVENT_BATCH; k++) {
+        series_verdict *x = v[k];
+        x->state = "failed";
+        x->cut = PLAN_CUT_NONE;
+        if (orthanc) {
+            /* one GET each, within the event's budget (PLAN_TIMEOUT), as its planning */
+            pl->cut = PLAN_CUT_NONE;
+            pl->deadline_ms = dcmp_clock_mono_ms() + s->cfg->plan_timeout * 1000;
+            x->rc = series_look(&pl->dicom, x->w.series, &x->f, x->why);
+            pl->deadline_ms = 0;
+            x->cut = pl->cut;
+            if (x->rc != 0)
+                continue; /* nothing claimed: a later real arrival is planned */
+        }
+        memset(&c[nc], 0, sizeof c[nc]);
+        c[nc].id = ids[k];
+        c[nc].series = x->w.series;
+        c[nc].version = orthanc ? x->f.last_update : x->w.version;
+        c[nc].stable = orthanc ? x->f.stable : 1;
+        who[nc++] = x;
     }
-    return 0;
+    if (nc == 0)
+        return;
+    if (dcmp_queue_event_claims(pl->seen, c, nc, s->cfg->seen_ttl) < 0) {
+        for (k = 0; k < nc; k++) {
+            who[k]->rc = -1;
+            snprintf(who[k]->why, sizeof who[k]->why, "claiming series %s version %s: %s",
+                     c[k].series, c[k].version, dcmp_queue_errstr(pl->seen));
+        }
+        return;
+    }
+    for (k = 0; k < nc; k++)
+        judge(pl, who[k], &c[k], orthanc);
 }

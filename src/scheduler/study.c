@@ -26,18 +26,12 @@
 #define STUDY_TICK_MS     500   /* how often the study thread looks for studies due */
 #define STUDY_DUE_BATCH   32    /* studies decided per tick */
 #define STUDY_FIELDS_MAX  65536 /* bytes of a series' header fields kept in the study's state */
-
-/* The study's own fields, taken from its first series (dcmp_study_data copies them). */
-static const char *const study_keys[] = {
-    "StudyInstanceUID", "StudyDate",  "StudyTime",  "StudyDescription",
-    "AccessionNumber",  "StudyID",    "PatientID",  "PatientName",
-    "PatientBirthDate", "PatientSex", "PatientAge", "ReferringPhysicianName",
-    "InstitutionName",  "studyId",    "patientId"};
+#define STUDY_ASK_BATCH   4     /* studies the thread asks Orthanc about per tick */
 
 /* The series fields kept when the whole header is larger than STUDY_FIELDS_MAX. */
 static const char *const series_keys[] = {"SeriesInstanceUID", "SeriesDescription", "SeriesNumber",
                                           "Modality",          "ProtocolName",      "ImageType",
-                                          "BodyPartExamined",  "SequenceName"};
+                                          "BodyPartExamined",  "SequenceName",      NULL};
 
 /* One study-level entry and what was decided for it. */
 typedef struct judged_entry {
@@ -46,15 +40,20 @@ typedef struct judged_entry {
     dcmp_study_verdict v;
 } judged_entry;
 
-/* A study as it stands, and the verdict for each of its entries. */
+/* A study (or patient) as it stands, and the verdict for each of its entries. */
 typedef struct judged {
-    cJSON *state; /* owned: dcmp_studies_load's */
-    cJSON *empty; /* owned: the fields of a series known only from Orthanc's list */
+    const dcmp_level *L; /* its level */
+    cJSON *state;        /* owned: dcmp_studies_load's */
+    cJSON *empty;        /* owned: the fields of a series known only from Orthanc's list */
     dcmp_study_series series[DCMP_STUDY_MAX_SERIES];
     int nseries, nknown; /* all; those that joined (the rest: expected only, first) */
     judged_entry e[STUDY_MAX_ENTRIES];
     int n, plan, drop;
-    int64_t due_ms; /* when to decide again; 0: on news only */
+    int64_t due_ms;  /* when to decide again; 0: on news only */
+    int64_t wait_ms; /* the same for the entries' own waits, the asking below left out */
+    int64_t ask_ms;  /* when the study thread may ask Orthanc whether the study is stable (an
+                      * entry waits for that only): STABLE_AGE after the last series joined
+                      * and after the last time it asked; 0: nothing to ask */
 } judged;
 
 /* 1 when id is an Orthanc id: 1 to 64 letters, digits or '-'. */
@@ -69,9 +68,9 @@ static int orthanc_id(const char *id)
     return n > 0;
 }
 
-/* Collects the registry's valid study-level entries into e[STUDY_MAX_ENTRIES]; returns how
+/* Collects the registry's valid entries of level L into e[STUDY_MAX_ENTRIES]; returns how
  * many. */
-static int study_entries(const dcmp_settings_files *reg, judged_entry *out)
+static int study_entries(const dcmp_settings_files *reg, const dcmp_level *L, judged_entry *out)
 {
     int f, k, count = 0;
 
@@ -86,12 +85,12 @@ static int study_entries(const dcmp_settings_files *reg, judged_entry *out)
             dcmp_trigger t;
             if (!cJSON_IsObject(e) || !cJSON_IsString(name) ||
                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "disabled")) ||
-                dcmp_trigger_read(e, &t, &field, why) < 0 || t.level != DCMP_LEVEL_STUDY)
+                dcmp_trigger_read(e, &t, &field, why) < 0 || t.level != L->level)
                 continue;
             if (count == STUDY_MAX_ENTRIES) {
-                dcmp_log_warn("more than %d study-level entries: %s and later ones are not "
+                dcmp_log_warn("more than %d %s-level entries: %s and later ones are not "
                               "decided",
-                              STUDY_MAX_ENTRIES, name->valuestring);
+                              STUDY_MAX_ENTRIES, L->name, name->valuestring);
                 return count;
             }
             memset(&out[count], 0, sizeof out[count]);
@@ -103,12 +102,21 @@ static int study_entries(const dcmp_settings_files *reg, judged_entry *out)
     return count;
 }
 
-/* 1 when the registry has a study-level entry. */
+/* The levels the registry has entries of: bit 1 << level for each (scheduler.studies). */
 static int wanted(const dcmp_settings_files *reg)
 {
     judged_entry e[STUDY_MAX_ENTRIES];
+    int i, mask = 0;
 
-    return study_entries(reg, e) > 0;
+    for (i = 0; i < DCMP_LEVEL_TABLE; i++)
+        if (study_entries(reg, &dcmp_levels[i], e) > 0)
+            mask |= 1 << dcmp_levels[i].level;
+    return mask;
+}
+
+int study_wanted(scheduler *s, const dcmp_level *L)
+{
+    return (atomic_load(&s->studies) & (1 << L->level)) != 0;
 }
 
 static const char *str(const cJSON *o, const char *key)
@@ -125,13 +133,13 @@ static double num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* A copy of the keys of `from` named in keys (new). */
-static cJSON *pick(const cJSON *from, const char *const *keys, size_t n)
+/* A copy of the keys of `from` named in keys (NULL-terminated; new). */
+static cJSON *pick(const cJSON *from, const char *const *keys)
 {
     cJSON *o = cJSON_CreateObject();
     size_t i;
 
-    for (i = 0; o && i < n; i++) {
+    for (i = 0; o && keys[i]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, keys[i]);
         if (v)
             cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v, 1));
@@ -139,24 +147,16 @@ static cJSON *pick(const cJSON *from, const char *const *keys, size_t n)
     return o;
 }
 
-int study_note(planner *pl, const char *id, const char *series, const dcmp_settings_files *reg,
-               const cJSON *data, const series_facts *f, int skip, char *err)
+/* Adds series sid (of study `study`) to the state of its level-L parent `parent`. Returns 0,
+ * or -1 with err when Redis failed. */
+static int join(planner *pl, const dcmp_level *L, const char *id, const char *sid,
+                const char *study, const char *parent, const cJSON *data, const series_facts *f,
+                int skip, char *err)
 {
-    const char *study = f && f->study[0] ? f->study : str(data, "studyId");
-    char sid[DCMP_STUDIES_ID_LEN];
     cJSON *o, *fields = NULL, *sf = NULL;
     char *text = NULL, *ftext = NULL;
     int rc = -1;
 
-    atomic_store(&pl->s->studies, wanted(reg));
-    if (!atomic_load(&pl->s->studies))
-        return 0;
-    snprintf(sid, sizeof sid, "%s", series);
-    if (!orthanc_id(study) || !orthanc_id(sid)) {
-        dcmp_log_warn("event %s: no study or series id to join a study with (study \"%.80s\")", id,
-                      study);
-        return 0;
-    }
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", id);
     cJSON_AddStringToObject(o, "uid", f && f->uid[0] ? f->uid : str(data, "SeriesInstanceUID"));
@@ -167,34 +167,39 @@ int study_note(planner *pl, const char *id, const char *series, const dcmp_setti
     cJSON_AddBoolToObject(o, "skip", skip);
     if (data) {
         char *whole = cJSON_PrintUnformatted(data);
-        sf = whole && strlen(whole) <= STUDY_FIELDS_MAX
-                 ? cJSON_Duplicate(data, 1)
-                 : pick(data, series_keys, sizeof series_keys / sizeof *series_keys);
+        sf = whole && strlen(whole) <= STUDY_FIELDS_MAX ? cJSON_Duplicate(data, 1)
+                                                        : pick(data, series_keys);
         free(whole);
         cJSON_DeleteItemFromObjectCaseSensitive(sf, "series");
+        cJSON_DeleteItemFromObjectCaseSensitive(sf, "studies");
         cJSON_AddItemToObject(o, "fields", sf);
     }
-    fields = pick(data, study_keys, sizeof study_keys / sizeof *study_keys);
-    if (fields && !cJSON_GetObjectItemCaseSensitive(fields, "studyId"))
-        cJSON_AddStringToObject(fields, "studyId", study);
+    if (L->depth > 1) { /* a patient: the series' study and that study's own fields */
+        cJSON *own = pick(data, dcmp_level_of(DCMP_LEVEL_STUDY)->own);
+        cJSON_AddStringToObject(o, "study", study);
+        cJSON_AddItemToObject(o, "studyFields", own);
+    }
+    fields = pick(data, L->own);
+    if (fields && !cJSON_GetObjectItemCaseSensitive(fields, L->id_key))
+        cJSON_AddStringToObject(fields, L->id_key, parent);
     text = cJSON_PrintUnformatted(o);
     ftext = cJSON_PrintUnformatted(fields);
     if (text == NULL || ftext == NULL)
-        dcmp_fatal("out of memory noting series %s of study %s", sid, study);
-    if (dcmp_studies_series(pl->seen, study, sid, text, ftext, DCMP_STUDY_MAX_SERIES,
+        dcmp_fatal("out of memory noting series %s of %s %s", sid, L->name, parent);
+    if (dcmp_studies_series(pl->seen, L, parent, sid, text, ftext, DCMP_STUDY_MAX_SERIES,
                             pl->s->cfg->seen_ttl) < 0) {
         if (dcmp_queue_err(pl->seen) == DCMP_QUEUE_EIO) {
-            dcmp_seterr(err, "series %s joining study %s: %s", sid, study,
+            dcmp_seterr(err, "series %s joining %s %s: %s", sid, L->name, parent,
                         dcmp_queue_errstr(pl->seen));
             goto out;
         }
         /* a study of too many series: said, and the series event goes on */
         dcmp_log_warn("event %s: %s", id, dcmp_queue_errstr(pl->seen));
-    } else if (data && str(data, "dcmpath")[0] &&
-               hold_series(pl->s->cfg, pl->seen, study, str(data, "dcmpath"), err) < 0) {
+    } else if (L->level == DCMP_LEVEL_STUDY && data && str(data, "dcmpath")[0] &&
+               hold_series(pl->s->cfg, pl->seen, L, parent, str(data, "dcmpath"), err) < 0) {
         goto out; /* its files would be cleaned away: the event waits */
     }
-    dcmp_log_debug("event %s: series %s joins study %s%s", id, sid, study,
+    dcmp_log_debug("event %s: series %s joins %s %s%s", id, sid, L->name, parent,
                    skip ? " (failed: not waited for)" : "");
     rc = 0;
 out:
@@ -203,6 +208,33 @@ out:
     cJSON_Delete(o);
     cJSON_Delete(fields);
     return rc;
+}
+
+int study_note(planner *pl, const char *id, const char *series, const dcmp_settings_files *reg,
+               const cJSON *data, const series_facts *f, int skip, char *err)
+{
+    const char *study = f && f->study[0] ? f->study : str(data, "studyId");
+    char sid[DCMP_STUDIES_ID_LEN];
+    int i;
+
+    atomic_store(&pl->s->studies, wanted(reg));
+    snprintf(sid, sizeof sid, "%s", series);
+    for (i = 0; i < DCMP_LEVEL_TABLE; i++) {
+        const dcmp_level *L = &dcmp_levels[i];
+        /* the series' study: Orthanc's; its patient: the event's (Orthanc's ParentPatient,
+         * as the Lua script and the catch-up put it) */
+        const char *parent = L->level == DCMP_LEVEL_STUDY ? study : str(data, L->id_key);
+        if (!study_wanted(pl->s, L))
+            continue;
+        if (!orthanc_id(parent) || !orthanc_id(sid) || !orthanc_id(study)) {
+            dcmp_log_warn("event %s: no %s, study or series id to join a %s with (\"%.80s\")", id,
+                          L->id_key, L->name, parent);
+            continue;
+        }
+        if (join(pl, L, id, sid, study, parent, data, f, skip, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The versions decided before for entry `name`, but those of event `event` (a retry of it
@@ -264,6 +296,8 @@ static void series_of(judged *j)
         d->stable = 1;
         d->planned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "planned"));
         d->ended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ended"));
+        d->study = str(s, "study");
+        d->study_fields = cJSON_GetObjectItemCaseSensitive(s, "studyFields");
     }
     j->nknown = j->nseries;
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(j->state, "expect"))
@@ -284,26 +318,34 @@ static void series_of(judged *j)
     }
 }
 
-/* Loads study `study` and decides each study-level entry at now (event: the study event
- * deciding, or NULL). Returns 0, or -1 with err (Redis). */
-static int judge(dcmp_queue *q, const dcmp_settings_files *reg, const char *study,
-                 const char *event, judged *j, char *err)
+/* The earlier of two due times (0: none). */
+static int64_t earlier(int64_t a, int64_t b)
+{
+    return a == 0 || (b > 0 && b < a) ? b : a;
+}
+
+/* Loads study `study` (of level L) and decides each of its level's entries at now (event: the
+ * study event deciding, or NULL). Returns 0, or -1 with err (Redis). */
+static int judge(const dcmp_config *cfg, const dcmp_level *L, dcmp_queue *q,
+                 const dcmp_settings_files *reg, const char *study, const char *event, judged *j,
+                 char *err)
 {
     static const int max_uids = DCMP_STUDY_MAX_VERSIONS * 64;
     int64_t now = time(NULL), now_ms = dcmp_clock_wall_ms(), first;
     dcmp_study_version *vers = dcmp_xcalloc(DCMP_STUDY_MAX_VERSIONS, sizeof *vers);
     const char **uids = dcmp_xcalloc((size_t)max_uids, sizeof *uids);
-    int i, k, unready = 0;
+    int i, k, unready = 0, ask = 0;
 
+    j->L = L;
     j->state = NULL;
     j->empty = cJSON_CreateObject();
-    j->due_ms = 0;
+    j->due_ms = j->ask_ms = 0;
     j->plan = j->drop = 0;
-    j->n = study_entries(reg, j->e);
-    if (dcmp_studies_load(q, study, &j->state) < 0) {
+    j->n = study_entries(reg, L, j->e);
+    if (dcmp_studies_load(q, L, study, &j->state) < 0) {
         free(vers);
         free(uids);
-        return dcmp_seterr(err, "study %s: %s", study, dcmp_queue_errstr(q));
+        return dcmp_seterr(err, "%s %s: %s", L->name, study, dcmp_queue_errstr(q));
     }
     series_of(j);
     for (k = 0; k < j->nseries; k++)
@@ -326,15 +368,24 @@ static int judge(dcmp_queue *q, const dcmp_settings_files *reg, const char *stud
         }
         j->plan += j->e[i].v.decision == DCMP_STUDY_PLAN;
         j->drop += j->e[i].v.decision == DCMP_STUDY_DROP;
+        ask |= j->e[i].v.awaits_stable;
         if (j->e[i].v.decision == DCMP_STUDY_WAIT) {
             int64_t at = j->e[i].v.wait_until * 1000;
             if (at == 0 && unready > 0) {
                 first = (int64_t)num(j->state, "first");
                 at = now_ms + (now_ms - first > 3600000 ? STUDY_SLOW_POLL : STUDY_POLL_MS);
             }
-            if (at > 0 && (j->due_ms == 0 || at < j->due_ms))
-                j->due_ms = at;
+            j->due_ms = earlier(j->due_ms, at);
         }
+    }
+    j->wait_ms = j->due_ms;
+    if (ask && cfg->orthanc_url[0]) {
+        /* Orthanc's word may not come (docs/planning.md): asked once the study has been
+         * quiet for STABLE_AGE, and again no sooner than STABLE_AGE later */
+        int64_t joined = (int64_t)num(j->state, "joined"), asked = (int64_t)num(j->state, "asked");
+        int64_t last = joined > 0 ? joined : (int64_t)num(j->state, "first");
+        j->ask_ms = (asked > last ? asked : last) + cfg->stable_age * 1000;
+        j->due_ms = earlier(j->due_ms, j->ask_ms);
     }
     free(vers);
     free(uids);
@@ -354,34 +405,81 @@ static void judged_free(judged *j)
     j->state = j->empty = NULL;
 }
 
-int study_accept(scheduler *s, dcmp_queue *q, const char *study, const char *version,
-                 const char *origin, char id[DCMP_ID_LEN])
+int study_accept(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                 const char *version, const char *origin, char id[DCMP_ID_LEN])
 {
     char body[256], dup[DCMP_ID_LEN] = "";
     int rc;
 
     if (dcmp_job_new_id(id) < 0)
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "no randomness for an event id");
-    snprintf(body, sizeof body, STUDY_BODY_PREFIX ",\"studyId\":\"%.64s\",\"origin\":\"%s\"}",
-             study, origin);
-    rc = dcmp_studies_accept(q, id, study, version, body, origin, s->cfg->seen_ttl, dup);
+    snprintf(body, sizeof body, LEVEL_BODY_PREFIX "%s\",\"%s\":\"%.64s\",\"origin\":\"%.16s\"}",
+             L->name, L->id_key, study, origin);
+    rc = dcmp_studies_accept(q, L, id, study, version, body, origin, s->cfg->seen_ttl, dup);
     if (rc == 0)
         snprintf(id, DCMP_ID_LEN, "%s", dup);
     return rc;
 }
 
-/* The series Orthanc lists for the study that have not joined it yet and will: neither a
- * result of the pipeline nor left out by MIN_INSTANCES or SUPPORTED_MODALITY (their events
- * plan no files). A new JSON list (free), NULL when Orthanc failed (why says so; rc as the
- * helper's). */
-static cJSON *expected(planner *pl, const cJSON *info, const cJSON *state, int *rc, char *why)
+/* The series ids Orthanc lists in info, its answer for a study ("Series") or for a patient
+ * (each of its "Studies" asked in turn), at most DCMP_STUDY_MAX_SERIES. A new JSON list (free),
+ * NULL when Orthanc failed (why says so; rc as the helper's). */
+static cJSON *members(planner *pl, const dcmp_level *L, const cJSON *info, int *rc, char *why)
+{
+    const cJSON *x, *y;
+    cJSON *list;
+    int n = 0, asked = 0;
+
+    *rc = 0;
+    if (L->depth == 1) /* a study: its own list (none: an empty one) */
+        return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(info, "Series"))
+                   ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(info, "Series"), 1)
+                   : cJSON_CreateArray();
+    list = cJSON_CreateArray();
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(info, "Studies"))
+    {
+        char path[128];
+        cJSON *sinfo = NULL;
+        /* one question per study, as many studies as series at most */
+        if (!cJSON_IsString(x) || !orthanc_id(x->valuestring) || n >= DCMP_STUDY_MAX_SERIES ||
+            asked++ >= DCMP_STUDY_MAX_SERIES)
+            continue;
+        snprintf(path, sizeof path, "/studies/%s", x->valuestring);
+        if ((*rc = helper_get(&pl->dicom, path, &sinfo, why)) != 0) {
+            if (*rc > 0) { /* gone meanwhile: none of it waited for */
+                *rc = 0;
+                continue;
+            }
+            cJSON_Delete(list);
+            return NULL;
+        }
+        cJSON_ArrayForEach(y, cJSON_GetObjectItemCaseSensitive(sinfo, "Series"))
+        {
+            if (cJSON_IsString(y) && n++ < DCMP_STUDY_MAX_SERIES)
+                cJSON_AddItemToArray(list, cJSON_CreateString(y->valuestring));
+        }
+        cJSON_Delete(sinfo);
+    }
+    return list;
+}
+
+/* The series Orthanc lists for the study (or patient) that have not joined it yet and will:
+ * neither a result of the pipeline nor left out by MIN_INSTANCES or SUPPORTED_MODALITY (their
+ * events plan no files). A new JSON list (free), NULL when Orthanc failed (why says so; rc as
+ * the helper's). */
+static cJSON *expected(planner *pl, const dcmp_level *L, const cJSON *info, const cJSON *state,
+                       int *rc, char *why)
 {
     const cJSON *known = cJSON_GetObjectItemCaseSensitive(state, "series"), *x;
+    cJSON *all = members(pl, L, info, rc, why);
     cJSON *list = cJSON_CreateArray();
     int n = 0;
 
-    *rc = 0;
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(info, "Series"))
+    if (all == NULL) {
+        cJSON_Delete(list);
+        return NULL;
+    }
+    cJSON_ArrayForEach(x, all)
     {
         char path[128], left[DCMP_ERR_LEN];
         series_facts f;
@@ -397,6 +495,7 @@ static cJSON *expected(planner *pl, const cJSON *info, const cJSON *state, int *
                 continue;
             }
             cJSON_Delete(list);
+            cJSON_Delete(all);
             return NULL;
         }
         if (series_ignored(pl->s->cfg, &f, left, sizeof left))
@@ -410,12 +509,13 @@ static cJSON *expected(planner *pl, const cJSON *info, const cJSON *state, int *
         cJSON_Delete(sinfo);
         cJSON_AddItemToArray(list, cJSON_CreateString(x->valuestring));
     }
+    cJSON_Delete(all);
     return list;
 }
 
-/* Asks Orthanc whether the study is stable and records it so. Returns 0, 1 when the event
+/* Asks Orthanc whether the study (patient) is stable and records it so. Returns 0, 1 when the event
  * fails for good (why: Orthanc has no such study), -1 when it must wait. */
-static int mark_stable(planner *pl, const char *study, char *why)
+static int mark_stable(planner *pl, const dcmp_level *L, const char *study, char *why)
 {
     const dcmp_config *cfg = pl->s->cfg;
     char path[128], *expect_text = NULL;
@@ -423,35 +523,35 @@ static int mark_stable(planner *pl, const char *study, char *why)
     int rc;
 
     if (!cfg->orthanc_url[0]) /* the body is all there is: its word is taken */
-        return dcmp_studies_stable(pl->seen, study, NULL, NULL, cfg->seen_ttl) < 0
-                   ? dcmp_seterr(why, "study %s: %s", study, dcmp_queue_errstr(pl->seen))
+        return dcmp_studies_stable(pl->seen, L, study, NULL, NULL, cfg->seen_ttl) < 0
+                   ? dcmp_seterr(why, "%s %s: %s", L->name, study, dcmp_queue_errstr(pl->seen))
                    : 0;
-    snprintf(path, sizeof path, "/studies/%s", study);
+    snprintf(path, sizeof path, "%s/%s", L->orthanc, study);
     if ((rc = helper_get(&pl->dicom, path, &info, why)) != 0) {
         if (rc > 0 && strstr(why, "HTTP 404"))
-            snprintf(why, DCMP_ERR_LEN, "Orthanc has no study %.64s (HTTP 404): nothing planned",
-                     study);
+            snprintf(why, DCMP_ERR_LEN, "Orthanc has no %s %.64s (HTTP 404): nothing planned",
+                     L->name, study);
         return rc;
     }
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "IsStable"))) {
         cJSON_Delete(info);
         return 0; /* its series' events bring the study again; Orthanc's webhook follows */
     }
-    if (dcmp_studies_load(pl->seen, study, &state) < 0) {
+    if (dcmp_studies_load(pl->seen, L, study, &state) < 0) {
         cJSON_Delete(info);
-        return dcmp_seterr(why, "study %s: %s", study, dcmp_queue_errstr(pl->seen));
+        return dcmp_seterr(why, "%s %s: %s", L->name, study, dcmp_queue_errstr(pl->seen));
     }
-    expect = expected(pl, info, state, &rc, why);
+    expect = expected(pl, L, info, state, &rc, why);
     cJSON_Delete(info);
     cJSON_Delete(state);
     if (expect == NULL)
         return rc < 0 ? -1 : 1;
     if ((expect_text = cJSON_PrintUnformatted(expect)) == NULL)
-        dcmp_fatal("out of memory listing the series of study %s", study);
+        dcmp_fatal("out of memory listing the series of %s %s", L->name, study);
     cJSON_Delete(expect);
-    rc = dcmp_studies_stable(pl->seen, study, expect_text, NULL, cfg->seen_ttl);
+    rc = dcmp_studies_stable(pl->seen, L, study, expect_text, NULL, cfg->seen_ttl);
     free(expect_text);
-    return rc < 0 ? dcmp_seterr(why, "study %s: %s", study, dcmp_queue_errstr(pl->seen)) : 0;
+    return rc < 0 ? dcmp_seterr(why, "%s %s: %s", L->name, study, dcmp_queue_errstr(pl->seen)) : 0;
 }
 
 /* Makes the study folder: one link per series, to the folder its series pipeline read.
@@ -468,12 +568,12 @@ static int make_links(const dcmp_config *cfg, const char *study, const char *ver
         const dcmp_study_series *s = &j->series[i];
         ssize_t n;
         char *slash;
-        if (dcmp_study_link(study, version, s, link, target, sizeof link, why) < 0)
+        if (dcmp_study_link(j->L, study, version, s, link, target, sizeof link, why) < 0)
             return -1;
         snprintf(path, sizeof path, "%s/%s", cfg->data, s->dcmpath);
         if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            dcmp_seterr(why, "series %s's files are gone (%s): study not planned", s->id,
-                        s->dcmpath);
+            dcmp_seterr(why, "series %s's files are gone (%s): %s not planned", s->id, s->dcmpath,
+                        j->L->name);
             return 1;
         }
         snprintf(path, sizeof path, "%s/%s", cfg->data, link);
@@ -507,12 +607,12 @@ static int due(void *arg, const char *name, char *why)
         if (strcmp(j->e[i].name, name) == 0) {
             if (j->e[i].v.decision == DCMP_STUDY_PLAN)
                 return 1;
-            snprintf(why, DCMP_ERR_LEN, "study %s: %.480s",
+            snprintf(why, DCMP_ERR_LEN, "%s %s: %.480s", j->L->name,
                      dcmp_study_decisions[j->e[i].v.decision], j->e[i].v.reason);
             return 0;
         }
-    snprintf(why, DCMP_ERR_LEN, "not decided for this study (more than %d study entries)",
-             STUDY_MAX_ENTRIES);
+    snprintf(why, DCMP_ERR_LEN, "not decided for this %s (more than %d %s entries)", j->L->name,
+             STUDY_MAX_ENTRIES, j->L->name);
     return 0;
 }
 
@@ -523,7 +623,7 @@ static cJSON *summary(const char *study, const char *version, const judged *j)
     cJSON *o = cJSON_CreateObject(), *list, *dec;
     int i;
 
-    cJSON_AddStringToObject(o, "studyId", study);
+    cJSON_AddStringToObject(o, j->L->id_key, study);
     cJSON_AddStringToObject(o, "version", version);
     list = cJSON_AddArrayToObject(o, "series");
     for (i = 0; i < j->nseries; i++) {
@@ -531,6 +631,8 @@ static cJSON *summary(const char *study, const char *version, const judged *j)
         cJSON *x = cJSON_CreateObject();
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(s->fields, "SeriesDescription");
         cJSON_AddStringToObject(x, "seriesId", s->id);
+        if (s->study && s->study[0])
+            cJSON_AddStringToObject(x, "studyId", s->study);
         cJSON_AddStringToObject(x, "SeriesInstanceUID", i < j->nknown ? s->uid : "");
         if (cJSON_IsString(d))
             cJSON_AddStringToObject(x, "SeriesDescription", d->valuestring);
@@ -570,30 +672,31 @@ static int record(planner *pl, const char *study, const char *id, const judged *
         cJSON_AddStringToObject(v, "event", id);
         cJSON_AddStringToObject(v, "decision", dcmp_study_decisions[j->e[i].v.decision]);
         if ((owned[n] = cJSON_PrintUnformatted(v)) == NULL)
-            dcmp_fatal("out of memory recording study %s", study);
+            dcmp_fatal("out of memory recording %s %s", j->L->name, study);
         cJSON_Delete(v);
         names[n] = j->e[i].name;
         texts[n] = owned[n];
         n++;
     }
-    rc = dcmp_studies_decided(pl->seen, study, id, names, texts, n, DCMP_STUDY_MAX_VERSIONS,
+    rc = dcmp_studies_decided(pl->seen, j->L, study, id, names, texts, n, DCMP_STUDY_MAX_VERSIONS,
                               pl->s->cfg->seen_ttl);
     for (i = 0; i < n; i++)
         free(owned[i]);
     if (rc == 0)
-        rc = dcmp_studies_schedule(pl->seen, study, j->due_ms, loaded(j));
-    return rc < 0 ? dcmp_seterr(err, "study %s: %s", study, dcmp_queue_errstr(pl->seen)) : 0;
+        rc = dcmp_studies_schedule(pl->seen, j->L, study, j->due_ms, loaded(j));
+    return rc < 0 ? dcmp_seterr(err, "%s %s: %s", j->L->name, study, dcmp_queue_errstr(pl->seen))
+                  : 0;
 }
 
-/* Adds the study summary to out->plan (JSON text, replaced). */
-static void add_summary(outcome *out, cJSON *sum)
+/* Adds the summary to out->plan (JSON text, replaced) under the level's name. */
+static void add_summary(outcome *out, const dcmp_level *L, cJSON *sum)
 {
     cJSON *plan = cJSON_Parse(out->plan ? out->plan : "{}");
     char *text;
 
     if (plan == NULL)
         plan = cJSON_CreateObject();
-    cJSON_AddItemToObject(plan, "study", sum);
+    cJSON_AddItemToObject(plan, L->name, sum);
     if ((text = cJSON_PrintUnformatted(plan)) == NULL)
         dcmp_fatal("out of memory writing a study plan");
     cJSON_Delete(plan);
@@ -607,24 +710,27 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
     const dcmp_settings_files *reg;
     const cJSON *system;
     cJSON *b = cJSON_Parse(body), *data = NULL;
+    const dcmp_level *L = dcmp_level_named(str(b, "level"));
     char study[DCMP_STUDIES_ID_LEN], origin[16], version[DCMP_STUDY_VERSION_LEN] = "";
     judged *j = dcmp_xcalloc(1, sizeof *j);
     int i, gone, rc = -1;
 
     memset(out, 0, sizeof *out);
     out->state = "failed";
-    snprintf(study, sizeof study, "%s", str(b, "studyId"));
+    snprintf(study, sizeof study, "%s", L ? str(b, L->id_key) : "");
     snprintf(origin, sizeof origin, "%s", str(b, "origin"));
     cJSON_Delete(b);
-    if (!orthanc_id(study)) {
-        snprintf(out->error, sizeof out->error, "a study event without a valid studyId");
+    if (L == NULL || !orthanc_id(study)) {
+        snprintf(out->error, sizeof out->error, "a %s event without a valid %s",
+                 L ? L->name : "study or patient", L ? L->id_key : "level");
         out->plan = strdup("{}");
         free(j);
         return 0;
     }
     if (strcmp(origin, "watch") != 0) {
-        /* Orthanc's StableStudy (webhook or catch-up): its word is checked with Orthanc */
-        int m = mark_stable(pl, study, out->error);
+        /* Orthanc's StableStudy (webhook, catch-up, the thread's check): its word is checked
+         * with Orthanc */
+        int m = mark_stable(pl, L, study, out->error);
         if (m != 0) {
             free(j);
             if (m < 0) {
@@ -636,7 +742,7 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
         }
     }
     if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
-        judge(pl->seen, reg, study, id, j, err) < 0)
+        judge(cfg, L, pl->seen, reg, study, id, j, err) < 0)
         goto out;
     for (i = 0; i < j->n; i++)
         if (j->e[i].v.decision == DCMP_STUDY_PLAN) {
@@ -655,29 +761,28 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
         out->plan = strdup("{}");
     } else {
         char why[DCMP_ERR_LEN] = "";
-        data = version[0] ? dcmp_study_data(cJSON_GetObjectItemCaseSensitive(j->state, "fields"),
-                                            study, version, j->series, j->nknown, why)
-                          : pick(cJSON_GetObjectItemCaseSensitive(j->state, "fields"), study_keys,
-                                 sizeof study_keys / sizeof *study_keys);
+        const cJSON *own = cJSON_GetObjectItemCaseSensitive(j->state, "fields");
+        data = version[0] ? dcmp_study_data(L, own, study, version, j->series, j->nknown, why)
+                          : pick(own, L->own);
         if (data == NULL) {
             snprintf(out->error, sizeof out->error, "%s", why);
             out->plan = strdup("{}");
         } else {
-            planner_make(pl, id, system, reg, data, DCMP_LEVEL_STUDY, due, j, out);
+            planner_make(pl, id, system, reg, data, L->level, due, j, out);
         }
     }
     if (strcmp(out->state, "ignored") == 0 && out->error[0] == '\0')
         snprintf(out->error, sizeof out->error, "%s",
-                 j->n ? j->e[0].v.reason : "no study-level entry in the registry");
+                 j->n ? j->e[0].v.reason : "no entry of this level in the registry");
     j->due_ms =
-        hold_next(cfg, pl->seen, study, 0, loaded(j), j->due_ms); /* held: looked at again */
+        hold_next(cfg, pl->seen, L, study, 0, loaded(j), j->due_ms); /* held: looked at again */
     if (record(pl, study, id, j, err) < 0) {
         free(out->graph);
         free(out->plan);
         out->graph = out->plan = NULL;
         goto out;
     }
-    add_summary(out, summary(study, version[0] ? version : (j->n ? j->e[0].v.version : ""), j));
+    add_summary(out, L, summary(study, version[0] ? version : (j->n ? j->e[0].v.version : ""), j));
     rc = 0;
 out:
     cJSON_Delete(data);
@@ -700,8 +805,54 @@ static int quiet(const judged *j)
     return 1;
 }
 
-/* Decides one due study; makes a study event when an entry is to be planned or dropped. */
-static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char *study)
+/* Asks Orthanc (through the thread's helper, as a planner would) whether the study (patient),
+ * whose entries wait only for that, is stable; when it is, an event of its level (origin
+ * "check") whose planner records it so, as for Orthanc's own StableStudy. Sets when the study
+ * is due next. */
+static void ask(scheduler *s, helper *o, dcmp_queue *q, const char *study, judged *j)
+{
+    const dcmp_level *L = j->L;
+    char path[128], why[DCMP_ERR_LEN], id[DCMP_ID_LEN];
+    cJSON *info = NULL;
+    int rc;
+
+    /* the next ask is STABLE_AGE after this one, whatever Orthanc answers */
+    j->due_ms = earlier(j->wait_ms, loaded(j) + s->cfg->stable_age * 1000);
+    if (dcmp_studies_asked(q, L, study, loaded(j)) < 0) {
+        dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
+        return;
+    }
+    snprintf(path, sizeof path, "%s/%s", L->orthanc, study);
+    if (helper_get(o, path, &info, why) != 0) {
+        dcmp_log_limited(DCMP_WARN, "%s %s: asking Orthanc whether it is stable: %s", L->name,
+                         study, why);
+        return;
+    }
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "IsStable"))) {
+        dcmp_log_debug("%s %s: Orthanc does not call it stable yet", L->name, study);
+        cJSON_Delete(info);
+        return;
+    }
+    cJSON_Delete(info);
+    /* no version: a webhook of the same LastUpdate may have been decided while the study
+     * state was made unstable since (a series Orthanc did not list); contents are deduplicated
+     * by their keys anyway */
+    rc = study_accept(s, q, L, study, "", "check", id);
+    if (rc < 0) {
+        dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
+        return;
+    }
+    dcmp_log_info("%s %s: Orthanc calls it stable: %s event %s", L->name, study,
+                  rc ? "new" : "waits in or came as", id);
+    if (rc)
+        j->due_ms = 0; /* the event's planner decides when next */
+}
+
+/* Decides one due study (patient) of level L; makes an event of its level when an entry is to
+ * be planned or dropped, or asks Orthanc whether it is stable when that is all it waits for
+ * (at most *asks more this tick). */
+static void look(scheduler *s, helper *o, dcmp_queue *q, dcmp_settings_cache *c,
+                 const dcmp_level *L, const char *study, int *asks)
 {
     const dcmp_settings_files *reg;
     const cJSON *system;
@@ -710,25 +861,28 @@ static void look(scheduler *s, dcmp_queue *q, dcmp_settings_cache *c, const char
     int rc;
 
     if (dcmp_settings_cache_refresh(c, &system, &reg, err) < 0 ||
-        judge(q, reg, study, NULL, j, err) < 0) {
-        dcmp_log_warn("study %s: %s (decided again later)", study, err);
+        judge(s->cfg, L, q, reg, study, NULL, j, err) < 0) {
+        dcmp_log_warn("%s %s: %s (decided again later)", L->name, study, err);
         goto out; /* still due: looked at again next turn */
     }
     if (j->plan + j->drop > 0) {
-        rc = study_accept(s, q, study, NULL, "watch", id);
+        rc = study_accept(s, q, L, study, NULL, "watch", id);
         if (rc < 0) {
-            dcmp_log_warn("study %s: %s", study, dcmp_queue_errstr(q));
+            dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
             j->due_ms = dcmp_clock_wall_ms() + STUDY_POLL_MS;
         } else {
-            dcmp_log_info("study %s: %s event %s", study,
+            dcmp_log_info("%s %s: %s event %s", L->name, study,
                           rc ? "complete for an entry:" : "waits in", id);
             j->due_ms = 0; /* the event's planner decides when next */
         }
-    }
+    } else if (j->ask_ms > 0 && j->ask_ms <= loaded(j) && *asks > 0) {
+        --*asks;
+        ask(s, o, q, study, j);
+    }                           /* else asked in a later tick: it stays due */
     if (j->plan + j->drop == 0) /* held files: released once no event needs them (hold.c) */
-        j->due_ms = hold_next(s->cfg, q, study, quiet(j), loaded(j), j->due_ms);
-    if (dcmp_studies_schedule(q, study, j->due_ms, loaded(j)) < 0)
-        dcmp_log_warn("study %s: %s", study, dcmp_queue_errstr(q));
+        j->due_ms = hold_next(s->cfg, q, L, study, quiet(j), loaded(j), j->due_ms);
+    if (dcmp_studies_schedule(q, L, study, j->due_ms, loaded(j)) < 0)
+        dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
 out:
     judged_free(j);
     free(j);
@@ -743,9 +897,11 @@ void study_init(scheduler *s)
 
     if (c == NULL)
         dcmp_fatal("out of memory");
-    /* unreadable settings: study events are taken, the planners say what is wrong */
-    atomic_store(&s->studies,
-                 dcmp_settings_cache_refresh(c, &system, &reg, err) < 0 || wanted(reg));
+    /* unreadable settings: study and patient events are taken, the planners say what is
+     * wrong */
+    atomic_store(&s->studies, dcmp_settings_cache_refresh(c, &system, &reg, err) < 0
+                                  ? (1 << DCMP_LEVEL_STUDY) | (1 << DCMP_LEVEL_PATIENT)
+                                  : wanted(reg));
     dcmp_settings_cache_free(c);
 }
 
@@ -755,28 +911,48 @@ void *study_main(void *arg)
     char(*ids)[DCMP_STUDIES_ID_LEN] = dcmp_xcalloc(STUDY_DUE_BATCH, sizeof *ids);
     dcmp_settings_cache *c;
     dcmp_queue *q;
+    helper o;
+    int64_t used = 0; /* monotonic ms the helper last asked Orthanc; 0: not running */
     int n, i;
 
     if ((q = dcmp_queue_from_config(s->cfg)) == NULL ||
         (c = dcmp_settings_cache_new(s->cfg->settings, s->cfg->registry,
                                      DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
         dcmp_fatal("out of memory");
+    helper_init(&o, s->cfg, s->dicom_program);
+    o.tick = scheduler_stopping; /* a request to Orthanc ends at a stop */
+    o.tick_arg = s;
     while (!*s->stop) {
         const dcmp_settings_files *reg;
         const cJSON *system;
         char err[DCMP_ERR_LEN];
+        int asks = STUDY_ASK_BATCH, k;
         /* a service installed or removed: whether study events are taken follows */
         if (dcmp_settings_cache_refresh(c, &system, &reg, err) == 0)
             atomic_store(&s->studies, wanted(reg));
-        if (dcmp_studies_due(q, dcmp_clock_wall_ms(), STUDY_DUE_BATCH, ids, &n) < 0) {
-            dcmp_log_limited(DCMP_WARN, "studies: %s", dcmp_queue_errstr(q));
-            n = 0;
+        for (k = 0, n = 0; k < DCMP_LEVEL_TABLE; k++) {
+            const dcmp_level *L = &dcmp_levels[k];
+            int got = 0;
+            if (!study_wanted(s, L))
+                continue;
+            if (dcmp_studies_due(q, L, dcmp_clock_wall_ms(), STUDY_DUE_BATCH, ids, &got) < 0) {
+                dcmp_log_limited(DCMP_WARN, "%s: %s", L->due, dcmp_queue_errstr(q));
+                got = 0;
+            }
+            for (i = 0; i < got && !*s->stop; i++)
+                look(s, &o, q, c, L, ids[i], &asks);
+            n = got > n ? got : n;
         }
-        for (i = 0; i < n && !*s->stop; i++)
-            look(s, q, c, ids[i]);
+        if (asks < STUDY_ASK_BATCH)
+            used = dcmp_clock_mono_ms();
+        else if (used > 0 && dcmp_clock_mono_ms() - used > HELPER_IDLE_MS) {
+            helper_stop(&o); /* a helper only while studies wait for Orthanc's word */
+            used = 0;
+        }
         if (n < STUDY_DUE_BATCH)
             dcmp_clock_sleep_ms(STUDY_TICK_MS);
     }
+    helper_stop(&o);
     dcmp_settings_cache_free(c);
     dcmp_queue_free(q);
     free(ids);

@@ -5,8 +5,10 @@
  * once the job is reaped); WORKER_CONTAINER_SLOTS=1 (a second container job waits for the slot,
  * never overlapping the first); the worker never loading the engine client (its sweeps run in
  * children); `dcm-processor validate` checking that the engine stores an entry's image; a
- * mercure module and a MONAI Application Package reading a series made with dump2dcm as
- * their contracts say, and their inputs refused without dcmpath or through a link out of DATA.
+ * mercure module (with each file's tags read with DCMTK) and a MONAI Application Package (run
+ * from its manifest: command, environment, working directory, paths) reading a series made
+ * with dump2dcm as their contracts say; MAP manifests whose timeout ends the job or that are
+ * not JSON; the inputs refused without dcmpath or through a link out of DATA.
  * Skips (77) when no engine answers, unless DCMP_REQUIRE_DOCKER=1. */
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -25,6 +27,7 @@ extern char **environ;
 
 static fixture f;
 static char image[128], mercure_image[128], monai_image[128], docker[PATH_MAX];
+static char monai_old[128], monai_bad[128];
 static dcmp_engine eng;
 static const dcmp_engine_ops *ops;
 
@@ -63,26 +66,39 @@ static const char mercure_sh[] =
     "ls > \"$MERCURE_OUT_DIR/seen.txt\"\n"
     "id -u > \"$MERCURE_OUT_DIR/uid\"\n"
     "cp task.json \"$MERCURE_OUT_DIR/task-seen.json\"\n"
+    "cat *.tags > \"$MERCURE_OUT_DIR/tags-seen.json\"\n"
     "for f in *.dcm; do cp \"$f\" \"$MERCURE_OUT_DIR/seg-$f\"; break; done\n"
     "touch written 2>/dev/null || echo read-only > \"$MERCURE_OUT_DIR/in-ro\"\n"
     "echo mercure module done\n";
 
-/* A MAP: its manifest where the specification puts it; the entrypoint lists its input and
- * copies each DICOM file to its output. */
+/* A MAP: its manifest where the specification puts it, whose command (not the entrypoint's)
+ * the runner runs: it lists its input and copies each DICOM file to its output, and says
+ * what it was given (its argument, environment, working directory); "slow" sleeps. */
 static const char monai_sh[] =
     "#!/bin/sh\n"
     "set -e\n"
+    "[ \"$1\" = slow ] && exec sleep 60\n"
     "ls \"$HOLOSCAN_INPUT_PATH\" > \"$HOLOSCAN_OUTPUT_PATH/seen.txt\"\n"
-    "echo \"$MONAI_INPUTPATH $MONAI_OUTPUTPATH\" > \"$HOLOSCAN_OUTPUT_PATH/env.txt\"\n"
+    "echo \"$MONAI_INPUTPATH $MONAI_OUTPUTPATH $1 $MAP_MODEL $MAP_LEVEL $(pwd)\" > "
+    "\"$HOLOSCAN_OUTPUT_PATH/env.txt\"\n"
     "id -u > \"$HOLOSCAN_OUTPUT_PATH/uid\"\n"
     "mkdir \"$HOLOSCAN_OUTPUT_PATH/seg\"\n"
     "cp \"$HOLOSCAN_INPUT_PATH\"/*.dcm \"$HOLOSCAN_OUTPUT_PATH/seg/\"\n"
     "echo map done\n";
 static const char monai_layout[] =
     "RUN mkdir -p /etc/holoscan /opt/holoscan/app /opt/holoscan/models /var/holoscan && "
-    "echo '{\"apiVersion\":\"1.0.0\",\"command\":\"/bin/sh /entry.sh\",\"input\":"
-    "{\"path\":\"input/\",\"formats\":null},\"output\":{\"path\":\"output/\","
-    "\"format\":null}}' > /etc/holoscan/app.json\n";
+    "echo '{\"apiVersion\":\"1.0.0\",\"command\":\"[\\\"/bin/sh\\\", \\\"/entry.sh\\\", "
+    "\\\"from-manifest\\\"]\",\"environment\":{\"MAP_MODEL\":\"manifest\",\"MAP_LEVEL\":\"1\","
+    "\"HOLOSCAN_INPUT_PATH\":\"/var/holoscan/input\"},\"input\":{\"path\":\"dicom-in/\","
+    "\"formats\":null},\"output\":{\"path\":\"/results\",\"format\":null},\"timeout\":600,"
+    "\"workingDirectory\":\"/var/holoscan\"}' > /etc/holoscan/app.json\n";
+/* an older MAP (/etc/monai/app.json) whose manifest's timeout is shorter than its entry's */
+static const char monai_old_layout[] =
+    "RUN mkdir -p /etc/monai /var/monai && echo '{\"command\":\"/bin/sh /entry.sh slow\","
+    "\"timeout\":3,\"working-directory\":\"/var/monai\"}' > /etc/monai/app.json\n";
+/* a MAP whose manifest is not JSON */
+static const char monai_bad_layout[] =
+    "RUN mkdir -p /etc/holoscan && echo 'not json {' > /etc/holoscan/app.json\n";
 
 /* Runs docker with argv[1..] (fixed words, no shell); returns its exit status. */
 static int run_docker(const char *const *args, char *out, size_t size)
@@ -363,8 +379,9 @@ static int make_series(void)
         fprintf(fp,
                 "(0008,0016) UI =SecondaryCaptureImageStorage\n"
                 "(0008,0018) UI [" SERIES ".%d]\n(0008,0060) CS [OT]\n(0010,0020) LO [P99]\n"
-                "(0020,000d) UI [1.2.826.0.1.3680043.99]\n(0020,000e) UI [" SERIES "]\n",
-                i);
+                "(0020,000d) UI [1.2.826.0.1.3680043.99]\n(0020,000e) UI [" SERIES "]\n"
+                "(0020,0013) IS [%d]\n",
+                i, i);
         fclose(fp);
         if (fixture_run(&f, argv, environ, out, sizeof out) != 0) {
             fprintf(stderr, "dump2dcm: %s\n", out);
@@ -407,12 +424,13 @@ static void interfaces(void)
         CHECK(0);
         return;
     }
-    snprintf(settings, sizeof settings,
-             "[{\"jobName\":\"mod\",\"callback\":\"m.cb\",\"params\":{\"threshold\":0.5},"
-             "\"timeout\":\"120s\",\"container\":{\"image\":\"%s\",\"interface\":\"mercure\"}},"
-             "{\"jobName\":\"map\",\"callback\":\"m.cb\",\"timeout\":\"120s\","
-             "\"container\":{\"image\":\"%s\",\"interface\":\"monai\"}}]",
-             mercure_image, monai_image);
+    snprintf(
+        settings, sizeof settings,
+        "[{\"jobName\":\"mod\",\"callback\":\"m.cb\",\"params\":{\"threshold\":0.5},"
+        "\"timeout\":\"120s\",\"container\":{\"image\":\"%s\",\"interface\":\"mercure\"}},"
+        "{\"jobName\":\"map\",\"callback\":\"m.cb\",\"timeout\":\"120s\","
+        "\"container\":{\"image\":\"%s\",\"interface\":\"monai\",\"env\":{\"MAP_LEVEL\":\"2\"}}}]",
+        mercure_image, monai_image);
     CHECK(enqueue_event(settings, data, ids, 2) == 2);
 
     /* mercure: the inputs named <series>#<sop>.dcm with .tags beside, task.json with our
@@ -421,6 +439,17 @@ static void interfaces(void)
     text = out_file(ids[0], "seen.txt");
     CHECK_STR(text, SERIES "#" SERIES ".1.dcm\n" SERIES "#" SERIES ".1.tags\n" SERIES "#" SERIES
                            ".2.dcm\n" SERIES "#" SERIES ".2.tags\ntask.json\n");
+    free(text);
+    /* each file's tags as getdcmtags writes them, read from the file with DCMTK (the event's
+     * headers hold no Modality and no InstanceNumber), the job's headers after them */
+    text = out_file(ids[0], "tags-seen.json");
+    CHECK_CONTAINS(text, "\"SOPInstanceUID\":\t\"" SERIES ".1\",");
+    CHECK_CONTAINS(text, "\"Modality\":\t\"OT\",");
+    CHECK_CONTAINS(text, "\"InstanceNumber\":\t\"1\",");
+    CHECK_CONTAINS(text, "\"InstanceNumber\":\t\"2\",");
+    CHECK_CONTAINS(text, "\"PatientID\":\t\"P99\",");
+    CHECK_CONTAINS(text, "\"MediaStorageSOPClassUID\":\t\"1.2.840.10008.5.1.4.1.1.7\",");
+    CHECK_CONTAINS(text, "\"Filename\":\t\"0002.dcm\"");
     free(text);
     text = out_file(ids[0], "task-seen.json");
     CHECK_CONTAINS(text, "\"settings\":{\"threshold\":0.5}");
@@ -435,18 +464,43 @@ static void interfaces(void)
     free(text);
     check_stored(ids[0], "seg-" SERIES "#" SERIES ".1.dcm");
 
-    /* monai: the MAP's paths, the series by SOP Instance UID, uid 1000, its DICOM stored */
+    /* monai: its manifest's command, environment (the entry's env winning), working folder
+     * and paths; the series by SOP Instance UID, uid 1000, its DICOM stored */
+    check_job(ids[1], "finished", NULL, "manifest /etc/holoscan/app.json of");
     check_job(ids[1], "finished", NULL, "map done");
     text = out_file(ids[1], "seen.txt");
     CHECK_STR(text, SERIES ".1.dcm\n" SERIES ".2.dcm\n");
     free(text);
     text = out_file(ids[1], "env.txt");
-    CHECK_STR(text, "/var/holoscan/input /var/holoscan/output\n");
+    CHECK_STR(text, "/var/holoscan/dicom-in /results from-manifest manifest 2 /var/holoscan\n");
     free(text);
     text = out_file(ids[1], "uid");
     CHECK_STR(text, "1000\n");
     free(text);
     check_stored(ids[1], "seg/" SERIES ".2.dcm");
+}
+
+/* MAPs whose manifest bounds the job (an older MAP's /etc/monai/app.json, timeout 3 s under
+ * the entry's 120 s) or is not JSON (the job fails naming the image and the path); the
+ * containers that read the manifests are gone. */
+static void map_manifests(void)
+{
+    static const char data[] = "{\"SeriesInstanceUID\":\"" SERIES "\",\"dcmpath\":\"dicom/ifs\"}";
+    char settings[1024], ids[2][DCMP_ID_LEN], want[256];
+
+    snprintf(settings, sizeof settings,
+             "[{\"jobName\":\"old\",\"callback\":\"m.cb\",\"timeout\":\"120s\","
+             "\"container\":{\"image\":\"%s\",\"interface\":\"monai\"}},"
+             "{\"jobName\":\"bad\",\"callback\":\"m.cb\",\"timeout\":\"120s\","
+             "\"container\":{\"image\":\"%s\",\"interface\":\"monai\"}}]",
+             monai_old, monai_bad);
+    CHECK(enqueue_event(settings, data, ids, 2) == 2);
+    check_job(ids[0], "failed", "timed out after 3s (the timeout of its manifest)",
+              "manifest /etc/monai/app.json of");
+    snprintf(want, sizeof want, "%s: /etc/holoscan/app.json: not valid JSON", monai_bad);
+    check_job(ids[1], "failed", want, NULL);
+    CHECK(containers_of(ids[0]) == 0);
+    CHECK(containers_of(ids[1]) == 0);
 }
 
 /* A job of image under interface for an event of data fails with error. */
@@ -580,13 +634,17 @@ int main(void)
     snprintf(image, sizeof image, "dcmp-ctr-test:%s", tag);
     snprintf(mercure_image, sizeof mercure_image, "dcmp-ctr-test-mercure:%s", tag);
     snprintf(monai_image, sizeof monai_image, "dcmp-ctr-test-monai:%s", tag);
+    snprintf(monai_old, sizeof monai_old, "dcmp-ctr-test-monai-old:%s", tag);
+    snprintf(monai_bad, sizeof monai_bad, "dcmp-ctr-test-monai-bad:%s", tag);
     if (fixture_start(&f) < 0)
         return 1;
     /* the container's user (65534) reads DATA through these folders */
     chmod(f.dir, 0755);
     chmod(f.data, 0755);
     if (build_image(image, entry_sh, "") < 0 || build_image(mercure_image, mercure_sh, "") < 0 ||
-        build_image(monai_image, monai_sh, monai_layout) < 0) {
+        build_image(monai_image, monai_sh, monai_layout) < 0 ||
+        build_image(monai_old, monai_sh, monai_old_layout) < 0 ||
+        build_image(monai_bad, monai_sh, monai_bad_layout) < 0) {
         fixture_stop(&f, 1);
         return 1;
     }
@@ -601,7 +659,11 @@ int main(void)
     RUN(one_slot);
     RUN(validate_images);
     RUN(interfaces);
+    RUN(map_manifests);
     RUN(inputs_refused);
+    /* the tags files' DCMTK reader (libdcmp_dicom) was loaded by an executor, never by the
+     * worker itself */
+    CHECK(maps_file(first, "libdcmp_dicom") == 0);
     failed = harness_failed > 0;
     fixture_stop(&f, failed);
     return HARNESS_RESULT();

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# container_test.sh -- a container job in the chain of a real native stack (issue 13): run.sh
+# container_test.sh -- container jobs in the chain of a real native stack (issue 13): run.sh
 # brings the stack up in a temp BASEDIR on free loopback ports with the base services; a test
-# service is installed whose `ctrseg` entry is a `dcmp` container image (built here FROM the base
-# image: a perl script that copies the anonymized series' first file with a new
-# SOPInstanceUID and SeriesInstanceUID into /out and writes result.json) and whose `ctrreport`
-# entry, a Python worker that depends on it, records the added_params it got; storescu sends
-# python3-pydicom's CT5N. Checked: the chain dicomAnonymizer -> ctrseg -> ctrreport ->
-# storageManager ran; ctrreport saw result.json's keys (winning over its callback's) and the
-# DICOM storage entry; storageManager stored the container's DICOM in Orthanc (found by its new
-# SOPInstanceUID through the REST API) with the DCM-PROCESSOR private block.
+# service is installed whose entries are three images built here FROM the base image, one per
+# interface, all running one perl script that copies the first DICOM file of its input with a
+# new SOPInstanceUID and SeriesInstanceUID into its output: `ctrseg` (`dcmp`: the series under
+# /data, result.json written too), `ctrmod` (`mercure`: MERCURE_IN_DIR/OUT_DIR) and `ctrmap`
+# (`monai`: a MAP whose entrypoint fails, so it runs only through its manifest's command); and
+# whose `ctrreport` entry, a Python worker that depends on ctrseg, records the added_params it
+# got; storescu sends python3-pydicom's CT5N. Checked: the chain dicomAnonymizer -> ctrseg ->
+# ctrreport -> storageManager ran; ctrreport saw result.json's keys (winning over its
+# callback's) and the DICOM storage entry; storageManager stored each image's DICOM in Orthanc
+# (found by its new SOPInstanceUID through the REST API), ctrseg's with the DCM-PROCESSOR
+# private block.
 #
 # Usage: tests/e2e/container_test.sh
-# Environment: DCMP_BIN (the programs; default build/bin), DCMP_IMAGE_TAG (the test image's
+# Environment: DCMP_BIN (the programs; default build/bin), DCMP_IMAGE_TAG (the test images'
 # tag), DCMP_REQUIRE_DOCKER=1 (fail instead of skipping when no engine answers), DCMP_KEEP=1.
 # Exit status: 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
@@ -36,6 +39,8 @@ export STABLE_AGE=1 LOG_LEVEL=info INIT_SERVICES=base DCMP_BIN="${DCMP_BIN:-$roo
 export DCMP_ENV="$tmp/env"
 mkdir -m 700 "$BASEDIR"
 image="dcmp-ctr-e2e:${DCMP_IMAGE_TAG:-test}"
+mercure_image="dcmp-ctr-e2e-mercure:${DCMP_IMAGE_TAG:-test}"
+map_image="dcmp-ctr-e2e-map:${DCMP_IMAGE_TAG:-test}"
 
 finish() {
   local rc=$?
@@ -53,13 +58,23 @@ docker image inspect debian:bookworm-slim >/dev/null 2>&1 || bash scripts/base-i
   { say "FAIL scripts/base-image.sh (see $tmp/base-image.log)"; exit 1; }
 mkdir "$tmp/image"
 cat >"$tmp/image/entry.pl" <<'EOF'
-# The dcmp interface (docs/containers.md): the kwargs in DCMP_KWARGS, DATA at /data (read-only),
-# the output folder at /out. Copies the series' first file with a new SOPInstanceUID and
-# SeriesInstanceUID (the last digit of each changed: same length, so no element length changes).
+# One script for the three interfaces (docs/containers.md): mercure's MERCURE_IN_DIR and
+# MERCURE_OUT_DIR, a MAP's HOLOSCAN_INPUT_PATH and HOLOSCAN_OUTPUT_PATH, or dcmp's kwargs in
+# DCMP_KWARGS with DATA at /data (read-only) and /out. Copies the input's first DICOM file with
+# a new SOPInstanceUID and SeriesInstanceUID (the last digit of each moved by 1, 2 or 3 by
+# interface: same length, so no element length changes, and three new instances).
 use strict;
 use warnings;
-my ($rel) = ($ENV{DCMP_KWARGS} // '') =~ /"dcmpath":"([^"\\]+)"/ or die "no headers.dcmpath\n";
-die "dcmpath $rel leaves /data\n" if $rel =~ /\.\./;
+my ($in, $out, $shift, $iface);
+if (defined $ENV{MERCURE_IN_DIR}) {
+  ($in, $out, $shift, $iface) = ($ENV{MERCURE_IN_DIR}, $ENV{MERCURE_OUT_DIR}, 2, 'mercure');
+} elsif (defined $ENV{HOLOSCAN_INPUT_PATH}) {
+  ($in, $out, $shift, $iface) = ($ENV{HOLOSCAN_INPUT_PATH}, $ENV{HOLOSCAN_OUTPUT_PATH}, 3, 'monai');
+} else {
+  my ($rel) = ($ENV{DCMP_KWARGS} // '') =~ /"dcmpath":"([^"\\]+)"/ or die "no headers.dcmpath\n";
+  die "dcmpath $rel leaves /data\n" if $rel =~ /\.\./;
+  ($in, $out, $shift, $iface) = ("/data/$rel", '/out', 1, 'dcmp');
+}
 my @files;
 sub walk {
   my $d = shift;
@@ -68,11 +83,14 @@ sub walk {
     -d "$d/$e" ? walk("$d/$e") : push @files, "$d/$e";
   }
 }
-walk("/data/$rel");
-@files or die "no file under /data/$rel\n";
-open(my $in, '<:raw', $files[0]) or die "$files[0]: $!\n";
-my $b = do { local $/; <$in> };
-substr($b, 128, 4) eq 'DICM' or die "$files[0] is not DICOM\n";
+walk($in);
+my $b;
+for my $f (@files) {
+  open(my $fh, '<:raw', $f) or die "$f: $!\n";
+  my $data = do { local $/; <$fh> };
+  if (length($data) > 132 && substr($data, 128, 4) eq 'DICM') { $b = $data; last; }
+}
+defined $b or die "no DICOM file under $in\n";
 # explicit VR (tag, "UI", 2-byte length) and implicit VR (tag, 4-byte length): the value at +8
 for my $tag ("\x02\x00\x03\x00", "\x08\x00\x18\x00", "\x20\x00\x0e\x00") {
   my $i = index($b, $tag, 132);
@@ -80,20 +98,32 @@ for my $tag ("\x02\x00\x03\x00", "\x08\x00\x18\x00", "\x20\x00\x0e\x00") {
   my $len = substr($b, $i + 4, 2) eq 'UI' ? unpack('v', substr($b, $i + 6, 2)) : unpack('V', substr($b, $i + 4, 4));
   my $v = substr($b, $i + 8, $len);
   $v =~ /^(.*?)(\d)([\0 ]?)$/ or die "no UID at $i\n";
-  substr($b, $i + 8, $len) = $1 . (($2 + 1) % 10) . $3;
+  substr($b, $i + 8, $len) = $1 . (($2 + $shift) % 10) . $3;
 }
-mkdir '/out/seg' or die "/out/seg: $!\n";
-open(my $out, '>:raw', '/out/seg/ctr.dcm') or die "/out/seg/ctr.dcm: $!\n";
-print $out $b;
-close $out or die "/out/seg/ctr.dcm: $!\n";
-open(my $r, '>', '/out/result.json') or die "/out/result.json: $!\n";
-print $r '{"score": 7, "from": "ctrseg"}';
-close $r;
-print "wrote /out/seg/ctr.dcm from $files[0]\n";
+mkdir "$out/seg" or die "$out/seg: $!\n";
+open(my $o, '>:raw', "$out/seg/ctr.dcm") or die "$out/seg/ctr.dcm: $!\n";
+print $o $b;
+close $o or die "$out/seg/ctr.dcm: $!\n";
+if ($iface eq 'dcmp') {
+  open(my $r, '>', "$out/result.json") or die "$out/result.json: $!\n";
+  print $r '{"score": 7, "from": "ctrseg"}';
+  close $r;
+}
+print "$iface: wrote $out/seg/ctr.dcm\n";
 EOF
 printf 'FROM debian:bookworm-slim\nCOPY entry.pl /entry.pl\nENTRYPOINT ["/usr/bin/perl", "/entry.pl"]\n' \
   >"$tmp/image/Dockerfile"
-docker build -q -t "$image" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
+for img in "$image" "$mercure_image"; do
+  docker build -q -t "$img" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
+done
+# the MAP: the script runs only through its manifest's command (its entrypoint fails)
+cat >"$tmp/image/Dockerfile" <<'EOF'
+FROM debian:bookworm-slim
+COPY entry.pl /opt/holoscan/app/entry.pl
+RUN mkdir -p /etc/holoscan /var/holoscan && echo '{"apiVersion": "1.0.0", "command": "/usr/bin/perl /opt/holoscan/app/entry.pl", "input": {"path": "input/", "formats": null}, "output": {"path": "output/", "format": null}, "timeout": 0}' >/etc/holoscan/app.json
+ENTRYPOINT ["/bin/false"]
+EOF
+docker build -q -t "$map_image" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
 
 # ---- the service: the container entry, then a Python job after it ----
 svc="$tmp/ctrchain"
@@ -102,6 +132,10 @@ mkdir -p "$svc/registry" "$svc/module"
 cat >"$svc/registry/settings.json" <<EOF
 [{"jobName": "ctrseg", "callback": "ctrchain.inject", "timeout": "5m",
   "container": {"image": "$image", "user": "$(id -u):$(id -g)"}},
+ {"jobName": "ctrmod", "callback": "ctrchain.yes", "timeout": "5m",
+  "container": {"image": "$mercure_image", "interface": "mercure", "user": "$(id -u):$(id -g)"}},
+ {"jobName": "ctrmap", "callback": "ctrchain.yes", "timeout": "5m",
+  "container": {"image": "$map_image", "interface": "monai", "user": "$(id -u):$(id -g)"}},
  {"jobName": "ctrreport", "worker": "ctrchain.report", "callback": "ctrchain.yes",
   "dependsOn": "ctrseg", "timeout": "5m"}]
 EOF
@@ -171,5 +205,17 @@ inst="$(orthanc /tools/lookup -X POST -d "$new" |
 tags="$(orthanc "/instances/$inst/simplified-tags" 2>/dev/null)"
 check "with the DCM-PROCESSOR private block (ActionSource, ActionType dicom)" \
   test "$(printf '%s' "$tags" | "$py" -c 'import json,sys; t=json.load(sys.stdin); print(t.get("ActionSource"), t.get("ActionType"))')" = "dcm-processor dicom"
+# the mercure module's and the MAP's DICOM too: three files written (the MAP's only through its
+# manifest's command: its entrypoint fails), each stored in Orthanc
+outs=("$BASEDIR"/data/containers/*/out/seg/ctr.dcm)
+check "the three images each wrote a DICOM file" test "${#outs[@]}" = 3
+found() { orthanc /tools/lookup -X POST -d "$1" | grep -q '"Type" : "Instance"'; }
+for f in "${outs[@]}"; do
+  sop="$(dcmdump +P 0008,0018 "$f" 2>/dev/null | sed -E 's/.*\[(.*)\].*/\1/' | head -1)"
+  job="${f#"$BASEDIR"/data/containers/}"
+  check "storageManager stored the DICOM of job ${job%%/*} ($sop) in Orthanc" wait_for 120 found "$sop"
+done
+tags=("$BASEDIR"/data/containers/*/in/*.tags)
+check "the mercure module was given .tags files beside its inputs" test -f "${tags[0]}"
 [ $failures -eq 0 ] || tail -n 20 "$BASEDIR"/logs/*.log
 [ $failures -eq 0 ]

@@ -279,6 +279,13 @@ static void test_bad_requests(void)
     /* no study-level entry in this registry: answered, not stored */
     CHECK(http("POST", "/stable-study", "{\"studyId\":\"ab\"}", TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "no study-level entry");
+    /* Orthanc's StablePatient: the same route one level up, its own id key */
+    CHECK(http("POST", "/stable-patient", "{\"studyId\":\"x\"}", TOKEN, &r) == 400);
+    CHECK_CONTAINS(r.body, "patientId: expected a string");
+    CHECK(http("POST", "/stable-patient", "{\"patientId\":\"ab\"}", NULL, &r) == 401);
+    CHECK(http("GET", "/stable-patient", NULL, TOKEN, &r) == 405);
+    CHECK(http("POST", "/stable-patient", "{\"patientId\":\"ab\"}", TOKEN, &r) == 200);
+    CHECK_CONTAINS(r.body, "no patient-level entry");
     CHECK(http("POST", "/health", "{}", NULL, &r) == 405);
     CHECK(http("GET", "/nope", NULL, NULL, &r) == 404);
     CHECK(http("GET", "/health", NULL, NULL, &r) == 200);
@@ -295,7 +302,7 @@ static void test_metrics(void)
     CHECK(http("GET", "/metrics", NULL, TOKEN, &r) == 200);
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_accepted_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_duplicate_total 1\n");
-    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 12\n");
+    CHECK_CONTAINS(r.body, "dcmp_scheduler_events_rejected_total 14\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_events_planned_total 2\n");
     CHECK_CONTAINS(r.body, "dcmp_scheduler_enqueue_latency_seconds_count 2\n");
 }
@@ -930,6 +937,27 @@ static void *post_many(void *arg)
 
 /* Hundreds of webhooks at once: every event gets its own jobs, and every job's headers,
  * injected params and dependencies belong to its own event (the original mixed them). */
+/* A planner's batch claims its versions in one step, in order: the second event of a version
+ * is its duplicate, a webhook of a series Orthanc does not call stable claims nothing, and the
+ * same event claiming again (a retry) keeps its claim. */
+static void test_claims_in_batch(void)
+{
+    dcmp_queue_claim c[4] = {{"ev-a", "cl-1", "v1", 1, -1, ""},
+                             {"ev-b", "cl-1", "v1", 1, -1, ""},
+                             {"ev-c", "cl-2", "v1", 0, -1, ""},
+                             {"ev-a", "cl-1", "v1", 1, -1, ""}};
+    char *v = NULL;
+
+    CHECK(dcmp_queue_event_claims(f.q, c, 4, 60) == 0);
+    CHECK(c[0].result == 1);
+    CHECK(c[1].result == 0 && strcmp(c[1].other, "ev-a") == 0);
+    CHECK(c[2].result == 2);
+    CHECK(c[3].result == 1);
+    CHECK(dcmp_queue_event_field(f.q, "ev-a", "version", &v) == 1 && strcmp(v, "v1") == 0);
+    free(v);
+    CHECK(dcmp_queue_event_claims(f.q, c, 0, 60) == -1);
+}
+
 static void test_concurrent_events(void)
 {
     pthread_t th[CONCURRENT_THREADS];
@@ -1104,6 +1132,7 @@ int main(void)
     RUN(test_plan_budget);
     RUN(test_poison_event);
     RUN(test_health_planner);
+    RUN(test_claims_in_batch);
     RUN(test_concurrent_events);
     RUN(test_header_from_files);
     RUN(test_corrupt_files);

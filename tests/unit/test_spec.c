@@ -93,7 +93,7 @@ static int setup_of(const dcmp_iface *f, const char *kwargs, dcmp_iface_setup *s
                     char *err)
 {
     dcmp_iface_job job = {"job1", "seg", "/srv/data", "/srv/data/containers/job1",
-                          kwargs, NULL,  NULL};
+                          kwargs, NULL,  NULL,        NULL};
 
     *kw = cJSON_Parse(kwargs);
     job.headers = cJSON_GetObjectItem(*kw, "headers");
@@ -148,7 +148,9 @@ static void create_body_is_strict(void)
 static void mercure_interface(void)
 {
     const char *kwargs = "{\"jobName\":\"seg\",\"headers\":{\"SeriesInstanceUID\":\"1.2.3\","
-                         "\"PatientID\":\"P1\",\"dcmpath\":\"dicom/s1\",\"Rows\":512},"
+                         "\"PatientID\":\"P1\",\"dcmpath\":\"dicom/s1\",\"Rows\":512,"
+                         "\"Modality\":\"MR\",\"SeriesDescription\":\"a\\rb\\nc\\\"d\\\"\","
+                         "\"SOPClassUID\":\"1.2.840.10008.5.1.4.1.1.4\",\"InstanceNumber\":\"3\"},"
                          "\"params\":{\"threshold\":0.5}}";
     dcmp_iface_setup setup;
     dcmp_spec_run run = {"job1", "w1", "1000:1000", &setup};
@@ -188,11 +190,52 @@ static void mercure_interface(void)
           0);
     CHECK_STR(name, "1.2.3#1.2.3.4.dcm");
     CHECK(s.iface->input_name(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4", name, 8) < 0);
-    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), "1.2.3.4");
-    CHECK_CONTAINS(tags, "\"PatientID\":\"P1\"");
-    CHECK_CONTAINS(tags, "\"SOPInstanceUID\":\"1.2.3.4\"");
-    CHECK_CONTAINS(tags, "\"SeriesInstanceUID\":\"1.2.3\"");
+    tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), NULL, "1.2.3.4", "0001.dcm");
+    {
+        /* getdcmtags' keys: each of its tags ("" when the header lacks it), the file's UIDs,
+         * the header's SOPClassUID as MediaStorageSOPClassUID, its other values, Filename;
+         * its value replacements; nothing that differs per instance */
+        cJSON *j = cJSON_Parse(tags);
+        static const char *const want[][2] = {
+            {"SOPInstanceUID", "1.2.3.4"},
+            {"SeriesInstanceUID", "1.2.3"},
+            {"PatientID", "P1"},
+            {"Modality", "MR"},
+            {"BodyPartExamined", ""},
+            {"SenderAET", ""},
+            {"SeriesDescription", "a;b c'd'"},
+            {"MediaStorageSOPClassUID", "1.2.840.10008.5.1.4.1.1.4"},
+            {"Filename", "0001.dcm"},
+            {"dcmpath", "dicom/s1"}};
+        size_t i;
+        for (i = 0; i < sizeof want / sizeof want[0]; i++)
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, want[i][0])), want[i][1]);
+        CHECK(cJSON_GetObjectItem(j, "InstanceNumber") == NULL);
+        /* 6 of its own, its 35 series-level tags, MediaStorageSOPClassUID, the header's
+         * dcmpath and SOPClassUID (Rows is not a string), Filename */
+        CHECK(cJSON_GetArraySize(j) == 6 + 35 + 1 + 2 + 1);
+        cJSON_Delete(j);
+    }
     free(tags);
+    {
+        /* with the file's own header: its values (the per-instance ones too), "" for what it
+         * lacks even when the series header has it */
+        cJSON *file = cJSON_Parse("{\"InstanceNumber\":\"7\",\"Modality\":\"CT\","
+                                  "\"SOPClassUID\":\"1.2.840.10008.5.1.4.1.1.2\",\"Rows\":512}");
+        cJSON *j;
+        tags = s.iface->input_tags(cJSON_GetObjectItem(kw, "headers"), file, "1.2.3.4", "a.dcm");
+        j = cJSON_Parse(tags);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "InstanceNumber")), "7");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "Modality")), "CT");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "PatientID")), "");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "AcquisitionTime")), "");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "MediaStorageSOPClassUID")),
+                  "1.2.840.10008.5.1.4.1.1.2");
+        CHECK(cJSON_GetArraySize(j) == 6 + 40 + 1 + 2 + 1);
+        cJSON_Delete(j);
+        cJSON_Delete(file);
+        free(tags);
+    }
     cJSON_Delete(t);
     cJSON_Delete(kw);
     dcmp_iface_setup_free(&setup);

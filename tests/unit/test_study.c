@@ -8,6 +8,9 @@
 #include "trigger.h"
 #include "trigger_entry.h"
 
+#define STUDY   dcmp_level_of(DCMP_LEVEL_STUDY)
+#define PATIENT dcmp_level_of(DCMP_LEVEL_PATIENT)
+
 /* A study of up to 4 series: T1, T2, FLAIR, DWI (SeriesNumbers 4, 2, 3, 1). */
 typedef struct study {
     dcmp_study_series s[4];
@@ -126,6 +129,10 @@ static void test_timeout_plan_or_drop(void)
     st.v.stable = 0;
     CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_WAIT && out.wait_until == 4600);
     CHECK_CONTAINS(out.reason, "waiting for the study to be stable");
+    CHECK(out.awaits_stable); /* the study thread may ask Orthanc */
+    st.s[0].ended = 0;        /* not while a series is not ready: its news comes anyway */
+    CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_WAIT && !out.awaits_stable);
+    st.s[0].ended = 1;
     CHECK(decide(&t, &st, 4600, &out) == DCMP_STUDY_PLAN && out.timed_out);
     CHECK_CONTAINS(out.reason, "without a stable study");
     st.v.stable = 1;
@@ -228,19 +235,29 @@ static void test_bad_views(void)
     cJSON_Delete(e);
 }
 
+/* The data of level L for the first 3 series of st (version 0123456789abcdef), printed (new
+ * text: free), or NULL (checked already). */
+static char *data_text(const dcmp_level *L, const cJSON *fields, const char *id, study *st)
+{
+    char err[DCMP_ERR_LEN] = "";
+    cJSON *data = dcmp_study_data(L, fields, id, "0123456789abcdef", st->s, 3, err);
+    char *text = data ? cJSON_PrintUnformatted(data) : NULL;
+
+    CHECK(data != NULL);
+    cJSON_Delete(data);
+    return text;
+}
+
 static void test_study_data(void)
 {
     cJSON *fields = cJSON_Parse("{\"StudyInstanceUID\":\"1.2\",\"StudyDate\":\"20261205\","
                                 "\"studyId\":\"st-1\",\"dcmpath\":\"dicom/old\"}");
     char err[DCMP_ERR_LEN] = "", link[256], target[256], *text;
     const char *ver = "0123456789abcdef";
-    cJSON *data;
     study st;
 
     study_init(&st, 3);
-    data = dcmp_study_data(fields, "st-1", ver, st.s, 3, err);
-    CHECK(data != NULL);
-    text = cJSON_PrintUnformatted(data);
+    text = data_text(STUDY, fields, "st-1", &st);
     /* ordered by SeriesNumber: T2 (2), FLAIR (3), T1 (4) */
     CHECK_STR(text, "{\"StudyInstanceUID\":\"1.2\",\"StudyDate\":\"20261205\",\"studyId\":\"st-1\","
                     "\"dcmpath\":\"studies/st-1/0123456789abcdef\",\"series\":["
@@ -254,32 +271,102 @@ static void test_study_data(void)
                     "\"SeriesDescription\":\"AX T1 MPRAGE\",\"SeriesNumber\":4,\"instances\":20,"
                     "\"dcmpath\":\"studies/st-1/0123456789abcdef/aa-01\"}]}");
     free(text);
-    cJSON_Delete(data);
 
-    CHECK(dcmp_study_link("st-1", ver, &st.s[0], link, target, sizeof link, err) == 0);
+    CHECK(dcmp_study_link(STUDY, "st-1", ver, &st.s[0], link, target, sizeof link, err) == 0);
     CHECK_STR(link, "studies/st-1/0123456789abcdef/aa-01");
     CHECK_STR(target, "../../../dicom/aa-01");
 
     /* hostile names never leave the study folder */
-    CHECK(dcmp_study_data(fields, "../x", ver, st.s, 3, err) == NULL);
+    CHECK(dcmp_study_data(STUDY, fields, "../x", ver, st.s, 3, err) == NULL);
     CHECK_CONTAINS(err, "study id \"../x\"");
-    CHECK(dcmp_study_data(fields, "st-1", "../../etc", st.s, 3, err) == NULL);
+    CHECK(dcmp_study_data(STUDY, fields, "st-1", "../../etc", st.s, 3, err) == NULL);
     st.s[1].id = "a/b";
-    CHECK(dcmp_study_data(fields, "st-1", ver, st.s, 3, err) == NULL);
+    CHECK(dcmp_study_data(STUDY, fields, "st-1", ver, st.s, 3, err) == NULL);
     CHECK_CONTAINS(err, "series id \"a/b\"");
     st.s[1].id = "..";
-    CHECK(dcmp_study_link("st-1", ver, &st.s[1], link, target, sizeof link, err) == -1);
+    CHECK(dcmp_study_link(STUDY, "st-1", ver, &st.s[1], link, target, sizeof link, err) == -1);
     st.s[1].id = "bb-02";
     st.s[1].dcmpath = "dicom/../../etc";
-    CHECK(dcmp_study_link("st-1", ver, &st.s[1], link, target, sizeof link, err) == -1);
+    CHECK(dcmp_study_link(STUDY, "st-1", ver, &st.s[1], link, target, sizeof link, err) == -1);
     CHECK_CONTAINS(err, "dcmpath \"dicom/../../etc\"");
     st.s[1].dcmpath = "/etc";
-    CHECK(dcmp_study_link("st-1", ver, &st.s[1], link, target, sizeof link, err) == -1);
+    CHECK(dcmp_study_link(STUDY, "st-1", ver, &st.s[1], link, target, sizeof link, err) == -1);
     st.s[1].dcmpath = "dicom/bb-02";
-    CHECK(dcmp_study_link("st-1", ver, &st.s[1], link, target, 20, err) == -1);
+    CHECK(dcmp_study_link(STUDY, "st-1", ver, &st.s[1], link, target, 20, err) == -1);
     CHECK_CONTAINS(err, "more than 20 bytes");
     study_free(&st);
     cJSON_Delete(fields);
+}
+
+/* A patient of two studies: its job's "studies", each with its "series", and links one
+ * folder deeper; a patient entry decides as a study entry, in its own words. */
+static void test_patient_data(void)
+{
+    cJSON *fields = cJSON_Parse("{\"PatientID\":\"P1\",\"patientId\":\"pt-1\"}");
+    cJSON *early = cJSON_Parse("{\"StudyInstanceUID\":\"1.1\",\"StudyDate\":\"20250101\"}");
+    cJSON *late = cJSON_Parse("{\"StudyInstanceUID\":\"1.2\",\"StudyDate\":\"20261205\"}");
+    char err[DCMP_ERR_LEN] = "", link[256], target[256], *text;
+    const char *ver = "0123456789abcdef";
+    dcmp_study_verdict out;
+    dcmp_trigger t;
+    cJSON *e;
+    study st;
+
+    study_init(&st, 3); /* T1 and T2 of the later study, FLAIR of the earlier one */
+    st.s[0].study = st.s[1].study = "st-b";
+    st.s[0].study_fields = st.s[1].study_fields = late;
+    st.s[2].study = "st-a";
+    st.s[2].study_fields = early;
+    text = data_text(PATIENT, fields, "pt-1", &st);
+    /* studies by StudyDate, their series by SeriesNumber */
+    CHECK_STR(text, "{\"PatientID\":\"P1\",\"patientId\":\"pt-1\","
+                    "\"dcmpath\":\"patients/pt-1/0123456789abcdef\",\"studies\":["
+                    "{\"StudyInstanceUID\":\"1.1\",\"StudyDate\":\"20250101\","
+                    "\"dcmpath\":\"patients/pt-1/0123456789abcdef/st-a\",\"series\":["
+                    "{\"seriesId\":\"cc-03\",\"SeriesInstanceUID\":\"1.2.3\",\"Modality\":\"MR\","
+                    "\"SeriesDescription\":\"FLAIR\",\"SeriesNumber\":3,\"instances\":22,"
+                    "\"dcmpath\":\"patients/pt-1/0123456789abcdef/st-a/cc-03\"}],"
+                    "\"studyId\":\"st-a\"},"
+                    "{\"StudyInstanceUID\":\"1.2\",\"StudyDate\":\"20261205\","
+                    "\"dcmpath\":\"patients/pt-1/0123456789abcdef/st-b\",\"series\":["
+                    "{\"seriesId\":\"bb-02\",\"SeriesInstanceUID\":\"1.2.2\",\"Modality\":\"MR\","
+                    "\"SeriesDescription\":\"AX T2\",\"SeriesNumber\":2,\"instances\":21,"
+                    "\"dcmpath\":\"patients/pt-1/0123456789abcdef/st-b/bb-02\"},"
+                    "{\"seriesId\":\"aa-01\",\"SeriesInstanceUID\":\"1.2.4\",\"Modality\":\"MR\","
+                    "\"SeriesDescription\":\"AX T1 MPRAGE\",\"SeriesNumber\":4,\"instances\":20,"
+                    "\"dcmpath\":\"patients/pt-1/0123456789abcdef/st-b/aa-01\"}],"
+                    "\"studyId\":\"st-b\"}]}");
+    free(text);
+    CHECK(dcmp_study_link(PATIENT, "pt-1", ver, &st.s[2], link, target, sizeof link, err) == 0);
+    CHECK_STR(link, "patients/pt-1/0123456789abcdef/st-a/cc-03");
+    CHECK_STR(target, "../../../../dicom/cc-03");
+    /* a study id from outside never leads a link elsewhere */
+    st.s[2].study = "..";
+    CHECK(dcmp_study_link(PATIENT, "pt-1", ver, &st.s[2], link, target, sizeof link, err) == -1);
+    CHECK_CONTAINS(err, "patient pt-1: series cc-03: study id \"..\"");
+    CHECK(dcmp_study_data(PATIENT, fields, "pt-1", ver, st.s, 3, err) == NULL);
+    CHECK(dcmp_study_data(PATIENT, fields, "pt/1", ver, st.s, 3, err) == NULL);
+    CHECK_CONTAINS(err, "patient id \"pt/1\"");
+
+    /* requires is over all the patient's series: T1 of one study, FLAIR of the other */
+    e = entry_of("{\"trigger\":\"patient\",\"requires\":[{\"SeriesDescription\":\"*FLAIR*\"},"
+                 "{\"SeriesDescription\":\"*T1*\"}]}",
+                 &t);
+    CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_PLAN);
+    CHECK_CONTAINS(out.reason, "requires met (2 conditions) with 3 series");
+    cJSON_Delete(e);
+    e = entry_of("{\"trigger\":\"patient\"}", &t);
+    CHECK(t.level == DCMP_LEVEL_PATIENT);
+    CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_WAIT && out.awaits_stable);
+    CHECK_CONTAINS(out.reason, "waiting for the patient to be stable");
+    st.v.stable = 1;
+    CHECK(decide(&t, &st, 2000, &out) == DCMP_STUDY_PLAN);
+    CHECK_CONTAINS(out.reason, "patient stable with 3 series");
+    cJSON_Delete(e);
+    study_free(&st);
+    cJSON_Delete(fields);
+    cJSON_Delete(early);
+    cJSON_Delete(late);
 }
 
 int main(void)
@@ -287,6 +374,7 @@ int main(void)
     RUN(test_requires_met_early);
     RUN(test_timeout_plan_or_drop);
     RUN(test_versions_and_rerun);
+    RUN(test_patient_data);
     RUN(test_bad_views);
     RUN(test_study_data);
     return HARNESS_RESULT();

@@ -1,13 +1,14 @@
--- hold_load.lua -- what is held for a study (docs/planning.md, "Keeping files from the
+-- hold_load.lua -- what is held for a study or patient (docs/planning.md, "Keeping files from the
 -- cleaner"): its held paths, whether every study event planned for it has ended (each version
 -- decided `plan` in d:JOBNAME names its event; the event ended when it was ignored or failed,
 -- or planned with all its jobs finished, failed, canceled or blocked, or expired), and the
 -- time its state has left to live.
--- Keys: holds:ID (hold_add.lua), study:ID (study_series.lua), event:ID, job:ID.
--- ARGV: study id, since (Redis ms): only the paths held at or before it are returned.
--- Returns {paths, ended '0'/'1', PTTL of study:ID}.
-local key = P .. 'study:' .. ARGV[1]
-local paths = redis.call('ZRANGEBYSCORE', P .. 'holds:' .. ARGV[1], '-inf', ARGV[2])
+-- Keys: holds:LEVEL:ID (hold_add.lua), LEVEL:ID (study_series.lua), event:ID, job:ID.
+-- ARGV: the level's name ('study', 'patient': level.c), its id, since (Redis ms): only the
+-- paths held at or before it are returned.
+-- Returns {paths, ended '0'/'1', PTTL of LEVEL:ID}.
+local key = P .. ARGV[1] .. ':' .. ARGV[2]
+local paths = redis.call('ZRANGEBYSCORE', P .. 'holds:' .. ARGV[1] .. ':' .. ARGV[2], '-inf', ARGV[3])
 local ended = '1'
 if #paths > 0 then
   local all = redis.call('HGETALL', key)

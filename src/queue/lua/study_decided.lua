@@ -5,8 +5,12 @@
 -- it is this event).
 -- ARGV: study id, event id, (unused), max versions, ttl (s), then 2 per entry: job name,
 -- version JSON.
+-- The level's names come first (studies.c): 'study' (keys study:ID, studies:due below) or
+-- 'patient' (patient:ID, patients:due).
+local KIND, DUE = ARGV[1], P .. ARGV[2]
+local K, ARGV = P .. KIND .. ':', {select(3, unpack(ARGV))}
 local study, id, max, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = P .. 'study:' .. study
+local key = K .. study
 for i = 6, #ARGV - 1, 2 do
   local f = 'd:' .. ARGV[i]
   local ok, list = pcall(cjson.decode, redis.call('HGET', key, f) or '[]')

@@ -6,7 +6,11 @@
 -- ARGV: study id.
 -- Returns {flat field/value list of study:ID, Redis' time (ms), {series id, planned '0'/'1',
 -- ended '0'/'1'}...}.
-local key = P .. 'study:' .. ARGV[1]
+-- The level's names come first (studies.c): 'study' (keys study:ID, studies:due below) or
+-- 'patient' (patient:ID, patients:due).
+local KIND, DUE = ARGV[1], P .. ARGV[2]
+local K, ARGV = P .. KIND .. ':', {select(3, unpack(ARGV))}
+local key = K .. ARGV[1]
 local all = redis.call('HGETALL', key)
 local out = {all, now_ms()}
 for i = 1, #all, 2 do

@@ -1,6 +1,7 @@
 -- study_series.lua -- a series event of a study finished planning (or is about to be
 -- finished): the series joins its study's state, and the study is due to be decided again.
--- Keys: study:ID (hash: first (ms of the first series), n (series known), fields (the study's
+-- Keys: study:ID (hash: first (ms of the first series), joined (ms a series last joined or
+-- changed), asked (ms the study thread last asked Orthanc), n (series known), fields (the study's
 -- own header fields, JSON, from its first series), s:SERIES (the series, JSON: event,
 -- uid, dcmpath, fields, instances, lastUpdate, arrived (s), skip), stable, expect, pending,
 -- d:JOBNAME), studies:due (zset: study id by the ms it is to be decided at).
@@ -9,9 +10,13 @@
 -- A new series that Orthanc did not list when it last called the study stable (expect) makes
 -- the study unstable again.
 -- Returns 1, or an error reply when the study has max series already.
+-- The level's names come first (studies.c): 'study' (keys study:ID, studies:due below) or
+-- 'patient' (patient:ID, patients:due).
+local KIND, DUE = ARGV[1], P .. ARGV[2]
+local K, ARGV = P .. KIND .. ':', {select(3, unpack(ARGV))}
 local study, series, json, fields, max, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   tonumber(ARGV[5]), tonumber(ARGV[6])
-local key = P .. 'study:' .. study
+local key = K .. study
 local t = now_ms()
 local old = redis.call('HGET', key, 's:' .. series)
 if old then
@@ -23,7 +28,7 @@ if old then
   end
 else
   if tonumber(redis.call('HGET', key, 'n') or '0') >= max then
-    return redis.error_reply('STATE study ' .. study .. ' has ' .. S(max) ..
+    return redis.error_reply('STATE ' .. KIND .. ' ' .. study .. ' has ' .. S(max) ..
       ' series already: series ' .. series .. ' is not added to it')
   end
   redis.call('HINCRBY', key, 'n', 1)
@@ -39,9 +44,9 @@ else
   end
   if not listed then redis.call('HSET', key, 'stable', '0') end
 end
-redis.call('HSET', key, 's:' .. series, json)
+redis.call('HSET', key, 's:' .. series, json, 'joined', S(t))
 redis.call('HSETNX', key, 'first', S(t))
 redis.call('HSETNX', key, 'fields', fields)
 redis.call('EXPIRE', key, ttl)
-redis.call('ZADD', P .. 'studies:due', t, study)
+redis.call('ZADD', DUE, t, study)
 return 1

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "executor.h"
+#include "jsonw.h"
+#include "tar.h"
 
 #define CONNECT_MS 5000
 
@@ -18,6 +20,7 @@
 typedef struct sink {
     char *buf;
     size_t len, cap;
+    size_t limit; /* bytes kept, 0: DCMP_ENGINE_REPLY */
     int over;
     int fd;               /* >= 0: demultiplex to it instead */
     unsigned char hdr[8]; /* the current frame's header */
@@ -26,16 +29,18 @@ typedef struct sink {
 
 static size_t to_buffer(sink *s, const char *p, size_t n)
 {
+    size_t limit = s->limit ? s->limit : DCMP_ENGINE_REPLY;
+
     if (s->len + n > s->cap) {
         size_t want = s->len + n;
         char *grown;
-        if (want > DCMP_ENGINE_REPLY) {
+        if (want > limit) {
             s->over = 1;
             return 0;
         }
         want = want < 4096 ? 4096 : want * 2;
-        if (want > DCMP_ENGINE_REPLY)
-            want = DCMP_ENGINE_REPLY;
+        if (want > limit)
+            want = limit;
         if ((grown = realloc(s->buf, want + 1)) == NULL)
             return 0;
         s->buf = grown;
@@ -171,38 +176,37 @@ static int e_ping(const dcmp_engine *e, char *err)
     return st < 0 ? -1 : 0;
 }
 
+static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
+                      char *err);
+
 static int e_image_exists(const dcmp_engine *e, const char *image, char *err)
 {
-    char path[DCMP_ENGINE_URL_LEN], what[400];
-    sink s = {.fd = -1};
-    long st;
+    char id[DCMP_ENGINE_ID_LEN];
 
-    snprintf(path, sizeof path, "/images/%s/json", image);
-    snprintf(what, sizeof what, "image %s", image);
-    st = call(e, "GET", path, NULL, 200, 404, &s, what, err);
-    free(s.buf);
-    return st < 0 ? -1 : st == 200;
+    return e_image_id(e, image, id, err);
+}
+
+/* The "Id" of an answer's object into id. Returns 0, or -1 with err naming what. */
+static int answer_id(const sink *s, const char *what, char id[DCMP_ENGINE_ID_LEN], char *err)
+{
+    cJSON *j = s->buf ? cJSON_Parse(s->buf) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "Id");
+    int rc = cJSON_IsString(v) && dcmp_strlcpy(id, v->valuestring, DCMP_ENGINE_ID_LEN) == 0
+                 ? 0
+                 : dcmp_seterr(err, "%s: the engine's answer has no Id", what);
+
+    cJSON_Delete(j);
+    return rc;
 }
 
 static int e_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN], char *err)
 {
     sink s = {.fd = -1};
-    cJSON *j;
-    const cJSON *v;
     int rc = -1;
 
-    if (call(e, "POST", "/containers/create", body, 201, 201, &s, "creating the container", err) <
-        0) {
-        free(s.buf);
-        return -1;
-    }
-    j = s.buf ? cJSON_Parse(s.buf) : NULL;
-    v = cJSON_GetObjectItemCaseSensitive(j, "Id");
-    if (cJSON_IsString(v) && dcmp_strlcpy(id, v->valuestring, DCMP_ENGINE_ID_LEN) == 0)
-        rc = 0;
-    else
-        dcmp_seterr(err, "creating the container: the engine's answer has no Id");
-    cJSON_Delete(j);
+    if (call(e, "POST", "/containers/create", body, 201, 201, &s, "creating the container", err) >=
+        0)
+        rc = answer_id(&s, "creating the container", id, err);
     free(s.buf);
     return rc;
 }
@@ -384,8 +388,108 @@ static int e_list(const dcmp_engine *e, const char *job, dcmp_engine_labelled *o
     return n;
 }
 
+static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
+                      char *err)
+{
+    char path[DCMP_ENGINE_URL_LEN], what[400];
+    sink s = {.fd = -1};
+    long st;
+    int rc;
+
+    snprintf(path, sizeof path, "/images/%s/json", image);
+    snprintf(what, sizeof what, "image %s", image);
+    st = call(e, "GET", path, NULL, 200, 404, &s, what, err);
+    rc = st < 0 ? -1 : st == 404 ? 0 : answer_id(&s, what, id, err) < 0 ? -1 : 1;
+    free(s.buf);
+    return rc;
+}
+
+/* One file of a created container (archive): 1 with *text, 0 when it has none at path, -1. */
+static int archive_file(const dcmp_engine *e, const char *id, const char *file, size_t max,
+                        char **text, size_t *len, char *err)
+{
+    char path[DCMP_ENGINE_URL_LEN], why[DCMP_ERR_LEN], *escaped;
+    const unsigned char *data;
+    sink s = {.fd = -1};
+    size_t size;
+    long st;
+
+    if ((escaped = curl_easy_escape(NULL, file, 0)) == NULL)
+        return dcmp_seterr(err, "%s: out of memory", file);
+    snprintf(path, sizeof path, "/containers/%s/archive?path=%s", id, escaped);
+    curl_free(escaped);
+    /* the tar: the file, a header or two (pax) and the end blocks */
+    s.limit = max + 8 * DCMP_TAR_BLOCK;
+    st = request(e, "GET", path, NULL, call_ms(e), &s, why);
+    if (s.over) {
+        free(s.buf);
+        return dcmp_seterr(err, "%s: over %zu bytes", file, max);
+    }
+    if (st == 404) {
+        free(s.buf);
+        return 0;
+    }
+    if (st != 200) {
+        if (st == 0)
+            dcmp_seterr(why, "no answer within %lld ms", (long long)call_ms(e));
+        else if (st > 0)
+            answer_err(&s, st, "reading it", why);
+        free(s.buf);
+        return dcmp_seterr(err, "%s: %s", file, why);
+    }
+    if (dcmp_tar_file((const unsigned char *)(s.buf ? s.buf : ""), s.len, max, &data, &size, why) <
+        0) {
+        free(s.buf);
+        return dcmp_seterr(err, "%s: %s", file, why);
+    }
+    if ((*text = malloc(size + 1)) == NULL) {
+        free(s.buf);
+        return dcmp_seterr(err, "%s: out of memory", file);
+    }
+    memcpy(*text, data, size);
+    (*text)[size] = '\0';
+    *len = size;
+    free(s.buf);
+    return 1;
+}
+
+static int e_read_file(const dcmp_engine *e, const char *image, const char *const *paths,
+                       const char *job, const char *worker, size_t max, char **text, size_t *len,
+                       int *which, char *err)
+{
+    char id[DCMP_ENGINE_ID_LEN], why[DCMP_ERR_LEN], *body;
+    dcmp_jsonw w;
+    int rc = 0, i;
+
+    /* never started: the entrypoint is never run, the command is there for images without */
+    dcmp_jsonw_init(&w, 8192);
+    dcmp_jsonw_lit(&w, "{\"Image\":");
+    dcmp_jsonw_str(&w, image);
+    dcmp_jsonw_lit(&w, ",\"Entrypoint\":[\"/nonexistent\"],\"Cmd\":[],"
+                       "\"NetworkDisabled\":true,\"Labels\":{\"dcmp.job\":");
+    dcmp_jsonw_str(&w, job);
+    dcmp_jsonw_lit(&w, ",\"dcmp.worker\":");
+    dcmp_jsonw_str(&w, worker);
+    dcmp_jsonw_lit(&w, "},\"HostConfig\":{\"NetworkMode\":\"none\"}}");
+    if ((body = dcmp_jsonw_finish(&w)) == NULL)
+        return dcmp_seterr(err, "reading %s of %s: out of memory", paths[0], image);
+    if (e_create(e, body, id, why) < 0) {
+        free(body);
+        return dcmp_seterr(err, "reading files of %s: %s", image, why);
+    }
+    free(body);
+    for (i = 0; paths[i] && rc == 0; i++)
+        if ((rc = archive_file(e, id, paths[i], max, text, len, why)) == 1)
+            *which = i;
+    if (rc < 0)
+        dcmp_seterr(err, "%s", why);
+    if (e_remove(e, id, why) < 0 && rc >= 0)
+        fprintf(stderr, "%s (the worker removes it later)\n", why);
+    return rc;
+}
+
 /* The one exported symbol (the library is built with hidden visibility). */
-__attribute__((visibility("default"))) const dcmp_engine_ops dcmp_engine_ops_v1 = {
+__attribute__((visibility("default"))) const dcmp_engine_ops dcmp_engine_ops_v2 = {
     DCMP_ENGINE_OPS_VERSION,
     (uint32_t)sizeof(dcmp_engine_ops),
     e_ping,
@@ -398,4 +502,6 @@ __attribute__((visibility("default"))) const dcmp_engine_ops dcmp_engine_ops_v1 
     e_logs,
     e_remove,
     e_list,
+    e_image_id,
+    e_read_file,
 };

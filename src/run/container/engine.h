@@ -61,9 +61,21 @@ typedef struct dcmp_engine_ops {
      * at most max. Returns how many were written to out, or -1. */
     int (*list)(const dcmp_engine *e, const char *job, dcmp_engine_labelled *out, int max,
                 char *err);
+    /* Whether image is stored locally: 1 with its id (GET /images/NAME/json), 0 no, -1. */
+    int (*image_id)(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
+                    char *err);
+    /* The first of paths (NULL-ended, absolute) that the image holds as a regular file of at
+     * most max bytes: a container created from it (never started; labelled dcmp.job=job and
+     * dcmp.worker=worker, so a sweep removes it should this process die), GET
+     * /containers/ID/archive?path=P (a tar, read by tar.c), then removed. Returns 1 with *text
+     * (new, NUL-ended, free it), *len and *which (its index in paths); 0 when the image holds
+     * none of them; -1 with err naming the path (not a regular file, over max, cut short). */
+    int (*read_file)(const dcmp_engine *e, const char *image, const char *const *paths,
+                     const char *job, const char *worker, size_t max, char **text, size_t *len,
+                     int *which, char *err);
 } dcmp_engine_ops;
 
-#define DCMP_ENGINE_OPS_VERSION 1
-#define DCMP_ENGINE_OPS_SYMBOL  "dcmp_engine_ops_v1"
+#define DCMP_ENGINE_OPS_VERSION 2
+#define DCMP_ENGINE_OPS_SYMBOL  "dcmp_engine_ops_v2"
 
 #endif

@@ -5,11 +5,13 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
+#include "manifest.h"
 
-#define DCMP_IFACE_BINDS   4        /* folders and files bound into a container */
-#define DCMP_IFACE_ENV     8        /* environment variables an interface sets */
+#define DCMP_IFACE_BINDS   4                       /* folders and files bound into a container */
+#define DCMP_IFACE_ENV     (8 + DCMP_MANIFEST_ENV) /* variables an interface sets */
 #define DCMP_IFACE_FILES   2        /* files an interface writes under the job's folder */
 #define DCMP_IFACE_UID_LEN 65       /* a DICOM UID (64 characters) and its NUL */
 #define DCMP_IFACE_WORKER  "worker" /* container.user: the worker's own uid:gid (not root) */
@@ -21,6 +23,7 @@ typedef struct dcmp_iface_job {
     const char *job_dir;           /* DATA/containers/<job id> on the engine's host */
     const char *kwargs;            /* the job's kwargs, JSON text */
     const cJSON *headers, *params; /* parsed from the kwargs; either may be NULL */
+    const dcmp_manifest *manifest; /* the image's manifest (iface.manifests), NULL: none */
 } dcmp_iface_job;
 
 typedef struct dcmp_iface_bind {
@@ -48,6 +51,12 @@ typedef struct dcmp_iface_setup {
     int nfile;
     char out[PATH_MAX + 32]; /* the output folder on the engine's host: job_dir/out */
     char in[PATH_MAX + 32];  /* the input folder (job_dir/in) when the interface has inputs */
+    /* the command to run instead of the image's entrypoint and command (ncommand 0: the
+     * image's), unless the entry gives `command`; borrowed from the job's manifest */
+    const char *const *command;
+    int ncommand;
+    const char *workdir; /* the container's working directory, NULL: the image's */
+    int64_t timeout;     /* seconds the container may run when under the job's, 0: the job's */
 } dcmp_iface_setup;
 
 typedef struct dcmp_iface {
@@ -61,10 +70,16 @@ typedef struct dcmp_iface {
      * Instance UID; NULL: the interface takes no input folder. Returns 0, or -1 when it
      * does not fit in size. */
     int (*input_name)(const cJSON *headers, const char *sop_uid, char *out, size_t size);
-    /* The text of the file written beside each input (mercure's ".tags"), new; NULL member:
-     * none. Returns NULL out of memory. */
-    char *(*input_tags)(const cJSON *headers, const char *sop_uid);
+    /* The text of the file written beside each input (mercure's ".tags") whose SOP Instance
+     * UID is sop_uid, whose name in the series' folder is file_name and whose own header
+     * (infolder.h's reader) is file (NULL: not read), new; NULL member: none. Returns NULL
+     * out of memory. */
+    char *(*input_tags)(const cJSON *headers, const cJSON *file, const char *sop_uid,
+                        const char *file_name);
     const char *tags_suffix; /* that file's name: the input's name with this for ".dcm" */
+    /* Files of the image the runner reads, the first found, as job.manifest (NULL-ended);
+     * NULL: none. */
+    const char *const *manifests;
 } dcmp_iface;
 
 extern const dcmp_iface dcmp_iface_dcmp, dcmp_iface_mercure, dcmp_iface_monai;

@@ -29,4 +29,5 @@ static int prepare(const dcmp_iface_job *job, dcmp_iface_setup *s, char *err)
     return 0;
 }
 
-const dcmp_iface dcmp_iface_dcmp = {"dcmp", "65534:65534", not_results, prepare, NULL, NULL, NULL};
+const dcmp_iface dcmp_iface_dcmp = {"dcmp", "65534:65534", not_results, prepare,
+                                    NULL,   NULL,          NULL,        NULL};

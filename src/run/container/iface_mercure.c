@@ -75,34 +75,122 @@ static int input_name(const cJSON *headers, const char *sop_uid, char *out, size
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* A .tags file: the header's string values (what the event's headerFields picked) with the
- * file's SeriesInstanceUID and SOPInstanceUID, as mercure's getdcmtags writes its tags. */
-static char *input_tags(const cJSON *headers, const char *sop_uid)
+/* The tags getdcmtags writes (its tags_list.h, in its order, each once). */
+static const char *const getdcmtags[] = {"Modality",
+                                         "BodyPartExamined",
+                                         "ProtocolName",
+                                         "RetrieveAETitle",
+                                         "StationAETitle",
+                                         "Manufacturer",
+                                         "ManufacturerModelName",
+                                         "StudyDescription",
+                                         "CodeValue",
+                                         "CodeMeaning",
+                                         "SeriesDescription",
+                                         "PatientName",
+                                         "PatientID",
+                                         "PatientBirthDate",
+                                         "PatientSex",
+                                         "AccessionNumber",
+                                         "ReferringPhysicianName",
+                                         "StudyID",
+                                         "SeriesNumber",
+                                         "StudyInstanceUID",
+                                         "SeriesDate",
+                                         "SeriesTime",
+                                         "AcquisitionDate",
+                                         "AcquisitionTime",
+                                         "SequenceName",
+                                         "ScanningSequence",
+                                         "SequenceVariant",
+                                         "MagneticFieldStrength",
+                                         "StationName",
+                                         "DeviceSerialNumber",
+                                         "DeviceUID",
+                                         "SoftwareVersions",
+                                         "ContrastBolusAgent",
+                                         "ImageComments",
+                                         "SliceThickness",
+                                         "InstanceNumber",
+                                         "AcquisitionNumber",
+                                         "InstitutionName",
+                                         "AcquisitionType",
+                                         "ImageType",
+                                         NULL};
+
+/* Those of them that differ between a series' instances: written only from the file's own
+ * header (the series' header, read from one instance, would be wrong for the others). */
+static const char *const per_instance[] = {"AcquisitionDate", "AcquisitionTime",   "ImageComments",
+                                           "InstanceNumber",  "AcquisitionNumber", NULL};
+
+/* Keys getdcmtags writes itself: not copied from the header as extra tags. */
+static const char *const own_keys[] = {
+    "SpecificCharacterSet",    "SeriesInstanceUID", "SOPInstanceUID",
+    "SenderAddress",           "SenderAET",         "ReceiverAET",
+    "MediaStorageSOPClassUID", "Filename",          NULL};
+
+static int listed(const char *const *names, const char *name)
+{
+    for (; *names; names++)
+        if (strcmp(*names, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Adds name: value as getdcmtags writes a value: CR as ';', LF as ' ', '"' as '\''. */
+static int add(cJSON *t, const char *name, const char *value)
+{
+    cJSON *v = cJSON_AddStringToObject(t, name, value ? value : "");
+    char *p;
+
+    for (p = v ? v->valuestring : NULL; p && *p; p++)
+        *p = *p == '\r' ? ';' : *p == '\n' ? ' ' : *p == '"' ? '\'' : *p;
+    return v != NULL;
+}
+
+/* A tag's value: the file's own when its header was read, else the series header's. */
+static const char *value(const cJSON *headers, const cJSON *file, const char *name)
+{
+    const cJSON *v = file ? cJSON_GetObjectItemCaseSensitive(file, name) : NULL;
+
+    if (file)
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+    return dcmp_iface_header(headers, name);
+}
+
+/* A .tags file as getdcmtags writes one: SpecificCharacterSet, the file's SeriesInstanceUID and
+ * SOPInstanceUID, the sender's fields (empty: a job has no DICOM sender), getdcmtags' tags ("",
+ * as getdcmtags writes a missing tag), MediaStorageSOPClassUID (SOPClassUID), the series
+ * header's other string values (what headerFields picked, as getdcmtags' extra tags), and
+ * Filename. The values are the file's own header's when it was read (file), else the series
+ * header's, without the per-instance tags. */
+static char *input_tags(const cJSON *headers, const cJSON *file, const char *sop_uid,
+                        const char *file_name)
 {
     cJSON *t = cJSON_CreateObject();
     const cJSON *v;
-    char *text;
+    char *text = NULL;
+    int ok, i;
 
-    if (t == NULL)
-        return NULL;
+    ok = t && add(t, "SpecificCharacterSet", value(headers, file, "SpecificCharacterSet")) &&
+         add(t, "SeriesInstanceUID", series_uid(headers)) && add(t, "SOPInstanceUID", sop_uid) &&
+         add(t, "SenderAddress", "") && add(t, "SenderAET", "") && add(t, "ReceiverAET", "");
+    for (i = 0; ok && getdcmtags[i]; i++)
+        if (file || !listed(per_instance, getdcmtags[i]))
+            ok = add(t, getdcmtags[i], value(headers, file, getdcmtags[i]));
+    ok = ok && add(t, "MediaStorageSOPClassUID", value(headers, file, "SOPClassUID"));
     cJSON_ArrayForEach(v, headers)
     {
-        if (v->string && cJSON_IsString(v) &&
-            !cJSON_AddStringToObject(t, v->string, v->valuestring))
-            break;
+        if (ok && v->string && cJSON_IsString(v) && !listed(getdcmtags, v->string) &&
+            !listed(own_keys, v->string))
+            ok = add(t, v->string, v->valuestring);
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(t, "SeriesInstanceUID");
-    cJSON_DeleteItemFromObjectCaseSensitive(t, "SOPInstanceUID");
-    if (!cJSON_AddStringToObject(t, "SeriesInstanceUID", series_uid(headers)) ||
-        !cJSON_AddStringToObject(t, "SOPInstanceUID", sop_uid)) {
-        cJSON_Delete(t);
-        return NULL;
-    }
-    text = cJSON_PrintUnformatted(t);
+    if (ok && add(t, "Filename", file_name))
+        text = cJSON_Print(t);
     cJSON_Delete(t);
     return text;
 }
 
 /* mercure runs a module as its own uid:gid (user=getuid():getegid(), group_add getgid()) */
 const dcmp_iface dcmp_iface_mercure = {"mercure",  DCMP_IFACE_WORKER, not_results, prepare,
-                                       input_name, input_tags,        ".tags"};
+                                       input_name, input_tags,        ".tags",     NULL};

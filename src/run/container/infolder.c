@@ -17,6 +17,7 @@
 static struct {
     const dcmp_iface *f;
     const cJSON *headers;
+    dcmp_infolder_reader read; /* NULL: tags from the headers */
     const char *in;
     char data[PATH_MAX]; /* DATA, its links resolved */
     size_t data_len;
@@ -71,7 +72,9 @@ static int write_text(const char *path, const char *text, char *err)
 
     if (fd < 0)
         return dcmp_seterr(err, "%s: %s", path, strerror(errno));
-    if (dcmp_fdio_write(fd, text, strlen(text)) < 0) {
+    /* readable by the container's user whatever this process' umask (owner-only in the
+     * daemons): the folder, given to that user alone, is what keeps others out */
+    if (fchmod(fd, 0644) < 0 || dcmp_fdio_write(fd, text, strlen(text)) < 0) {
         close(fd);
         return dcmp_seterr(err, "%s: %s", path, strerror(errno));
     }
@@ -81,10 +84,12 @@ static int write_text(const char *path, const char *text, char *err)
 }
 
 /* The tags file of an input: its name with the interface's suffix for ".dcm". */
-static int write_tags(const char *dst, const char *uid, char *err)
+static int write_tags(const char *src, const char *dst, const char *uid, const char *file_name,
+                      char *err)
 {
-    char path[PATH_MAX + 16], *text;
+    char path[PATH_MAX + 16], why[DCMP_ERR_LEN], *text;
     size_t n = strlen(dst);
+    cJSON *file = NULL;
     int rc;
 
     if (n > 4 && strcmp(dst + n - 4, ".dcm") == 0)
@@ -92,7 +97,11 @@ static int write_tags(const char *dst, const char *uid, char *err)
     if ((size_t)snprintf(path, sizeof path, "%.*s%s", (int)n, dst, walk.f->tags_suffix) >=
         sizeof path)
         return dcmp_seterr(err, "%s: path too long", dst);
-    if ((text = walk.f->input_tags(walk.headers, uid)) == NULL)
+    if (walk.read && walk.read(src, &file, why) < 0)
+        fprintf(stderr, "%s: tags from the series' header: %s\n", file_name, why);
+    text = walk.f->input_tags(walk.headers, file, uid, file_name);
+    cJSON_Delete(file);
+    if (text == NULL)
         return dcmp_seterr(err, "%s: out of memory", path);
     rc = write_text(path, text, err);
     free(text);
@@ -102,7 +111,7 @@ static int write_tags(const char *dst, const char *uid, char *err)
 static int on_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     char uid[DCMP_IFACE_UID_LEN], name[DCMP_IFACE_UID_LEN * 3 + 16], dst[PATH_MAX + 256];
-    char real[PATH_MAX];
+    char real[PATH_MAX], file_name[NAME_MAX + 1];
     ssize_t got;
     int fd;
 
@@ -119,6 +128,7 @@ static int on_file(const char *path, const struct stat *st, int type, struct FTW
         return dcmp_seterr(walk.err, "%s: %s", path, strerror(errno));
     if (strncmp(real, walk.data, walk.data_len) != 0 || real[walk.data_len] != '/')
         return dcmp_seterr(walk.err, "%s: leads to %s, outside DATA", path, real);
+    dcmp_strlcpy(file_name, path + ftw->base, sizeof file_name);
     path = real;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         return dcmp_seterr(walk.err, "%s: %s", path, strerror(errno));
@@ -139,14 +149,14 @@ static int on_file(const char *path, const struct stat *st, int type, struct FTW
         if (copy_file(path, dst, walk.err) < 0)
             return -1;
     }
-    if (walk.f->input_tags && write_tags(dst, uid, walk.err) < 0)
+    if (walk.f->input_tags && write_tags(path, dst, uid, file_name, walk.err) < 0)
         return -1;
     walk.n++;
     return 0;
 }
 
 int dcmp_infolder_link(const dcmp_iface *f, const cJSON *headers, const char *data_dir,
-                       const char *in, char *err)
+                       const char *in, dcmp_infolder_reader read, char *err)
 {
     const char *rel = dcmp_iface_header(headers, "dcmpath");
     char src[PATH_MAX];
@@ -164,6 +174,7 @@ int dcmp_infolder_link(const dcmp_iface *f, const cJSON *headers, const char *da
     walk.data_len = strlen(walk.data);
     walk.f = f;
     walk.headers = headers;
+    walk.read = read;
     walk.in = in;
     walk.err = err;
     walk.n = walk.seen = 0;

@@ -376,6 +376,17 @@ static void write_bind(dcmp_jsonw *w, const char *host, const char *inside, cons
     dcmp_jsonw_str(w, bind);
 }
 
+/* Whether the entry's env sets name. */
+static int entry_sets(const dcmp_spec *s, const char *name)
+{
+    int i;
+
+    for (i = 0; i < s->nenv; i++)
+        if (strcmp(s->env_name[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t max)
 {
     dcmp_jsonw w;
@@ -387,12 +398,23 @@ char *dcmp_spec_create_body(const dcmp_spec *s, const dcmp_spec_run *run, size_t
     if (s->ncommand > 0) {
         dcmp_jsonw_lit(&w, ",\"Cmd\":");
         write_strings(&w, s->command, s->ncommand);
+    } else if (run->setup->ncommand > 0) {
+        /* the interface's command (a MAP's manifest) replaces the entrypoint too, as mercure
+         * runs it: an empty Entrypoint resets the image's */
+        dcmp_jsonw_lit(&w, ",\"Entrypoint\":[],\"Cmd\":");
+        write_strings(&w, run->setup->command, run->setup->ncommand);
+    }
+    if (run->setup->workdir) {
+        dcmp_jsonw_lit(&w, ",\"WorkingDir\":");
+        dcmp_jsonw_str(&w, run->setup->workdir);
     }
     dcmp_jsonw_lit(&w, ",\"Env\":[");
     for (i = 0; i < s->nenv; i++)
         write_env(&w, s->env_name[i], s->env_value[i], &first);
+    /* the entry's env wins over the interface's (a manifest's environment) */
     for (i = 0; i < run->setup->nenv; i++)
-        write_env(&w, run->setup->env[i].name, run->setup->env[i].value, &first);
+        if (!entry_sets(s, run->setup->env[i].name))
+            write_env(&w, run->setup->env[i].name, run->setup->env[i].value, &first);
     dcmp_jsonw_lit(&w, "],\"User\":");
     dcmp_jsonw_str(&w, run->user);
     dcmp_jsonw_lit(&w, ",\"Labels\":{\"dcmp.job\":");

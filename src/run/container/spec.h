@@ -61,8 +61,10 @@ typedef struct dcmp_spec_run {
 } dcmp_spec_run;
 
 /*
- * The body of POST /containers/create for s and run: the image, command, environment
- * (the entry's env, then the interface's), labels, the user, and the strict host config:
+ * The body of POST /containers/create for s and run: the image, command (the entry's, else
+ * the interface's with the image's entrypoint reset, else none: the image's), working
+ * directory (the interface's), environment (the entry's env, then the interface's variables
+ * the entry does not set), labels, the user, and the strict host config:
  * NetworkMode (none unless given), CapDrop ALL, no-new-privileges, a pids limit, the
  * interface's binds (read-only but for its output folder), the memory (swap equal: none
  * beyond it), cpus, shm size and GPU device requests asked for.
