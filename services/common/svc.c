@@ -1,6 +1,8 @@
 /* svc.c -- helpers the shipped services share: paths inside DATA, trees, JSON, their folder. */
 #include "svc.h"
 
+#include "holdmark.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -100,8 +102,8 @@ int svc_held(const char *data_dir, const char *path)
     /* each leading part of rel, rel itself last: a folder marked held */
     for (i = 0;; i++) {
         if (rel[i] == '/' || rel[i] == '\0') {
-            snprintf(probe, sizeof probe, "%s/.holds/%.*s/@held", root, (int)i, rel);
-            if (lstat(probe, &st) == 0) {
+            snprintf(probe, sizeof probe, "%s/.holds/%.*s", root, (int)i, rel);
+            if (dcmp_holdmark_any(probe)) {
                 /* to be removed when released: DATA/.holds/<folder>/@deleted, a line each */
                 int fd, ok;
                 snprintf(probe, sizeof probe, "%s/.holds/%.*s/@deleted", root, (int)i, rel);

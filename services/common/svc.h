@@ -22,7 +22,8 @@ int svc_data_path(const char *data_dir, const char *rel, int must_exist, char ou
 /*
  * Whether `path` (absolute, as svc_data_path gave it, and existing) is held for a study or
  * patient event the scheduler has yet to plan or whose jobs still run. 2: it is, or is inside,
- * a folder marked DATA/.holds/<folder>/@held, and is recorded (a line appended to
+ * a folder marked held (DATA/.holds/<folder>/@held.<level>.<id>, one per holder: held while
+ * any is left), and is recorded (a line appended to
  * DATA/.holds/<folder>/@deleted) for the scheduler to remove when it releases the folder.
  * 1: held and not recorded: it holds such a folder, lies under DATA/.holds, cannot be resolved,
  * or the record could not be written. 0: not held. Its parent is resolved (links included),

@@ -1,7 +1,7 @@
-/* hold.c -- dcmp-scheduler's holds: the series folders a pending study event will read are
- * marked (Redis, and DATA/.holds/<folder>/@held for systemcleaner); what the cleaner left in
- * them is removed, with the study's folder, once no pending study event needs them
- * (docs/planning.md, "Keeping files from the cleaner"). */
+/* hold.c -- dcmp-scheduler's holds: the series folders a pending study or patient event will
+ * read are marked (Redis, and DATA/.holds/<folder>/@held.<level>.<id> for systemcleaner, one
+ * per holder); what the cleaner left in them is removed, with the holders' folders, once no
+ * holder's pending event needs them (docs/planning.md, "Keeping files from the cleaner"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,7 +14,9 @@
 
 #include "clock.h"
 #include "fdio.h"
+#include "holdmark.h"
 #include "holds.h"
+#include "studies.h"
 #include "log.h"
 #include "scheduler.h"
 
@@ -70,6 +72,24 @@ static int inside(const char *data, const char *rel, char *out, size_t size, cha
     return 0;
 }
 
+/* The mark of holder L/id in .holds/<rel>/ into out: "@held.<level>.<id>", id checked to be
+ * an Orthanc id (letters, digits, "-", "_"; no "/" or "."), so no mark leaves its folder.
+ * Returns 0, or -1 with why. */
+static int mark_name(const dcmp_level *L, const char *id, char *out, size_t size, char *why)
+{
+    const char *c;
+
+    if (*id == '\0' || strlen(id) >= DCMP_STUDIES_ID_LEN)
+        return dcmp_seterr(why, "%s id \"%.80s\": empty or too long to hold with", L->name, id);
+    for (c = id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_'))
+            return dcmp_seterr(why, "%s id \"%.80s\": a character out of [A-Za-z0-9_-]", L->name,
+                               id);
+    snprintf(out, size, "@held.%s.%s", L->name, id);
+    return 0;
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -94,17 +114,18 @@ static int remove_tree(const char *data, const char *rel, char *why)
 int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
                 const char *dcmpath, char *err)
 {
-    char rel[DCMP_HOLDS_PATH_LEN + 16], path[PATH_MAX], *slash;
+    char rel[DCMP_HOLDS_PATH_LEN + DCMP_STUDIES_ID_LEN + 32], mark[DCMP_STUDIES_ID_LEN + 24];
+    char path[PATH_MAX], *slash;
     struct stat st;
     int fd;
 
-    if (checked(dcmpath, err) < 0)
+    if (checked(dcmpath, err) < 0 || mark_name(L, study, mark, sizeof mark, err) < 0)
         return -1;
     /* Redis first: a mark is never left that nothing would release */
     if (dcmp_holds_add(q, L, study, dcmpath, cfg->seen_ttl) < 0)
         return dcmp_seterr(err, "holding %s for %s %s: %s", dcmpath, L->name, study,
                            dcmp_queue_errstr(q));
-    snprintf(rel, sizeof rel, ".holds/%s/@held", dcmpath);
+    snprintf(rel, sizeof rel, ".holds/%s/%s", dcmpath, mark);
     if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->data, rel) >= sizeof path)
         return dcmp_seterr(err, "%s/%s: path too long", cfg->data, rel);
     for (slash = path + strlen(cfg->data) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
@@ -155,36 +176,46 @@ static int deferred(const char *data, const dcmp_level *L, const char *study, co
     return n;
 }
 
-/* Releases held path rel: removes what the cleaner left in it, then its marks and the marks'
- * emptied folders, then the hold in Redis. Returns how many paths the cleaner had left, or -1
- * with why (tried again on the next look). */
+/* Releases held path rel for holder L/study: removes its own mark; when no other holder's mark
+ * is left, what the cleaner left in rel and listed, then the list and the marks' emptied
+ * folders; then the hold in Redis. Returns 1 when the cleaner was asked to remove something
+ * in rel (removed now, or by the last holder's release), 0 when not, or -1 with why (tried
+ * again on the next look). */
 static int release(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
                    const char *rel, char *why)
 {
-    char path[PATH_MAX], *slash;
-    int listed;
+    char path[PATH_MAX], mark[DCMP_STUDIES_ID_LEN + 24], *slash;
+    size_t top;
+    int asked;
 
-    if (checked(rel, why) < 0)
+    if (checked(rel, why) < 0 || mark_name(L, study, mark, sizeof mark, why) < 0)
         return -1;
-    listed = deferred(cfg->data, L, study, rel);
     /* rel is checked: .holds/<rel> is made of our own folders */
-    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@deleted", cfg->data, rel) >= sizeof path)
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/%s", cfg->data, rel, mark) >= sizeof path)
         return dcmp_seterr(why, "%s/.holds/%.80s: path too long", cfg->data, rel);
     if (unlink(path) != 0 && errno != ENOENT)
         return dcmp_seterr(why, "%s: %s", path, strerror(errno));
-    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@held", cfg->data, rel) >= sizeof path)
-        return -1; /* cannot be: as long as @deleted's */
-    if (unlink(path) != 0 && errno != ENOENT)
-        return dcmp_seterr(why, "%s: %s", path, strerror(errno));
-    /* .holds/<rel>/ and the folders above it, as long as they are empty */
-    while ((slash = strrchr(path, '/')) != NULL && slash > path + strlen(cfg->data) + 7) {
-        *slash = '\0';
-        if (rmdir(path) != 0)
-            break;
+    *strrchr(path, '/') = '\0'; /* .holds/<rel> */
+    top = strlen(path);
+    snprintf(path + top, sizeof path - top, "/@deleted");
+    asked = access(path, F_OK) == 0;
+    path[top] = '\0';
+    if (dcmp_holdmark_any(path)) {
+        dcmp_log_debug("%s %s: %s stays held by another holder", L->name, study, rel);
+    } else {
+        deferred(cfg->data, L, study, rel);
+        snprintf(path + top, sizeof path - top, "/@deleted");
+        if (unlink(path) != 0 && errno != ENOENT)
+            return dcmp_seterr(why, "%s: %s", path, strerror(errno));
+        path[top] = '\0';
+        /* .holds/<rel>/ and the folders above it, as long as they are empty */
+        while (rmdir(path) == 0 && (slash = strrchr(path, '/')) != NULL &&
+               slash > path + strlen(cfg->data) + 7)
+            *slash = '\0';
     }
     if (dcmp_holds_drop(q, L, study, rel) < 0)
         return dcmp_seterr(why, "%s", dcmp_queue_errstr(q));
-    return listed;
+    return asked;
 }
 
 int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
@@ -207,13 +238,13 @@ int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, co
     }
     /* no pending study event needs them: what the cleaner left in them is removed */
     for (i = 0; i < h.n; i++) {
-        int listed = release(cfg, q, L, study, h.paths[i], why);
-        if (listed < 0) {
+        int asked = release(cfg, q, L, study, h.paths[i], why);
+        if (asked < 0) {
             dcmp_log_warn("%s %s: releasing %s: %s", L->name, study, h.paths[i], why);
             failed++;
         } else {
             released++;
-            cleaned += listed > 0;
+            cleaned += asked;
         }
     }
     /* and the study's folder of links, in a stack that cleans the series folders it links to */

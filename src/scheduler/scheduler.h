@@ -297,16 +297,19 @@ void *study_main(void *arg);
 /* ---- holds (hold.c) ---- */
 
 /*
- * Holds dcmpath (a series folder relative to DATA) for study `study`: recorded in Redis, then
- * marked DATA/.holds/<dcmpath>/@held, which systemcleaner leaves in place. Returns 0, or -1
- * with err (a bad path, Redis, the mark cannot be written: the series event waits).
+ * Holds dcmpath (a series folder relative to DATA) for `study` of level L (a study or a
+ * patient: a holder): recorded in Redis, then marked DATA/.holds/<dcmpath>/@held.<level>.<id>,
+ * one mark per holder; systemcleaner leaves the folder in place while any mark is left.
+ * Returns 0, or -1 with err (a bad path or id, Redis, the mark cannot be written: the series
+ * event waits).
  */
 int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
                 const char *dcmpath, char *err);
 
 /*
- * When study `study` holds paths: releases them (removes what systemcleaner deferred in each,
- * then DATA/studies/<study> when anything was, and the marks; inside DATA, links never
+ * When `study` (of level L) holds paths: releases them (removes its own mark of each; when no
+ * other holder's mark is left, what systemcleaner deferred in it; then DATA/<L's folder>/<study>
+ * when the cleaner deferred anything in them; inside DATA, links never
  * followed) when its state expired, or when `quiet` (no entry waits and every series is ready)
  * and the jobs of every study event planned for it have ended; only the paths held at or before
  * since_ms (Redis' time its state was read at: a series that joined after is not released).

@@ -195,7 +195,7 @@ static int join(planner *pl, const dcmp_level *L, const char *id, const char *si
         }
         /* a study of too many series: said, and the series event goes on */
         dcmp_log_warn("event %s: %s", id, dcmp_queue_errstr(pl->seen));
-    } else if (L->level == DCMP_LEVEL_STUDY && data && str(data, "dcmpath")[0] &&
+    } else if (data && str(data, "dcmpath")[0] &&
                hold_series(pl->s->cfg, pl->seen, L, parent, str(data, "dcmpath"), err) < 0) {
         goto out; /* its files would be cleaned away: the event waits */
     }

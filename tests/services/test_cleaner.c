@@ -113,9 +113,30 @@ static void test_clean(void)
     dcmp_job_clear(&job);
 }
 
+/* Removes .holds/dicom/h1/<name> as the scheduler's release would ("": the folder itself). */
+static void unmark(const char *name)
+{
+    char mark[PATH_MAX * 2];
+
+    snprintf(mark, sizeof mark, "%s/.holds/dicom/h1%s%s", f.data, *name ? "/" : "", name);
+    CHECK((*name ? unlink(mark) : rmdir(mark)) == 0);
+}
+
+/* Cleans dicom/h1; the job finishes with a result holding `want`. */
+static void clean_h1(const char *want)
+{
+    dcmp_job job;
+
+    clean("{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\"]}}", &job);
+    CHECK_STR(job.state, "finished");
+    CHECK_CONTAINS(job.result, want);
+    dcmp_job_clear(&job);
+}
+
 /* A folder marked held (as the scheduler marks a series its study will read) is not removed,
  * nor anything in it, nor a folder holding it, nor the same folder named through a link; the
- * job succeeds saying so. Once the mark is gone the cleaner removes it. */
+ * job succeeds saying so. Held while any holder's mark (a study's, a patient's) is left; once the
+ * last is gone the cleaner removes it. */
 static void test_held(void)
 {
     char link[PATH_MAX * 2];
@@ -126,7 +147,8 @@ static void test_held(void)
     mk("dicom/h2", 1);
     mk("dicom/h2/b.dcm", 0);
     mk(".holds/dicom/h1", 1);
-    mk(".holds/dicom/h1/@held", 0);
+    mk(".holds/dicom/h1/@held.study.st", 0); /* two holders: a study and a patient */
+    mk(".holds/dicom/h1/@held.patient.pt", 0);
     mk("studies/st/v1", 1);
     snprintf(link, sizeof link, "%s/studies/st/v1/h1", f.data);
     CHECK(symlink("../../../dicom/h1", link) == 0);
@@ -140,7 +162,7 @@ static void test_held(void)
     CHECK_CONTAINS(job.log, "left in place: studies/st/v1/h1/a.dcm");
     dcmp_job_clear(&job);
     CHECK(there("dicom/h1/a.dcm"));
-    CHECK(there(".holds/dicom/h1/@held"));
+    CHECK(there(".holds/dicom/h1/@held.study.st"));
     CHECK(!there("dicom/h2"));
     {
         /* what is inside the held folder is recorded for the scheduler's release; what holds
@@ -152,19 +174,17 @@ static void test_held(void)
         free(text);
         CHECK(unlink(list) == 0);
     }
-    /* released (the scheduler removed the marks): removed as any path */
+    /* the study released it, the patient holds it still: left in place */
+    unmark("@held.study.st");
+    clean_h1("\"removed\":0,\"gone\":0,\"held\":1");
+    CHECK(there("dicom/h1/a.dcm"));
+    CHECK(there(".holds/dicom/h1/@deleted"));
+    /* released by its last holder too (the scheduler removed the marks): removed as any path */
     CHECK(unlink(link) == 0);
-    {
-        char mark[PATH_MAX * 2];
-        snprintf(mark, sizeof mark, "%s/.holds/dicom/h1/@held", f.data);
-        CHECK(unlink(mark) == 0);
-        snprintf(mark, sizeof mark, "%s/.holds/dicom/h1", f.data);
-        CHECK(rmdir(mark) == 0);
-    }
-    clean("{\"dicomAnonymizer\":{\"deleted\":[\"dicom/h1\"]}}", &job);
-    CHECK_STR(job.state, "finished");
-    CHECK_CONTAINS(job.result, "\"removed\":1,\"gone\":0,\"held\":0");
-    dcmp_job_clear(&job);
+    unmark("@held.patient.pt");
+    unmark("@deleted");
+    unmark("");
+    clean_h1("\"removed\":1,\"gone\":0,\"held\":0");
     CHECK(!there("dicom/h1"));
 }
 
