@@ -2237,7 +2237,7 @@ static int wait_gone(const fixture *f, const char *rel)
 static void test_study_hold(void)
 {
     char ids[8][DCMP_ID_LEN], rel[160];
-    char sids[3][DCMP_ORTHANC_ID_LEN], uid[128], study[80] = "";
+    char sids[3][DCMP_ORTHANC_ID_LEN], uid[128], study[80] = "", patient[80] = "";
     int counts[8], n, k;
     redisContext *rc;
     pid_t sched;
@@ -2256,10 +2256,13 @@ static void test_study_hold(void)
                     "{\"jobName\":\"both\",\"worker\":\"testmods.record\","
                     "\"callback\":\"sh.cb.yes\",\"trigger\":\"study\",\"rerun\":\"never\","
                     "\"requires\":[{\"SeriesDescription\":\"*T1*\"},"
-                    "{\"SeriesDescription\":\"*T2*\"}]}]",
+                    "{\"SeriesDescription\":\"*T2*\"}]},"
+                    "{\"jobName\":\"pat\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"sh.cb.yes\",\"trigger\":\"patient\",\"rerun\":\"never\"}]",
                     1, &sched) < 0)
         return;
     rc = redisConnect("127.0.0.1", f.port);
+    patient_tag = "-H"; /* a patient of its own */
     study_of = 40;
     for (k = 0; k < 2; k++) {
         variant = 40 + k;
@@ -2286,8 +2289,34 @@ static void test_study_hold(void)
             dcmp_job_clear(&job);
         }
     }
-    /* its job ended: the held folders, their marks and the study folder are removed */
-    CHECK(study[0] != '\0');
+    /* the patient entry holds the same folders: planned with them too, whichever ran first */
+    n = wait_level_version(rc, "patient", "pat", 2, counts, ids, 8);
+    CHECK(n == 1 && counts[0] == 2); /* both series were sent within Orthanc's StableAge */
+    if (n == 1) {
+        const cJSON *st;
+        const char *pid;
+        cJSON *kw;
+        dcmp_job job;
+        int nseries = 0;
+        CHECK(fixture_wait_state(&f, ids[0], "finished", 60000) == 0);
+        CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
+        kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
+        cJSON_ArrayForEach(st, cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "studies"))
+            nseries += cJSON_GetArraySize(cJSON_GetObjectItem(st, "series"));
+        /* planned at all: its series' folders were there (a version whose files are gone is
+         * dropped, make_links); read now, they may be released already */
+        CHECK(nseries >= 1 && nseries == counts[0]);
+        pid = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "patientId"));
+        snprintf(patient, sizeof patient, "%s", pid ? pid : "");
+        cJSON_Delete(kw);
+        dcmp_job_clear(&job);
+    }
+    /* both jobs ended: the held folders, their marks and the study's and patient's folders
+     * are removed */
+    CHECK(study[0] != '\0' && patient[0] != '\0');
+    snprintf(rel, sizeof rel, "patients/%s", patient);
+    CHECK(wait_gone(&f, rel) == 0);
     snprintf(rel, sizeof rel, "studies/%s", study);
     CHECK(wait_gone(&f, rel) == 0);
     for (k = 0; k < 2; k++) {
@@ -2309,7 +2338,7 @@ static void test_study_hold(void)
     CHECK(n == 1); /* rerun "never": not planned again */
     redisFree(rc);
     study_of = -1;
-    description = "";
+    patient_tag = description = "";
     level_end(&f, sched, "sh");
 }
 
