@@ -46,7 +46,7 @@ endif()
 # dcmp_svc: the helpers the shipped services link statically (services/common/).
 set(DCMP_SERVICE_COMMON ${CMAKE_CURRENT_LIST_DIR}/../services/common)
 if(NOT TARGET dcmp_svc AND EXISTS ${DCMP_SERVICE_COMMON}/svc.c)
-  add_library(dcmp_svc STATIC ${DCMP_SERVICE_COMMON}/svc.c)
+  add_library(dcmp_svc STATIC ${DCMP_SERVICE_COMMON}/svc.c ${DCMP_SERVICE_COMMON}/holdmark.c)
   set_target_properties(dcmp_svc PROPERTIES POSITION_INDEPENDENT_CODE ON
     C_VISIBILITY_PRESET hidden)
   target_include_directories(dcmp_svc PUBLIC ${DCMP_SERVICE_COMMON} ${DCMP_INCLUDE_DIR})

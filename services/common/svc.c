@@ -1,8 +1,11 @@
 /* svc.c -- helpers the shipped services share: paths inside DATA, trees, JSON, their folder. */
 #include "svc.h"
 
+#include "holdmark.h"
+
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +74,55 @@ int svc_data_path(const char *data_dir, const char *rel, int must_exist, char ou
         *slash = '\0';
     }
     return 0;
+}
+
+int svc_held(const char *data_dir, const char *path)
+{
+    char root[PATH_MAX], parent[PATH_MAX], rel[PATH_MAX], probe[2 * PATH_MAX + 16];
+    const char *base = strrchr(path, '/');
+    struct stat st;
+    size_t n, i;
+
+    if (base == NULL || realpath(data_dir, root) == NULL || strcmp(root, "/") == 0)
+        return 1;
+    n = (size_t)(base - path);
+    if (n >= sizeof parent)
+        return 1;
+    memcpy(parent, path, n);
+    parent[n] = '\0';
+    if (realpath(n ? parent : "/", probe) == NULL || !inside(root, probe))
+        return 1;
+    n = strlen(root);
+    /* the path from DATA: the resolved parent's part below DATA, then the last part */
+    if (snprintf(rel, sizeof rel, "%s%s%s", probe[n] ? probe + n + 1 : "", probe[n] ? "/" : "",
+                 base + 1) >= (int)sizeof rel)
+        return 1;
+    if (strcmp(rel, ".holds") == 0 || strncmp(rel, ".holds/", 7) == 0)
+        return 1;
+    /* each leading part of rel, rel itself last: a folder marked held */
+    for (i = 0;; i++) {
+        if (rel[i] == '/' || rel[i] == '\0') {
+            snprintf(probe, sizeof probe, "%s/.holds/%.*s", root, (int)i, rel);
+            if (dcmp_holdmark_any(probe)) {
+                /* to be removed when released: DATA/.holds/<folder>/@deleted, a line each */
+                int fd, ok;
+                snprintf(probe, sizeof probe, "%s/.holds/%.*s/@deleted", root, (int)i, rel);
+                fd = open(probe, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0)
+                    return 1;
+                n = strlen(rel);
+                rel[n] = '\n';
+                ok = write(fd, rel, n + 1) == (ssize_t)(n + 1);
+                close(fd);
+                return ok ? 2 : 1;
+            }
+        }
+        if (rel[i] == '\0')
+            break;
+    }
+    /* a folder with a held folder under it */
+    snprintf(probe, sizeof probe, "%s/.holds/%s", root, rel);
+    return lstat(probe, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static char *rm_err;

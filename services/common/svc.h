@@ -19,6 +19,18 @@
 int svc_data_path(const char *data_dir, const char *rel, int must_exist, char out[PATH_MAX],
                   char err[SVC_ERR_LEN]);
 
+/*
+ * Whether `path` (absolute, as svc_data_path gave it, and existing) is held for a study or
+ * patient event the scheduler has yet to plan or whose jobs still run. 2: it is, or is inside,
+ * a folder marked held (DATA/.holds/<folder>/@held.<level>.<id>, one per holder: held while
+ * any is left), and is recorded (a line appended to
+ * DATA/.holds/<folder>/@deleted) for the scheduler to remove when it releases the folder.
+ * 1: held and not recorded: it holds such a folder, lies under DATA/.holds, cannot be resolved,
+ * or the record could not be written. 0: not held. Its parent is resolved (links included),
+ * its last part is not (the cleaner never follows it).
+ */
+int svc_held(const char *data_dir, const char *path);
+
 /* Removes a file, or a folder with everything under it, never following symbolic links.
  * Returns 0, or -1 with err (what was removed stays removed). */
 int svc_rmtree(const char *path, char err[SVC_ERR_LEN]);

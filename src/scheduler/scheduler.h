@@ -294,6 +294,31 @@ void study_init(scheduler *s);
  * and makes a study event for each that has an entry to plan or drop; arg: the scheduler. */
 void *study_main(void *arg);
 
+/* ---- holds (hold.c) ---- */
+
+/*
+ * Holds dcmpath (a series folder relative to DATA) for `study` of level L (a study or a
+ * patient: a holder): recorded in Redis, then marked DATA/.holds/<dcmpath>/@held.<level>.<id>,
+ * one mark per holder; systemcleaner leaves the folder in place while any mark is left.
+ * Returns 0, or -1 with err (a bad path or id, Redis, the mark cannot be written: the series
+ * event waits).
+ */
+int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                const char *dcmpath, char *err);
+
+/*
+ * When `study` (of level L) holds paths: releases them (removes its own mark of each; when no
+ * other holder's mark is left, what systemcleaner deferred in it; then DATA/<L's folder>/<study>
+ * when the cleaner deferred anything in them; inside DATA, links never
+ * followed) when its state expired, or when `quiet` (no entry waits and every series is ready)
+ * and the jobs of every study event planned for it have ended; only the paths held at or before
+ * since_ms (Redis' time its state was read at: a series that joined after is not released).
+ * Returns when the study is to be looked at next: due_ms (0: on news), or sooner while
+ * something stays held.
+ */
+int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                  int quiet, int64_t since_ms, int64_t due_ms);
+
 /* 1 when the series `info` (Orthanc's /series/{id}) is a result the pipeline stored back
  * (catchup.c), else 0. */
 int catchup_result(helper *o, const char *series, const cJSON *info);

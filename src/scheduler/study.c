@@ -195,6 +195,9 @@ static int join(planner *pl, const dcmp_level *L, const char *id, const char *si
         }
         /* a study of too many series: said, and the series event goes on */
         dcmp_log_warn("event %s: %s", id, dcmp_queue_errstr(pl->seen));
+    } else if (data && str(data, "dcmpath")[0] &&
+               hold_series(pl->s->cfg, pl->seen, L, parent, str(data, "dcmpath"), err) < 0) {
+        goto out; /* its files would be cleaned away: the event waits */
     }
     dcmp_log_debug("event %s: series %s joins %s %s%s", id, sid, L->name, parent,
                    skip ? " (failed: not waited for)" : "");
@@ -552,7 +555,8 @@ static int mark_stable(planner *pl, const dcmp_level *L, const char *study, char
 }
 
 /* Makes the study folder: one link per series, to the folder its series pipeline read.
- * Returns 0, or -1 with why (a series' files are gone, a link cannot be made). */
+ * Returns 0, 1 with why when a series' files are gone, or -1 with why (a link cannot be
+ * made). */
 static int make_links(const dcmp_config *cfg, const char *study, const char *version,
                       const judged *j, char *why)
 {
@@ -567,9 +571,11 @@ static int make_links(const dcmp_config *cfg, const char *study, const char *ver
         if (dcmp_study_link(j->L, study, version, s, link, target, sizeof link, why) < 0)
             return -1;
         snprintf(path, sizeof path, "%s/%s", cfg->data, s->dcmpath);
-        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-            return dcmp_seterr(why, "series %s's files are gone (%s): %s not planned", s->id,
-                               s->dcmpath, j->L->name);
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            dcmp_seterr(why, "series %s's files are gone (%s): %s not planned", s->id, s->dcmpath,
+                        j->L->name);
+            return 1;
+        }
         snprintf(path, sizeof path, "%s/%s", cfg->data, link);
         snprintf(dir, sizeof dir, "%s", path);
         /* studies/, studies/<study>/, studies/<study>/<version>/ */
@@ -707,7 +713,7 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
     const dcmp_level *L = dcmp_level_named(str(b, "level"));
     char study[DCMP_STUDIES_ID_LEN], origin[16], version[DCMP_STUDY_VERSION_LEN] = "";
     judged *j = dcmp_xcalloc(1, sizeof *j);
-    int i, rc = -1;
+    int i, gone, rc = -1;
 
     memset(out, 0, sizeof *out);
     out->state = "failed";
@@ -743,11 +749,15 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
             snprintf(version, sizeof version, "%s", j->e[i].v.version);
             break;
         }
-    if (version[0] && make_links(cfg, study, version, j, out->error) < 0) {
-        /* decided again on the next news: nothing is recorded as planned */
+    if (version[0] && (gone = make_links(cfg, study, version, j, out->error)) != 0) {
+        /* files gone (released after an earlier version ran): this version is dropped, so it
+         * is not tried again and what it held is released; else decided again on news */
         for (i = 0; i < j->n; i++)
-            if (j->e[i].v.decision == DCMP_STUDY_PLAN)
-                j->e[i].v.decision = DCMP_STUDY_WAIT;
+            if (j->e[i].v.decision == DCMP_STUDY_PLAN) {
+                j->e[i].v.decision = gone > 0 ? DCMP_STUDY_DROP : DCMP_STUDY_WAIT;
+                if (gone > 0)
+                    snprintf(j->e[i].v.reason, sizeof j->e[i].v.reason, "%.480s", out->error);
+            }
         out->plan = strdup("{}");
     } else {
         char why[DCMP_ERR_LEN] = "";
@@ -764,6 +774,8 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
     if (strcmp(out->state, "ignored") == 0 && out->error[0] == '\0')
         snprintf(out->error, sizeof out->error, "%s",
                  j->n ? j->e[0].v.reason : "no entry of this level in the registry");
+    j->due_ms =
+        hold_next(cfg, pl->seen, L, study, 0, loaded(j), j->due_ms); /* held: looked at again */
     if (record(pl, study, id, j, err) < 0) {
         free(out->graph);
         free(out->plan);
@@ -777,6 +789,20 @@ out:
     judged_free(j);
     free(j);
     return rc;
+}
+
+/* 1 when nothing of the study waits: every entry done, every series ready. */
+static int quiet(const judged *j)
+{
+    int i;
+
+    for (i = 0; i < j->n; i++)
+        if (j->e[i].v.decision != DCMP_STUDY_DONE)
+            return 0;
+    for (i = 0; i < j->nseries; i++)
+        if (i >= j->nknown || !(j->series[i].planned && j->series[i].ended))
+            return 0;
+    return 1;
 }
 
 /* Asks Orthanc (through the thread's helper, as a planner would) whether the study (patient),
@@ -852,7 +878,9 @@ static void look(scheduler *s, helper *o, dcmp_queue *q, dcmp_settings_cache *c,
     } else if (j->ask_ms > 0 && j->ask_ms <= loaded(j) && *asks > 0) {
         --*asks;
         ask(s, o, q, study, j);
-    } /* else asked in a later tick: it stays due */
+    }                           /* else asked in a later tick: it stays due */
+    if (j->plan + j->drop == 0) /* held files: released once no event needs them (hold.c) */
+        j->due_ms = hold_next(s->cfg, q, L, study, quiet(j), loaded(j), j->due_ms);
     if (dcmp_studies_schedule(q, L, study, j->due_ms, loaded(j)) < 0)
         dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
 out:

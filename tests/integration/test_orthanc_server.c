@@ -1958,24 +1958,44 @@ static int wait_stable(int v, int patient)
 }
 
 /* Orthanc restarted with StableAge age, a Redis (f), a registry folder `name` holding the test
- * callbacks and settings `settings`, a worker and the scheduler (*sched, STABLE_AGE 1 s).
+ * callbacks (and base's, base.so, when base: MODULES then holds the test modules and base's)
+ * and settings `settings`, a worker and the scheduler (*sched, STABLE_AGE 1 s).
  * Returns 0, or -1 (checked already). */
-static int level_start(fixture *f, int age, const char *name, const char *settings, pid_t *sched)
+static int level_start(fixture *f, int age, const char *name, const char *settings, int base,
+                       pid_t *sched)
 {
+    const char *svcs = getenv("DCMP_SERVICES_DIR");
     char path[PATH_MAX + 64], src[PATH_MAX];
 
     CHECK(stop_orthanc() == 0);
     stable_age = age;
-    if (start_orthanc() < 0 || fixture_start(f) < 0) {
-        CHECK(!"Orthanc and a Redis");
+    if ((base && svcs == NULL) || start_orthanc() < 0 || fixture_start(f) < 0) {
+        CHECK(!"Orthanc and a Redis (and DCMP_SERVICES_DIR)");
         return -1;
     }
     skip_old_changes(f);
+    if (base) { /* MODULES: the test modules and base's */
+        snprintf(path, sizeof path, "%s/mods", dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/mods/testmods.so", dir);
+        snprintf(src, sizeof src, "%s/testmods.so", getenv("DCMP_TEST_MODULES"));
+        CHECK(symlink(src, path) == 0 || errno == EEXIST);
+        snprintf(path, sizeof path, "%s/mods/base", dir);
+        snprintf(src, sizeof src, "%s/base/module", svcs);
+        CHECK(symlink(src, path) == 0 || errno == EEXIST);
+        snprintf(path, sizeof path, "%s/mods", dir);
+        f->modules = strdup(path);
+    }
     snprintf(path, sizeof path, "%s/registry/%s", dir, name);
     CHECK(mkdir(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/registry/%s/cb.so", dir, name);
     snprintf(src, sizeof src, "%s/testcb.so", getenv("DCMP_TEST_MODULES"));
     CHECK(symlink(src, path) == 0);
+    if (base) {
+        snprintf(path, sizeof path, "%s/registry/%s/base.so", dir, name);
+        snprintf(src, sizeof src, "%s/base/registry/base.so", svcs);
+        CHECK(symlink(src, path) == 0);
+    }
     snprintf(path, sizeof path, "%s/registry/%s/settings.json", dir, name);
     CHECK(write_text(path, settings) == 0);
     fixture_worker(f, "default", NULL);
@@ -1988,7 +2008,7 @@ static int level_start(fixture *f, int age, const char *name, const char *settin
 /* Undoes level_start's registry folder `name` and stops the scheduler. */
 static void level_end(fixture *f, pid_t sched, const char *name)
 {
-    static const char *const files[] = {"settings.json", "cb.so"};
+    static const char *const files[] = {"settings.json", "cb.so", "base.so"};
     char path[PATH_MAX + 64];
     size_t i;
 
@@ -2025,7 +2045,7 @@ static void test_study_events(void)
                     "\"callback\":\"st.cb.yes\",\"trigger\":\"study\","
                     "\"requires\":[{\"SeriesDescription\":\"*t1*\"},"
                     "{\"SeriesDescription\":\"*T2*\"}]}]",
-                    &sched) < 0)
+                    0, &sched) < 0)
         return;
     rc = redisConnect("127.0.0.1", f.port);
     study_of = 20;
@@ -2103,7 +2123,7 @@ static void test_patient_events(void)
     if (level_start(&f, 2, "pt",
                     "[{\"jobName\":\"patient\",\"worker\":\"testmods.record\","
                     "\"callback\":\"pt.cb.yes\",\"trigger\":\"patient\"}]",
-                    &sched) < 0)
+                    0, &sched) < 0)
         return;
     rc = redisConnect("127.0.0.1", f.port);
     patient_tag = "-P";
@@ -2148,6 +2168,178 @@ static void test_patient_events(void)
     study_of = -1;
     patient_tag = description = "";
     level_end(&f, sched, "pt");
+}
+
+/* The systemCleaner job of the series event whose dcmpath is dicom/<sid>, once it ended:
+ * 1 when it finished leaving that folder in place as held, 0 otherwise (waits up to 60 s). */
+static int cleaner_held(fixture *f, redisContext *rc, const char *sid)
+{
+    char want[160], cleaner[DCMP_ID_LEN] = "";
+    dcmp_job job;
+    int i, held;
+
+    snprintf(want, sizeof want, "\"dcmpath\":\"dicom/%s\"", sid);
+    for (i = 0; i < 1200 && !cleaner[0]; i++) {
+        redisReply *r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        size_t k;
+        for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+            redisReply *h = redisCommand(rc, "HGET dcmp:event:%s plan", r->element[k]->str);
+            if (h && h->type == REDIS_REPLY_STRING && strstr(h->str, want)) {
+                cJSON *plan = cJSON_Parse(h->str);
+                const cJSON *j;
+                cJSON_ArrayForEach(j, cJSON_GetObjectItem(plan, "jobs"))
+                {
+                    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "jobName"));
+                    if (name && strcmp(name, "systemCleaner") == 0)
+                        snprintf(cleaner, sizeof cleaner, "%s",
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")));
+                }
+                cJSON_Delete(plan);
+            }
+            if (h)
+                freeReplyObject(h);
+        }
+        if (r)
+            freeReplyObject(r);
+        if (!cleaner[0])
+            nap_ms(50);
+    }
+    if (!cleaner[0] || fixture_wait_state(f, cleaner, "finished", 60000) != 0 ||
+        dcmp_queue_job(f->q, cleaner, &job) != 1)
+        return 0;
+    snprintf(want, sizeof want, "left in place: dicom/%s", sid);
+    held = strstr(job.log, want) != NULL && strstr(job.result, "\"held\":1") != NULL;
+    dcmp_job_clear(&job);
+    return held;
+}
+
+/* Waits (up to 60 s) until DATA/<rel> is gone; returns 0, or -1. */
+static int wait_gone(const fixture *f, const char *rel)
+{
+    char path[PATH_MAX + 256];
+    struct stat st;
+    int i;
+
+    snprintf(path, sizeof path, "%s/%s", f->data, rel);
+    for (i = 0; i < 1200; i++) {
+        if (lstat(path, &st) != 0)
+            return 0;
+        nap_ms(50);
+    }
+    return -1;
+}
+
+/* Keeping files from the cleaner: base's systemcleaner runs in every series pipeline (its
+ * files injected `deleted` by base's dicomAnonymizer callback), and a study entry still gets
+ * each series' files, held (DATA/.holds) until its job ended; then the scheduler removes them
+ * and the study folder. A late series, after the release (rerun "never"), is held again and
+ * released again. */
+static void test_study_hold(void)
+{
+    char ids[8][DCMP_ID_LEN], rel[160];
+    char sids[3][DCMP_ORTHANC_ID_LEN], uid[128], study[80] = "", patient[80] = "";
+    int counts[8], n, k;
+    redisContext *rc;
+    pid_t sched;
+    fixture f;
+
+    /* the system settings: base's systemcleaner after every series pipeline */
+    snprintf(rel, sizeof rel, "%s/settings.json", dir);
+    CHECK(write_text(rel, "{\"headerFields\":[\"PatientID\",\"Modality\",\"SeriesDescription\","
+                          "\"SeriesInstanceUID\",\"seriesId\",\"studyId\",\"dcmpath\"],"
+                          "\"postServices\":[{\"jobName\":\"systemCleaner\","
+                          "\"worker\":\"base.systemcleaner.worker\","
+                          "\"callback\":\"sh.base.systemcleaner\"}]}") == 0);
+    if (level_start(&f, 2, "sh",
+                    "[{\"jobName\":\"anon\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"sh.base.dicomAnonymizer\"},"
+                    "{\"jobName\":\"both\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"sh.cb.yes\",\"trigger\":\"study\",\"rerun\":\"never\","
+                    "\"requires\":[{\"SeriesDescription\":\"*T1*\"},"
+                    "{\"SeriesDescription\":\"*T2*\"}]},"
+                    "{\"jobName\":\"pat\",\"worker\":\"testmods.record\","
+                    "\"callback\":\"sh.cb.yes\",\"trigger\":\"patient\",\"rerun\":\"never\"}]",
+                    1, &sched) < 0)
+        return;
+    rc = redisConnect("127.0.0.1", f.port);
+    patient_tag = "-H"; /* a patient of its own */
+    study_of = 40;
+    for (k = 0; k < 2; k++) {
+        variant = 40 + k;
+        description = k ? "AX T2" : "AX T1";
+        CHECK(send_series() == 0);
+    }
+    /* each series' cleaner ran before the study event, and held its folder */
+    for (k = 0; k < 2; k++) {
+        variant_uid(40 + k, uid, sizeof uid);
+        series_by_uid(uid, sids[k]);
+        CHECK(sids[k][0] && cleaner_held(&f, rc, sids[k]));
+    }
+    n = wait_study_version(rc, "both", 2, counts, ids, 8);
+    CHECK(n == 1 && counts[0] == 2);
+    if (n == 1) {
+        dcmp_job job;
+        check_study_job(&f, ids[0], 2); /* every series' five files, through the links */
+        if (dcmp_queue_job(f.q, ids[0], &job) == 1) {
+            cJSON *kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
+            const char *s = cJSON_GetStringValue(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "studyId"));
+            snprintf(study, sizeof study, "%s", s ? s : "");
+            cJSON_Delete(kw);
+            dcmp_job_clear(&job);
+        }
+    }
+    /* the patient entry holds the same folders: planned with them too, whichever ran first */
+    n = wait_level_version(rc, "patient", "pat", 2, counts, ids, 8);
+    CHECK(n == 1 && counts[0] == 2); /* both series were sent within Orthanc's StableAge */
+    if (n == 1) {
+        const cJSON *st;
+        const char *pid;
+        cJSON *kw;
+        dcmp_job job;
+        int nseries = 0;
+        CHECK(fixture_wait_state(&f, ids[0], "finished", 60000) == 0);
+        CHECK(dcmp_queue_job(f.q, ids[0], &job) == 1);
+        kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
+        cJSON_ArrayForEach(st, cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "studies"))
+            nseries += cJSON_GetArraySize(cJSON_GetObjectItem(st, "series"));
+        /* planned at all: its series' folders were there (a version whose files are gone is
+         * dropped, make_links); read now, they may be released already */
+        CHECK(nseries >= 1 && nseries == counts[0]);
+        pid = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "patientId"));
+        snprintf(patient, sizeof patient, "%s", pid ? pid : "");
+        cJSON_Delete(kw);
+        dcmp_job_clear(&job);
+    }
+    /* both jobs ended: the held folders, their marks and the study's and patient's folders
+     * are removed */
+    CHECK(study[0] != '\0' && patient[0] != '\0');
+    snprintf(rel, sizeof rel, "patients/%s", patient);
+    CHECK(wait_gone(&f, rel) == 0);
+    snprintf(rel, sizeof rel, "studies/%s", study);
+    CHECK(wait_gone(&f, rel) == 0);
+    for (k = 0; k < 2; k++) {
+        snprintf(rel, sizeof rel, "dicom/%s", sids[k]);
+        CHECK(wait_gone(&f, rel) == 0);
+        snprintf(rel, sizeof rel, ".holds/dicom/%s", sids[k]);
+        CHECK(wait_gone(&f, rel) == 0);
+    }
+    /* a late series: held again by its own cleaner, released once nothing waits for it */
+    variant = 42;
+    description = "FLAIR";
+    CHECK(send_series() == 0);
+    variant_uid(42, uid, sizeof uid);
+    series_by_uid(uid, sids[2]);
+    CHECK(sids[2][0] && cleaner_held(&f, rc, sids[2]));
+    snprintf(rel, sizeof rel, "dicom/%s", sids[2]);
+    CHECK(wait_gone(&f, rel) == 0);
+    n = study_versions(rc, "both", counts, ids, 8);
+    CHECK(n == 1); /* rerun "never": not planned again */
+    redisFree(rc);
+    study_of = -1;
+    patient_tag = description = "";
+    level_end(&f, sched, "sh");
 }
 
 int main(void)
@@ -2207,6 +2399,7 @@ int main(void)
             RUN(test_arrival_watch);
             RUN(test_study_events);
             RUN(test_patient_events);
+            RUN(test_study_hold);
         }
     }
     if (orthanc > 0) {

@@ -425,3 +425,19 @@ local function take_event(proc, id, max, ttl)
   local h = redis.call('HMGET', key, 'body', 'received')
   return {h[1] or '', h[2] or '0', ''}
 end
+
+-- Whether every job of an event's plan (its JSON text) has ended: finished, failed, canceled
+-- or blocked, so nothing of it runs any more; a job whose record expired ended long ago.
+local function plan_ended(text)
+  local ENDED = {finished = true, failed = true, canceled = true, blocked = true}
+  local ok, plan = pcall(cjson.decode, text or '')
+  if ok and type(plan) == 'table' and type(plan.jobs) == 'table' then
+    for _, j in ipairs(plan.jobs) do
+      if type(j) == 'table' and type(j.id) == 'string' then
+        local js = redis.call('HGET', P .. 'job:' .. j.id, 'state')
+        if js and not ENDED[js] then return false end
+      end
+    end
+  end
+  return true
+end

@@ -13,7 +13,6 @@ local K, ARGV = P .. KIND .. ':', {select(3, unpack(ARGV))}
 local key = K .. ARGV[1]
 local all = redis.call('HGETALL', key)
 local out = {all, now_ms()}
-local ENDED = {finished = true, failed = true, canceled = true, blocked = true}
 for i = 1, #all, 2 do
   local f = all[i]
   if string.sub(f, 1, 2) == 's:' then
@@ -25,16 +24,7 @@ for i = 1, #all, 2 do
     if not st or st == 'ignored' or st == 'failed' then
       planned, ended = '1', '1'
     elseif st == 'planned' then
-      planned, ended = '1', '1'
-      local okp, plan = pcall(cjson.decode, h[2] or '')
-      if okp and type(plan) == 'table' and type(plan.jobs) == 'table' then
-        for _, j in ipairs(plan.jobs) do
-          if type(j) == 'table' and type(j.id) == 'string' then
-            local js = redis.call('HGET', P .. 'job:' .. j.id, 'state')
-            if js and not ENDED[js] then ended = '0' break end
-          end
-        end
-      end
+      planned, ended = '1', plan_ended(h[2]) and '1' or '0'
     end
     table.insert(out, {string.sub(f, 3), planned, ended})
   end

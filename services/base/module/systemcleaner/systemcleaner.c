@@ -1,4 +1,7 @@
 /* systemcleaner.c -- the last post service: removes the paths jobs injected as `deleted`. */
+/* A path held for a study or patient event (DATA/.holds, written by the scheduler) is left in
+ * place and reported held; inside a held folder it is recorded there, and the scheduler
+ * removes it once no pending event needs it. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,8 +14,8 @@
 
 #define MAX_PATHS 10000
 
-/* Removes one injected path, only inside DATA. Returns 1 removed, 0 already gone, -1 refused
- * or failed (logged). */
+/* Removes one injected path, only inside DATA. Returns 1 removed, 0 already gone, 2 held for a
+ * study or patient event (left), -1 refused or failed (logged). */
 static int clean_one(const dcmp_call *call, const char *job, const char *rel)
 {
     char path[PATH_MAX], err[SVC_ERR_LEN];
@@ -26,6 +29,19 @@ static int clean_one(const dcmp_call *call, const char *job, const char *rel)
         call->host->log(call, DCMP_LOG_INFO, "already gone: %s", rel);
         return 0;
     }
+    switch (svc_held(call->data_dir, path)) {
+    case 2:
+        call->host->log(call, DCMP_LOG_INFO,
+                        "held for a study or patient event, left in place: %s (from %s); "
+                        "removed when released",
+                        rel, job);
+        return 2;
+    case 1:
+        call->host->log(call, DCMP_LOG_INFO,
+                        "held for a study or patient event, left in place: %s (from %s)", rel, job);
+        return 2;
+    default: break;
+    }
     if (svc_rmtree(path, err) < 0) {
         call->host->log(call, DCMP_LOG_ERROR, "%s", err);
         return -1;
@@ -38,7 +54,7 @@ static int32_t worker(const dcmp_call *call)
 {
     cJSON *added = cJSON_Parse(call->added_params);
     const cJSON *job;
-    int removed = 0, gone = 0, refused = 0, seen = 0;
+    int removed = 0, gone = 0, held = 0, refused = 0, seen = 0;
     char first[SVC_ERR_LEN] = "", result[128];
 
     if (!cJSON_IsObject(added)) {
@@ -57,6 +73,7 @@ static int32_t worker(const dcmp_call *call)
             seen++;
             removed += r == 1;
             gone += r == 0;
+            held += r == 2;
             if (r < 0 && refused++ == 0)
                 snprintf(first, sizeof first, "%s (from %s)", del->valuestring, job->string);
             continue;
@@ -82,13 +99,14 @@ static int32_t worker(const dcmp_call *call)
             r = clean_one(call, job->string, p->valuestring);
             removed += r == 1;
             gone += r == 0;
+            held += r == 2;
             if (r < 0 && refused++ == 0)
                 snprintf(first, sizeof first, "%s (from %s)", p->valuestring, job->string);
         }
     }
     cJSON_Delete(added);
-    snprintf(result, sizeof result, "{\"removed\":%d,\"gone\":%d,\"refused\":%d}", removed, gone,
-             refused);
+    snprintf(result, sizeof result, "{\"removed\":%d,\"gone\":%d,\"held\":%d,\"refused\":%d}",
+             removed, gone, held, refused);
     call->host->set_result(call, result);
     if (refused > 0) {
         char msg[SVC_ERR_LEN + 128];

@@ -1,0 +1,94 @@
+/* holds.c -- the paths under DATA held for a study's (patient's) pending events, in Redis. */
+#include "holds.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The script, embedded from src/queue/lua/ at build time (lua_scripts.c). */
+extern const char dcmp_lua_hold_load[], dcmp_lua_hold_add[];
+
+/* Runs a plain command whose reply is not kept; -1 with the handle's error set. */
+static int command(dcmp_queue *q, int n, const char **argv)
+{
+    redisReply *r = dcmp_queue_command(q, n, argv, NULL);
+
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_holds_add(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path,
+                   int64_t ttl)
+{
+    char nttl[24];
+    const char *args[4] = {L->redis, study, path, nttl};
+    redisReply *r;
+
+    if (strlen(path) >= DCMP_HOLDS_PATH_LEN)
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY,
+                                 "%s %s: held path %.64s...: longer than %d bytes", L->name, study,
+                                 path, DCMP_HOLDS_PATH_LEN - 1);
+    snprintf(nttl, sizeof nttl, "%" PRId64, 2 * ttl);
+    if ((r = dcmp_queue_script(q, dcmp_lua_hold_add, 4, args, NULL)) == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_holds_load(dcmp_queue *q, const dcmp_level *L, const char *study, int64_t since_ms,
+                    dcmp_holds *h)
+{
+    char since[24];
+    const char *args[3] = {L->redis, study, since};
+    const redisReply *paths;
+    redisReply *r;
+    size_t i;
+
+    memset(h, 0, sizeof *h);
+    snprintf(since, sizeof since, "%" PRId64, since_ms);
+    if ((r = dcmp_queue_script(q, dcmp_lua_hold_load, 3, args, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of %s %s: unexpected reply", L->name,
+                                 study);
+    }
+    paths = r->element[0];
+    h->ended = r->element[1]->str[0] == '1';
+    h->state_ttl_ms = r->element[2]->integer;
+    if (paths->elements > 0 &&
+        (h->paths = calloc(paths->elements < DCMP_HOLDS_MAX ? paths->elements : DCMP_HOLDS_MAX,
+                           sizeof *h->paths)) == NULL) {
+        freeReplyObject(r);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of %s %s: out of memory", L->name,
+                                 study);
+    }
+    for (i = 0; i < paths->elements && h->n < DCMP_HOLDS_MAX; i++) {
+        const redisReply *e = paths->element[i];
+        if (e->type == REDIS_REPLY_STRING && e->len > 0 && e->len < DCMP_HOLDS_PATH_LEN)
+            memcpy(h->paths[h->n++], e->str, e->len + 1);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_holds_drop(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path)
+{
+    char key[96];
+    const char *zrem[3] = {"ZREM", key, path};
+
+    snprintf(key, sizeof key, "dcmp:holds:%s:%.64s", L->redis, study);
+    return command(q, 3, zrem);
+}
+
+void dcmp_holds_clear(dcmp_holds *h)
+{
+    free(h->paths);
+    memset(h, 0, sizeof *h);
+}

@@ -1,0 +1,260 @@
+/* hold.c -- dcmp-scheduler's holds: the series folders a pending study or patient event will
+ * read are marked (Redis, and DATA/.holds/<folder>/@held.<level>.<id> for systemcleaner, one
+ * per holder); what the cleaner left in them is removed, with the holders' folders, once no
+ * holder's pending event needs them (docs/planning.md, "Keeping files from the cleaner"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fdio.h"
+#include "holdmark.h"
+#include "holds.h"
+#include "studies.h"
+#include "log.h"
+#include "scheduler.h"
+
+#define HOLD_POLL_MS  5000 /* a study holding files is looked at again after, until released */
+#define HOLD_LIST_MAX (64 * 1024) /* bytes of a held folder's @deleted list read at its release */
+
+/* 0 when rel is a path to hold or remove: relative, no empty, "." or ".." part, at most
+ * DCMP_HOLDS_PATH_LEN - 1 bytes of letters, digits and "/-_."; else -1 with why. */
+static int checked(const char *rel, char *why)
+{
+    const char *p = rel, *c;
+
+    if (*rel == '\0' || *rel == '/' || strlen(rel) >= DCMP_HOLDS_PATH_LEN)
+        return dcmp_seterr(why, "held path \"%.80s\": not a path relative to DATA", rel);
+    for (c = rel; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '/' || *c == '-' || *c == '_' || *c == '.'))
+            return dcmp_seterr(why, "held path \"%.80s\": a character out of [A-Za-z0-9/._-]", rel);
+    for (; *p; p += strcspn(p, "/"), p += *p == '/') {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return dcmp_seterr(why, "held path \"%.80s\": an empty, \".\" or \"..\" part", rel);
+    }
+    return 0;
+}
+
+/* DATA/<rel> into out, every folder above it checked to be a folder and no link (so nothing
+ * leads out of DATA). Returns 0, 1 when a part is missing (nothing there), -1 with why. */
+static int inside(const char *data, const char *rel, char *out, size_t size, char *why)
+{
+    struct stat st;
+    size_t base;
+    char *slash;
+
+    if (checked(rel, why) < 0)
+        return -1;
+    if ((size_t)snprintf(out, size, "%s/%s", data, rel) >= size)
+        return dcmp_seterr(why, "%s/%.80s: path too long", data, rel);
+    base = strlen(data) + 1;
+    for (slash = out + base; (slash = strchr(slash, '/')) != NULL; slash++) {
+        *slash = '\0';
+        if (lstat(out, &st) != 0) {
+            *slash = '/';
+            return errno == ENOENT ? 1 : dcmp_seterr(why, "%s: %s", out, strerror(errno));
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            dcmp_seterr(why, "%s: not a folder (a link is never followed)", out);
+            *slash = '/';
+            return -1;
+        }
+        *slash = '/';
+    }
+    return 0;
+}
+
+/* The mark of holder L/id in .holds/<rel>/ into out: "@held.<level>.<id>", id checked to be
+ * an Orthanc id (letters, digits, "-", "_"; no "/" or "."), so no mark leaves its folder.
+ * Returns 0, or -1 with why. */
+static int mark_name(const dcmp_level *L, const char *id, char *out, size_t size, char *why)
+{
+    const char *c;
+
+    if (*id == '\0' || strlen(id) >= DCMP_STUDIES_ID_LEN)
+        return dcmp_seterr(why, "%s id \"%.80s\": empty or too long to hold with", L->name, id);
+    for (c = id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_'))
+            return dcmp_seterr(why, "%s id \"%.80s\": a character out of [A-Za-z0-9_-]", L->name,
+                               id);
+    snprintf(out, size, "@held.%s.%s", L->name, id);
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes DATA/<rel>, a file or a folder and all under it, links never followed. Returns 0
+ * (removed or already gone) or -1 with why. */
+static int remove_tree(const char *data, const char *rel, char *why)
+{
+    char path[PATH_MAX];
+    int rc = inside(data, rel, path, sizeof path, why);
+
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return dcmp_seterr(why, "removing %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                const char *dcmpath, char *err)
+{
+    char rel[DCMP_HOLDS_PATH_LEN + DCMP_STUDIES_ID_LEN + 32], mark[DCMP_STUDIES_ID_LEN + 24];
+    char path[PATH_MAX], *slash;
+    struct stat st;
+    int fd;
+
+    if (checked(dcmpath, err) < 0 || mark_name(L, study, mark, sizeof mark, err) < 0)
+        return -1;
+    /* Redis first: a mark is never left that nothing would release */
+    if (dcmp_holds_add(q, L, study, dcmpath, cfg->seen_ttl) < 0)
+        return dcmp_seterr(err, "holding %s for %s %s: %s", dcmpath, L->name, study,
+                           dcmp_queue_errstr(q));
+    snprintf(rel, sizeof rel, ".holds/%s/%s", dcmpath, mark);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->data, rel) >= sizeof path)
+        return dcmp_seterr(err, "%s/%s: path too long", cfg->data, rel);
+    for (slash = path + strlen(cfg->data) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+        *slash = '\0';
+        if ((mkdir(path, 0755) != 0 && errno != EEXIST) || lstat(path, &st) != 0 ||
+            !S_ISDIR(st.st_mode))
+            return dcmp_seterr(err, "holding %s: %s is not a folder of ours", dcmpath, path);
+        *slash = '/';
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return dcmp_seterr(err, "holding %s: %s: %s", dcmpath, path, strerror(errno));
+    if (write(fd, study, strlen(study)) < 0 || close(fd) != 0)
+        return dcmp_seterr(err, "holding %s: writing %s failed", dcmpath, path);
+    return 0;
+}
+
+/* Removes what systemcleaner left in held folder rel and listed in its @deleted (rel itself or
+ * paths inside it; a path that cannot be removed is logged and left, as the cleaner leaves
+ * it). Returns how many paths were listed. */
+static int deferred(const char *data, const dcmp_level *L, const char *study, const char *rel)
+{
+    char path[PATH_MAX], why[DCMP_ERR_LEN], *buf, *line, *next;
+    size_t len = strlen(rel);
+    int fd, n = 0;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/@deleted", data, rel) >= sizeof path)
+        return 0;
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return 0; /* no cleaner asked: the files stay */
+    buf = dcmp_xcalloc(1, HOLD_LIST_MAX);
+    if (dcmp_fdio_read_until(fd, buf, HOLD_LIST_MAX, dcmp_clock_mono_ms() + 10000) < 0)
+        buf[0] = '\0';
+    close(fd);
+    for (line = buf; (next = strchr(line, '\n')) != NULL; line = next) {
+        *next++ = '\0';
+        n++;
+        if (strncmp(line, rel, len) != 0 || (line[len] != '\0' && line[len] != '/'))
+            dcmp_log_warn("%s %s: %s lists %.200s, not in the held folder: left", L->name, study,
+                          path, line);
+        else if (remove_tree(data, line, why) < 0)
+            dcmp_log_warn("%s %s: %s: left", L->name, study, why);
+    }
+    if (*line)
+        dcmp_log_warn("%s %s: %s: more than %d bytes: the rest left", L->name, study, path,
+                      HOLD_LIST_MAX - 1);
+    free(buf);
+    return n;
+}
+
+/* Releases held path rel for holder L/study: removes its own mark; when no other holder's mark
+ * is left, what the cleaner left in rel and listed, then the list and the marks' emptied
+ * folders; then the hold in Redis. Returns 1 when the cleaner was asked to remove something
+ * in rel (removed now, or by the last holder's release), 0 when not, or -1 with why (tried
+ * again on the next look). */
+static int release(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                   const char *rel, char *why)
+{
+    char path[PATH_MAX], mark[DCMP_STUDIES_ID_LEN + 24], *slash;
+    size_t top;
+    int asked;
+
+    if (checked(rel, why) < 0 || mark_name(L, study, mark, sizeof mark, why) < 0)
+        return -1;
+    /* rel is checked: .holds/<rel> is made of our own folders */
+    if ((size_t)snprintf(path, sizeof path, "%s/.holds/%s/%s", cfg->data, rel, mark) >= sizeof path)
+        return dcmp_seterr(why, "%s/.holds/%.80s: path too long", cfg->data, rel);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return dcmp_seterr(why, "%s: %s", path, strerror(errno));
+    *strrchr(path, '/') = '\0'; /* .holds/<rel> */
+    top = strlen(path);
+    snprintf(path + top, sizeof path - top, "/@deleted");
+    asked = access(path, F_OK) == 0;
+    path[top] = '\0';
+    if (dcmp_holdmark_any(path)) {
+        dcmp_log_debug("%s %s: %s stays held by another holder", L->name, study, rel);
+    } else {
+        deferred(cfg->data, L, study, rel);
+        snprintf(path + top, sizeof path - top, "/@deleted");
+        if (unlink(path) != 0 && errno != ENOENT)
+            return dcmp_seterr(why, "%s: %s", path, strerror(errno));
+        path[top] = '\0';
+        /* .holds/<rel>/ and the folders above it, as long as they are empty */
+        while (rmdir(path) == 0 && (slash = strrchr(path, '/')) != NULL &&
+               slash > path + strlen(cfg->data) + 7)
+            *slash = '\0';
+    }
+    if (dcmp_holds_drop(q, L, study, rel) < 0)
+        return dcmp_seterr(why, "%s", dcmp_queue_errstr(q));
+    return asked;
+}
+
+int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+                  int quiet, int64_t since_ms, int64_t due_ms)
+{
+    char why[DCMP_ERR_LEN], folder[DCMP_HOLDS_PATH_LEN];
+    int64_t poll = dcmp_clock_wall_ms() + HOLD_POLL_MS;
+    dcmp_holds h;
+    int i, failed = 0, released = 0, cleaned = 0;
+
+    if (dcmp_holds_load(q, L, study, since_ms, &h) < 0) {
+        dcmp_log_warn("%s %s: %s (looked at again)", L->name, study, dcmp_queue_errstr(q));
+        return due_ms > 0 && due_ms < poll ? due_ms : poll;
+    }
+    if (h.n == 0 || !(h.state_ttl_ms == -2 || (quiet && h.ended))) {
+        /* nothing held; or held while an entry waits or a study event's jobs run */
+        i = h.n;
+        dcmp_holds_clear(&h);
+        return i == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
+    }
+    /* no pending study event needs them: what the cleaner left in them is removed */
+    for (i = 0; i < h.n; i++) {
+        int asked = release(cfg, q, L, study, h.paths[i], why);
+        if (asked < 0) {
+            dcmp_log_warn("%s %s: releasing %s: %s", L->name, study, h.paths[i], why);
+            failed++;
+        } else {
+            released++;
+            cleaned += asked;
+        }
+    }
+    /* and the study's folder of links, in a stack that cleans the series folders it links to */
+    snprintf(folder, sizeof folder, "%s/%s", L->folder, study);
+    if (cleaned > 0 && remove_tree(cfg->data, folder, why) < 0) {
+        dcmp_log_warn("%s %s: %s", L->name, study, why);
+        failed++;
+    }
+    dcmp_log_info("%s %s: %d held path%s released%s", L->name, study, released,
+                  released == 1 ? "" : "s", h.state_ttl_ms == -2 ? " (its state expired)" : "");
+    dcmp_holds_clear(&h);
+    return failed == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
+}
