@@ -2,9 +2,10 @@
 # container_test.sh -- container jobs in the chain of a real native stack (issue 13): run.sh
 # brings the stack up in a temp BASEDIR on free loopback ports with the base services; a test
 # service is installed whose entries are images built here FROM the base image, one per
-# interface, all running one perl script that copies the first DICOM file of its input with a
-# new SOPInstanceUID and SeriesInstanceUID into its output and writes result.json (the new
-# SOPInstanceUID, the .tags files it was given): `ctrseg` (`dcmp`: the series under /data),
+# interface with one shared first layer installing Debian's dcmtk, all running one perl script
+# that copies the first DICOM file of its input into its output and gives it a new
+# SOPInstanceUID and SeriesInstanceUID with DCMTK's dcmodify (read back with dcmdump), and
+# writes result.json (the new SOPInstanceUID, the .tags files it was given): `ctrseg` (`dcmp`: the series under /data),
 # `ctrkeep` (the same image with `"store": false`), `ctrmod` (`mercure`: MERCURE_IN_DIR/OUT_DIR)
 # and `ctrmap` (`monai`: a MAP whose entrypoint fails, so it runs only through its manifest's
 # command); and whose `ctrreport` entry, a Python worker that depends on all four, records the
@@ -64,24 +65,23 @@ mkdir "$tmp/image"
 cat >"$tmp/image/entry.pl" <<'EOF'
 # One script for the three interfaces (docs/containers.md): mercure's MERCURE_IN_DIR and
 # MERCURE_OUT_DIR, a MAP's HOLOSCAN_INPUT_PATH and HOLOSCAN_OUTPUT_PATH, or dcmp's kwargs in
-# DCMP_KWARGS with DATA at /data (read-only) and /out. Copies the input's first DICOM file with
-# a new SOPInstanceUID and SeriesInstanceUID (the last digit of each moved on by 2 for mercure,
-# 3 for monai, params.bump for dcmp, default 1: same length, so no element length changes);
-# result.json names the new SOPInstanceUID and counts the input's DICOM and .tags files.
+# DCMP_KWARGS with DATA at /data (read-only) and /out. Copies the input's first DICOM (Part 10)
+# file to the output and makes it new with DCMTK: dcmodify gives the copy a new SOPInstanceUID
+# (the meta header's too) and SeriesInstanceUID, dcmdump reads them back (checked new, and
+# matching in the meta header); result.json names the new SOPInstanceUID and counts the input's DICOM and .tags
+# files. DCMTK's tools are run from argument lists, never through a shell.
 use strict;
 use warnings;
-my ($in, $out, $shift, $iface);
+my ($in, $out, $iface);
 if (defined $ENV{MERCURE_IN_DIR}) {
-  ($in, $out, $shift, $iface) = ($ENV{MERCURE_IN_DIR}, $ENV{MERCURE_OUT_DIR}, 2, 'mercure');
+  ($in, $out, $iface) = ($ENV{MERCURE_IN_DIR}, $ENV{MERCURE_OUT_DIR}, 'mercure');
 } elsif (defined $ENV{HOLOSCAN_INPUT_PATH}) {
-  ($in, $out, $shift, $iface) = ($ENV{HOLOSCAN_INPUT_PATH}, $ENV{HOLOSCAN_OUTPUT_PATH}, 3, 'monai');
+  ($in, $out, $iface) = ($ENV{HOLOSCAN_INPUT_PATH}, $ENV{HOLOSCAN_OUTPUT_PATH}, 'monai');
 } else {
   my ($rel) = ($ENV{DCMP_KWARGS} // '') =~ /"dcmpath":"([^"\\]+)"/ or die "no headers.dcmpath\n";
   die "dcmpath $rel leaves /data\n" if $rel =~ /\.\./;
-  my ($bump) = ($ENV{DCMP_KWARGS} // '') =~ /"bump":(\d)/;
-  ($in, $out, $shift, $iface) = ("/data/$rel", '/out', $bump // 1, 'dcmp');
+  ($in, $out, $iface) = ("/data/$rel", '/out', 'dcmp');
 }
-my $sop = '';
 my @files;
 sub walk {
   my $d = shift;
@@ -91,47 +91,61 @@ sub walk {
   }
 }
 walk($in);
-my $b;
+my $src;
 for my $f (@files) {
   open(my $fh, '<:raw', $f) or die "$f: $!\n";
-  my $data = do { local $/; <$fh> };
-  if (length($data) > 132 && substr($data, 128, 4) eq 'DICM') { $b = $data; last; }
+  my $head = '';
+  read($fh, $head, 132);
+  if (length($head) == 132 && substr($head, 128, 4) eq 'DICM') { $src = $f; last; }
 }
-defined $b or die "no DICOM file under $in\n";
-# explicit VR (tag, "UI", 2-byte length) and implicit VR (tag, 4-byte length): the value at +8
-for my $tag ("\x02\x00\x03\x00", "\x08\x00\x18\x00", "\x20\x00\x0e\x00") {
-  my $i = index($b, $tag, 132);
-  next if $i < 0;
-  my $len = substr($b, $i + 4, 2) eq 'UI' ? unpack('v', substr($b, $i + 6, 2)) : unpack('V', substr($b, $i + 4, 4));
-  my $v = substr($b, $i + 8, $len);
-  $v =~ /^(.*?)(\d)([\0 ]?)$/ or die "no UID at $i\n";
-  substr($b, $i + 8, $len) = $1 . (($2 + $shift) % 10) . $3;
-  $sop = $1 . (($2 + $shift) % 10) if $tag eq "\x08\x00\x18\x00";
+defined $src or die "no DICOM file under $in\n";
+# uid FILE TAG: the UID dcmdump prints for TAG in FILE (its first match)
+sub uid {
+  my ($file, $tag) = @_;
+  open(my $p, '-|', 'dcmdump', '-q', '+P', $tag, $file) or die "dcmdump: $!\n";
+  my ($v) = map { /\[([0-9.]+)\]/ ? $1 : () } <$p>;
+  close $p or die "dcmdump +P $tag $file failed\n";
+  defined $v or die "$file: no $tag\n";
+  return $v;
 }
+my $old = uid($src, '0008,0018');
+my $dst = "$out/seg/ctr.dcm";
 mkdir "$out/seg" or die "$out/seg: $!\n";
-open(my $o, '>:raw', "$out/seg/ctr.dcm") or die "$out/seg/ctr.dcm: $!\n";
-print $o $b;
-close $o or die "$out/seg/ctr.dcm: $!\n";
+open(my $i, '<:raw', $src) or die "$src: $!\n";
+open(my $o, '>:raw', $dst) or die "$dst: $!\n";
+print $o do { local $/; <$i> };
+close $o or die "$dst: $!\n";
+system('dcmodify', '-q', '-nb', '-gin', '-gse', $dst) == 0 or die "dcmodify -gin -gse $dst failed\n";
+my $sop = uid($dst, '0008,0018');
+die "dcmodify kept SOPInstanceUID $old\n" if $sop eq $old;
+die "meta header's MediaStorageSOPInstanceUID is not $sop\n" if uid($dst, '0002,0003') ne $sop;
+die "dcmodify kept SeriesInstanceUID\n" if uid($dst, '0020,000e') eq uid($src, '0020,000e');
 my $ndcm = grep { /\.dcm$/ } @files;
 my $ntags = grep { /\.tags$/ } @files;
 open(my $r, '>', "$out/result.json") or die "$out/result.json: $!\n";
 print $r qq({"score": 7, "from": "$iface", "sop": "$sop", "dcm": $ndcm, "tags": $ntags});
 close $r or die "$out/result.json: $!\n";
-print "$iface: wrote $out/seg/ctr.dcm\n";
+print "$iface: wrote $dst with DCMTK (SOPInstanceUID $sop)\n";
 EOF
-printf 'FROM debian:bookworm-slim\nCOPY entry.pl /entry.pl\nENTRYPOINT ["/usr/bin/perl", "/entry.pl"]\n' \
-  >"$tmp/image/Dockerfile"
+# DCMTK from Debian's archive: the same first layer in every image, so the engine builds it
+# once and the other images (and later runs) reuse it from its build cache
+dcmtk_layer='RUN apt-get update && apt-get install -y --no-install-recommends dcmtk && rm -rf /var/lib/apt/lists/*'
+printf 'FROM debian:bookworm-slim\n%s\nCOPY entry.pl /entry.pl\nENTRYPOINT ["/usr/bin/perl", "/entry.pl"]\n' \
+  "$dcmtk_layer" >"$tmp/image/Dockerfile"
+built=$SECONDS
 for img in "$image" "$mercure_image"; do
   docker build -q -t "$img" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
 done
 # the MAP: the script runs only through its manifest's command (its entrypoint fails)
-cat >"$tmp/image/Dockerfile" <<'EOF'
+cat >"$tmp/image/Dockerfile" <<EOF
 FROM debian:bookworm-slim
+$dcmtk_layer
 COPY entry.pl /opt/holoscan/app/entry.pl
 RUN mkdir -p /etc/holoscan /var/holoscan && echo '{"apiVersion": "1.0.0", "command": "/usr/bin/perl /opt/holoscan/app/entry.pl", "input": {"path": "input/", "formats": null}, "output": {"path": "output/", "format": null}, "timeout": 0}' >/etc/holoscan/app.json
 ENTRYPOINT ["/bin/false"]
 EOF
 docker build -q -t "$map_image" "$tmp/image" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; say "FAIL docker build"; exit 1; }
+say "the three test images built in $((SECONDS - built)) s (the DCMTK layer once, or from the cache)"
 
 # ---- the service: four container entries (one not stored), then a Python job after them ----
 svc="$tmp/ctrchain"
@@ -140,7 +154,7 @@ mkdir -p "$svc/registry" "$svc/module"
 cat >"$svc/registry/settings.json" <<EOF
 [{"jobName": "ctrseg", "callback": "ctrchain.inject", "timeout": "5m",
   "container": {"image": "$image", "user": "$(id -u):$(id -g)"}},
- {"jobName": "ctrkeep", "callback": "ctrchain.yes", "timeout": "5m", "params": {"bump": 4},
+ {"jobName": "ctrkeep", "callback": "ctrchain.yes", "timeout": "5m",
   "container": {"image": "$image", "user": "$(id -u):$(id -g)", "store": false}},
  {"jobName": "ctrmod", "callback": "ctrchain.yes", "timeout": "5m",
   "container": {"image": "$mercure_image", "interface": "mercure", "user": "$(id -u):$(id -g)"}},
