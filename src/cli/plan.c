@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "plan.h"
+#include "plan_level.h"
 #include "settings.h"
 #include "trigger.h"
 #include "webhook.h"
@@ -90,6 +91,7 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     dcmp_callbacks cbs;
     dcmp_plan_input in;
     dcmp_plan plan;
+    cli_level lv = {0};
     char err[DCMP_ERR_LEN];
     int json = 0, level = DCMP_LEVEL_SERIES, c, rc = 1;
 
@@ -153,6 +155,16 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     in.batch = dcmp_callbacks_batch;
     in.callback_arg = &cbs;
     in.level = level;
+    if (level != DCMP_LEVEL_SERIES) {
+        /* each entry of the level decided from the event's series, as the scheduler would */
+        if (cli_level_decide(event, level, &reg, &lv, err) < 0) {
+            fprintf(stderr, "dcm-processor plan: %s: %s\n", argv[optind], err);
+            dcmp_callbacks_stop(&cbs);
+            goto out;
+        }
+        in.due = cli_level_due;
+        in.due_arg = &lv;
+    }
     if (dcmp_plan_make(&in, &plan, err) < 0) {
         fprintf(stderr, "dcm-processor plan: %s\n", err);
     } else if (json) {
@@ -173,6 +185,7 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
     dcmp_plan_free(&plan);
     dcmp_callbacks_stop(&cbs);
 out:
+    cli_level_free(&lv);
     dcmp_settings_registry_free(&reg);
     cJSON_Delete(system);
     cJSON_Delete(event);

@@ -465,3 +465,30 @@ fail:
     free(s);
     return NULL;
 }
+
+int dcmp_study_entries(const dcmp_settings_files *reg, int level, dcmp_study_entry *out, int max)
+{
+    int f, k, count = 0;
+
+    for (f = 0; f < reg->n; f++) {
+        const cJSON *root = reg->files[f].root;
+        int n = cJSON_IsArray(root) ? cJSON_GetArraySize(root) : cJSON_IsObject(root);
+        for (k = 0; k < n; k++) {
+            const cJSON *e = cJSON_IsArray(root) ? cJSON_GetArrayItem(root, k) : root;
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "jobName");
+            const char *field;
+            char why[DCMP_ERR_LEN];
+            dcmp_trigger t;
+            if (!cJSON_IsObject(e) || !cJSON_IsString(name) ||
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "disabled")) ||
+                dcmp_trigger_read(e, &t, &field, why) < 0 || t.level != level)
+                continue;
+            if (count == max)
+                return count;
+            out[count].name = name->valuestring;
+            out[count].t = t;
+            count++;
+        }
+    }
+    return count;
+}

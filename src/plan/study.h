@@ -8,6 +8,7 @@
 
 #include "level.h"
 #include "log.h"
+#include "settings.h"
 #include "trigger.h"
 
 #define DCMP_STUDY_MAX_SERIES   1024 /* series of one study looked at; more is an error */
@@ -65,6 +66,19 @@ typedef struct dcmp_study_verdict {
     char version[DCMP_STUDY_VERSION_LEN]; /* the content key of the series known now */
     char reason[DCMP_ERR_LEN];            /* why, in words, for the event record */
 } dcmp_study_verdict;
+
+/* An entry of the registry planned at a level above the series, with its trigger. */
+typedef struct dcmp_study_entry {
+    const char *name; /* its jobName, borrowed from the settings */
+    dcmp_trigger t;   /* borrows from the settings */
+} dcmp_study_entry;
+
+/*
+ * Collects the registry's entries of `level` (DCMP_LEVEL_STUDY or _PATIENT) that are objects
+ * with a jobName, not disabled, and whose trigger keys read (the planner reports the others)
+ * into out[max], in the registry's order. Returns how many; max when there may be more.
+ */
+int dcmp_study_entries(const dcmp_settings_files *reg, int level, dcmp_study_entry *out, int max);
 
 /*
  * The content key of a set of series: 16 hex digits of a 64-bit FNV-1a hash over the series

@@ -72,32 +72,18 @@ static int orthanc_id(const char *id)
  * many. */
 static int study_entries(const dcmp_settings_files *reg, const dcmp_level *L, judged_entry *out)
 {
-    int f, k, count = 0;
+    dcmp_study_entry e[STUDY_MAX_ENTRIES + 1];
+    int i, count = dcmp_study_entries(reg, L->level, e, STUDY_MAX_ENTRIES + 1);
 
-    for (f = 0; f < reg->n; f++) {
-        const cJSON *root = reg->files[f].root;
-        int n = cJSON_IsArray(root) ? cJSON_GetArraySize(root) : cJSON_IsObject(root);
-        for (k = 0; k < n; k++) {
-            const cJSON *e = cJSON_IsArray(root) ? cJSON_GetArrayItem(root, k) : root;
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "jobName");
-            const char *field;
-            char why[DCMP_ERR_LEN];
-            dcmp_trigger t;
-            if (!cJSON_IsObject(e) || !cJSON_IsString(name) ||
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "disabled")) ||
-                dcmp_trigger_read(e, &t, &field, why) < 0 || t.level != L->level)
-                continue;
-            if (count == STUDY_MAX_ENTRIES) {
-                dcmp_log_warn("more than %d %s-level entries: %s and later ones are not "
-                              "decided",
-                              STUDY_MAX_ENTRIES, L->name, name->valuestring);
-                return count;
-            }
-            memset(&out[count], 0, sizeof out[count]);
-            out[count].name = name->valuestring;
-            out[count].t = t;
-            count++;
-        }
+    if (count > STUDY_MAX_ENTRIES) {
+        dcmp_log_warn("more than %d %s-level entries: %s and later ones are not decided",
+                      STUDY_MAX_ENTRIES, L->name, e[STUDY_MAX_ENTRIES].name);
+        count = STUDY_MAX_ENTRIES;
+    }
+    for (i = 0; i < count; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].name = e[i].name;
+        out[i].t = e[i].t;
     }
     return count;
 }

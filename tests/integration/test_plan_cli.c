@@ -378,13 +378,18 @@ static void test_validate(void)
 }
 
 /* --level: a study event plans the study-level entries (trigger "study") with the series list
- * in the headers; a series event shows them as other-level; a bad level is a usage error. */
+ * in the headers, each decided from the series listed as the scheduler decides (requires met
+ * or not: "not-due" with the verdict); a patient event alike with its studies; a series event
+ * shows them as other-level; a bad level is a usage error, an event without its list an
+ * error naming it. */
 static void test_plan_levels(void)
 {
     char reg[PATH_MAX + 32], event[PATH_MAX + 32], out[65536];
     const char *study[] = {event, "--registry", reg, "--level", "study", "--json", NULL};
     const char *series[] = {event, "--registry", reg, NULL};
     const char *bad[] = {event, "--level", "exam", NULL};
+    const char *text_study[] = {event, "--registry", reg, "--level", "study", NULL};
+    const char *patient[] = {event, "--registry", reg, "--level", "patient", NULL};
     cJSON *o;
 
     snprintf(reg, sizeof reg, "%s/levels", base);
@@ -392,10 +397,12 @@ static void test_plan_levels(void)
     service_in("levels", "report", "settings.json",
                "[{\"jobName\":\"report\",\"worker\":\"r.w\",\"callback\":\"report.cb.yes\","
                "\"trigger\":\"study\",\"requires\":[{\"Modality\":\"CT\"}]},"
-               "{\"jobName\":\"seg\",\"worker\":\"s.w\",\"callback\":\"report.cb.yes\"}]");
+               "{\"jobName\":\"seg\",\"worker\":\"s.w\",\"callback\":\"report.cb.yes\"},"
+               "{\"jobName\":\"followup\",\"worker\":\"f.w\",\"callback\":\"report.cb.yes\","
+               "\"trigger\":\"patient\",\"requires\":[{\"Modality\":\"MR\"}]}]");
     CHECK(write_file("study.json",
                      "{\"PatientID\":\"P1\",\"studyId\":\"st-1\",\"series\":[{\"seriesId\":"
-                     "\"s-1\",\"Modality\":\"CT\"}]}") == 0);
+                     "\"s-1\",\"SeriesInstanceUID\":\"1.2.1\",\"Modality\":\"CT\"}]}") == 0);
     snprintf(event, sizeof event, "%s/study.json", base);
 
     CHECK(run_plan(study, out, sizeof out) == 0);
@@ -411,8 +418,8 @@ static void test_plan_levels(void)
         CHECK_STR(
             field(find_by(cJSON_GetObjectItem(o, "decisions"), "jobName", "anon"), "decision"),
             "other-level");
-        CHECK_STR(h, "{\"PatientID\":\"P1\",\"series\":[{\"seriesId\":\"s-1\",\"Modality\":"
-                     "\"CT\"}]}");
+        CHECK_STR(h, "{\"PatientID\":\"P1\",\"series\":[{\"seriesId\":\"s-1\","
+                     "\"SeriesInstanceUID\":\"1.2.1\",\"Modality\":\"CT\"}]}");
         free(h);
     }
     cJSON_Delete(o);
@@ -425,6 +432,29 @@ static void test_plan_levels(void)
 
     CHECK(run_plan(bad, out, sizeof out) == 2);
     CHECK_CONTAINS(out, "--level \"exam\": must be series, study or patient");
+
+    /* a study whose series do not meet requires: report is not due, with the verdict */
+    CHECK(write_file("study.json", "{\"studyId\":\"st-2\",\"series\":[{\"seriesId\":\"s-2\","
+                                   "\"SeriesInstanceUID\":\"1.2.2\",\"Modality\":\"MR\"}]}") == 0);
+    CHECK(run_plan(text_study, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "not-due      study    report");
+    CHECK_CONTAINS(out, "study wait: waiting for condition 1 {\"Modality\":\"CT\"}");
+    /* a patient of two studies: followup's MR is in the second */
+    CHECK(write_file("study.json",
+                     "{\"patientId\":\"p-1\",\"studies\":[{\"studyId\":\"st-1\",\"series\":"
+                     "[{\"SeriesInstanceUID\":\"1.2.1\",\"Modality\":\"CT\"}]},"
+                     "{\"studyId\":\"st-2\",\"series\":[{\"SeriesInstanceUID\":\"1.2.2\","
+                     "\"Modality\":\"MR\"}]}]}") == 0);
+    CHECK(run_plan(patient, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "scheduled    patient  followup");
+    CHECK_CONTAINS(out, "other-level  study    report");
+    /* a study event without its series list, or a series without its UID */
+    CHECK(run_plan(text_study, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "a study event needs its \"series\" list");
+    CHECK(write_file("study.json", "{\"series\":[{\"Modality\":\"CT\"}]}") == 0);
+    CHECK(run_plan(text_study, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "series[0]: must be an object of the series' header fields with "
+                        "SeriesInstanceUID");
 }
 
 /* Python names, in validate and plan: a worker from MODULES and a callback from REGISTRY of
