@@ -225,7 +225,7 @@ EOF
         /usr/sbin/Orthanc --logfile="$TMP/orthanc/orthanc.log" "$TMP/orthanc/orthanc.json" \
             >"$TMP/orthanc/out.log" 2>&1 </dev/null &
         ORTHANC_PID=$!
-        trap 'kill "$ORTHANC_PID" 2>/dev/null; wait "$ORTHANC_PID" 2>/dev/null; bench_redis_cleanup' EXIT
+        trap 'kill "$ORTHANC_PID" 2>/dev/null || true; wait "$ORTHANC_PID" 2>/dev/null || true; bench_redis_cleanup' EXIT
         OURL=http://127.0.0.1:$OHTTP
         i=0
         until curl -sf "$OURL/system" >/dev/null; do
