@@ -412,7 +412,19 @@ fi
 # ---- the pipeline's own results are never processed again (the Lua script's loop guard, and
 # the scheduler's for the catch-up) ----
 sleep 5
-check "one event per series sent, none for the results" test "$(rcli zcard dcmp:events)" = 4
+# a webhook and the arrival watch may both take the same version a few ms apart: the second is
+# recorded, ignored as its duplicate (docs/scheduler.md), and not counted here
+not_duplicates() {
+  local id n=0
+  for id in $(rcli zrange dcmp:events 0 -1); do
+    case "$(rcli hget "dcmp:event:$id" error)" in
+    "duplicate of event"*) ;;
+    *) n=$((n + 1)) ;;
+    esac
+  done
+  echo "$n"
+}
+check "one event per series sent, none for the results" test "$(not_duplicates)" = 4
 
 # ---- a series below MIN_INSTANCES: an ignored event with the reason, nothing run ----
 tests/e2e/make_series.sh "$tmp/small" 2 "TOO SMALL" "E2E-SMALL" >/dev/null
