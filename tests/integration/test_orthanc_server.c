@@ -1983,8 +1983,9 @@ static int level_start(fixture *f, int age, const char *name, const char *settin
         snprintf(path, sizeof path, "%s/mods/base", dir);
         snprintf(src, sizeof src, "%s/base/module", svcs);
         CHECK(symlink(src, path) == 0 || errno == EEXIST);
-        snprintf(path, sizeof path, "%s/mods", dir);
-        f->modules = strdup(path);
+        static char mods[PATH_MAX + 64]; /* f->modules borrows it for the test's workers */
+        snprintf(mods, sizeof mods, "%s/mods", dir);
+        f->modules = mods;
     }
     snprintf(path, sizeof path, "%s/registry/%s", dir, name);
     CHECK(mkdir(path, 0755) == 0);
