@@ -1,7 +1,8 @@
 """studyseen (module) -- the e2e study test's study-level worker.
 
-Each run appends one line to DATA/studyseen/STUDYID.jsonl (so a second run of the same study is
-seen, not overwritten): the study's dcmpath and, for each series in its headers, its id,
+Each run appends one line to DATA/studyseen/JOBNAME/STUDYID.jsonl (one file per entry of the
+registry, so a second run of the same study is seen, not overwritten): when it ran (epoch
+seconds), the study's dcmpath and, for each series in its headers, its id,
 SeriesInstanceUID, SeriesDescription, instance count, the number of files found under its
 dcmpath (a link in the study folder to the folder its series pipeline read) and the PatientID
 of its first file (pseudonymized when the series pipeline's anonymizer ran).
@@ -10,6 +11,7 @@ of its first file (pseudonymized when the series pipeline's anonymizer ran).
 import json
 import os
 import re
+import time
 
 import pydicom
 
@@ -26,8 +28,9 @@ def _inside(data, rel):
 def worker(jobName, headers, params, added_params, **kwargs):
     data = os.environ["DATA"]
     study = headers["studyId"]
-    if not SAFE.match(study):
-        raise ValueError("unexpected studyId %r" % (study,))
+    for what, value in (("studyId", study), ("jobName", jobName)):
+        if not isinstance(value, str) or not SAFE.match(value):
+            raise ValueError("unexpected %s %r" % (what, value))
     seen = []
     for s in headers.get("series", []):
         folder = _inside(data, s["dcmpath"])
@@ -41,8 +44,9 @@ def worker(jobName, headers, params, added_params, **kwargs):
             "files": len(files),
             "PatientID": str(first.get("PatientID", "")),
         })
-    out = os.path.join(data, "studyseen")
+    out = os.path.join(data, "studyseen", jobName)
     os.makedirs(out, exist_ok=True)
-    line = json.dumps({"dcmpath": headers.get("dcmpath"), "series": seen}, sort_keys=True)
+    line = json.dumps({"ran": time.time(), "dcmpath": headers.get("dcmpath"), "series": seen},
+                      sort_keys=True)
     with open(os.path.join(out, study + ".jsonl"), "a") as f:
         f.write(line + "\n")
