@@ -1,5 +1,6 @@
 """attack.py -- a hostile local client of the stack's HTTP daemons, for stack_test.sh: while a
-real series is planned it posts a 400,000-key webhook body, asks the dashboard with a forged
+real series is planned it posts a 400,000-key body to /stable-series, /stable-study and
+/stable-patient, asks the scheduler's /health after them, asks the dashboard with a forged
 Host, and holds idle connections open to the scheduler and the dashboard from another loopback
 address (reopening those the daemons close) until STOP_FILE exists. Secrets come from the
 environment (ATTACK_TOKEN, ATTACK_DASH_LOGIN "user:password"), never from arguments.
@@ -24,6 +25,14 @@ def request(port, raw):
         return 0
 
 
+def many_keys(port, token, path, key):
+    """POSTs a 400,000-key body {KEY: "many-keys", "k0": 1, ...} to PATH, returns the status."""
+    body = ('{"%s":"many-keys"' % key + "".join(',"k%d":1' % i for i in range(400000)) + "}").encode()
+    return request(port, b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Content-Type: application/json\r\nAuthorization: Bearer " + token.encode() +
+                   b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+
+
 def idle(port):
     try:
         return socket.create_connection(("127.0.0.1", port), 5, (SOURCE, 0))
@@ -36,14 +45,9 @@ def main():
     stop, report = sys.argv[4], sys.argv[5]
     token = os.environ.get("ATTACK_TOKEN", "")
     login = base64.b64encode(os.environ.get("ATTACK_DASH_LOGIN", "").encode()).decode()
-    body = ('{"seriesId":"many-keys"' + "".join(',"k%d":1' % i for i in range(400000)) + "}").encode()
-    hostile = request(sched, b"POST /stable-series HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      b"Content-Type: application/json\r\nAuthorization: Bearer " + token.encode() +
-                      b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
-    sbody = ('{"studyId":"many-keys"' + "".join(',"k%d":1' % i for i in range(400000)) + "}").encode()
-    study = request(sched, b"POST /stable-study HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    b"Content-Type: application/json\r\nAuthorization: Bearer " + token.encode() +
-                    b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(sbody) + sbody)
+    hostile, study, patient = (many_keys(sched, token, path, key) for path, key in (
+        ("/stable-series", "seriesId"), ("/stable-study", "studyId"), ("/stable-patient", "patientId")))
+    health = request(sched, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     forged = request(dash, ("GET /api/queues HTTP/1.1\r\nHost: evil.example:%d\r\nOrigin: "
                             "http://evil.example:%d\r\nAuthorization: Basic %s\r\nConnection: "
                             "close\r\n\r\n" % (dash, dash, login)).encode())
@@ -73,7 +77,8 @@ def main():
             held[port] = alive
         time.sleep(0.5)
     with open(report, "w") as f:
-        f.write("hostile %d\nstudy %d\nforged %d\nopened %d\n" % (hostile, study, forged, opened))
+        f.write("hostile %d\nstudy %d\npatient %d\nhealth %d\nforged %d\nopened %d\n"
+                % (hostile, study, patient, health, forged, opened))
 
 
 main()

@@ -335,6 +335,8 @@ if [ -n "${attack_pid:-}" ]; then
   wait "$attack_pid"
   check "attack: the 400,000-key webhook body refused (400)" grep -qx "hostile 400" "$tmp/attack.txt"
   check "attack: a 400,000-key /stable-study body refused (400)" grep -qx "study 400" "$tmp/attack.txt"
+  check "attack: a 400,000-key /stable-patient body refused (400)" grep -qx "patient 400" "$tmp/attack.txt"
+  check "attack: the scheduler still answered /health after them (200)" grep -qx "health 200" "$tmp/attack.txt"
   check "attack: the dashboard refused a forged Host (421)" grep -qx "forged 421" "$tmp/attack.txt"
   check "attack: idle connections were held while CT5N was planned and run" \
     test "$(sed -n 's/^opened //p' "$tmp/attack.txt")" -ge 400
