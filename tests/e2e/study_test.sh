@@ -90,9 +90,20 @@ send() { # send DIR: storescu of DIR's files to Orthanc
   storescu -aec "${ORTHANC_AET:-ORTHANC}" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$1"/*.dcm ||
     say "FAIL storescu of $1"
 }
-study_of() { # study_of UID: Orthanc's id of the study of that StudyInstanceUID
-  orthanc /tools/lookup -X POST -d "$1" |
-    "$py" -c 'import json,sys; print([r["ID"] for r in json.load(sys.stdin) if r["Type"]=="Study"][0])'
+# study_of UID: Orthanc's id of the study of that StudyInstanceUID, asked until Orthanc answers
+# (60 s at most): while the scheduler is stopped, each of the Lua script's posts to it may wait
+# up to Orthanc's HttpTimeout (5 s), holding Orthanc's REST API meanwhile (the facts in
+# docker/orthanc/dcm-processor.lua), so one request can outlast curl's 10 s (seen with Docker:
+# the lookup right after the third study was sent came back empty)
+study_of() {
+  local id="" deadline=$((SECONDS + 60))
+  while [ -z "$id" ] && [ $SECONDS -lt $deadline ]; do
+    id="$(orthanc /tools/lookup -X POST -d "$1" | "$py" -c '
+import json, sys
+print(([r["ID"] for r in json.load(sys.stdin) if r["Type"] == "Study"] + [""])[0])' 2>/dev/null)"
+    [ -n "$id" ] || sleep 1
+  done
+  echo "$id"
 }
 seen_file() { echo "$BASEDIR/data/studyseen/$1/$2.jsonl"; } # seen_file JOBNAME STUDYID
 runs() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; } # runs FILE: the jobs it recorded
@@ -112,20 +123,31 @@ for x in reversed(json.load(sys.stdin)["events"]):
               " ".join(sorted("%s:%s" % (d["jobName"], d["decision"]) for d in x["decisions"])))' "$1"
 }
 stable_study() { orthanc "/studies/$1" | grep -q '"IsStable" : true'; }
+descs=("AX T1" "AX T2" "FLAIR")
+make_study() { # make_study DIR PATIENT N: N 4-slice series of a new study (descs), as DIR1..DIRN; prints its UID
+  local uid k
+  uid="2.25.$(date +%s%N)$$"
+  for ((k = 1; k <= $3; k++)); do
+    STUDY_UID="$uid" SERIES_NUMBER=$k tests/e2e/make_series.sh "$1$k" 4 "${descs[k - 1]}" "$2" >/dev/null
+  done
+  echo "$uid"
+}
+send_apart() { # send_apart DIR...: each sent 1 s after the one before
+  send "$1"
+  shift
+  while [ $# -gt 0 ]; do
+    sleep 1
+    send "$1"
+    shift
+  done
+}
 
 # ---- (a) three series of one study, 1 s apart: studyseen sees all three ----
 # All made before the first is sent, so that the pauses between the series stay well below
 # STABLE_AGE even on a loaded machine: a longer one lets Orthanc call the study stable with the
 # series so far, which is then (rightly) planned, and again with all three (rerun new-series).
-study_uid="2.25.$(date +%s%N)$$"
-descs=("AX T1" "AX T2" "FLAIR")
-for k in 1 2 3; do
-  STUDY_UID="$study_uid" SERIES_NUMBER=$k tests/e2e/make_series.sh "$tmp/s$k" 4 "${descs[k - 1]}" E2E-STUDY >/dev/null
-done
-for k in 1 2 3; do
-  [ $k = 1 ] || sleep 1
-  send "$tmp/s$k"
-done
+study_uid="$(make_study "$tmp/s" E2E-STUDY 3)"
+send_apart "$tmp/s1" "$tmp/s2" "$tmp/s3"
 study_id="$(study_of "$study_uid")"
 check "Orthanc has the study" test -n "$study_id"
 seen="$(seen_file studyseen "$study_id")"
@@ -172,14 +194,10 @@ send "$tmp/s4"
 # (a): STABLE_AGE is Orthanc's StableAge too, so by the time studypair runs Orthanc has called
 # the study of two series stable, and studyseen runs with those two as well; the C test
 # test_study_events gives Orthanc a longer StableAge than the scheduler for that.)
-pair_uid="2.25.$(date +%s%N)$$"
-for k in 1 2 3; do
-  STUDY_UID="$pair_uid" SERIES_NUMBER=$k tests/e2e/make_series.sh "$tmp/p$k" 4 "${descs[k - 1]}" E2E-PAIR >/dev/null
-done
-send "$tmp/p1"
-sleep 1
-send "$tmp/p2"
+pair_uid="$(make_study "$tmp/p" E2E-PAIR 3)"
+send_apart "$tmp/p1" "$tmp/p2"
 pair_id="$(study_of "$pair_uid")"
+check "Orthanc has the second study" test -n "$pair_id"
 pair_seen="$(seen_file studypair "$pair_id")"
 if wait_for 180 test -s "$pair_seen"; then
   sent_third="$(date +%s.%N)"
@@ -240,15 +258,11 @@ else
   check "scheduler stopped" kill -TERM "$(cat "$BASEDIR/run/scheduler.pid")"
   wait_for 20 bash -c "! kill -0 $(cat "$BASEDIR/run/scheduler.pid") 2>/dev/null"
 fi
-down_uid="2.25.$(date +%s%N)$$"
-for k in 1 2; do
-  STUDY_UID="$down_uid" SERIES_NUMBER=$k tests/e2e/make_series.sh "$tmp/d$k" 4 "${descs[k - 1]}" E2E-DOWN >/dev/null
-done
-send "$tmp/d1"
-sleep 1
-send "$tmp/d2"
+down_uid="$(make_study "$tmp/d" E2E-DOWN 2)"
+send_apart "$tmp/d1" "$tmp/d2"
 down_id="$(study_of "$down_uid")"
-check "Orthanc calls the study stable while the scheduler is down" wait_for 60 stable_study "$down_id"
+check "Orthanc has the third study" test -n "$down_id"
+check "Orthanc calls it stable while the scheduler is down" wait_for 90 stable_study "$down_id"
 check "run.sh starts the scheduler again" ./run.sh
 down_seen="$(seen_file studyseen "$down_id")"
 if wait_for 180 test -s "$down_seen"; then
