@@ -50,7 +50,7 @@ ctest_in() {
     echo "-- $name"
     awk -v t="$name" '$0 ~ "^[0-9]+/[0-9]+ Testing: " t "$" {on=1; next}
       on && /^Test time =/ {exit} on' "$dir/Testing/Temporary/LastTest.log" >"$dir/failed.out"
-    grep -E 'FAIL|[Ee]rror|Assertion|Sanitizer' "$dir/failed.out" | head -n 40 | grep . ||
+    grep -v '^Command: ' "$dir/failed.out" | grep -E 'FAIL|[Ee]rror|Assertion|Sanitizer' | head -n 40 | grep . ||
       tail -n 25 "$dir/failed.out"
   done
   return "$rc"
