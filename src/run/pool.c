@@ -855,10 +855,9 @@ int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
         if (outs[k].result == NULL)
             outs[k].result = strdup("");
         outs[k].ms = dcmp_clock_mono_ms() - start;
-        p->jobs++;
     }
     p->used_ms = dcmp_clock_mono_ms();
-    if (p->pid > 0 && p->jobs >= p->recycle)
+    if (p->pid > 0 && ++p->jobs >= p->recycle)
         dcmp_pool_stop(p); /* bounds what leaks; the next batch starts a new one */
     return n;
 }
