@@ -1,7 +1,8 @@
 /* test_pycallbacks.c -- Python callbacks in a real dcmp-scheduler with a real redis-server: yes
  * with an injection, yes with nothing, no, an exception, a crash and os._exit deciding only
  * their own job, a callback rewritten on disk picked up without a restart, and the executor
- * replaced every CALLBACK_RECYCLE events (not callbacks). */
+ * replaced every CALLBACK_RECYCLE events (not callbacks), and a process a callback leaves
+ * behind (an orphan in a session of its own) ended when the callback returns. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,20 @@ static const struct {
                "        os._exit(3)\n"
                "    return True\n"},
     {"pyver", "def callback(**kwargs):\n    return [True, {'v': 1}]\n"},
+    {"pyorphan", "import os\n"
+                 "def callback(headers, **kwargs):\n"
+                 "    if headers['Modality'] == 'ORPHAN':\n"
+                 "        child = os.fork()\n"
+                 "        if child == 0:\n"
+                 "            os.setsid()\n"
+                 "            g = os.fork()\n"
+                 "            if g == 0:\n"
+                 "                os.execvp('sleep', ['sleep', '1000'])\n"
+                 "            with open(os.environ['REGISTRY'] + '/orphan.pid', 'w') as f:\n"
+                 "                f.write(str(g))\n"
+                 "            os._exit(0)\n"
+                 "        os.waitpid(child, 0)\n"
+                 "    return True\n"},
     {"pypid", "import os\n"
               "def callback(**kwargs):\n"
               "    return (True, {'pid': os.getpid()})\n"},
@@ -288,6 +303,36 @@ static void test_recycled(void)
     CHECK(pids[first + 3] != pids[first]);
 }
 
+/* A callback that returns leaving a grandchild behind (setsid, its parent gone): the executor,
+ * its subreaper, ends it before the next call, so nothing a decision started outlives it. */
+static void test_orphan(void)
+{
+    char path[PATH_MAX + 64], why[1024], text[32] = "", proc[64];
+    cJSON *plan;
+    FILE *fp;
+    long pid = 0;
+    int i;
+
+    if ((plan = plan_of("orphan-1", "ORPHAN")) == NULL)
+        return;
+    CHECK_STR(decided(plan, "pyorphan", why, sizeof why), "scheduled: ");
+    cJSON_Delete(plan);
+    snprintf(path, sizeof path, "%s/registry/orphan.pid", base);
+    if ((fp = fopen(path, "r")) != NULL) {
+        if (fgets(text, sizeof text, fp) != NULL)
+            pid = strtol(text, NULL, 10);
+        fclose(fp);
+    }
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    /* killed and reaped: its /proc entry goes (waited for: the machine may be slow) */
+    snprintf(proc, sizeof proc, "/proc/%ld", pid);
+    for (i = 0; i < 500 && access(proc, F_OK) == 0; i++)
+        nap_ms(20);
+    CHECK(access(proc, F_OK) != 0);
+}
+
 int main(void)
 {
     int status;
@@ -298,6 +343,7 @@ int main(void)
     RUN(test_answers);
     RUN(test_crashes);
     RUN(test_rewritten);
+    RUN(test_orphan);
     RUN(test_recycled);
     if (sched > 0) {
         kill(sched, SIGTERM);
