@@ -162,6 +162,9 @@ static void *client(void *arg)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    /* threads: no signals for the timeout (libcurl's rule for threaded programs), and no
+     * SIGPIPE handler set and restored around each post (two sigactions a post) */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     for (i = (int)t; i < b.events; i += b.clients) {
         long status = 0;
         double t0;
