@@ -382,6 +382,7 @@ static void kill_executor(dcmp_pool *p, int *status)
     if (status)
         *status = st;
     p->pid = -1;
+    p->roff = p->rlen = 0;
     close_fd(&p->cmd);
     close_fd(&p->res);
     close_fd(&p->logfd);
@@ -536,6 +537,7 @@ static int spawn(dcmp_pool *p, char *err)
     p->res = resp[0];
     p->logfd = logfd;
     p->jobs = 0;
+    p->roff = p->rlen = 0;
     fcntl(p->res, F_SETFL, O_NONBLOCK);
     return 0;
 fail:
@@ -637,6 +639,29 @@ static void executor_died(dcmp_pool *p, int cut, dcmp_executor_outcome *out)
         dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error, sizeof out->error);
 }
 
+/* Reads up to len bytes of the executor's reports: what the last read left in p->rbuf first,
+ * else one read(2) of as much as the pipe holds, up to the buffer, so that a short report (its
+ * length and its bytes) comes in one system call; a long one is read in place. As read(2):
+ * the count, 0 at end of file, -1 with errno (EAGAIN: nothing there yet). */
+static ssize_t read_res(dcmp_pool *p, char *dst, size_t len)
+{
+    ssize_t n;
+
+    if (p->rlen == 0) {
+        if (len >= sizeof p->rbuf)
+            return read(p->res, dst, len);
+        if ((n = read(p->res, p->rbuf, sizeof p->rbuf)) <= 0)
+            return n;
+        p->roff = 0;
+        p->rlen = (size_t)n;
+    }
+    n = (ssize_t)(len < p->rlen ? len : p->rlen);
+    memcpy(dst, p->rbuf + p->roff, (size_t)n);
+    p->roff += (size_t)n;
+    p->rlen -= (size_t)n;
+    return n;
+}
+
 /*
  * Reads the executor's next report, waiting until `deadline` (monotonic ms; INT64_MAX: none)
  * and calling tick about once a second. Returns 0 with *report (new: free it), or -1 with out
@@ -681,13 +706,14 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
             }
         }
         wait_ms = ended ? 0 : (next_tick < deadline ? next_tick : deadline) - now;
-        if (poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)
+        /* bytes read before (the start of this report) are taken without a wait */
+        if (p->rlen == 0 && poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)
             continue;
         for (;;) {
             if (hdr_have < sizeof hdr)
-                n = read(p->res, hdr + hdr_have, sizeof hdr - hdr_have);
+                n = read_res(p, hdr + hdr_have, sizeof hdr - hdr_have);
             else
-                n = read(p->res, body + have, want - have);
+                n = read_res(p, body + have, want - have);
             if (n > 0) {
                 if (hdr_have < sizeof hdr) {
                     hdr_have += (size_t)n;

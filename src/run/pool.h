@@ -37,6 +37,10 @@ typedef struct dcmp_pool {
     char cgroup[PATH_MAX]; /* the executor's cgroup (confine->cgroup), "" when none */
     int64_t used_ms;       /* monotonic ms when it last finished a job */
     int callbacks; /* its jobs are callbacks (dcmp_callbacks_init sets it): runners read it */
+    /* bytes of the executor's reports read but not yet taken (a short report comes in one
+     * read): rbuf[roff, roff + rlen); emptied with the executor */
+    char rbuf[256];
+    size_t roff, rlen;
 } dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */
