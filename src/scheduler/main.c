@@ -99,7 +99,8 @@ int main(int argc, char **argv)
         if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL ||
             (planners[i].seen = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
-        dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
+        dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout,
+                            (long)cfg.callback_recycle);
         if ((planners[i].settings = dcmp_settings_cache_new(cfg.settings, cfg.registry,
                                                             DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
             dcmp_fatal("out of memory");
