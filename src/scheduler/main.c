@@ -81,6 +81,8 @@ int main(int argc, char **argv)
     s.stop = &stop_requests;
     pthread_mutex_init(&s.watch_lock, NULL);
     pthread_mutex_init(&s.health_lock, NULL);
+    for (i = 0; i < HOLD_LOCKS; i++)
+        pthread_mutex_init(&s.hold_locks[i], NULL);
     if (cfg.orthanc_url[0]) {
         /* a bad ORTHANC_REST_URL stops the start, as a bad setting does */
         helper h;

@@ -454,3 +454,38 @@ local function plan_ended(text)
   end
   return true
 end
+
+-- Whether a study event of a study's (patient's) state (hash `key`) is not over: a version it
+-- decided 'plan' whose event is still being planned or has a job that has not ended, or an
+-- event its planner pinned (hold_pin.lua) that is not planned, ignored or failed yet (the pins
+-- of those are removed: a planned one counts through its versions).
+local function hold_busy(key)
+  local all = redis.call('HGETALL', key)
+  local busy = false
+  for i = 1, #all, 2 do
+    local f = all[i]
+    if string.sub(f, 1, 2) == 'p:' then
+      local st = redis.call('HGET', P .. 'event:' .. string.sub(f, 3), 'state')
+      if st and st ~= 'planned' and st ~= 'ignored' and st ~= 'failed' then
+        busy = true
+      else
+        redis.call('HDEL', key, f)
+      end
+    elseif not busy and string.sub(f, 1, 2) == 'd:' then
+      local ok, list = pcall(cjson.decode, all[i + 1])
+      if ok and type(list) == 'table' then
+        for _, v in ipairs(list) do
+          if type(v) == 'table' and v.decision == 'plan' and type(v.event) == 'string' then
+            local h = redis.call('HMGET', P .. 'event:' .. v.event, 'state', 'plan')
+            if h[1] == 'planned' then
+              if not plan_ended(h[2]) then busy = true end
+            elseif h[1] and h[1] ~= 'ignored' and h[1] ~= 'failed' then
+              busy = true -- still being planned
+            end
+          end
+        end
+      end
+    end
+  end
+  return busy
+end
