@@ -37,18 +37,37 @@ if ! clang-format --dry-run --Werror $files; then
   exit 1
 fi
 
+# ctest_in DIR ARGS...: ctest in DIR; when a test fails, the lines saying why (FAIL ..., else its
+# last 25 lines) are printed again at the end, so that they are in the tail of a long log that
+# a CI keeps only the ends of
+ctest_in() {
+  local dir="$1" rc=0 name
+  shift
+  (cd "$dir" && ctest --output-on-failure "$@") || rc=$?
+  [ "$rc" -ne 0 ] || return 0
+  echo "== why the failed tests failed (from $dir/Testing/Temporary/LastTest.log)"
+  for name in $(sed 's/^[0-9]*://' "$dir/Testing/Temporary/LastTestsFailed.log" 2>/dev/null); do
+    echo "-- $name"
+    awk -v t="$name" '$0 ~ "^[0-9]+/[0-9]+ Testing: " t "$" {on=1; next}
+      on && /^Test time =/ {exit} on' "$dir/Testing/Temporary/LastTest.log" >"$dir/failed.out"
+    grep -v '^Command: ' "$dir/failed.out" | grep -E 'FAIL|[Ee]rror|Assertion|Sanitizer' | head -n 40 | grep . ||
+      tail -n 25 "$dir/failed.out"
+  done
+  return "$rc"
+}
+
 jobs=$(nproc)
 echo "== build with -Werror and test"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCMP_WERROR=ON >/dev/null
 cmake --build build-test -j"$jobs"
-(cd build-test && ctest --output-on-failure -j"$jobs")
+ctest_in build-test -j"$jobs"
 
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDCMP_WERROR=ON -DDCMP_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 # the Docker end-to-end test builds its images from the sources, not from this build: once is enough
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs" -LE docker)
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest_in build-asan -j"$jobs" -LE docker
 
 echo "== fuzz targets (clang, libFuzzer), ${FUZZ_SECONDS:-15} s each"
 # Both compilers named as cache variables: libdcmp has C++ (DCMTK), and CC/CXX from the

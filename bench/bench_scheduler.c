@@ -9,13 +9,14 @@
  * that says yes (testcb.yes, run isolated in the scheduler's executor). K client threads post
  * N distinct webhooks (keep-alive connections). Also the CPU time per event of the scheduler,
  * of its helper processes (callback executors) and of Redis (with --redis-pid), and the
- * memory of the scheduler and of its helpers. With --dicom, the series folder's files are
- * copied under DATA and every webhook carries their dcmpath (the original's Lua script did
- * so): each event's header is then read from the files with DCMTK by dcmp-dicom, and the
- * lines say "from files". With --orthanc, the scheduler has ORTHANC_REST_URL and every
- * webhook names Orthanc's series ID (with its own LastUpdate): each event costs the planner
- * its decision from Orthanc (GET /series/{id} by dcmp-dicom, and the claim in Redis); the
- * first is planned, the others are duplicates. With --python, the three callbacks are Python
+ * memory of the scheduler and of its helpers, and the Redis commands per event (INFO
+ * commandstats: each command's count per event goes to stderr). With --dicom, the series folder's
+ * files are copied under DATA and every webhook carries their dcmpath (the original's Lua script
+ * did so): each event's header is then read from the files with DCMTK by dcmp-dicom, and the lines
+ * say "from files". With --orthanc, the scheduler has ORTHANC_REST_URL and every webhook names
+ * Orthanc's series ID (with its own LastUpdate): each event costs the planner its decision from
+ * Orthanc (GET /series/{id} by dcmp-dicom, and the claim in Redis); the first is planned, the
+ * others are duplicates. With --python, the three callbacks are Python
  * (REGISTRY/<svc>/__init__.py's `callback`, returning True, run by the embedded interpreter in
  * the same executor) and the lines say "Python callbacks". Prints lines for bench/run.sh:
  *   S|what|value|unit
@@ -161,6 +162,9 @@ static void *client(void *arg)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    /* threads: no signals for the timeout (libcurl's rule for threaded programs), and no
+     * SIGPIPE handler set and restored around each post (two sigactions a post) */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     for (i = (int)t; i < b.events; i += b.clients) {
         long status = 0;
         double t0;
@@ -238,6 +242,44 @@ static long planned(redisContext *r)
     return n - inbox;
 }
 
+/* Redis commands run so far, from INFO commandstats (a script's redis.call() counts, as does
+ * the EVALSHA that ran it); with `detail`, each command's count per event goes to stderr,
+ * less the counts in `base` (that many commands of that name before the run). */
+#define NCMDS 64
+typedef struct cmdstat {
+    char name[48];
+    long long calls;
+} cmdstat;
+
+static long long commands(redisContext *r, cmdstat *stats, int *n)
+{
+    redisReply *rep = redisCommand(r, "INFO commandstats");
+    long long total = 0;
+    const char *p;
+
+    *n = 0;
+    if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
+        freeReplyObject(rep);
+        return -1;
+    }
+    for (p = rep->str; (p = strstr(p, "cmdstat_")) != NULL; p++) {
+        const char *colon = strchr(p, ':'), *calls = strstr(p, "calls=");
+        size_t len = colon ? (size_t)(colon - p - 8) : 0;
+        long long c;
+        if (colon == NULL || calls == NULL)
+            break;
+        c = strtoll(calls + 6, NULL, 10);
+        total += c;
+        if (*n < NCMDS && len < sizeof stats[0].name) {
+            memcpy(stats[*n].name, p + 8, len);
+            stats[*n].name[len] = '\0';
+            stats[(*n)++].calls = c;
+        }
+    }
+    freeReplyObject(rep);
+    return total;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
@@ -264,8 +306,9 @@ int main(int argc, char **argv)
     redisContext *r;
     double t0, t1, t2, written, next_rss;
     long idle, busy = 0, k, helpers_idle, helpers_busy = 0, kb;
-    long long cpu0, cpu, hcpu0, hcpu, rcpu0, rcpu, bcpu0, bcpu;
-    int nhelpers_idle, nhelpers_busy = 0;
+    long long cpu0, cpu, hcpu0, hcpu, rcpu0, rcpu, bcpu0, bcpu, cmds0, cmds, polls = 0;
+    cmdstat before[NCMDS], after[NCMDS];
+    int nhelpers_idle, nhelpers_busy = 0, nbefore, nafter, j;
     pid_t pid;
     int c, i, status;
 
@@ -374,6 +417,7 @@ int main(int argc, char **argv)
     cpu0 = fixture_cpu_us(pid);
     rcpu0 = fixture_cpu_us(b.redis);
     bcpu0 = self_cpu_us();
+    cmds0 = commands(r, before, &nbefore);
 
     t0 = now_s();
     for (k = 0; k < b.clients; k++)
@@ -385,7 +429,7 @@ int main(int argc, char **argv)
     nhelpers_busy = fixture_children(pid, &helpers_busy, NULL);
     next_rss = t1 + 0.01;
     /* memory sampled every 10 ms: a scan of /proc each poll would load the 2 CPUs */
-    while (planned(r) < b.events && now_s() - t0 < 300) {
+    while (++polls && planned(r) < b.events && now_s() - t0 < 300) {
         if (now_s() >= next_rss) {
             int n = fixture_children(pid, &kb, NULL);
             next_rss = now_s() + 0.01;
@@ -404,6 +448,17 @@ int main(int argc, char **argv)
     bcpu = self_cpu_us() - bcpu0;
     fixture_children(pid, NULL, &hcpu);
     hcpu -= hcpu0;
+    /* the bench's own: 10 commands a poll, and the first INFO */
+    cmds = commands(r, after, &nafter) - cmds0 - 10 * polls - 1;
+    for (i = 0; i < nafter; i++) {
+        long long was = 0;
+        for (j = 0; j < nbefore; j++)
+            if (strcmp(before[j].name, after[i].name) == 0)
+                was = before[j].calls;
+        if (after[i].calls - was >= b.events / 10)
+            fprintf(stderr, "bench_scheduler:%s Redis %s: %.2f per event\n", b.tag, after[i].name,
+                    (double)(after[i].calls - was) / b.events);
+    }
 
     qsort(b.latency_ms, (size_t)b.events, sizeof *b.latency_ms, cmp);
     /* every line names the run: "" or " (headers from files)" */
@@ -429,6 +484,11 @@ int main(int argc, char **argv)
                (double)rcpu / b.events);
     printf("S|CPU per event: this benchmark (HTTP clients, polling)%s|%.0f|us\n", b.tag,
            (double)bcpu / b.events);
+    if (cmds0 >= 0)
+        printf(
+            "S|Redis commands per event (INFO commandstats; the benchmark's own left out)%s|%.1f|"
+            "commands\n",
+            b.tag, (double)cmds / b.events);
     if (b.failures)
         fprintf(stderr, "bench_scheduler: %d webhooks not answered 202\n", b.failures);
     kill(pid, SIGTERM);

@@ -144,7 +144,8 @@ int cli_plan(const dcmp_config *cfg, int argc, char **argv)
         fprintf(stderr, "dcm-processor plan: %s\n", err);
         goto out;
     }
-    dcmp_callbacks_init(&cbs, registry, cfg->data, cfg->callback_timeout);
+    dcmp_callbacks_init(&cbs, registry, cfg->data, cfg->callback_timeout,
+                        (long)cfg->callback_recycle);
     memset(&in, 0, sizeof in);
     in.system = system;
     in.system_path = settings;

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "duration.h"
 #include "fdio.h"
 #include "executor.h"
 #include "enginelib.h"
@@ -161,6 +162,30 @@ static int check_image(const char *job, const cJSON *container)
 }
 
 /* Checks the worker and callback names of one entry. Returns the number of problems. */
+/* For a study or patient entry that reads: when it is decided and how long its study's files
+ * are held for a rerun (docs/planning.md). */
+static void show_level(const char *job, const cJSON *entry)
+{
+    char why[DCMP_ERR_LEN], complete[32], window[32];
+    const char *field = NULL;
+    dcmp_trigger t;
+
+    if (dcmp_trigger_read(entry, &t, &field, why) < 0 || t.level == DCMP_LEVEL_SERIES)
+        return; /* invalid: reported by the planner above */
+    dcmp_duration_format(t.complete_timeout, complete, sizeof complete);
+    dcmp_duration_format(t.rerun_window, window, sizeof window);
+    printf("  ok     %s: trigger %s, %d condition%s in requires, completeTimeout %s, onTimeout "
+           "%s, rerun %s",
+           job, dcmp_trigger_levels[t.level], t.nrequires, t.nrequires == 1 ? "" : "s", complete,
+           t.on_timeout == DCMP_ON_TIMEOUT_PLAN ? "plan" : "drop",
+           t.rerun == DCMP_RERUN_NEVER ? "never" : "new-series");
+    if (t.rerun == DCMP_RERUN_NEVER)
+        printf(" (its %s's files released once its jobs ended)\n", dcmp_trigger_levels[t.level]);
+    else
+        printf(", rerunWindow %s (its %s's files held that long after its last jobs ended)\n",
+               window, dcmp_trigger_levels[t.level]);
+}
+
 static int check_entry(const dcmp_config *cfg, const char *registry, const char *modules,
                        const cJSON *entry, int index)
 {
@@ -182,6 +207,7 @@ static int check_entry(const dcmp_config *cfg, const char *registry, const char 
         bad += check_image(job, container) < 0;
     if (cJSON_IsString(callback))
         bad += check_function("callback", registry, job, callback->valuestring) < 0;
+    show_level(job, entry);
     return bad;
 }
 

@@ -11,10 +11,10 @@
 #include "plan.h"
 
 void dcmp_callbacks_init(dcmp_callbacks *c, const char *registry, const char *data_dir,
-                         int64_t timeout)
+                         int64_t timeout, long recycle)
 {
     memset(c, 0, sizeof *c);
-    dcmp_pool_init(&c->pool, registry, data_dir, 1000);
+    dcmp_pool_init(&c->pool, registry, data_dir, recycle);
     c->pool.callbacks = 1;
     c->timeout = timeout > 0 ? timeout : 10;
 }

@@ -17,9 +17,10 @@ typedef struct dcmp_callbacks {
     void *tick_arg;
 } dcmp_callbacks;
 
-/* Prepares a runner whose callbacks resolve under `registry`. Strings are borrowed. */
+/* Prepares a runner whose callbacks resolve under `registry`, its executor replaced after
+ * `recycle` events (batches; single calls count one each; 0: 1000). Strings are borrowed. */
 void dcmp_callbacks_init(dcmp_callbacks *c, const char *registry, const char *data_dir,
-                         int64_t timeout);
+                         int64_t timeout, long recycle);
 
 /*
  * A dcmp_plan_callback (arg: the dcmp_callbacks). Runs the callback in the executor:

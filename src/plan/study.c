@@ -492,3 +492,23 @@ int dcmp_study_entries(const dcmp_settings_files *reg, int level, dcmp_study_ent
     }
     return count;
 }
+
+int dcmp_study_keep(const dcmp_trigger *const *t, int n, int64_t quiet_ms, int64_t now_ms,
+                    int64_t *until_ms)
+{
+    int64_t window = 0;
+    int i;
+
+    *until_ms = 0;
+    if (quiet_ms <= 0)
+        return 1;
+    for (i = 0; i < n; i++)
+        if (t[i]->rerun == DCMP_RERUN_NEW_SERIES && t[i]->rerun_window > window)
+            window = t[i]->rerun_window;
+    /* at most 10 years (duration.h): no overflow in ms */
+    *until_ms = quiet_ms + window * 1000;
+    if (now_ms < *until_ms)
+        return 1;
+    *until_ms = 0;
+    return 0;
+}

@@ -107,6 +107,18 @@ int dcmp_study_decide(const dcmp_trigger *t, const dcmp_study_view *v, int64_t n
                       dcmp_study_verdict *out, char *err);
 
 /*
+ * Whether the files a study (patient) holds for its entries t[n] are kept at now_ms (ms, the
+ * clock of quiet_ms): quiet_ms is when the study was first seen quiet (every entry done, every
+ * series ready, the jobs of every study event ended), 0 while it is not. Kept while not quiet;
+ * once quiet, until quiet_ms + the largest rerunWindow of its rerun "new-series" entries, so
+ * that a late series within it plans the study again with every series' files; released at
+ * once when every entry has rerun "never". Pure. Returns 1 (kept; *until_ms: when to release,
+ * 0 when not quiet: until news) or 0 (release now).
+ */
+int dcmp_study_keep(const dcmp_trigger *const *t, int n, int64_t quiet_ms, int64_t now_ms,
+                    int64_t *until_ms);
+
+/*
  * The event data a job of level L is planned from. For a study: a copy of fields (the study's
  * own header fields: StudyInstanceUID, StudyDate, PatientID, studyId, patientId, ...),
  * "dcmpath": the study folder "studies/<id>/<version>" under DATA, and "series": one object per

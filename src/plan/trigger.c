@@ -1,5 +1,6 @@
 /* trigger.c -- an entry's level (series, study, patient) and when a study-level entry is ready:
- * `trigger`, `requires`, `completeTimeout`, `onTimeout`, `rerun` (docs/planning.md). Pure. */
+ * `trigger`, `requires`, `completeTimeout`, `onTimeout`, `rerun`, `rerunWindow`
+ * (docs/planning.md). Pure. */
 #include "trigger.h"
 
 #include <errno.h>
@@ -15,7 +16,8 @@
 const char *const dcmp_trigger_levels[DCMP_LEVELS] = {"series", "study", "patient"};
 
 /* The keys only study and patient entries may have, in the order they are checked. */
-static const char *const level_keys[] = {"requires", "completeTimeout", "onTimeout", "rerun"};
+static const char *const level_keys[] = {"requires", "completeTimeout", "onTimeout", "rerun",
+                                         "rerunWindow"};
 
 static int fail(const char **field, const char *name, char *why, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -130,6 +132,23 @@ static int read_requires(const cJSON *v, dcmp_trigger *t, const char **field, ch
     return 0;
 }
 
+/* A duration key of a study entry (`completeTimeout`, `rerunWindow`): a number of seconds or a
+ * string as a job's `timeout`, not -1. Returns 0 with *out, or -1 with *field and why. */
+static int read_duration(const cJSON *v, int64_t *out, const char *name, const char *must,
+                         const char **field, char *why)
+{
+    int rc = cJSON_IsNumber(v)   ? dcmp_duration_from_number(v->valuedouble, out, why)
+             : cJSON_IsString(v) ? dcmp_duration_parse(v->valuestring, out, why)
+                                 : dcmp_seterr(why, "must be a number of seconds or a "
+                                                    "string such as \"30m\", \"2h\"");
+
+    if (rc == 0 && *out < 0)
+        rc = dcmp_seterr(why, "-1 (no limit) is not allowed: %s at some point", must);
+    if (rc < 0)
+        *field = name;
+    return rc;
+}
+
 int dcmp_trigger_read(const cJSON *entry, dcmp_trigger *t, const char **field, char *why)
 {
     static const char *const on_timeout[] = {"drop", "plan"};
@@ -152,26 +171,24 @@ int dcmp_trigger_read(const cJSON *entry, dcmp_trigger *t, const char **field, c
     }
     if ((v = item(entry, "requires")) && read_requires(v, t, field, why) < 0)
         return -1;
-    if ((v = item(entry, "completeTimeout"))) {
-        int rc =
-            cJSON_IsNumber(v) ? dcmp_duration_from_number(v->valuedouble, &t->complete_timeout, why)
-            : cJSON_IsString(v) ? dcmp_duration_parse(v->valuestring, &t->complete_timeout, why)
-                                : dcmp_seterr(why, "must be a number of seconds or a "
-                                                   "string such as \"30m\", \"2h\"");
-        if (rc == 0 && t->complete_timeout < 0)
-            rc = dcmp_seterr(why,
-                             "-1 (no limit) is not allowed: a study must be decided at some point");
-        if (rc < 0) {
-            *field = "completeTimeout";
-            return -1;
-        }
-    }
+    if ((v = item(entry, "completeTimeout")) &&
+        read_duration(v, &t->complete_timeout, "completeTimeout", "a study must be decided", field,
+                      why) < 0)
+        return -1;
     v = item(entry, "onTimeout");
     if (v && (t->on_timeout = pick(v, on_timeout, 2)) < 0)
         return fail(field, "onTimeout", why, "must be \"drop\" (the default) or \"plan\"");
     v = item(entry, "rerun");
     if (v && (t->rerun = pick(v, rerun, 2)) < 0)
         return fail(field, "rerun", why, "must be \"new-series\" (the default) or \"never\"");
+    t->rerun_window = t->rerun == DCMP_RERUN_NEVER ? 0 : DCMP_TRIGGER_WINDOW_DEFAULT;
+    if ((v = item(entry, "rerunWindow")) && t->rerun == DCMP_RERUN_NEVER)
+        return fail(field, "rerunWindow", why,
+                    "only with rerun \"new-series\" (this entry never reruns: its files are "
+                    "released once its study job ended)");
+    if (v && read_duration(v, &t->rerun_window, "rerunWindow", "held files must be released", field,
+                           why) < 0)
+        return -1;
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* trigger.h -- an entry's level (series, study, patient) and when a study-level entry is ready:
- * `trigger`, `requires`, `completeTimeout`, `onTimeout`, `rerun` (docs/planning.md). Pure. */
+ * `trigger`, `requires`, `completeTimeout`, `onTimeout`, `rerun`, `rerunWindow`
+ * (docs/planning.md). Pure. */
 #ifndef DCMP_TRIGGER_H
 #define DCMP_TRIGGER_H
 
@@ -24,6 +25,7 @@ enum { DCMP_RERUN_NEW_SERIES, DCMP_RERUN_NEVER };
 #define DCMP_TRIGGER_MAX_PATTERNS     128  /* patterns in all of `requires` */
 #define DCMP_TRIGGER_VALUE_MAX        4096 /* bytes of a string value a pattern is matched to */
 #define DCMP_TRIGGER_COMPLETE_DEFAULT 3600 /* completeTimeout when absent: 1 h */
+#define DCMP_TRIGGER_WINDOW_DEFAULT   3600 /* rerunWindow when absent: 1 h */
 
 typedef struct dcmp_trigger {
     int level;                /* DCMP_LEVEL_* */
@@ -33,6 +35,8 @@ typedef struct dcmp_trigger {
     int64_t complete_timeout; /* seconds */
     int on_timeout;           /* DCMP_ON_TIMEOUT_* */
     int rerun;                /* DCMP_RERUN_* */
+    int64_t rerun_window;     /* seconds the study's held files are kept after it was last seen
+                               * quiet, for a late series to rerun it; 0 with rerun "never" */
 } dcmp_trigger;
 
 /*
@@ -44,7 +48,9 @@ typedef struct dcmp_trigger {
  * non-empty list of at most DCMP_TRIGGER_MAX_ALTERNATIVES of them; at most
  * DCMP_TRIGGER_MAX_PATTERNS patterns in all), `completeTimeout` (a
  * duration as `timeout`, no -1; default 1 h), `onTimeout` ("drop", the default, or "plan")
- * and `rerun` ("new-series", the default, or "never"). Fills *t (borrowing from entry).
+ * `rerun` ("new-series", the default, or "never") and `rerunWindow` (a duration as
+ * `completeTimeout`, default 1 h; only with rerun "new-series"). Fills *t (borrowing from
+ * entry).
  * Returns 0, or -1 with *field the key at fault and why[DCMP_ERR_LEN] the reason.
  */
 int dcmp_trigger_read(const cJSON *entry, dcmp_trigger *t, const char **field, char *why);

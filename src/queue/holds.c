@@ -8,7 +8,8 @@
 #include <string.h>
 
 /* The script, embedded from src/queue/lua/ at build time (lua_scripts.c). */
-extern const char dcmp_lua_hold_load[], dcmp_lua_hold_add[];
+extern const char dcmp_lua_hold_load[], dcmp_lua_hold_add[], dcmp_lua_hold_state[],
+    dcmp_lua_hold_pin[];
 
 /* Runs a plain command whose reply is not kept; -1 with the handle's error set. */
 static int command(dcmp_queue *q, int n, const char **argv)
@@ -52,9 +53,10 @@ int dcmp_holds_load(dcmp_queue *q, const dcmp_level *L, const char *study, int64
     snprintf(since, sizeof since, "%" PRId64, since_ms);
     if ((r = dcmp_queue_script(q, dcmp_lua_hold_load, 3, args, NULL)) == NULL)
         return -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
         r->element[0]->type != REDIS_REPLY_ARRAY || r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[2]->type != REDIS_REPLY_INTEGER) {
+        r->element[2]->type != REDIS_REPLY_INTEGER || r->element[3]->type != REDIS_REPLY_STRING ||
+        r->element[4]->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
         return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "holds of %s %s: unexpected reply", L->name,
                                  study);
@@ -62,6 +64,8 @@ int dcmp_holds_load(dcmp_queue *q, const dcmp_level *L, const char *study, int64
     paths = r->element[0];
     h->ended = r->element[1]->str[0] == '1';
     h->state_ttl_ms = r->element[2]->integer;
+    h->releasing = r->element[3]->str[0] == '1';
+    h->quiet_ms = strtoll(r->element[4]->str, NULL, 10);
     if (paths->elements > 0 &&
         (h->paths = calloc(paths->elements < DCMP_HOLDS_MAX ? paths->elements : DCMP_HOLDS_MAX,
                            sizeof *h->paths)) == NULL) {
@@ -85,6 +89,87 @@ int dcmp_holds_drop(dcmp_queue *q, const dcmp_level *L, const char *study, const
 
     snprintf(key, sizeof key, "dcmp:holds:%s:%.64s", L->redis, study);
     return command(q, 3, zrem);
+}
+
+int dcmp_holds_again(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path,
+                     int64_t since_ms)
+{
+    char key[96];
+    const char *zscore[3] = {"ZSCORE", key, path};
+    redisReply *r;
+    int again;
+
+    snprintf(key, sizeof key, "dcmp:holds:%s:%.64s", L->redis, study);
+    if ((r = dcmp_queue_command(q, 3, zscore, NULL)) == NULL)
+        return -1;
+    again = r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) > since_ms;
+    freeReplyObject(r);
+    return again;
+}
+
+/* Runs hold_state.lua in `mode` at since_ms; its integer reply into *out. Returns 0 or -1. */
+static int step(dcmp_queue *q, const dcmp_level *L, const char *study, const char *mode,
+                int64_t since_ms, long long *out)
+{
+    char since[24];
+    const char *args[4] = {L->redis, study, mode, since};
+    redisReply *r;
+
+    snprintf(since, sizeof since, "%" PRId64, since_ms);
+    if ((r = dcmp_queue_script(q, dcmp_lua_hold_state, 4, args, NULL)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s %s: %s: unexpected reply", L->name,
+                                 study, mode);
+    }
+    *out = r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+int dcmp_holds_quiet(dcmp_queue *q, const dcmp_level *L, const char *study, int64_t since_ms,
+                     int64_t *quiet_ms)
+{
+    long long v = 0;
+    int rc = step(q, L, study, "quiet", since_ms, &v);
+
+    *quiet_ms = v;
+    return rc;
+}
+
+int dcmp_holds_unquiet(dcmp_queue *q, const dcmp_level *L, const char *study)
+{
+    long long v;
+
+    return step(q, L, study, "unquiet", 0, &v);
+}
+
+int dcmp_holds_claim(dcmp_queue *q, const dcmp_level *L, const char *study, int64_t since_ms)
+{
+    long long v = 0;
+
+    return step(q, L, study, "claim", since_ms, &v) < 0 ? -1 : v == 1;
+}
+
+int dcmp_holds_released(dcmp_queue *q, const dcmp_level *L, const char *study)
+{
+    long long v;
+
+    return step(q, L, study, "done", 0, &v);
+}
+
+int dcmp_holds_pin(dcmp_queue *q, const dcmp_level *L, const char *study, const char *event)
+{
+    const char *args[3] = {L->redis, study, event};
+    redisReply *r;
+    int pinned;
+
+    if ((r = dcmp_queue_script(q, dcmp_lua_hold_pin, 3, args, NULL)) == NULL)
+        return -1;
+    pinned = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return pinned;
 }
 
 void dcmp_holds_clear(dcmp_holds *h)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,8 +44,21 @@ extern char **environ;
 static int write_frame(int fd, const char *data, size_t len)
 {
     uint32_t n = (uint32_t)len;
+    struct iovec iov[2] = {{&n, sizeof n}, {(void *)(uintptr_t)data, len}};
+    ssize_t w;
+    size_t done;
 
-    return dcmp_fdio_write(fd, &n, sizeof n) < 0 ? -1 : dcmp_fdio_write(fd, data, len);
+    /* one system call for both parts (a report per callback: it counts); the rest, if the
+     * pipe took only part, written whole */
+    while ((w = writev(fd, iov, 2)) < 0 && errno == EINTR)
+        ;
+    if (w < 0)
+        return -1;
+    done = (size_t)w;
+    if (done < sizeof n && dcmp_fdio_write(fd, (const char *)&n + done, sizeof n - done) < 0)
+        return -1;
+    done = done < sizeof n ? 0 : done - sizeof n;
+    return done >= len ? 0 : dcmp_fdio_write(fd, data + done, len - done);
 }
 
 /* ---- the executor ---- */
@@ -159,6 +173,13 @@ static int split(char *payload, size_t len, char **fields, int max)
  * so even a process that left its session is a descendant), and none is left a zombie. */
 static void end_of_call(void)
 {
+    siginfo_t si;
+
+    /* the common case, no child at all, known in one system call: a subreaper's descendants
+     * are its children or theirs, so none is left when it has no child (running or not) */
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+        return;
     dcmp_confine_kill_descendants(getpid(), 50);
     dcmp_confine_reap();
 }
@@ -361,6 +382,7 @@ static void kill_executor(dcmp_pool *p, int *status)
     if (status)
         *status = st;
     p->pid = -1;
+    p->roff = p->rlen = 0;
     close_fd(&p->cmd);
     close_fd(&p->res);
     close_fd(&p->logfd);
@@ -515,6 +537,7 @@ static int spawn(dcmp_pool *p, char *err)
     p->res = resp[0];
     p->logfd = logfd;
     p->jobs = 0;
+    p->roff = p->rlen = 0;
     fcntl(p->res, F_SETFL, O_NONBLOCK);
     return 0;
 fail:
@@ -616,6 +639,29 @@ static void executor_died(dcmp_pool *p, int cut, dcmp_executor_outcome *out)
         dcmp_confine_explain(WTERMSIG(status), &p->confine->limits, out->error, sizeof out->error);
 }
 
+/* Reads up to len bytes of the executor's reports: what the last read left in p->rbuf first,
+ * else one read(2) of as much as the pipe holds, up to the buffer, so that a short report (its
+ * length and its bytes) comes in one system call; a long one is read in place. As read(2):
+ * the count, 0 at end of file, -1 with errno (EAGAIN: nothing there yet). */
+static ssize_t read_res(dcmp_pool *p, char *dst, size_t len)
+{
+    ssize_t n;
+
+    if (p->rlen == 0) {
+        if (len >= sizeof p->rbuf)
+            return read(p->res, dst, len);
+        if ((n = read(p->res, p->rbuf, sizeof p->rbuf)) <= 0)
+            return n;
+        p->roff = 0;
+        p->rlen = (size_t)n;
+    }
+    n = (ssize_t)(len < p->rlen ? len : p->rlen);
+    memcpy(dst, p->rbuf + p->roff, (size_t)n);
+    p->roff += (size_t)n;
+    p->rlen -= (size_t)n;
+    return n;
+}
+
 /*
  * Reads the executor's next report, waiting until `deadline` (monotonic ms; INT64_MAX: none)
  * and calling tick about once a second. Returns 0 with *report (new: free it), or -1 with out
@@ -660,13 +706,14 @@ static int read_report(dcmp_pool *p, int64_t deadline, int64_t timeout, dcmp_exe
             }
         }
         wait_ms = ended ? 0 : (next_tick < deadline ? next_tick : deadline) - now;
-        if (poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)
+        /* bytes read before (the start of this report) are taken without a wait */
+        if (p->rlen == 0 && poll(&pfd, 1, (int)(wait_ms < 0 ? 0 : wait_ms)) < 0 && errno != EINTR)
             continue;
         for (;;) {
             if (hdr_have < sizeof hdr)
-                n = read(p->res, hdr + hdr_have, sizeof hdr - hdr_have);
+                n = read_res(p, hdr + hdr_have, sizeof hdr - hdr_have);
             else
-                n = read(p->res, body + have, want - have);
+                n = read_res(p, body + have, want - have);
             if (n > 0) {
                 if (hdr_have < sizeof hdr) {
                     hdr_have += (size_t)n;
@@ -855,10 +902,9 @@ int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
         if (outs[k].result == NULL)
             outs[k].result = strdup("");
         outs[k].ms = dcmp_clock_mono_ms() - start;
-        p->jobs++;
     }
     p->used_ms = dcmp_clock_mono_ms();
-    if (p->pid > 0 && p->jobs >= p->recycle)
+    if (p->pid > 0 && ++p->jobs >= p->recycle)
         dcmp_pool_stop(p); /* bounds what leaks; the next batch starts a new one */
     return n;
 }

@@ -17,7 +17,8 @@
  * Isolation is kept where it matters: a job that crashes the executor, or
  * overruns its timeout (the whole group gets SIGKILL), fails alone and a
  * new executor starts for the next job. The executor is also replaced after
- * `recycle` jobs (bounding what leaks), and before a job whose library file
+ * `recycle` jobs (bounding what leaks; a batch of callbacks, one event's, counts as one), and
+ * before a job whose library file
  * changed since it was loaded (a reinstalled service is picked up). What a
  * library keeps in globals survives between jobs of one executor.
  */
@@ -26,8 +27,8 @@ typedef struct dcmp_pool {
     int cmd;      /* jobs to the executor */
     int res;      /* reports from the executor */
     int logfd;    /* memfd: the executor's stdout and stderr (O_APPEND) */
-    long jobs;    /* jobs this executor ran */
-    long recycle; /* jobs before it is replaced */
+    long jobs;    /* jobs (or batches of callbacks) this executor ran */
+    long recycle; /* jobs (or batches) before it is replaced */
     const char *modules;
     const char *data_dir;
     const char *program; /* the program started; NULL: dcmp-executor (dcmp_pool_executor) */
@@ -36,6 +37,10 @@ typedef struct dcmp_pool {
     char cgroup[PATH_MAX]; /* the executor's cgroup (confine->cgroup), "" when none */
     int64_t used_ms;       /* monotonic ms when it last finished a job */
     int callbacks; /* its jobs are callbacks (dcmp_callbacks_init sets it): runners read it */
+    /* bytes of the executor's reports read but not yet taken (a short report comes in one
+     * read): rbuf[roff, roff + rlen); emptied with the executor */
+    char rbuf[256];
+    size_t roff, rlen;
 } dcmp_pool;
 
 /* Prepares a pool (no executor yet). Borrowed strings must outlive it. */
@@ -57,7 +62,8 @@ int dcmp_pool_run(dcmp_pool *p, const dcmp_job *job, dcmp_executor_tick tick, vo
  * killed; the next call starts a new one). tick (may be NULL) is called about once a second
  * while a call runs: when it returns nonzero the executor is killed and that call fails as
  * stopped (DCMP_EXEC_STOPPED). Returns -1 when no executor could be started (outs[0].error
- * says why).
+ * says why). The batch counts as one job towards `recycle`: an executor's interpreter start
+ * is paid once per `recycle` events, however many callbacks each has.
  */
 int dcmp_pool_calls(dcmp_pool *p, const char *headers, const char *added_params,
                     const dcmp_plan_call *calls, int n, int64_t timeout, dcmp_executor_tick tick,

@@ -1,7 +1,8 @@
 /* hold.c -- dcmp-scheduler's holds: the series folders a pending study or patient event will
  * read are marked (Redis, and DATA/.holds/<folder>/@held.<level>.<id> for systemcleaner, one
  * per holder); what the cleaner left in them is removed, with the holders' folders, once no
- * holder's pending event needs them (docs/planning.md, "Keeping files from the cleaner"). */
+ * holder's pending event needs them and its rerun window passed (docs/planning.md, "Keeping
+ * files from the cleaner"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,9 +17,10 @@
 #include "fdio.h"
 #include "holdmark.h"
 #include "holds.h"
-#include "studies.h"
 #include "log.h"
 #include "scheduler.h"
+#include "studies.h"
+#include "study.h"
 
 #define HOLD_POLL_MS  5000 /* a study holding files is looked at again after, until released */
 #define HOLD_LIST_MAX (64 * 1024) /* bytes of a held folder's @deleted list read at its release */
@@ -90,6 +92,24 @@ static int mark_name(const dcmp_level *L, const char *id, char *out, size_t size
     return 0;
 }
 
+/* The lock of held folder rel: holds and releases of one folder take the same one (FNV-1a of
+ * its path), so a release's "no other holder's mark left?" and its removal are one step
+ * against a new mark. */
+static pthread_mutex_t *lock_of(scheduler *s, const char *rel)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *rel; rel++)
+        h = (h ^ (unsigned char)*rel) * 16777619u;
+    return &s->hold_locks[h % HOLD_LOCKS];
+}
+
+/* The earlier of two due times (0: none). */
+static int64_t sooner(int64_t a, int64_t b)
+{
+    return a == 0 || (b > 0 && b < a) ? b : a;
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -111,8 +131,9 @@ static int remove_tree(const char *data, const char *rel, char *why)
     return 0;
 }
 
-int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
-                const char *dcmpath, char *err)
+/* hold_series under the folder's lock. */
+static int hold_locked(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L,
+                       const char *study, const char *dcmpath, char *err)
 {
     char rel[DCMP_HOLDS_PATH_LEN + DCMP_STUDIES_ID_LEN + 32], mark[DCMP_STUDIES_ID_LEN + 24];
     char path[PATH_MAX], *slash;
@@ -141,6 +162,18 @@ int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, cons
     if (write(fd, study, strlen(study)) < 0 || close(fd) != 0)
         return dcmp_seterr(err, "holding %s: writing %s failed", dcmpath, path);
     return 0;
+}
+
+int hold_series(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                const char *dcmpath, char *err)
+{
+    pthread_mutex_t *lock = lock_of(s, dcmpath);
+    int rc;
+
+    pthread_mutex_lock(lock);
+    rc = hold_locked(s->cfg, q, L, study, dcmpath, err);
+    pthread_mutex_unlock(lock);
+    return rc;
 }
 
 /* Removes what systemcleaner left in held folder rel and listed in its @deleted (rel itself or
@@ -176,15 +209,11 @@ static int deferred(const char *data, const dcmp_level *L, const char *study, co
     return n;
 }
 
-/* Releases held path rel for holder L/study: removes its own mark; when no other holder's mark
- * is left, what the cleaner left in rel and listed, then the list and the marks' emptied
- * folders; then the hold in Redis. Returns 1 when the cleaner was asked to remove something
- * in rel (removed now, or by the last holder's release), 0 when not, or -1 with why (tried
- * again on the next look). */
-static int release(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
-                   const char *rel, char *why)
+/* release, under rel's lock. */
+static int release_locked(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L,
+                          const char *study, const char *rel, char *why)
 {
-    char path[PATH_MAX], mark[DCMP_STUDIES_ID_LEN + 24], *slash;
+    char path[PATH_MAX], mark[DCMP_STUDIES_ID_LEN + 24], *slash, *top_folder;
     size_t top;
     int asked;
 
@@ -208,9 +237,11 @@ static int release(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, c
         if (unlink(path) != 0 && errno != ENOENT)
             return dcmp_seterr(why, "%s: %s", path, strerror(errno));
         path[top] = '\0';
-        /* .holds/<rel>/ and the folders above it, as long as they are empty */
-        while (rmdir(path) == 0 && (slash = strrchr(path, '/')) != NULL &&
-               slash > path + strlen(cfg->data) + 7)
+        /* .holds/<rel>/ and the folders above it as long as they are empty, but not
+         * .holds/<first part> (.holds/dicom), which another folder's hold may be entering */
+        top_folder = strchr(path + strlen(cfg->data) + 8, '/');
+        while (rmdir(path) == 0 && (slash = strrchr(path, '/')) != NULL && top_folder &&
+               slash > top_folder)
             *slash = '\0';
     }
     if (dcmp_holds_drop(q, L, study, rel) < 0)
@@ -218,27 +249,74 @@ static int release(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, c
     return asked;
 }
 
-int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
-                  int quiet, int64_t since_ms, int64_t due_ms)
+/* Releases held path rel for holder L/study, under rel's lock: unless it was held again after
+ * since_ms, removes its own mark; when no other holder's mark is left, what the cleaner left in
+ * rel and listed, then the list and the marks' emptied folders; then the hold in Redis.
+ * Returns 1 when the cleaner was asked to remove something in rel (removed now, or by the last
+ * holder's release), 0 when not (or held again), or -1 with why (tried again later). */
+static int release(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                   const char *rel, int64_t since_ms, char *why)
+{
+    pthread_mutex_t *lock = lock_of(s, rel);
+    int rc;
+
+    pthread_mutex_lock(lock);
+    rc = dcmp_holds_again(q, L, study, rel, since_ms);
+    if (rc < 0)
+        dcmp_seterr(why, "%s", dcmp_queue_errstr(q));
+    else if (rc == 0)
+        rc = release_locked(s->cfg, q, L, study, rel, why);
+    else
+        rc = 0; /* held again since the state was read: its study decides again */
+    pthread_mutex_unlock(lock);
+    return rc;
+}
+
+int64_t hold_next(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                  const dcmp_trigger *const *t, int n, int quiet, int64_t since_ms, int64_t due_ms)
 {
     char why[DCMP_ERR_LEN], folder[DCMP_HOLDS_PATH_LEN];
-    int64_t poll = dcmp_clock_wall_ms() + HOLD_POLL_MS;
+    int64_t poll = dcmp_clock_wall_ms() + HOLD_POLL_MS, until = 0;
     dcmp_holds h;
     int i, failed = 0, released = 0, cleaned = 0;
 
     if (dcmp_holds_load(q, L, study, since_ms, &h) < 0) {
         dcmp_log_warn("%s %s: %s (looked at again)", L->name, study, dcmp_queue_errstr(q));
-        return due_ms > 0 && due_ms < poll ? due_ms : poll;
+        return sooner(due_ms, poll);
     }
-    if (h.n == 0 || !(h.state_ttl_ms == -2 || (quiet && h.ended))) {
-        /* nothing held; or held while an entry waits or a study event's jobs run */
-        i = h.n;
+    if (h.n == 0) {
         dcmp_holds_clear(&h);
-        return i == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
+        return due_ms;
     }
-    /* no pending study event needs them: what the cleaner left in them is removed */
+    if (!h.releasing && h.state_ttl_ms != -2) { /* else: expired, or a release to finish */
+        if (!(quiet && h.ended)) {
+            /* held while an entry waits or a study event is not over: its window starts
+             * again once it is quiet */
+            if (h.quiet_ms > 0 && dcmp_holds_unquiet(q, L, study) < 0)
+                dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
+            dcmp_holds_clear(&h);
+            return sooner(due_ms, poll);
+        }
+        if (h.quiet_ms == 0 && dcmp_holds_quiet(q, L, study, since_ms, &h.quiet_ms) < 0) {
+            dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
+            dcmp_holds_clear(&h);
+            return sooner(due_ms, poll);
+        }
+        if (dcmp_study_keep(t, n, h.quiet_ms, since_ms, &until)) {
+            /* the rerun window: a late series plans the study again with every series' files */
+            dcmp_holds_clear(&h);
+            return sooner(due_ms, until > 0 ? until : poll);
+        }
+        if ((i = dcmp_holds_claim(q, L, study, since_ms)) <= 0) {
+            if (i < 0)
+                dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
+            dcmp_holds_clear(&h); /* a study event begins, or a series joined: decided again */
+            return sooner(due_ms, poll);
+        }
+    }
+    /* claimed: no pending study event needs them; what the cleaner left in them is removed */
     for (i = 0; i < h.n; i++) {
-        int asked = release(cfg, q, L, study, h.paths[i], why);
+        int asked = release(s, q, L, study, h.paths[i], since_ms, why);
         if (asked < 0) {
             dcmp_log_warn("%s %s: releasing %s: %s", L->name, study, h.paths[i], why);
             failed++;
@@ -249,12 +327,18 @@ int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, co
     }
     /* and the study's folder of links, in a stack that cleans the series folders it links to */
     snprintf(folder, sizeof folder, "%s/%s", L->folder, study);
-    if (cleaned > 0 && remove_tree(cfg->data, folder, why) < 0) {
+    if (cleaned > 0 && remove_tree(s->cfg->data, folder, why) < 0) {
         dcmp_log_warn("%s %s: %s", L->name, study, why);
+        failed++;
+    }
+    /* ended even when a path failed: it stays held and is released by a later claim, and
+     * study events are not kept waiting meanwhile */
+    if (dcmp_holds_released(q, L, study) < 0) {
+        dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
         failed++;
     }
     dcmp_log_info("%s %s: %d held path%s released%s", L->name, study, released,
                   released == 1 ? "" : "s", h.state_ttl_ms == -2 ? " (its state expired)" : "");
     dcmp_holds_clear(&h);
-    return failed == 0 || (due_ms > 0 && due_ms < poll) ? due_ms : poll;
+    return failed == 0 ? due_ms : sooner(due_ms, poll);
 }

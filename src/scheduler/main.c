@@ -81,6 +81,8 @@ int main(int argc, char **argv)
     s.stop = &stop_requests;
     pthread_mutex_init(&s.watch_lock, NULL);
     pthread_mutex_init(&s.health_lock, NULL);
+    for (i = 0; i < HOLD_LOCKS; i++)
+        pthread_mutex_init(&s.hold_locks[i], NULL);
     if (cfg.orthanc_url[0]) {
         /* a bad ORTHANC_REST_URL stops the start, as a bad setting does */
         helper h;
@@ -99,7 +101,8 @@ int main(int argc, char **argv)
         if ((planners[i].q = dcmp_queue_from_config(&cfg)) == NULL ||
             (planners[i].seen = dcmp_queue_from_config(&cfg)) == NULL)
             dcmp_fatal("out of memory");
-        dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout);
+        dcmp_callbacks_init(&planners[i].callbacks, cfg.registry, cfg.data, cfg.callback_timeout,
+                            (long)cfg.callback_recycle);
         if ((planners[i].settings = dcmp_settings_cache_new(cfg.settings, cfg.registry,
                                                             DCMP_SETTINGS_CACHE_RACY_MS)) == NULL)
             dcmp_fatal("out of memory");

@@ -18,6 +18,7 @@
 #include "settings.h"
 #include "settings_cache.h"
 #include "throttle.h"
+#include "trigger.h"
 #include "webhook.h"
 
 #define LATENCY_BUCKETS 9
@@ -57,6 +58,9 @@ typedef struct watched {
     int64_t since_ms;     /* monotonic ms it was added */
 } watched;
 
+/* Locks over the held folders (hold.c): holds and releases of one folder take the same one. */
+#define HOLD_LOCKS 64
+
 typedef struct scheduler {
     const dcmp_config *cfg;
     const char *dicom_program;                  /* dcmp-dicom's path */
@@ -73,7 +77,9 @@ typedef struct scheduler {
                                     * registry has entries of (study.c): its events are taken;
                                     * else its webhook is answered and dropped, and the
                                     * catch-up makes none */
-    pthread_mutex_t watch_lock;    /* guards the arrival watch below */
+    pthread_mutex_t hold_locks[HOLD_LOCKS]; /* a held folder's marks and its release (hold.c):
+                                             * one lock per folder, by a hash of its path */
+    pthread_mutex_t watch_lock;             /* guards the arrival watch below */
     watched watch[WATCH_MAX];
     int nwatch;
 } scheduler;
@@ -299,25 +305,28 @@ void *study_main(void *arg);
 /*
  * Holds dcmpath (a series folder relative to DATA) for `study` of level L (a study or a
  * patient: a holder): recorded in Redis, then marked DATA/.holds/<dcmpath>/@held.<level>.<id>,
- * one mark per holder; systemcleaner leaves the folder in place while any mark is left.
+ * one mark per holder, under the folder's lock (s->hold_locks) that its releases take too;
+ * systemcleaner leaves the folder in place while any mark is left.
  * Returns 0, or -1 with err (a bad path or id, Redis, the mark cannot be written: the series
  * event waits).
  */
-int hold_series(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
+int hold_series(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
                 const char *dcmpath, char *err);
 
 /*
- * When `study` (of level L) holds paths: releases them (removes its own mark of each; when no
- * other holder's mark is left, what systemcleaner deferred in it; then DATA/<L's folder>/<study>
- * when the cleaner deferred anything in them; inside DATA, links never
- * followed) when its state expired, or when `quiet` (no entry waits and every series is ready)
- * and the jobs of every study event planned for it have ended; only the paths held at or before
- * since_ms (Redis' time its state was read at: a series that joined after is not released).
- * Returns when the study is to be looked at next: due_ms (0: on news), or sooner while
+ * When `study` (of level L, its entries t[n]) holds paths: releases them (removes its own mark
+ * of each; when no other holder's mark is left, what systemcleaner deferred in it; then
+ * DATA/<L's folder>/<study> when the cleaner deferred anything in them; inside DATA, links
+ * never followed) when its state expired, or once it has been `quiet` (no entry waits, every
+ * series is ready) with every study event over for the rerun window of its entries
+ * (dcmp_study_keep); the release is claimed in Redis first, so no study event is planned
+ * meanwhile (study_plan's pin waits). Only the paths held at or before since_ms (Redis' time
+ * its state was read at: a series that joined after is not released), each under its folder's
+ * lock. Returns when the study is to be looked at next: due_ms (0: on news), or sooner while
  * something stays held.
  */
-int64_t hold_next(const dcmp_config *cfg, dcmp_queue *q, const dcmp_level *L, const char *study,
-                  int quiet, int64_t since_ms, int64_t due_ms);
+int64_t hold_next(scheduler *s, dcmp_queue *q, const dcmp_level *L, const char *study,
+                  const dcmp_trigger *const *t, int n, int quiet, int64_t since_ms, int64_t due_ms);
 
 /* 1 when the series `info` (Orthanc's /series/{id}) is a result the pipeline stored back
  * (catchup.c), else 0. */

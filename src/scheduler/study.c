@@ -16,6 +16,7 @@
 #include "log.h"
 #include "scheduler.h"
 #include "settings_cache.h"
+#include "holds.h"
 #include "studies.h"
 #include "study.h"
 #include "trigger.h"
@@ -182,7 +183,7 @@ static int join(planner *pl, const dcmp_level *L, const char *id, const char *si
         /* a study of too many series: said, and the series event goes on */
         dcmp_log_warn("event %s: %s", id, dcmp_queue_errstr(pl->seen));
     } else if (data && str(data, "dcmpath")[0] &&
-               hold_series(pl->s->cfg, pl->seen, L, parent, str(data, "dcmpath"), err) < 0) {
+               hold_series(pl->s, pl->seen, L, parent, str(data, "dcmpath"), err) < 0) {
         goto out; /* its files would be cleaned away: the event waits */
     }
     dcmp_log_debug("event %s: series %s joins %s %s%s", id, sid, L->name, parent,
@@ -727,6 +728,17 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
             return 0;
         }
     }
+    /* pinned before the study is read: no release of its held files begins while this event
+     * is planned, and none runs now (race-free: both are one step in Redis) */
+    if ((i = dcmp_holds_pin(pl->seen, L, study, id)) <= 0) {
+        if (i < 0)
+            dcmp_seterr(err, "%s %s: %s", L->name, study, dcmp_queue_errstr(pl->seen));
+        else
+            dcmp_seterr(err, "%s %s: its held files are being released: planned after that",
+                        L->name, study);
+        free(j);
+        return -1;
+    }
     if (dcmp_settings_cache_refresh(pl->settings, &system, &reg, err) < 0 ||
         judge(cfg, L, pl->seen, reg, study, id, j, err) < 0)
         goto out;
@@ -760,8 +772,8 @@ int study_plan(planner *pl, const char *id, const char *body, outcome *out, char
     if (strcmp(out->state, "ignored") == 0 && out->error[0] == '\0')
         snprintf(out->error, sizeof out->error, "%s",
                  j->n ? j->e[0].v.reason : "no entry of this level in the registry");
-    j->due_ms =
-        hold_next(cfg, pl->seen, L, study, 0, loaded(j), j->due_ms); /* held: looked at again */
+    j->due_ms = hold_next(pl->s, pl->seen, L, study, NULL, 0, 0, loaded(j),
+                          j->due_ms); /* held: looked at again */
     if (record(pl, study, id, j, err) < 0) {
         free(out->graph);
         free(out->plan);
@@ -864,9 +876,14 @@ static void look(scheduler *s, helper *o, dcmp_queue *q, dcmp_settings_cache *c,
     } else if (j->ask_ms > 0 && j->ask_ms <= loaded(j) && *asks > 0) {
         --*asks;
         ask(s, o, q, study, j);
-    }                           /* else asked in a later tick: it stays due */
-    if (j->plan + j->drop == 0) /* held files: released once no event needs them (hold.c) */
-        j->due_ms = hold_next(s->cfg, q, L, study, quiet(j), loaded(j), j->due_ms);
+    }                             /* else asked in a later tick: it stays due */
+    if (j->plan + j->drop == 0) { /* held files: released once no event needs them and the
+                                   * rerun window passed (hold.c) */
+        const dcmp_trigger *t[STUDY_MAX_ENTRIES];
+        for (rc = 0; rc < j->n; rc++)
+            t[rc] = &j->e[rc].t;
+        j->due_ms = hold_next(s, q, L, study, t, j->n, quiet(j), loaded(j), j->due_ms);
+    }
     if (dcmp_studies_schedule(q, L, study, j->due_ms, loaded(j)) < 0)
         dcmp_log_warn("%s %s: %s", L->name, study, dcmp_queue_errstr(q));
 out:

@@ -396,6 +396,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
     static const char *const k_jcpu[] = {"JOB_CPU_LIMIT", NULL};
     static const char *const k_jfiles[] = {"JOB_FILES_LIMIT", NULL};
     static const char *const k_cbtime[] = {"CALLBACK_TIMEOUT", NULL};
+    static const char *const k_cbrecycle[] = {"CALLBACK_RECYCLE", NULL};
     static const char *const k_sport[] = {"SCHEDULER_PORT", NULL};
     static const char *const k_sbind[] = {"SCHEDULER_BIND", NULL};
     static const char *const k_sname[] = {"SCHEDULER_NAME", NULL};
@@ -466,6 +467,7 @@ int dcmp_config_load(dcmp_config *cfg, const char *env_path, char *err)
         get_duration(&env, k_jcpu, 0, &cfg->job_cpu, err) < 0 ||
         get_int(&env, k_jfiles, 0, 0, 1 << 20, &cfg->job_files, err) < 0 ||
         get_duration(&env, k_cbtime, 10, &cfg->callback_timeout, err) < 0 ||
+        get_int(&env, k_cbrecycle, 10000, 1, 1000000000, &cfg->callback_recycle, err) < 0 ||
         settings_path(&env, k_settings, cfg, err) < 0 ||
         get_int(&env, k_sport, 5000, 1, 65535, &cfg->scheduler_port, err) < 0 ||
         get_str(&env, k_sbind, "127.0.0.1", cfg->scheduler_bind, sizeof cfg->scheduler_bind, err) <

@@ -71,6 +71,8 @@ typedef struct dcmp_config {
     int64_t job_cpu;    /* JOB_CPU_LIMIT: seconds of CPU time per job, 0 = none */
     int64_t job_files;  /* JOB_FILES_LIMIT: open descriptors per job, 0 = none */
     int64_t callback_timeout;   /* CALLBACK_TIMEOUT: seconds a callback may take, default 10 */
+    int64_t callback_recycle;   /* CALLBACK_RECYCLE: events a callback executor serves before it
+                                 * is replaced, default 10000 */
     int64_t scheduler_port;     /* SCHEDULER_PORT, default 5000 (the original's) */
     char scheduler_bind[64];    /* SCHEDULER_BIND: address the scheduler listens on, 127.0.0.1 */
     char scheduler_name[64];    /* SCHEDULER_NAME: this scheduler's processing list, "scheduler" */

@@ -436,14 +436,18 @@ sids="$(series_id "$(uid_of "$tmp/small/slice1.dcm")")"
 ignored() {
   dash '/api/events?perPage=50' | "$py" -c '
 import json, sys
-e = [x for x in json.load(sys.stdin)["events"] if x["seriesId"] == sys.argv[1]]
+e = [x for x in json.load(sys.stdin)["events"]
+     if x["seriesId"] == sys.argv[1] and not (x.get("error") or "").startswith("duplicate of event")]
 sys.exit(0 if e and e[0]["state"] == "ignored" and "fewer than MIN_INSTANCES=4" in e[0]["error"] else 1)' "$sids"
 }
 check "a 2-instance series: an ignored event saying why" wait_for 60 ignored
 check "and nothing ran for it" test ! -e "$BASEDIR/data/probe/$sids"
 
 # ---- the dashboard sees the same pipeline: events and finished jobs ----
-check "the dashboard lists the 5 events" test "$(dash '/api/events?perPage=50' | "$py" -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 5
+# (a duplicate a webhook and the arrival watch made of one version is listed too, and not counted)
+check "the dashboard lists the 5 events" test "$(dash '/api/events?perPage=50' | "$py" -c '
+import json, sys
+print(sum(1 for x in json.load(sys.stdin)["events"] if not (x.get("error") or "").startswith("duplicate of event")))')" = 5
 check "the dashboard counts the finished jobs of queue high (probe-b, once per series)" \
   test "$(dash /api/queues | "$py" -c 'import json,sys; print([q["finished"] for q in json.load(sys.stdin)["queues"] if q["name"]=="high"][0])')" = 4
 check "the dashboard lists the workers" test "$(dash /api/workers | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["workers"]))')" -ge 3

@@ -208,6 +208,37 @@ static void test_enqueue_atomic(void)
     free(g);
 }
 
+/* A graph whose third job's id is taken (by a job in Redis) is refused with that job and id
+ * named, and writes nothing (the ids are checked in one EXISTS, then one by one only to name
+ * the one taken). */
+static void test_enqueue_taken_id(void)
+{
+    dcmp_job_spec s[3];
+    char ids[3][DCMP_ID_LEN], taken[DCMP_ID_LEN], err[DCMP_ERR_LEN], want[128], st[16], *g;
+    int k;
+
+    dcmp_job_new_id(taken);
+    memset(s, 0, sizeof s);
+    s[0] = (dcmp_job_spec){taken, "first", "testmods.noop", "takenq", "{}", 60, NULL, 0, 0, 0};
+    g = dcmp_job_encode_graph("ev", s, 1, err);
+    CHECK(g != NULL && dcmp_queue_enqueue(f.q, g) == 0);
+    free(g);
+    for (k = 0; k < 3; k++) {
+        dcmp_job_new_id(ids[k]);
+        s[k] = (dcmp_job_spec){ids[k], "again", "testmods.noop", "takenq", "{}", 60, NULL, 0, 0, 0};
+    }
+    s[2].id = taken;
+    g = dcmp_job_encode_graph("ev", s, 3, err);
+    CHECK(g != NULL && dcmp_queue_enqueue(f.q, g) < 0);
+    snprintf(want, sizeof want, "job 3: id %s already exists", taken);
+    CHECK_CONTAINS(dcmp_queue_errstr(f.q), want);
+    free(g);
+    for (k = 0; k < 3; k++) {
+        CHECK(fixture_state(&f, ids[k], st) == 0);
+        CHECK_STR(st, "");
+    }
+}
+
 /* retry {max 2}: a job failing twice then succeeding ends finished after 3 attempts;
  * with an interval it waits in the scheduled state in between. */
 static void test_retry(void)
@@ -249,6 +280,7 @@ int main(void)
     if (fixture_start(&f) < 0)
         return 1;
     RUN(test_enqueue_atomic);
+    RUN(test_enqueue_taken_id);
     RUN(test_cancel_queued);
     RUN(test_priority);
     w = fixture_worker(&f, "high default low", NULL);

@@ -2230,15 +2230,61 @@ static int wait_gone(const fixture *f, const char *rel)
     return -1;
 }
 
+/* Waits (up to 90 s) for an event of `level` that failed with an error holding `part`;
+ * returns 1 when one came, else 0. */
+static int wait_level_error(redisContext *rc, const char *level, const char *part)
+{
+    int i, found = 0;
+
+    for (i = 0; i < 1800 && !found; i++) {
+        redisReply *r = redisCommand(rc, "ZRANGE dcmp:events 0 -1");
+        size_t k;
+        for (k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements && !found; k++) {
+            redisReply *h =
+                redisCommand(rc, "HMGET dcmp:event:%s level state error", r->element[k]->str);
+            found = h && h->type == REDIS_REPLY_ARRAY && h->elements == 3 &&
+                    h->element[0]->type == REDIS_REPLY_STRING &&
+                    strcmp(h->element[0]->str, level) == 0 &&
+                    h->element[1]->type == REDIS_REPLY_STRING &&
+                    strcmp(h->element[1]->str, "failed") == 0 &&
+                    h->element[2]->type == REDIS_REPLY_STRING && strstr(h->element[2]->str, part);
+            if (h)
+                freeReplyObject(h);
+        }
+        if (r)
+            freeReplyObject(r);
+        if (!found)
+            nap_ms(50);
+    }
+    return found;
+}
+
+/* Sends synthetic series v (SeriesDescription desc), its Orthanc id into sid, and checks that
+ * its cleaner held its folder. */
+static void send_held(fixture *f, redisContext *rc, int v, const char *desc,
+                      char sid[DCMP_ORTHANC_ID_LEN])
+{
+    char uid[128];
+
+    variant = v;
+    description = desc;
+    CHECK(send_series() == 0);
+    variant_uid(v, uid, sizeof uid);
+    series_by_uid(uid, sid);
+    CHECK(sid[0] && cleaner_held(f, rc, sid));
+}
+
 /* Keeping files from the cleaner: base's systemcleaner runs in every series pipeline (its
  * files injected `deleted` by base's dicomAnonymizer callback), and a study entry still gets
- * each series' files, held (DATA/.holds) until its job ended; then the scheduler removes them
- * and the study folder. A late series, after the release (rerun "never"), is held again and
- * released again. */
+ * each series' files, held (DATA/.holds) until its job ended and its rerun window (15 s)
+ * passed: a late series within it plans the study again with every series' files; after it
+ * the scheduler removes them and the study folder, and a later series' version is dropped
+ * because its study's files are gone. A patient entry with rerun "never" beside it holds the
+ * same folders and releases them once its job ended. */
 static void test_study_hold(void)
 {
     char ids[8][DCMP_ID_LEN], rel[160];
-    char sids[3][DCMP_ORTHANC_ID_LEN], uid[128], study[80] = "", patient[80] = "";
+    char sids[4][DCMP_ORTHANC_ID_LEN], uid[128], study[80] = "", patient[80] = "";
     int counts[8], n, k;
     redisContext *rc;
     pid_t sched;
@@ -2255,7 +2301,7 @@ static void test_study_hold(void)
                     "[{\"jobName\":\"anon\",\"worker\":\"testmods.record\","
                     "\"callback\":\"sh.base.dicomAnonymizer\"},"
                     "{\"jobName\":\"both\",\"worker\":\"testmods.record\","
-                    "\"callback\":\"sh.cb.yes\",\"trigger\":\"study\",\"rerun\":\"never\","
+                    "\"callback\":\"sh.cb.yes\",\"trigger\":\"study\",\"rerunWindow\":\"15s\","
                     "\"requires\":[{\"SeriesDescription\":\"*T1*\"},"
                     "{\"SeriesDescription\":\"*T2*\"}]},"
                     "{\"jobName\":\"pat\",\"worker\":\"testmods.record\","
@@ -2290,7 +2336,9 @@ static void test_study_hold(void)
             dcmp_job_clear(&job);
         }
     }
-    /* the patient entry holds the same folders: planned with them too, whichever ran first */
+    /* the patient entry holds the same folders: planned with them too, whichever ran first
+     * (the late series below is sent once it was, or Orthanc's StablePatient would come
+     * with it) */
     n = wait_level_version(rc, "patient", "pat", 2, counts, ids, 8);
     CHECK(n == 1 && counts[0] == 2); /* both series were sent within Orthanc's StableAge */
     if (n == 1) {
@@ -2304,39 +2352,39 @@ static void test_study_hold(void)
         kw = cJSON_Parse(job.kwargs ? job.kwargs : "");
         cJSON_ArrayForEach(st, cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "studies"))
             nseries += cJSON_GetArraySize(cJSON_GetObjectItem(st, "series"));
-        /* planned at all: its series' folders were there (a version whose files are gone is
-         * dropped, make_links); read now, they may be released already */
-        CHECK(nseries >= 1 && nseries == counts[0]);
+        CHECK(nseries == 2);
         pid = cJSON_GetStringValue(
             cJSON_GetObjectItem(cJSON_GetObjectItem(kw, "headers"), "patientId"));
         snprintf(patient, sizeof patient, "%s", pid ? pid : "");
         cJSON_Delete(kw);
         dcmp_job_clear(&job);
     }
-    /* both jobs ended: the held folders, their marks and the study's and patient's folders
-     * are removed */
+    /* a late series within the window: the study planned again with all three series' files
+     * (its cleaner held its folder, and the first two are still there) */
+    send_held(&f, rc, 42, "FLAIR", sids[2]);
+    n = wait_study_version(rc, "both", 3, counts, ids, 8);
+    CHECK(n == 2 && counts[1] == 3);
+    if (n == 2)
+        check_study_job(&f, ids[1], 3);
+    /* the jobs ended and the window passed: the held folders, their marks and the study's and
+     * patient's folders are removed */
     CHECK(study[0] != '\0' && patient[0] != '\0');
     snprintf(rel, sizeof rel, "patients/%s", patient);
     CHECK(wait_gone(&f, rel) == 0);
     snprintf(rel, sizeof rel, "studies/%s", study);
     CHECK(wait_gone(&f, rel) == 0);
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         snprintf(rel, sizeof rel, "dicom/%s", sids[k]);
         CHECK(wait_gone(&f, rel) == 0);
         snprintf(rel, sizeof rel, ".holds/dicom/%s", sids[k]);
         CHECK(wait_gone(&f, rel) == 0);
     }
-    /* a late series: held again by its own cleaner, released once nothing waits for it */
-    variant = 42;
-    description = "FLAIR";
-    CHECK(send_series() == 0);
-    variant_uid(42, uid, sizeof uid);
-    series_by_uid(uid, sids[2]);
-    CHECK(sids[2][0] && cleaner_held(&f, rc, sids[2]));
-    snprintf(rel, sizeof rel, "dicom/%s", sids[2]);
-    CHECK(wait_gone(&f, rel) == 0);
+    /* a series after the window: held by its cleaner, but the study's earlier files are gone:
+     * its version is dropped, saying so, and not planned */
+    send_held(&f, rc, 43, "AX PD", sids[3]);
+    CHECK(wait_level_error(rc, "study", "files are gone"));
     n = study_versions(rc, "both", counts, ids, 8);
-    CHECK(n == 1); /* rerun "never": not planned again */
+    CHECK(n == 2);
     redisFree(rc);
     study_of = -1;
     patient_tag = description = "";

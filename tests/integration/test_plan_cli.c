@@ -302,6 +302,7 @@ static void test_validate(void)
     const char *byfile[] = {path, "--modules", modules, NULL};
     const char *study[] = {"study", "--modules", modules, NULL};
     const char *mixed[] = {"mixed", "--modules", modules, NULL};
+    const char *window[] = {"window", "--modules", modules, NULL};
 
     snprintf(modules, sizeof modules, "%s", getenv("DCMP_TEST_MODULES"));
     service("ct2", "settings.json",
@@ -337,6 +338,8 @@ static void test_validate(void)
     CHECK(run_cli("validate", study, out, sizeof out) == 0);
     CHECK(strstr(out, "note") == NULL && strstr(out, "other-level") == NULL);
     CHECK_CONTAINS(out, "ok     entry 2 (st2): callback study.cb.yes -> ");
+    CHECK_CONTAINS(out, "ok     entry 1 (st): trigger study, 1 condition in requires, "
+                        "completeTimeout 1h, onTimeout drop, rerun new-series, rerunWindow 1h");
     CHECK_CONTAINS(out, "\nvalid\n");
     service("mixed", "settings.json",
             "[{\"jobName\":\"mst\",\"worker\":\"testmods.noop\",\"callback\":\"mixed.cb.yes\","
@@ -344,9 +347,26 @@ static void test_validate(void)
             "{\"jobName\":\"mse\",\"worker\":\"testmods.noop\",\"callback\":\"mixed.cb.yes\","
             "\"dependsOn\":\"mst\"}]");
     CHECK(run_cli("validate", mixed, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "ok     entry 1 (mst): trigger study, 0 conditions in requires, "
+                        "completeTimeout 1h, onTimeout drop, rerun new-series, rerunWindow 1h");
     CHECK_CONTAINS(out, "entry 2 (mse): invalid: dependsOn: names \"mst\", which runs per study, "
                         "while this entry runs per series");
     CHECK_CONTAINS(out, "\ninvalid\n");
+    /* rerunWindow: shown, and a bad one names its entry */
+    service("window", "settings.json",
+            "[{\"jobName\":\"w1\",\"worker\":\"testmods.noop\",\"callback\":\"window.cb.yes\","
+            "\"trigger\":\"patient\",\"rerunWindow\":\"2d\",\"onTimeout\":\"plan\"},"
+            "{\"jobName\":\"w2\",\"worker\":\"testmods.noop\",\"callback\":\"window.cb.yes\","
+            "\"trigger\":\"study\",\"rerunWindow\":\"soon\"},"
+            "{\"jobName\":\"w3\",\"worker\":\"testmods.noop\",\"callback\":\"window.cb.yes\","
+            "\"trigger\":\"study\",\"rerun\":\"never\"}]");
+    CHECK(run_cli("validate", window, out, sizeof out) == 1);
+    CHECK_CONTAINS(out, "ok     entry 1 (w1): trigger patient, 0 conditions in requires, "
+                        "completeTimeout 1h, onTimeout plan, rerun new-series, rerunWindow 2d");
+    CHECK_CONTAINS(out, "entry 2 (w2): invalid: rerunWindow: bad duration \"soon\"");
+    CHECK_CONTAINS(out, "ok     entry 3 (w3): trigger study, 0 conditions in requires, "
+                        "completeTimeout 1h, onTimeout drop, rerun never (its study's files "
+                        "released once its jobs ended)");
 
     /* a settings file given by path */
     snprintf(path, sizeof path, "%s/registry/ct2/settings.json", base);

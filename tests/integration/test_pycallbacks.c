@@ -1,6 +1,8 @@
 /* test_pycallbacks.c -- Python callbacks in a real dcmp-scheduler with a real redis-server: yes
  * with an injection, yes with nothing, no, an exception, a crash and os._exit deciding only
- * their own job, and a callback rewritten on disk picked up without a restart. */
+ * their own job, a callback rewritten on disk picked up without a restart, and the executor
+ * replaced every CALLBACK_RECYCLE events (not callbacks), and a process a callback leaves
+ * behind (an orphan in a session of its own) ended when the callback returns. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,23 @@ static const struct {
                "        os._exit(3)\n"
                "    return True\n"},
     {"pyver", "def callback(**kwargs):\n    return [True, {'v': 1}]\n"},
+    {"pyorphan", "import os\n"
+                 "def callback(headers, **kwargs):\n"
+                 "    if headers['Modality'] == 'ORPHAN':\n"
+                 "        child = os.fork()\n"
+                 "        if child == 0:\n"
+                 "            os.setsid()\n"
+                 "            g = os.fork()\n"
+                 "            if g == 0:\n"
+                 "                os.execvp('sleep', ['sleep', '1000'])\n"
+                 "            with open(os.environ['REGISTRY'] + '/orphan.pid', 'w') as f:\n"
+                 "                f.write(str(g))\n"
+                 "            os._exit(0)\n"
+                 "        os.waitpid(child, 0)\n"
+                 "    return True\n"},
+    {"pypid", "import os\n"
+              "def callback(**kwargs):\n"
+              "    return (True, {'pid': os.getpid()})\n"},
 };
 
 #define NSERVICES (sizeof services / sizeof services[0])
@@ -154,7 +173,9 @@ static int healthy(void)
 static void setup(void)
 {
     char path[PATH_MAX + 32], log[PATH_MAX + 32];
-    const char *env[] = {"CALLBACK_TIMEOUT=30s", NULL};
+    /* one planner: one executor, whose process test_recycled follows */
+    const char *env[] = {"CALLBACK_TIMEOUT=30s", "CALLBACK_RECYCLE=3", "SCHEDULER_PLANNERS=1",
+                         NULL};
     unsigned i;
 
     snprintf(base, sizeof base, "%s/base", f.dir);
@@ -252,6 +273,66 @@ static void test_rewritten(void)
     cJSON_Delete(plan);
 }
 
+/* With CALLBACK_RECYCLE=3 the executor (its pid, as a callback injects it) runs the callbacks
+ * of three events in a row, eight callbacks each, then a new one takes over. */
+static void test_recycled(void)
+{
+    char series[32];
+    long pids[7];
+    int i, first = -1;
+
+    for (i = 0; i < 7; i++) {
+        cJSON *plan, *pid;
+        snprintf(series, sizeof series, "recycle-%d", i);
+        if ((plan = plan_of(series, "CT")) == NULL)
+            return;
+        pid = cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(plan, "added_params"), "pypid"), "pid");
+        CHECK(cJSON_IsNumber(pid));
+        pids[i] = cJSON_IsNumber(pid) ? (long)pid->valuedouble : -1;
+        cJSON_Delete(plan);
+    }
+    /* the executor of the earlier tests has 1 to 3 events left: a new one by event 3 */
+    for (i = 1; i < 7 && first < 0; i++)
+        if (pids[i] != pids[i - 1])
+            first = i;
+    CHECK(first > 0 && first <= 3);
+    if (first <= 0 || first > 3)
+        return;
+    CHECK(pids[first + 1] == pids[first] && pids[first + 2] == pids[first]);
+    CHECK(pids[first + 3] != pids[first]);
+}
+
+/* A callback that returns leaving a grandchild behind (setsid, its parent gone): the executor,
+ * its subreaper, ends it before the next call, so nothing a decision started outlives it. */
+static void test_orphan(void)
+{
+    char path[PATH_MAX + 64], why[1024], text[32] = "", proc[64];
+    cJSON *plan;
+    FILE *fp;
+    long pid = 0;
+    int i;
+
+    if ((plan = plan_of("orphan-1", "ORPHAN")) == NULL)
+        return;
+    CHECK_STR(decided(plan, "pyorphan", why, sizeof why), "scheduled: ");
+    cJSON_Delete(plan);
+    snprintf(path, sizeof path, "%s/registry/orphan.pid", base);
+    if ((fp = fopen(path, "r")) != NULL) {
+        if (fgets(text, sizeof text, fp) != NULL)
+            pid = strtol(text, NULL, 10);
+        fclose(fp);
+    }
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    /* killed and reaped: its /proc entry goes (waited for: the machine may be slow) */
+    snprintf(proc, sizeof proc, "/proc/%ld", pid);
+    for (i = 0; i < 500 && access(proc, F_OK) == 0; i++)
+        nap_ms(20);
+    CHECK(access(proc, F_OK) != 0);
+}
+
 int main(void)
 {
     int status;
@@ -262,6 +343,8 @@ int main(void)
     RUN(test_answers);
     RUN(test_crashes);
     RUN(test_rewritten);
+    RUN(test_orphan);
+    RUN(test_recycled);
     if (sched > 0) {
         kill(sched, SIGTERM);
         waitpid(sched, &status, 0);

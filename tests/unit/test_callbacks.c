@@ -105,8 +105,8 @@ static void test_batch_equals_one_by_one(void)
         service(svcs[i]);
     /* 4 s: the hanging callback ends there; under ASan on a loaded machine a callback that
      * answers took over 1 s, and the two plans differed */
-    dcmp_callbacks_init(&one, reg_dir, reg_dir, 4);
-    dcmp_callbacks_init(&all, reg_dir, reg_dir, 4);
+    dcmp_callbacks_init(&one, reg_dir, reg_dir, 4, 1000);
+    dcmp_callbacks_init(&all, reg_dir, reg_dir, 4, 1000);
     a = plan_text(sys, data, 0, &one);
     b = plan_text(sys, data, 1, &all);
     CHECK_STR(b, a);

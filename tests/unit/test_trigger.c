@@ -1,10 +1,12 @@
 /* test_trigger.c -- unit tests of entry triggers: globs (hostile ones too), reading `trigger`,
- * `requires`, `completeTimeout`, `onTimeout`, `rerun`, and matching series to conditions. */
+ * `requires`, `completeTimeout`, `onTimeout`, `rerun`, `rerunWindow`, matching series to
+ * conditions, and how long a study's held files are kept (dcmp_study_keep). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "glob.h"
 #include "harness.h"
+#include "study.h"
 #include "trigger.h"
 #include "trigger_entry.h"
 
@@ -138,11 +140,78 @@ static void test_caps(void)
     cJSON_Delete(e);
 }
 
+/* The key at fault and the reason, for an entry text that must be refused. */
+static void refused(const char *text, const char *key, const char *why_part)
+{
+    cJSON *e = cJSON_Parse(text);
+    const char *field = NULL;
+    char why[DCMP_ERR_LEN] = "";
+    dcmp_trigger t;
+
+    CHECK(e != NULL && dcmp_trigger_read(e, &t, &field, why) == -1);
+    CHECK_STR(field ? field : "", key);
+    CHECK_CONTAINS(why, why_part);
+    cJSON_Delete(e);
+}
+
+static void test_rerun_window(void)
+{
+    dcmp_trigger t;
+    cJSON *e = entry_of("{\"trigger\":\"study\"}", &t);
+
+    CHECK(t.rerun == DCMP_RERUN_NEW_SERIES && t.rerun_window == DCMP_TRIGGER_WINDOW_DEFAULT);
+    cJSON_Delete(e);
+    e = entry_of("{\"trigger\":\"study\",\"rerunWindow\":\"2s\"}", &t);
+    CHECK(t.rerun_window == 2);
+    cJSON_Delete(e);
+    e = entry_of("{\"trigger\":\"patient\",\"rerunWindow\":90.7}", &t);
+    CHECK(t.rerun_window == 90);
+    cJSON_Delete(e);
+    e = entry_of("{\"trigger\":\"study\",\"rerun\":\"never\"}", &t);
+    CHECK(t.rerun_window == 0);
+    cJSON_Delete(e);
+    refused("{\"trigger\":\"study\",\"rerunWindow\":\"soon\"}", "rerunWindow", "soon");
+    refused("{\"trigger\":\"study\",\"rerunWindow\":0}", "rerunWindow", "greater than zero");
+    refused("{\"trigger\":\"study\",\"rerunWindow\":-1}", "rerunWindow",
+            "held files must be released");
+    refused("{\"trigger\":\"study\",\"rerunWindow\":true}", "rerunWindow", "a number");
+    refused("{\"trigger\":\"study\",\"rerun\":\"never\",\"rerunWindow\":\"1h\"}", "rerunWindow",
+            "only with rerun \"new-series\"");
+    refused("{\"rerunWindow\":\"1h\"}", "rerunWindow", "runs per series");
+}
+
+/* Kept while the study is not quiet; once quiet, for the largest window of its rerun entries
+ * ("never" entries add none); then released. */
+static void test_keep(void)
+{
+    dcmp_trigger a, b, c;
+    const dcmp_trigger *both[2] = {&a, &b}, *never[1] = {&c};
+    cJSON *ea = entry_of("{\"trigger\":\"study\",\"rerunWindow\":\"2s\"}", &a);
+    cJSON *eb = entry_of("{\"trigger\":\"study\",\"rerunWindow\":\"1m\"}", &b);
+    cJSON *ec = entry_of("{\"trigger\":\"study\",\"rerun\":\"never\"}", &c);
+    int64_t until = -1;
+
+    CHECK(dcmp_study_keep(both, 2, 0, 5000000, &until) == 1 && until == 0); /* not quiet */
+    CHECK(dcmp_study_keep(both, 1, 1000000, 1000000, &until) == 1 && until == 1002000);
+    CHECK(dcmp_study_keep(both, 1, 1000000, 1001999, &until) == 1 && until == 1002000);
+    CHECK(dcmp_study_keep(both, 1, 1000000, 1002000, &until) == 0 && until == 0);
+    CHECK(dcmp_study_keep(both, 2, 1000000, 1002000, &until) == 1 && until == 1060000);
+    CHECK(dcmp_study_keep(both, 2, 1000000, 1060000, &until) == 0);
+    CHECK(dcmp_study_keep(never, 1, 1000000, 1000000, &until) == 0); /* at once */
+    CHECK(dcmp_study_keep(never, 1, 0, 1000000, &until) == 1);       /* but not before quiet */
+    CHECK(dcmp_study_keep(both, 0, 1000000, 1000000, &until) == 0);  /* no entry left */
+    cJSON_Delete(ea);
+    cJSON_Delete(eb);
+    cJSON_Delete(ec);
+}
+
 int main(void)
 {
     RUN(test_glob);
     RUN(test_hostile_globs);
     RUN(test_trigger_read_and_match);
     RUN(test_caps);
+    RUN(test_rerun_window);
+    RUN(test_keep);
     return HARNESS_RESULT();
 }

@@ -162,25 +162,25 @@ end
 -- The dashboard's indexes, written at enqueue so that filtering jobs by name or by series
 -- never walks every job (docs/dashboard.md): idx:name:NAME and idx:series:SERIES are sorted
 -- sets of job ids by creation ms, idx:names the set of job names, idx:series the series by
--- their last enqueue ms. Entries of jobs that expired are dropped by sampling: each enqueue
--- looks at two random entries of the name index it writes (with replacement: cheaper) and
--- removes those whose job is gone, which keeps an index within about twice its live jobs at
--- O(1) cost per job (docs/performance.md has the cost).
-local function index_job(id, name, t)
-  local nk = P .. 'idx:name:' .. name
-  local old = redis.call('ZRANDMEMBER', nk, -2)
-  if #old == 0 then
-    redis.call('SADD', P .. 'idx:names', name) -- a name new (or again new) to the index
-  else
-    local keys = {}
-    for i, o in ipairs(old) do keys[i] = jkey(o) end
-    if redis.call('EXISTS', unpack(keys)) < #keys then -- one call when both live
-      for _, o in ipairs(old) do
-        if redis.call('EXISTS', jkey(o)) == 0 then redis.call('ZREM', nk, o) end
-      end
+-- their last enqueue ms. Entries of jobs that expired are dropped by sampling, once per graph
+-- of k jobs: one of its jobs' name index, picked from the first job's id (random: a different
+-- one each graph), gets 2k random entries looked at (with replacement: cheaper), and those
+-- whose job is gone are removed. Each index so gets two looks per job written, on average, as
+-- if each job sampled two of its own: an index stays within about twice its live jobs at O(1)
+-- cost per job, in two commands per graph rather than two per job (docs/performance.md).
+local function sweep_names(g)
+  local k, pick = #g.jobs, 0
+  for c in string.gmatch(g.jobs[1].id, '.') do pick = pick + string.byte(c) end
+  local nk = P .. 'idx:name:' .. g.jobs[pick % k + 1].name
+  local old = redis.call('ZRANDMEMBER', nk, -2 * k)
+  if #old == 0 then return end
+  local keys = {}
+  for i, o in ipairs(old) do keys[i] = jkey(o) end
+  if redis.call('EXISTS', unpack(keys)) < #keys then -- one call when all live
+    for _, o in ipairs(old) do
+      if redis.call('EXISTS', jkey(o)) == 0 then redis.call('ZREM', nk, o) end
     end
   end
-  redis.call('ZADD', nk, t, id)
 end
 
 -- The series of a graph: its own "series" field, else the series of its event's record.
@@ -222,13 +222,19 @@ local function job_series(event)
   return redis.call('HGET', P .. 'event:' .. event, 'series') or ''
 end
 
--- Indexes the jobs of a graph just written (write_graph's last step).
+-- Indexes the jobs of a graph just written (write_graph's last step): each in its name's
+-- index, every name in idx:names (one SADD: a name new, or again new, to the index), the
+-- sweep of sweep_names, then the series.
 local function index_graph(g, t)
-  local ids = {}
+  local ids, names = {}, {}
+  if #g.jobs == 0 then return end
+  sweep_names(g)
   for i, j in ipairs(g.jobs) do
-    index_job(j.id, j.name, t)
+    redis.call('ZADD', P .. 'idx:name:' .. j.name, t, j.id)
     ids[i] = j.id
+    names[i] = j.name
   end
+  redis.call('SADD', P .. 'idx:names', unpack(names))
   index_series(graph_series(g), ids, t)
 end
 
@@ -241,19 +247,25 @@ local function unindex_job(id)
 end
 
 -- Writes a whole job graph (see enqueue.lua for its form) in one step, or nothing: every check
--- comes before the first write. Returns the number of jobs, or nil and an error message.
-local function write_graph(text)
+-- comes before the first write. t: the time to stamp (ms; nil: Redis' clock now). Returns the
+-- number of jobs, or nil and an error message.
+local function write_graph(text, t)
   local g = cjson.decode(text)
   if tostring(g.v) ~= WIRE then return nil, ('ERR wire version ' .. tostring(g.v) .. ', expected ' .. WIRE) end
   if type(g.jobs) ~= 'table' then return nil, ('ERR graph has no jobs list') end
-  local ids = {}
+  local ids, keys = {}, {}
+  -- one EXISTS for every id; only when one is taken is each asked again, to name it
+  for _, j in ipairs(g.jobs) do
+    if type(j) == 'table' and type(j.id) == 'string' and j.id ~= '' then keys[#keys + 1] = jkey(j.id) end
+  end
+  local taken = #keys > 0 and redis.call('EXISTS', unpack(keys)) > 0
   for i, j in ipairs(g.jobs) do
     for _, f in ipairs({'id', 'name', 'func', 'queue', 'kwargs'}) do
       if type(j[f]) ~= 'string' or j[f] == '' then
         return nil, ('ERR job ' .. i .. ': field ' .. f .. ' missing')
       end
     end
-    if ids[j.id] or redis.call('EXISTS', jkey(j.id)) == 1 then
+    if ids[j.id] or (taken and redis.call('EXISTS', jkey(j.id)) == 1) then
       return nil, ('ERR job ' .. i .. ': id ' .. j.id .. ' already exists')
     end
     local seen = {}
@@ -266,7 +278,7 @@ local function write_graph(text)
     end
     ids[j.id] = true
   end
-  local t = now_ms()
+  t = t or now_ms()
   local states, queues = {}, {}
   for _, j in ipairs(g.jobs) do
     local deps = j.deps or {}
@@ -411,7 +423,9 @@ end
 -- event, or putting it back to wait, ends the count (event_done.lua).
 local function take_event(proc, id, max, ttl)
   local key = P .. 'event:' .. id
-  if redis.call('EXISTS', key) == 0 then return {'', '0', ''} end
+  -- read first (every record has both), so the common path needs no EXISTS before HINCRBY
+  local h = redis.call('HMGET', key, 'body', 'received')
+  if not h[1] and not h[2] and redis.call('EXISTS', key) == 0 then return {'', '0', ''} end
   local n = redis.call('HINCRBY', key, 'takes', 1)
   if max > 0 and n > max then
     local why = 'taken ' .. S(n - 1) .. ' times without being finished (the scheduler ' ..
@@ -422,7 +436,6 @@ local function take_event(proc, id, max, ttl)
     redis.call('LREM', proc, 0, id)
     return {'', '0', why}
   end
-  local h = redis.call('HMGET', key, 'body', 'received')
   return {h[1] or '', h[2] or '0', ''}
 end
 
@@ -440,4 +453,39 @@ local function plan_ended(text)
     end
   end
   return true
+end
+
+-- Whether a study event of a study's (patient's) state (hash `key`) is not over: a version it
+-- decided 'plan' whose event is still being planned or has a job that has not ended, or an
+-- event its planner pinned (hold_pin.lua) that is not planned, ignored or failed yet (the pins
+-- of those are removed: a planned one counts through its versions).
+local function hold_busy(key)
+  local all = redis.call('HGETALL', key)
+  local busy = false
+  for i = 1, #all, 2 do
+    local f = all[i]
+    if string.sub(f, 1, 2) == 'p:' then
+      local st = redis.call('HGET', P .. 'event:' .. string.sub(f, 3), 'state')
+      if st and st ~= 'planned' and st ~= 'ignored' and st ~= 'failed' then
+        busy = true
+      else
+        redis.call('HDEL', key, f)
+      end
+    elseif not busy and string.sub(f, 1, 2) == 'd:' then
+      local ok, list = pcall(cjson.decode, all[i + 1])
+      if ok and type(list) == 'table' then
+        for _, v in ipairs(list) do
+          if type(v) == 'table' and v.decision == 'plan' and type(v.event) == 'string' then
+            local h = redis.call('HMGET', P .. 'event:' .. v.event, 'state', 'plan')
+            if h[1] == 'planned' then
+              if not plan_ended(h[2]) then busy = true end
+            elseif h[1] and h[1] ~= 'ignored' and h[1] ~= 'failed' then
+              busy = true -- still being planned
+            end
+          end
+        end
+      end
+    end
+  end
+  return busy
 end

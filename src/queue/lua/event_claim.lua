@@ -21,11 +21,12 @@ for i = 2, #ARGV - 3, 4 do
   if origin and origin ~= 'arrival' and origin ~= 'catch-up' then
     out[#out + 1], out[#out + 2] = 'unstable', origin
   else
-    prev = redis.call('GET', seen)
+    -- set when free, in one command with the read (Redis 7: NX with GET)
+    prev = redis.call('SET', seen, id, 'NX', 'GET', 'EX', ttl)
     if prev and prev ~= id then
       out[#out + 1], out[#out + 2] = 'duplicate', prev
     else
-      redis.call('SET', seen, id, 'EX', ttl)
+      if prev then redis.call('SET', seen, id, 'EX', ttl) end -- ours already: its ttl anew
       redis.call('HSET', ev, 'version', version)
       out[#out + 1], out[#out + 2] = 'claimed', id
     end

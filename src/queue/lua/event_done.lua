@@ -33,7 +33,7 @@ for i = 5, #ARGV - 4, 5 do
   else
     if graph ~= '' then
       local e
-      jobs, e = write_graph(graph)
+      jobs, e = write_graph(graph, t)
       if not jobs then
         jobs, why, state, err = -1, e, 'failed', e
       end

@@ -2,7 +2,8 @@
 -- version decided appended to its list (the last max kept), written before the event's
 -- graph, each version naming the event (a retry of the same event does not count its own).
 -- Keys: study:ID (d:JOBNAME: JSON list of {key, uids, event, decision}; pending cleared when
--- it is this event).
+-- it is this event, and its pin p:ID; quietAt removed when a version was decided:
+-- hold_state.lua).
 -- ARGV: study id, event id, (unused), max versions, ttl (s), then 2 per entry: job name,
 -- version JSON.
 -- The level's names come first (studies.c): 'study' (keys study:ID, studies:due below) or
@@ -24,5 +25,7 @@ for i = 6, #ARGV - 1, 2 do
   redis.call('HSET', key, f, cjson.encode(kept))
 end
 if redis.call('HGET', key, 'pending') == id then redis.call('HDEL', key, 'pending') end
+redis.call('HDEL', key, 'p:' .. id) -- its pin (hold_pin.lua): its versions count now
+if #ARGV >= 7 then redis.call('HDEL', key, 'quietAt') end -- a version decided: not quiet
 redis.call('EXPIRE', key, ttl)
 return 1

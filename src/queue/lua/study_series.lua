@@ -4,6 +4,7 @@
 -- changed), asked (ms the study thread last asked Orthanc), n (series known), fields (the study's
 -- own header fields, JSON, from its first series), s:SERIES (the series, JSON: event,
 -- uid, dcmpath, fields, instances, lastUpdate, arrived (s), skip), stable, expect, pending,
+-- quietAt (removed: hold_state.lua),
 -- d:JOBNAME), studies:due (zset: study id by the ms it is to be decided at).
 -- ARGV: study id, series id, series JSON (arrived is kept from the first time the series was
 -- seen), study fields JSON, max series of a study, ttl (s) of the state.
@@ -45,6 +46,7 @@ else
   if not listed then redis.call('HSET', key, 'stable', '0') end
 end
 redis.call('HSET', key, 's:' .. series, json, 'joined', S(t))
+redis.call('HDEL', key, 'quietAt') -- news: a rerun window starts again once it is quiet
 redis.call('HSETNX', key, 'first', S(t))
 redis.call('HSETNX', key, 'fields', fields)
 redis.call('EXPIRE', key, ttl)
