@@ -1,6 +1,6 @@
 # check.sh -- the end-to-end scripts' helpers, sourced: say; check, which counts failures in
-# $failures; wait_for; need_docker; pick_stack_ports; stack_finish. The sourcing script sets
-# test_name first.
+# $failures; wait_for; need_programs; need_docker; pick_stack_ports; stack_finish. The sourcing
+# script sets test_name first.
 failures=0
 say() { echo "$test_name: $*"; }
 check() { # check DESCRIPTION CMD...: runs CMD, counts a failure
@@ -22,6 +22,14 @@ wait_for() {
     sleep 0.5
   done
   return 1
+}
+# need_programs PROGRAM...: returns when each is on PATH; otherwise fails the test (exit 1),
+# naming the first one missing
+need_programs() {
+  local p
+  for p in "$@"; do
+    command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
+  done
 }
 # need_docker: returns when a Docker engine answers; otherwise exits 77 (skipped), or 1 when
 # DCMP_REQUIRE_DOCKER=1 (CI)

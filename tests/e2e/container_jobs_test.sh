@@ -18,9 +18,7 @@ cd "$root"
 test_name="container_jobs_test"
 . "$root/tests/e2e/check.sh" # say, check, wait_for, need_docker
 need_docker
-for p in storescu dump2dcm curl; do
-  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
-done
+need_programs storescu dump2dcm curl
 py=/usr/bin/python3
 [ -x "$py" ] || { say "FAIL $py is not installed"; exit 1; }
 

@@ -28,9 +28,7 @@ cd "$root" || exit 1
 test_name="container_test"
 . "$root/tests/e2e/check.sh" # say, check, $failures, wait_for, need_docker
 need_docker
-for p in storescu dcmdump redis-cli curl; do
-  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
-done
+need_programs storescu dcmdump redis-cli curl
 py=/usr/bin/python3
 ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N
 [ -d "$ct5n" ] || { say "FAIL $ct5n missing: install python3-pydicom"; exit 1; }

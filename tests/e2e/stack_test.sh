@@ -37,9 +37,7 @@ test_name="stack_test[$mode]"
 . "$root/tests/e2e/check.sh" # say, check, $failures
 
 [ "$mode" != docker ] || need_docker
-for p in storescu dump2dcm redis-cli curl; do
-  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
-done
+need_programs storescu dump2dcm redis-cli curl
 # Debian's python3, whatever python3 comes first on PATH (a pyenv shim may, without Debian's
 # packages): the test's helpers run with it, as the stack's Python services do
 py=/usr/bin/python3

@@ -39,9 +39,7 @@ test_name="study_test[$mode]"
 . "$root/tests/e2e/check.sh" # say, check, wait_for, stack_finish, $failures
 
 [ "$mode" != docker ] || need_docker
-for p in storescu dump2dcm curl; do
-  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
-done
+need_programs storescu dump2dcm curl
 py=/usr/bin/python3 # Debian's, whatever python3 comes first on PATH
 [ -x "$py" ] || { say "FAIL $py is not installed (scripts/packages/test.txt)"; exit 1; }
 

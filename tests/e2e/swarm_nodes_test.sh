@@ -28,9 +28,7 @@ if [ "$(id -u)" != 0 ]; then
   say "skipped: needs root (it makes network namespaces and runs two dockerds)"
   exit 77
 fi
-for p in dockerd nsenter unshare ip storescu curl findmnt; do
-  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
-done
+need_programs dockerd nsenter unshare ip storescu curl findmnt
 ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N
 [ -d "$ct5n" ] || { say "FAIL $ct5n missing: install python3-pydicom"; exit 1; }
 

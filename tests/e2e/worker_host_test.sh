@@ -31,9 +31,7 @@ if [ "$mode" = docker ]; then
   raddr="$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')"
   [ -n "$raddr" ] || { say "FAIL no address of Docker's default bridge"; exit 1; }
 fi
-for p in storescu redis-cli curl ss; do
-  command -v "$p" >/dev/null || { say "FAIL $p is not installed (scripts/packages/test.txt)"; exit 1; }
-done
+need_programs storescu redis-cli curl ss
 ct5n=/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/98892001/CT5N
 [ -d "$ct5n" ] || { say "FAIL $ct5n missing: install python3-pydicom"; exit 1; }
 
