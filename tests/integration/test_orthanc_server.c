@@ -360,6 +360,14 @@ static int send_series(void)
     return 0;
 }
 
+/* Sends synthetic series v with SeriesDescription desc (into study_of's study when set). */
+static int send_as(int v, const char *desc)
+{
+    variant = v;
+    description = desc;
+    return send_series();
+}
+
 /* ---- checks on DATA/dicom ---- */
 
 /* Counts the entries of `path` whose names start with `prefix` (ending with `suffix`). */
@@ -1904,9 +1912,7 @@ static int send_then_version(fixture *f, redisContext *rc, int v, const char *de
 {
     int n;
 
-    variant = v;
-    description = desc;
-    CHECK(send_series() == 0);
+    CHECK(send_as(v, desc) == 0);
     n = wait_study_version(rc, job, want, counts, ids, 8);
     CHECK(n >= 1 && counts[n - 1] == want);
     if (n >= 1)
@@ -2051,9 +2057,7 @@ static void test_study_events(void)
     rc = redisConnect("127.0.0.1", f.port);
     study_of = 20;
     for (k = 0; k < 2; k++) {
-        variant = 20 + k;
-        description = descs[k];
-        CHECK(send_series() == 0);
+        CHECK(send_as(20 + k, descs[k]) == 0);
         nap_ms(1000);
     }
     /* "pair" needs T1 and T2 only: planned with those two, before the third is sent */
@@ -2085,9 +2089,7 @@ static void test_study_events(void)
      * started, the catch-up finds StableSeries and StableStudy, and "whole" is planned once */
     kill(sched, SIGTERM);
     waitpid(sched, NULL, 0);
-    variant = 24;
-    description = "ADC";
-    CHECK(send_series() == 0);
+    CHECK(send_as(24, "ADC") == 0);
     CHECK(wait_stable(24, 0) == 0);
     sched = start_sched(&f, "STABLE_AGE=1", NULL);
     CHECK(sched > 0);
@@ -2129,9 +2131,8 @@ static void test_patient_events(void)
     rc = redisConnect("127.0.0.1", f.port);
     patient_tag = "-P";
     for (k = 0; k < 2; k++) {
-        study_of = variant = 30 + k; /* a study each */
-        description = k ? "CT BRAIN" : "CT CHEST";
-        CHECK(send_series() == 0);
+        study_of = 30 + k; /* a study each */
+        CHECK(send_as(30 + k, k ? "CT BRAIN" : "CT CHEST") == 0);
     }
     n = wait_level_version(rc, "patient", "patient", 2, counts, ids, 8);
     /* one version, unless Orthanc called the patient stable between the two studies */
@@ -2156,9 +2157,8 @@ static void test_patient_events(void)
      * the catch-up (StableSeries, StablePatient) plans the patient once more, with three */
     kill(sched, SIGTERM);
     waitpid(sched, NULL, 0);
-    study_of = variant = 32;
-    description = "CT ABDOMEN";
-    CHECK(send_series() == 0);
+    study_of = 32;
+    CHECK(send_as(32, "CT ABDOMEN") == 0);
     CHECK(wait_stable(32, 1) == 0);
     sched = start_sched(&f, "STABLE_AGE=1", NULL);
     CHECK(sched > 0);
@@ -2266,9 +2266,7 @@ static void send_held(fixture *f, redisContext *rc, int v, const char *desc,
 {
     char uid[128];
 
-    variant = v;
-    description = desc;
-    CHECK(send_series() == 0);
+    CHECK(send_as(v, desc) == 0);
     variant_uid(v, uid, sizeof uid);
     series_by_uid(uid, sid);
     CHECK(sid[0] && cleaner_held(f, rc, sid));
@@ -2312,9 +2310,7 @@ static void test_study_hold(void)
     patient_tag = "-H"; /* a patient of its own */
     study_of = 40;
     for (k = 0; k < 2; k++) {
-        variant = 40 + k;
-        description = k ? "AX T2" : "AX T1";
-        CHECK(send_series() == 0);
+        CHECK(send_as(40 + k, k ? "AX T2" : "AX T1") == 0);
     }
     /* each series' cleaner ran before the study event, and held its folder */
     for (k = 0; k < 2; k++) {
