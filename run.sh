@@ -363,7 +363,12 @@ docker_main() {
 # Native processes
 # ---------------------------------------------------------------------------------------------
 
-bin="${DCMP_BIN:-$DCMP_ROOT/build/bin}"
+# The programs: DCMP_BIN, else those a running native stack of this BASEDIR was started with
+# (up keeps the folder in BASEDIR/run/bin), so that status, down and --scale find a stack
+# started with DCMP_BIN=... without it (its pids are matched by program: others' are left)
+bin_started=""
+[ "$running_mode" != native ] || bin_started="$(cat "$DCMP_RUN/bin" 2>/dev/null || true)"
+bin="${DCMP_BIN:-${bin_started:-$DCMP_ROOT/build/bin}}"
 redis_bin="$(command -v redis-server || echo /usr/bin/redis-server)"
 orthanc_bin="$(command -v Orthanc || echo /usr/sbin/Orthanc)"
 [ -x "$orthanc_bin" ] || orthanc_bin=/usr/sbin/Orthanc
@@ -655,7 +660,7 @@ native_down() {
   dcmp_stop "$DCMP_RUN/scheduler.pid" "$bin/dcmp-scheduler" scheduler 15
   dcmp_stop "$DCMP_RUN/orthanc.pid" "$orthanc_bin" orthanc 20
   dcmp_stop "$DCMP_RUN/redis.pid" "$redis_bin" redis 15
-  [ "$running_mode" != native ] || rm -f "$DCMP_RUN/mode"
+  [ "$running_mode" != native ] || rm -f "$DCMP_RUN/mode" "$DCMP_RUN/bin"
 }
 
 native_main() {
@@ -670,6 +675,7 @@ native_main() {
   basedir_check
   mkdir -p "$REGISTRY" "$MODULES" "$DATA" "$logs" "$DCMP_RUN"
   echo native > "$DCMP_RUN/mode"
+  (cd "$bin" && pwd) > "$DCMP_RUN/bin"
   # the ports of the parts that do not run yet must be free: checked before anything starts
   local ports=""
   dcmp_pid_alive "$DCMP_RUN/redis.pid" "$redis_bin" >/dev/null || ports+=" REDIS_PORT=$REDIS_PORT"

@@ -172,6 +172,12 @@ fi
 check "run.sh brought the stack up" grep -q "$mode mode" "$tmp/run.log"
 check "run.sh ran init.sh: the system settings exist" test -s "$BASEDIR/settings.json"
 check "run.sh status: every part runs" ./run.sh status
+if [ "$mode" = native ]; then
+  # started with DCMP_BIN: without it, status (and down) still find the programs it started
+  check "run.sh keeps the folder of the programs it started" \
+    test "$(cat "$BASEDIR/run/bin")" = "$(cd "$DCMP_BIN" && pwd)"
+  check "run.sh status without DCMP_BIN: every part runs" env -u DCMP_BIN ./run.sh status
+fi
 if [ "$mode" = docker ]; then
   # issue 12: the worker image's python3-pythran is the empty stand-in, so apt brought no
   # compiler and no -dev package, and SciPy still imports (as a non-root user)
