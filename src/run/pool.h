@@ -18,9 +18,8 @@
  * overruns its timeout (the whole group gets SIGKILL), fails alone and a
  * new executor starts for the next job. The executor is also replaced after
  * `recycle` jobs (bounding what leaks; a batch of callbacks, one event's, counts as one), and
- * before a job whose library file
- * changed since it was loaded (a reinstalled service is picked up). What a
- * library keeps in globals survives between jobs of one executor.
+ * before a job whose library file changed since it was loaded (a reinstalled service is picked
+ * up). What a library keeps in globals survives between jobs of one executor.
  */
 typedef struct dcmp_pool {
     pid_t pid;    /* the executor, -1 when none */

@@ -372,14 +372,9 @@ static int32_t wait_for(const dcmp_engine *e, const char *id, const dcmp_executo
     rc = ops->wait(e, id, limit, &code, why);
     if (rc == 0) {
         ops->stop(e, id, STOP_GRACE_S);
-        if (own)
-            snprintf(err, errlen,
-                     "timed out after %llds (the timeout of its manifest): the container of %s "
-                     "was stopped",
-                     (long long)own_timeout, s->image);
-        else
-            snprintf(err, errlen, "timed out after %llds: the container of %s was stopped",
-                     (long long)in->timeout, s->image);
+        snprintf(err, errlen, "timed out after %llds%s: the container of %s was stopped",
+                 (long long)(own ? own_timeout : in->timeout),
+                 own ? " (the timeout of its manifest)" : "", s->image);
         return DCMP_ERROR;
     }
     if (rc < 0) {

@@ -176,16 +176,6 @@ static int e_ping(const dcmp_engine *e, char *err)
     return st < 0 ? -1 : 0;
 }
 
-static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
-                      char *err);
-
-static int e_image_exists(const dcmp_engine *e, const char *image, char *err)
-{
-    char id[DCMP_ENGINE_ID_LEN];
-
-    return e_image_id(e, image, id, err);
-}
-
 /* The "Id" of an answer's object into id. Returns 0, or -1 with err naming what. */
 static int answer_id(const sink *s, const char *what, char id[DCMP_ENGINE_ID_LEN], char *err)
 {
@@ -197,6 +187,29 @@ static int answer_id(const sink *s, const char *what, char id[DCMP_ENGINE_ID_LEN
 
     cJSON_Delete(j);
     return rc;
+}
+
+static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
+                      char *err)
+{
+    char path[DCMP_ENGINE_URL_LEN], what[400];
+    sink s = {.fd = -1};
+    long st;
+    int rc;
+
+    snprintf(path, sizeof path, "/images/%s/json", image);
+    snprintf(what, sizeof what, "image %s", image);
+    st = call(e, "GET", path, NULL, 200, 404, &s, what, err);
+    rc = st < 0 ? -1 : st == 404 ? 0 : answer_id(&s, what, id, err) < 0 ? -1 : 1;
+    free(s.buf);
+    return rc;
+}
+
+static int e_image_exists(const dcmp_engine *e, const char *image, char *err)
+{
+    char id[DCMP_ENGINE_ID_LEN];
+
+    return e_image_id(e, image, id, err);
 }
 
 static int e_create(const dcmp_engine *e, const char *body, char id[DCMP_ENGINE_ID_LEN], char *err)
@@ -386,22 +399,6 @@ static int e_list(const dcmp_engine *e, const char *job, dcmp_engine_labelled *o
     cJSON_Delete(j);
     free(s.buf);
     return n;
-}
-
-static int e_image_id(const dcmp_engine *e, const char *image, char id[DCMP_ENGINE_ID_LEN],
-                      char *err)
-{
-    char path[DCMP_ENGINE_URL_LEN], what[400];
-    sink s = {.fd = -1};
-    long st;
-    int rc;
-
-    snprintf(path, sizeof path, "/images/%s/json", image);
-    snprintf(what, sizeof what, "image %s", image);
-    st = call(e, "GET", path, NULL, 200, 404, &s, what, err);
-    rc = st < 0 ? -1 : st == 404 ? 0 : answer_id(&s, what, id, err) < 0 ? -1 : 1;
-    free(s.buf);
-    return rc;
 }
 
 /* One file of a created container (archive): 1 with *text, 0 when it has none at path, -1. */
