@@ -243,8 +243,8 @@ static long planned(redisContext *r)
 }
 
 /* Redis commands run so far, from INFO commandstats (a script's redis.call() counts, as does
- * the EVALSHA that ran it); with `detail`, each command's count per event goes to stderr,
- * less the counts in `base` (that many commands of that name before the run). */
+ * the EVALSHA that ran it): returns their total, or -1, and fills stats[] (at most NCMDS, *n
+ * of them) with each command's name and calls, for main to print each one's count per event. */
 #define NCMDS 64
 typedef struct cmdstat {
     char name[48];

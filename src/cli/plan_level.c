@@ -9,11 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+/* o's string member key, NULL when absent or not a string. */
 static const char *text(const cJSON *o, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
 /* Adds the series objects of list (of study `study`, NULL for a study event) to c. */

@@ -161,7 +161,6 @@ static int check_image(const char *job, const cJSON *container)
     return 0;
 }
 
-/* Checks the worker and callback names of one entry. Returns the number of problems. */
 /* For a study or patient entry that reads: when it is decided and how long its study's files
  * are held for a rerun (docs/planning.md). */
 static void show_level(const char *job, const cJSON *entry)
@@ -186,6 +185,7 @@ static void show_level(const char *job, const cJSON *entry)
                window, dcmp_trigger_levels[t.level]);
 }
 
+/* Checks the worker and callback names of one entry. Returns the number of problems. */
 static int check_entry(const dcmp_config *cfg, const char *registry, const char *modules,
                        const cJSON *entry, int index)
 {

@@ -277,11 +277,13 @@ static int add_level_fields(cJSON *row, const cJSON *ev)
 {
     const cJSON *plan = cJSON_GetObjectItemCaseSensitive(ev, "plan");
     const cJSON *headers = cJSON_GetObjectItemCaseSensitive(plan, "headers");
+    const char *level = event_level(ev), *patient = str_of(headers, "PatientID");
     /* the plan's "study" (or "patient") object, written by the scheduler's study.c */
-    const cJSON *series = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(plan, event_level(ev)), "series");
-    const char *patient = str_of(headers, "PatientID")[0] ? str_of(headers, "PatientID")
-                                                          : str_of(headers, "patientId");
+    const cJSON *series =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, level), "series");
+
+    if (patient[0] == '\0')
+        patient = str_of(headers, "patientId");
 
     /* the body of a study event names no patient, a patient event's only by Orthanc's id: the
      * plan's headers may have its PatientID, as a series event's row shows */
@@ -290,7 +292,7 @@ static int add_level_fields(cJSON *row, const cJSON *ev)
         if (!cJSON_AddStringToObject(row, "patientId", patient))
             return 0;
     }
-    return cJSON_AddStringToObject(row, "level", event_level(ev)) &&
+    return cJSON_AddStringToObject(row, "level", level) &&
            cJSON_AddStringToObject(row, "studyUid", str_of(headers, "StudyInstanceUID")) &&
            cJSON_AddStringToObject(row, "studyDescription", str_of(headers, "StudyDescription")) &&
            (cJSON_IsArray(series)

@@ -94,10 +94,14 @@ static int add_paths(cJSON *to, const cJSON *v)
     const cJSON *it;
     cJSON *copy;
 
-    if (cJSON_IsString(v))
-        return (copy = cJSON_CreateString(v->valuestring)) && cJSON_AddItemToArray(to, copy)
-                   ? 0
-                   : (cJSON_Delete(copy), -1);
+    if (cJSON_IsString(v)) {
+        copy = cJSON_CreateString(v->valuestring);
+        if (copy == NULL || !cJSON_AddItemToArray(to, copy)) {
+            cJSON_Delete(copy);
+            return -1;
+        }
+        return 0;
+    }
     cJSON_ArrayForEach(it, v)
     {
         if (cJSON_IsString(it) && add_paths(to, it) < 0)

@@ -716,12 +716,19 @@ int dcmp_queue_event_accept(dcmp_queue *q, const char *id, const char *series, c
                                         dup_id);
 }
 
-/* Reads a {word, text} answer of the event scripts: returns r or NULL (freed, error set). */
-static redisReply *pair_reply(dcmp_queue *q, redisReply *r, const char *what)
+/* Reads an answer of the event scripts made of n strings ({word, text} pairs): returns r or
+ * NULL (freed, error set). */
+static redisReply *strings_reply(dcmp_queue *q, redisReply *r, size_t n, const char *what)
 {
-    if (r &&
-        (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)) {
+    size_t i;
+    int ok;
+
+    if (r == NULL)
+        return NULL;
+    ok = r->type == REDIS_REPLY_ARRAY && r->elements == n;
+    for (i = 0; ok && i < n; i++)
+        ok = r->element[i]->type == REDIS_REPLY_STRING;
+    if (!ok) {
         freeReplyObject(r);
         dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "%s: unexpected reply", what);
         return NULL;
@@ -741,7 +748,7 @@ int dcmp_queue_event_accept_from(dcmp_queue *q, const char *origin, const char *
 
     snprintf(ttl, sizeof ttl, "%lld", (long long)seen_ttl);
     lens[4] = strlen(ttl);
-    if ((r = pair_reply(q, run(q, S_EVENT_ACCEPT, 6, args, lens), "event_accept")) == NULL)
+    if ((r = strings_reply(q, run(q, S_EVENT_ACCEPT, 6, args, lens), 2, "event_accept")) == NULL)
         return -1;
     rc = strcmp(r->element[0]->str, "accepted") == 0;
     if (!rc && dup_id)
@@ -774,18 +781,12 @@ int dcmp_queue_event_claims(dcmp_queue *q, dcmp_queue_claim *c, int n, int64_t s
         lens[3 + 4 * i] = strlen(c[i].version);
         lens[4 + 4 * i] = 1;
     }
-    if ((r = dcmp_queue_script(q, dcmp_lua_event_claim, 1 + 4 * n, args, lens)) == NULL)
+    r = strings_reply(q, dcmp_queue_script(q, dcmp_lua_event_claim, 1 + 4 * n, args, lens),
+                      2 * (size_t)n, "event_claim");
+    if (r == NULL)
         return -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)(2 * n)) {
-        freeReplyObject(r);
-        return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_claim: unexpected reply");
-    }
     for (i = 0; i < n; i++) {
         const redisReply *what = r->element[2 * i], *who = r->element[2 * i + 1];
-        if (what->type != REDIS_REPLY_STRING || who->type != REDIS_REPLY_STRING) {
-            freeReplyObject(r);
-            return dcmp_queue_seterr(q, DCMP_QUEUE_EREPLY, "event_claim: unexpected reply");
-        }
         c[i].result = strcmp(what->str, "claimed") == 0     ? 1
                       : strcmp(what->str, "duplicate") == 0 ? 0
                                                             : 2;

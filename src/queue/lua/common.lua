@@ -447,7 +447,7 @@ local function plan_ended(text)
   if ok and type(plan) == 'table' and type(plan.jobs) == 'table' then
     for _, j in ipairs(plan.jobs) do
       if type(j) == 'table' and type(j.id) == 'string' then
-        local js = redis.call('HGET', P .. 'job:' .. j.id, 'state')
+        local js = redis.call('HGET', jkey(j.id), 'state')
         if js and not ENDED[js] then return false end
       end
     end
