@@ -11,15 +11,10 @@
 extern const char dcmp_lua_hold_load[], dcmp_lua_hold_add[], dcmp_lua_hold_state[],
     dcmp_lua_hold_pin[];
 
-/* Runs a plain command whose reply is not kept; -1 with the handle's error set. */
-static int command(dcmp_queue *q, int n, const char **argv)
+/* The key of the study's held paths (a sorted set: path -> Redis' time it was last held). */
+static void holds_key(const dcmp_level *L, const char *study, char key[96])
 {
-    redisReply *r = dcmp_queue_command(q, n, argv, NULL);
-
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    snprintf(key, 96, "dcmp:holds:%s:%.64s", L->redis, study);
 }
 
 int dcmp_holds_add(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path,
@@ -86,9 +81,13 @@ int dcmp_holds_drop(dcmp_queue *q, const dcmp_level *L, const char *study, const
 {
     char key[96];
     const char *zrem[3] = {"ZREM", key, path};
+    redisReply *r;
 
-    snprintf(key, sizeof key, "dcmp:holds:%s:%.64s", L->redis, study);
-    return command(q, 3, zrem);
+    holds_key(L, study, key);
+    if ((r = dcmp_queue_command(q, 3, zrem, NULL)) == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
 }
 
 int dcmp_holds_again(dcmp_queue *q, const dcmp_level *L, const char *study, const char *path,
@@ -99,7 +98,7 @@ int dcmp_holds_again(dcmp_queue *q, const dcmp_level *L, const char *study, cons
     redisReply *r;
     int again;
 
-    snprintf(key, sizeof key, "dcmp:holds:%s:%.64s", L->redis, study);
+    holds_key(L, study, key);
     if ((r = dcmp_queue_command(q, 3, zscore, NULL)) == NULL)
         return -1;
     again = r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) > since_ms;

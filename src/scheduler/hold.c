@@ -25,18 +25,26 @@
 #define HOLD_POLL_MS  5000 /* a study holding files is looked at again after, until released */
 #define HOLD_LIST_MAX (64 * 1024) /* bytes of a held folder's @deleted list read at its release */
 
+/* 1 when every character of s is an ASCII letter, a digit or one of `extra`, else 0. */
+static int plain(const char *s, const char *extra)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr(extra, *s) != NULL))
+            return 0;
+    return 1;
+}
+
 /* 0 when rel is a path to hold or remove: relative, no empty, "." or ".." part, at most
  * DCMP_HOLDS_PATH_LEN - 1 bytes of letters, digits and "/-_."; else -1 with why. */
 static int checked(const char *rel, char *why)
 {
-    const char *p = rel, *c;
+    const char *p = rel;
 
     if (*rel == '\0' || *rel == '/' || strlen(rel) >= DCMP_HOLDS_PATH_LEN)
         return dcmp_seterr(why, "held path \"%.80s\": not a path relative to DATA", rel);
-    for (c = rel; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '/' || *c == '-' || *c == '_' || *c == '.'))
-            return dcmp_seterr(why, "held path \"%.80s\": a character out of [A-Za-z0-9/._-]", rel);
+    if (!plain(rel, "/-_."))
+        return dcmp_seterr(why, "held path \"%.80s\": a character out of [A-Za-z0-9/._-]", rel);
     for (; *p; p += strcspn(p, "/"), p += *p == '/') {
         size_t n = strcspn(p, "/");
         if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
@@ -79,15 +87,10 @@ static int inside(const char *data, const char *rel, char *out, size_t size, cha
  * Returns 0, or -1 with why. */
 static int mark_name(const dcmp_level *L, const char *id, char *out, size_t size, char *why)
 {
-    const char *c;
-
     if (*id == '\0' || strlen(id) >= DCMP_STUDIES_ID_LEN)
         return dcmp_seterr(why, "%s id \"%.80s\": empty or too long to hold with", L->name, id);
-    for (c = id; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '-' || *c == '_'))
-            return dcmp_seterr(why, "%s id \"%.80s\": a character out of [A-Za-z0-9_-]", L->name,
-                               id);
+    if (!plain(id, "-_"))
+        return dcmp_seterr(why, "%s id \"%.80s\": a character out of [A-Za-z0-9_-]", L->name, id);
     snprintf(out, size, "@held.%s.%s", L->name, id);
     return 0;
 }

@@ -873,15 +873,17 @@ static void look(scheduler *s, helper *o, dcmp_queue *q, dcmp_settings_cache *c,
                           rc ? "complete for an entry:" : "waits in", id);
             j->due_ms = 0; /* the event's planner decides when next */
         }
-    } else if (j->ask_ms > 0 && j->ask_ms <= loaded(j) && *asks > 0) {
-        --*asks;
-        ask(s, o, q, study, j);
-    }                             /* else asked in a later tick: it stays due */
-    if (j->plan + j->drop == 0) { /* held files: released once no event needs them and the
-                                   * rerun window passed (hold.c) */
+    } else {
         const dcmp_trigger *t[STUDY_MAX_ENTRIES];
-        for (rc = 0; rc < j->n; rc++)
-            t[rc] = &j->e[rc].t;
+        int i;
+        if (j->ask_ms > 0 && j->ask_ms <= loaded(j) && *asks > 0) {
+            --*asks;
+            ask(s, o, q, study, j);
+        } /* else asked in a later tick: it stays due */
+        /* held files: released once no event needs them and the rerun window passed
+         * (hold.c) */
+        for (i = 0; i < j->n; i++)
+            t[i] = &j->e[i].t;
         j->due_ms = hold_next(s, q, L, study, t, j->n, quiet(j), loaded(j), j->due_ms);
     }
     if (dcmp_studies_schedule(q, L, study, j->due_ms, loaded(j)) < 0)
